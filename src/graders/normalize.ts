@@ -1,0 +1,136 @@
+import { z } from 'zod';
+
+/**
+ * Text normalisation shared by the graders that compare text with a reference
+ * (`exact`, `contains`, `regex` with `reference`, the similarity graders).
+ * Steps run in a fixed order: unwrap markdown → unwrap LaTeX → case → punctuation → whitespace → trim.
+ */
+export const normalizeSchema = z
+  .strictObject({
+    trim: z.boolean().default(true).describe('Remove leading and trailing whitespace (default true).'),
+    case: z
+      .enum(['keep', 'lower'])
+      .default('keep')
+      .describe('`lower` compares case-insensitively (Unicode-aware lower-casing).'),
+    whitespace: z
+      .boolean()
+      .default(false)
+      .describe('Collapse every run of whitespace (spaces, tabs, newlines, NBSP) into one space.'),
+    punctuation: z
+      .boolean()
+      .default(false)
+      .describe('Delete Unicode punctuation and symbols except those inside numbers (3.14, 1,000, -2).'),
+    latex: z
+      .boolean()
+      .default(false)
+      .describe('Unwrap `$…$`, `$$…$$`, `\\(…\\)`, `\\[…\\]`, `\\boxed{…}`, `\\fbox{…}`, `\\text{…}`, `\\mathrm{…}`, `\\textbf{…}`.'),
+    markdown: z
+      .boolean()
+      .default(false)
+      .describe('Unwrap markdown emphasis (`**x**`, `*x*`, `__x__`, `_x_`), inline code (`` `x` ``) and fenced code blocks.'),
+  })
+  .describe('Text normalisation applied to both the completion and the reference before comparing.');
+
+export type NormalizeOptions = z.infer<typeof normalizeSchema>;
+
+/** The defaults (trim only), as a parsed object. */
+export const DEFAULT_NORMALIZE: NormalizeOptions = normalizeSchema.parse({});
+
+const LATEX_COMMANDS = ['boxed', 'fbox', 'text', 'textrm', 'mathrm', 'textbf', 'mathbf', 'textit', 'mbox'];
+
+/** Removes `\cmd{…}` wrappers (balanced braces), keeping their content. Linear in the input. */
+function unwrapLatexCommands(s: string): string {
+  if (!s.includes('\\')) return s;
+  let out = '';
+  let i = 0;
+  // Stack of "this closing brace belongs to an unwrapped command" flags, one per open brace.
+  const stack: boolean[] = [];
+  while (i < s.length) {
+    const c = s[i]!;
+    if (c === '\\') {
+      let j = i + 1;
+      while (j < s.length && /[A-Za-z]/.test(s[j]!)) j++;
+      const cmd = s.slice(i + 1, j);
+      let k = j;
+      while (k < s.length && s[k] === ' ') k++;
+      if (LATEX_COMMANDS.includes(cmd) && s[k] === '{') {
+        stack.push(true);
+        i = k + 1;
+        continue;
+      }
+      out += s.slice(i, j === i + 1 ? i + 2 : j);
+      i = j === i + 1 ? i + 2 : j;
+      continue;
+    }
+    if (c === '{') {
+      stack.push(false);
+      out += c;
+    } else if (c === '}') {
+      const unwrapped = stack.pop();
+      if (!unwrapped) out += c;
+    } else {
+      out += c;
+    }
+    i++;
+  }
+  return out;
+}
+
+function unwrapLatex(s: string): string {
+  let t = s.trim();
+  for (;;) {
+    const before = t;
+    if (t.startsWith('$$') && t.endsWith('$$') && t.length >= 4) t = t.slice(2, -2).trim();
+    else if (t.startsWith('$') && t.endsWith('$') && t.length >= 2) t = t.slice(1, -1).trim();
+    else if ((t.startsWith('\\(') && t.endsWith('\\)')) || (t.startsWith('\\[') && t.endsWith('\\]')))
+      t = t.slice(2, -2).trim();
+    if (t === before) break;
+  }
+  return unwrapLatexCommands(t);
+}
+
+function unwrapMarkdown(s: string): string {
+  return s
+    .replace(/```[^\n]*\n([\s\S]*?)```/g, '$1')
+    .replace(/`([^`\n]*)`/g, '$1')
+    .replace(/(\*\*|__)(?=\S)([^\n]*?\S)\1/g, '$2')
+    .replace(/(\*|_)(?=\S)([^\n*_]*?\S)\1/g, '$2');
+}
+
+const PUNCT = /[\p{P}\p{S}]/gu;
+const NUMBER_PUNCT = /(?<=\d)[.,](?=\d)|(?<![\p{L}\p{N}])-(?=\d)/gu;
+
+function stripPunctuation(s: string): string {
+  // Keep the punctuation inside numbers: mark it, strip the rest, restore.
+  const marked = s.replace(NUMBER_PUNCT, (m) => (m === '.' ? '\u0001' : m === ',' ? '\u0002' : '\u0003'));
+  return marked.replace(PUNCT, '').replace(/\u0001/g, '.').replace(/\u0002/g, ',').replace(/\u0003/g, '-');
+}
+
+/**
+ * Normalises `text` with `opts`.
+ * @example
+ * normalizeText('  **The  Answer:** $42$ ', { ...DEFAULT_NORMALIZE, case: 'lower', whitespace: true, markdown: true, latex: true, punctuation: true })
+ * // → 'the answer 42'
+ */
+export function normalizeText(text: string, opts: NormalizeOptions): string {
+  let s = text;
+  if (opts.markdown) s = unwrapMarkdown(s);
+  if (opts.latex) s = unwrapLatex(s);
+  if (opts.case === 'lower') s = s.toLowerCase();
+  if (opts.punctuation) s = stripPunctuation(s);
+  if (opts.whitespace) s = s.replace(/\s+/g, ' ');
+  if (opts.trim) s = s.trim();
+  return s;
+}
+
+/**
+ * The reference as text: a string as is, a number or boolean via String(); an array gives each
+ * item (graders accept any of several references). Anything else is not a text reference.
+ */
+export function referenceTexts(reference: unknown): string[] | null {
+  if (typeof reference === 'string') return [reference];
+  if (typeof reference === 'number' || typeof reference === 'boolean') return [String(reference)];
+  if (Array.isArray(reference) && reference.every((r) => typeof r === 'string' || typeof r === 'number'))
+    return reference.map(String);
+  return null;
+}
