@@ -1,0 +1,15 @@
+import type { GraderKind } from './types.js';
+import { exactGrader } from './exact.js';
+
+/**
+ * Every grader kind a spec can name in `components[].grader`, in the order `rewardkit graders` lists them.
+ * Adding a kind: write `src/graders/<kind>.ts` (or a folder) exporting a {@link GraderKind}, add it here.
+ */
+export const graderKinds: readonly GraderKind[] = [exactGrader] as unknown as GraderKind[];
+
+const byKind = new Map(graderKinds.map((k) => [k.kind, k]));
+
+/** The grader kind named `kind`, or undefined. */
+export function graderKind(kind: string): GraderKind | undefined {
+  return byKind.get(kind);
+}

@@ -1,0 +1,240 @@
+import type { ComponentError, Rollout, Sample, ScoredRollout } from './rollout/types.js';
+import { toSample } from './rollout/sample.js';
+import type { GradeOutput, Grader } from './graders/types.js';
+import type { CompiledSpec } from './spec/compile.js';
+
+/**
+ * The one flow: rollouts → grade → combine → shape → advantage → (diagnostics inputs) → output.
+ * Used by the CLI, the server and the library alike. Hot loops work on typed columns:
+ * one Float64Array per component, `NaN` meaning null.
+ */
+
+export interface ScoreOptions {
+  /** Attach each grader's details to the output rollouts (`details`). */
+  details?: boolean;
+}
+
+/** The columns of one scored batch, for estimators, diagnostics and summaries. */
+export interface BatchColumns {
+  /** One column per component (spec order), NaN = null. */
+  components: Float64Array[];
+  /** Combined (and shaped) reward, NaN = null. */
+  rewards: Float64Array;
+  /** Advantages when the spec has an estimator. */
+  advantages: Float64Array | null;
+  /** Group index per rollout, in [0, groupCount). */
+  groupOf: Int32Array;
+  groupCount: number;
+  /** Group keys, by group index. */
+  groupKeys: string[];
+  /** Completion length in characters and in whitespace tokens. */
+  charLengths: Float64Array;
+  tokenLengths: Float64Array;
+  /** Per component: rollouts whose value is null (not applicable or failed) and rollouts whose grader failed. */
+  nullCounts: Int32Array;
+  errorCounts: Int32Array;
+}
+
+export interface BatchResult {
+  results: ScoredRollout[];
+  columns: BatchColumns;
+}
+
+function tokenCount(s: string): number {
+  let n = 0;
+  let inTok = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const ws = c === 32 || (c >= 9 && c <= 13) || c === 160 || c === 0x3000 || (c >= 0x2000 && c <= 0x200a);
+    if (ws) inTok = false;
+    else if (!inTok) {
+      inTok = true;
+      n++;
+    }
+  }
+  return n;
+}
+
+function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  return String(e);
+}
+
+/** Writes one grade output into the column; returns an error message when the output is unusable. */
+function record(out: GradeOutput, col: Float64Array, i: number, details: (Record<string, unknown> | undefined)[] | null): string | null {
+  let score: number | null;
+  if (out === null || typeof out === 'number') score = out;
+  else if (typeof out === 'object' && 'score' in out) {
+    score = out.score;
+    if (details && out.details) details[i] = out.details;
+  } else return `grader returned ${typeof out}, expected a number, null or {score, details}`;
+  if (score === null) return null;
+  if (typeof score !== 'number' || !Number.isFinite(score)) return `grader returned a non-finite score (${String(score)})`;
+  col[i] = score;
+  return null;
+}
+
+interface GradeState {
+  col: Float64Array;
+  details: (Record<string, unknown> | undefined)[] | null;
+  errors: (ComponentError[] | undefined)[];
+  errorCount: number;
+}
+
+function fail(st: GradeState, name: string, i: number, message: string): void {
+  (st.errors[i] ??= []).push({ component: name, message });
+  st.errorCount++;
+}
+
+/** Runs one component over the batch. Sync graders stay sync; promises are awaited together. */
+async function gradeComponent(grader: Grader, name: string, samples: Sample[], groups: number[][], st: GradeState): Promise<void> {
+  const pending: Promise<void>[] = [];
+  if (grader.scope === 'rollout') {
+    for (let i = 0; i < samples.length; i++) {
+      let out: GradeOutput | Promise<GradeOutput>;
+      try {
+        out = grader.grade(samples[i]!);
+      } catch (e) {
+        fail(st, name, i, errorMessage(e));
+        continue;
+      }
+      if (out instanceof Promise) {
+        pending.push(
+          out.then(
+            (o) => {
+              const msg = record(o, st.col, i, st.details);
+              if (msg) fail(st, name, i, msg);
+            },
+            (e) => fail(st, name, i, errorMessage(e)),
+          ),
+        );
+      } else {
+        const msg = record(out, st.col, i, st.details);
+        if (msg) fail(st, name, i, msg);
+      }
+    }
+  } else {
+    for (const members of groups) {
+      const groupSamples = members.map((i) => samples[i]!);
+      const apply = (outs: GradeOutput[]) => {
+        if (!Array.isArray(outs) || outs.length !== members.length) {
+          for (const i of members) fail(st, name, i, `group grader returned ${Array.isArray(outs) ? outs.length : typeof outs} results for ${members.length} rollouts`);
+          return;
+        }
+        members.forEach((i, j) => {
+          const msg = record(outs[j]!, st.col, i, st.details);
+          if (msg) fail(st, name, i, msg);
+        });
+      };
+      try {
+        const outs = grader.gradeGroup(groupSamples);
+        if (outs instanceof Promise)
+          pending.push(
+            outs.then(apply, (e) => {
+              for (const i of members) fail(st, name, i, errorMessage(e));
+            }),
+          );
+        else apply(outs);
+      } catch (e) {
+        for (const i of members) fail(st, name, i, errorMessage(e));
+      }
+    }
+  }
+  if (pending.length > 0) await Promise.all(pending);
+}
+
+/**
+ * Scores one batch of validated rollouts with a compiled spec. Groups are formed from `group` (or the
+ * prompt) within the batch; the estimator and shapers see the whole batch. A grader that throws on a
+ * rollout leaves that component null and adds an entry to the rollout's `errors`; the batch goes on.
+ *
+ * @example
+ * const compiled = compileSpec(parseSpec({ components: [{ name: 'ok', grader: 'exact' }] }));
+ * const { results } = await scoreBatch(compiled, [{ id: 'a', completion: '42', reference: '42' }]);
+ * // results[0] → { id: 'a', completion: '42', reference: '42', reward: 1, components: { ok: 1 } }
+ */
+export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Rollout[], opts: ScoreOptions = {}): Promise<BatchResult> {
+  const n = rollouts.length;
+  const K = compiled.names.length;
+  const samples = new Array<Sample>(n);
+  const groupOf = new Int32Array(n);
+  const groupIndex = new Map<string, number>();
+  const groupKeys: string[] = [];
+  const groups: number[][] = [];
+  const charLengths = new Float64Array(n);
+  const tokenLengths = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = toSample(rollouts[i]!);
+    samples[i] = s;
+    let g = groupIndex.get(s.group);
+    if (g === undefined) {
+      g = groupKeys.length;
+      groupIndex.set(s.group, g);
+      groupKeys.push(s.group);
+      groups.push([]);
+    }
+    groupOf[i] = g;
+    groups[g]!.push(i);
+    charLengths[i] = s.completion.length;
+    tokenLengths[i] = tokenCount(s.completion);
+  }
+
+  const errors = new Array<ComponentError[] | undefined>(n);
+  const states: GradeState[] = compiled.names.map(() => ({
+    col: new Float64Array(n).fill(NaN),
+    details: opts.details ? new Array(n) : null,
+    errors,
+    errorCount: 0,
+  }));
+  await Promise.all(compiled.graders.map((g, k) => gradeComponent(g, compiled.names[k]!, samples, groups, states[k]!)));
+
+  const components = states.map((s) => s.col);
+  const nullCounts = new Int32Array(K);
+  const errorCounts = Int32Array.from(states.map((s) => s.errorCount));
+  const rewards = new Float64Array(n);
+  const row = new Float64Array(K);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < K; k++) {
+      const v = components[k]![i]!;
+      row[k] = v;
+      if (v !== v) nullCounts[k]!++;
+    }
+    rewards[i] = compiled.combiner.combine(row);
+  }
+
+  if (compiled.shapers) compiled.shapers.apply({ rewards, groupOf, groupCount: groupKeys.length, lengths: tokenLengths, charLengths, tokenLengths, samples });
+  const advantages = compiled.estimator
+    ? compiled.estimator.compute({ rewards, components, weights: compiled.weights, groupOf, groupCount: groupKeys.length })
+    : null;
+
+  const results = new Array<ScoredRollout>(n);
+  for (let i = 0; i < n; i++) {
+    const comps: Record<string, number | null> = {};
+    for (let k = 0; k < K; k++) {
+      const v = components[k]![i]!;
+      comps[compiled.names[k]!] = v === v ? v : null;
+    }
+    const r = rewards[i]!;
+    const src = rollouts[i]!;
+    const out: ScoredRollout = { ...src, reward: r === r ? r : null, components: comps };
+    if (advantages) {
+      const a = advantages[i]!;
+      out.advantage = a === a ? a : null;
+    } else if ('advantage' in src) delete out.advantage;
+    if (opts.details) {
+      const d: Record<string, unknown> = {};
+      for (let k = 0; k < K; k++) {
+        const det = states[k]!.details![i];
+        if (det !== undefined) d[compiled.names[k]!] = det;
+      }
+      out.details = d;
+    } else if ('details' in src) delete out.details;
+    if (errors[i]) out.errors = errors[i];
+    else if ('errors' in src) delete out.errors;
+    results[i] = out;
+  }
+  return {
+    results,
+    columns: { components, rewards, advantages, groupOf, groupCount: groupKeys.length, groupKeys, charLengths, tokenLengths, nullCounts, errorCounts },
+  };
+}

@@ -1,0 +1,138 @@
+import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import { createGunzip, createGzip } from 'node:zlib';
+import { once } from 'node:events';
+
+/** One raw line of a JSONL input, with its 1-based line number. */
+export interface RawLine {
+  line: number;
+  text: string;
+}
+
+/** A file the CLI cannot open: names the path and why. */
+export class InputFileError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`);
+    this.name = 'InputFileError';
+  }
+}
+
+export interface ReadOptions {
+  /** Lines longer than this many characters are reported as malformed instead of parsed (default 64 Mi). */
+  maxLineChars?: number;
+  /** Lines per yielded chunk (default 4096). */
+  chunkLines?: number;
+}
+
+function openInput(path: string): Readable {
+  if (path === '-') return process.stdin;
+  if (!existsSync(path)) throw new InputFileError(path, 'no such file');
+  if (statSync(path).isDirectory()) throw new InputFileError(path, 'is a directory, expected a .jsonl or .jsonl.gz file');
+  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
+  return path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+}
+
+/**
+ * Streams the non-blank lines of a JSONL file (`.jsonl`, `.jsonl.gz`, or `-` for stdin) in chunks,
+ * keeping line numbers. Blank lines are skipped (they carry no record). A line over `maxLineChars`
+ * is yielded with `tooLong: true` and empty text, so the caller reports it instead of parsing it.
+ *
+ * @example
+ * for await (const lines of readJsonlLines('rollouts.jsonl')) for (const l of lines) JSON.parse(l.text);
+ */
+export async function* readJsonlLines(path: string, opts: ReadOptions = {}): AsyncGenerator<(RawLine & { tooLong?: boolean })[]> {
+  const maxLine = opts.maxLineChars ?? 64 * 1024 * 1024;
+  const chunkLines = opts.chunkLines ?? 4096;
+  const input = openInput(path);
+  input.setEncoding('utf8');
+  let carry = '';
+  let carryTooLong = false;
+  let lineNo = 0;
+  let out: (RawLine & { tooLong?: boolean })[] = [];
+  const push = (text: string, tooLong: boolean) => {
+    lineNo++;
+    if (tooLong) out.push({ line: lineNo, text: '', tooLong: true });
+    else if (text.length > 0 && !/^\s*$/.test(text)) out.push({ line: lineNo, text: text.endsWith('\r') ? text.slice(0, -1) : text });
+  };
+  try {
+    for await (const chunk of input as AsyncIterable<string>) {
+      let start = 0;
+      let nl = chunk.indexOf('\n');
+      while (nl !== -1) {
+        const piece = chunk.slice(start, nl);
+        if (carryTooLong) push('', true);
+        else if (carry.length > 0) {
+          const t = carry + piece;
+          push(t.length > maxLine ? '' : t, t.length > maxLine);
+        } else push(piece.length > maxLine ? '' : piece, piece.length > maxLine);
+        carry = '';
+        carryTooLong = false;
+        start = nl + 1;
+        nl = chunk.indexOf('\n', start);
+      }
+      if (start < chunk.length) {
+        if (!carryTooLong) {
+          carry += chunk.slice(start);
+          if (carry.length > maxLine) {
+            carry = '';
+            carryTooLong = true;
+          }
+        }
+      }
+      if (out.length >= chunkLines) {
+        yield out;
+        out = [];
+      }
+    }
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new InputFileError(path, err.code === 'Z_DATA_ERROR' || err.code === 'Z_BUF_ERROR' ? `not valid gzip data (${err.message})` : err.message);
+  }
+  if (carryTooLong) push('', true);
+  else if (carry.length > 0) push(carry, false);
+  if (out.length > 0) yield out;
+}
+
+/** A JSONL sink (`-` for stdout, `.gz` compresses). `write` respects backpressure; call `close` at the end. */
+export interface JsonlWriter {
+  write(text: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a JSONL writer. Text passed to `write` must already be newline-terminated lines.
+ * @example
+ * const w = openJsonlWriter('out.jsonl.gz'); await w.write(JSON.stringify(r) + '\n'); await w.close();
+ */
+export function openJsonlWriter(path: string): JsonlWriter {
+  let sink: Writable;
+  let file: Writable | null = null;
+  if (path === '-') sink = process.stdout;
+  else {
+    file = createWriteStream(path);
+    if (path.endsWith('.gz')) {
+      const gz = createGzip();
+      gz.pipe(file);
+      sink = gz;
+    } else sink = file;
+  }
+  let failure: Error | null = null;
+  sink.on('error', (e) => (failure = e));
+  file?.on('error', (e) => (failure = e));
+  return {
+    async write(text) {
+      if (failure) throw failure;
+      if (!sink.write(text)) await once(sink, 'drain');
+    },
+    async close() {
+      if (failure) throw failure;
+      if (sink === process.stdout) return;
+      sink.end();
+      if (file) await once(file, 'close');
+      if (failure) throw failure;
+    },
+  };
+}

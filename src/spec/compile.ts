@@ -1,0 +1,72 @@
+import { graderKind } from '../graders/registry.js';
+import { ParamError, type Grader } from '../graders/types.js';
+import { buildCombiner } from '../combine/registry.js';
+import type { Combiner } from '../combine/types.js';
+import { buildShapers } from '../shape/registry.js';
+import { buildEstimator } from '../advantage/registry.js';
+import type { Estimator } from '../advantage/types.js';
+import type { Spec } from './schema.js';
+import { SpecError, type SpecIssue } from './errors.js';
+
+/** A spec turned into runnable parts: built once, then used for every batch. */
+export interface CompiledSpec {
+  readonly spec: Spec;
+  readonly source: string;
+  readonly names: readonly string[];
+  readonly weights: Float64Array;
+  readonly graders: readonly Grader[];
+  readonly combiner: Combiner;
+  readonly shapers: ReturnType<typeof buildShapers> | null;
+  readonly estimator: Estimator | null;
+}
+
+function at(path: string, e: unknown): SpecIssue {
+  if (e instanceof ParamError) return { path: `${path}.${e.param}`, message: e.message };
+  return { path, message: e instanceof Error ? e.message : String(e) };
+}
+
+/**
+ * Builds the graders, combiner, shapers and estimator of a validated spec. Params that are well-typed
+ * but wrong (a regex that does not compile, a gate naming no component) are reported as a
+ * {@link SpecError} with their path, all at once.
+ */
+export function compileSpec(spec: Spec, opts: { source?: string; specDir?: string } = {}): CompiledSpec {
+  const source = opts.source ?? spec.name;
+  const specDir = opts.specDir ?? process.cwd();
+  const issues: SpecIssue[] = [];
+  const names = spec.components.map((c) => c.name);
+  const weights = Float64Array.from(spec.components.map((c) => c.weight));
+  const graders: Grader[] = [];
+  spec.components.forEach((c, i) => {
+    const { name, weight: _w, description: _d, grader, ...params } = c as { name: string; weight: number; description?: string; grader: string } & Record<string, unknown>;
+    try {
+      graders.push(graderKind(grader)!.create(params as never, { specDir, name }));
+    } catch (e) {
+      issues.push(at(`components[${i}]`, e));
+    }
+  });
+  let combiner: Combiner | null = null;
+  try {
+    combiner = buildCombiner(spec.combine, { names, weights });
+  } catch (e) {
+    issues.push(at('combine', e));
+  }
+  let shapers: CompiledSpec['shapers'] = null;
+  if (spec.shape && spec.shape.length > 0) {
+    try {
+      shapers = buildShapers(spec.shape);
+    } catch (e) {
+      issues.push(at('shape', e));
+    }
+  }
+  let estimator: Estimator | null = null;
+  if (spec.advantage) {
+    try {
+      estimator = buildEstimator(spec.advantage);
+    } catch (e) {
+      issues.push(at('advantage', e));
+    }
+  }
+  if (issues.length > 0) throw new SpecError(source, issues);
+  return { spec, source, names, weights, graders, combiner: combiner!, shapers, estimator };
+}

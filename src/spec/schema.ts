@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { graderKinds } from '../graders/registry.js';
+import { combineSchema } from '../combine/registry.js';
+import { shapeSchema } from '../shape/registry.js';
+import { advantageSchema } from '../advantage/registry.js';
+
+/**
+ * The reward spec schema, assembled from the registries: each grader kind contributes one member of the
+ * `components[]` union (its params merged into the component object), each combiner, shaper and
+ * estimator one member of its union. Unknown keys anywhere are errors.
+ */
+
+/** Component names are identifiers so that formulas and output keys can use them as they are. */
+export const componentNameSchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier (letters, digits, underscores; not starting with a digit)')
+  .describe('Name of the component: the key in the output `components` and in formulas.');
+
+/** Keys every component has, whatever its grader. */
+export const componentBase = {
+  name: componentNameSchema,
+  weight: z.number().refine(Number.isFinite, 'must be a finite number').default(1).describe('Weight of the component in the combiner (default 1).'),
+  description: z.string().optional().describe('Free text for people reading the spec.'),
+};
+
+function componentMember(kind: (typeof graderKinds)[number]) {
+  return z
+    .strictObject({ ...componentBase, grader: z.literal(kind.kind).describe(kind.summary), ...kind.params })
+    .describe(`\`${kind.kind}\`: ${kind.summary}`);
+}
+
+const members = graderKinds.map(componentMember);
+
+/** One entry of `components`: `{name, grader, weight?, …the grader's params}`. */
+export const componentSchema =
+  members.length === 1 ? members[0]! : z.discriminatedUnion('grader', members as unknown as [ReturnType<typeof componentMember>, ReturnType<typeof componentMember>]);
+
+/** The whole spec. */
+export const specSchema = z
+  .strictObject({
+    name: z.string().min(1).default('reward').describe('Name of the reward (shown in reports and used for routing in the server).'),
+    description: z.string().optional().describe('Free text for people reading the spec.'),
+    components: z.array(componentSchema).min(1, 'needs at least one component').describe('The graders, each producing one named component per rollout.'),
+    combine: combineSchema.optional().describe('How the components become one reward (default: weighted_sum).'),
+    shape: shapeSchema.optional().describe('Shapers applied to the reward in order, before the estimator.'),
+    advantage: advantageSchema.optional().describe('Estimator turning rewards into advantages; omitted = no `advantage` in the output.'),
+  })
+  .describe('A rewardkit reward spec.');
+
+export type SpecInput = z.input<typeof specSchema>;
+export type Spec = z.output<typeof specSchema>;
+
+/** The JSON Schema (draft 2020-12) of spec files, for editors (`rewardkit spec schema`). */
+export function specJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(specSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}
