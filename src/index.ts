@@ -1,0 +1,62 @@
+/**
+ * rewardkit as a library: load a spec, score batches of rollouts, or use a single grader.
+ *
+ * @example
+ * import { createScorer } from 'rewardkit';
+ * const scorer = createScorer({ components: [{ name: 'correct', grader: 'exact' }] });
+ * const { results } = await scorer.score([{ id: 'a', completion: 'Paris', reference: 'Paris' }]);
+ * // results[0].reward → 1, results[0].components → { correct: 1 }
+ */
+import { loadSpecFile, parseSpec } from './spec/load.js';
+import { compileSpec, type CompiledSpec } from './spec/compile.js';
+import { scoreBatch, type BatchResult, type ScoreOptions } from './pipeline.js';
+import { validateRollout } from './rollout/validate.js';
+import type { Rollout } from './rollout/types.js';
+
+export { loadSpecFile, parseSpec, parseSpecText, type LoadedSpec } from './spec/load.js';
+export { compileSpec, type CompiledSpec } from './spec/compile.js';
+export { SpecError, type SpecIssue } from './spec/errors.js';
+export { specSchema, specJsonSchema, type Spec, type SpecInput } from './spec/schema.js';
+export { scoreBatch, type BatchResult, type BatchColumns, type ScoreOptions } from './pipeline.js';
+export { validateRollout, RolloutError } from './rollout/validate.js';
+export { readJsonlLines, openJsonlWriter, InputFileError, type JsonlWriter } from './rollout/jsonl.js';
+export { toSample, textOf } from './rollout/sample.js';
+export type { Rollout, ScoredRollout, Sample, ChatMessage, Step, ComponentError } from './rollout/types.js';
+export { graderKinds, graderKind } from './graders/registry.js';
+export { buildGrader, gradeAll, scoreOne } from './graders/harness.js';
+export { ParamError, defineGrader, type GraderKind, type Grader, type GradeOutput, type Graded } from './graders/types.js';
+
+/** A compiled spec with a `score` method: validates rollouts, then runs the pipeline on them as one batch. */
+export interface Scorer {
+  readonly compiled: CompiledSpec;
+  score(rollouts: readonly unknown[], opts?: ScoreOptions): Promise<BatchResult>;
+}
+
+/**
+ * Builds a scorer from a spec object or a spec file path. Throws `SpecError` (naming every bad path)
+ * for an invalid spec, and `RolloutError` (naming the field, prefixed with the rollout's index) for an
+ * invalid rollout.
+ */
+export function createScorer(spec: string | object): Scorer {
+  const compiled =
+    typeof spec === 'string'
+      ? (() => {
+          const l = loadSpecFile(spec);
+          return compileSpec(l.spec, { source: spec, specDir: l.dir });
+        })()
+      : compileSpec(parseSpec(spec, 'spec'), { source: 'spec' });
+  return {
+    compiled,
+    score(rollouts, opts) {
+      const valid: Rollout[] = rollouts.map((r, i) => {
+        try {
+          return validateRollout(r);
+        } catch (e) {
+          (e as Error).message = `rollouts[${i}].${(e as Error).message}`;
+          throw e;
+        }
+      });
+      return scoreBatch(compiled, valid, opts);
+    },
+  };
+}

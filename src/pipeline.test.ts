@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { scoreBatch } from './pipeline.js';
+import type { CompiledSpec } from './spec/compile.js';
+import type { Grader } from './graders/types.js';
+import type { Rollout } from './rollout/types.js';
+
+/** A compiled spec built by hand: these tests exercise the flow, not the registries. */
+function compiled(graders: Record<string, Grader>): CompiledSpec {
+  const names = Object.keys(graders);
+  return {
+    spec: { name: 't', components: [] } as never,
+    source: 't',
+    names,
+    weights: new Float64Array(names.length).fill(1),
+    graders: Object.values(graders),
+    combiner: {
+      combine(row) {
+        let s = 0;
+        let any = false;
+        for (const v of row) if (v === v) (s += v), (any = true);
+        return any ? s : NaN;
+      },
+    },
+    shapers: null,
+    estimator: null,
+  };
+}
+
+const rollouts: Rollout[] = [
+  { id: 'a', group: 'g1', completion: 'yes', reference: 'yes' },
+  { id: 'b', group: 'g1', completion: 'no', reference: 'yes' },
+  { id: 'c', group: 'g2', completion: 'boom', reference: 'x' },
+];
+
+const equal: Grader = { scope: 'rollout', grade: (s) => (s.completion === s.reference ? 1 : 0) };
+
+describe('scoreBatch', () => {
+  it('grades, combines and keeps the input fields and order', async () => {
+    const { results, columns } = await scoreBatch(compiled({ ok: equal }), rollouts);
+    expect(results.map((r) => [r.id, r.reward, r.components])).toEqual([
+      ['a', 1, { ok: 1 }],
+      ['b', 0, { ok: 0 }],
+      ['c', 0, { ok: 0 }],
+    ]);
+    expect(results[0]!.reference).toBe('yes');
+    expect(Array.from(columns.groupOf)).toEqual([0, 0, 1]);
+    expect(columns.groupKeys).toEqual(['g1', 'g2']);
+  });
+
+  it('turns a throwing grader into a per-rollout error and a null component, never a 0', async () => {
+    const flaky: Grader = {
+      scope: 'rollout',
+      grade: (s) => {
+        if (s.completion === 'boom') throw new Error('cannot parse');
+        return 0.5;
+      },
+    };
+    const { results, columns } = await scoreBatch(compiled({ ok: equal, flaky }), rollouts);
+    expect(results[2]!.components).toEqual({ ok: 0, flaky: null });
+    expect(results[2]!.errors).toEqual([{ component: 'flaky', message: 'cannot parse' }]);
+    expect(results[0]!.errors).toBeUndefined();
+    expect(results[0]!.reward).toBe(1.5);
+    expect(Array.from(columns.errorCounts)).toEqual([0, 1]);
+    expect(Array.from(columns.nullCounts)).toEqual([0, 1]);
+  });
+
+  it('rejects non-finite scores and wrong return types as errors', async () => {
+    const bad: Grader = { scope: 'rollout', grade: (s) => (s.id === 'a' ? NaN : s.id === 'b' ? ('1' as never) : Infinity) };
+    const { results } = await scoreBatch(compiled({ bad }), rollouts);
+    expect(results.map((r) => r.errors?.[0]?.message)).toEqual([
+      'grader returned a non-finite score (NaN)',
+      'grader returned string, expected a number, null or {score, details}',
+      'grader returned a non-finite score (Infinity)',
+    ]);
+    expect(results.every((r) => r.reward === null)).toBe(true);
+  });
+
+  it('awaits async graders and isolates rejections', async () => {
+    const slow: Grader = {
+      scope: 'rollout',
+      grade: async (s) => {
+        await new Promise((r) => setTimeout(r, 5));
+        if (s.id === 'b') throw new Error('backend down');
+        return { score: 0.25, details: { id: s.id } };
+      },
+    };
+    const { results } = await scoreBatch(compiled({ slow }), rollouts, { details: true });
+    expect(results.map((r) => r.components.slow)).toEqual([0.25, null, 0.25]);
+    expect(results[1]!.errors).toEqual([{ component: 'slow', message: 'backend down' }]);
+    expect(results[0]!.details).toEqual({ slow: { id: 'a' } });
+  });
+
+  it('gives group graders whole groups and checks their result count', async () => {
+    const seen: string[][] = [];
+    const size: Grader = {
+      scope: 'group',
+      gradeGroup: (ss) => {
+        seen.push(ss.map((s) => s.id));
+        return ss.map(() => ss.length);
+      },
+    };
+    const { results } = await scoreBatch(compiled({ size }), rollouts);
+    expect(seen).toEqual([['a', 'b'], ['c']]);
+    expect(results.map((r) => r.components.size)).toEqual([2, 2, 1]);
+    const short: Grader = { scope: 'group', gradeGroup: () => [1] };
+    const r2 = await scoreBatch(compiled({ short }), rollouts);
+    expect(r2.results[0]!.errors?.[0]?.message).toBe('group grader returned 1 results for 2 rollouts');
+    expect(r2.results[2]!.components.short).toBe(1);
+  });
+
+  it('groups by prompt when no group is given, and overwrites stale output fields', async () => {
+    const rs: Rollout[] = [
+      { id: 'a', prompt: 'P', completion: 'x', reward: 9, errors: [{ component: 'old', message: 'stale' }], advantage: 3 },
+      { id: 'b', prompt: 'Q', completion: 'x' },
+      { id: 'c', prompt: 'P', completion: 'x' },
+    ];
+    const { results, columns } = await scoreBatch(compiled({ ok: equal }), rs);
+    expect(Array.from(columns.groupOf)).toEqual([0, 1, 0]);
+    expect(results[0]).not.toHaveProperty('errors');
+    expect(results[0]).not.toHaveProperty('advantage');
+    expect(results[0]!.reward).toBe(0);
+  });
+
+  it('scores an empty batch', async () => {
+    const { results, columns } = await scoreBatch(compiled({ ok: equal }), []);
+    expect(results).toEqual([]);
+    expect(columns.groupCount).toBe(0);
+  });
+});
