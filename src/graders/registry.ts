@@ -1,11 +1,25 @@
 import type { GraderKind } from './types.js';
 import { exactGrader } from './exact.js';
+import { bleuGrader } from './bleu.js';
+import { rougeLGrader } from './rouge_l.js';
+import { chrfGrader } from './chrf.js';
+import { editDistanceGrader } from './edit_distance.js';
+import { ngramJaccardGrader } from './ngram_jaccard.js';
+import { distinctNGrader } from './distinct_n.js';
 
 /**
  * Every grader kind a spec can name in `components[].grader`, in the order `rewardkit graders` lists them.
  * Adding a kind: write `src/graders/<kind>.ts` (or a folder) exporting a {@link GraderKind}, add it here.
  */
-export const graderKinds: readonly GraderKind[] = [exactGrader] as unknown as GraderKind[];
+export const graderKinds: readonly GraderKind[] = [
+  exactGrader,
+  bleuGrader,
+  rougeLGrader,
+  chrfGrader,
+  editDistanceGrader,
+  ngramJaccardGrader,
+  distinctNGrader,
+] as unknown as GraderKind[];
 
 const byKind = new Map(graderKinds.map((k) => [k.kind, k]));
 
