@@ -1,5 +1,11 @@
 import type { GraderKind } from './types.js';
 import { exactGrader } from './exact.js';
+import { containsGrader } from './contains.js';
+import { regexGrader } from './regex.js';
+import { formatGrader } from './format.js';
+import { jsonGrader } from './json.js';
+import { numericGrader } from './numeric.js';
+import { lengthGrader } from './length.js';
 import { bleuGrader } from './bleu.js';
 import { rougeLGrader } from './rouge_l.js';
 import { chrfGrader } from './chrf.js';
@@ -13,6 +19,12 @@ import { distinctNGrader } from './distinct_n.js';
  */
 export const graderKinds: readonly GraderKind[] = [
   exactGrader,
+  containsGrader,
+  regexGrader,
+  formatGrader,
+  jsonGrader,
+  numericGrader,
+  lengthGrader,
   bleuGrader,
   rougeLGrader,
   chrfGrader,

@@ -1,0 +1,229 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { defineGrader, ParamError } from './types.js';
+
+const AJV_OPTIONS: Options = {
+  allErrors: true,
+  // Unknown keywords (a misspelt `requried`) are errors at load: a silently ignored constraint would reward anything.
+  strict: true,
+  strictTypes: false,
+  strictTuples: false,
+  strictRequired: false,
+  validateFormats: false,
+  logger: false,
+};
+
+const MAX_ERRORS = 5;
+const MAX_MESSAGE = 200;
+
+function cut(text: string): string {
+  return text.length <= MAX_MESSAGE ? text : `${text.slice(0, MAX_MESSAGE)}…`;
+}
+
+function compileSchema(schema: unknown, specDir: string): ValidateFunction {
+  let s = schema;
+  if (typeof s === 'string') {
+    const file = resolve(specDir, s);
+    try {
+      s = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new ParamError('schema', `cannot read the JSON Schema file ${file}: ${(e as Error).message}`);
+    }
+  }
+  if (typeof s !== 'boolean' && (typeof s !== 'object' || s === null || Array.isArray(s)))
+    throw new ParamError('schema', 'a JSON Schema must be an object or a boolean.');
+  const declared = typeof s === 'object' ? (s as { $schema?: unknown }).$schema : undefined;
+  const dialect = typeof declared === 'string' ? declared : '';
+  const ajv = dialect.includes('2020-12') ? new Ajv2020(AJV_OPTIONS) : dialect.includes('2019-09') ? new Ajv2019(AJV_OPTIONS) : new Ajv(AJV_OPTIONS);
+  try {
+    return ajv.compile(s);
+  } catch (e) {
+    throw new ParamError('schema', `invalid JSON Schema: ${(e as Error).message}.`);
+  }
+}
+
+/** The content of the last ``` or ```json fenced block, or null. Fences pair up in order. */
+function lastFencedJson(text: string): string | null {
+  let found: string | null = null;
+  for (let open = text.indexOf('```'); open >= 0; ) {
+    const nl = text.indexOf('\n', open + 3);
+    if (nl < 0) break;
+    const close = text.indexOf('```', nl + 1);
+    if (close < 0) break;
+    const info = text.slice(open + 3, nl).trim().toLowerCase();
+    if (info === '' || info === 'json') found = text.slice(nl + 1, close);
+    open = text.indexOf('```', close + 3);
+  }
+  return found;
+}
+
+/**
+ * The outermost balanced `{…}` / `[…]` spans of `text`, in order, as [start, end) pairs. One pass;
+ * double-quoted strings are skipped once inside a bracket; a mismatched closer discards what is open.
+ * Prose is not JSON, so this is a heuristic: a bracket inside a quotation in the prose can hide what follows.
+ */
+function balancedSpans(text: string): number[] {
+  const spans: number[] = [];
+  const stack: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 123 || c === 91) stack.push(i);
+    else if (c === 34 && stack.length > 0) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92) i++;
+        else if (d === 34) break;
+      }
+    } else if (c === 125 || c === 93) {
+      const open = stack.pop();
+      if (open === undefined) continue;
+      if (text.charCodeAt(open) !== (c === 125 ? 123 : 91)) {
+        stack.length = 0;
+        continue;
+      }
+      // Spans that ended earlier and start later lie inside this one.
+      while (spans.length > 0 && spans[spans.length - 2]! > open) spans.length -= 2;
+      spans.push(open, i + 1);
+    }
+  }
+  return spans;
+}
+
+type Parsed = { ok: true; value: unknown; from: 'fenced' | 'object' | 'whole' } | { ok: false; from: 'fenced' | 'whole' | null; error: string };
+
+/** Whether `text` (after leading whitespace) starts like a JSON value, `{"`/`{}` for objects, so prose and LaTeX braces skip the costly failing parse. */
+function looksLikeJson(text: string): boolean {
+  let i = 0;
+  while (i < text.length && isJsonSpace(text.charCodeAt(i))) i++;
+  const c = text.charCodeAt(i);
+  if (c === 123 /* { */) {
+    let j = i + 1;
+    while (j < text.length && isJsonSpace(text.charCodeAt(j))) j++;
+    const d = text.charCodeAt(j);
+    return d === 34 || d === 125;
+  }
+  return c === 91 || c === 34 || c === 45 || (c >= 48 && c <= 57) || c === 116 || c === 102 || c === 110;
+}
+
+function isJsonSpace(c: number): boolean {
+  return c === 32 || c === 10 || c === 13 || c === 9;
+}
+
+function tryParse(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  if (!looksLikeJson(text)) {
+    const start = text.trimStart();
+    return { ok: false, error: start === "" ? "empty text" : `not JSON: starts with ${JSON.stringify(start.slice(0, 20))}` };
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (e) {
+    return { ok: false, error: cut((e as Error).message) };
+  }
+}
+
+function parseCompletion(text: string, extract: 'whole' | 'fenced' | 'auto'): Parsed {
+  if (extract !== 'whole') {
+    const fenced = lastFencedJson(text);
+    if (fenced !== null) return { ...tryParse(fenced), from: 'fenced' };
+    if (extract === 'fenced') return { ok: false, from: null, error: 'no ``` or ```json fenced block' };
+    const spans = balancedSpans(text);
+    for (let k = 0; k < spans.length; k += 2) {
+      const r = tryParse(text.slice(spans[k], spans[k + 1]));
+      if (r.ok) return { ...r, from: 'object' };
+    }
+  }
+  return { ...tryParse(text), from: 'whole' };
+}
+
+/** Equality of JSON values: objects by their keys (any order), arrays in order, numbers by value. */
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    if (a.length !== bb.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], bb[i])) return false;
+    return true;
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  const keys = Object.keys(ao);
+  if (keys.length !== Object.keys(bo).length) return false;
+  for (const k of keys) if (!Object.hasOwn(bo, k) || !jsonEqual(ao[k], bo[k])) return false;
+  return true;
+}
+
+function formatErrors(errors: ErrorObject[] | null | undefined): string[] {
+  const all = errors ?? [];
+  const out = all.slice(0, MAX_ERRORS).map((e) => cut(`${e.instancePath || '/'} ${e.message ?? e.keyword}`));
+  if (all.length > MAX_ERRORS) out.push(`… ${all.length - MAX_ERRORS} more`);
+  return out;
+}
+
+/**
+ * `json` — 1 when the completion holds valid JSON, optionally valid against a JSON Schema and equal to
+ * the reference, else 0 — the structured-output reward (JSON mode / function-call arguments).
+ *
+ * `extract`: `whole` parses the completion as is (surrounding whitespace allowed); `fenced` the last
+ * ```json (or plain ```) fenced block; `auto` (default) the last such block (if it does not parse,
+ * the score is 0: it is not skipped), else the first balanced
+ * `{…}`/`[…]` that parses, else the whole text. `schema` (an object, or a path to a `.json` file
+ * relative to the spec) is compiled once with ajv — draft-07 by default, 2019-09 or 2020-12 when its
+ * `$schema` says so; unknown keywords are rejected at load, `format` is not checked. With
+ * `match_reference`, the parsed value must deep-equal the reference (object keys in any order; a
+ * string reference that is itself JSON text is compared parsed); no reference → `null`.
+ * Details say where the JSON came from and why it failed (ajv's errors, at most five).
+ *
+ * @example
+ * # spec
+ * - {name: valid_json, grader: json, schema: {type: object, required: [answer], properties: {answer: {type: integer}}}}
+ * # rollout {"completion": "Here:\n```json\n{\"answer\": \"4\"}\n```"} → 0
+ * # details {extracted: 'fenced', errors: ['/answer must be integer']}
+ */
+export const jsonGrader = defineGrader({
+  kind: 'json',
+  summary: 'The completion holds JSON, optionally valid against a JSON Schema and equal to the reference (1/0).',
+  params: {
+    extract: z
+      .enum(['auto', 'whole', 'fenced'])
+      .default('auto')
+      .describe('Where the JSON is: `whole` text, last `fenced` ```json block, or `auto` (fenced block, else first balanced {…}/[…], else whole text).'),
+    schema: z
+      .union([z.record(z.string(), z.unknown()), z.boolean(), z.string().min(1)])
+      .optional()
+      .describe('JSON Schema the value must satisfy (inline, or a path to a .json file relative to the spec); compiled once at load.'),
+    match_reference: z
+      .boolean()
+      .default(false)
+      .describe('Also require the value to deep-equal the rollout reference (null score without a reference).'),
+  },
+  create(params, ctx) {
+    const { extract, match_reference: matchReference } = params;
+    const validate = params.schema === undefined ? null : compileSchema(params.schema, ctx.specDir);
+    return {
+      scope: 'rollout',
+      grade(s) {
+        if (matchReference && s.reference === undefined) return null;
+        const parsed = parseCompletion(s.completion, extract);
+        if (!parsed.ok) return { score: 0, details: { extracted: parsed.from, error: parsed.error } };
+        if (validate !== null && !validate(parsed.value))
+          return { score: 0, details: { extracted: parsed.from, errors: formatErrors(validate.errors) } };
+        if (matchReference) {
+          const ref = s.reference;
+          let equal = jsonEqual(parsed.value, ref);
+          if (!equal && typeof ref === 'string') {
+            const r = tryParse(ref);
+            equal = r.ok && jsonEqual(parsed.value, r.value);
+          }
+          if (!equal) return { score: 0, details: { extracted: parsed.from, equal: false } };
+        }
+        return { score: 1, details: { extracted: parsed.from } };
+      },
+    };
+  },
+});

@@ -1,0 +1,497 @@
+/**
+ * Finding the final numeric answer in model output, for the `numeric` grader.
+ *
+ * A *number token* is, in this module's grammar:
+ * - an optional sign (`-`, `+`, U+2212 `−`; only where it cannot be a hyphen, i.e. not right after a
+ *   letter, digit or closing bracket) and an optional currency sign (`$`, `\$`, `€`, `£`, `¥`, `₹`);
+ * - digits with optional thousands groups (`1,000`, `1 000` with a space, NBSP or thin space,
+ *   LaTeX `1{,}000`, `1\,000`, `1,\!000`; one separator kind per number, groups of exactly three
+ *   digits after a lead of one to three) and an optional decimal part (`.5`, `3.25`);
+ * - or a fraction: `3/4`, `\frac{3}{4}`, `\dfrac`, `\tfrac`, `\cfrac`, `\frac34`, a LaTeX mixed
+ *   number `2\frac{1}{2}` (= 2.5);
+ * - optional scientific notation: `1.5e-3`, `1.5 \times 10^{-3}`, `1.5×10^3`, `1.5 \cdot 10^{3}`;
+ * - an optional percent sign after it (`%`, `\%`, the word `percent`), reported separately so the
+ *   caller decides whether 50% means 50 or 0.5.
+ * Anything after a token (units, a full stop) ends it. A token never spans a line break.
+ * Not understood: decimal commas (`3,5` is 3 and 5), digits other than ASCII 0–9, number words.
+ */
+
+/** A number found in text: its source text, value, and whether a percent sign followed it. */
+export interface FoundNumber {
+  text: string;
+  value: number;
+  percent: boolean;
+}
+
+/** Where the final answer was taken from. */
+export type ExtractMethod = 'gsm8k' | 'boxed' | 'answer_is' | 'last_number';
+
+export interface ExtractedAnswer extends FoundNumber {
+  method: ExtractMethod;
+}
+
+// The scanner reports the last token it read through these, to avoid an object per token.
+let tokValue = 0;
+let tokPercent = false;
+let decText = '';
+
+const BACKSLASH = 92;
+const SPACE_SEPARATORS = [' ', '\u00a0', '\u2009', '\u202f'];
+const COMMA_SEPARATORS = [',\\!', '{,}', '\\,', ','];
+const THOUSANDS_SEPARATORS = [...COMMA_SEPARATORS, ...SPACE_SEPARATORS];
+const CURRENCIES = ['\\$', '$', '€', '£', '¥', '₹'];
+const FRACTION_COMMANDS = ['\\frac', '\\dfrac', '\\tfrac', '\\cfrac'];
+const TIMES = ['\\times', '\\cdot', '×', '·', '*'];
+/** LaTeX commands that may surround a number without changing it (checked when a whole string must be one number). */
+const NEUTRAL_COMMANDS = new Set([
+  'text', 'textrm', 'textbf', 'textit', 'mathrm', 'mathbf', 'mbox', 'boxed', 'fbox', 'displaystyle',
+  'left', 'right', 'quad', 'qquad', 'mathdollar', 'dollar', 'percent',
+]);
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isAsciiLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+function skipBlanks(s: string, i: number, to: number): number {
+  while (i < to) {
+    const c = s.charCodeAt(i);
+    if (c !== 32 && c !== 9) break;
+    i++;
+  }
+  return i;
+}
+
+function digitsEnd(s: string, i: number, to: number): number {
+  while (i < to && isDigit(s.charCodeAt(i))) i++;
+  return i;
+}
+
+/** The one of `options` that occurs at `i` (and ends by `to`), or -1. */
+function matchAt(s: string, i: number, to: number, options: readonly string[]): number {
+  for (let k = 0; k < options.length; k++) {
+    const o = options[k]!;
+    if (i + o.length <= to && s.startsWith(o, i)) return k;
+  }
+  return -1;
+}
+
+/** A minus sign here is a sign, not a hyphen or a subtraction, unless the previous character is a word character or closes something. */
+function signAllowed(s: string, i: number): boolean {
+  if (i === 0) return true;
+  const p = s.charCodeAt(i - 1);
+  if (isDigit(p) || isAsciiLetter(p)) return false;
+  return p !== 41 /* ) */ && p !== 93 /* ] */ && p !== 125 /* } */ && p !== 95 /* _ */ && p !== 46 /* . */;
+}
+
+/**
+ * Reads an unsigned decimal with optional thousands groups at `i`. Sets `decText` (digits without
+ * separators) and returns its end, or -1. `groups` false reads plain digits only.
+ */
+function readDecimal(s: string, i: number, to: number, groups: boolean): number {
+  let j = digitsEnd(s, i, to);
+  const intLen = j - i;
+  let text: string | null = null;
+  if (groups && intLen >= 1 && intLen <= 3) {
+    let sep = -1;
+    for (;;) {
+      const kind = sep < 0 ? matchAt(s, j, to, THOUSANDS_SEPARATORS) : s.startsWith(THOUSANDS_SEPARATORS[sep]!, j) ? sep : -1;
+      if (kind < 0) break;
+      const g0 = j + THOUSANDS_SEPARATORS[kind]!.length;
+      const g1 = digitsEnd(s, g0, to);
+      if (g1 - g0 !== 3) break;
+      text = (text ?? s.slice(i, j)) + s.slice(g0, g1);
+      sep = kind;
+      j = g1;
+    }
+  }
+  if (j + 1 < to && s.charCodeAt(j) === 46 && isDigit(s.charCodeAt(j + 1))) {
+    const f = digitsEnd(s, j + 1, to);
+    if (text !== null) text += s.slice(j, f);
+    j = f;
+  } else if (intLen === 0) {
+    return -1;
+  }
+  decText = text ?? s.slice(i, j);
+  return j;
+}
+
+/** Reads a signed decimal at `i` (fraction arguments). Sets `tokValue`; returns its end or -1. */
+function readSignedDecimal(s: string, i: number, to: number): number {
+  let neg = false;
+  const c = s.charCodeAt(i);
+  if (c === 45 || c === 0x2212 || c === 43) {
+    neg = c !== 43;
+    i++;
+  }
+  const e = readDecimal(s, i, to, true);
+  if (e < 0) return -1;
+  tokValue = neg ? -Number(decText) : Number(decText);
+  return e;
+}
+
+function readFractionArg(s: string, i: number, to: number): number {
+  if (i < to && s.charCodeAt(i) === 123 /* { */) {
+    const e = readSignedDecimal(s, skipBlanks(s, i + 1, to), to);
+    if (e < 0) return -1;
+    const k = skipBlanks(s, e, to);
+    return k < to && s.charCodeAt(k) === 125 /* } */ ? k + 1 : -1;
+  }
+  if (i < to && isDigit(s.charCodeAt(i))) {
+    tokValue = s.charCodeAt(i) - 48;
+    return i + 1;
+  }
+  return -1;
+}
+
+/** Reads `\frac{a}{b}` (and its variants) at `i`; sets `tokValue` to a/b and returns its end, or -1. */
+function readLatexFraction(s: string, i: number, to: number): number {
+  const cmd = matchAt(s, i, to, FRACTION_COMMANDS);
+  if (cmd < 0) return -1;
+  const j = i + FRACTION_COMMANDS[cmd]!.length;
+  if (j < to && isAsciiLetter(s.charCodeAt(j))) return -1;
+  const a = readFractionArg(s, skipBlanks(s, j, to), to);
+  if (a < 0) return -1;
+  const num = tokValue;
+  const b = readFractionArg(s, skipBlanks(s, a, to), to);
+  if (b < 0) return -1;
+  tokValue = num / tokValue;
+  return b;
+}
+
+/** Reads `e-3` or ` \times 10^{-3}` at `i`; returns [end, exponent text] or null. */
+function readExponent(s: string, i: number, to: number): [number, string] | null {
+  const c = s.charCodeAt(i);
+  if (c === 101 || c === 69) {
+    let k = i + 1;
+    const sc = s.charCodeAt(k);
+    if (sc === 45 || sc === 43 || sc === 0x2212) k++;
+    const d = digitsEnd(s, k, to);
+    if (d === k || (d < to && isAsciiLetter(s.charCodeAt(d)))) return null;
+    return [d, (sc === 0x2212 ? '-' : '') + s.slice(sc === 0x2212 ? k : i + 1, d)];
+  }
+  let k = skipBlanks(s, i, to);
+  const t = matchAt(s, k, to, TIMES);
+  if (t < 0) return null;
+  k = skipBlanks(s, k + TIMES[t]!.length, to);
+  if (!s.startsWith('10', k)) return null;
+  k = skipBlanks(s, k + 2, to);
+  if (s.charCodeAt(k) !== 94 /* ^ */) return null;
+  k++;
+  const braced = s.charCodeAt(k) === 123;
+  if (braced) k = skipBlanks(s, k + 1, to);
+  let sign = '';
+  const sc = s.charCodeAt(k);
+  if (sc === 45 || sc === 0x2212 || sc === 43) {
+    sign = sc === 43 ? '' : '-';
+    k++;
+  }
+  const d = digitsEnd(s, k, to);
+  if (d === k) return null;
+  let end = d;
+  if (braced) {
+    end = skipBlanks(s, d, to);
+    if (s.charCodeAt(end) !== 125) return null;
+    end++;
+  }
+  return [end, sign + s.slice(k, d)];
+}
+
+/** Reads `%`, `\%` or the word `percent` after a number; returns the end or -1. */
+function readPercent(s: string, i: number, to: number): number {
+  const k = skipBlanks(s, i, to);
+  const c = s.charCodeAt(k);
+  if (c === 37 || c === 0xff05) return k + 1;
+  if (c === BACKSLASH && s.charCodeAt(k + 1) === 37) return k + 2;
+  if ((c === 112 || c === 80) && k + 7 <= to && s.slice(k, k + 7).toLowerCase() === 'percent' && !(k + 7 < to && isAsciiLetter(s.charCodeAt(k + 7))))
+    return k + 7;
+  return -1;
+}
+
+/**
+ * Reads one number token starting exactly at `i`. Sets `tokValue`/`tokPercent` and returns the
+ * token's end, or -1 when no token starts here.
+ */
+function readNumber(s: string, i: number, to: number): number {
+  let k = i;
+  let neg = false;
+  let signed = false;
+  const c = s.charCodeAt(k);
+  // "1.2.3": the second dot is not the start of ".3".
+  if (c === 46 && i > 0 && isDigit(s.charCodeAt(i - 1))) return -1;
+  if (c === 45 || c === 0x2212 || c === 43) {
+    if (!signAllowed(s, i)) return -1;
+    neg = c !== 43;
+    signed = true;
+    k++;
+  }
+  const cur = matchAt(s, k, to, CURRENCIES);
+  if (cur >= 0) {
+    k += CURRENCIES[cur]!.length;
+    const c2 = s.charCodeAt(k);
+    if (!signed && (c2 === 45 || c2 === 0x2212)) {
+      neg = true;
+      k++;
+    }
+  }
+  let value: number;
+  let end: number;
+  if (s.charCodeAt(k) === BACKSLASH) {
+    end = readLatexFraction(s, k, to);
+    if (end < 0) return -1;
+    value = tokValue;
+  } else {
+    end = readDecimal(s, k, to, true);
+    if (end < 0) return -1;
+    const mantissa = decText;
+    value = Number(mantissa);
+    const isInteger = !mantissa.includes('.');
+    const afterBlank = skipBlanks(s, end, to);
+    let fracEnd = -1;
+    if (isInteger && s.charCodeAt(afterBlank) === BACKSLASH) {
+      fracEnd = readLatexFraction(s, afterBlank, to);
+      if (fracEnd >= 0 && tokValue >= 0) value += tokValue;
+      else fracEnd = -1;
+    } else if (s.charCodeAt(afterBlank) === 47 /* / */) {
+      const d = readDecimal(s, skipBlanks(s, afterBlank + 1, to), to, true);
+      if (d >= 0) {
+        value = value / Number(decText);
+        fracEnd = d;
+      }
+    }
+    if (fracEnd >= 0) {
+      end = fracEnd;
+    } else {
+      const exp = readExponent(s, end, to);
+      if (exp !== null) {
+        value = Number(`${mantissa}e${exp[1]}`);
+        end = exp[0];
+      }
+    }
+  }
+  const p = readPercent(s, end, to);
+  tokPercent = p >= 0;
+  if (p >= 0) end = p;
+  tokValue = neg ? -value : value;
+  return end;
+}
+
+function isTokenStart(c: number): boolean {
+  return isDigit(c) || c === 46 || c === 45 || c === 43 || c === 0x2212 || c === BACKSLASH || c === 36 || c === 0x20ac || c === 0xa3 || c === 0xa5 || c === 0x20b9;
+}
+
+const FIRST = 0;
+const LAST = 1;
+const ONLY = 2;
+
+/**
+ * Scans `s[from, to)` for number tokens and returns the first, the last, or — for ONLY — the single
+ * token when the range holds exactly one and nothing that would make it an expression (a `^`, a
+ * LaTeX command such as `\sqrt` or `\pi`); otherwise null. Tokens with a non-finite value (1/0) are skipped.
+ */
+function scan(s: string, from: number, to: number, want: number): FoundNumber | null {
+  let count = 0;
+  let start = -1;
+  let end = -1;
+  let value = 0;
+  let percent = false;
+  let i = from;
+  while (i < to) {
+    const c = s.charCodeAt(i);
+    if (isTokenStart(c)) {
+      const e = readNumber(s, i, to);
+      if (e > i) {
+        if (Number.isFinite(tokValue)) {
+          count++;
+          if (want === ONLY && count > 1) return null;
+          start = i;
+          end = e;
+          value = tokValue;
+          percent = tokPercent;
+          if (want === FIRST) break;
+        }
+        i = e;
+        continue;
+      }
+    }
+    if (want === ONLY) {
+      if (c === 94 /* ^ */) return null;
+      if (c === BACKSLASH) {
+        let j = i + 1;
+        while (j < to && isAsciiLetter(s.charCodeAt(j))) j++;
+        if (j > i + 1 && !NEUTRAL_COMMANDS.has(s.slice(i + 1, j))) return null;
+        i = Math.max(j, i + 2);
+        continue;
+      }
+    }
+    i++;
+  }
+  if (count === 0) return null;
+  return { text: s.slice(start, end), value: value === 0 ? 0 : value, percent };
+}
+
+/**
+ * Characters no number token contains (see the grammar above): a token never spans one, so a scan
+ * may start right after one. Letters of `\frac`, `\times`, `\cdot`, `e`, `percent` are not barriers.
+ */
+function isBarrier(c: number): boolean {
+  if (c >= 97 && c <= 122) return !LOWER_IN_TOKENS[c - 97];
+  if (c >= 65 && c <= 90) return !UPPER_IN_TOKENS[c - 65];
+  return c === 10 || c === 61 || c === 40 || c === 41 || c === 60 || c === 62 || c === 59 || c === 58 || c === 63 || c === 34 || c === 35 || c === 91 || c === 93 || c === 95;
+}
+const letterMask = (letters: string, base: number) => Array.from({ length: 26 }, (_, k) => letters.includes(String.fromCharCode(base + k)));
+const LOWER_IN_TOKENS = letterMask('acdefimnoprst', 97);
+const UPPER_IN_TOKENS = letterMask('CENPRT', 65);
+
+/**
+ * The last number token in `s`. It contains the last digit, so only the stretch between the barriers
+ * around that digit is scanned (earlier stretches only when that one holds no valid token, e.g. `1/0`).
+ */
+function lastNumber(s: string): FoundNumber | null {
+  let d = s.length - 1;
+  for (;;) {
+    while (d >= 0 && !isDigit(s.charCodeAt(d))) d--;
+    if (d < 0) return null;
+    let from = d;
+    while (from > 0 && !isBarrier(s.charCodeAt(from - 1))) from--;
+    let to = d + 1;
+    while (to < s.length && !isBarrier(s.charCodeAt(to))) to++;
+    const found = scan(s, from, to, LAST);
+    if (found !== null) return found;
+    d = from - 1;
+  }
+}
+
+/**
+ * The number right after the last `####` that is followed by one (spaces, a currency sign or a sign
+ * may come first), as in GSM8K's gold answers and verl's strict GSM8K extraction. A markdown heading
+ * such as `#### Step 1` is not an answer marker.
+ */
+function gsm8kAnswer(s: string): FoundNumber | null {
+  if (!s.includes('####')) return null;
+  for (let at = s.lastIndexOf('####'); at >= 0; at = at >= 4 ? s.lastIndexOf('####', at - 4) : -1) {
+    const i = skipBlanks(s, at + 4, s.length);
+    if (!isTokenStart(s.charCodeAt(i))) continue;
+    const e = readNumber(s, i, s.length);
+    if (e > i && Number.isFinite(tokValue)) return { text: s.slice(i, e), value: tokValue === 0 ? 0 : tokValue, percent: tokPercent };
+  }
+  return null;
+}
+
+/** The content of the last `\boxed{…}` / `\fbox{…}` (balanced braces; `\boxed 5` too), as [start, end), or null. */
+function lastBoxed(s: string): [number, number] | null {
+  // indexOf is much faster than lastIndexOf in V8: look first, then find the last one.
+  const b = s.includes('\\boxed') ? s.lastIndexOf('\\boxed') : -1;
+  const f = s.includes('\\fbox') ? s.lastIndexOf('\\fbox') : -1;
+  const at = Math.max(b, f);
+  if (at < 0) return null;
+  let i = at + (at === b ? 6 : 5);
+  if (s.charCodeAt(i) === 123) {
+    let depth = 1;
+    const start = i + 1;
+    for (i = start; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 123) depth++;
+      else if (c === 125 && --depth === 0) return [start, i];
+    }
+    return null;
+  }
+  if (s.charCodeAt(i) !== 32) return null;
+  const start = i + 1;
+  let end = start;
+  while (end < s.length && !/[\s$]/.test(s[end]!)) end++;
+  return end > start ? [start, end] : null;
+}
+
+/** Where `s[from, to)` starts after its last `=` (or `from`): "x = 5" reads "5". */
+function afterLastEquals(s: string, from: number, to: number): number {
+  for (let i = to - 1; i >= from; i--) if (s.charCodeAt(i) === 61) return i + 1;
+  return from;
+}
+
+/** A whole range read as one number (`x = 5` reads the part after the last `=`), or null. */
+function onlyNumber(s: string, from: number, to: number): FoundNumber | null {
+  return scan(s, afterLastEquals(s, from, to), to, ONLY);
+}
+
+/** What follows "answer" in an answer phrase: " is", ":", "=", "**:" … (one backtracking point per whitespace run: linear). */
+const AFTER_ANSWER = /\s+is\b|\s*(?:(?:\*\*|__)\s*)?[:=：]/y;
+
+function phraseEnd(s: string, word: string): number {
+  let after = -1;
+  for (let i = s.indexOf(word); i >= 0; i = s.indexOf(word, i + 6)) {
+    AFTER_ANSWER.lastIndex = i + 6;
+    const m = AFTER_ANSWER.exec(s);
+    if (m !== null) after = i + 6 + m[0].length;
+  }
+  return after;
+}
+
+/** Range of the last "answer is" / "answer:" phrase's sentence: [after the phrase, end of sentence), or null. */
+function lastAnswerPhrase(s: string): [number, number] | null {
+  const after = Math.max(phraseEnd(s, 'answer'), phraseEnd(s, 'Answer'), phraseEnd(s, 'ANSWER'));
+  if (after < 0) return null;
+  let end = after;
+  for (; end < s.length; end++) {
+    const c = s.charCodeAt(end);
+    if (c === 10) break;
+    if ((c === 46 || c === 33 || c === 63) && (end + 1 === s.length || /\s/.test(s[end + 1]!))) break;
+  }
+  return [after, end];
+}
+
+function tagged(n: FoundNumber | null, method: ExtractMethod): ExtractedAnswer | null {
+  return n === null ? null : { ...n, method };
+}
+
+/**
+ * The final numeric answer of a completion.
+ * - `gsm8k`: the number right after the last `####` followed by one (GSM8K's gold format; a markdown
+ *   heading `#### Step 1` does not count).
+ * - `boxed`: the last `\boxed{…}`, whose content must be a single number (`x = 5` gives 5).
+ * - `answer_is`: the first number in the sentence after the last "answer is" / "answer:" (after its
+ *   last `=`: "the answer is 3 + 4 = 7" gives 7).
+ * - `last_number`: the last number in the text.
+ * - `auto`: a `####` answer, else the last `\boxed{…}` if there is one (authoritative: a box without a
+ *   single number extracts nothing), else an answer phrase that holds a number, else the last number.
+ *
+ * @example
+ * extractAnswer('So she makes 9 * 2 = $18 a day.\n#### 18', 'auto') // → {text: '18', value: 18, percent: false, method: 'gsm8k'}
+ */
+export function extractAnswer(text: string, mode: 'auto' | ExtractMethod): ExtractedAnswer | null {
+  if (mode === 'gsm8k' || mode === 'auto') {
+    const found = gsm8kAnswer(text);
+    if (found !== null || mode === 'gsm8k') return tagged(found, 'gsm8k');
+  }
+  if (mode === 'boxed' || mode === 'auto') {
+    const box = lastBoxed(text);
+    if (box !== null) return tagged(onlyNumber(text, box[0], box[1]), 'boxed');
+    if (mode === 'boxed') return null;
+  }
+  if (mode === 'answer_is' || mode === 'auto') {
+    const range = lastAnswerPhrase(text);
+    if (range !== null) {
+      const found = scan(text, afterLastEquals(text, range[0], range[1]), range[1], FIRST);
+      if (found !== null || mode === 'answer_is') return tagged(found, 'answer_is');
+    } else if (mode === 'answer_is') return null;
+  }
+  return tagged(lastNumber(text), 'last_number');
+}
+
+/**
+ * A reference answer as a number: a GSM8K gold solution (`… #### 18`) gives the number after `####`;
+ * a solution with `\boxed{…}` gives the boxed number; otherwise the whole string must be one number
+ * (`18`, `1,000`, `-3.5`, `\frac{3}{4}`, `$18.00`, `50%`, `x = 5`). Null when it is not.
+ *
+ * @example
+ * parseReferenceNumber('\\dfrac{3}{4}') // → {text: '\\dfrac{3}{4}', value: 0.75, percent: false}
+ */
+export function parseReferenceNumber(reference: string): FoundNumber | null {
+  if (reference.includes('####')) return extractAnswer(reference, 'gsm8k');
+  const box = lastBoxed(reference);
+  if (box !== null) return onlyNumber(reference, box[0], box[1]);
+  return onlyNumber(reference, 0, reference.length);
+}

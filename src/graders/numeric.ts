@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { defineGrader } from './types.js';
+import { extractAnswer, parseReferenceNumber, type FoundNumber } from './number_extract.js';
+
+/**
+ * `numeric` — 1 when the final number of the completion equals the reference within tolerance, else 0:
+ * |a − b| ≤ max(tolerance, rel_tolerance·|b|), a the extracted answer, b the reference.
+ *
+ * Extraction (`extract`, see number_extract.ts for the number grammar) follows the usual verifiable-
+ * reward recipes: GSM8K's `#### n` (openai/grade-school-math; verl `reward_score/gsm8k.py`), the last
+ * `\boxed{…}` (MATH, DeepSeek-R1-style prompts), a "the answer is …" / "Final answer:" sentence,
+ * else the last number in the text. Thousands separators, decimals, signs, fractions (`3/4`,
+ * `\frac{3}{4}`), currency signs, scientific notation and trailing units are understood.
+ *
+ * The reference may be a number, a string (a bare number such as `"1,000"` or `"\frac{3}{4}"`, or a
+ * whole GSM8K gold solution ending in `#### n`, or a solution with `\boxed{…}`), or a list of these
+ * (any may match). No reference → `null`; a reference that is not a number → `null` with the reason.
+ *
+ * `percent` decides what a percent sign means, on both sides: `strip` (default) reads 50% as 50 —
+ * GSM8K gold answers to percent questions are bare numbers; `divide` reads 50% as 0.5; `either`
+ * accepts both readings.
+ *
+ * @example
+ * # spec
+ * - {name: correct, grader: numeric, tolerance: 1e-6}
+ * # rollout {"completion": "She earns 9 * 2 = $18 a day.\n#### 18", "reference": "18"} → 1
+ * # details {extracted: '18', value: 18, method: 'gsm8k', reference: 18}
+ */
+export const numericGrader = defineGrader({
+  kind: 'numeric',
+  summary: 'Final number of the completion equals the reference within tolerance (1/0).',
+  params: {
+    extract: z
+      .enum(['auto', 'gsm8k', 'boxed', 'answer_is', 'last_number'])
+      .default('auto')
+      .describe(
+        'Where the answer is read: `gsm8k` (the number right after the last `####`), `boxed` (last `\\boxed{…}`), `answer_is` ("the answer is …", "Final answer: …"), `last_number`; `auto` tries them in that order (a `\\boxed{…}` without a single number extracts nothing).',
+      ),
+    tolerance: z.number().nonnegative().default(1e-6).describe('Absolute tolerance (default 1e-6).'),
+    rel_tolerance: z
+      .number()
+      .nonnegative()
+      .default(0)
+      .describe('Relative tolerance, a fraction of |reference| (default 0); the larger of the two tolerances applies.'),
+    percent: z
+      .enum(['strip', 'divide', 'either'])
+      .default('strip')
+      .describe('What `50%` means, in completion and reference alike: `strip` → 50 (default), `divide` → 0.5, `either` → both are accepted.'),
+    on_missing: z
+      .enum(['zero', 'null'])
+      .default('zero')
+      .describe('Score when no number can be extracted from the completion: `zero` (default, a wrong answer) or `null` (not applicable).'),
+  },
+  create(params) {
+    const { extract, tolerance, rel_tolerance: relTolerance, percent, on_missing: onMissing } = params;
+
+    const close = (a: number, b: number) => Math.abs(a - b) <= Math.max(tolerance, relTolerance * Math.abs(b));
+    const matches = (got: FoundNumber, ref: FoundNumber): boolean => {
+      if (percent === 'strip' || (!got.percent && !ref.percent)) return close(got.value, ref.value);
+      const a = got.percent ? got.value / 100 : got.value;
+      const b = ref.percent ? ref.value / 100 : ref.value;
+      if (percent === 'divide') return close(a, b);
+      return close(got.value, ref.value) || close(a, ref.value) || close(got.value, b) || close(a, b);
+    };
+
+    // Rollouts of one group usually share their reference: parse it once per run of equal references.
+    let lastRef: unknown = undefined;
+    let lastParsed: FoundNumber[] | null = null;
+    const parseRefs = (reference: unknown): FoundNumber[] | null => {
+      if (reference === lastRef && lastParsed !== null) return lastParsed;
+      const items = Array.isArray(reference) ? reference : [reference];
+      const out: FoundNumber[] = [];
+      for (const r of items) {
+        if (typeof r === 'number' && Number.isFinite(r)) out.push({ text: String(r), value: r, percent: false });
+        else if (typeof r === 'string') {
+          const n = parseReferenceNumber(r);
+          if (n !== null) out.push(n);
+        }
+      }
+      lastRef = reference;
+      lastParsed = out.length > 0 ? out : null;
+      return lastParsed;
+    };
+
+    return {
+      scope: 'rollout',
+      grade(s) {
+        if (s.reference === undefined || s.reference === null) return null;
+        const refs = parseRefs(s.reference);
+        if (refs === null) return { score: null, details: { reason: 'the reference is not a number' } };
+        const got = extractAnswer(s.completion, extract);
+        const reference = refs.length === 1 ? refs[0]!.value : refs.map((r) => r.value);
+        if (got === null) return { score: onMissing === 'zero' ? 0 : null, details: { extracted: null, reference } };
+        const ok = refs.some((r) => matches(got, r));
+        return {
+          score: ok ? 1 : 0,
+          details: got.percent
+            ? { extracted: got.text, value: got.value, percent: true, method: got.method, reference }
+            : { extracted: got.text, value: got.value, method: got.method, reference },
+        };
+      },
+    };
+  },
+});
