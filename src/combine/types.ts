@@ -8,6 +8,7 @@ import { z } from 'zod';
  * - `zero`: count them as 0;
  * - `null`: the reward itself becomes `null`.
  * A reward whose every component is null is `null` under all policies but `zero`.
+ * Each combiner type documents what the policies mean for it and which ones it accepts.
  */
 export const onNullSchema = z
   .enum(['renormalize', 'exclude', 'zero', 'null'])
@@ -31,15 +32,23 @@ export interface Combiner {
   combine(row: Float64Array): number;
 }
 
-/** One combiner type (`combine: {type: …}`): params schema (zod shape, `type` excluded) and factory. */
-export interface CombinerKind<Shape extends z.ZodRawShape = z.ZodRawShape> {
-  type: string;
+/**
+ * One combiner type (`combine: {type: …}`): params schema (zod shape, `type` and `on_null` excluded)
+ * and factory. The registry adds `type` and `on_null` to the schema and resolves `on_null` before
+ * calling `create`.
+ */
+export interface CombinerKind<Shape extends z.ZodRawShape = z.ZodRawShape, Type extends string = string> {
+  type: Type;
   summary: string;
   params: Shape;
+  /** `on_null` policies this type accepts; the first is its default. Omitted: all four, `renormalize` first. */
+  nullPolicies?: readonly [OnNull, ...OnNull[]];
   /** Throw `ParamError` (from graders/types) naming the param for unknown component names etc. */
-  create(params: z.infer<z.ZodObject<Shape>>, ctx: CombineContext): Combiner;
+  create(params: z.infer<z.ZodObject<Shape>> & { on_null: OnNull }, ctx: CombineContext): Combiner;
 }
 
-export function defineCombiner<Shape extends z.ZodRawShape>(kind: CombinerKind<Shape>): CombinerKind<Shape> {
+export function defineCombiner<Shape extends z.ZodRawShape, const Type extends string>(
+  kind: CombinerKind<Shape, Type>,
+): CombinerKind<Shape, Type> {
   return kind;
 }
