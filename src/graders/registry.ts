@@ -6,6 +6,8 @@ import { formatGrader } from './format.js';
 import { jsonGrader } from './json.js';
 import { numericGrader } from './numeric.js';
 import { lengthGrader } from './length.js';
+import { toolCallGrader } from './tool_call/index.js';
+import { sqlGrader } from './sql/index.js';
 import { bleuGrader } from './bleu.js';
 import { rougeLGrader } from './rouge_l.js';
 import { chrfGrader } from './chrf.js';
@@ -25,6 +27,8 @@ export const graderKinds: readonly GraderKind[] = [
   jsonGrader,
   numericGrader,
   lengthGrader,
+  toolCallGrader,
+  sqlGrader,
   bleuGrader,
   rougeLGrader,
   chrfGrader,
