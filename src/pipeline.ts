@@ -202,7 +202,7 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
     rewards[i] = compiled.combiner.combine(row);
   }
 
-  if (compiled.shapers) compiled.shapers.apply({ rewards, groupOf, groupCount: groupKeys.length, lengths: tokenLengths, charLengths, tokenLengths, samples });
+  if (compiled.shapers) compiled.shapers.apply({ rewards, groupOf, groupCount: groupKeys.length, lengths: charLengths, tokenLengths, samples });
   const advantages = compiled.estimator
     ? compiled.estimator.compute({ rewards, components, weights: compiled.weights, groupOf, groupCount: groupKeys.length })
     : null;

@@ -58,7 +58,7 @@ export async function runScore(o: ScoreCommandOptions, log: (s: string) => void 
   const summaryOut = o.out === '-' ? log : (s: string) => process.stdout.write(s + '\n');
   const maxReported = o.maxReported ?? 20;
   const progress = new Progress(!o.quiet && o.progress !== false);
-  const summary = new ScoreSummary(compiled.names);
+  const summary = new ScoreSummary(compiled.names, compiled.spec.diagnostics);
   let badLines = 0;
   let splitGroups = 0;
   let graderErrors = 0;
@@ -157,12 +157,21 @@ export async function runScore(o: ScoreCommandOptions, log: (s: string) => void 
   }
   progress.done();
 
-  const json = { spec: compiled.spec.name, ...summary.json(), bad_lines: badLines, split_groups: splitGroups };
+  const diagnostics = summary.diagnostics.result();
+  const json = {
+    spec: compiled.spec.name,
+    input: o.in,
+    bad_lines: badLines,
+    split_groups: splitGroups,
+    rollouts_with_errors: summary.rolloutsWithErrors,
+    reward_quantiles: summary.quantiles(),
+    ...diagnostics,
+  };
   if (o.summaryJson) writeFileSync(o.summaryJson, JSON.stringify(json, null, 2) + '\n');
   if (o.diagnostics) writeFileSync(o.diagnostics, JSON.stringify(json, null, 2) + '\n');
   if (!o.quiet) {
-    summaryOut(`scored ${summary.rollouts.toLocaleString('en-US')} rollouts in ${summary.groups.toLocaleString('en-US')} groups with spec "${compiled.spec.name}" → ${o.out}`);
-    summaryOut(summary.render());
+    summaryOut(`scored ${summary.rollouts.toLocaleString('en-US')} rollouts in ${diagnostics.groups.toLocaleString('en-US')} groups with spec "${compiled.spec.name}" → ${o.out}`);
+    summaryOut(summary.render(diagnostics));
     const notes: string[] = [];
     if (badLines > 0) notes.push(`${badLines} bad input lines skipped`);
     if (summary.rolloutsWithErrors > 0) notes.push(`${summary.rolloutsWithErrors} rollouts with grader errors (see their "errors")`);

@@ -1,71 +1,49 @@
 import type { BatchColumns } from '../pipeline.js';
+import { DiagnosticsAccumulator, type BatchDiagnostics, type DiagnoseOptionsInput } from '../diagnose/index.js';
 import { num, renderTable } from './table.js';
 
-/** Running mean/variance (Welford) with min, max and null count over a stream of values (NaN = null). */
-class Stat {
-  n = 0;
-  mean = 0;
-  m2 = 0;
-  min = Infinity;
-  max = -Infinity;
-  nulls = 0;
-  errors = 0;
-
-  add(col: Float64Array): void {
-    for (let i = 0; i < col.length; i++) {
-      const x = col[i]!;
-      if (x !== x) {
-        this.nulls++;
-        continue;
-      }
-      this.n++;
-      const d = x - this.mean;
-      this.mean += d / this.n;
-      this.m2 += d * (x - this.mean);
-      if (x < this.min) this.min = x;
-      if (x > this.max) this.max = x;
-    }
-  }
-
-  json() {
-    const std = this.n > 1 ? Math.sqrt(this.m2 / (this.n - 1)) : this.n === 1 ? 0 : NaN;
-    const f = (x: number) => (Number.isFinite(x) ? x : null);
-    return { count: this.n, mean: f(this.n ? this.mean : NaN), std: f(std), min: f(this.min), max: f(this.max), nulls: this.nulls, errors: this.errors };
-  }
-}
-
 /** Exact quantile of sorted values (linear interpolation, as numpy's default). */
-function quantile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return NaN;
+function quantile(sorted: Float64Array, q: number): number | null {
+  if (sorted.length === 0) return null;
   const pos = (sorted.length - 1) * q;
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
-/** Accumulates the end-of-run summary of `rewardkit score` over streamed batches. */
+/**
+ * The end-of-run report of `rewardkit score`: the batch diagnostics merged over the whole file
+ * (src/diagnose) plus the reward's exact quantiles (all rewards are kept: 8 bytes a rollout).
+ */
 export class ScoreSummary {
-  private readonly stats: Stat[];
-  private readonly reward = new Stat();
+  readonly diagnostics: DiagnosticsAccumulator;
   private rewards = new Float64Array(1024);
   private nRewards = 0;
   rollouts = 0;
-  groups = 0;
   rolloutsWithErrors = 0;
 
-  constructor(private readonly names: readonly string[]) {
-    this.stats = names.map(() => new Stat());
+  constructor(
+    private readonly names: readonly string[],
+    options: DiagnoseOptionsInput = {},
+  ) {
+    this.diagnostics = new DiagnosticsAccumulator(options);
   }
 
   add(cols: BatchColumns, rolloutsWithErrors: number): void {
     this.rollouts += cols.rewards.length;
-    this.groups += cols.groupCount;
     this.rolloutsWithErrors += rolloutsWithErrors;
-    cols.components.forEach((c, k) => {
-      this.stats[k]!.add(c);
-      this.stats[k]!.errors += cols.errorCounts[k]!;
+    this.diagnostics.add({
+      rewards: cols.rewards,
+      components: cols.components,
+      names: this.names,
+      advantages: cols.advantages ?? undefined,
+      groupOf: cols.groupOf,
+      groupCount: cols.groupCount,
+      lengths: cols.tokenLengths,
+      nullCounts: cols.nullCounts,
+      errorCounts: cols.errorCounts,
+      groupNames: cols.groupKeys,
     });
-    this.reward.add(cols.rewards);
     for (let i = 0; i < cols.rewards.length; i++) {
       const r = cols.rewards[i]!;
       if (r !== r) continue;
@@ -78,31 +56,27 @@ export class ScoreSummary {
     }
   }
 
-  /** The summary as JSON: per-component stats and the reward's distribution. */
-  json() {
+  /** Reward quantiles over the whole run (null when no reward was scored). */
+  quantiles() {
     const sorted = this.rewards.slice(0, this.nRewards).sort();
-    const q = (p: number) => (sorted.length ? quantile(sorted, p) : null);
-    return {
-      rollouts: this.rollouts,
-      groups: this.groups,
-      rollouts_with_errors: this.rolloutsWithErrors,
-      components: Object.fromEntries(this.names.map((n, k) => [n, this.stats[k]!.json()])),
-      reward: { ...this.reward.json(), p10: q(0.1), p25: q(0.25), median: q(0.5), p75: q(0.75), p90: q(0.9) },
-    };
+    return { p10: quantile(sorted, 0.1), p25: quantile(sorted, 0.25), median: quantile(sorted, 0.5), p75: quantile(sorted, 0.75), p90: quantile(sorted, 0.9) };
   }
 
-  /** Terminal table: one row per component and one for the reward, then the reward's quantiles. */
-  render(): string {
-    const j = this.json();
-    const n = (x: number | null) => (x === null ? '-' : num(x));
-    const rows = this.names.map((name) => {
-      const s = j.components[name]!;
-      return [name, n(s.mean), n(s.std), n(s.min), n(s.max), String(s.nulls), String(s.errors)];
-    });
-    const r = j.reward;
-    rows.push(['reward', n(r.mean), n(r.std), n(r.min), n(r.max), String(r.nulls), '-']);
-    const table = renderTable(['component', 'mean', 'std', 'min', 'max', 'nulls', 'errors'], rows);
-    const dist = `reward quantiles: p10 ${n(r.p10)} · p25 ${n(r.p25)} · median ${n(r.median)} · p75 ${n(r.p75)} · p90 ${n(r.p90)}`;
-    return `${table}\n${dist}`;
+  /** Terminal report: per-component table, reward quantiles, and the diagnostics a trainer acts on. */
+  render(d: BatchDiagnostics = this.diagnostics.result()): string {
+    const n = (x: number | null | undefined) => (x === null || x === undefined ? '-' : num(x));
+    const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(1)}%`);
+    const rows = d.components.map((c) => [c.name, n(c.mean), n(c.std), n(c.min), n(c.max), String(c.nulls), String(c.errors)]);
+    rows.push(['reward', n(d.reward.mean), n(d.reward.std), n(d.reward.min), n(d.reward.max), String(d.null_rewards), '-']);
+    const q = this.quantiles();
+    const lines = [
+      renderTable(['component', 'mean', 'std', 'min', 'max', 'nulls', 'errors'], rows),
+      `reward quantiles: p10 ${n(q.p10)} · p25 ${n(q.p25)} · median ${n(q.median)} · p75 ${n(q.p75)} · p90 ${n(q.p90)}`,
+      `groups: ${d.groups} · collapsed (all rewards tie) ${pct(d.collapse_rate)} · all fail ${d.group_flags.all_fail} · all pass ${d.group_flags.all_pass}`,
+    ];
+    if (d.zero_advantage_fraction !== null)
+      lines.push(`advantages: zero ${pct(d.zero_advantage_fraction)} · resolution ${n(d.resolution)} (within groups ${n(d.group_resolution)})`);
+    lines.push(`length bias: corr(length in tokens, reward) pearson ${n(d.length_corr.pearson)} · spearman ${n(d.length_corr.spearman)} · grader error rate ${pct(d.error_rate)}`);
+    return lines.join('\n');
   }
 }

@@ -21,7 +21,7 @@ export interface CompiledSpec {
 }
 
 function at(path: string, e: unknown): SpecIssue {
-  if (e instanceof ParamError) return { path: `${path}.${e.param}`, message: e.message };
+  if (e instanceof ParamError) return { path: `${path}.${e.param}`.replace(/\.(\d+)(?=\.|$)/g, '[$1]'), message: e.message };
   return { path, message: e instanceof Error ? e.message : String(e) };
 }
 

@@ -3,6 +3,7 @@ import { graderKinds } from '../graders/registry.js';
 import { combineSchema } from '../combine/registry.js';
 import { shapeSchema } from '../shape/registry.js';
 import { advantageSchema } from '../advantage/registry.js';
+import { diagnoseOptionsSchema } from '../diagnose/index.js';
 
 /**
  * The reward spec schema, assembled from the registries: each grader kind contributes one member of the
@@ -44,6 +45,7 @@ export const specSchema = z
     combine: combineSchema.optional().describe('How the components become one reward (default: weighted_sum).'),
     shape: shapeSchema.optional().describe('Shapers applied to the reward in order, before the estimator.'),
     advantage: advantageSchema.optional().describe('Estimator turning rewards into advantages; omitted = no `advantage` in the output.'),
+    diagnostics: diagnoseOptionsSchema.optional().describe('Thresholds of the batch diagnostics (pass/fail levels for all_pass/all_fail flags, tie and zero tolerances).'),
   })
   .describe('A rewardkit reward spec.');
 

@@ -1,0 +1,174 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { createServer, type RewardServer } from '../server/app.js';
+import { ServerConfigError, type ServerOptions } from '../server/options.js';
+
+/** Flags of `rewardkit serve`, as commander parses them. */
+export interface ServeCommandOptions {
+  spec: string[];
+  host: string;
+  port: number;
+  token?: string;
+  insecure?: boolean;
+  defaultSpec?: string;
+  route: Record<string, string>;
+  scoring: 'inline' | 'pool';
+  workers?: number;
+  bodyLimit: number;
+  maxRollouts: number;
+  maxInflight: number;
+  maxInflightRollouts: number;
+  deadline: number;
+  maxJsonDepth: number;
+  scoreComponent?: string;
+  nullReward: number;
+  eos?: string[];
+  logLevel: string;
+  logCompletions?: boolean;
+  shutdownTimeout: number;
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
+  return n;
+}
+
+function positiveNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${v}"`);
+  return n;
+}
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port in [0, 65535], got "${v}"`);
+  return n;
+}
+
+function finite(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${v}"`);
+  return n;
+}
+
+function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}
+
+function route(v: string, prev: Record<string, string> = {}): Record<string, string> {
+  const at = v.lastIndexOf('=');
+  if (at <= 0 || at === v.length - 1) throw new InvalidArgumentError(`expected SOURCE=SPEC, got "${v}"`);
+  return { ...prev, [v.slice(0, at)]: v.slice(at + 1) };
+}
+
+/** Maps the command's flags onto {@link ServerOptions}. */
+export function serveOptions(o: ServeCommandOptions): ServerOptions {
+  return {
+    specs: o.spec,
+    host: o.host,
+    port: o.port,
+    token: o.token,
+    insecure: o.insecure,
+    defaultSpec: o.defaultSpec,
+    routes: o.route,
+    scoring: o.scoring,
+    workers: o.workers,
+    bodyLimit: Math.round(o.bodyLimit * 1024 * 1024),
+    maxRollouts: o.maxRollouts,
+    maxInflightRequests: o.maxInflight,
+    maxInflightRollouts: o.maxInflightRollouts,
+    deadlineMs: Math.round(o.deadline * 1000),
+    maxJsonDepth: o.maxJsonDepth,
+    logLevel: o.logLevel,
+    logCompletions: o.logCompletions,
+    openrlhf: { scoreComponent: o.scoreComponent, nullReward: o.nullReward, ...(o.eos ? { stripSuffixes: o.eos } : {}) },
+  };
+}
+
+/**
+ * Runs the server until SIGTERM or SIGINT, then drains: in-flight requests finish (up to
+ * `--shutdown-timeout` seconds), new ones get 503. Returns the exit code: 0 after a clean drain,
+ * 1 when the drain timed out, 2 for a refused configuration (bad spec, non-loopback bind without
+ * a token …).
+ */
+export async function runServe(o: ServeCommandOptions, log: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<number> {
+  let server: RewardServer;
+  let url: string;
+  try {
+    server = await createServer(serveOptions(o));
+  } catch (e) {
+    if (e instanceof ServerConfigError) {
+      log(`error: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  try {
+    url = await server.listen();
+  } catch (e) {
+    await server.close().catch(() => {});
+    log(`error: cannot listen on ${o.host}:${o.port}: ${(e as Error).message}`);
+    return 1;
+  }
+  if (o.token !== undefined) log('note: a token given with --token is visible in the process list; prefer the REWARDKIT_TOKEN environment variable');
+  const names = server.specs.names();
+  log(`rewardkit serving ${names.length} spec${names.length === 1 ? '' : 's'} (${names.join(', ')}) on ${url} — scoring: ${server.engine.mode}${server.options.token ? ', token required' : ''}`);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log(`${signal} received: draining in-flight requests (new requests get 503)`);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), o.shutdownTimeout * 1000);
+    timer.unref();
+  });
+  const drained = await Promise.race([server.close().then(() => false), timedOut]);
+  clearTimeout(timer);
+  if (drained) {
+    log(`shutdown timeout (${o.shutdownTimeout} s) passed with requests still in flight; exiting`);
+    return 1;
+  }
+  log('stopped');
+  return 0;
+}
+
+/** Registers `rewardkit serve`. */
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('Serve reward specs over HTTP: native API (/v1/score), OpenRLHF (/get_reward), Sandbox Fusion for verl (/run_code), /v1/specs, /healthz, /metrics, /openapi.json, /docs.')
+    .option('-s, --spec <file|dir>', 'reward spec file, or a folder of them (repeatable)', collect, [])
+    .option('--host <address>', 'address to bind (a non-loopback address needs --token or --insecure)', '127.0.0.1')
+    .option('-p, --port <n>', 'port (0: any free port)', port, 8000)
+    .option('--token <token>', 'require "Authorization: Bearer <token>" on every route but /healthz (default: $REWARDKIT_TOKEN)')
+    .option('--insecure', 'allow a non-loopback bind without a token')
+    .option('--default-spec <name>', 'spec for requests that name none (default: the only spec, when one is served)')
+    .option('--route <source=spec>', 'send rollouts whose meta.data_source is SOURCE to spec SPEC (repeatable)', route, {})
+    .option('--scoring <mode>', 'inline (graders on the event loop) or pool (graders in worker threads)', (v) => {
+      if (v !== 'inline' && v !== 'pool') throw new InvalidArgumentError('expected "inline" or "pool"');
+      return v;
+    }, 'inline')
+    .option('--workers <n>', 'worker threads with --scoring pool (default: the number of CPUs)', positiveInt)
+    .option('--body-limit <MiB>', 'largest request body, MiB', positiveNumber, 32)
+    .option('--max-rollouts <n>', 'most rollouts in one request (413 beyond)', positiveInt, 8192)
+    .option('--max-inflight <n>', 'most scoring requests in flight (429 beyond)', positiveInt, 64)
+    .option('--max-inflight-rollouts <n>', 'most rollouts being scored at once (429 beyond)', positiveInt, 65536)
+    .option('--deadline <seconds>', 'per-request scoring deadline (503 past it)', positiveNumber, 60)
+    .option('--max-json-depth <n>', 'deepest JSON nesting accepted (400 beyond)', positiveInt, 64)
+    .option('--score-component <name>', "/get_reward: component whose value (clamped to [0,1]) is OpenRLHF's `scores` (default: the reward, clamped)")
+    .option('--null-reward <x>', '/get_reward: reward sent when a rollout has none', finite, 0)
+    .option('--eos <marker>', '/get_reward: end-of-sequence marker stripped from responses (repeatable; replaces the built-in list)', collect)
+    .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug', 'info')
+    .option('--log-completions', 'also log completion text (off by default)')
+    .option('--shutdown-timeout <seconds>', 'longest wait for in-flight requests on SIGTERM', positiveNumber, 30)
+    .action(async (opts: ServeCommandOptions) => {
+      if (opts.spec.length === 0) {
+        process.stderr.write('error: at least one --spec <file|dir> is required\n');
+        process.exitCode = 2;
+        return;
+      }
+      process.exitCode = await runServe(opts);
+    });
+}
