@@ -10,9 +10,12 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `rewardkit ARGS` from the sources in a child process (real exit codes, stdout and stderr). */
+/**
+ * Runs `rewardkit ARGS` through the real bin (bin/rewardkit.js → dist/, built by `npm test` before the
+ * suite and by `npm ci`'s prepare) in a child process: real exit codes, stdout and stderr.
+ */
 export function rewardkit(args: string[], opts: { input?: string; cwd?: string; env?: Record<string, string> } = {}): CliResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'cli-run.ts'), ...args], {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'rewardkit.js'), ...args], {
     cwd: opts.cwd ?? ROOT,
     input: opts.input,
     encoding: 'utf8',
