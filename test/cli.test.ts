@@ -137,3 +137,29 @@ describe('rewardkit graders', { timeout: 120_000 }, () => {
     expect(rewardkit(['graders', 'nope']).code).toBe(1);
   });
 });
+
+describe('rewardkit advantages', { timeout: 120_000 }, () => {
+  it('recomputes advantages from scored rollouts: RLOO = n/(n-1) · Dr.GRPO on every group of 8', () => {
+    const scored = join(dir, 'scored-for-adv.jsonl');
+    expect(rewardkit(['score', '-s', ex('gsm8k.yaml'), '-i', ex('gsm8k_rollouts.jsonl'), '-o', scored, '-q']).code).toBe(0);
+    const rloo = join(dir, 'rloo.jsonl');
+    const dr = join(dir, 'dr.jsonl');
+    expect(rewardkit(['advantages', '-i', scored, '-e', 'rloo', '-o', rloo, '-q']).code).toBe(0);
+    expect(rewardkit(['advantages', '-i', scored, '-e', 'dr_grpo', '-o', dr, '-q']).code).toBe(0);
+    const a = readJsonl(rloo);
+    const b = readJsonl(dr);
+    a.forEach((x, i) => expect(x.advantage).toBeCloseTo((8 / 7) * b[i].advantage, 12));
+    expect(a[0]).toMatchObject({ id: 'apples-0', reward: 1.2 });
+  });
+  it('rejects bad estimator options (exit 2) and non-finite rewards (exit 1)', () => {
+    const bad = rewardkit(['advantages', '-i', ex('gsm8k_rollouts.jsonl'), '-e', 'grpo', '--option', 'std=bogus']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--option std: /);
+    expect(rewardkit(['advantages', '-i', ex('gsm8k_rollouts.jsonl'), '-e', 'nope']).stderr).toMatch(/--estimator: expected one of: grpo/);
+    const f = join(dir, 'inf.jsonl');
+    writeFileSync(f, '{"id":"a","completion":"x","reward":"high"}\n');
+    const r = rewardkit(['advantages', '-i', f, '-e', 'grpo']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/rollout "a": reward: expected a finite number or null/);
+  });
+});

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { registerScore } from './score.js';
 import { registerSpec } from './spec.js';
 import { registerGraders } from './graders.js';
+import { registerAdvantages } from './advantages.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerScore(program);
   registerSpec(program);
+  registerAdvantages(program);
   registerGraders(program);
   for (const c of program.commands) {
     c.exitOverride();

@@ -3,9 +3,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { loadSpecFile } from '../spec/load.js';
 import { compileSpec, type CompiledSpec } from '../spec/compile.js';
 import { SpecError } from '../spec/errors.js';
-import { InputFileError, openJsonlWriter, readJsonlLines } from '../rollout/jsonl.js';
-import { RolloutError, validateRollout } from '../rollout/validate.js';
-import { groupKey, textOf } from '../rollout/sample.js';
+import { InputFileError, openJsonlWriter } from '../rollout/jsonl.js';
+import { BadLineError, readRolloutBatches } from '../rollout/batches.js';
 import type { Rollout } from '../rollout/types.js';
 import { scoreBatch } from '../pipeline.js';
 import { Progress } from './progress.js';
@@ -24,18 +23,6 @@ export interface ScoreCommandOptions {
   progress?: boolean;
   /** Max bad-line messages printed before only counting them. */
   maxReported?: number;
-}
-
-/** 32-bit FNV-1a pair → a 53-bit number: remembers closed groups without keeping their (possibly long) keys. */
-function keyHash(s: string): number {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 0x01000193);
-    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
-  }
-  return (h1 >>> 0) * 0x200000 + ((h2 >>> 0) & 0x1fffff);
 }
 
 /**
@@ -62,7 +49,6 @@ export async function runScore(o: ScoreCommandOptions, log: (s: string) => void 
   let badLines = 0;
   let splitGroups = 0;
   let graderErrors = 0;
-  const closed = new Set<number>();
 
   let writer;
   try {
@@ -72,13 +58,8 @@ export async function runScore(o: ScoreCommandOptions, log: (s: string) => void 
     return 1;
   }
 
-  let pending: Rollout[] = [];
-  let pendingKeys = new Set<number>();
-  let lastKey = NaN;
-
-  const flush = async () => {
-    if (pending.length === 0) return;
-    const { results, columns } = await scoreBatch(compiled, pending, { details: o.details });
+  const score = async (batch: Rollout[]) => {
+    const { results, columns } = await scoreBatch(compiled, batch, { details: o.details });
     let withErrors = 0;
     let text = '';
     for (const r of results) {
@@ -90,65 +71,31 @@ export async function runScore(o: ScoreCommandOptions, log: (s: string) => void 
     }
     await writer.write(text);
     summary.add(columns, withErrors);
-    for (const k of pendingKeys) closed.add(k);
-    pending = [];
-    pendingKeys = new Set();
     progress.update(summary.rollouts, graderErrors, badLines);
   };
 
-  const bad = (line: number, msg: string): boolean => {
-    badLines++;
-    if (o.strict) {
-      progress.done();
-      log(`error: ${o.in}:${line}: ${msg}`);
-      return true;
-    }
-    if (badLines <= maxReported) log(`warning: ${o.in}:${line}: ${msg} (line skipped)`);
-    return false;
-  };
-
   try {
-    for await (const lines of readJsonlLines(o.in)) {
-      for (const l of lines) {
-        if (l.tooLong) {
-          if (bad(l.line, 'line too long')) return 1;
-          continue;
-        }
-        let value: unknown;
-        try {
-          value = JSON.parse(l.text);
-        } catch (e) {
-          if (bad(l.line, `invalid JSON: ${(e as Error).message}`)) return 1;
-          continue;
-        }
-        let r: Rollout;
-        try {
-          r = validateRollout(value);
-        } catch (e) {
-          if (e instanceof RolloutError) {
-            if (bad(l.line, e.message)) return 1;
-            continue;
-          }
-          throw e;
-        }
-        const key = keyHash(groupKey(r, textOf(r.prompt, 'prompt')));
-        if (key !== lastKey) {
-          if (pending.length >= o.batchSize) await flush();
-          if (closed.has(key)) {
-            splitGroups++;
-            if (splitGroups <= maxReported)
-              log(`warning: ${o.in}:${l.line}: group of rollout "${r.id}" appeared earlier and was already scored; its group statistics are computed per contiguous run (keep a group's rollouts together)`);
-          }
-          lastKey = key;
-        }
-        pending.push(r);
-        pendingKeys.add(key);
-      }
-    }
-    await flush();
+    const batches = readRolloutBatches(o.in, {
+      batchSize: o.batchSize,
+      strict: o.strict,
+      onBadLine: (line, reason) => {
+        badLines++;
+        if (badLines <= maxReported) log(`warning: ${o.in}:${line}: ${reason} (line skipped)`);
+      },
+      onSplitGroup: (line, id) => {
+        splitGroups++;
+        if (splitGroups <= maxReported)
+          log(`warning: ${o.in}:${line}: the group of rollout "${id}" appeared earlier and was already scored; its group statistics are computed per contiguous run (keep a group's rollouts together)`);
+      },
+    });
+    for await (const batch of batches) await score(batch);
     await writer.close();
   } catch (e) {
     progress.done();
+    if (e instanceof BadLineError) {
+      log(`error: ${o.in}:${e.line}: ${e.reason}`);
+      return 1;
+    }
     if (e instanceof InputFileError) {
       log(`error: ${e.message}`);
       return 1;

@@ -1,0 +1,96 @@
+import { readJsonlLines } from './jsonl.js';
+import { RolloutError, validateRollout } from './validate.js';
+import { groupKey, textOf } from './sample.js';
+import type { Rollout } from './types.js';
+
+/** A line that could not become a rollout. `fatal` when the reader was asked to stop at the first one. */
+export class BadLineError extends Error {
+  constructor(
+    readonly line: number,
+    readonly reason: string,
+  ) {
+    super(`line ${line}: ${reason}`);
+    this.name = 'BadLineError';
+  }
+}
+
+export interface BatchReadOptions {
+  /** Rollouts per batch; a batch closes at the first group boundary at or after this size. */
+  batchSize: number;
+  /** Stop at the first malformed line (throws {@link BadLineError}) instead of reporting and skipping it. */
+  strict?: boolean;
+  /** Called for each skipped line (not in strict mode). */
+  onBadLine?: (line: number, reason: string) => void;
+  /** Called when a group shows up again after its batch was closed (its rollouts were not contiguous). */
+  onSplitGroup?: (line: number, id: string) => void;
+}
+
+/** 32-bit FNV-1a pair → a 53-bit number: remembers closed groups without keeping their (possibly long) keys. */
+function keyHash(s: string): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+  }
+  return (h1 >>> 0) * 0x200000 + ((h2 >>> 0) & 0x1fffff);
+}
+
+/**
+ * Streams validated rollouts from a JSONL file in batches of whole groups. Rollouts of a group must be
+ * contiguous in the file (as trainers write them); a group seen again after its batch closed is
+ * reported through `onSplitGroup` and scored as a separate run. Malformed lines (invalid JSON, a record
+ * that breaks the contract, an over-long line) are reported with their line number and skipped, or
+ * stop the read under `strict`.
+ *
+ * @example
+ * for await (const batch of readRolloutBatches('rollouts.jsonl', { batchSize: 1024 })) await scoreBatch(compiled, batch);
+ */
+export async function* readRolloutBatches(path: string, o: BatchReadOptions): AsyncGenerator<Rollout[]> {
+  const closed = new Set<number>();
+  let pending: Rollout[] = [];
+  let pendingKeys: number[] = [];
+  let lastKey = NaN;
+  const bad = (line: number, reason: string) => {
+    if (o.strict) throw new BadLineError(line, reason);
+    o.onBadLine?.(line, reason);
+  };
+  for await (const lines of readJsonlLines(path)) {
+    for (const l of lines) {
+      if (l.tooLong) {
+        bad(l.line, 'line too long');
+        continue;
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(l.text);
+      } catch (e) {
+        bad(l.line, `invalid JSON: ${(e as Error).message}`);
+        continue;
+      }
+      let r: Rollout;
+      try {
+        r = validateRollout(value);
+      } catch (e) {
+        if (!(e instanceof RolloutError)) throw e;
+        bad(l.line, e.message);
+        continue;
+      }
+      const key = keyHash(groupKey(r, textOf(r.prompt, 'prompt')));
+      if (key !== lastKey) {
+        if (pending.length >= o.batchSize) {
+          yield pending;
+          for (const k of pendingKeys) closed.add(k);
+          pending = [];
+          pendingKeys = [];
+        }
+        if (closed.has(key)) o.onSplitGroup?.(l.line, r.id);
+        lastKey = key;
+        pendingKeys.push(key);
+      }
+      pending.push(r);
+    }
+  }
+  if (pending.length > 0) yield pending;
+}
