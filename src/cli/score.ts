@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadSpecFile } from '../spec/load.js';
 import { compileSpec, type CompiledSpec } from '../spec/compile.js';
@@ -18,7 +19,6 @@ export interface ScoreCommandOptions {
   strict?: boolean;
   batchSize: number;
   diagnostics?: string;
-  summaryJson?: string;
   quiet?: boolean;
   progress?: boolean;
   /** Max bad-line messages printed before only counting them. */
@@ -114,8 +114,10 @@ export async function runScore(o: ScoreCommandOptions, log: (s: string) => void 
     reward_quantiles: summary.quantiles(),
     ...diagnostics,
   };
-  if (o.summaryJson) writeFileSync(o.summaryJson, JSON.stringify(json, null, 2) + '\n');
-  if (o.diagnostics) writeFileSync(o.diagnostics, JSON.stringify(json, null, 2) + '\n');
+  if (o.diagnostics) {
+    mkdirSync(dirname(o.diagnostics), { recursive: true });
+    writeFileSync(o.diagnostics, JSON.stringify(json, null, 2) + '\n');
+  }
   if (!o.quiet) {
     summaryOut(`scored ${summary.rollouts.toLocaleString('en-US')} rollouts in ${diagnostics.groups.toLocaleString('en-US')} groups with spec "${compiled.spec.name}" → ${o.out}`);
     summaryOut(summary.render(diagnostics));
@@ -145,8 +147,7 @@ export function registerScore(program: Command): void {
     .option('--details', "add each grader's details to the output rollouts")
     .option('--strict', 'stop at the first malformed line (exit 1) instead of skipping and counting it')
     .option('--batch-size <n>', 'rollouts per batch (closed at the next group boundary); groups and batch-level estimators see one batch', positiveInt, 1024)
-    .option('--diagnostics <file>', 'write the batch diagnostics and summary as JSON')
-    .option('--summary-json <file>', 'write the end-of-run summary as JSON')
+    .option('--diagnostics <file>', 'write the run\'s diagnostics (merged over batches) and summary as JSON')
     .option('-q, --quiet', 'print nothing but errors')
     .option('--no-progress', 'no progress line on a terminal')
     .action(async (opts: ScoreCommandOptions) => {

@@ -1,4 +1,5 @@
-import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { once } from 'node:events';
@@ -103,7 +104,8 @@ export interface JsonlWriter {
 }
 
 /**
- * Opens a JSONL writer. Text passed to `write` must already be newline-terminated lines.
+ * Opens a JSONL writer (creating the file's folder if needed). Text passed to `write` must already be
+ * newline-terminated lines.
  * @example
  * const w = openJsonlWriter('out.jsonl.gz'); await w.write(JSON.stringify(r) + '\n'); await w.close();
  */
@@ -112,6 +114,7 @@ export function openJsonlWriter(path: string): JsonlWriter {
   let file: Writable | null = null;
   if (path === '-') sink = process.stdout;
   else {
+    mkdirSync(dirname(path), { recursive: true });
     file = createWriteStream(path);
     if (path.endsWith('.gz')) {
       const gz = createGzip();

@@ -1,0 +1,34 @@
+import { Scratch, checkBatch, defineEstimator, groupCentres, outputFor } from './types.js';
+
+/**
+ * `dr_grpo` — GRPO without the std division: `A_i = r_i − mean_g` (a group of one: mean 0, so A = r).
+ *
+ * Paper: "Understanding R1-Zero-Like Training: A Critical Perspective" (Liu et al., 2025), which
+ * also changes the loss aggregation (out of scope here). Numerics [SRC]: verl
+ * `compute_grpo_outcome_advantage` with `norm_adv_by_std_in_grpo=False`; TRL `scale_rewards: none`.
+ *
+ * @example
+ * # one group, rewards [1, 0, 0, 1] → [0.5, −0.5, −0.5, 0.5]
+ */
+export const drGrpoEstimator = defineEstimator({
+  estimator: 'dr_grpo',
+  summary: 'Group mean baseline without std scaling: r − group mean.',
+  params: {},
+  create() {
+    const scratch = new Scratch();
+    return {
+      compute(b, dest) {
+        checkBatch(b);
+        const r = b.rewards;
+        const groupOf = b.groupOf;
+        const { pivot, shift } = groupCentres(r, groupOf, b.groupCount, scratch.moments(b.groupCount));
+        const out = outputFor(r.length, dest);
+        for (let i = 0; i < r.length; i++) {
+          const g = groupOf[i];
+          out[i] = r[i] - pivot[g] - shift[g];
+        }
+        return out;
+      },
+    };
+  },
+});

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { moments } from '../shape/stats.js';
+import { Scratch, checkBatch, defineEstimator, groupCentres, groupStd, outputFor } from './types.js';
+
+/**
+ * `grpo` — group-relative advantage `A_i = (r_i − mean_g)/(std_g + eps)`.
+ *
+ * Paper: "DeepSeekMath: Pushing the Limits of Mathematical Reasoning in Open Language Models"
+ * (Shao et al., 2024). Numerics [SRC]: verl `compute_grpo_outcome_advantage` — eps 1e-6, `torch.std`
+ * (sample, ddof 1), a group of one gets mean 0 and std 1 (so A = r/(1 + eps)). A tied group gives
+ * exactly 0. TRL uses eps 1e-4.
+ *
+ * `scale` is TRL's `scale_rewards` [SRC: TRL `GRPOTrainer`]: `group` divides by the group std,
+ * `batch` by the std of every non-null reward in the batch (0 for fewer than two), `none` by nothing
+ * (that is `dr_grpo`). `std: population` uses ddof 0 instead.
+ *
+ * `value_anchor` — the project's reading of VGPO's absolute-value anchoring ("Value-Anchored Group
+ * Policy Optimization", arXiv 2512.12387) **[INF, unverified]**: in a group whose std is below
+ * `threshold`, add `weight·(r_i − anchor)` to the advantage, so a collapsed group (std 0, GRPO
+ * advantage 0) still says whether its rewards are good or bad in absolute terms; other groups are
+ * plain GRPO. `anchor` is a number or `batch_mean` (the mean non-null reward of the batch).
+ *
+ * @example
+ * # one group, rewards [1, 0, 0, 1]: mean 0.5, std 0.57735 → [0.866, −0.866, −0.866, 0.866]
+ * # value_anchor {anchor: 0.5}: group [1, 1, 1] → [0.5, 0.5, 0.5] instead of [0, 0, 0]
+ */
+export const grpoEstimator = defineEstimator({
+  estimator: 'grpo',
+  summary: 'Group-relative: (r − group mean)/(group std + eps), verl numerics.',
+  params: {
+    eps: z.number().nonnegative().default(1e-6).describe('Added to the std (verl 1e-6; TRL 1e-4).'),
+    std: z.enum(['sample', 'population']).default('sample').describe('Std with ddof 1 (torch.std, verl/TRL) or ddof 0.'),
+    scale: z.enum(['group', 'batch', 'none']).default('group').describe('Divide by the group std, the batch std, or nothing (TRL scale_rewards).'),
+    value_anchor: z
+      .strictObject({
+        threshold: z.number().nonnegative().default(1e-6).describe('Group std below which the absolute term is added.'),
+        weight: z.number().default(1).describe('Weight of the absolute term r − anchor.'),
+        anchor: z.union([z.number(), z.literal('batch_mean')]).default(0).describe('Reference reward of the absolute term, or batch_mean.'),
+      })
+      .optional()
+      .describe('VGPO-style absolute anchoring for low-variance groups (project reading of the paper).'),
+  },
+  create(p) {
+    const ddof = p.std === 'sample' ? 1 : 0;
+    const eps = p.eps;
+    const scratch = new Scratch();
+    return {
+      compute(b, dest) {
+        checkBatch(b);
+        const r = b.rewards;
+        const n = r.length;
+        const G = b.groupCount;
+        const groupOf = b.groupOf;
+        const m = groupCentres(r, groupOf, G, scratch.moments(G));
+        const den = scratch.f64('den', G);
+        let batchDen = 1;
+        if (p.scale === 'batch') {
+          const bm = moments(r);
+          batchDen = (bm.count > 1 ? Math.sqrt(bm.m2 / (bm.count - ddof)) : 0) + eps;
+        }
+        for (let g = 0; g < G; g++) {
+          if (p.scale === 'group') den[g] = groupStd(m, g, ddof) + eps;
+          else if (p.scale === 'batch') den[g] = batchDen;
+          else den[g] = 1;
+          // eps 0 on a tied group: its deviations are exactly 0, keep them 0 rather than 0/0.
+          if (den[g] === 0) den[g] = 1;
+        }
+        const { pivot, shift } = m;
+        const out = outputFor(n, dest);
+        for (let i = 0; i < n; i++) {
+          const g = groupOf[i];
+          out[i] = (r[i] - pivot[g] - shift[g]) / den[g];
+        }
+        const va = p.value_anchor;
+        if (va !== undefined) {
+          const anchor = va.anchor === 'batch_mean' ? moments(r).mean : va.anchor;
+          for (let i = 0; i < n; i++) {
+            const g = groupOf[i];
+            if (r[i] === r[i] && groupStd(m, g, ddof) < va.threshold) out[i] += va.weight * (r[i] - anchor);
+          }
+        }
+        return out;
+      },
+    };
+  },
+});

@@ -1,0 +1,24 @@
+import { checkBatch, defineEstimator, outputFor } from './types.js';
+
+/**
+ * `none` — no baseline, no scaling: the advantage is the reward itself (plain REINFORCE). Useful to
+ * pass rewards through a pipeline that expects an `advantage` field, or as a control.
+ *
+ * @example
+ * # rewards [1, 0, null] → [1, 0, null]
+ */
+export const noneEstimator = defineEstimator({
+  estimator: 'none',
+  summary: 'Advantage = reward (no baseline, no scaling).',
+  params: {},
+  create() {
+    return {
+      compute(b, dest) {
+        checkBatch(b);
+        const out = outputFor(b.rewards.length, dest);
+        out.set(b.rewards);
+        return out;
+      },
+    };
+  },
+});

@@ -1,0 +1,36 @@
+import { Scratch, checkBatch, defineEstimator, groupCentres, outputFor } from './types.js';
+
+/**
+ * `rloo` — REINFORCE leave-one-out: `A_i = r_i − mean_{j≠i} r_j = n/(n−1)·(r_i − mean_g)`, i.e.
+ * n/(n−1) times `dr_grpo`. A group of one gets A = r (no other sample to compare with).
+ *
+ * Paper: "Back to Basics: Revisiting REINFORCE Style Optimization for Learning from Human Feedback
+ * in LLMs" (Ahmadian et al., 2024). Numerics [SRC]: verl `compute_rloo_outcome_advantage`.
+ *
+ * @example
+ * # one group, rewards [1, 0, 0, 1] → [0.6667, −0.6667, −0.6667, 0.6667]
+ */
+export const rlooEstimator = defineEstimator({
+  estimator: 'rloo',
+  summary: 'Leave-one-out baseline: r − mean of the other rollouts of the group.',
+  params: {},
+  create() {
+    const scratch = new Scratch();
+    return {
+      compute(b, dest) {
+        checkBatch(b);
+        const r = b.rewards;
+        const groupOf = b.groupOf;
+        const { pivot, shift, count } = groupCentres(r, groupOf, b.groupCount, scratch.moments(b.groupCount));
+        const factor = scratch.f64('factor', b.groupCount);
+        for (let g = 0; g < factor.length; g++) factor[g] = count[g] > 1 ? count[g] / (count[g] - 1) : 1;
+        const out = outputFor(r.length, dest);
+        for (let i = 0; i < r.length; i++) {
+          const g = groupOf[i];
+          out[i] = (r[i] - pivot[g] - shift[g]) * factor[g];
+        }
+        return out;
+      },
+    };
+  },
+});

@@ -1,0 +1,199 @@
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { buildGrader, gradeAll, scoreOne } from '../harness.js';
+import { codeGrader, configureSandbox, runInSandbox, sandboxConfig, sandboxSupport } from './index.js';
+
+// Generous limits: correct programs must not time out on a loaded 2-core machine.
+const SLOW = { timeout: 30 };
+const py = (src: string) => `Here is my solution.\n\n\`\`\`python\n${src}\n\`\`\`\n`;
+const js = (src: string) => `\`\`\`javascript\n${src}\n\`\`\``;
+
+const ADD_IO = { tests: [{ input: '1 2\n', output: '3\n' }, { input: '10 -4', output: '6' }, { input: '0 0\n', output: '0' }] };
+
+describe('runInSandbox', () => {
+  it('is available here (Linux, root, util-linux) and validates its configuration', () => {
+    expect(sandboxSupport()).toEqual({ ok: true });
+    expect(sandboxConfig().python).toMatch(/^\/usr\/(local\/)?bin\/python3$/); // not a shim under /root
+    expect(() => configureSandbox({ concurrency: 0 })).toThrow(/concurrency/);
+    expect(sandboxConfig().concurrency).toBeGreaterThanOrEqual(1);
+  });
+  it('feeds stdin, returns stdout, runs unprivileged with the limits in force and a fixed environment', async () => {
+    const code = [
+      'import os, resource, sys',
+      'print(sys.stdin.read().strip()[::-1])',
+      'print(os.getuid() != 0, os.getgid() != 0, os.getgroups())',
+      'print(resource.getrlimit(resource.RLIMIT_AS)[0] // 2**20, resource.getrlimit(resource.RLIMIT_CPU), resource.getrlimit(resource.RLIMIT_STACK)[0] // 2**20)',
+      'print(sorted(os.environ))',
+      'pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]',
+      'print(os.getcwd(), len(pids), 1 in pids, os.getpid() in pids)',
+    ].join('\n');
+    const r = await runInSandbox({ language: 'python', code, stdin: 'olleh', limits: { timeoutMs: 30_000, cpuSeconds: 7, memoryMb: 300 } });
+    expect(r.status).toBe('ok');
+    expect(r.stdout.split('\n')).toEqual(['hello', 'True True []', '300 (7, 8) 64', "['HOME', 'LANG', 'PATH']", '/tmp 2 True True', '']); // itself and pid 1, the sandbox's shell
+  });
+  it('reports exit codes, compile errors and runtime errors for both languages', async () => {
+    const lim = { timeoutMs: 30_000 };
+    const runs = await Promise.all([
+      runInSandbox({ language: 'python', code: 'import sys; sys.exit(3)', limits: lim }),
+      runInSandbox({ language: 'python', code: 'def f(:\n  pass', limits: lim }),
+      runInSandbox({ language: 'python', code: 'exec("x = (")', limits: lim }), // a SyntaxError at run time is a runtime error
+      runInSandbox({ language: 'javascript', code: 'let x = ;', limits: lim }),
+      runInSandbox({ language: 'javascript', code: 'JSON.parse("{")', limits: lim }),
+      runInSandbox({ language: 'javascript', code: 'import fs from "fs";\nconsole.log(typeof fs.readFileSync)', limits: lim }), // ES module syntax is detected
+    ]);
+    expect(runs.map((r) => r.status)).toEqual(['runtime_error', 'compile_error', 'runtime_error', 'compile_error', 'runtime_error', 'ok']);
+    expect(runs[0]!.exitCode).toBe(3);
+    expect(runs[1]!.stderr).toMatch(/SyntaxError/);
+    expect(runs[5]!.stdout).toBe('function\n');
+  });
+  // Needs the checkout to be readable by an unprivileged uid (it is unless it lives under /root).
+  const sandbox = join(dirname(fileURLToPath(import.meta.url)), 'sandbox.ts');
+  const readable = (() => {
+    try {
+      execFileSync('/usr/bin/setpriv', ['--reuid=54321', '--regid=54321', '--clear-groups', '/usr/bin/test', '-r', sandbox]);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  it.skipIf(!readable)('refuses to run anything without root rather than run it unsandboxed', () => {
+    const script = `import { runInSandbox } from ${JSON.stringify(sandbox)};\nconsole.log(JSON.stringify(await runInSandbox({ language: 'python', code: 'print(42)' })));`;
+    const out = execFileSync('/usr/bin/setpriv', ['--reuid=54321', '--regid=54321', '--clear-groups', process.execPath, '--import', 'tsx', '--input-type=module', '-e', script], {
+      env: { PATH: process.env.PATH, HOME: '/tmp' },
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(out)).toMatchObject({ status: 'sandbox_error', stdout: '', message: expect.stringMatching(/root/) });
+  }, 120_000);
+  it('rejects bad requests', async () => {
+    await expect(runInSandbox({ language: 'ruby' as 'python', code: '' })).rejects.toThrow(/language/);
+    await expect(runInSandbox({ language: 'python', code: '', limits: { timeoutMs: -1 } })).rejects.toThrow(/timeoutMs/);
+  });
+});
+
+describe('code grader: stdin/stdout', () => {
+  it('scores correct and wrong Python solutions', async () => {
+    const g = buildGrader(codeGrader, SLOW);
+    const [ok, wrong, partial] = await gradeAll(g, [
+      { completion: py('a, b = map(int, input().split())\nprint(a + b)'), reference: ADD_IO },
+      { completion: py('a, b = map(int, input().split())\nprint(a - b)'), reference: ADD_IO },
+      { completion: py('a, b = map(int, input().split())\nprint(max(a + b, 1))'), reference: ADD_IO },
+    ]);
+    expect(ok).toEqual({ score: 1, details: { statuses: [1, 1, 1], passed: 3, total: 3, source: 'tagged_block' } });
+    expect(wrong!.details).toMatchObject({ statuses: [0, 0, 1], passed: 1 }); // only 0 − 0 = 0 + 0
+    expect(wrong!.score).toBeCloseTo(1 / 3, 12);
+    expect(partial!.details!.statuses).toEqual([1, 1, 0]);
+    expect(partial!.score).toBeCloseTo(2 / 3, 12);
+  });
+  it('scores correct and wrong JavaScript solutions', async () => {
+    const g = buildGrader(codeGrader, { ...SLOW, language: 'javascript' });
+    const read = 'const [a, b] = require("fs").readFileSync(0, "utf8").trim().split(/\\s+/).map(Number);';
+    const [ok, wrong] = await gradeAll(g, [
+      { completion: js(`${read}\nconsole.log(a + b);`), reference: ADD_IO },
+      { completion: js(`${read}\nconsole.log(a * b);`), reference: ADD_IO },
+    ]);
+    expect(ok!.score).toBe(1);
+    expect(wrong!.details).toMatchObject({ statuses: [0, 0, 1], passed: 1, total: 3 });
+    expect(wrong!.score).toBeCloseTo(1 / 3, 12);
+    expect((wrong!.details!.failures as { stdout: string }[])[0]).toMatchObject({ test: 0, status: 0, reason: 'wrong answer', stdout: '2\n' });
+  });
+  it('all-or-nothing scoring stops at the first failure', async () => {
+    const g = buildGrader(codeGrader, { ...SLOW, scoring: 'all' });
+    const many = { tests: Array.from({ length: 6 }, (_, i) => ({ input: `${i}`, output: `${i}` })) };
+    const [bad, good] = await gradeAll(g, [
+      { completion: py('x = int(input())\nprint(x if x < 1 else -1)'), reference: many },
+      { completion: py('print(input())'), reference: many },
+    ]);
+    expect(bad!.score).toBe(0);
+    const st = bad!.details!.statuses as (number | null)[];
+    expect(st[0]).toBe(1);
+    expect(st).toContain(0);
+    expect(st).toContain(null); // not all cases ran
+    expect(good!.score).toBe(1);
+  });
+  it('reports compile errors (−4) once for every case, runtime errors (−2) with stderr', async () => {
+    const g = buildGrader(codeGrader, SLOW);
+    const [syntax, crash] = await gradeAll(g, [
+      { completion: py('def main(:\n    pass'), reference: ADD_IO },
+      { completion: py('a, b = map(int, input().split())\nprint(a // (b - b))'), reference: ADD_IO },
+    ]);
+    expect(syntax).toMatchObject({ score: 0, details: { statuses: [-4, -4, -4] } });
+    expect((syntax!.details!.failures as { stderr: string }[])[0]!.stderr).toMatch(/SyntaxError/);
+    expect(crash!.details!.statuses).toEqual([-2, -2, -2]);
+    expect((crash!.details!.failures as { stderr: string; reason: string }[])[0]).toMatchObject({ reason: 'exited with code 1', stderr: expect.stringMatching(/ZeroDivisionError/) });
+  });
+  it('compares like a line checker, with an optional float tolerance', async () => {
+    const g = buildGrader(codeGrader, SLOW);
+    const ref = { tests: [{ input: '', output: '1 2\n3\n' }] };
+    expect(await scoreOne(g, py('print("  1   2 ")\nprint("3")\nprint()'), ref)).toBe(1);
+    expect(await scoreOne(g, py('print("1 2 3")'), ref)).toBe(0);
+    const third = { tests: [{ input: '', output: '0.333333333' }] };
+    expect(await scoreOne(g, py('print(round(1/3, 7))'), third)).toBe(0);
+    expect(await scoreOne(buildGrader(codeGrader, { ...SLOW, float_tolerance: 1e-6 }), py('print(round(1/3, 7))'), third)).toBe(1);
+  });
+  it('reads the program from the whole text without fences, and verl-style references', async () => {
+    const g = buildGrader(codeGrader, SLOW);
+    const [r] = await gradeAll(g, [{ completion: 'print(input() * 2)', reference: JSON.stringify({ inputs: ['ab\n'], outputs: ['abab\n'] }) }]);
+    expect(r).toMatchObject({ score: 1, details: { source: 'whole_text' } });
+  });
+  it('null without usable tests; 0 for an empty program; rejects unknown params', async () => {
+    const g = buildGrader(codeGrader, SLOW);
+    const [none, bad, empty] = await gradeAll(g, [
+      { completion: py('print(1)') },
+      { completion: py('print(1)'), reference: { inputs: [[1]], outputs: [[1]], fn_name: 'f' } },
+      { completion: 'I cannot solve this.\n```python\n\n```', reference: ADD_IO },
+    ]);
+    expect(none).toEqual({ score: null, details: { reason: 'no reference' } });
+    expect(bad!.score).toBeNull();
+    expect(bad!.details!.reason).toMatch(/fn_name/);
+    expect(empty).toMatchObject({ score: 0, details: { statuses: [null, null, null], reason: 'no program in the completion' } });
+    expect(() => buildGrader(codeGrader, { langauge: 'python' })).toThrow();
+    expect(() => buildGrader(codeGrader, { language: 'ruby' })).toThrow();
+  });
+  it('runs a repeated program once per reference', async () => {
+    const g = buildGrader(codeGrader, SLOW);
+    const c = py('import random\nprint(random.random())');
+    const ref = { tests: [{ input: '', output: 'x' }] };
+    const [a, b, other] = await gradeAll(g, [
+      { completion: c, reference: ref },
+      { completion: c, reference: JSON.parse(JSON.stringify(ref)) },
+      { completion: c, reference: { tests: [{ input: '', output: 'y' }] } },
+    ]);
+    expect(a!.details!.cached).toBeUndefined();
+    expect(b!.details!.cached).toBe(true);
+    expect((b!.details!.failures as { stdout: string }[])[0]!.stdout).toBe((a!.details!.failures as { stdout: string }[])[0]!.stdout);
+    expect(other!.details!.cached).toBeUndefined();
+  });
+});
+
+describe('code grader: assertion blocks (HumanEval/MBPP style)', () => {
+  const PY_ASSERT = { assert: 'assert add(2, 3) == 5\nassert add(-1, 1) == 0' };
+  const JS_ASSERT = { assert: 'const assert = require("assert");\nassert.strictEqual(add(2, 3), 5);\nassert.strictEqual(add(-1, 1), 0);' };
+  it('Python: passing, failing assertion (0), crash (−2)', async () => {
+    const g = buildGrader(codeGrader, SLOW);
+    const [ok, wrong, crash] = await gradeAll(g, [
+      { completion: py('def add(a, b):\n    return a + b'), reference: PY_ASSERT },
+      { completion: py('def add(a, b):\n    return a * b + 1'), reference: PY_ASSERT },
+      { completion: py('def ad(a, b):\n    return a + b'), reference: PY_ASSERT },
+    ]);
+    expect(ok).toMatchObject({ score: 1, details: { statuses: [1] } });
+    expect(wrong).toMatchObject({ score: 0, details: { statuses: [0] } });
+    expect(crash).toMatchObject({ score: 0, details: { statuses: [-2] } });
+    expect((crash!.details!.failures as { stderr: string }[])[0]!.stderr).toMatch(/NameError/);
+  });
+  it('JavaScript: passing and failing assertion', async () => {
+    const g = buildGrader(codeGrader, { ...SLOW, language: 'javascript' });
+    const [ok, wrong] = await gradeAll(g, [
+      { completion: js('function add(a, b) { return a + b; }'), reference: JS_ASSERT },
+      { completion: js('function add(a, b) { return a - b; }'), reference: JS_ASSERT },
+    ]);
+    expect(ok).toMatchObject({ score: 1, details: { statuses: [1] } });
+    expect(wrong).toMatchObject({ score: 0, details: { statuses: [0] } });
+  });
+  it('a list of blocks gives one case each (fraction)', async () => {
+    const g = buildGrader(codeGrader, SLOW);
+    const ref = { assert: ['assert f(1) == 1', 'assert f(2) == 4', 'assert f(3) == 9'] };
+    expect(await scoreOne(g, py('def f(x):\n    return x * x if x < 3 else 0'), ref)).toBeCloseTo(2 / 3, 12);
+  });
+});

@@ -1,0 +1,140 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { outputsMatch } from './compare.js';
+import { extractCode, fencedBlocks } from './extract.js';
+import { parseCodeTests, runCodeRequestToRun, runResultToRunCodeResponse, type RunResult } from './index.js';
+
+describe('extractCode', () => {
+  it('takes the last block tagged with the language', () => {
+    const t = 'Plan:\n```python\nprint(1)\n```\nBetter:\n```py\nprint(2)\n```\nExample:\n```\n3\n```\n```js\nconsole.log(4)\n```\n';
+    expect(extractCode(t, 'python')).toEqual({ code: 'print(2)', source: 'tagged_block', tag: 'py' });
+    expect(extractCode(t, 'javascript')).toEqual({ code: 'console.log(4)', source: 'tagged_block', tag: 'js' });
+  });
+  it('falls back to the last untagged block, then any block, then the whole text', () => {
+    expect(extractCode('```\na = 1\n```\n```text\nout\n```', 'python')).toMatchObject({ code: 'a = 1', source: 'untagged_block' });
+    expect(extractCode('```cpp\nint main(){}\n```', 'python')).toMatchObject({ code: 'int main(){}', source: 'other_block', tag: 'cpp' });
+    expect(extractCode('print(5)', 'python')).toEqual({ code: 'print(5)', source: 'whole_text', tag: '' });
+  });
+  it('handles tildes, longer fences with inner backticks, indentation, CRLF and an unclosed last block', () => {
+    expect(extractCode('~~~python\nx = 1\n~~~', 'python').code).toBe('x = 1');
+    expect(extractCode('````python\ns = """\n```\n"""\nprint(s)\n````', 'python').code).toBe('s = """\n```\n"""\nprint(s)');
+    expect(extractCode('  ```python\r\nprint(1)\r\n  ```\r\n', 'python').code).toBe('print(1)');
+    expect(extractCode('Here:\n```python\nprint(1)\nprint(2', 'python')).toMatchObject({ code: 'print(1)\nprint(2', source: 'tagged_block' });
+    expect(fencedBlocks('```python title="a.py"\nx\n```')).toEqual([{ tag: 'python', body: 'x' }]);
+  });
+});
+
+describe('outputsMatch (testlib lcmp rules)', () => {
+  it('ignores runs of spaces, line-edge whitespace, CRLF and trailing blank lines', () => {
+    expect(outputsMatch('1  2\t3 \r\n4\n\n\n', '1 2 3\n4')).toBe(true);
+    expect(outputsMatch('  yes', 'yes\n')).toBe(true);
+    expect(outputsMatch('', '\n\n')).toBe(true);
+  });
+  it('keeps line structure, blank lines in the middle and token text', () => {
+    expect(outputsMatch('1 2', '1\n2')).toBe(false);
+    expect(outputsMatch('a\n\nb', 'a\nb')).toBe(false);
+    expect(outputsMatch('Yes', 'yes')).toBe(false);
+    expect(outputsMatch('1.0', '1')).toBe(false);
+    expect(outputsMatch('1 2', '1 2 3')).toBe(false);
+  });
+  it('compares numbers with a tolerance when asked', () => {
+    expect(outputsMatch('0.3333333', '0.333333333', { floatTolerance: 1e-6 })).toBe(true);
+    expect(outputsMatch('1000001', '1000000', { floatTolerance: 1e-6 })).toBe(true); // relative to |expected|
+    expect(outputsMatch('0.34', '0.333333333', { floatTolerance: 1e-6 })).toBe(false);
+    expect(outputsMatch('abc', 'abd', { floatTolerance: 1 })).toBe(false);
+  });
+  it('is reflexive and invariant under whitespace re-spacing (property)', () => {
+    const token = fc.stringMatching(/^[a-z0-9.-]{1,4}$/);
+    const lines = fc.array(fc.array(token, { maxLength: 4 }), { maxLength: 5 });
+    fc.assert(
+      fc.property(lines, fc.constantFrom(' ', '  ', '\t', ' \t '), fc.constantFrom('\n', '\r\n'), (ls, sep, nl) => {
+        const canon = ls.map((l) => l.join(' ')).join('\n');
+        const spaced = ls.map((l) => `${sep}${l.join(sep)}${sep}`).join(nl) + nl + nl;
+        expect(outputsMatch(canon, canon)).toBe(true);
+        expect(outputsMatch(spaced, canon)).toBe(true);
+        if (ls.some((l) => l.length > 0)) expect(outputsMatch(`${canon} extra`, canon)).toBe(false);
+      }),
+    );
+  });
+});
+
+describe('parseCodeTests', () => {
+  it('reads every accepted reference form', () => {
+    expect(parseCodeTests({ tests: [{ input: '1', output: 2 }, { output: ['a', 'b'] }] })).toEqual({
+      kind: 'io',
+      tests: [
+        { input: '1', output: '2' },
+        { input: '', output: 'a\nb' },
+      ],
+    });
+    expect(parseCodeTests(JSON.stringify({ inputs: ['1\n'], outputs: ['1\n'] }))).toEqual({ kind: 'io', tests: [{ input: '1\n', output: '1\n' }] });
+    expect(parseCodeTests({ assert: 'assert f(1) == 1' })).toEqual({ kind: 'assert', blocks: ['assert f(1) == 1'] });
+    expect(parseCodeTests({ assert: ['assert 1', 'assert 2'] })).toEqual({ kind: 'assert', blocks: ['assert 1', 'assert 2'] });
+  });
+  it('explains unusable references', () => {
+    expect(parseCodeTests('42')).toHaveProperty('error');
+    expect(parseCodeTests('not json')).toHaveProperty('error');
+    expect(parseCodeTests({ tests: [] })).toHaveProperty('error');
+    expect(parseCodeTests({ tests: [{ input: '1' }] })).toHaveProperty('error');
+    expect(parseCodeTests({ inputs: [[1]], outputs: [[2]], fn_name: 'f' })).toMatchObject({ error: expect.stringContaining('fn_name') });
+    expect(parseCodeTests({ inputs: ['1'], outputs: [] })).toHaveProperty('error');
+    expect(parseCodeTests({ assert: [] })).toHaveProperty('error');
+    expect(parseCodeTests({ other: 1 })).toHaveProperty('error');
+  });
+});
+
+describe('Sandbox Fusion /run_code mapping', () => {
+  it('reads requests', () => {
+    expect(runCodeRequestToRun({ code: 'print(1)', language: 'python', run_timeout: 2.5, memory_limit_MB: -1 })).toEqual({
+      language: 'python',
+      code: 'print(1)',
+      stdin: '',
+      limits: { timeoutMs: 2500 },
+    });
+    expect(runCodeRequestToRun({ code: 'x', language: 'nodejs', stdin: '1', memory_limit_MB: 128 })).toEqual({
+      language: 'javascript',
+      code: 'x',
+      stdin: '1',
+      limits: { timeoutMs: 10000, memoryMb: 128 },
+    });
+    expect(runCodeRequestToRun({ code: 'x', language: 'cpp' })).toHaveProperty('error');
+    expect(runCodeRequestToRun({ language: 'python' })).toHaveProperty('error');
+    expect(runCodeRequestToRun({ code: 'x', language: 'python', files: { 'a.txt': 'eA==' } })).toHaveProperty('error');
+    expect(runCodeRequestToRun({ code: 'x', language: 'python', run_timeout: 0 })).toHaveProperty('error');
+  });
+  it('writes responses that verl classifies as the code grader does', () => {
+    const r = (over: Partial<RunResult>): RunResult => ({ status: 'ok', exitCode: 0, signal: null, stdout: 'o', stderr: 'e', wallMs: 1500, ...over });
+    // verl's rule, restated: SandboxError → −1; Failed with a failed compile → −4; run TLE → −3;
+    // run Error or non-zero exit → −2; Success and Finished → compare stdout.
+    const verl = (b: ReturnType<typeof runResultToRunCodeResponse>) => {
+      if (b.status === 'SandboxError') return -1;
+      if (b.status === 'Failed') {
+        if (b.compile_result && (b.compile_result.status !== 'Finished' || b.compile_result.return_code !== 0)) return -4;
+        if (b.run_result?.status === 'TimeLimitExceeded') return -3;
+        if (b.run_result && (b.run_result.status === 'Error' || b.run_result.return_code !== 0)) return -2;
+        return -1;
+      }
+      return b.run_result?.status === 'Finished' ? 1 : -1;
+    };
+    expect(runResultToRunCodeResponse(r({}))).toEqual({
+      status: 'Success',
+      message: '',
+      compile_result: null,
+      run_result: { status: 'Finished', execution_time: 1.5, return_code: 0, stdout: 'o', stderr: 'e' },
+      executor_pod_name: null,
+      files: {},
+    });
+    const cases: [Partial<RunResult>, number][] = [
+      [{}, 1],
+      [{ status: 'compile_error', exitCode: 1 }, -4],
+      [{ status: 'timeout', exitCode: null, signal: 'SIGKILL' }, -3],
+      [{ status: 'runtime_error', exitCode: 3 }, -2],
+      [{ status: 'runtime_error', exitCode: null, signal: 'SIGSEGV' }, -2],
+      [{ status: 'memory_limit', exitCode: 1 }, -2],
+      [{ status: 'output_limit', exitCode: null, signal: 'SIGKILL' }, -2],
+      [{ status: 'sandbox_error', exitCode: null, message: 'no root' }, -1],
+    ];
+    for (const [over, code] of cases) expect(verl(runResultToRunCodeResponse(r(over))), JSON.stringify(over)).toBe(code);
+    expect(runResultToRunCodeResponse(r({ status: 'runtime_error', exitCode: null, signal: 'SIGSEGV' })).run_result!.return_code).toBe(139);
+  });
+});

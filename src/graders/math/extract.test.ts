@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { type Node, show } from './ast.js';
+import { type ExtractOptions, extractAnswer, extractLetter } from './extract.js';
+import { ParseError, parseLatex } from './parser.js';
+
+const parse = (t: string): Node | null => {
+  try {
+    return parseLatex(t);
+  } catch (e) {
+    if (e instanceof ParseError) return null;
+    throw e;
+  }
+};
+const auto: ExtractOptions = { targets: ['latex', 'expr'], boxedFirst: true };
+const ex = (text: string, o: ExtractOptions = auto) => extractAnswer(text, o, parse);
+const val = (text: string, o: ExtractOptions = auto): string | null => {
+  const n = ex(text, o).node;
+  return n && show(n);
+};
+
+describe('extractAnswer', () => {
+  it('takes the last \\boxed{} first, even before "final answer is"', () => {
+    expect(val('We get $\\boxed{3}$, then correct it to $\\boxed{5}$. The final answer is 4')).toBe('5');
+    expect(val('so $x-p=\\boxed{2-2p}$.')).toBe('(2 + -1·2·p)');
+    expect(val('\\boxed{\\frac{1}{2}} and more text with braces {x}')).toBe('1/2');
+    expect(val('Final Answer: \\fbox{7}')).toBe('7');
+  });
+  it('joins boxes inside one math span, and boxes listed with "and"', () => {
+    expect(val('$\\boxed{1}, \\boxed{2}$')).toBe('{1, 2}');
+    expect(val('\\boxed{1} papers and \\boxed{2} bins')).toBe('{1, 2}');
+    expect(val('\\boxed{1} no no no no no \\boxed{2}')).toBe('2');
+  });
+  it('ranks \\boxed{} with "final answer … is" when asked (Math-Verify\'s library default)', () => {
+    const later: ExtractOptions = { ...auto, boxedFirst: false };
+    const text = 'The final answer is $4$. I hope it is correct. Also \\boxed{5}';
+    expect(val(text, later)).toBe('4');
+    expect(val(text)).toBe('5');
+  });
+  it('follows answer anchors before loose numbers', () => {
+    expect(val('Answer: $7$. Later we mention $8$.')).toBe('7');
+    expect(val('The answer is 12 apples, not 13 oranges.')).toBe('12');
+    expect(val('Natalia sold 48/2 = 24 clips in May.\n#### 72')).toBe('72');
+    expect(val('Add it to the answer from the previous step: $4.00 + $2.00 = $6.00\n#### 6')).toBe('6');
+    expect(val('Final Answer: The final answer is $\\frac{3}{4}$. I hope it is correct.')).toBe('3/4');
+  });
+  it('reads a bold answer as the number, not "73**"', () => {
+    const text = 'So answer is consistent.\n\nThus, the number who own all four is **73**.\n\n---\n\n✅ Final Answer: **73**';
+    expect(val(text)).toBe('73');
+    expect(ex(text).str).toBe('73');
+    expect(val('Left: 437 + 2*234 = 905\n\n**Final Answer: 73**')).toBe('73');
+  });
+  it('reads numbers with separators, currency and percent', () => {
+    const expr: ExtractOptions = { targets: ['expr'], boxedFirst: true };
+    expect(val('the number is not 10 which is 1,000.99€', expr)).toBe('100099/100');
+    expect(val('Soucis : 2,74 $ a..', expr)).toBe('137/50');
+    expect(val('it costs $1,000', expr)).toBe('1000');
+    expect(val('about 28 percent', expr)).toBe('28%');
+    expect(val('AZYUK2A', expr)).toBeNull();
+    expect(val('roughly 1.5e-3 of it', expr)).toBe('3/2000');
+  });
+  it('keeps the first candidate text as a fallback and says why nothing parsed', () => {
+    const r = ex('The answer is $\\zzz{1}$');
+    expect(r.node).toBeNull();
+    expect(r.str).toBe('\\zzz{1}');
+    expect(r.reason).toBe('answer did not parse');
+    expect(ex('no maths here').reason).toBe('no answer found');
+  });
+  it('extracts inline math only within a line and display math across lines', () => {
+    expect(val('Answer $ \n 9 \n $', { targets: ['latex'], boxedFirst: true })).toBeNull();
+    expect(val('Answer $$ \n 9 \n $$', { targets: ['latex'], boxedFirst: true })).toBe('9');
+    expect(val('Answer \\[ \n 9 \n \\]', { targets: ['latex'], boxedFirst: true })).toBe('9');
+  });
+});
+
+describe('extractLetter', () => {
+  it('finds the chosen letter', () => {
+    expect(extractLetter('thinking about it I think the correct answer is C', 'ABCD')).toBe('C');
+    expect(extractLetter("The answer is for sure D, it can't be A or B", 'ABCD')).toBe('D');
+    expect(extractLetter("D. it can't be A or B", 'ABCD')).toBe('D');
+    expect(extractLetter('so the answer is $\\boxed{\\text{(B)}}$', 'ABCD')).toBe('B');
+    expect(extractLetter('(D) Alina', 'ABCD')).toBe('D');
+    expect(extractLetter('Alina and the answer is\n(C) Cecile', 'ABCD')).toBe('C');
+    expect(extractLetter('réponse est C non A', 'ABCD')).toBe('C');
+    expect(extractLetter('B不是 A', 'ABCD')).toBe('B');
+    expect(extractLetter('none of these', 'ABCD')).toBeNull();
+    expect(extractLetter('Answer: (E)', 'ABCDE')).toBe('E');
+    expect(extractLetter('Answer: (E)', 'ABCD')).toBeNull();
+  });
+});

@@ -1,0 +1,376 @@
+/**
+ * Finds the answer in a completion, with Math-Verify's extraction rules: candidates are grouped by
+ * priority — `final answer is … I hope`, `\boxed{}` (first by default, as open-r1 and Math-Verify's
+ * own tests configure it), `final answer … is`, `answer:`, `answer`, then any LaTeX/number — and
+ * within a group the candidate that ends last is tried first; the first that parses wins. The text
+ * of the first candidate tried is kept as a fallback compared verbatim. Markdown bold around numbers
+ * (`**73**`) is read as the number, not `73**`; a GSM8K answer line `#### 72` ranks with the first group.
+ */
+import { type Node, mkSet } from './ast.js';
+import { type Deadline, NO_DEADLINE } from './deadline.js';
+import { type Chain, LatexScanner, type Span } from './envscan.js';
+import { normalizeLatex } from './normalize.js';
+import { parseDecimal } from './rational.js';
+
+/** What to extract: LaTeX math spans, or plain numbers and `1/2 * 3`-style expressions. */
+export type Target = 'latex' | 'expr';
+
+/** Extraction options. */
+export interface ExtractOptions {
+  targets: readonly Target[];
+  /** `\boxed{}` candidates go with the first group (priority 0) or with `final answer … is` (50). */
+  boxedFirst: boolean;
+}
+
+/** The extracted answer: its parsed tree (null when nothing parsed) and the fallback text. */
+export interface Extraction {
+  node: Node | null;
+  /** Text of the first candidate tried (normalised LaTeX or the number/expression text). */
+  str: string | null;
+  /** Text the parsed answer came from. */
+  source: string | null;
+  /** Why nothing parsed, when node is null. */
+  reason?: string;
+}
+
+/** Parses one candidate text (normalised LaTeX, or a plain expression); null when it cannot. */
+export type ParseFn = (text: string, plain: boolean) => Node | null;
+
+const ci = (w: string): string =>
+  [...w].map((c) => (/[a-z]/i.test(c) ? `[${c.toLowerCase()}${c.toUpperCase()}]` : c === ' ' ? ' ' : c)).join('');
+const FINAL_IS = ci('final answer is');
+const FINAL = ci('final answer');
+const ANSWER = `(?:${ci('answer')}|[Rr][ée]ponse|[Rr]espuesta|[Aa]ntwort|[Rr]isposta|[Rr]esposta|[Оо]твет|答案|回答|الإجابة|उत्तर)`;
+const ANSWER_WORD = /answer|réponse|reponse|respuesta|antwort|risposta|resposta|ответ|答案|回答|الإجابة|उत्तर/;
+
+const NUMBER = String.raw`(?<!\d)(?:(?<i1>-?[1-9]\d{0,2}(?:[ ,]\d{3})+)(?<d1>\.\d+)?|(?<i2>-?\d+)(?<d2>[.,]\d+)|(?<d3>\.\d+)|(?<i3>-?\d+))(?<ex>[eE][+-]?\d+(?![a-zA-Z]))?(?<npct>\s*(?:%|[Pp]ercent|\s*[Pp]ercentage|\s*[Pp]ct))?`;
+const OPS = String.raw`+\-*×/^()÷`;
+// Bounded runs: an expression answer is short, and unbounded runs backtrack quadratically.
+const EXPR = String.raw`(?<expr>-?\(?-?\d[\d.\s${OPS}]{0,200}[${OPS}][\d.\s${OPS}]{1,200}\)?)`;
+const PRE = String.raw`(?:^|\s|=)(?:\*\*)?`;
+const SUF = String.raw`(?:\*\*)?(?:\.|,|:|\s|\)|\$|$)`;
+const CURRENCY = '[$€£¥₹₽₪₩₫฿₡₢₣₤₥₦₧₨₭₮₯₰₱₲₳₴₵₶₷₸₺₻₼₾₿]';
+const EXPR_A = `(?:${PRE}${EXPR}${SUF})`;
+const NUMBER_A = `(?:${PRE}${CURRENCY}?${NUMBER})`;
+const EON = `(?:${EXPR_A}|${NUMBER_A})`;
+
+type Need = 'final' | 'answer' | 'hope' | 'boxed' | 'hashes';
+
+interface Pat {
+  re: RegExp;
+  prio: number;
+  /** Only run when the text has this anchor. */
+  needs?: Need;
+}
+
+const EXPR_PATS: Pat[] = [
+  // GSM8K's answer line: `#### 72` alone on its line.
+  { re: new RegExp(String.raw`(?:^|\n)[ \t]*####[ \t]*${CURRENCY}?${NUMBER}[ \t]*(?=\n|$)`, 'g'), prio: 0, needs: 'hashes' },
+  { re: new RegExp(String.raw`${FINAL_IS}:?\s*${EON}\.?\s?I hope`, 'g'), prio: 0, needs: 'hope' },
+  { re: new RegExp(String.raw`${FINAL}.{0,100}?\s+is:?${EON}`, 'g'), prio: 50, needs: 'final' },
+  { re: new RegExp(String.raw`${ANSWER}:(?:.{0,100}=\s*|.{0,50}?)${EON}(?!\s*=)`, 'g'), prio: 100, needs: 'answer' },
+  { re: new RegExp(String.raw`${ANSWER}(?:.{0,100}=\s*|.{0,50}?)${EON}(?!\s*=)`, 'g'), prio: 200, needs: 'answer' },
+  { re: new RegExp(EXPR_A, 'g'), prio: 300 },
+  { re: new RegExp(NUMBER_A, 'g'), prio: 300 },
+];
+
+/** One extraction candidate (exported for tests). */
+export interface Cand {
+  start: number;
+  end: number;
+  order: number;
+  /** A LaTeX chain, the plain `\\boxed{…}` span (boxed = last), or an expression/number match. */
+  spans?: Span[];
+  boxedText?: string;
+  groups?: Record<string, string | undefined>;
+}
+
+function flattenSets(nodes: Node[]): Node[] {
+  return nodes.flatMap((n) => (n.k === 'set' ? n.items : [n]));
+}
+
+function fromLatex(c: Cand, parse: ParseFn): { node: Node | null; str: string } {
+  if (c.boxedText !== undefined) {
+    const s = normalizeLatex(c.boxedText, 'last');
+    return { node: parse(s, false), str: s };
+  }
+  const nodes: Array<Node | null> = [];
+  const strs: string[] = [];
+  for (const sp of c.spans!) {
+    const s = normalizeLatex(sp.content, 'all');
+    strs.push(s);
+    let n = parse(s, false);
+    if (n && sp.pct) n = { k: 'pct', arg: n };
+    nodes.push(n);
+  }
+  if (nodes.length === 0) return { node: null, str: '' };
+  if (nodes.length > 1 && nodes.every((n) => n !== null)) return { node: mkSet(flattenSets(nodes as Node[])), str: strs.join(' and ') };
+  return { node: nodes[0]!, str: strs[0]! };
+}
+
+function fromExpr(c: Cand, parse: ParseFn): { node: Node | null; str: string } {
+  const g = c.groups!;
+  const int = g['i1'] ?? g['i2'] ?? g['i3'];
+  const dec = g['d1'] ?? g['d2'] ?? g['d3'];
+  if (int !== undefined || dec !== undefined) return numberCand(int ?? '', dec ?? '', g['ex'] ?? '', !!g['npct']);
+  const raw = g['expr'] ?? '';
+  // Markdown bold and trailing operators are not part of the expression: `**73**` is 73.
+  const cleaned = raw.replace(/^\*\*/, '').replace(/[\s*+\-/^×÷]+$/, '');
+  const m = /^(-?\d+)(?:\.(\d+))?$/.exec(cleaned);
+  if (m) return numberCand(m[1]!, m[2] ? '.' + m[2] : '', '', false);
+  return { node: cleaned ? parse(cleaned.replace(/\n/g, ' '), true) : null, str: raw };
+}
+
+function numberCand(int: string, dec: string, ex: string, pct: boolean): { node: Node; str: string } {
+  const neg = int.startsWith('-');
+  let digits = (neg ? int.slice(1) : int).replace(/[ ,]/g, '').replace(/^0+/, '');
+  if (digits === '') digits = '0';
+  const decimal = dec.replace(',', '.');
+  const str = `${neg ? '-' : ''}${digits}${decimal}`;
+  const v = parseDecimal(str + ex)!;
+  const n: Node = { k: 'num', v, float: decimal !== '' || ex !== '' };
+  return { node: pct ? { k: 'pct', arg: n } : n, str };
+}
+
+/**
+ * Extracts the answer from `text` (see the module doc). `parse` reads a candidate; the first
+ * candidate (by priority, then rightmost end) that parses is the answer.
+ *
+ * @example
+ * extractAnswer('so the answer is $\\boxed{\\frac{1}{2}}$.', { targets: ['latex', 'expr'], boxedFirst: true }, parse).str
+ * // → '\\frac{1}{2}'
+ */
+export function extractAnswer(text: string, o: ExtractOptions, parse: ParseFn, deadline: Deadline = NO_DEADLINE): Extraction {
+  const box = firstBox(text);
+  // Which anchors the text has, decided only when a priority group needs them.
+  const known: Partial<Record<Need, boolean>> = {};
+  const has = (k: Need): boolean => {
+    let v = known[k];
+    if (v === undefined) {
+      switch (k) {
+        case 'final':
+          v = FINAL_RE.test(text);
+          break;
+        case 'answer':
+          v = /answer/i.test(text) || /r[ée]ponse|respuesta|antwort|risposta|resposta/i.test(text) || (NON_ASCII.test(text) && ANSWER_RE.test(text));
+          break;
+        case 'hope':
+          v = text.includes('I hope') && FINAL_IS_RE.test(text);
+          break;
+        case 'boxed':
+          v = box >= 0;
+          break;
+        case 'hashes':
+          v = text.includes('####');
+          break;
+      }
+      known[k] = v;
+    }
+    return v;
+  };
+  const latex = o.targets.includes('latex');
+  const expr = o.targets.includes('expr');
+  const boxPrio = o.boxedFirst ? 0 : 50;
+  let scanner: LatexScanner | null = null;
+  const scan = (): LatexScanner => (scanner ??= new LatexScanner(text, deadline));
+  let fallback: string | null = null;
+  for (const prio of PRIOS) {
+    const cands: Cand[] = [];
+    let order = 0;
+    const add = (c: Omit<Cand, 'order'>): void => {
+      cands.push({ ...c, order: order++ });
+    };
+    if (latex) {
+      if (prio === 0 && has('hope')) for (const c of anchoredChains(scan(), FINAL_IS_G, 'hope', deadline)) add(c);
+      if (prio === boxPrio && has('boxed')) {
+        for (const ch of scan().all(true, boxScanStart(text, box))) add({ start: ch.start, end: ch.end, spans: ch.spans });
+        const end = text.lastIndexOf('}') + 1;
+        if (end > box) add({ start: box, end, boxedText: text.slice(box, end) });
+      }
+      if (prio === 50 && has('final')) for (const c of anchoredChains(scan(), FINAL_G, 'is', deadline)) add(c);
+      if (prio === 100 && has('answer')) for (const c of anchoredChains(scan(), ANSWER_COLON_G, 'gap', deadline)) add(c);
+      if (prio === 200 && has('answer')) for (const c of anchoredChains(scan(), ANSWER_G, 'gap', deadline)) add(c);
+      if (prio === 300) for (const ch of scan().all(false)) add({ start: ch.start, end: ch.end, spans: ch.spans });
+    }
+    if (expr) {
+      for (const pat of EXPR_PATS) {
+        if (pat.prio !== prio || (pat.needs && !has(pat.needs))) continue;
+        const re = pat.re;
+        re.lastIndex = 0;
+        for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+          deadline.check();
+          if (m[0].length === 0) {
+            re.lastIndex++;
+            continue;
+          }
+          add({ groups: m.groups ?? {}, start: m.index, end: m.index + m[0].length });
+        }
+      }
+    }
+    if (cands.length > 1) cands.sort((a, b) => b.end - a.end || a.start - b.start || a.order - b.order);
+    for (const c of cands) {
+      deadline.check();
+      const r = c.groups ? fromExpr(c, parse) : fromLatex(c, parse);
+      if (r.str && fallback === null) fallback = r.str;
+      if (r.node) return { node: r.node, str: fallback, source: r.str };
+    }
+  }
+  return { node: null, str: fallback, source: null, reason: fallback === null ? 'no answer found' : 'answer did not parse' };
+}
+
+/** Anchors of the LaTeX candidates (exported for tests). */
+export const ANCHORS = {
+  hope: new RegExp(`${FINAL_IS}:?`, 'g'),
+  final: new RegExp(FINAL, 'g'),
+  answerColon: new RegExp(`${ANSWER}:`, 'g'),
+  answer: new RegExp(ANSWER, 'g'),
+};
+const FINAL_IS_G = ANCHORS.hope;
+const FINAL_G = ANCHORS.final;
+const ANSWER_COLON_G = ANCHORS.answerColon;
+const ANSWER_G = ANCHORS.answer;
+const I_HOPE = /\.?\s?I hope/y;
+const WS_RE = /\s/;
+
+/**
+ * Chains found after an anchor, as Math-Verify's anchored regexes find them (left to right, no
+ * overlap): `hope` — `final answer is:` + spaces + chain + `. I hope`; `is` — `final answer`, up
+ * to 100 characters, spaces, `is`, an optional colon and spaces, then a chain; `gap` — the anchor,
+ * then the chain at the nearest of the next 50 characters.
+ */
+export function anchoredChains(sc: LatexScanner, anchor: RegExp, mode: 'hope' | 'is' | 'gap', deadline: Deadline = NO_DEADLINE): Array<Omit<Cand, 'order'>> {
+  const t = sc.text;
+  const out: Array<Omit<Cand, 'order'>> = [];
+  const chainNear = (q: number, back: number): Chain | null => sc.chainAt(q, false) ?? (q > back && WS_RE.test(t[q - 1]!) ? ibOnly(sc.chainAt(q - 1, false)) : null);
+  anchor.lastIndex = 0;
+  for (let m = anchor.exec(t); m !== null; m = anchor.exec(t)) {
+    deadline.check();
+    const a = m.index + m[0].length;
+    let found: { chain: Chain; end: number } | null = null;
+    if (mode === 'hope') {
+      let q = a;
+      while (q < t.length && WS_RE.test(t[q]!)) q++;
+      const ch = chainNear(q, a);
+      if (ch) {
+        const end = hopeEnd(t, ch);
+        if (end !== null) found = { chain: { ...ch, spans: ch.spans.slice(0, end.spans) }, end: end.end };
+      }
+    } else if (mode === 'gap') {
+      for (let g = 0; g <= 50 && a + g <= t.length && !found; g++) {
+        const ch = sc.chainAt(a + g, false);
+        if (ch) found = { chain: ch, end: ch.end };
+      }
+    } else {
+      for (let g = 0; g <= 100 && a + g < t.length && !found; g++) {
+        const p = a + g;
+        if (!WS_RE.test(t[p]!)) continue;
+        let w = p;
+        while (w < t.length && WS_RE.test(t[w]!)) w++;
+        if (!t.startsWith('is', w)) continue;
+        let q = w + 2;
+        if (t[q] === ':') q++;
+        const q0 = q;
+        while (q < t.length && WS_RE.test(t[q]!)) q++;
+        const ch = chainNear(q, q0);
+        if (ch) found = { chain: ch, end: ch.end };
+      }
+    }
+    if (found) {
+      out.push({ start: m.index, end: found.end, spans: found.chain.spans });
+      anchor.lastIndex = Math.max(found.end, anchor.lastIndex);
+    } else anchor.lastIndex = m.index + 1;
+  }
+  return out;
+}
+
+function ibOnly(ch: Chain | null): Chain | null {
+  return ch && ch.spans[0]!.kind === 'ib' ? ch : null;
+}
+
+/** End of `<chain>. I hope` using as many of the chain's spans as allow it, or null. */
+function hopeEnd(t: string, ch: Chain): { end: number; spans: number } | null {
+  for (let k = ch.spans.length; k >= 1; k--) {
+    const last = ch.spans[k - 1]!;
+    const ends = [last.end];
+    let e = last.end;
+    while (e > last.start && WS_RE.test(t[e - 1]!)) ends.push(--e);
+    for (const end of ends) {
+      I_HOPE.lastIndex = end;
+      const m = I_HOPE.exec(t);
+      if (m) return { end: end + m[0].length, spans: k };
+    }
+  }
+  return null;
+}
+
+const PRIOS = [0, 50, 100, 200, 300];
+const FINAL_RE = /final answer/i;
+const FINAL_IS_RE = /final answer is/i;
+const ANSWER_RE = new RegExp(ANSWER_WORD.source, 'i');
+
+const NON_ASCII = /[^\x00-\x7F]/;
+
+function firstBox(text: string): number {
+  const b = text.indexOf('\\boxed');
+  const f = b < 0 || text.length < 400 ? text.indexOf('\\fbox') : text.lastIndexOf('\\fbox', b);
+  return b < 0 ? f : f < 0 ? b : Math.min(b, f);
+}
+
+function boxScanStart(text: string, first: number): number {
+  if (first < 0) return text.length;
+  let s = text.lastIndexOf('\n', first) + 1;
+  for (const d of ['$$', '\\[']) {
+    const k = text.lastIndexOf(d, first);
+    if (k >= 0 && k < s) s = k;
+  }
+  // Step back over the character a lookbehind may need and any `\s` an inline-bracket span starts with.
+  return Math.max(0, s - 1);
+}
+
+// ---------- multiple-choice letters ----------
+
+function letterPats(letters: string): Array<{ re: RegExp; prio: number }> {
+  const key = `(?<L>[${letters.replace(/[^A-Za-z]/g, '')}])`;
+  const pre = String.raw`(?:^|\s)(?:\*\*)?\(?`;
+  const suf = String.raw`\)?(?:\*\*)?(?:[.,:;)]|\s|$|(?=[^\x00-\x7F]))`;
+  return [
+    { re: new RegExp(String.raw`${FINAL_IS}:?\s*\(?${key}\)?\.?\s?I hope`, 'g'), prio: 0 },
+    { re: new RegExp(String.raw`\\(?:boxed|fbox)\{\s*(?:\\text(?:bf)?\{\s*)?\(?${key}\)?\s*\}?\s*\}`, 'g'), prio: 0 },
+    { re: new RegExp(String.raw`${FINAL}.{0,100}?\s+is:?\s*\(?${key}\)?(?![A-Za-z])`, 'g'), prio: 50 },
+    { re: new RegExp(String.raw`${ANSWER}:.{0,50}?${pre}${key}${suf}`, 'g'), prio: 100 },
+    { re: new RegExp(String.raw`${ANSWER}.{0,50}?${pre}${key}${suf}`, 'g'), prio: 200 },
+    { re: new RegExp(String.raw`^(?:\*\*)?\(?${key}${suf}`, 'g'), prio: 250 },
+    { re: new RegExp(`${pre}${key}${suf}`, 'g'), prio: 300 },
+  ];
+}
+const LETTER_CACHE = new Map<string, Array<{ re: RegExp; prio: number }>>();
+
+/**
+ * The multiple-choice letter a text gives (upper-cased), or null: `\boxed{B}`, `final answer is B`,
+ * `Answer: (C)`, a leading `D.` or `A Peter`, else the last standalone letter.
+ *
+ * @example
+ * extractLetter('It is not A, so the answer is (C).', 'ABCD') // → 'C'
+ */
+export function extractLetter(text: string, letters: string): string | null {
+  const ls = letters.toUpperCase() + letters.toLowerCase();
+  let pats = LETTER_CACHE.get(ls);
+  if (!pats) {
+    pats = letterPats(ls);
+    LETTER_CACHE.set(ls, pats);
+  }
+  const t = text.trim();
+  for (const prio of [0, 50, 100, 200, 250, 300]) {
+    let best: { end: number; start: number; l: string } | null = null;
+    for (const p of pats) {
+      if (p.prio !== prio) continue;
+      p.re.lastIndex = 0;
+      for (const m of t.matchAll(p.re)) {
+        const end = m.index + m[0].length;
+        if (!best || end > best.end || (end === best.end && m.index < best.start)) best = { end, start: m.index, l: m.groups!['L']! };
+      }
+    }
+    if (best) return best.l.toUpperCase();
+  }
+  return null;
+}

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { buildGrader, gradeAll, scoreOne } from '../harness.js';
+import { ParamError } from '../types.js';
+import { mathGrader } from './index.js';
+
+describe('math grader', () => {
+  const g = buildGrader(mathGrader);
+
+  it('scores the documented example', async () => {
+    expect(await scoreOne(g, '… so $f(-2)+f(-1)+f(0)=\\boxed{\\dfrac{14}{3}}$.', '\\frac{28}{6}')).toBe(1);
+  });
+
+  it('scores 1 for equivalent, 0 for different answers', async () => {
+    expect(await scoreOne(g, 'Thus the distance is $\\boxed{3\\sqrt{13}}$.', '\\sqrt{117}')).toBe(1);
+    expect(await scoreOne(g, 'Thus the distance is $\\boxed{3\\sqrt{14}}$.', '\\sqrt{117}')).toBe(0);
+    expect(await scoreOne(g, 'The answer is 42.', 42)).toBe(1);
+    expect(await scoreOne(g, 'The answer is 42.', '41')).toBe(0);
+  });
+
+  it('extracts the reference from a full solution the same way', async () => {
+    expect(await scoreOne(g, 'I get $\\boxed{2}$', 'So there are $\\boxed{2}$ values.')).toBe(1);
+  });
+
+  it('accepts any of several references; null without one', async () => {
+    expect(await scoreOne(g, '\\boxed{7}', ['6', '7'])).toBe(1);
+    expect(await scoreOne(g, '\\boxed{7}', undefined)).toBeNull();
+    expect(await scoreOne(g, '\\boxed{7}', { answer: 7 })).toBeNull();
+  });
+
+  it('gives null with details when the answer cannot be read, 0 when asked', async () => {
+    const [r] = await gradeAll(g, [{ completion: 'I am not sure.', reference: '5' }]);
+    expect(r!.score).toBeNull();
+    expect(r!.details).toMatchObject({ reason: 'no answer found', reference: '5' });
+    const [u] = await gradeAll(g, [{ completion: 'So it is $\\zzz{1}$.', reference: '5' }]);
+    expect(u!.score).toBeNull();
+    expect(u!.details).toMatchObject({ reason: 'answer did not parse', extracted: '\\zzz{1}' });
+    const zero = buildGrader(mathGrader, { on_parse_failure: 'zero' });
+    expect(await scoreOne(zero, 'I am not sure.', '5')).toBe(0);
+  });
+
+  it('says when the reference itself cannot be read', async () => {
+    const [r] = await gradeAll(g, [{ completion: '\\boxed{1}', reference: '' }]);
+    expect(r!.score).toBeNull();
+    expect(r!.details).toMatchObject({ reason: 'reference has no answer' });
+  });
+
+  it('grades multiple-choice letters with extract: letter', async () => {
+    const mc = buildGrader(mathGrader, { extract: 'letter' });
+    expect(await scoreOne(mc, "Let's think. It's not A, therefore I think it's B", 'B')).toBe(1);
+    expect(await scoreOne(mc, 'The answer is (C).', '(A) Cecile')).toBe(0);
+    expect(await scoreOne(mc, 'Answer: E', 'E')).toBe(1);
+    expect(await scoreOne(mc, 'no idea', 'B')).toBeNull();
+    const five = buildGrader(mathGrader, { extract: 'letter', letters: 'ABCDE' });
+    expect(await scoreOne(five, 'Answer: E', 'D')).toBe(0);
+  });
+
+  it('applies precision and strictness params', async () => {
+    expect(await scoreOne(g, '\\boxed{0.33}', '\\frac{1}{3}')).toBe(0);
+    expect(await scoreOne(buildGrader(mathGrader, { precision: 2 }), '\\boxed{0.33}', '\\frac{1}{3}')).toBe(1);
+    expect(await scoreOne(buildGrader(mathGrader, { strict: false }), '$\\boxed{f(y)}$', '$f(x)$')).toBe(1);
+    expect(await scoreOne(buildGrader(mathGrader, { allow_set_relation: true }), '$-2 \\le x \\le 7$', '$x \\in [-2,7]$')).toBe(1);
+  });
+
+  it('returns null with reason timeout past the time limit', async () => {
+    const slow = buildGrader(mathGrader, { timeout_ms: 1, symbolic_fallback: false });
+    const [r] = await gradeAll(slow, [{ completion: '$\\boxed{\\sum_{k=1}^{99999} \\cos(k)}$', reference: '$\\sum_{k=1}^{99999} \\sin(k)$' }]);
+    expect(r!.score).toBeNull();
+    expect(r!.details).toMatchObject({ reason: 'timeout', limit_ms: 1 });
+  });
+
+  it('validates params', () => {
+    expect(() => buildGrader(mathGrader, { precison: 3 })).toThrow();
+    expect(() => buildGrader(mathGrader, { letters: 'ABC' })).toThrow(ParamError);
+    expect(() => buildGrader(mathGrader, { extract: 'letter', letters: 'A1' })).toThrow();
+    expect(() => buildGrader(mathGrader, { timeout_ms: 0 })).toThrow();
+  });
+});
+
+// Math-Verify's known failures (its issues #14, #21, #41, #60, #76), fixed here.
+describe('math grader: Math-Verify regressions', () => {
+  const g = buildGrader(mathGrader);
+
+  it('does not call tiny different values equal', async () => {
+    expect(await scoreOne(g, '\\boxed{2e-10}', '1e-10')).toBe(0);
+    expect(await scoreOne(g, 'The answer is 0.0000002', '0.0000001')).toBe(0);
+    expect(await scoreOne(g, '$\\boxed{\\frac{1}{2^{98}}}$', '\\frac{1}{2^{99}}')).toBe(0);
+    expect(await scoreOne(g, '\\boxed{1.0e-10}', '1e-10')).toBe(1);
+  });
+
+  it('does not accept equations with different right-hand sides', async () => {
+    expect(await scoreOne(g, '3x + 4y + 14=0', '3*x-1*y+13=0')).toBe(0);
+    expect(await scoreOne(g, '$\\boxed{x = 2}$', 'x = 1')).toBe(0);
+    expect(await scoreOne(g, '$\\boxed{n=1, 2, 3}$', '$n=2, 3, 4$')).toBe(0);
+    expect(await scoreOne(g, '$\\boxed{y = 2x + 1}$', '$y = 2x + 3$')).toBe(0);
+  });
+
+  it('reads \\sqrt(2) as the square root of 2', async () => {
+    expect(await scoreOne(g, '$4\\sqrt(2)$', '$4$')).toBe(0);
+    expect(await scoreOne(g, '$4\\sqrt(2)$', '$4\\sqrt{2}$')).toBe(1);
+    expect(await scoreOne(g, '$\\boxed{\\sqrt(8)}$', '2\\sqrt{2}')).toBe(1);
+  });
+
+  it('extracts **73** as 73', async () => {
+    const text = 'Right: 122 + 294 + 489 = 905\n\n✅ Consistent!\n\nSo answer is consistent.\n\nThus, the number of residents who own all four of the things is **73**.\n\n---\n\n✅ Final Answer: **73**';
+    expect(await scoreOne(g, text, '73')).toBe(1);
+    expect(await scoreOne(g, text, '234')).toBe(0);
+  });
+
+  it('does not cut a \\mathrm{e} answer down to its first number (Math-Verify accepts 1 + 1/e for 1 - 1/e)', async () => {
+    expect(await scoreOne(g, '$1 + \\frac{1}{\\mathrm{e}}$', '$1 - \\frac{1}{\\mathrm{e}}$')).toBe(0);
+    expect(await scoreOne(g, '$1 - \\frac{1}{e}$', '$1 - \\frac{1}{\\mathrm{e}}$')).toBe(1);
+  });
+});

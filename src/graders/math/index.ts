@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { referenceTexts } from '../normalize.js';
+import { defineGrader, ParamError } from '../types.js';
+import { ceFallback } from './ce.js';
+import { DEFAULT_OPTIONS, MathVerifier, type MathOptions } from './verify.js';
+
+export { MathVerifier, DEFAULT_OPTIONS, type MathOptions, type MathVerdict } from './verify.js';
+
+/**
+ * `math` — answer equivalence with Math-Verify's semantics (huggingface/Math-Verify), ~50× faster:
+ * extracts the answer (last `\boxed{}`/`\fbox{}`, `final answer is …`, `Answer:`, `#### n`, last
+ * LaTeX or number; markdown and `$…$` unwrapped), parses it and the reference (a bare answer or a
+ * full solution with `\boxed{}`; parsed once per reference text, LRU-cached), and compares numbers
+ * exactly (decimals to `precision` places, tiny values by significant digits), expressions at sample
+ * points, sets/tuples/intervals/matrices element-wise, equations up to a constant factor, and
+ * inequalities as the sets they describe — gold first, so a prediction cannot echo an inequality.
+ * 1 = equivalent, 0 = not, null (with `details.reason`) = the answer or reference could not be read,
+ * or the time limit was hit. With `extract: letter` it compares multiple-choice letters.
+ *
+ * @example
+ * # spec
+ * - {name: correct, grader: math}
+ * # rollout {"completion": "… so $f(-2)+f(-1)+f(0)=\\boxed{\\dfrac{14}{3}}$.", "reference": "\\frac{28}{6}"} → 1
+ */
+export const mathGrader = defineGrader({
+  kind: 'math',
+  summary: 'Math answer equivalence (Math-Verify semantics): 1 equivalent, 0 not, null unreadable.',
+  params: {
+    extract: z
+      .enum(['auto', 'latex', 'expr', 'letter'])
+      .default('auto')
+      .describe('What to extract: `auto` LaTeX and plain numbers/expressions, `latex` or `expr` only, `letter` a multiple-choice letter.'),
+    letters: z
+      .string()
+      .regex(/^[A-Za-z]+$/)
+      .optional()
+      .describe('Allowed letters for `extract: letter` (default A–D, extended up to the reference letter).'),
+    precision: z
+      .number()
+      .int()
+      .min(0)
+      .max(15)
+      .default(6)
+      .describe('Decimal places to which a decimal answer must agree (at least this many significant digits below 0.1).'),
+    strict: z.boolean().default(true).describe('Variable names matter (`f(x)` ≠ `f(y)`); false matches variables by position.'),
+    allow_set_relation: z
+      .boolean()
+      .default(false)
+      .describe('Also accept a relation prediction for a set reference (`-2 ≤ x ≤ 7` for `[-2, 7]`); the reverse is always accepted.'),
+    boxed: z
+      .enum(['first', 'with_final_answer'])
+      .default('first')
+      .describe('Priority of `\\boxed{}`: tried first, or ranked with `final answer … is` (Math-Verify\'s library default).'),
+    on_parse_failure: z
+      .enum(['null', 'zero'])
+      .default('null')
+      .describe('Score when the completion has no readable answer: null (skipped by the combiner, details say why) or 0.'),
+    timeout_ms: z
+      .number()
+      .int()
+      .min(1)
+      .max(60_000)
+      .default(1000)
+      .describe('Hard time limit per verification in milliseconds; over it the score is null with reason `timeout`.'),
+    cache_size: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_000_000)
+      .default(4096)
+      .describe('Parsed references (and twice as many parsed answers) kept in an LRU cache.'),
+    symbolic_fallback: z
+      .boolean()
+      .default(true)
+      .describe('Use compute-engine for LaTeX the fast parser cannot read and for expressions sampling cannot decide.'),
+  },
+  create(params) {
+    if (params.letters !== undefined && params.extract !== 'letter') throw new ParamError('letters', '`letters` only applies with `extract: letter`');
+    const opts: MathOptions = {
+      ...DEFAULT_OPTIONS,
+      extract: params.extract,
+      letters: params.letters,
+      precision: params.precision,
+      strict: params.strict,
+      allowSetRelation: params.allow_set_relation,
+      boxedFirst: params.boxed === 'first',
+      onParseFailure: params.on_parse_failure,
+      timeoutMs: params.timeout_ms,
+      cacheSize: params.cache_size,
+      fallback: params.symbolic_fallback ? ceFallback : null,
+    };
+    const verifier = new MathVerifier(opts);
+    return {
+      scope: 'rollout',
+      grade(s) {
+        const refs = referenceTexts(s.reference);
+        if (refs === null || refs.length === 0) return null;
+        let best: { score: number | null; details: Record<string, unknown> } | null = null;
+        for (const ref of refs) {
+          const v = verifier.verify(ref, s.completion);
+          if (v.score === 1) return v;
+          if (best === null || (best.score === null && v.score !== null)) best = v;
+        }
+        return best;
+      },
+    };
+  },
+});

@@ -1,0 +1,28 @@
+/** A bounded least-recently-used map (Map keeps insertion order; a hit is re-inserted at the end). */
+export class Lru<K, V> {
+  private readonly map = new Map<K, V>();
+
+  constructor(readonly capacity: number) {}
+
+  /** The value for `k`, marking it most recently used. */
+  get(k: K): V | undefined {
+    const v = this.map.get(k);
+    if (v !== undefined) {
+      this.map.delete(k);
+      this.map.set(k, v);
+    }
+    return v;
+  }
+
+  /** Stores `v`, evicting the least recently used entry when full. */
+  set(k: K, v: V): void {
+    if (this.capacity <= 0) return;
+    this.map.delete(k);
+    this.map.set(k, v);
+    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as K);
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+}

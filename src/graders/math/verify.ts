@@ -1,0 +1,214 @@
+/**
+ * One verification end to end: extract and parse the reference (cached per reference text) and the
+ * completion, compare, and say why when there is no verdict. Pure and synchronous; every call has
+ * a hard time limit enforced cooperatively, so it works on any thread.
+ */
+import { type Node, show } from './ast.js';
+import { type CompareOptions, verifyNodes } from './compare.js';
+import { Deadline, MathTimeout } from './deadline.js';
+import { type Extraction, type Target, extractAnswer, extractLetter } from './extract.js';
+import { Lru } from './lru.js';
+import { normalizeLatex } from './normalize.js';
+import { ParseError, parseLatex } from './parser.js';
+
+/** Options of a {@link MathVerifier} (the grader's params, in camelCase). */
+export interface MathOptions {
+  /** `auto` = LaTeX and plain numbers/expressions; `letter` = multiple-choice letters. */
+  extract: 'auto' | 'latex' | 'expr' | 'letter';
+  /** Letters a multiple-choice answer may be; default A–D, extended to the reference's letter. */
+  letters?: string | undefined;
+  precision: number;
+  strict: boolean;
+  allowSetRelation: boolean;
+  /** `\boxed{}` ranked first (true) or with `final answer … is` (false). */
+  boxedFirst: boolean;
+  timeoutMs: number;
+  /** Score for an answer that is missing or does not parse: null (skip) or 0. */
+  onParseFailure: 'null' | 'zero';
+  /** Parsed references kept (LRU). */
+  cacheSize: number;
+  /** Parsed answer texts kept (LRU): GRPO groups repeat answers. Default: twice `cacheSize`. */
+  answerCacheSize?: number;
+  /** Parser for LaTeX this module cannot read and symbolic check for pairs sampling cannot decide. */
+  fallback?: Fallback | null;
+}
+
+/** Hooks to a heavier engine (compute-engine), used only when the fast path has no answer. */
+export interface Fallback {
+  /** Called once when a verifier is built: load anything heavy now, not inside a time limit. */
+  load?(): void;
+  parse(latex: string, msLeft: number): Node | null;
+  equal(g: Node, p: Node, msLeft: number): boolean | null;
+}
+
+/** The grader's defaults: Math-Verify semantics, boxed first, 6 decimal places, 1 s limit, no fallback engine. */
+export const DEFAULT_OPTIONS: MathOptions = {
+  extract: 'auto',
+  precision: 6,
+  strict: true,
+  allowSetRelation: false,
+  boxedFirst: true,
+  timeoutMs: 1000,
+  onParseFailure: 'null',
+  cacheSize: 4096,
+};
+
+/** A score (1, 0 or null) with details: extracted texts, and `reason` when null. */
+export interface MathVerdict {
+  score: number | null;
+  details: Record<string, unknown>;
+}
+
+interface Prepared {
+  ex: Extraction;
+  letter: string | null;
+}
+
+const DELIMITED = /(?<!\\)\$|\\\(|\\\[|\\boxed|\\fbox/;
+
+/** True for prose: a word of three or more letters once LaTeX commands and their names are removed. */
+function wordy(text: string): boolean {
+  return /[a-zA-Z]{3,}/.test(text.replace(/\\(?:begin|end|text[a-z]*|math[a-z]*|operatorname|mbox)\s*\{[^{}]*\}|\\[a-zA-Z]+/g, ' '));
+}
+
+/** Characters outside ASCII that answers use; any other (CJK, accented prose …) means text, not LaTeX. */
+export const FOREIGN = /[^\x00-\x7F·×÷−–±∓≈≤≥≠πθαβγδελμσφωΔ∞√°∪∩∈∉∅′∗⁄∖≡ℝℤℕℚℂ²³¹…⋯]/;
+
+/** A short answer written directly (no `$…$`, no `\boxed`, no prose): read it whole. */
+function isBareAnswer(text: string): boolean {
+  return text.length <= 400 && !DELIMITED.test(text) && !wordy(text) && !FOREIGN.test(text);
+}
+
+/** Verifies completions against references with fixed options, caching parsed references. */
+export class MathVerifier {
+  private readonly golds: Lru<string, Prepared>;
+  private readonly parses: Lru<string, Node | null>;
+  private readonly targets: Target[];
+
+  constructor(readonly opts: MathOptions) {
+    opts.fallback?.load?.();
+    this.golds = new Lru(opts.cacheSize);
+    this.parses = new Lru(opts.answerCacheSize ?? opts.cacheSize * 2);
+    this.targets = opts.extract === 'latex' ? ['latex'] : opts.extract === 'expr' ? ['expr'] : ['latex', 'expr'];
+  }
+
+  /** Parses one candidate text (cached); tries the last `=` part and the fallback engine on failure. */
+  private parse(text: string, plain: boolean, deadline: Deadline): Node | null {
+    const k = (plain ? 'p\u0000' : 'l\u0000') + text;
+    const hit = this.parses.get(k);
+    if (hit !== undefined) return hit;
+    let node: Node | null = null;
+    try {
+      node = parseLatex(text);
+    } catch (e) {
+      if (!(e instanceof ParseError)) throw e;
+      if (!text.includes(',') && !text.includes(';')) {
+        const parts = text.split(/(?<![\\<!>])=/);
+        if (parts.length > 2) {
+          try {
+            node = parseLatex(parts[parts.length - 1]!);
+          } catch (e2) {
+            if (!(e2 instanceof ParseError)) throw e2;
+          }
+        }
+      }
+      if (node === null && !plain && this.opts.fallback) {
+        const left = deadline.remaining();
+        node = this.opts.fallback.parse(text, left);
+        // A failure for lack of time is not a property of the text: do not remember it.
+        if (node === null && left < this.opts.timeoutMs / 2) return null;
+      }
+    }
+    this.parses.set(k, node);
+    return node;
+  }
+
+  private prepareGold(text: string, deadline: Deadline): Prepared {
+    const hit = this.golds.get(text);
+    if (hit) return hit;
+    let prepared: Prepared;
+    if (this.opts.extract === 'letter') {
+      const t = text.trim();
+      const letter = /^[A-Za-z]$/.test(t) ? t.toUpperCase() : extractLetter(t, this.letters(null));
+      prepared = { ex: { node: null, str: letter, source: letter }, letter };
+    } else {
+      let ex: Extraction | null = null;
+      if (this.targets.includes('latex') && !DELIMITED.test(text)) {
+        // A bare reference (`\frac{14}{3}`, MATH-style) is one LaTeX answer, not prose to search.
+        const s = normalizeLatex(text, 'all');
+        const node = s ? this.parse(s, false, deadline) : null;
+        if (node) ex = { node, str: s, source: s };
+      }
+      prepared = { ex: ex ?? extractAnswer(text, { targets: this.targets, boxedFirst: this.opts.boxedFirst }, (t, plain) => this.parse(t, plain, deadline), deadline), letter: null };
+    }
+    this.golds.set(text, prepared);
+    return prepared;
+  }
+
+  private letters(gold: string | null): string {
+    if (this.opts.letters) return this.opts.letters;
+    const last = gold && gold > 'D' ? gold.charCodeAt(0) : 'D'.charCodeAt(0);
+    let s = '';
+    for (let c = 'A'.charCodeAt(0); c <= last; c++) s += String.fromCharCode(c);
+    return s;
+  }
+
+  private failure(details: Record<string, unknown>): MathVerdict {
+    return { score: this.opts.onParseFailure === 'zero' ? 0 : null, details };
+  }
+
+  /**
+   * Scores `completion` against one reference: 1, 0, or null (with `details.reason`) when the
+   * answer or the reference cannot be read or the time limit is hit.
+   */
+  verify(reference: string, completion: string): MathVerdict {
+    const deadline = new Deadline(this.opts.timeoutMs);
+    try {
+      return this.verifyInner(reference, completion, deadline);
+    } catch (e) {
+      if (e instanceof MathTimeout) return { score: null, details: { reason: 'timeout', limit_ms: this.opts.timeoutMs } };
+      if (e instanceof RangeError) return { score: null, details: { reason: 'evaluation failed', error: e.message } };
+      throw e;
+    }
+  }
+
+  private verifyInner(reference: string, completion: string, deadline: Deadline): MathVerdict {
+    const gold = this.prepareGold(reference, deadline);
+    if (this.opts.extract === 'letter') {
+      if (!gold.letter) return { score: null, details: { reason: 'reference has no letter', reference } };
+      const got = extractLetter(completion, this.letters(gold.letter));
+      if (!got) return this.failure({ reason: 'no letter found', reference: gold.letter });
+      return { score: got === gold.letter ? 1 : 0, details: { extracted: got, reference: gold.letter } };
+    }
+    const g = gold.ex;
+    if (!g.node && !g.str) return { score: null, details: { reason: 'reference has no answer', reference } };
+    let p: Extraction | null = null;
+    if (this.targets.includes('latex') && isBareAnswer(completion)) {
+      // A completion that is just an answer in LaTeX (`\sqrt{2}`, `x^2 + 2*x + 1`, `\$10`).
+      const s = normalizeLatex(completion, 'all');
+      const node = s ? this.parse(s, false, deadline) : null;
+      if (node) p = { node, str: s, source: s };
+    }
+    p ??= extractAnswer(completion, { targets: this.targets, boxedFirst: this.opts.boxedFirst }, (t, plain) => this.parse(t, plain, deadline), deadline);
+    const details: Record<string, unknown> = { extracted: p.source ?? p.str, reference: g.source ?? g.str };
+    if (g.node && p.node) {
+      const o: CompareOptions = {
+        precision: this.opts.precision,
+        strict: this.opts.strict,
+        allowSetRelation: this.opts.allowSetRelation,
+        deadline,
+        symbolic: this.opts.fallback ? (a, b) => this.opts.fallback!.equal(a, b, deadline.remaining()) : null,
+      };
+      if (verifyNodes(g.node, p.node, o)) return { score: 1, details };
+    }
+    if (g.str && p.str && g.str.trim() !== '' && g.str.trim() === p.str.trim()) return { score: 1, details: { ...details, via: 'text' } };
+    if (!g.node) return { score: null, details: { ...details, reason: 'reference did not parse' } };
+    if (!p.node) return this.failure({ ...details, reason: p.reason ?? 'answer did not parse' });
+    return { score: 0, details };
+  }
+}
+
+/** Readable form of a parsed answer (for details and debugging). */
+export function describe(n: Node | null): string | null {
+  return n && show(n);
+}

@@ -1,0 +1,32 @@
+import { diagnoseBatch, type BatchDiagnostics } from '../diagnose/index.js';
+import type { ScoredPart } from './service.js';
+
+/**
+ * Batch diagnostics of one scored part (one spec's rollouts of a request), as `/v1/score` returns
+ * them with `diagnostics: true`. Groups formed from the prompt are named after their first
+ * rollout's id, so prompt text is never repeated back in `group_flags`.
+ */
+export function diagnosePart(part: ScoredPart): BatchDiagnostics {
+  const { columns, results } = part.batch;
+  const firstOf = new Array<number>(columns.groupCount).fill(-1);
+  for (let i = 0; i < columns.groupOf.length; i++) {
+    const g = columns.groupOf[i]!;
+    if (firstOf[g] === -1) firstOf[g] = i;
+  }
+  const groupNames = columns.groupKeys.map((key, g) => {
+    const r = results[firstOf[g]!];
+    return r && r.group === undefined ? `prompt of ${r.id}` : key;
+  });
+  return diagnoseBatch({
+    rewards: columns.rewards,
+    components: columns.components,
+    names: part.entry.compiled.names,
+    advantages: columns.advantages ?? undefined,
+    groupOf: columns.groupOf,
+    groupCount: columns.groupCount,
+    lengths: columns.tokenLengths,
+    nullCounts: columns.nullCounts,
+    errorCounts: columns.errorCounts,
+    groupNames,
+  });
+}

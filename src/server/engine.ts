@@ -1,0 +1,187 @@
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { scoreBatch, type BatchResult } from '../pipeline.js';
+import type { CompiledSpec } from '../spec/compile.js';
+import type { Grader } from '../graders/types.js';
+import type { Rollout } from '../rollout/types.js';
+import { groupKey, textOf } from '../rollout/sample.js';
+import type { SpecEntry } from './specs.js';
+import type { GradeReply, GradeTask, WorkerSpec } from './worker.js';
+
+/**
+ * Scoring engines: how a validated batch becomes a {@link BatchResult}.
+ *
+ * - `inline`: `scoreBatch` on the event loop — exactly what the CLI and the library run.
+ * - `pool`: grading (the CPU-heavy part) runs in piscina worker threads. The batch is cut into
+ *   slices of whole groups (group graders see whole groups); each worker compiled the same spec
+ *   files at start-up and grades its slice; the main thread then runs `scoreBatch` once over the
+ *   whole batch with graders that read the workers' values back. Combining, shaping (with its
+ *   running statistics) and advantages therefore see the whole batch on one thread, and the
+ *   results are identical to `inline` — same numbers, same error messages, same details.
+ */
+export interface ScoringEngine {
+  readonly mode: 'inline' | 'pool';
+  /** Scores one batch with one spec. */
+  score(entry: SpecEntry, rollouts: Rollout[], opts: { details?: boolean }): Promise<BatchResult>;
+  /** Batches waiting for a worker (0 inline). */
+  queueDepth(): number;
+  /** Resolves once the engine can score (pool: every worker has compiled the specs). */
+  ready(): Promise<void>;
+  /** Stops the workers (after in-flight tasks). */
+  close(): Promise<void>;
+}
+
+/** Scores on the event loop. */
+export class InlineEngine implements ScoringEngine {
+  readonly mode = 'inline' as const;
+  /** Runs the pipeline directly. */
+  score(entry: SpecEntry, rollouts: Rollout[], opts: { details?: boolean }): Promise<BatchResult> {
+    return scoreBatch(entry.compiled, rollouts, opts);
+  }
+  /** Always 0: nothing queues. */
+  queueDepth(): number {
+    return 0;
+  }
+  /** Ready at once. */
+  async ready(): Promise<void> {}
+  /** Nothing to stop. */
+  async close(): Promise<void> {}
+}
+
+/** Grader that replays a worker's result for the rollout it is asked about. */
+function replayGrader(
+  index: ReadonlyMap<Rollout, number>,
+  col: Float64Array,
+  errors: (string | undefined)[] | null,
+  details: (Record<string, unknown> | undefined)[] | null,
+): Grader {
+  return {
+    scope: 'rollout',
+    grade(s) {
+      const i = index.get(s.rollout)!;
+      const msg = errors?.[i];
+      if (msg !== undefined) throw new Error(msg);
+      const v = col[i]!;
+      const score = v === v ? v : null;
+      const d = details?.[i];
+      return d !== undefined ? { score, details: d } : score;
+    },
+  };
+}
+
+/** Where the worker module is: the `.ts` source under tsx/vitest, the compiled `.js` in dist. */
+function workerFile(): { filename: string; execArgv: string[] | undefined } {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) return { filename: fileURLToPath(new URL('./worker.ts', here)), execArgv: ['--import', 'tsx'] };
+  const js = fileURLToPath(new URL('./worker.js', here));
+  if (!existsSync(js)) throw new Error(`worker module not found at ${js}`);
+  return { filename: js, execArgv: undefined };
+}
+
+/** Grades in a piscina pool; see the module comment for why results equal inline scoring. */
+export class PoolEngine implements ScoringEngine {
+  readonly mode = 'pool' as const;
+  private readonly pool: Piscina<GradeTask, GradeReply>;
+
+  /**
+   * Starts `workers` threads, each compiling the served specs (in {@link SpecEntry.index} order)
+   * from the validated spec objects the server compiled. Batches of at least `2 × sliceSize`
+   * rollouts are cut into up to `workers` slices.
+   */
+  constructor(
+    entries: readonly SpecEntry[],
+    private readonly workers: number,
+    private readonly sliceSize = 128,
+  ) {
+    const { filename, execArgv } = workerFile();
+    const specs: WorkerSpec[] = entries.map((e) => {
+      try {
+        return { spec: structuredClone(e.compiled.spec), source: e.compiled.source, specDir: dirname(e.file) };
+      } catch {
+        return { file: e.file };
+      }
+    });
+    this.pool = new Piscina<GradeTask, GradeReply>({
+      filename,
+      execArgv,
+      minThreads: workers,
+      maxThreads: workers,
+      idleTimeout: 2 ** 31 - 1,
+      workerData: { specs },
+    });
+  }
+
+  /** Pings the workers (the initial threads take one ping each): resolves once they have compiled the specs, rejects with a start-up error. */
+  async ready(): Promise<void> {
+    await Promise.all(Array.from({ length: this.workers }, () => this.pool.run({ spec: -1, rollouts: [], details: false })));
+  }
+
+  /** Cuts a batch into slices of whole groups, balanced by rollout count; one slice for small batches. */
+  private slices(rollouts: readonly Rollout[]): number[][] {
+    const n = rollouts.length;
+    const count = Math.min(this.workers, Math.floor(n / this.sliceSize));
+    if (count <= 1) return [rollouts.map((_, i) => i)];
+    const groups = new Map<string, number[]>();
+    for (let i = 0; i < n; i++) {
+      const r = rollouts[i]!;
+      const key = groupKey(r, r.group === undefined ? textOf(r.prompt, 'prompt') : '');
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = []));
+      g.push(i);
+    }
+    const out: number[][] = Array.from({ length: count }, () => []);
+    const target = n / count;
+    let s = 0;
+    for (const members of groups.values()) {
+      if (out[s]!.length >= target && s < count - 1) s++;
+      for (const i of members) out[s]!.push(i);
+    }
+    return out.filter((x) => x.length > 0).map((x) => x.sort((a, b) => a - b));
+  }
+
+  /** Grades the slices in the pool, then combines/shapes/estimates over the whole batch here. */
+  async score(entry: SpecEntry, rollouts: Rollout[], opts: { details?: boolean }): Promise<BatchResult> {
+    const n = rollouts.length;
+    const details = opts.details === true;
+    const parts = this.slices(rollouts);
+    const replies = await Promise.all(parts.map((idx) => this.pool.run({ spec: entry.index, rollouts: idx.length === n ? rollouts : idx.map((i) => rollouts[i]!), details })));
+    const K = entry.compiled.names.length;
+    const cols = Array.from({ length: K }, () => new Float64Array(n));
+    const errs: ((string | undefined)[] | null)[] = new Array(K).fill(null);
+    const dets: ((Record<string, unknown> | undefined)[] | null)[] = new Array(K).fill(null);
+    parts.forEach((idx, p) => {
+      const rep = replies[p]!;
+      for (let k = 0; k < K; k++) {
+        const src = rep.columns[k]!;
+        const dst = cols[k]!;
+        for (let j = 0; j < idx.length; j++) dst[idx[j]!] = src[j]!;
+        const e = rep.errors[k];
+        if (e) {
+          const to = (errs[k] ??= new Array(n));
+          for (const j in e) to[idx[Number(j)]!] = e[j];
+        }
+        const d = rep.details[k];
+        if (d) {
+          const to = (dets[k] ??= new Array(n));
+          for (const j in d) to[idx[Number(j)]!] = d[j];
+        }
+      }
+    });
+    const index = new Map<Rollout, number>();
+    for (let i = 0; i < n; i++) index.set(rollouts[i]!, i);
+    const replay: CompiledSpec = { ...entry.compiled, graders: cols.map((c, k) => replayGrader(index, c, errs[k]!, dets[k]!)) };
+    return scoreBatch(replay, rollouts, opts);
+  }
+
+  /** Tasks waiting for a free worker. */
+  queueDepth(): number {
+    return this.pool.queueSize;
+  }
+
+  /** Waits for running tasks, then stops the threads. */
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}

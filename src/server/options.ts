@@ -1,0 +1,142 @@
+import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
+import type { DestinationStream } from 'pino';
+
+/**
+ * Server settings, their defaults and the start-up checks (a non-loopback bind without a token is
+ * refused unless `insecure`). The CLI (`rewardkit serve`) maps its flags onto {@link ServerOptions}.
+ */
+
+/** How batches are graded: on the event loop, or in a worker-thread pool (see engine.ts). */
+export type ScoringMode = 'inline' | 'pool';
+
+/** Settings of the OpenRLHF-compatible `POST /get_reward` route. */
+export interface OpenRlhfOptions {
+  /**
+   * Component whose value (clamped to [0, 1]) becomes `scores` (OpenRLHF's dynamic-filtering score).
+   * Default: the reward itself, clamped to [0, 1].
+   */
+  scoreComponent?: string;
+  /** End-of-sequence markers stripped from the end of each response (the trainer decodes with special tokens). */
+  stripSuffixes?: string[];
+  /** Reward sent for a rollout whose reward is null (every component null or failed). Default 0. */
+  nullReward?: number;
+}
+
+export interface ServerOptions {
+  /** Spec files, or folders whose `.yaml`/`.yml`/`.json` files are all loaded. */
+  specs: string[];
+  /** Address to bind. Default 127.0.0.1. */
+  host?: string;
+  /** Port; 0 picks a free one. Default 8000. */
+  port?: number;
+  /** Bearer token required on every route but /healthz. Default: `REWARDKIT_TOKEN` from the environment, if set. */
+  token?: string;
+  /** Allow binding a non-loopback address without a token. */
+  insecure?: boolean;
+  /** Spec used when a request names none and no `data_source` route applies. Default: the only spec, when one is loaded. */
+  defaultSpec?: string;
+  /** `meta.data_source` value → spec name. A data_source equal to a spec name routes there without an entry. */
+  routes?: Record<string, string>;
+  /** Default: `inline` (measured faster on the GSM8K spec; see BENCHMARKS.md). */
+  scoring?: ScoringMode;
+  /** Worker threads in `pool` mode. Default: available cores. */
+  workers?: number;
+  /** Largest request body, bytes. Default 32 MiB. */
+  bodyLimit?: number;
+  /** Most rollouts in one request. Default 8192. */
+  maxRollouts?: number;
+  /** Most scoring requests in flight; beyond it requests get 429. Default 64. */
+  maxInflightRequests?: number;
+  /** Most rollouts being scored at once (a single request over it is still admitted when nothing else runs). Default 65536. */
+  maxInflightRollouts?: number;
+  /** Per-request deadline for scoring, ms; past it the request gets 503. Default 60000. */
+  deadlineMs?: number;
+  /** Deepest JSON nesting accepted in a body. Default 64. */
+  maxJsonDepth?: number;
+  /** pino level. Default `info`. */
+  logLevel?: string;
+  /** Log completion text (off by default: logs never contain completions unless asked). */
+  logCompletions?: boolean;
+  /** Where logs go (tests pass a stream). Default stdout. */
+  logStream?: DestinationStream;
+  openrlhf?: OpenRlhfOptions;
+}
+
+/** Every option filled in. */
+export interface ResolvedOptions extends Required<Omit<ServerOptions, 'token' | 'defaultSpec' | 'logStream' | 'openrlhf'>> {
+  token: string | undefined;
+  defaultSpec: string | undefined;
+  logStream: DestinationStream | undefined;
+  openrlhf: Required<Omit<OpenRlhfOptions, 'scoreComponent'>> & { scoreComponent: string | undefined };
+}
+
+/** A setting that stops the server from starting (the CLI exits 2 with its message). */
+export class ServerConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ServerConfigError';
+  }
+}
+
+/** EOS markers of common chat templates (Qwen/ChatML, Llama 2/3, DeepSeek, Phi, GPT-2 family). */
+export const DEFAULT_STRIP_SUFFIXES = ['<|im_end|>', '<|endoftext|>', '<|eot_id|>', '<|end_of_text|>', '</s>', '<｜end▁of▁sentence｜>', '<|end|>'];
+
+/** True for 127.0.0.0/8, ::1, `localhost` and IPv4-mapped loopback. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}
+
+function positive(name: string, v: number, integer = true): number {
+  if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) throw new ServerConfigError(`${name} must be a positive ${integer ? 'integer' : 'number'}, got ${v}`);
+  return v;
+}
+
+/**
+ * Fills defaults and checks the settings. Throws {@link ServerConfigError} for a non-loopback host
+ * without a token (unless `insecure`), an empty token, or a bad limit.
+ */
+export function resolveOptions(o: ServerOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  if (!o.specs || o.specs.length === 0) throw new ServerConfigError('at least one --spec is required');
+  const host = o.host ?? '127.0.0.1';
+  const token = o.token ?? (env.REWARDKIT_TOKEN || undefined);
+  if (token !== undefined && token.trim().length === 0) throw new ServerConfigError('the token must not be empty');
+  if (!isLoopback(host) && token === undefined && !o.insecure)
+    throw new ServerConfigError(
+      `refusing to bind ${host} (not a loopback address) without a token: pass --token (or set REWARDKIT_TOKEN), or --insecure to serve anyone who can reach the port`,
+    );
+  const port = o.port ?? 8000;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ServerConfigError(`port must be an integer in [0, 65535], got ${port}`);
+  const scoring = o.scoring ?? 'inline';
+  if (scoring !== 'inline' && scoring !== 'pool') throw new ServerConfigError(`scoring must be "inline" or "pool", got ${JSON.stringify(scoring)}`);
+  const nullReward = o.openrlhf?.nullReward ?? 0;
+  if (!Number.isFinite(nullReward)) throw new ServerConfigError('openrlhf null reward must be a finite number');
+  return {
+    specs: o.specs,
+    host,
+    port,
+    token,
+    insecure: o.insecure ?? false,
+    defaultSpec: o.defaultSpec,
+    routes: { ...(o.routes ?? {}) },
+    scoring,
+    workers: positive('workers', o.workers ?? availableParallelism()),
+    bodyLimit: positive('body limit', o.bodyLimit ?? 32 * 1024 * 1024),
+    maxRollouts: positive('max rollouts', o.maxRollouts ?? 8192),
+    maxInflightRequests: positive('max in-flight requests', o.maxInflightRequests ?? 64),
+    maxInflightRollouts: positive('max in-flight rollouts', o.maxInflightRollouts ?? 65536),
+    deadlineMs: positive('deadline', o.deadlineMs ?? 60_000),
+    maxJsonDepth: positive('max JSON depth', o.maxJsonDepth ?? 64),
+    logLevel: o.logLevel ?? 'info',
+    logCompletions: o.logCompletions ?? false,
+    logStream: o.logStream,
+    openrlhf: {
+      scoreComponent: o.openrlhf?.scoreComponent,
+      stripSuffixes: o.openrlhf?.stripSuffixes ?? DEFAULT_STRIP_SUFFIXES,
+      nullReward,
+    },
+  };
+}

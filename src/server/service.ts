@@ -1,0 +1,114 @@
+import type { BatchResult } from '../pipeline.js';
+import type { ComponentError, Rollout } from '../rollout/types.js';
+import { RolloutError, validateRollout } from '../rollout/validate.js';
+import type { ScoringEngine } from './engine.js';
+import { HttpError, kindOf } from './errors.js';
+import { withDeadline, type InflightLimiter } from './limits.js';
+import type { ServerMetrics } from './metrics.js';
+import type { SpecEntry, SpecSet } from './specs.js';
+
+/**
+ * Scoring shared by every scoring route: route rollouts to specs, reserve capacity, score each
+ * spec's part as one batch (groups and advantages as the CLI computes them for one batch) under
+ * the request deadline, count metrics, and shape slim per-rollout results in request order.
+ */
+
+/** One rollout's result as the server returns it (the rollout itself is not echoed back). */
+export interface SlimResult {
+  id: string;
+  reward: number | null;
+  components: Record<string, number | null>;
+  advantage?: number | null;
+  details?: Record<string, unknown>;
+  errors?: ComponentError[];
+}
+
+/** One spec's part of a request, scored. */
+export interface ScoredPart {
+  entry: SpecEntry;
+  /** Request indices of this part's rollouts, in batch order. */
+  indices: number[];
+  batch: BatchResult;
+}
+
+export interface ScoreOutcome {
+  /** In request order. */
+  results: SlimResult[];
+  parts: ScoredPart[];
+}
+
+/**
+ * Checks a request's `rollouts` value against the rollout contract. Throws 422 (wrong type, empty,
+ * a rollout breaking the contract — path `rollouts[i].field`) or 413 (more than `max` rollouts).
+ */
+export function validateRollouts(v: unknown, max: number, path = 'rollouts'): Rollout[] {
+  if (v === undefined) throw new HttpError(422, 'is required (a list of rollouts)', path);
+  if (!Array.isArray(v)) throw new HttpError(422, `expected a list of rollouts, got ${kindOf(v)}`, path);
+  if (v.length === 0) throw new HttpError(422, 'empty batch: send at least one rollout', path);
+  if (v.length > max) throw new HttpError(413, `${v.length} rollouts in one request; the limit is ${max} (split the batch)`, path);
+  for (let i = 0; i < v.length; i++) {
+    try {
+      validateRollout(v[i]);
+    } catch (e) {
+      if (e instanceof RolloutError) {
+        const field = e.field === '(record)' ? '' : `.${e.field}`;
+        const msg = e.message.startsWith(`${e.field}: `) ? e.message.slice(e.field.length + 2) : e.message;
+        throw new HttpError(422, msg, `${path}[${i}]${field}`);
+      }
+      throw e;
+    }
+  }
+  return v as Rollout[];
+}
+
+/** Runs batches through the engine; one instance per server. */
+export class ScoreService {
+  constructor(
+    readonly specs: SpecSet,
+    readonly engine: ScoringEngine,
+    private readonly limiter: InflightLimiter,
+    private readonly metrics: ServerMetrics,
+    private readonly deadlineMs: number,
+  ) {}
+
+  /** Scores validated rollouts: one batch per spec (`specName`, else routing). Throws HttpError 422/429/503. */
+  async score(rollouts: Rollout[], specName: string | undefined, opts: { details?: boolean; parts?: { entry: SpecEntry; indices: number[] }[] } = {}): Promise<ScoreOutcome> {
+    const n = rollouts.length;
+    const parts = opts.parts ?? this.specs.partition(rollouts, specName);
+    const release = this.limiter.reserveRollouts(n);
+    let work: Promise<BatchResult[]>;
+    try {
+      work = Promise.all(parts.map((p) => this.engine.score(p.entry, p.indices.length === n ? rollouts : p.indices.map((i) => rollouts[i]!), { details: opts.details })));
+    } catch (e) {
+      release();
+      throw e;
+    }
+    const batches = await withDeadline(work, this.deadlineMs, this.metrics, release);
+    const results = new Array<SlimResult>(n);
+    const scored: ScoredPart[] = [];
+    parts.forEach((p, j) => {
+      const batch = batches[j]!;
+      scored.push({ entry: p.entry, indices: p.indices, batch });
+      this.count(p.entry, batch);
+      const rs = batch.results;
+      for (let m = 0; m < rs.length; m++) {
+        const r = rs[m]!;
+        const out: SlimResult = { id: r.id, reward: r.reward, components: r.components };
+        if (r.advantage !== undefined) out.advantage = r.advantage;
+        if (opts.details && r.details) out.details = r.details;
+        if (r.errors) out.errors = r.errors;
+        results[p.indices[m]!] = out;
+      }
+    });
+    return { results, parts: scored };
+  }
+
+  /** Metrics of one scored batch: rollouts per spec, grader errors per component. */
+  private count(entry: SpecEntry, batch: BatchResult): void {
+    this.metrics.rolloutsScored.inc({ spec: entry.name }, batch.results.length);
+    const ec = batch.columns.errorCounts;
+    for (let k = 0; k < ec.length; k++) {
+      if (ec[k]! > 0) this.metrics.graderErrors.inc({ spec: entry.name, component: entry.compiled.names[k]!, grader: entry.graderKinds[k]! }, ec[k]!);
+    }
+  }
+}

@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { HttpError } from './errors.js';
+import { findProtoKey, jsonDepth, parseJsonBody } from './json.js';
+import { isLoopback, resolveOptions, ServerConfigError } from './options.js';
+import { splitQuery } from './routes/openrlhf.js';
+import { checkRunCodeBody, toFusionResponse } from './routes/run_code.js';
+import { withDeadline } from './limits.js';
+import { ServerMetrics } from './metrics.js';
+import { DEFAULT_STRIP_SUFFIXES } from './options.js';
+
+function httpError(f: () => unknown): HttpError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof HttpError) return e;
+    throw e;
+  }
+  throw new Error('no error thrown');
+}
+
+describe('JSON bodies', () => {
+  it('measures nesting outside strings only', () => {
+    expect(jsonDepth('{"a": [1, {"b": "[[[["}]}', 64)).toBe(3);
+    expect(jsonDepth('"\\"[["', 64)).toBe(0);
+    expect(jsonDepth('['.repeat(1000), 10)).toBe(11);
+  });
+  it('finds __proto__ keys at any depth, with their path', () => {
+    expect(findProtoKey(JSON.parse('{"a": [{"b": {"__proto__": 1}}]}'))).toBe('a[0].b.__proto__');
+    expect(findProtoKey({ a: [1, 'x', { c: null }] })).toBeNull();
+  });
+  it('rejects empty, malformed, too deep and __proto__ bodies with 400', () => {
+    expect(httpError(() => parseJsonBody('', 8)).message).toMatch(/empty request body/);
+    expect(httpError(() => parseJsonBody('{"a": tru}', 8)).status).toBe(400);
+    expect(httpError(() => parseJsonBody('{"a": "unterminated', 8)).message).toMatch(/^malformed JSON/);
+    expect(httpError(() => parseJsonBody('[[[[[[[[[[]]]]]]]]]]', 8)).message).toBe('JSON nested deeper than 8 levels');
+    expect(httpError(() => parseJsonBody('{"x": {"__proto__": {}}}', 8)).path).toBe('x.__proto__');
+    expect(parseJsonBody('{"proto": "__proto__ in a string is fine"}', 8)).toEqual({ proto: '__proto__ in a string is fine' });
+  });
+  it('never quotes the body in its message', () => {
+    const e = httpError(() => parseJsonBody('{"completion": "SECRET" oops}', 8));
+    expect(e.message).not.toContain('SECRET');
+  });
+});
+
+describe('options', () => {
+  it('knows loopback addresses', () => {
+    for (const h of ['127.0.0.1', '127.8.9.1', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']) expect(isLoopback(h), h).toBe(true);
+    for (const h of ['0.0.0.0', '::', '10.0.0.1', '192.168.1.4', 'example.com', '128.0.0.1']) expect(isLoopback(h), h).toBe(false);
+  });
+  it('refuses a non-loopback host without a token unless insecure', () => {
+    expect(() => resolveOptions({ specs: ['x'], host: '0.0.0.0' }, {})).toThrow(ServerConfigError);
+    expect(resolveOptions({ specs: ['x'], host: '0.0.0.0', token: 't' }, {}).token).toBe('t');
+    expect(resolveOptions({ specs: ['x'], host: '0.0.0.0' }, { REWARDKIT_TOKEN: 'e' }).token).toBe('e');
+    expect(resolveOptions({ specs: ['x'], host: '0.0.0.0', insecure: true }, {}).token).toBeUndefined();
+    expect(() => resolveOptions({ specs: ['x'], token: '  ' }, {})).toThrow(/must not be empty/);
+    expect(() => resolveOptions({ specs: [] }, {})).toThrow(/--spec/);
+    expect(() => resolveOptions({ specs: ['x'], maxRollouts: 0 }, {})).toThrow(/max rollouts/);
+  });
+  it('defaults: loopback, port 8000, inline scoring', () => {
+    const o = resolveOptions({ specs: ['x'] }, {});
+    expect([o.host, o.port, o.scoring, o.maxRollouts, o.token]).toEqual(['127.0.0.1', 8000, 'inline', 8192, undefined]);
+  });
+});
+
+describe('OpenRLHF query splitting', () => {
+  const S = DEFAULT_STRIP_SUFFIXES;
+  it('removes the prompt prefix and trailing EOS markers', () => {
+    expect(splitQuery('<s>Q: A 42</s>', '<s>Q: ', S)).toEqual({ response: 'A 42', match: 'exact' });
+    expect(splitQuery('Q 42<|im_end|>\n<|endoftext|>', 'Q', S)).toEqual({ response: ' 42', match: 'exact' });
+    expect(splitQuery('Q 42<|im_end|>', 'Q', [])).toEqual({ response: ' 42<|im_end|>', match: 'exact' });
+  });
+  it('reports prompts found later in the query, or not at all', () => {
+    expect(splitQuery('<|begin_of_text|>Q: 42', 'Q: ', S)).toEqual({ response: '42', match: 'offset' });
+    expect(splitQuery('totally different', 'Q: ', S)).toEqual({ response: 'totally different', match: 'absent' });
+    expect(splitQuery('whole', undefined, S)).toEqual({ response: 'whole', match: 'no_prompt' });
+  });
+});
+
+describe('Sandbox Fusion mapping', () => {
+  it('checks requests like Sandbox Fusion does', () => {
+    expect(checkRunCodeBody({ code: 'x', language: 'python' })).toEqual({ code: 'x', language: 'python', stdin: undefined, runTimeoutS: 10, memoryMb: 1024 });
+    expect(checkRunCodeBody({ code: 'x', language: 'nodejs', run_timeout: 2.5, memory_limit_MB: 100000, stdin: null, files: {}, fetch_files: [] })).toMatchObject({ runTimeoutS: 2.5, memoryMb: 4096 });
+    expect(httpError(() => checkRunCodeBody({ language: 'python' })).path).toBe('code');
+    expect(httpError(() => checkRunCodeBody({ code: 'x', language: 'klingon' })).path).toBe('language');
+    expect(httpError(() => checkRunCodeBody({ code: 'x', language: 'python', run_timeout: '5' })).path).toBe('run_timeout');
+    expect(httpError(() => checkRunCodeBody({ code: 'x', language: 'python', files: { 'a.txt': 'eA==' } })).path).toBe('files');
+    expect(httpError(() => checkRunCodeBody({ code: 'x', language: 'python', memory_limit_MB: 0 })).path).toBe('memory_limit_MB');
+  });
+  it('maps run results to Sandbox Fusion statuses as verl reads them', () => {
+    const base = { exitCode: 0, signal: null, stdout: '42\n', stderr: '', wallMs: 61.4 };
+    expect(toFusionResponse({ ...base, status: 'ok' })).toEqual({
+      status: 'Success',
+      message: '',
+      compile_result: null,
+      run_result: { status: 'Finished', execution_time: 0.061, return_code: 0, stdout: '42\n', stderr: '' },
+      executor_pod_name: null,
+      files: {},
+    });
+    expect(toFusionResponse({ ...base, status: 'runtime_error', exitCode: 1 }).status).toBe('Failed');
+    expect(toFusionResponse({ ...base, status: 'compile_error', exitCode: 1 }).run_result).toMatchObject({ status: 'Finished', return_code: 1 });
+    expect(toFusionResponse({ ...base, status: 'timeout', exitCode: null, signal: 'SIGKILL' })).toMatchObject({ status: 'Failed', run_result: { status: 'TimeLimitExceeded', return_code: -9 } });
+    expect(toFusionResponse({ ...base, status: 'output_limit', exitCode: null, signal: 'SIGKILL' }).run_result).toMatchObject({ status: 'Finished', return_code: -9 });
+    expect(toFusionResponse({ ...base, status: 'sandbox_error', exitCode: null, message: 'needs root' })).toMatchObject({ status: 'SandboxError', message: 'needs root' });
+  });
+});
+
+describe('deadline', () => {
+  it('answers 503 when the work does not finish, and releases capacity only when it does', async () => {
+    const metrics = new ServerMetrics(() => 0);
+    let settled = 0;
+    let finish!: (v: number) => void;
+    const work = new Promise<number>((r) => (finish = r));
+    const e = await withDeadline(work, 5, metrics, () => settled++).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(HttpError);
+    expect((e as HttpError).status).toBe(503);
+    expect(settled).toBe(0);
+    finish(1);
+    await work;
+    await Promise.resolve();
+    expect(settled).toBe(1);
+    expect(await withDeadline(Promise.resolve(7), 1000, metrics, () => settled++)).toBe(7);
+  });
+});
