@@ -8,6 +8,8 @@ import { numericGrader } from './numeric.js';
 import { lengthGrader } from './length.js';
 import { toolCallGrader } from './tool_call/index.js';
 import { sqlGrader } from './sql/index.js';
+import { codeGrader } from './code/index.js';
+import { forecastGrader } from './forecast.js';
 import { bleuGrader } from './bleu.js';
 import { rougeLGrader } from './rouge_l.js';
 import { chrfGrader } from './chrf.js';
@@ -29,6 +31,8 @@ export const graderKinds: readonly GraderKind[] = [
   lengthGrader,
   toolCallGrader,
   sqlGrader,
+  codeGrader,
+  forecastGrader,
   bleuGrader,
   rougeLGrader,
   chrfGrader,

@@ -1,0 +1,118 @@
+/**
+ * `code` sandbox throughput: executions per second of a trivial program (echo one stdin line) in
+ * Python and in Node, run with `runInSandbox` (fresh namespaces, private tmpfs, unprivileged uid,
+ * rlimits) and — as the baseline, in the same run — spawned bare (`<interpreter> prog` from a temp
+ * file, stdin piped, no sandbox). Both sides run with the same concurrency (the CPU count, the
+ * sandbox pool's default) and alternate in rounds so that background load hits them alike. Also
+ * reports the `code` grader on 4-case stdin/stdout rollouts (cases per second).
+ *
+ * Needs root (the sandbox does). Run: npx tsx bench/code.ts   (ROUNDS=n, default 5 rounds of 20 runs)
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { buildGrader } from '../src/graders/harness.js';
+import { codeGrader, runInSandbox, sandboxConfig, sandboxSupport, type SandboxLanguage } from '../src/graders/code/index.js';
+import { toSample } from '../src/rollout/sample.js';
+import type { Rollout } from '../src/rollout/types.js';
+
+export interface CodeBenchFigure {
+  name: string;
+  runsPerSecond: number;
+  runs: number;
+  /** Mean wall time of one run, milliseconds (concurrency included: runs overlap). */
+  meanMs: number;
+}
+
+const PROGRAMS: Record<SandboxLanguage, string> = {
+  python: 'print(input())\n',
+  javascript: 'process.stdout.write(require("fs").readFileSync(0, "utf8"));\n',
+};
+
+function bareRun(argv: string[], stdin: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' } });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.stdin.on('error', () => {});
+    c.stdin.end(stdin);
+    c.on('error', reject);
+    c.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}`))));
+  });
+}
+
+async function pooled(n: number, width: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+}
+
+export async function benchCode(rounds = 5, perRound = 20): Promise<CodeBenchFigure[]> {
+  const sup = sandboxSupport();
+  if (!sup.ok) throw new Error(`sandbox unavailable: ${sup.reason}`);
+  const cfg = sandboxConfig();
+  const width = cfg.concurrency;
+  const dir = mkdtempSync(join(tmpdir(), 'rk-bench-code-'));
+  const figures: CodeBenchFigure[] = [];
+  try {
+    for (const language of ['python', 'javascript'] as const) {
+      const file = join(dir, language === 'python' ? 'prog.py' : 'prog.js');
+      writeFileSync(file, PROGRAMS[language]);
+      const argv = language === 'python' ? [cfg.python, file] : [cfg.node, file];
+      const totals = { bare: 0, sandbox: 0 };
+      // Warm-up (page cache, first namespace creation).
+      await bareRun(argv, 'warm\n');
+      await runInSandbox({ language, code: PROGRAMS[language], stdin: 'warm\n' });
+      for (let r = 0; r < rounds; r++) {
+        let t = performance.now();
+        await pooled(perRound, width, async (i) => {
+          const out = await bareRun(argv, `line ${i}\n`);
+          if (out !== `line ${i}\n`) throw new Error(`bare ${language}: unexpected output ${JSON.stringify(out)}`);
+        });
+        totals.bare += performance.now() - t;
+        t = performance.now();
+        await Promise.all(
+          Array.from({ length: perRound }, async (_, i) => {
+            const res = await runInSandbox({ language, code: PROGRAMS[language], stdin: `line ${i}\n`, limits: { timeoutMs: 30_000 } });
+            if (res.status !== 'ok' || res.stdout !== `line ${i}\n`) throw new Error(`sandboxed ${language}: ${res.status} ${res.message ?? ''} ${res.stderr}`);
+          }),
+        );
+        totals.sandbox += performance.now() - t;
+      }
+      const runs = rounds * perRound;
+      for (const [kind, ms] of Object.entries(totals)) {
+        figures.push({ name: `${language}, ${kind === 'bare' ? 'bare spawn (baseline)' : 'runInSandbox'}`, runs, runsPerSecond: runs / (ms / 1000), meanMs: (ms * width) / runs });
+      }
+    }
+
+    // The grader end to end: rollouts with 4 stdin/stdout cases each, all graded at once (as the pipeline does).
+    const g = buildGrader(codeGrader, { language: 'python', timeout: 30 });
+    if (g.scope !== 'rollout') throw new Error('code is a rollout grader');
+    const reference = { tests: [1, 2, 3, 4].map((k) => ({ input: `${k} ${k}\n`, output: `${2 * k}\n` })) };
+    const rollouts = Math.max(4, Math.round((rounds * perRound) / 8));
+    const t = performance.now();
+    const out = await Promise.all(
+      Array.from({ length: rollouts }, (_, i) =>
+        g.grade(toSample({ id: `r${i}`, completion: `\`\`\`python\na, b = map(int, input().split())\nprint(a + b)  # ${i}\n\`\`\``, reference } as Rollout)),
+      ),
+    );
+    const ms = performance.now() - t;
+    if (!out.every((o) => typeof o === 'object' && o !== null && o.score === 1)) throw new Error('code grader: a correct program did not score 1');
+    figures.push({ name: 'code grader, python, 4-case rollouts (cases)', runs: rollouts * 4, runsPerSecond: (rollouts * 4) / (ms / 1000), meanMs: (ms * width) / (rollouts * 4) });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return figures;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(`code sandbox, trivial echo program; ${cpus().length} CPUs, concurrency ${sandboxConfig().concurrency}, load average ${loadavg()[0]!.toFixed(1)}`);
+  const figures = await benchCode(Number(process.env.ROUNDS ?? 5));
+  for (const f of figures) console.log(`${f.name.padEnd(48)} ${f.runsPerSecond.toFixed(1).padStart(7)} runs/s  ${f.meanMs.toFixed(0).padStart(5)} ms/run  (${f.runs})`);
+  console.log(`load average after: ${loadavg()[0]!.toFixed(1)}`);
+}
