@@ -1,4 +1,4 @@
-import { InvalidValueError, assertFiniteOrNull, assertGroups, assertLength } from '../shape/columns.js';
+import { assertFiniteOrNull, assertGroups, assertLength } from '../shape/columns.js';
 import { CoMoments, Moments, PairReservoir, spearman } from './moments.js';
 import {
   diagnoseOptionsSchema,
@@ -113,6 +113,7 @@ export class DiagnosticsAccumulator {
   private allFail: string[] = [];
   private allPass: string[] = [];
 
+  /** `reservoirCap` overrides `spearman_sample` (diagnoseBatch passes the batch size: exact Spearman). */
   constructor(options: DiagnoseOptionsInput = {}, reservoirCap?: number) {
     this.options = diagnoseOptionsSchema.parse(options);
     this.reservoir = new PairReservoir(reservoirCap ?? this.options.spearman_sample);
@@ -282,4 +283,3 @@ export class DiagnosticsAccumulator {
   }
 }
 
-export { InvalidValueError };
