@@ -6,6 +6,7 @@ import { formatGrader } from './format.js';
 import { jsonGrader } from './json.js';
 import { numericGrader } from './numeric.js';
 import { lengthGrader } from './length.js';
+import { mathGrader } from './math/index.js';
 import { toolCallGrader } from './tool_call/index.js';
 import { sqlGrader } from './sql/index.js';
 import { codeGrader } from './code/index.js';
@@ -29,6 +30,7 @@ export const graderKinds: readonly GraderKind[] = [
   jsonGrader,
   numericGrader,
   lengthGrader,
+  mathGrader,
   toolCallGrader,
   sqlGrader,
   codeGrader,

@@ -153,6 +153,9 @@ describe('sets, tuples, intervals, matrices', () => {
     expect(eq('\\begin{pmatrix}1 & 0 \\\\ 0 & 1\\end{pmatrix}', '\\begin{bmatrix}1 & 0 \\\\ 0 & 1\\end{bmatrix}')).toBe(true);
     expect(eq('\\begin{pmatrix}6 & 8 \\\\ 10 & 12\\end{pmatrix}', '\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix} + \\begin{pmatrix}5 & 6 \\\\ 7 & 8\\end{pmatrix}')).toBe(true);
     expect(eq('\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix}', '\\begin{pmatrix}1 & 2 \\\\ 3 & 5\\end{pmatrix}')).toBe(false);
+    const m = '\\begin{pmatrix}1 & x \\\\ 0 & 2\\end{pmatrix}';
+    expect(eq(`${m}^3`, `${m}${m}${m}`)).toBe(true);
+    expect(eq(`${m}^3`, `${m}${m}`)).toBe(false);
     expect(eq('\\begin{pmatrix}1 \\\\ 2\\end{pmatrix}', '(1, 2)')).toBe(true);
     expect(eq('\\begin{pmatrix}1 \\\\ 2\\end{pmatrix}', '(2, 1)')).toBe(false);
   });

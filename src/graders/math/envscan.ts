@@ -31,6 +31,16 @@ export interface Chain {
 }
 
 const WS = /\s/;
+/** `\s` as JavaScript reads it, without a regex call for ASCII. */
+function isWs(c: string | undefined): boolean {
+  if (c === undefined) return false;
+  const k = c.charCodeAt(0);
+  if (k === 32 || (k >= 9 && k <= 13)) return true;
+  return k >= 128 && WS.test(c);
+}
+// Where a span can start: `$`, `\[`, `\(`, a space before `[`, a (negative) bare fraction.
+const START_PLAIN = /\$|\\[[(]|\s\[|-?\\frac\{/g;
+const START_BOXED = /\$|\\[[(]|\s\[/g;
 const FRAC = /-?\\frac\{-?\d+(?:[.,]\d+)?\}\{-?\d+(?:[.,]\d+)?\}/y;
 const PCT = /\s*(?:\\?%|[Pp]ercent(?:age)?|[Pp]ct)?/y;
 const SEP = /\s*(?:,?and|,?or|,)\s*/y;
@@ -129,11 +139,11 @@ export class LatexScanner {
       const nl = this.nl.get(p + 2);
       if (k > p + 2 && t[k - 1] !== '\\' && (nl < 0 || nl > k)) [kind, cs, ce, close] = ['ip', p + 2, k, k + 2];
     }
-    if (kind === null && c !== undefined && WS.test(c) && t[p + 1] === '[') {
+    if (kind === null && isWs(c) && t[p + 1] === '[') {
       const k = this.rbracket.get(p + 2);
       const nl = this.nl.get(p + 2);
       const lb = this.lbracket.get(p + 2);
-      if (k > p + 2 && (nl < 0 || nl > k) && (lb < 0 || lb > k) && k + 1 < t.length && WS.test(t[k + 1]!)) {
+      if (k > p + 2 && (nl < 0 || nl > k) && (lb < 0 || lb > k) && isWs(t[k + 1])) {
         [kind, cs, ce, close] = ['ib', p + 2, k, k + 2];
       }
     }
@@ -168,7 +178,7 @@ export class LatexScanner {
       if (!m) break;
       const q = at + m[0].length;
       // The separator's trailing whitespace may give one character back to a ` [..] ` span.
-      const next = this.spanAt(q, boxed) ?? (q > at && WS.test(t[q - 1]!) ? this.spanAt(q - 1, boxed) : null);
+      const next = this.spanAt(q, boxed) ?? (q > at && isWs(t[q - 1]) ? this.spanAt(q - 1, boxed) : null);
       if (!next || (next.start < q && next.kind !== 'ib')) break;
       spans.push(next);
       end = next.end;
@@ -184,15 +194,14 @@ export class LatexScanner {
   all(boxed: boolean, from = 0): Chain[] {
     const out: Chain[] = [];
     const t = this.text;
+    const starts = boxed ? START_BOXED : START_PLAIN;
     let p = from;
     while (p < t.length) {
       this.deadline.check();
-      // Only these characters can start a span: skip ahead to the next one.
-      const c = t[p]!;
-      if (c !== '$' && c !== '\\' && c !== '-' && !WS.test(c)) {
-        p++;
-        continue;
-      }
+      starts.lastIndex = p;
+      const m = starts.exec(t);
+      if (m === null) break;
+      p = m.index;
       const ch = this.chainAt(p, boxed);
       if (ch) {
         out.push(ch);

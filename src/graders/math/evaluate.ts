@@ -3,7 +3,7 @@
  * terminating decimals, perfect-power roots), otherwise in complex double precision at a point.
  * Symbolic equivalence is then decided by evaluating both sides at the same sample points.
  */
-import { type Node, freeSymbols, key, mkAdd, mkMul } from './ast.js';
+import { type Node, freeSymbols, mkAdd, mkMul } from './ast.js';
 import { type Deadline, NO_DEADLINE } from './deadline.js';
 import * as R from './rational.js';
 import type { Rat } from './rational.js';
@@ -235,8 +235,8 @@ function evalBigOp(n: Extract<Node, { k: 'sum' | 'prod' }>, ctx: EvalCtx): Cx {
 
 function evalFn(n: Extract<Node, { k: 'fn' }>, ctx: EvalCtx): Cx {
   if (n.name === 'det') {
-    const m = foldMatrix(n.args[0]!);
-    return m ? detOf(m.map((r) => r.map((c) => evalNode(c, ctx)))) : NAN;
+    const m = evalMatrix(n.args[0]!, ctx);
+    return m ? detOf(m) : NAN;
   }
   const args = n.args.map((a) => evalNode(a, ctx));
   const a = args[0] ?? NAN;
@@ -363,6 +363,83 @@ function detOf(m: Cx[][]): Cx {
     }
   }
   return det;
+}
+
+/**
+ * Value of a matrix-valued expression (literals, sums, scalar multiples, products, small integer
+ * powers) at the point in `ctx`, or null when `n` is not matrix-valued or the shapes do not fit.
+ */
+export function evalMatrix(n: Node, ctx: EvalCtx): Cx[][] | null {
+  ctx.deadline.check();
+  switch (n.k) {
+    case 'matrix':
+      return n.rows.map((r) => r.map((c) => evalNode(c, ctx)));
+    case 'add': {
+      let acc: Cx[][] | null = null;
+      for (const a of n.args) {
+        const m = evalMatrix(a, ctx);
+        if (!m) return null;
+        if (acc === null) acc = m;
+        else {
+          const left: Cx[][] = acc;
+          if (m.length !== left.length || m[0]!.length !== left[0]!.length) return null;
+          acc = left.map((row, i) => row.map((c, j) => cadd(c, m[i]![j]!)));
+        }
+      }
+      return acc;
+    }
+    case 'mul': {
+      let scalar = cx(1);
+      let acc: Cx[][] | null = null;
+      for (const a of n.args) {
+        if (!containsMatrix(a)) {
+          scalar = cmul(scalar, evalNode(a, ctx));
+          continue;
+        }
+        const m = evalMatrix(a, ctx);
+        if (!m) return null;
+        acc = acc === null ? m : matMul(acc, m);
+        if (!acc) return null;
+      }
+      const s = scalar;
+      return acc && acc.map((row) => row.map((c) => cmul(s, c)));
+    }
+    case 'pow': {
+      const m = evalMatrix(n.base, ctx);
+      if (!m || n.exp.k !== 'num' || n.exp.v.d !== 1n || n.exp.v.n < 1n || n.exp.v.n > 64n) return null;
+      let k = Number(n.exp.v.n);
+      let result: Cx[][] | null = null;
+      let b: Cx[][] | null = m;
+      while (k > 0 && b) {
+        if (k & 1) result = result === null ? b : matMul(result, b);
+        k >>= 1;
+        if (k > 0) b = matMul(b, b);
+      }
+      return result;
+    }
+    default:
+      return null;
+  }
+}
+
+function matMul(a: Cx[][], b: Cx[][]): Cx[][] | null {
+  if (a[0]!.length !== b.length) return null;
+  return a.map((row) => b[0]!.map((_, j) => row.reduce((s, c, k) => cadd(s, cmul(c, b[k]![j]!)), cx(0))));
+}
+
+/** True when a matrix literal occurs in `n`. */
+export function containsMatrix(n: Node): boolean {
+  switch (n.k) {
+    case 'matrix':
+      return true;
+    case 'add':
+    case 'mul':
+      return n.args.some(containsMatrix);
+    case 'pow':
+      return containsMatrix(n.base);
+    default:
+      return false;
+  }
 }
 
 const MAX_MATRIX_TREE = 20_000;
@@ -612,6 +689,3 @@ export function magnitude(a: Cx): number {
 export function finite(a: Cx): boolean {
   return Number.isFinite(a.re) && Number.isFinite(a.im);
 }
-
-/** Structural key helper re-exported for callers that memoise by tree. */
-export const nodeKey = key;

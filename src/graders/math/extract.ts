@@ -141,73 +141,16 @@ function numberCand(int: string, dec: string, ex: string, pct: boolean): { node:
  * // → '\\frac{1}{2}'
  */
 export function extractAnswer(text: string, o: ExtractOptions, parse: ParseFn, deadline: Deadline = NO_DEADLINE): Extraction {
-  const box = firstBox(text);
-  // Which anchors the text has, decided only when a priority group needs them.
-  const known: Partial<Record<Need, boolean>> = {};
-  const has = (k: Need): boolean => {
-    let v = known[k];
-    if (v === undefined) {
-      switch (k) {
-        case 'final':
-          v = FINAL_RE.test(text);
-          break;
-        case 'answer':
-          v = /answer/i.test(text) || /r[ée]ponse|respuesta|antwort|risposta|resposta/i.test(text) || (NON_ASCII.test(text) && ANSWER_RE.test(text));
-          break;
-        case 'hope':
-          v = text.includes('I hope') && FINAL_IS_RE.test(text);
-          break;
-        case 'boxed':
-          v = box >= 0;
-          break;
-        case 'hashes':
-          v = text.includes('####');
-          break;
-      }
-      known[k] = v;
-    }
-    return v;
-  };
+  const st: TextState = { text, box: firstBox(text), known: {}, scanner: null, deadline };
   const latex = o.targets.includes('latex');
   const expr = o.targets.includes('expr');
   const boxPrio = o.boxedFirst ? 0 : 50;
-  let scanner: LatexScanner | null = null;
-  const scan = (): LatexScanner => (scanner ??= new LatexScanner(text, deadline));
   let fallback: string | null = null;
   for (const prio of PRIOS) {
     const cands: Cand[] = [];
-    let order = 0;
-    const add = (c: Omit<Cand, 'order'>): void => {
-      cands.push({ ...c, order: order++ });
-    };
-    if (latex) {
-      if (prio === 0 && has('hope')) for (const c of anchoredChains(scan(), FINAL_IS_G, 'hope', deadline)) add(c);
-      if (prio === boxPrio && has('boxed')) {
-        for (const ch of scan().all(true, boxScanStart(text, box))) add({ start: ch.start, end: ch.end, spans: ch.spans });
-        const end = text.lastIndexOf('}') + 1;
-        if (end > box) add({ start: box, end, boxedText: text.slice(box, end) });
-      }
-      if (prio === 50 && has('final')) for (const c of anchoredChains(scan(), FINAL_G, 'is', deadline)) add(c);
-      if (prio === 100 && has('answer')) for (const c of anchoredChains(scan(), ANSWER_COLON_G, 'gap', deadline)) add(c);
-      if (prio === 200 && has('answer')) for (const c of anchoredChains(scan(), ANSWER_G, 'gap', deadline)) add(c);
-      if (prio === 300) for (const ch of scan().all(false)) add({ start: ch.start, end: ch.end, spans: ch.spans });
-    }
-    if (expr) {
-      for (const pat of EXPR_PATS) {
-        if (pat.prio !== prio || (pat.needs && !has(pat.needs))) continue;
-        const re = pat.re;
-        re.lastIndex = 0;
-        for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-          deadline.check();
-          if (m[0].length === 0) {
-            re.lastIndex++;
-            continue;
-          }
-          add({ groups: m.groups ?? {}, start: m.index, end: m.index + m[0].length });
-        }
-      }
-    }
-    if (cands.length > 1) cands.sort((a, b) => b.end - a.end || a.start - b.start || a.order - b.order);
+    if (latex) latexCandidates(st, prio, boxPrio, cands);
+    if (expr) exprCandidates(st, prio, cands);
+    if (cands.length > 1) cands.sort(byEndThenStart);
     for (const c of cands) {
       deadline.check();
       const r = c.groups ? fromExpr(c, parse) : fromLatex(c, parse);
@@ -216,6 +159,86 @@ export function extractAnswer(text: string, o: ExtractOptions, parse: ParseFn, d
     }
   }
   return { node: null, str: fallback, source: null, reason: fallback === null ? 'no answer found' : 'answer did not parse' };
+}
+
+/** Per-text state of one extraction: anchors found so far (decided lazily) and the span scanner. */
+interface TextState {
+  text: string;
+  box: number;
+  known: Partial<Record<Need, boolean>>;
+  scanner: LatexScanner | null;
+  deadline: Deadline;
+}
+
+function has(st: TextState, k: Need): boolean {
+  let v = st.known[k];
+  if (v !== undefined) return v;
+  const t = st.text;
+  switch (k) {
+    case 'final':
+      v = FINAL_RE.test(t);
+      break;
+    case 'answer':
+      v = /answer/i.test(t) || /r[ée]ponse|respuesta|antwort|risposta|resposta/i.test(t) || (NON_ASCII.test(t) && ANSWER_RE.test(t));
+      break;
+    case 'hope':
+      v = t.includes('I hope') && FINAL_IS_RE.test(t);
+      break;
+    case 'boxed':
+      v = st.box >= 0;
+      break;
+    case 'hashes':
+      v = t.includes('####');
+      break;
+  }
+  st.known[k] = v;
+  return v;
+}
+
+function scannerOf(st: TextState): LatexScanner {
+  return (st.scanner ??= new LatexScanner(st.text, st.deadline));
+}
+
+function byEndThenStart(a: Cand, b: Cand): number {
+  return b.end - a.end || a.start - b.start || a.order - b.order;
+}
+
+function pushChains(chains: ReadonlyArray<Omit<Cand, 'order'>>, cands: Cand[]): void {
+  for (const c of chains) {
+    (c as Cand).order = cands.length;
+    cands.push(c as Cand);
+  }
+}
+
+function latexCandidates(st: TextState, prio: number, boxPrio: number, cands: Cand[]): void {
+  const t = st.text;
+  if (prio === 0 && has(st, 'hope')) pushChains(anchoredChains(scannerOf(st), FINAL_IS_G, 'hope', st.deadline), cands);
+  if (prio === boxPrio && has(st, 'boxed')) {
+    for (const ch of scannerOf(st).all(true, boxScanStart(t, st.box))) cands.push({ start: ch.start, end: ch.end, spans: ch.spans, order: cands.length });
+    const end = t.lastIndexOf('}') + 1;
+    if (end > st.box) cands.push({ start: st.box, end, boxedText: t.slice(st.box, end), order: cands.length });
+  }
+  if (prio === 50 && has(st, 'final')) pushChains(anchoredChains(scannerOf(st), FINAL_G, 'is', st.deadline), cands);
+  if (prio === 100 && has(st, 'answer')) pushChains(anchoredChains(scannerOf(st), ANSWER_COLON_G, 'gap', st.deadline), cands);
+  if (prio === 200 && has(st, 'answer')) pushChains(anchoredChains(scannerOf(st), ANSWER_G, 'gap', st.deadline), cands);
+  if (prio === 300) for (const ch of scannerOf(st).all(false)) cands.push({ start: ch.start, end: ch.end, spans: ch.spans, order: cands.length });
+}
+
+function exprCandidates(st: TextState, prio: number, cands: Cand[]): void {
+  const t = st.text;
+  for (const pat of EXPR_PATS) {
+    if (pat.prio !== prio || (pat.needs && !has(st, pat.needs))) continue;
+    const re = pat.re;
+    re.lastIndex = 0;
+    for (let m = re.exec(t); m !== null; m = re.exec(t)) {
+      st.deadline.check();
+      if (m[0].length === 0) {
+        re.lastIndex++;
+        continue;
+      }
+      cands.push({ groups: m.groups ?? {}, start: m.index, end: m.index + m[0].length, order: cands.length });
+    }
+  }
 }
 
 /** Anchors of the LaTeX candidates (exported for tests). */
@@ -310,10 +333,11 @@ const ANSWER_RE = new RegExp(ANSWER_WORD.source, 'i');
 
 const NON_ASCII = /[^\x00-\x7F]/;
 
+const BOX_RE = /\\(?:boxed|fbox)/;
+
 function firstBox(text: string): number {
-  const b = text.indexOf('\\boxed');
-  const f = b < 0 || text.length < 400 ? text.indexOf('\\fbox') : text.lastIndexOf('\\fbox', b);
-  return b < 0 ? f : f < 0 ? b : Math.min(b, f);
+  const m = BOX_RE.exec(text);
+  return m ? m.index : -1;
 }
 
 function boxScanStart(text: string, first: number): number {

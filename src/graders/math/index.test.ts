@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildGrader, gradeAll, scoreOne } from '../harness.js';
 import { ParamError } from '../types.js';
@@ -66,6 +67,24 @@ describe('math grader', () => {
     const [r] = await gradeAll(slow, [{ completion: '$\\boxed{\\sum_{k=1}^{99999} \\cos(k)}$', reference: '$\\sum_{k=1}^{99999} \\sin(k)$' }]);
     expect(r!.score).toBeNull();
     expect(r!.details).toMatchObject({ reason: 'timeout', limit_ms: 1 });
+  });
+
+  it('reads an integer answer in any common wrapping, and rejects its neighbour (property)', async () => {
+    const wraps = [
+      (s: string) => `The answer is $\\boxed{${s}}$.`,
+      (s: string) => `Thus we get **${s}**.`,
+      (s: string) => `Work: 3 + 4 = 7.\n#### ${s}`,
+      (s: string) => `Final Answer: The final answer is $${s}$. I hope it is correct.`,
+      (s: string) => `${s}`,
+    ];
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: -99_999_999, max: 99_999_999 }), fc.nat({ max: wraps.length - 1 }), fc.boolean(), async (n, w, commas) => {
+        const text = commas && Math.abs(n) >= 1000 ? n.toLocaleString('en-US') : String(n);
+        expect(await scoreOne(g, wraps[w]!(text), String(n))).toBe(1);
+        expect(await scoreOne(g, wraps[w]!(String(n + 1)), String(n))).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('validates params', () => {

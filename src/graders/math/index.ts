@@ -7,15 +7,19 @@ import { DEFAULT_OPTIONS, MathVerifier, type MathOptions } from './verify.js';
 export { MathVerifier, DEFAULT_OPTIONS, type MathOptions, type MathVerdict } from './verify.js';
 
 /**
- * `math` — answer equivalence with Math-Verify's semantics (huggingface/Math-Verify), ~50× faster:
- * extracts the answer (last `\boxed{}`/`\fbox{}`, `final answer is …`, `Answer:`, `#### n`, last
+ * `math` — answer equivalence with Math-Verify's semantics (huggingface/Math-Verify), in tens of
+ * microseconds and with a hard time limit that works on any thread: extracts the answer (last `\boxed{}`/`\fbox{}`, `final answer is …`, `Answer:`, `#### n`, last
  * LaTeX or number; markdown and `$…$` unwrapped), parses it and the reference (a bare answer or a
  * full solution with `\boxed{}`; parsed once per reference text, LRU-cached), and compares numbers
  * exactly (decimals to `precision` places, tiny values by significant digits), expressions at sample
  * points, sets/tuples/intervals/matrices element-wise, equations up to a constant factor, and
  * inequalities as the sets they describe — gold first, so a prediction cannot echo an inequality.
  * 1 = equivalent, 0 = not, null (with `details.reason`) = the answer or reference could not be read,
- * or the time limit was hit. With `extract: letter` it compares multiple-choice letters.
+ * or the time limit was hit. With `extract: letter` it compares multiple-choice letters. Deliberate
+ * departures from Math-Verify: tiny decimals compare by significant digits, `\sqrt(2)` is √2, `**73**`
+ * is 73, `\mathrm{e}` is e, `28\%` also matches 28, a vector matches the same tuple, inequalities in one
+ * variable compare by solution set, `i` is the imaginary unit. With `symbolic_fallback` (default)
+ * compute-engine is loaded when the grader is built (~1 s, ~60 MB, once per process).
  *
  * @example
  * # spec

@@ -4,10 +4,13 @@ export class Lru<K, V> {
 
   constructor(readonly capacity: number) {}
 
-  /** The value for `k`, marking it most recently used. */
+  /**
+   * The value for `k`, marking it most recently used. While the cache is less than half full
+   * nothing can be evicted soon, so the reordering (a delete and an insert) is skipped.
+   */
   get(k: K): V | undefined {
     const v = this.map.get(k);
-    if (v !== undefined) {
+    if (v !== undefined && this.map.size * 2 > this.capacity) {
       this.map.delete(k);
       this.map.set(k, v);
     }

@@ -30,7 +30,7 @@ const readJsonl = <T>(file: string): T[] =>
     .map((l) => JSON.parse(l) as T);
 
 /** Grader options equivalent to the upstream harness options a case was written for. */
-export function optionsFor(c: Case): MathOptions {
+function optionsFor(c: Case): MathOptions {
   const mt = c.config.match_types ?? ['latex', 'expr'];
   const extract: MathOptions['extract'] = mt.includes('NativeLetters') ? 'letter' : mt.length > 1 ? 'auto' : mt[0] === 'latex' ? 'latex' : 'expr';
   // Math-Verify's test helper (compare_strings) ranks \boxed first; its parse() default and

@@ -131,25 +131,30 @@ function stripTrailingText(text: string): string {
  * normalizeLatex('\\boxed{\\dfrac{1}{3} \\text{ meters}}', 'all') // → '\\frac{1}{3}'
  */
 export function normalizeLatex(text: string, boxed: 'all' | 'last' | 'none' = 'all'): string {
-  let s = boxed === 'none' ? text : boxedContent(text, boxed);
-  s = s
-    .replace(/\\mathrm\{T\}/g, 'T')
-    .replace(/\\mathrm\{d\}|\{\\rm d\}/g, 'd')
-    .replace(/\\mathrm\{e\}/g, 'e')
-    .replace(/\\mathrm\{i\}/g, 'i')
-    .replace(/\\left\[\s*\\begin\{matrix\}/g, '\\begin{bmatrix}')
-    .replace(/\\end\{matrix\}\s*\\right\]/g, '\\end{bmatrix}')
-    .replace(/\\mathrm\{th\}|\\!\s*|\\text\s*\{\s*\}|\\\$|\$|(?<!\\)["']|\\displaystyle|\\textstyle/g, '');
-  s = replaceAll(s);
-  s = s.replace(/[\n\t\r]/g, ' ');
-  if (!s.includes('matrix') && !s.includes('array')) s = s.replace(/\\\\(?=[a-zA-Z])/g, '\\');
-  s = stripTrailingText(s);
-  for (let i = 0; i < 2; i++) {
-    const t = s.replace(UNIT_RE, '$1');
-    if (t.trim() !== '' && t !== s) s = t;
+  let s = boxed === 'none' || !text.includes('\\') ? text : boxedContent(text, boxed);
+  if (s.includes('\\math') || s.includes('\\rm')) {
+    s = s
+      .replace(/\\mathrm\{T\}/g, 'T')
+      .replace(/\\mathrm\{d\}|\{\\rm d\}/g, 'd')
+      .replace(/\\mathrm\{e\}/g, 'e')
+      .replace(/\\mathrm\{i\}/g, 'i');
   }
-  const single = LETTER_UNIT_RE.exec(s);
-  if (single) s = single[1]!;
+  if (s.includes('matrix')) {
+    s = s.replace(/\\left\[\s*\\begin\{matrix\}/g, '\\begin{bmatrix}').replace(/\\end\{matrix\}\s*\\right\]/g, '\\end{bmatrix}');
+  }
+  s = s.replace(/\\mathrm\{th\}|\\!\s*|\\text\s*\{\s*\}|\\\$|\$|(?<!\\)["']|\\displaystyle|\\textstyle/g, '');
+  s = replaceAll(s);
+  if (/[\n\t\r]/.test(s)) s = s.replace(/[\n\t\r]/g, ' ');
+  if (s.includes('\\\\') && !s.includes('matrix') && !s.includes('array')) s = s.replace(/\\\\(?=[a-zA-Z])/g, '\\');
+  s = stripTrailingText(s);
+  if (/[a-zA-Z]\s*$/.test(s)) {
+    for (let i = 0; i < 2; i++) {
+      const t = s.replace(UNIT_RE, '$1');
+      if (t.trim() !== '' && t !== s) s = t;
+    }
+    const single = LETTER_UNIT_RE.exec(s);
+    if (single) s = single[1]!;
+  }
   s = s.trim();
   if (s.startsWith('.') && /^\.\d/.test(s)) s = '0' + s;
   return s;

@@ -10,7 +10,6 @@ import {
   type Node,
   type RelOp,
   MINUS_ONE,
-  key,
   mkAdd,
   mkDiv,
   mkMul,
@@ -525,8 +524,7 @@ class Parser {
       return null;
     }
     const a = one();
-    if (a && a.k !== 'fn' && (this.isOp('=') || this.isCmd('in'))) return a;
-    if (a && a.k === 'fn' && (this.isOp('=') || this.isCmd('in'))) return a;
+    if (a && (this.isOp('=') || this.isCmd('in'))) return a;
     this.restore(save, patches);
     return null;
   }
@@ -641,12 +639,12 @@ class Parser {
       const t = this.peek();
       if (!t) break;
       let op: 'mul' | 'div' | 'mod' | null = null;
+      // `:` is a ratio, as in Math-Verify: 7:32 is 7/32, `A:B = 1` an equation of ratios.
       if (t.t === 'op' && (t.s === '*' || t.s === '/' || t.s === ':')) op = t.s === '*' ? 'mul' : 'div';
       else if (t.t === 'cmd' && (t.s === 'times' || t.s === 'cdot' || t.s === 'ast')) op = 'mul';
       else if (t.t === 'cmd' && (t.s === 'div' || t.s === 'over')) op = 'div';
       else if (t.t === 'cmd' && (t.s === 'mod' || t.s === 'bmod')) op = 'mod';
       if (op === null) break;
-      // `:` between two relations' sides is a ratio; `a : b = c : d` still parses as ratios.
       this.i++;
       const right = this.parseImplicit();
       if (op === 'mul') left = mkMul(left, right);
@@ -1043,7 +1041,10 @@ class Parser {
           this.expectOp(']');
         }
         const arg = this.parseScriptArg();
-        const exp = index === null ? num(rat(1n, 2n)) : index.k === 'num' && index.v.n !== 0n ? num(ratDiv({ n: 1n, d: 1n }, index.v) as Rat) : mkDiv(num(rat(1n)), index);
+        let exp: Node;
+        if (index === null) exp = num(rat(1n, 2n));
+        else if (index.k === 'num' && index.v.n !== 0n) exp = num(ratDiv({ n: 1n, d: 1n }, index.v) as Rat);
+        else exp = mkDiv(num(rat(1n)), index);
         return { k: 'pow', base: arg, exp };
       }
       case 'boxed':

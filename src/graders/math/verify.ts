@@ -3,7 +3,7 @@
  * completion, compare, and say why when there is no verdict. Pure and synchronous; every call has
  * a hard time limit enforced cooperatively, so it works on any thread.
  */
-import { type Node, show } from './ast.js';
+import type { Node } from './ast.js';
 import { type CompareOptions, verifyNodes } from './compare.js';
 import { Deadline, MathTimeout } from './deadline.js';
 import { type Extraction, type Target, extractAnswer, extractLetter } from './extract.js';
@@ -206,9 +206,4 @@ export class MathVerifier {
     if (!p.node) return this.failure({ ...details, reason: p.reason ?? 'answer did not parse' });
     return { score: 0, details };
   }
-}
-
-/** Readable form of a parsed answer (for details and debugging). */
-export function describe(n: Node | null): string | null {
-  return n && show(n);
 }
