@@ -1,4 +1,11 @@
-import { parse } from 'mathjs';
+import { createRequire } from 'node:module';
+
+// mathjs costs ~90 MB of memory once loaded: load it only when a spec has a formula.
+let mathjsParse: ((expr: string) => unknown) | null = null;
+function parse(expr: string): unknown {
+  mathjsParse ??= (createRequire(import.meta.url)('mathjs') as { parse: (e: string) => unknown }).parse;
+  return mathjsParse(expr);
+}
 import { z } from 'zod';
 import { ParamError } from '../graders/types.js';
 import { defineCombiner, type CombineContext } from './types.js';

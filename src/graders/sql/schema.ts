@@ -3,12 +3,23 @@
  * computes them (MohammadrezaPourreza/RLForSQL `utils/database_manager.py::schema_linking_scorer`,
  * `utils/ngrams.py`), with node-sql-parser in place of sqlglot.
  */
-import sqliteBuild from 'node-sql-parser/build/sqlite.js';
-import mysqlBuild from 'node-sql-parser/build/mysql.js';
+import { createRequire } from 'node:module';
+import type sqliteBuild from 'node-sql-parser/build/sqlite.js';
 import { segments } from './lex.js';
 
-const sqliteParser = new sqliteBuild.Parser();
-const mysqlParser = new mysqlBuild.Parser();
+type SqlParser = InstanceType<typeof sqliteBuild.Parser>;
+
+// node-sql-parser costs ~30 MB once loaded: load it on the first parse, not with the grader registry.
+let parsers: [SqlParser, SqlParser] | null = null;
+function loadParsers(): [SqlParser, SqlParser] {
+  if (!parsers) {
+    const req = createRequire(import.meta.url);
+    const sqlite = req('node-sql-parser/build/sqlite.js') as typeof sqliteBuild;
+    const mysql = req('node-sql-parser/build/mysql.js') as typeof sqliteBuild;
+    parsers = [new sqlite.Parser(), new mysql.Parser()];
+  }
+  return parsers;
+}
 
 /** Longer SQL is not parsed (the parser has no time limit); it scores as unparsable. */
 export const MAX_PARSE_CHARS = 20_000;
@@ -46,6 +57,7 @@ export function parseSql(sql: string): ParsedSql | null {
   if (hit !== undefined) return hit;
   let parsed: ParsedSql | null = null;
   if (sql.length <= MAX_PARSE_CHARS) {
+    const [sqliteParser, mysqlParser] = loadParsers();
     const grammars = [
       [sqliteParser, 'sqlite'],
       [mysqlParser, 'mysql'],
