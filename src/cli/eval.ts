@@ -103,7 +103,8 @@ export function renderPairsText(r: PairsResult): string {
   const lines: string[] = [];
   lines.push(`eval pairs · scorer "${r.scorer}" · ${int(r.n)} pairs from ${r.input}`);
   lines.push(
-    `accuracy ${n0(r.accuracy)} (${Math.round(r.ci.level * 100)}% CI ${ci(r.ci)}) · ties ${int(r.ties)} (${pct(r.tie_rate)}, counted wrong) · null scores ${int(r.invalid)}`,
+    `accuracy ${n0(r.accuracy)} (${Math.round(r.ci.level * 100)}% CI ${ci(r.ci)}) · ties ${int(r.ties)} (${pct(r.tie_rate)}, counted wrong) · null scores ${int(r.invalid)}` +
+      (r.ties + r.invalid > 0 ? ` · ${n0(r.decided_accuracy)} on the ${int(r.n - r.ties - r.invalid)} pairs it separates` : ''),
   );
   lines.push('');
   const cell = (name: string, c: AccuracyCell) => [name, String(c.n), String(c.correct), String(c.ties), n0(c.accuracy), ci(c.ci)];
@@ -318,7 +319,12 @@ export async function runEvalEpic(o: EpicCommandOptions, io: EvalIO = defaultIO(
     return 2;
   }
   let sources: (RewardSource | StepSource)[];
-  if (args.every((a) => a.startsWith('step:'))) sources = args.map(stepSource);
+  const steps = args.filter((a) => a.startsWith('step:')).length;
+  if (steps > 0 && steps < args.length) {
+    io.err('error: eval epic compares rewards over one space: either all sources are step:KEY (transitions) or none is (whole rollouts)');
+    return 2;
+  }
+  if (steps > 0) sources = args.map(stepSource);
   else {
     const loaded = loadSources(args, io);
     if (!loaded) return 1;

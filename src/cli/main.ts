@@ -4,6 +4,7 @@ import { registerScore } from './score.js';
 import { registerSpec } from './spec.js';
 import { registerGraders } from './graders.js';
 import { registerAdvantages } from './advantages.js';
+import { registerServe } from './serve.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerSpec(program);
   registerAdvantages(program);
   registerGraders(program);
+  registerServe(program);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();

@@ -98,7 +98,7 @@ export async function createServer(input: ServerOptions): Promise<RewardServer> 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
     const config = req.routeOptions.config;
-    if (state.closing && req.url !== '/healthz') throw new HttpError(503, 'server is shutting down', '', { 'retry-after': '5', connection: 'close' });
+    if (state.closing && req.routeOptions.url !== '/healthz') throw new HttpError(503, 'server is shutting down', '', { 'retry-after': '5', connection: 'close' });
     if (auth) auth.check(config.auth ?? 'bearer', req.headers.authorization, (req.query as Record<string, unknown> | undefined)?.token);
     if (config.scoring) {
       const release = limiter.admitRequest();

@@ -23,6 +23,7 @@ export interface OpenRlhfOptions {
   nullReward?: number;
 }
 
+/** Settings of {@link createServer}; every field but `specs` has a default. */
 export interface ServerOptions {
   /** Spec files, or folders whose `.yaml`/`.yml`/`.json` files are all loaded. */
   specs: string[];

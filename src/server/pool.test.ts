@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RewardServer } from './app.js';
-import { SPECS_DIR, call, logSink, metric } from './testing.js';
+import { join } from 'node:path';
+import { FIXTURES, ROOT, SPECS_DIR, call, logSink, metric } from './testing.js';
 
 /** A batch mixing both fixture specs; `diverse` has a group-scope grader, so slices must hold whole groups. */
 function mixed(n: number) {
@@ -19,16 +20,20 @@ function mixed(n: number) {
   });
 }
 
+/** The fixture specs, one whose grader fails on some rollouts, and the GSM8K example spec. */
+const SPECS = [SPECS_DIR, join(FIXTURES, 'lengthy.yaml'), join(ROOT, 'examples', 'gsm8k.yaml')];
+
 describe('pool scoring equals inline scoring', () => {
   let inline: { server: RewardServer; url: string };
   let pool: { server: RewardServer; url: string };
 
   beforeAll(async () => {
-    inline = await startServer({ specs: [SPECS_DIR], port: 0, defaultSpec: 'exact', scoring: 'inline', logStream: logSink() });
-    pool = await startServer({ specs: [SPECS_DIR], port: 0, defaultSpec: 'exact', scoring: 'pool', workers: 2, logStream: logSink() });
-  });
+    inline = await startServer({ specs: SPECS, port: 0, defaultSpec: 'exact', scoring: 'inline', logStream: logSink() });
+    // Workers compile the specs (from TypeScript, under tsx) before the server listens.
+    pool = await startServer({ specs: SPECS, port: 0, defaultSpec: 'exact', scoring: 'pool', workers: 2, logStream: logSink() });
+  }, 120_000);
   afterAll(async () => {
-    await Promise.all([inline.server.close(), pool.server.close()]);
+    await Promise.all([inline?.server.close(), pool?.server.close()]);
   });
 
   for (const n of [1, 64, 300, 1000]) {
@@ -55,10 +60,52 @@ describe('pool scoring equals inline scoring', () => {
     expect(metric(m.text, 'rewardkit_queue_depth')).toBe(0);
   });
 
+  it('grader errors and details replay identically (length grader failing without meta.tokens)', async () => {
+    const rollouts = Array.from({ length: 300 }, (_, i) => ({
+      id: `e${i}`,
+      group: `g${i % 40}`,
+      completion: i % 2 ? '42' : 'nope',
+      reference: '42',
+      meta: i % 3 === 0 ? {} : { tokens: i % 20 },
+    }));
+    const body = { spec: 'lengthy', rollouts, details: true, diagnostics: true };
+    const a = await call(inline.url, 'POST', '/v1/score', body);
+    const b = await call(pool.url, 'POST', '/v1/score', body);
+    expect(a.status).toBe(200);
+    expect(b.text).toBe(a.text);
+    expect(a.body.results[0].errors).toEqual([{ component: 'short', message: expect.stringMatching(/meta\.tokens must be a non-negative number/) }]);
+    expect(a.body.results[0].components.short).toBeNull();
+    expect(a.body.results[1].errors).toBeUndefined();
+    for (const url of [inline.url, pool.url]) {
+      const m = await call(url, 'GET', '/metrics');
+      expect(metric(m.text, 'rewardkit_grader_errors_total{spec="lengthy",component="short",grader="length"}')).toBe(100);
+    }
+  });
+
+  it('the GSM8K example spec gives identical results in both modes', async () => {
+    const rollouts = Array.from({ length: 512 }, (_, i) => {
+      const g = Math.floor(i / 8);
+      const answer = 17 * g + 3;
+      const kinds = [
+        `<think>\n${g} × 17 + 3 = ${answer}\n</think>\n<answer>${answer}</answer>`,
+        `<think>\nwork\n</think>\n<answer>The answer is #### ${answer}</answer>`,
+        `<think>\nwork\n</think>\n<answer>${answer + 1}</answer>`,
+        `${answer} is the answer`,
+        `<think>\n${'blah '.repeat(300)}\n</think>\n<answer>${answer}</answer>`,
+      ];
+      return { id: `q${i}`, group: `q${g}`, prompt: `problem ${g}`, completion: kinds[i % 5]!, reference: String(answer) };
+    });
+    const body = { spec: 'gsm8k-r1', rollouts, details: true, diagnostics: true };
+    const a = await call(inline.url, 'POST', '/v1/score', body);
+    const b = await call(pool.url, 'POST', '/v1/score', body);
+    expect(a.status).toBe(200);
+    expect(b.text).toBe(a.text);
+  });
+
   it('OpenRLHF requests give the same answer in both modes', async () => {
     const body = { query: ['Q: 42<|im_end|>', 'Q: 41', 'Z: 42'], prompts: ['Q: ', 'Q: ', 'Q: '], labels: ['42', '42', '42'] };
-    const a = await call(inline.url, 'POST', '/get_reward', body);
-    const b = await call(pool.url, 'POST', '/get_reward', body);
+    const a = await call(inline.url, 'POST', '/get_reward?spec=exact', body);
+    const b = await call(pool.url, 'POST', '/get_reward?spec=exact', body);
     expect(b.text).toBe(a.text);
     expect(a.body.rewards).toEqual([1.5, 0.25, 0.2]); // 'Z: 42' lacks its prompt: scored whole
     expect(a.body.extra_logs['rk_meta/prefix_mismatch']).toEqual([0, 0, 1]);

@@ -392,3 +392,17 @@ describe('limits and backpressure', () => {
     await closing;
   });
 });
+
+describe('--log-completions', () => {
+  it('puts completion text in the logs only when asked', async () => {
+    const logs = logSink();
+    const { server, url } = await startServer({ specs: [join(SPECS_DIR, 'exact.yaml')], port: 0, logCompletions: true, logStream: logs });
+    try {
+      await call(url, 'POST', '/v1/score', { rollouts: [{ id: 'a', completion: 'ASKED-FOR-MARKER' }] });
+      server.logger.flush?.();
+      expect(logs.text()).toContain('ASKED-FOR-MARKER');
+    } finally {
+      await server.close();
+    }
+  });
+});

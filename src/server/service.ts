@@ -31,6 +31,7 @@ export interface ScoredPart {
   batch: BatchResult;
 }
 
+/** What {@link ScoreService.score} returns: slim results and each spec's scored batch (for diagnostics). */
 export interface ScoreOutcome {
   /** In request order. */
   results: SlimResult[];

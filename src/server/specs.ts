@@ -135,7 +135,7 @@ export class SpecSet {
   }
 
   /** The spec for a rollout without a request-level `spec`: its data_source route, else the default. */
-  private choose(dataSource: unknown, at: string): RouteChoice {
+  private choose(dataSource: unknown, at: string, specPath = 'spec'): RouteChoice {
     if (typeof dataSource === 'string') {
       const routed = this.routes[dataSource];
       if (routed !== undefined) return { entry: this.byName.get(routed), path: at, message: '' };
@@ -145,12 +145,12 @@ export class SpecSet {
     if (this.defaultName !== undefined) return { entry: this.byName.get(this.defaultName), path: at, message: '' };
     if (typeof dataSource === 'string')
       return { entry: undefined, path: at, message: `no spec for data_source "${dataSource}" and no default spec (served: ${this.names().join(', ')}; map sources with --route SOURCE=SPEC)` };
-    return { entry: undefined, path: 'spec', message: `several specs are served (${this.names().join(', ')}): name one in \`spec\`, route by meta.data_source, or start the server with --default-spec` };
+    return { entry: undefined, path: specPath, message: `several specs are served (${this.names().join(', ')}): name one in \`spec\`, route by meta.data_source, or start the server with --default-spec` };
   }
 
   /** The default spec (for routes without per-rollout routing); throws 422 when there is none. */
   defaultEntry(path = 'spec'): SpecEntry {
-    const c = this.choose(undefined, path);
+    const c = this.choose(undefined, path, path);
     if (!c.entry) throw new HttpError(422, c.message, c.path);
     return c.entry;
   }

@@ -6,6 +6,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** src/server/fixtures, the test specs folder in it, and the repository root. */
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 export const SPECS_DIR = join(FIXTURES, 'specs');
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -25,6 +26,7 @@ export function logSink(): { lines: string[]; write(s: string): boolean; text():
   };
 }
 
+/** A response: status, headers, parsed JSON body (undefined when not JSON) and raw text. */
 export interface Reply {
   status: number;
   headers: Headers;

@@ -121,3 +121,47 @@ describe('deadline', () => {
     expect(await withDeadline(Promise.resolve(7), 1000, metrics, () => settled++)).toBe(7);
   });
 });
+
+describe('SpecSet', async () => {
+  const { SpecSet } = await import('./specs.js');
+  const { SPECS_DIR } = await import('./testing.js');
+  const { mkdtempSync, writeFileSync, copyFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+
+  it('routes by data_source, by spec name, else the default; says what is missing otherwise', () => {
+    const set = new SpecSet([SPECS_DIR], { routes: { 'openai/gsm8k': 'exact' } });
+    expect(set.names()).toEqual(['diverse', 'exact']);
+    expect(set.defaultName).toBeUndefined();
+    const parts = set.partition(
+      [
+        { id: 'a', completion: 'x', meta: { data_source: 'openai/gsm8k' } },
+        { id: 'b', completion: 'x', meta: { data_source: 'diverse' } },
+        { id: 'c', completion: 'x', meta: { data_source: 'openai/gsm8k' } },
+      ],
+      undefined,
+    );
+    expect(parts.map((p) => [p.entry.name, p.indices])).toEqual([
+      ['exact', [0, 2]],
+      ['diverse', [1]],
+    ]);
+    const noSource = httpError(() => set.partition([{ id: 'a', completion: 'x' }], undefined));
+    expect([noSource.status, noSource.path]).toEqual([422, 'spec']);
+    const unknown = httpError(() => set.partition([{ id: 'a', completion: 'x', meta: { data_source: 'exact' } }, { id: 'b', completion: 'x', meta: { data_source: 'math' } }], undefined));
+    expect([unknown.status, unknown.path, unknown.message]).toEqual([422, 'rollouts[1].meta.data_source', expect.stringMatching(/no spec for data_source "math"/)]);
+    expect(httpError(() => set.defaultEntry('query.spec')).path).toBe('query.spec');
+  });
+
+  it('refuses duplicate names, an unknown default, a route to an unknown spec and an empty folder', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rk-specs-'));
+    copyFileSync(join(SPECS_DIR, 'exact.yaml'), join(dir, 'a.yaml'));
+    copyFileSync(join(SPECS_DIR, 'exact.yaml'), join(dir, 'b.yml'));
+    expect(() => new SpecSet([dir])).toThrow(/spec name "exact" is used by both/);
+    expect(() => new SpecSet([SPECS_DIR], { defaultSpec: 'nope' })).toThrow(/default spec "nope" is not loaded/);
+    expect(() => new SpecSet([SPECS_DIR], { routes: { src: 'nope' } })).toThrow(/route src=nope/);
+    const empty = mkdtempSync(join(tmpdir(), 'rk-empty-'));
+    writeFileSync(join(empty, 'notes.txt'), 'x');
+    expect(() => new SpecSet([empty])).toThrow(/holds no \.yaml/);
+    expect(() => new SpecSet([join(empty, 'missing.yaml')])).toThrow(/no such file/);
+  });
+});

@@ -1,0 +1,271 @@
+/**
+ * Benchmark of `rewardkit serve` (issue: reward server). Bounded in time; everything on loopback.
+ *
+ *  1. baseline: the in-process `score` (validate + `scoreBatch`) throughput of the same batches, in
+ *     this process, before any server runs;
+ *  2. for each scoring mode (inline = event loop, pool = worker threads): the server in a child
+ *     process, autocannon POSTing `/v1/score` batches of 64 and 256 synthetic GSM8K-style rollouts
+ *     (groups of 8): peak throughput in rollouts/s (best of a few connection counts), then p50/p99
+ *     latency at 80% of that peak request rate;
+ *  3. soak: the default mode at 80% of its 256-batch peak for `--soak` seconds, RSS of the server
+ *     process sampled every few seconds; growth after warm-up (the first 20% of the soak).
+ *
+ * The load generator shares the machine's cores with the server (2 on the reference machine), and
+ * other work on the machine competes too: besides wall-clock rates, every point records the CPU time
+ * the server process spent (from /proc) and the baseline records its own CPU time, so the
+ * "per CPU-second" columns compare the cost of a rollout over HTTP with its cost in-process
+ * independently of how busy the machine was. The load average is printed with the results.
+ * Run: npx tsx bench/server.ts [--spec examples/gsm8k.yaml] [--duration 8] [--soak 300]
+ *      [--modes inline,pool] [--workers N] [--out bench/out/server.md]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : fallback;
+}
+
+// ---- child mode: the server under test ------------------------------------------------------
+if (process.argv.includes('--child-server')) {
+  const { startServer } = await import('../src/server/index.js');
+  const { server, url } = await startServer({
+    specs: [arg('spec', '')],
+    port: 0,
+    scoring: arg('scoring', 'inline') as 'inline' | 'pool',
+    workers: Number(arg('workers', String(availableParallelism()))),
+    maxInflightRequests: 1024,
+    logLevel: arg('log-level', 'info'),
+  });
+  process.send!({ url });
+  process.once('SIGTERM', () => {
+    server.close().then(() => process.exit(0));
+  });
+  await new Promise(() => {});
+}
+
+// ---- load generator and report --------------------------------------------------------------
+interface Histogram {
+  average: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+interface CannonResult {
+  requests: Histogram & { total: number };
+  latency: Histogram;
+  duration: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+const autocannon = createRequire(import.meta.url)('autocannon') as (o: Record<string, unknown>) => Promise<CannonResult>;
+
+/** Deterministic PRNG (mulberry32), as bench/score.ts. */
+function rng(seed: number) {
+  return () => {
+    seed |= 0;
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** GSM8K-style rollouts in groups of 8: the example spec's kinds of completion (as bench/score.ts). */
+function rollouts(n: number, seed: number) {
+  const rand = rng(seed);
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const g = Math.floor(i / 8) + seed * 1000;
+    const a = 10 + (g % 90);
+    const b = 3 + (g % 17);
+    const answer = a * b - b;
+    const prompt = `Problem ${g}: a shop has ${a} boxes with ${b} pens each and sells ${b} pens. How many pens are left?`;
+    const u = rand();
+    const reasoning = `<think>\n${a} boxes × ${b} pens = ${a * b} pens.\nAfter selling ${b}: ${a * b} − ${b} = ${answer}.\n</think>\n`;
+    let completion: string;
+    if (u < 0.45) completion = `${reasoning}<answer>${answer}</answer>`;
+    else if (u < 0.6) completion = `${reasoning}<answer>The answer is #### ${answer}</answer>`;
+    else if (u < 0.8) completion = `${reasoning}<answer>${answer + 1 + Math.floor(rand() * 5)}</answer>`;
+    else if (u < 0.9) completion = `${a * b} − ${b} = ${answer}. The answer is ${answer}.`;
+    else completion = `${reasoning.repeat(6)}<answer>${answer}</answer>`;
+    out.push({ id: `p${g}-${i % 8}`, group: `p${g}`, prompt, completion, reference: String(answer) });
+  }
+  return out;
+}
+
+const spec = resolve(arg('spec', join(root, 'examples', 'gsm8k.yaml')));
+const duration = Number(arg('duration', '8'));
+const soakSeconds = Number(arg('soak', '300'));
+const modes = arg('modes', 'inline,pool').split(',') as ('inline' | 'pool')[];
+const workers = Number(arg('workers', String(availableParallelism())));
+const outFile = resolve(arg('out', join(root, 'bench', 'out', 'server.md')));
+const sizes = [64, 256];
+const connectionCounts = [2, 8];
+
+const batches = new Map(sizes.map((n) => [n, rollouts(n, n)]));
+const bodies = new Map(sizes.map((n) => [n, JSON.stringify({ rollouts: batches.get(n) })]));
+const lines: string[] = [];
+const say = (s = '') => {
+  lines.push(s);
+  console.log(s);
+};
+const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+
+say(`### rewardkit serve — spec ${spec.startsWith(root) ? spec.slice(root.length + 1) : spec}, ${availableParallelism()} cores, node ${process.version}`);
+say();
+say(`Synthetic GSM8K-style rollouts in groups of 8; autocannon on loopback (same machine) for ${duration} s per point.`);
+say();
+
+// 1. Baseline: in-process score of the same batches.
+const { createScorer } = await import('../src/index.js');
+const scorer = createScorer(spec);
+const baseline = new Map<number, { wall: number; cpu: number }>();
+const load0 = loadavg()[0]!;
+for (const n of sizes) {
+  const batch = batches.get(n)!;
+  for (let i = 0; i < 200; i++) await scorer.score(batch); // warm-up
+  let count = 0;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  while (performance.now() - t0 < duration * 1000) {
+    await scorer.score(batch);
+    count++;
+  }
+  const c = process.cpuUsage(c0);
+  baseline.set(n, { wall: (count * n) / ((performance.now() - t0) / 1000), cpu: (count * n) / ((c.user + c.system) / 1e6) });
+}
+
+interface Child {
+  proc: ChildProcess;
+  url: string;
+}
+async function startChild(mode: string): Promise<Child> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child-server', '--spec', spec, '--scoring', mode, '--workers', String(workers)], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const url = await new Promise<string>((res, rej) => {
+    proc.once('message', (m: { url: string }) => res(m.url));
+    proc.once('exit', (code) => rej(new Error(`server child exited with ${code}`)));
+  });
+  return { proc, url };
+}
+async function stopChild(c: Child): Promise<void> {
+  const exited = new Promise((r) => c.proc.once('exit', r));
+  c.proc.kill('SIGTERM');
+  await exited;
+}
+/** CPU seconds a process has used (utime + stime from /proc/PID/stat). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+function cannon(url: string, n: number, o: Record<string, unknown>): Promise<CannonResult> {
+  return autocannon({
+    url: `${url}/v1/score`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: bodies.get(n),
+    duration,
+    timeout: 60,
+    ...o,
+  });
+}
+
+interface Point {
+  mode: string;
+  n: number;
+  peakRps: number;
+  /** Rollouts per CPU-second of the server process during the peak run. */
+  cpuRate: number;
+  connections: number;
+  p50: number;
+  p99: number;
+  rateRps: number;
+  errors: number;
+}
+const points: Point[] = [];
+for (const mode of modes) {
+  const child = await startChild(mode);
+  try {
+    for (const n of sizes) {
+      await cannon(child.url, n, { connections: 4, duration: 2 }); // warm-up
+      let best: { rps: number; c: number; errors: number; cpuRate: number } = { rps: 0, c: 0, errors: 0, cpuRate: 0 };
+      for (const c of connectionCounts) {
+        const cpu0 = cpuSeconds(child.proc.pid!);
+        const r = await cannon(child.url, n, { connections: c });
+        const cpu = cpuSeconds(child.proc.pid!) - cpu0;
+        const rps = r.requests.total / r.duration;
+        if (rps > best.rps) best = { rps, c, errors: r.errors + r.non2xx + r.timeouts, cpuRate: (r.requests.total * n) / cpu };
+      }
+      const rate = Math.max(1, Math.floor(best.rps * 0.8));
+      const at80 = await cannon(child.url, n, { connections: best.c, overallRate: rate });
+      points.push({ mode, n, peakRps: best.rps, cpuRate: best.cpuRate, connections: best.c, p50: at80.latency.p50, p99: at80.latency.p99, rateRps: rate, errors: best.errors + at80.errors + at80.non2xx + at80.timeouts });
+    }
+  } finally {
+    await stopChild(child);
+  }
+}
+
+say(
+  '| scoring | batch | peak rollouts/s over HTTP | requests/s | in-process `score` rollouts/s | HTTP ÷ in-process | rollouts per server CPU-s | in-process rollouts per CPU-s | CPU cost ratio | p50 at 80% of peak (ms) | p99 at 80% of peak (ms) | errors |',
+);
+say('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const p of points) {
+  const base = baseline.get(p.n)!;
+  const http = p.peakRps * p.n;
+  say(
+    `| ${p.mode}${p.mode === 'pool' ? ` (${workers} workers)` : ''} | ${p.n} | ${fmt(http)} | ${fmt(p.peakRps)} (${p.connections} conn.) | ${fmt(base.wall)} | ${((http / base.wall) * 100).toFixed(0)}% | ${fmt(p.cpuRate)} | ${fmt(base.cpu)} | ${((p.cpuRate / base.cpu) * 100).toFixed(0)}% | ${p.p50} | ${p.p99} | ${p.errors} |`,
+  );
+}
+say();
+say(`Load average (1 min) ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} after the throughput runs, on ${availableParallelism()} cores.`);
+say('"rollouts per server CPU-s": rollouts served ÷ CPU time of the server process (all its threads) during the peak run; the in-process column is the same for the baseline loop.');
+say();
+say('Goals (issue 5): ≥ 30,000 rollouts/s over HTTP; ≥ 60% of the in-process rate.');
+
+// 3. Soak in the faster mode at 80% of its 256-batch peak.
+if (soakSeconds > 0) {
+  const best256 = points.filter((p) => p.n === 256).sort((a, b) => b.peakRps - a.peakRps)[0]!;
+  const child = await startChild(best256.mode);
+  const pid = child.proc.pid!;
+  const samples: { t: number; mb: number }[] = [];
+  const t0 = performance.now();
+  samples.push({ t: 0, mb: rssMb(pid) });
+  const timer = setInterval(() => samples.push({ t: (performance.now() - t0) / 1000, mb: rssMb(pid) }), Math.max(1000, Math.min(5000, (soakSeconds * 1000) / 30)));
+  const r = await cannon(child.url, 256, { connections: best256.connections, overallRate: best256.rateRps, duration: soakSeconds });
+  clearInterval(timer);
+  samples.push({ t: (performance.now() - t0) / 1000, mb: rssMb(pid) });
+  await stopChild(child);
+  // RSS saw-tooths with garbage collection, so compare window means rather than single samples:
+  // the window right after warm-up (20–40% of the soak) against the last 20%.
+  const mean = (xs: { mb: number }[]) => xs.reduce((a, x) => a + x.mb, 0) / Math.max(1, xs.length);
+  const early = samples.filter((x) => x.t >= soakSeconds * 0.2 && x.t < soakSeconds * 0.4);
+  const late = samples.filter((x) => x.t >= soakSeconds * 0.8);
+  const max = Math.max(...samples.map((x) => x.mb));
+  const growth = ((mean(late) - mean(early)) / mean(early)) * 100;
+  say();
+  say(
+    `Soak (${best256.mode}, batches of 256 at ${fmt(best256.rateRps)} req/s = ${fmt(best256.rateRps * 256)} rollouts/s, ${soakSeconds} s, ${fmt(r.requests.total)} requests, ${r.errors + r.non2xx + r.timeouts} errors): ` +
+      `RSS ${samples[0]!.mb.toFixed(0)} MB at start; mean ${mean(early).toFixed(0)} MB over 20–40% of the soak, ${mean(late).toFixed(0)} MB over the last 20%; max ${max.toFixed(0)} MB — growth after warm-up ${growth.toFixed(1)}% (goal < 10%).`,
+  );
+  say();
+  say(`RSS samples (s: MB): ${samples.map((s) => `${s.t.toFixed(0)}: ${s.mb.toFixed(0)}`).join(', ')}`);
+}
+
+mkdirSync(dirname(outFile), { recursive: true });
+writeFileSync(outFile, lines.join('\n') + '\n');
+console.log(`\n(written to ${outFile})`);

@@ -1,0 +1,348 @@
+"""rewardkit reward-server client for Python trainers (standard library only).
+
+One file, no dependencies: copy it next to a training script, or point verl's
+``custom_reward_function.path`` at it.
+
+- ``RewardkitClient``: the server's routes (``/v1/score``, ``/get_reward``, ``/run_code``,
+  ``/v1/specs``, ``/healthz``) with retries on 429/503 and connection errors.
+- ``compute_score`` / ``compute_score_batch``: verl reward functions (``NaiveRewardManager`` and
+  ``BatchRewardManager`` calling conventions).
+- ``rewardkit_reward``: a TRL reward function factory (``GRPOTrainer(reward_funcs=[...])``).
+
+Settings come from arguments, else the environment: ``REWARDKIT_URL`` (default
+``http://127.0.0.1:8000``), ``REWARDKIT_TOKEN``, ``REWARDKIT_SPEC``, ``REWARDKIT_TIMEOUT`` (seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+__all__ = [
+    "RewardkitClient",
+    "RewardkitError",
+    "compute_score",
+    "compute_score_batch",
+    "rewardkit_reward",
+    "RewardkitReward",
+]
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+_RETRY_STATUS = (429, 502, 503, 504)
+
+
+class RewardkitError(RuntimeError):
+    """An error answer from the server (``status``, ``error``, ``path``) or an unreachable server (``status`` 0)."""
+
+    def __init__(self, status: int, error: str, path: str = "") -> None:
+        where = f" at {path}" if path else ""
+        super().__init__(f"rewardkit server: {status} {error}{where}")
+        self.status = status
+        self.error = error
+        self.path = path
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    """Turns numpy/pandas values, tuples and sets into JSON values; NaN and infinities into None."""
+    if depth > 50:
+        raise ValueError("value nested deeper than 50 levels")
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v, depth + 1) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    tolist = getattr(value, "tolist", None)  # numpy arrays and scalars
+    if callable(tolist):
+        return _plain(tolist(), depth + 1)
+    item = getattr(value, "item", None)
+    if callable(item):
+        return _plain(item(), depth + 1)
+    return str(value)
+
+
+class RewardkitClient:
+    """Client of one rewardkit server.
+
+    >>> client = RewardkitClient("http://127.0.0.1:8000", token=None)
+    >>> client.score([{"id": "a", "completion": "42", "reference": "42"}])["results"][0]["reward"]
+    1.0
+    """
+
+    def __init__(
+        self,
+        url: Optional[str] = None,
+        token: Optional[str] = None,
+        timeout: Optional[float] = None,
+        retries: int = 5,
+        backoff: float = 0.5,
+    ) -> None:
+        self.url = (url or os.environ.get("REWARDKIT_URL") or DEFAULT_URL).rstrip("/")
+        self.token = token if token is not None else (os.environ.get("REWARDKIT_TOKEN") or None)
+        self.timeout = float(timeout if timeout is not None else os.environ.get("REWARDKIT_TIMEOUT", 120))
+        self.retries = retries
+        self.backoff = backoff
+
+    # -- transport -------------------------------------------------------------------------------
+    def _request(self, method: str, path: str, body: Any = None, query: Optional[Dict[str, str]] = None) -> Any:
+        url = self.url + path
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        data = None
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            data = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        attempt = 0
+        while True:
+            req = urllib.request.Request(url, data=data, headers=headers, method=method)
+            try:
+                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                    raw = resp.read()
+                    ctype = resp.headers.get("Content-Type", "")
+                    return json.loads(raw) if "json" in ctype else raw.decode("utf-8")
+            except urllib.error.HTTPError as e:
+                raw = e.read()
+                try:
+                    payload = json.loads(raw)
+                    err, where = str(payload.get("error", raw[:200])), str(payload.get("path", ""))
+                except (ValueError, AttributeError):
+                    err, where = raw[:200].decode("utf-8", "replace"), ""
+                if e.code in _RETRY_STATUS and attempt < self.retries:
+                    attempt += 1
+                    retry_after = e.headers.get("Retry-After") if e.headers else None
+                    delay = float(retry_after) if retry_after and retry_after.replace(".", "", 1).isdigit() else self.backoff * 2 ** (attempt - 1)
+                    time.sleep(min(delay, 30.0) * (1 + random.random() * 0.25))
+                    continue
+                raise RewardkitError(e.code, err, where) from None
+            except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
+                if attempt < self.retries:
+                    attempt += 1
+                    time.sleep(min(self.backoff * 2 ** (attempt - 1), 30.0))
+                    continue
+                raise RewardkitError(0, f"cannot reach {self.url}: {getattr(e, 'reason', e)}") from None
+
+    # -- routes ----------------------------------------------------------------------------------
+    def score(self, rollouts: Sequence[Dict[str, Any]], spec: Optional[str] = None, details: bool = False, diagnostics: bool = False) -> Dict[str, Any]:
+        """``POST /v1/score``: ``{"results": [{id, reward, components, advantage?, details?, errors?}], "diagnostics"?}``."""
+        body: Dict[str, Any] = {"rollouts": _plain(list(rollouts))}
+        if spec:
+            body["spec"] = spec
+        if details:
+            body["details"] = True
+        if diagnostics:
+            body["diagnostics"] = True
+        return self._request("POST", "/v1/score", body)
+
+    def get_reward(self, query: Sequence[str], prompts: Optional[Sequence[str]] = None, labels: Optional[Sequence[Any]] = None, spec: Optional[str] = None) -> Dict[str, Any]:
+        """``POST /get_reward`` (OpenRLHF protocol): ``{"rewards", "scores", "extra_logs"}``."""
+        body: Dict[str, Any] = {"query": list(query)}
+        if prompts is not None:
+            body["prompts"] = list(prompts)
+        if labels is not None:
+            body["labels"] = _plain(list(labels))
+        return self._request("POST", "/get_reward", body, {"spec": spec} if spec else None)
+
+    def run_code(self, code: str, language: str = "python", stdin: Optional[str] = None, run_timeout: float = 10, memory_limit_mb: int = -1) -> Dict[str, Any]:
+        """``POST /run_code`` (Sandbox Fusion protocol): ``{"status", "message", "compile_result", "run_result", ...}``."""
+        body = {"code": code, "language": language, "stdin": stdin, "compile_timeout": run_timeout, "run_timeout": run_timeout, "memory_limit_MB": memory_limit_mb}
+        return self._request("POST", "/run_code", body)
+
+    def specs(self) -> Dict[str, Any]:
+        """``GET /v1/specs``."""
+        return self._request("GET", "/v1/specs")
+
+    def health(self) -> Dict[str, Any]:
+        """``GET /healthz``."""
+        return self._request("GET", "/healthz")
+
+
+_clients: Dict[tuple, RewardkitClient] = {}
+
+
+def _client(url: Optional[str], token: Optional[str], timeout: Optional[float]) -> RewardkitClient:
+    key = (url, token, timeout)
+    c = _clients.get(key)
+    if c is None:
+        c = _clients[key] = RewardkitClient(url, token, timeout)
+    return c
+
+
+# -- verl ----------------------------------------------------------------------------------------
+def _verl_rollout(i: int, data_source: Any, solution_str: str, ground_truth: Any, extra_info: Any) -> Dict[str, Any]:
+    r: Dict[str, Any] = {"id": str(i), "completion": solution_str if isinstance(solution_str, str) else str(solution_str)}
+    if ground_truth is not None:
+        r["reference"] = _plain(ground_truth)
+    meta: Dict[str, Any] = {}
+    if data_source is not None:
+        meta["data_source"] = str(_plain(data_source))
+    if isinstance(extra_info, dict):
+        info = _plain(extra_info)
+        meta["extra_info"] = info
+        index = info.get("index")
+        if index is not None:
+            # verl's extra_info["index"] is the prompt's index: rollouts of one prompt form one group.
+            r["group"] = f"{meta.get('data_source', '')}:{index}"
+        for key in ("question", "prompt"):
+            if isinstance(info.get(key), str):
+                r["prompt"] = info[key]
+                break
+    if "group" not in r:
+        r["group"] = f"rollout:{i}"
+    r["meta"] = meta
+    return r
+
+
+def _verl_value(result: Dict[str, Any], details: bool, null_reward: float) -> Any:
+    reward = result.get("reward")
+    score = float(null_reward if reward is None else reward)
+    if not details:
+        return score
+    out: Dict[str, Any] = {"score": score}
+    for name, value in (result.get("components") or {}).items():
+        out[f"rk/{name}"] = 0.0 if value is None else float(value)
+    out["rk_meta/error"] = 1.0 if result.get("errors") else 0.0
+    return out
+
+
+def compute_score(
+    data_source: Any,
+    solution_str: str,
+    ground_truth: Any,
+    extra_info: Optional[Dict[str, Any]] = None,
+    url: Optional[str] = None,
+    spec: Optional[str] = None,
+    token: Optional[str] = None,
+    timeout: Optional[float] = None,
+    details: bool = False,
+    null_reward: float = 0.0,
+    **_: Any,
+) -> Any:
+    """verl reward function: ``custom_reward_function.path=…/rewardkit_client.py``, ``name=compute_score``.
+
+    Scores one response with the server's spec for ``data_source`` (or ``spec`` /
+    ``$REWARDKIT_SPEC``). Returns the reward as a float (``null_reward`` when the spec gives none), or
+    with ``details=True`` a dict ``{"score": reward, "rk/<component>": value, …}`` that verl logs as
+    ``reward_extra_info``. Pass settings through ``custom_reward_function.reward_kwargs``.
+    """
+    spec = spec or os.environ.get("REWARDKIT_SPEC") or None
+    rollout = _verl_rollout(0, data_source, solution_str, ground_truth, extra_info)
+    res = _client(url, token, timeout).score([rollout], spec=spec)
+    return _verl_value(res["results"][0], details, null_reward)
+
+
+def compute_score_batch(
+    data_sources: Sequence[Any],
+    solution_strs: Sequence[str],
+    ground_truths: Sequence[Any],
+    extra_infos: Optional[Sequence[Optional[Dict[str, Any]]]] = None,
+    url: Optional[str] = None,
+    spec: Optional[str] = None,
+    token: Optional[str] = None,
+    timeout: Optional[float] = None,
+    details: bool = False,
+    null_reward: float = 0.0,
+    max_batch: int = 4096,
+    **_: Any,
+) -> List[Any]:
+    """Batched verl reward function for ``reward_model.reward_manager=batch``
+    (``custom_reward_function.name=compute_score_batch``): one request per ``max_batch`` responses,
+    one value per response (as :func:`compute_score`). Responses sharing ``extra_info["index"]``
+    form one group.
+    """
+    spec = spec or os.environ.get("REWARDKIT_SPEC") or None
+    n = len(solution_strs)
+    infos = list(extra_infos) if extra_infos is not None else [None] * n
+    rollouts = [_verl_rollout(i, data_sources[i], solution_strs[i], ground_truths[i], infos[i]) for i in range(n)]
+    client = _client(url, token, timeout)
+    out: List[Any] = []
+    for start in range(0, n, max_batch):
+        res = client.score(rollouts[start : start + max_batch], spec=spec)
+        out.extend(_verl_value(r, details, null_reward) for r in res["results"])
+    return out
+
+
+# -- TRL -----------------------------------------------------------------------------------------
+_REFERENCE_KEYS = ("reference", "ground_truth", "solution", "answer", "label")
+
+
+class RewardkitReward:
+    """A TRL reward function (see :func:`rewardkit_reward`). Picklable; ``__name__`` names it in TRL's logs."""
+
+    def __init__(self, url: Optional[str] = None, spec: Optional[str] = None, token: Optional[str] = None, reference_key: Optional[str] = None, name: Optional[str] = None, timeout: Optional[float] = None, log_components: bool = True) -> None:
+        self.url = url
+        self.spec = spec or os.environ.get("REWARDKIT_SPEC") or None
+        self.token = token
+        self.reference_key = reference_key
+        self.timeout = timeout
+        self.log_components = log_components
+        self.__name__ = name or (f"rewardkit_{self.spec}" if self.spec else "rewardkit")
+
+    def _references(self, n: int, kwargs: Dict[str, Any]) -> Optional[List[Any]]:
+        keys = (self.reference_key,) if self.reference_key else _REFERENCE_KEYS
+        for k in keys:
+            v = kwargs.get(k)
+            if isinstance(v, (list, tuple)) and len(v) == n:
+                return list(v)
+        if self.reference_key:
+            raise KeyError(f"rewardkit_reward: dataset column {self.reference_key!r} not passed to the reward function")
+        return None
+
+    def __call__(self, prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Any = None, **kwargs: Any) -> List[Optional[float]]:
+        n = len(completions)
+        refs = self._references(n, kwargs)
+        sources = kwargs.get("data_source")
+        rollouts = []
+        for i in range(n):
+            r: Dict[str, Any] = {"id": str(i), "completion": completions[i]}
+            if prompts is not None and i < len(prompts):
+                r["prompt"] = prompts[i]
+            if refs is not None:
+                r["reference"] = refs[i]
+            if isinstance(sources, (list, tuple)) and len(sources) == n:
+                r["meta"] = {"data_source": str(sources[i])}
+            rollouts.append(r)
+        res = _client(self.url, self.token, self.timeout).score(rollouts, spec=self.spec)
+        results = res["results"]
+        log_metric = kwargs.get("log_metric")
+        if self.log_components and callable(log_metric) and results:
+            for name in results[0].get("components", {}):
+                values = [r["components"][name] for r in results if r["components"].get(name) is not None]
+                if values:
+                    log_metric(f"{self.__name__}/{name}", sum(values) / len(values))
+        return [None if r.get("reward") is None else float(r["reward"]) for r in results]
+
+
+def rewardkit_reward(
+    url: Optional[str] = None,
+    spec: Optional[str] = None,
+    token: Optional[str] = None,
+    reference_key: Optional[str] = None,
+    name: Optional[str] = None,
+    timeout: Optional[float] = None,
+    log_components: bool = True,
+) -> Callable[..., List[Optional[float]]]:
+    """TRL reward function factory: ``GRPOTrainer(reward_funcs=[rewardkit_reward("http://127.0.0.1:8000", spec="gsm8k-r1")])``.
+
+    The function receives TRL's ``prompts``, ``completions`` (strings or chat messages) and dataset
+    columns; the reference is the column ``reference_key``, else the first of ``reference``,
+    ``ground_truth``, ``solution``, ``answer``, ``label``; a ``data_source`` column routes rollouts
+    to specs. Returns one float per completion, or ``None`` where the spec gives no reward (TRL
+    skips it). Per-component means go to TRL's ``log_metric`` when available.
+    """
+    return RewardkitReward(url, spec, token, reference_key, name, timeout, log_components)
