@@ -5,6 +5,7 @@ import { registerSpec } from './spec.js';
 import { registerGraders } from './graders.js';
 import { registerAdvantages } from './advantages.js';
 import { registerServe } from './serve.js';
+import { registerEval } from './eval.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerSpec(program);
   registerAdvantages(program);
   registerGraders(program);
+  registerEval(program);
   registerServe(program);
   for (const c of program.commands) {
     c.exitOverride();

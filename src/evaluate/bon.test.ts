@@ -91,7 +91,16 @@ describe('best-of-N rows and files', () => {
         .map((r) => JSON.stringify(r))
         .join('\n'),
     );
-    const r = await evaluateBon(file, functionSource('len', (x) => String(x.completion).length));
+    const seen: string[] = [];
+    const r = await evaluateBon(
+      file,
+      functionSource('len', (x) => {
+        seen.push(String(x.completion));
+        return String(x.completion).length;
+      }),
+    );
+    // Rotated by the row index: the correct answer is not always first.
+    expect(seen.slice(4, 8)).toEqual(['xyz', 'q', 'w', 'abc']);
     expect(r.subsets.A).toMatchObject({ n: 2, score: 0.75, ties_at_top: 1 });
     expect(r.subsets.B!.score).toBe(0);
     expect(r.score).toBeCloseTo(0.375, 12);

@@ -280,14 +280,22 @@ export class BonAccumulator {
   }
 }
 
-/** The rollouts of one best-of-N row: one per candidate, all in one group. The correctness label is not passed to the scorer. */
-export function bonRollouts(b: BonInput, group: string): Rollout[] {
-  return b.candidates.map((completion, i) => {
-    const r: Rollout = { id: `${b.id}/${i}`, group, completion, meta: { ...b.meta, subset: b.subset, candidate: i } };
+/**
+ * The rollouts of one best-of-N row: one per candidate, all in one group. The correctness label is not
+ * passed to the scorer, and the candidates are rotated by `shift` (evaluations rotate by the row index)
+ * so the correct answer — first in RewardBench 2's files — does not always sit in the same position for
+ * a listwise judge. `order[j]` is the candidate index of rollout j.
+ */
+export function bonRollouts(b: BonInput, group: string, shift = 0): { rollouts: Rollout[]; order: number[] } {
+  const n = b.candidates.length;
+  const order = Array.from({ length: n }, (_, j) => (j + shift) % n);
+  const rollouts = order.map((c, j) => {
+    const r: Rollout = { id: `${b.id}/${j}`, group, completion: b.candidates[c]!, meta: { ...b.meta, subset: b.subset } };
     if (b.prompt !== undefined) r.prompt = b.prompt;
     if (b.reference !== undefined) r.reference = b.reference;
     return r;
   });
+  return { rollouts, order };
 }
 
 /** Evaluates a scorer on a best-of-N file. */
@@ -301,6 +309,7 @@ export async function evaluateBon(
   const errors = new ErrorTally();
   const size = o.batchRollouts ?? 4096;
   let rows: BonInput[] = [];
+  let orders: number[][] = [];
   let rollouts: Rollout[] = [];
   let index = 0;
   let done = 0;
@@ -309,14 +318,16 @@ export async function evaluateBon(
     const s = await source.score(rollouts);
     errors.add(s);
     let k = 0;
-    for (const b of rows) {
-      const sc = s.rewards.slice(k, k + b.candidates.length);
+    rows.forEach((b, r) => {
+      const sc = new Float64Array(b.candidates.length);
+      orders[r]!.forEach((c, j) => (sc[c] = s.rewards[k + j]!));
       k += b.candidates.length;
       acc.add(b.id, b.subset, sc, b.correct);
-    }
+    });
     done += rows.length;
     o.progress?.(done);
     rows = [];
+    orders = [];
     rollouts = [];
   };
   for await (const chunk of reader.chunks()) {
@@ -331,8 +342,11 @@ export async function evaluateBon(
         }
         throw e;
       }
+      const { rollouts: rs, order } = bonRollouts(b, `bon:${index}`, index);
+      index++;
       rows.push(b);
-      rollouts.push(...bonRollouts(b, `bon:${index++}`));
+      orders.push(order);
+      rollouts.push(...rs);
       if (rollouts.length >= size) await flush();
     }
   }

@@ -38,7 +38,9 @@ describe("RewardBench's rules", () => {
     expect(r.ties).toBe(1);
     expect(r.invalid).toBe(1);
     expect(r.accuracy).toBe(0.25);
+    expect(r.decided_accuracy).toBe(0.5);
     expect(resultOf([[3, 3]]).accuracy).toBe(0);
+    expect(resultOf([[3, 3]]).decided_accuracy).toBeNull();
   });
 
   it('weights a section by RewardBench example counts: (0.8·984 + 0.5·164)/1148 = 0.7571', () => {
@@ -220,6 +222,22 @@ describe('evaluatePairs on a file', () => {
     const l = await evaluatePairs(file, length);
     expect(l.correct).toBe(1); // only the first chosen answer is longer
     expect(l.length_bias.chosen_longer.accuracy).toBe(1);
+  });
+
+  it('does not tell the scorer which answer is chosen, and alternates their order', async () => {
+    const file = writePairs([0, 1, 2].map((i) => JSON.stringify({ id: `p${i}`, prompt: 'q', chosen: `good ${i}`, rejected: `bad ${i}` })));
+    const seen: { id: string; completion: unknown; meta: unknown }[] = [];
+    const r = await evaluatePairs(
+      file,
+      functionSource('good', (x) => {
+        seen.push({ id: x.id, completion: x.completion, meta: x.meta });
+        return String(x.completion).startsWith('good') ? 1 : 0;
+      }),
+    );
+    expect(r.accuracy).toBe(1);
+    expect(seen.map((x) => x.id)).toEqual(['p0/a', 'p0/b', 'p1/a', 'p1/b', 'p2/a', 'p2/b']);
+    expect(seen.map((x) => x.completion)).toEqual(['good 0', 'bad 0', 'bad 1', 'good 1', 'good 2', 'bad 2']);
+    expect(JSON.stringify(seen)).not.toMatch(/chosen|rejected/);
   });
 
   it('gives a scorer and its negation accuracies summing to 1 − tie rate end to end', async () => {

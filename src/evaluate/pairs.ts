@@ -161,16 +161,24 @@ export const DEFAULT_SUBSET = 'default';
 
 /**
  * The two rollouts a pair is scored as: same prompt, same group (so group graders and shapers see the
- * pair together), completions chosen and rejected.
+ * pair together), completions chosen and rejected. Nothing tells the scorer which is which: ids end in
+ * `/a` and `/b`, and with `swap` the rejected answer comes first (evaluations alternate the order so a
+ * pairwise or listwise judge's position bias does not line up with the label).
  */
-export function pairRollouts(p: PairInput, group: string): [Rollout, Rollout] {
-  const base = (side: 'chosen' | 'rejected', completion: string | ChatMessage[]): Rollout => {
-    const r: Rollout = { id: `${p.id}/${side}`, group, completion, meta: { ...p.meta, subset: p.subset, side, ...(p.user !== null ? { user: p.user } : {}) } };
+export function pairRollouts(p: PairInput, group: string, swap = false): [Rollout, Rollout] {
+  const make = (tag: 'a' | 'b', completion: string | ChatMessage[]): Rollout => {
+    const r: Rollout = { id: `${p.id}/${tag}`, group, completion, meta: { ...p.meta, subset: p.subset, ...(p.user !== null ? { user: p.user } : {}) } };
     if (p.prompt !== undefined) r.prompt = p.prompt;
     if (p.reference !== undefined) r.reference = p.reference;
     return r;
   };
-  return [base('chosen', p.chosen), base('rejected', p.rejected)];
+  return swap ? [make('a', p.rejected), make('b', p.chosen)] : [make('a', p.chosen), make('b', p.rejected)];
+}
+
+/** A scored batch of pairs: the reward of pair i's chosen and rejected answers (NaN = null). */
+export interface PairBatchScores {
+  chosen(i: number): number;
+  rejected(i: number): number;
 }
 
 /** Length in Unicode code points. */
@@ -331,6 +339,8 @@ export interface PairsResult {
   invalid: number;
   accuracy: number | null;
   tie_rate: number | null;
+  /** correct / (n − ties − invalid): accuracy on the pairs the scorer separates (not RewardBench's figure; ties matter). */
+  decided_accuracy: number | null;
   ci: { level: number; method: 'wilson'; low: number; high: number };
   subsets: Record<string, AccuracyCell>;
   sections: Record<string, { score: number | null; subsets: string[]; weights: Record<string, number> }>;
@@ -578,7 +588,7 @@ export function pairsResult(
 
   const cal = calibration(margins, T, nb);
   const fitted = fitTemperature(margins);
-  const calFitted = Number.isFinite(fitted) ? calibration(margins, fitted, nb) : fitted === Infinity ? calibration(margins, Infinity, nb) : null;
+  const calFitted = Number.isFinite(fitted) ? calibration(margins, fitted, nb) : null;
 
   const finite = margins.filter((m) => Number.isFinite(m)).sort();
   const q = (p: number) => finiteOrNull(quantileSorted(finite, p));
@@ -595,6 +605,7 @@ export function pairsResult(
     invalid: all.invalid,
     accuracy: all.n ? all.correct / all.n : null,
     tie_rate: all.n ? all.ties / all.n : null,
+    decided_accuracy: all.n - all.ties - all.invalid > 0 ? all.correct / (all.n - all.ties - all.invalid) : null,
     ci: { level, method: 'wilson', ...wilson(all.correct, all.n, level) },
     subsets,
     sections,
@@ -641,24 +652,31 @@ export interface RunOptions {
 }
 
 /**
- * Reads a pairs file and calls `onBatch` with the parsed pairs of each batch (rows that fail to parse
- * are reported through the reader). Used by `eval pairs` and `eval strength`.
+ * Reads a pairs file and calls `onBatch` with the parsed pairs of each batch, their rollouts (two per
+ * pair, in alternating order) and `at(rewards)`, which maps the batch's rewards back to chosen/rejected.
+ * Rows that fail to parse are reported through the reader. Used by `eval pairs` and `eval strength`.
  */
 export async function forEachPairBatch(
   path: string,
   run: RunOptions,
-  onBatch: (pairs: PairInput[], rollouts: Rollout[]) => Promise<void>,
+  onBatch: (pairs: PairInput[], rollouts: Rollout[], at: (rewards: Float64Array) => PairBatchScores) => Promise<void>,
 ): Promise<RecordReader> {
   const reader = new RecordReader(path, { strict: run.strict, log: run.log });
   const size = run.batchPairs ?? 2048;
   let pairs: PairInput[] = [];
   let rollouts: Rollout[] = [];
+  let swapped: boolean[] = [];
   let index = 0;
   const flush = async () => {
     if (pairs.length === 0) return;
-    await onBatch(pairs, rollouts);
+    const sw = swapped;
+    await onBatch(pairs, rollouts, (rewards) => ({
+      chosen: (i) => rewards[2 * i + (sw[i] ? 1 : 0)]!,
+      rejected: (i) => rewards[2 * i + (sw[i] ? 0 : 1)]!,
+    }));
     pairs = [];
     rollouts = [];
+    swapped = [];
   };
   for await (const chunk of reader.chunks()) {
     for (const rec of chunk) {
@@ -672,9 +690,11 @@ export async function forEachPairBatch(
         }
         throw e;
       }
-      const [c, r] = pairRollouts(p, `pair:${index++}`);
+      const swap = index % 2 === 1;
+      const [x, y] = pairRollouts(p, `pair:${index++}`, swap);
       pairs.push(p);
-      rollouts.push(c, r);
+      rollouts.push(x, y);
+      swapped.push(swap);
       if (pairs.length >= size) await flush();
     }
   }
@@ -689,12 +709,13 @@ export async function forEachPairBatch(
 export async function evaluatePairs(path: string, source: RewardSource, o: PairsOptions & RunOptions = {}): Promise<PairsResult> {
   const acc = new PairsAccumulator();
   const errors = new ErrorTally();
-  const reader = await forEachPairBatch(path, o, async (pairs, rollouts) => {
+  const reader = await forEachPairBatch(path, o, async (pairs, rollouts, at) => {
     const s = await source.score(rollouts);
     errors.add(s);
+    const sc = at(s.rewards);
     for (let i = 0; i < pairs.length; i++) {
       const p = pairs[i]!;
-      acc.add(s.rewards[2 * i]!, s.rewards[2 * i + 1]!, p.subset, p.user, codePoints(textOf(p.chosen, 'completion')), codePoints(textOf(p.rejected, 'completion')));
+      acc.add(sc.chosen(i), sc.rejected(i), p.subset, p.user, codePoints(textOf(p.chosen, 'completion')), codePoints(textOf(p.rejected, 'completion')));
     }
     o.progress?.(acc.size);
   });

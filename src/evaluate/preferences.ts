@@ -393,6 +393,7 @@ export async function evaluatePreferences(
   path: string,
   o: PreferencesOptions & { strict?: boolean; log?: (s: string) => void; out?: string } = {},
 ): Promise<PreferencesResult> {
+  if (o.out === '-') throw new EvalInputError('--out needs a file: stdout carries the result');
   const reader = new RecordReader(path, { strict: o.strict, log: o.log });
   const table = new PreferenceTable();
   const groups = new Map<string, PreferenceTable>();

@@ -356,6 +356,7 @@ function pairsBody(r: PairsResult): string {
     ['pairs', String(r.n)],
     ['accuracy', `${fmt(r.accuracy)} (${Math.round(r.ci.level * 100)}% CI ${fmt(r.ci.low)}–${fmt(r.ci.high)})`],
     ['ties (counted wrong)', `${r.ties} (${pct(r.tie_rate)})`],
+    ['accuracy on separated pairs', fmt(r.decided_accuracy)],
     ['null scores', String(r.invalid)],
     ['ECE', fmt(r.calibration.ece)],
     ...(r.rewardbench ? ([['RewardBench average', fmt(r.rewardbench.average)]] as [string, string][]) : []),

@@ -222,13 +222,15 @@ export interface StrengthRunOptions extends StrengthOptions, RunOptions {
 export async function evaluateStrength(path: string, sources: readonly RewardSource[], o: StrengthRunOptions = {}): Promise<StrengthResult> {
   if (sources.length < 2) throw new EvalInputError('eval strength needs at least two scorers (an ensemble)');
   if (o.out && path === '-') throw new EvalInputError('--out needs the input as a file (it is read twice), not stdin');
+  if (o.out === '-') throw new EvalInputError('--out needs a file: stdout carries the result');
   const cols = sources.map(() => new FloatColumn());
   const tallies = sources.map(() => new ErrorTally());
-  const reader = await forEachPairBatch(path, o, async (pairs, rollouts) => {
+  const reader = await forEachPairBatch(path, o, async (pairs, rollouts, at) => {
     for (let m = 0; m < sources.length; m++) {
       const s = await sources[m]!.score(rollouts);
       tallies[m]!.add(s);
-      for (let i = 0; i < pairs.length; i++) cols[m]!.push(s.rewards[2 * i]! - s.rewards[2 * i + 1]!);
+      const sc = at(s.rewards);
+      for (let i = 0; i < pairs.length; i++) cols[m]!.push(sc.chosen(i) - sc.rejected(i));
     }
     o.progress?.(cols[0]!.length);
   });
