@@ -12,21 +12,11 @@ import { createWriteStream, mkdirSync, existsSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { rng, syntheticRollout } from './synthetic.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'bench', 'out');
 mkdirSync(outDir, { recursive: true });
-
-/** Deterministic PRNG (mulberry32) so every run scores the same file. */
-function rng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function writeSynthetic(path: string, n: number): Promise<void> {
   if (existsSync(path) && statSync(path).size > 0) return;
@@ -34,20 +24,7 @@ async function writeSynthetic(path: string, n: number): Promise<void> {
   const out = createWriteStream(path);
   let buf = '';
   for (let i = 0; i < n; i++) {
-    const g = Math.floor(i / 8);
-    const a = 10 + (g % 90);
-    const b = 3 + (g % 17);
-    const answer = a * b - b;
-    const prompt = `Problem ${g}: a shop has ${a} boxes with ${b} pens each and sells ${b} pens. How many pens are left?`;
-    const u = rand();
-    const reasoning = `<think>\n${a} boxes × ${b} pens = ${a * b} pens.\nAfter selling ${b}: ${a * b} − ${b} = ${answer}.\n</think>\n`;
-    let completion: string;
-    if (u < 0.45) completion = `${reasoning}<answer>${answer}</answer>`;
-    else if (u < 0.6) completion = `${reasoning}<answer>The answer is #### ${answer}</answer>`;
-    else if (u < 0.8) completion = `${reasoning}<answer>${answer + 1 + Math.floor(rand() * 5)}</answer>`;
-    else if (u < 0.9) completion = `${a * b} − ${b} = ${answer}. The answer is ${answer}.`;
-    else completion = `${reasoning.repeat(6)}<answer>${answer}</answer>`;
-    buf += JSON.stringify({ id: `p${g}-${i % 8}`, group: `p${g}`, prompt, completion, reference: String(answer) }) + '\n';
+    buf += JSON.stringify(syntheticRollout(i, rand)) + '\n';
     if (buf.length > 1 << 20) {
       if (!out.write(buf)) await once(out, 'drain');
       buf = '';

@@ -24,6 +24,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { rng, syntheticRollout } from './synthetic.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -67,38 +68,10 @@ interface CannonResult {
 }
 const autocannon = createRequire(import.meta.url)('autocannon') as (o: Record<string, unknown>) => Promise<CannonResult>;
 
-/** Deterministic PRNG (mulberry32), as bench/score.ts. */
-function rng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** GSM8K-style rollouts in groups of 8: the example spec's kinds of completion (as bench/score.ts). */
+/** GSM8K-style rollouts in groups of 8 (bench/synthetic.ts); `seed` picks the set. */
 function rollouts(n: number, seed: number) {
   const rand = rng(seed);
-  const out = [];
-  for (let i = 0; i < n; i++) {
-    const g = Math.floor(i / 8) + seed * 1000;
-    const a = 10 + (g % 90);
-    const b = 3 + (g % 17);
-    const answer = a * b - b;
-    const prompt = `Problem ${g}: a shop has ${a} boxes with ${b} pens each and sells ${b} pens. How many pens are left?`;
-    const u = rand();
-    const reasoning = `<think>\n${a} boxes × ${b} pens = ${a * b} pens.\nAfter selling ${b}: ${a * b} − ${b} = ${answer}.\n</think>\n`;
-    let completion: string;
-    if (u < 0.45) completion = `${reasoning}<answer>${answer}</answer>`;
-    else if (u < 0.6) completion = `${reasoning}<answer>The answer is #### ${answer}</answer>`;
-    else if (u < 0.8) completion = `${reasoning}<answer>${answer + 1 + Math.floor(rand() * 5)}</answer>`;
-    else if (u < 0.9) completion = `${a * b} − ${b} = ${answer}. The answer is ${answer}.`;
-    else completion = `${reasoning.repeat(6)}<answer>${answer}</answer>`;
-    out.push({ id: `p${g}-${i % 8}`, group: `p${g}`, prompt, completion, reference: String(answer) });
-  }
-  return out;
+  return Array.from({ length: n }, (_, i) => syntheticRollout(i, rand, seed * 1000));
 }
 
 const spec = resolve(arg('spec', join(root, 'examples', 'gsm8k.yaml')));
