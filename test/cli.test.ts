@@ -60,6 +60,18 @@ describe('rewardkit score (end to end on the examples)', { timeout: 180_000 }, (
     }
   });
 
+  it('GDPO keeps the reward patterns apart that GRPO merges (resolution in the diagnostics)', () => {
+    const diag = (spec: string) => {
+      const d = join(dir, `${spec}.diag.json`);
+      expect(rewardkit(['score', '-s', spec, '-i', ex('gsm8k_rollouts.jsonl'), '-o', join(dir, 'r.jsonl'), '-q', '--diagnostics', d]).code).toBe(0);
+      return JSON.parse(readFileSync(d, 'utf8'));
+    };
+    const grpoSpec = join(dir, 'grpo.yaml');
+    writeFileSync(grpoSpec, readFileSync(ex('gdpo.yaml'), 'utf8').replace('estimator: gdpo', 'estimator: grpo'));
+    expect(diag(ex('gdpo.yaml')).resolution).toBe(1);
+    expect(diag(grpoSpec).resolution).toBe(0.75);
+  });
+
   it('reads stdin, writes stdout, and handles gzip', () => {
     const input = readFileSync(ex('gsm8k_rollouts.jsonl'), 'utf8');
     const r = rewardkit(['score', '--spec', ex('gsm8k.yaml'), '--in', '-'], { input });
@@ -110,9 +122,9 @@ describe('rewardkit score (end to end on the examples)', { timeout: 180_000 }, (
 
 describe('rewardkit spec', { timeout: 120_000 }, () => {
   it('check: exit 0 for the examples, 1 with the path of a bad regex', () => {
-    const r = rewardkit(['spec', 'check', ex('gsm8k.yaml'), ex('gated.yaml'), ex('hierarchical.yaml'), ex('tool_json.yaml')]);
+    const r = rewardkit(['spec', 'check', ex('gsm8k.yaml'), ex('gated.yaml'), ex('hierarchical.yaml'), ex('tool_json.yaml'), ex('gdpo.yaml'), ex('eval/length.yaml'), ex('eval/refusal.yaml')]);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n')).toHaveLength(4);
+    expect(r.stdout.trim().split('\n')).toHaveLength(7);
     const spec = join(dir, 'regex.yaml');
     writeFileSync(spec, 'components:\n  - {name: a, grader: exact}\n  - {name: b, grader: exact}\n  - {name: fmt, grader: regex, pattern: "(unclosed"}\n');
     const bad = rewardkit(['spec', 'check', spec]);
