@@ -93,6 +93,8 @@ export async function runScore(o: ScoreCommandOptions, log: (s: string) => void 
   } catch (e) {
     progress.done();
     if (e instanceof BadLineError) {
+      // What was scored before the bad line is kept, so a --strict run can be inspected.
+      await writer.close().catch(() => undefined);
       log(`error: ${o.in}:${e.line}: ${e.reason}`);
       return 1;
     }
