@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { createServer, type RewardServer } from '../server/app.js';
+import type { RewardServer } from '../server/app.js';
 import { ServerConfigError, type ServerOptions } from '../server/options.js';
 
 /** Flags of `rewardkit serve`, as commander parses them. */
@@ -95,6 +95,8 @@ export async function runServe(o: ServeCommandOptions, log: (s: string) => void 
   let server: RewardServer;
   let url: string;
   try {
+    // fastify, pino and prom-client (~45 MB) load only for `serve`, not for every command.
+    const { createServer } = await import('../server/app.js');
     server = await createServer(serveOptions(o));
   } catch (e) {
     if (e instanceof ServerConfigError) {
