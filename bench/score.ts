@@ -35,7 +35,8 @@ async function writeSynthetic(path: string, n: number): Promise<void> {
 }
 
 function child(script: string, args: string[]): { ms: number; max_rss_mb: number } {
-  const text = execFileSync(process.execPath, [join(root, 'bench', script), ...args], { encoding: 'utf8' });
+  // The same heap cap as bin/rewardkit.js's shebang, for both passes.
+  const text = execFileSync(process.execPath, ['--max-old-space-size=1024', join(root, 'bench', script), ...args], { encoding: 'utf8' });
   return JSON.parse(text.trim().split('\n').pop()!);
 }
 
