@@ -71,7 +71,7 @@ export async function runAdvantages(o: AdvantagesCommandOptions, log: (s: string
   let rollouts = 0;
   let badLines = 0;
   try {
-    for await (const batch of readRolloutBatches(o.in, {
+    for await (const { rollouts: batch } of readRolloutBatches(o.in, {
       batchSize: o.batchSize,
       strict: o.strict,
       onBadLine: (line, reason) => {

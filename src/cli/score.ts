@@ -6,7 +6,7 @@ import { compileSpec, type CompiledSpec } from '../spec/compile.js';
 import { SpecError } from '../spec/errors.js';
 import { InputFileError, openJsonlWriter } from '../rollout/jsonl.js';
 import { BadLineError, readRolloutBatches } from '../rollout/batches.js';
-import type { Rollout } from '../rollout/types.js';
+import type { Rollout, ScoredRollout } from '../rollout/types.js';
 import { scoreBatch } from '../pipeline.js';
 import { Progress } from './progress.js';
 import { ScoreSummary } from './summary.js';
@@ -23,6 +23,23 @@ export interface ScoreCommandOptions {
   progress?: boolean;
   /** Max bad-line messages printed before only counting them. */
   maxReported?: number;
+}
+
+const OUTPUT_KEYS = ['reward', 'components', 'advantage', 'details', 'errors'] as const;
+
+/**
+ * The output line of one rollout: its input line with the output fields appended, so the input's text
+ * (prompt, completion — most of the bytes) is not serialised again. An input that already carries an
+ * output field (a scored file scored again) is serialised whole, so no key appears twice.
+ */
+export function scoredLine(input: Rollout, line: string, scored: ScoredRollout): string {
+  for (const k of OUTPUT_KEYS) if (k in input) return JSON.stringify(scored);
+  const fields: Partial<ScoredRollout> = { reward: scored.reward, components: scored.components };
+  if ('advantage' in scored) fields.advantage = scored.advantage;
+  if (scored.details) fields.details = scored.details;
+  if (scored.errors) fields.errors = scored.errors;
+  const body = line.trimEnd();
+  return `${body.slice(0, -1)},${JSON.stringify(fields).slice(1)}`;
 }
 
 /**
@@ -58,16 +75,17 @@ export async function runScore(o: ScoreCommandOptions, log: (s: string) => void 
     return 1;
   }
 
-  const score = async (batch: Rollout[]) => {
+  const score = async (batch: Rollout[], lines: string[]) => {
     const { results, columns } = await scoreBatch(compiled, batch, { details: o.details });
     let withErrors = 0;
     let text = '';
-    for (const r of results) {
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i]!;
       if (r.errors) {
         withErrors++;
         graderErrors += r.errors.length;
       }
-      text += JSON.stringify(r) + '\n';
+      text += scoredLine(batch[i]!, lines[i]!, r) + '\n';
     }
     await writer.write(text);
     summary.add(columns, withErrors);
@@ -88,7 +106,7 @@ export async function runScore(o: ScoreCommandOptions, log: (s: string) => void 
           log(`warning: ${o.in}:${line}: the group of rollout "${id}" appeared earlier and was already scored; its group statistics are computed per contiguous run (keep a group's rollouts together)`);
       },
     });
-    for await (const batch of batches) await score(batch);
+    for await (const { rollouts, lines } of batches) await score(rollouts, lines);
     await writer.close();
   } catch (e) {
     progress.done();

@@ -37,6 +37,12 @@ function keyHash(s: string): number {
   return (h1 >>> 0) * 0x200000 + ((h2 >>> 0) & 0x1fffff);
 }
 
+/** One batch from {@link readRolloutBatches}: the rollouts and, in the same order, their JSONL lines as read. */
+export interface RolloutBatch {
+  rollouts: Rollout[];
+  lines: string[];
+}
+
 /**
  * Streams validated rollouts from a JSONL file in batches of whole groups. Rollouts of a group must be
  * contiguous in the file (as trainers write them); a group seen again after its batch closed is
@@ -45,11 +51,12 @@ function keyHash(s: string): number {
  * stop the read under `strict`.
  *
  * @example
- * for await (const batch of readRolloutBatches('rollouts.jsonl', { batchSize: 1024 })) await scoreBatch(compiled, batch);
+ * for await (const { rollouts } of readRolloutBatches('rollouts.jsonl', { batchSize: 1024 })) await scoreBatch(compiled, rollouts);
  */
-export async function* readRolloutBatches(path: string, o: BatchReadOptions): AsyncGenerator<Rollout[]> {
+export async function* readRolloutBatches(path: string, o: BatchReadOptions): AsyncGenerator<RolloutBatch> {
   const closed = new Set<number>();
   let pending: Rollout[] = [];
+  let pendingLines: string[] = [];
   let pendingKeys: number[] = [];
   let lastKey = NaN;
   const bad = (line: number, reason: string) => {
@@ -77,12 +84,13 @@ export async function* readRolloutBatches(path: string, o: BatchReadOptions): As
         bad(l.line, e.message);
         continue;
       }
-      const key = keyHash(groupKey(r, textOf(r.prompt, 'prompt')));
+      const key = keyHash(r.group ?? groupKey(r, textOf(r.prompt, 'prompt')));
       if (key !== lastKey) {
         if (pending.length >= o.batchSize) {
-          yield pending;
+          yield { rollouts: pending, lines: pendingLines };
           for (const k of pendingKeys) closed.add(k);
           pending = [];
+          pendingLines = [];
           pendingKeys = [];
         }
         if (closed.has(key)) o.onSplitGroup?.(l.line, r.id);
@@ -90,7 +98,8 @@ export async function* readRolloutBatches(path: string, o: BatchReadOptions): As
         pendingKeys.push(key);
       }
       pending.push(r);
+      pendingLines.push(l.text);
     }
   }
-  if (pending.length > 0) yield pending;
+  if (pending.length > 0) yield { rollouts: pending, lines: pendingLines };
 }
