@@ -49,7 +49,7 @@ const n = Number(process.argv[2] ?? 200_000);
 const file = join(outDir, `gsm8k_synthetic_${n}.jsonl`);
 await writeSynthetic(file, n);
 const spec = join(root, 'examples', 'gsm8k.yaml');
-const runs = 3;
+const runs = 7;
 const base: { ms: number; max_rss_mb: number }[] = [];
 const score: { ms: number; max_rss_mb: number }[] = [];
 for (let r = 0; r < runs; r++) {
