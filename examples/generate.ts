@@ -65,3 +65,33 @@ const tool = toolPrompts.flatMap((p) => {
 });
 writeFileSync(join(here, 'tool_json_rollouts.jsonl'), tool.map((r) => JSON.stringify(r)).join('\n') + '\n');
 console.log(`wrote ${gsm.length} GSM8K-style and ${tool.length} tool-output rollouts`);
+
+// Multi-turn tool-use task: each step is one agent turn with a low-level step reward (a valid tool
+// call earns 0.1, an invalid one 0); the episode's `reference` is the expected final answer.
+const agentTasks = [
+  { id: 'stock', prompt: 'How many units of item A-17 are left in the Lyon warehouse?', answer: '240' },
+  { id: 'refund', prompt: 'Was order 5521 refunded, and for how much?', answer: 'yes, 18.50' },
+];
+const agent = agentTasks.flatMap((t) => {
+  const solve = [
+    { role: 'assistant', content: 'call lookup_item("A-17")', reward: 0.1 },
+    { role: 'assistant', content: 'call stock_at("A-17", "Lyon")', reward: 0.1 },
+    { role: 'assistant', content: `answer: ${t.answer}`, reward: 0 },
+  ];
+  const loop = [
+    { role: 'assistant', content: 'call lookup_item("A-17")', reward: 0.1 },
+    { role: 'assistant', content: 'call lookup_item("A-17")', reward: 0.1 },
+    { role: 'assistant', content: 'call lookup_item("A-17")', reward: 0.1 },
+  ];
+  const invalid = [
+    { role: 'assistant', content: 'call stock_at()', reward: 0 },
+    { role: 'assistant', content: 'answer: 0', reward: 0 },
+  ];
+  return [
+    ['solves', solve, t.answer],
+    ['loops', loop, 'call lookup_item("A-17")'],
+    ['invalid_tools', invalid, '0'],
+  ].map(([kind, steps, final], i) => ({ id: `${t.id}-${i}`, group: t.id, prompt: t.prompt, completion: String(final), reference: t.answer, steps, meta: { kind } }));
+});
+writeFileSync(join(here, 'agent_rollouts.jsonl'), agent.map((r) => JSON.stringify(r)).join('\n') + '\n');
+console.log(`wrote ${agent.length} multi-turn rollouts`);

@@ -23,6 +23,7 @@ function compiled(graders: Record<string, Grader>): CompiledSpec {
     },
     shapers: null,
     estimator: null,
+    credit: null,
   };
 }
 

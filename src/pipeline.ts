@@ -2,6 +2,7 @@ import type { ComponentError, Rollout, Sample, ScoredRollout } from './rollout/t
 import { toSample } from './rollout/sample.js';
 import type { GradeOutput, Grader } from './graders/types.js';
 import type { CompiledSpec } from './spec/compile.js';
+import { buildStepBatch, type CreditOutput } from './credit/types.js';
 
 /**
  * The one flow: rollouts → grade → combine → shape → advantage → (diagnostics inputs) → output.
@@ -207,6 +208,22 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
     ? compiled.estimator.compute({ rewards, components, weights: compiled.weights, groupOf, groupCount: groupKeys.length })
     : null;
 
+  // Step-level credit: the episode reward is the outcome; a failure is reported on every rollout
+  // with steps (their step outputs are left out), never losing the batch's rewards.
+  let credit: CreditOutput | null = null;
+  let stepOffsets: Int32Array | null = null;
+  if (compiled.credit && rollouts.some((r) => Array.isArray(r.steps) && r.steps.length > 0)) {
+    try {
+      const { batch } = buildStepBatch(rollouts, Array.from(rewards, (r) => (r === r ? r : null)));
+      batch.groupOf = groupOf;
+      batch.groupCount = groupKeys.length;
+      credit = compiled.credit.compute(batch);
+      stepOffsets = batch.offsets;
+    } catch (e) {
+      for (let i = 0; i < n; i++) if (rollouts[i]!.steps?.length) (errors[i] ??= []).push({ component: 'credit', message: errorMessage(e) });
+    }
+  }
+
   const results = new Array<ScoredRollout>(n);
   for (let i = 0; i < n; i++) {
     const comps: Record<string, number | null> = {};
@@ -229,6 +246,14 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
       }
       out.details = d;
     } else if ('details' in src) delete out.details;
+    if (credit && stepOffsets && src.steps) {
+      const base = stepOffsets[i]!;
+      out.steps = src.steps.map((step, j) => {
+        const r = credit!.reward[base + j]!;
+        const a = credit!.advantage[base + j]!;
+        return { ...step, reward: r === r ? r : null, advantage: a === a ? a : null } as typeof step;
+      });
+    }
     if (errors[i]) out.errors = errors[i];
     else if ('errors' in src) delete out.errors;
     results[i] = out;

@@ -72,6 +72,20 @@ describe('rewardkit score (end to end on the examples)', { timeout: 180_000 }, (
     expect(diag(grpoSpec).resolution).toBe(0.75);
   });
 
+  it('gives every step of a multi-turn rollout reward and advantage (G-RA: no step credit for a failed episode)', () => {
+    const out = join(dir, 'agent.jsonl');
+    const r = rewardkit(['score', '-s', ex('agent_gated.yaml'), '-i', ex('agent_rollouts.jsonl'), '-o', out, '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = readJsonl(out);
+    for (const x of rows) {
+      for (const s of x.steps) expect(typeof s.advantage).toBe('number');
+      if (x.reward === 0) for (const s of x.steps) expect(s.reward).toBe(0);
+    }
+    const solved = rows.find((x) => x.meta.kind === 'solves');
+    expect(solved.steps.map((s: { reward: number }) => s.reward)).toEqual([0.1, 0.1, 1]);
+    expect(rows.find((x) => x.meta.kind === 'loops').steps.map((s: { reward: number }) => s.reward)).toEqual([0, 0, 0]);
+  });
+
   it('reads stdin, writes stdout, and handles gzip', () => {
     const input = readFileSync(ex('gsm8k_rollouts.jsonl'), 'utf8');
     const r = rewardkit(['score', '--spec', ex('gsm8k.yaml'), '--in', '-'], { input });

@@ -30,10 +30,12 @@ const OUTPUT_KEYS = ['reward', 'components', 'advantage', 'details', 'errors'] a
 /**
  * The output line of one rollout: its input line with the output fields appended, so the input's text
  * (prompt, completion — most of the bytes) is not serialised again. An input that already carries an
- * output field (a scored file scored again) is serialised whole, so no key appears twice.
+ * output field (a scored file scored again), or whose steps got step-level credit, is serialised
+ * whole, so no key appears twice.
  */
 export function scoredLine(input: Rollout, line: string, scored: ScoredRollout): string {
   for (const k of OUTPUT_KEYS) if (k in input) return JSON.stringify(scored);
+  if (scored.steps !== input.steps) return JSON.stringify(scored); // credited steps replace the input's
   const fields: Partial<ScoredRollout> = { reward: scored.reward, components: scored.components };
   if ('advantage' in scored) fields.advantage = scored.advantage;
   if (scored.details) fields.details = scored.details;

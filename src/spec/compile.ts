@@ -5,6 +5,8 @@ import type { Combiner } from '../combine/types.js';
 import { buildShapers } from '../shape/registry.js';
 import { buildEstimator } from '../advantage/registry.js';
 import type { Estimator } from '../advantage/types.js';
+import { buildCredit } from '../credit/registry.js';
+import type { Credit } from '../credit/types.js';
 import type { Spec } from './schema.js';
 import { SpecError, type SpecIssue } from './errors.js';
 
@@ -18,6 +20,8 @@ export interface CompiledSpec {
   readonly combiner: Combiner;
   readonly shapers: ReturnType<typeof buildShapers> | null;
   readonly estimator: Estimator | null;
+  /** Step-level credit assignment (`credit:`), for rollouts with `steps`. */
+  readonly credit: Credit | null;
 }
 
 function at(path: string, e: unknown): SpecIssue {
@@ -67,6 +71,14 @@ export function compileSpec(spec: Spec, opts: { source?: string; specDir?: strin
       issues.push(at('advantage', e));
     }
   }
+  let credit: Credit | null = null;
+  if (spec.credit) {
+    try {
+      credit = buildCredit(spec.credit);
+    } catch (e) {
+      issues.push(at('credit', e));
+    }
+  }
   if (issues.length > 0) throw new SpecError(source, issues);
-  return { spec, source, names, weights, graders, combiner: combiner!, shapers, estimator };
+  return { spec, source, names, weights, graders, combiner: combiner!, shapers, estimator, credit };
 }

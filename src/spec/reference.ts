@@ -4,6 +4,7 @@ import { combiners } from '../combine/registry.js';
 import { shapers } from '../shape/registry.js';
 import { estimators } from '../advantage/registry.js';
 import { diagnoseOptionsSchema } from '../diagnose/index.js';
+import { credits } from '../credit/registry.js';
 import { componentBase } from './schema.js';
 
 interface Prop {
@@ -74,6 +75,8 @@ export function referenceMarkdown(): string {
   for (const s of Object.values(shapers)) parts.push(`### \`${s.type}\``, '', s.summary, '', paramsTable(s.params as z.ZodRawShape));
   parts.push('## Estimators (`advantage: {estimator: …}`)', '');
   for (const e of Object.values(estimators)) parts.push(`### \`${e.estimator}\``, '', e.summary, '', paramsTable(e.params as z.ZodRawShape));
+  parts.push('## Step-level credit (`credit: {method: …}`, for rollouts with `steps`)', '');
+  for (const c of Object.values(credits)) parts.push(`### \`${c.method}\``, '', c.summary, '', paramsTable(c.params as z.ZodRawShape));
   parts.push('## Diagnostics options (`diagnostics: {…}`)', '', paramsTable(diagnoseOptionsSchema.shape));
   return parts.join('\n');
 }

@@ -4,6 +4,7 @@ import { combineSchema } from '../combine/registry.js';
 import { shapeSchema } from '../shape/registry.js';
 import { advantageSchema } from '../advantage/registry.js';
 import { diagnoseOptionsSchema } from '../diagnose/index.js';
+import { creditSchema } from '../credit/registry.js';
 
 /**
  * The reward spec schema, assembled from the registries: each grader kind contributes one member of the
@@ -45,6 +46,9 @@ export const specSchema = z
     combine: combineSchema.optional().describe('How the components become one reward (default: weighted_sum).'),
     shape: shapeSchema.optional().describe('Shapers applied to the reward in order, before the estimator.'),
     advantage: advantageSchema.optional().describe('Estimator turning rewards into advantages; omitted = no `advantage` in the output.'),
+    credit: creditSchema
+      .optional()
+      .describe('Step-level credit assignment for rollouts with `steps`: every output step gets `reward` and `advantage`.'),
     diagnostics: diagnoseOptionsSchema.optional().describe('Thresholds of the batch diagnostics (pass/fail levels for all_pass/all_fail flags, tie and zero tolerances).'),
   })
   .describe('A rewardkit reward spec.');
