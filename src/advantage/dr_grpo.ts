@@ -1,4 +1,4 @@
-import { Scratch, checkBatch, defineEstimator, groupCentres, outputFor } from './types.js';
+import { Scratch, checkBatch, defineEstimator, groupCentred } from './types.js';
 
 /**
  * `dr_grpo` — GRPO without the std division: `A_i = r_i − mean_g` (a group of one: mean 0, so A = r).
@@ -19,15 +19,7 @@ export const drGrpoEstimator = defineEstimator({
     return {
       compute(b, dest) {
         checkBatch(b);
-        const r = b.rewards;
-        const groupOf = b.groupOf;
-        const { pivot, shift } = groupCentres(r, groupOf, b.groupCount, scratch.moments(b.groupCount));
-        const out = outputFor(r.length, dest);
-        for (let i = 0; i < r.length; i++) {
-          const g = groupOf[i];
-          out[i] = r[i] - pivot[g] - shift[g];
-        }
-        return out;
+        return groupCentred(b, scratch, dest).out;
       },
     };
   },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Scratch, checkBatch, defineEstimator, groupCentres, outputFor } from './types.js';
+import { Scratch, checkBatch, defineEstimator, groupCentred } from './types.js';
 import { whiten } from './whiten.js';
 
 /**
@@ -25,14 +25,7 @@ export const reinforcePpBaselineEstimator = defineEstimator({
     return {
       compute(b, dest) {
         checkBatch(b);
-        const r = b.rewards;
-        const groupOf = b.groupOf;
-        const { pivot, shift } = groupCentres(r, groupOf, b.groupCount, scratch.moments(b.groupCount));
-        const d = outputFor(r.length, dest);
-        for (let i = 0; i < r.length; i++) {
-          const g = groupOf[i];
-          d[i] = r[i] - pivot[g] - shift[g];
-        }
+        const d = groupCentred(b, scratch, dest).out;
         return whiten(d, d, p.eps, b.tokenLengths);
       },
     };

@@ -1,4 +1,4 @@
-import { Scratch, checkBatch, defineEstimator, groupCentres, outputFor } from './types.js';
+import { Scratch, checkBatch, defineEstimator, groupCentred } from './types.js';
 
 /**
  * `rloo` — REINFORCE leave-one-out: `A_i = r_i − mean_{j≠i} r_j = n/(n−1)·(r_i − mean_g)`, i.e.
@@ -19,15 +19,12 @@ export const rlooEstimator = defineEstimator({
     return {
       compute(b, dest) {
         checkBatch(b);
-        const r = b.rewards;
+        const { out, moments } = groupCentred(b, scratch, dest);
+        const count = moments.count;
         const groupOf = b.groupOf;
-        const { pivot, shift, count } = groupCentres(r, groupOf, b.groupCount, scratch.moments(b.groupCount));
-        const factor = scratch.f64('factor', b.groupCount);
-        for (let g = 0; g < factor.length; g++) factor[g] = count[g] > 1 ? count[g] / (count[g] - 1) : 1;
-        const out = outputFor(r.length, dest);
-        for (let i = 0; i < r.length; i++) {
-          const g = groupOf[i];
-          out[i] = (r[i] - pivot[g] - shift[g]) * factor[g];
+        for (let i = 0; i < out.length; i++) {
+          const n = count[groupOf[i]];
+          if (n > 1) out[i] *= n / (n - 1);
         }
         return out;
       },

@@ -141,3 +141,20 @@ export function outputFor(n: number, out?: Float64Array): Float64Array {
   if (out.length !== n) throw new RangeError(`out has ${out.length} entries for ${n} rollouts`);
   return out;
 }
+
+/**
+ * `r − group mean` per rollout into `dest` (a group of one: mean 0, so the raw reward), the group
+ * baseline that dr_grpo, rloo and reinforce_pp_baseline share. Returns the group moments too.
+ */
+export function groupCentred(b: AdvantageBatch, scratch: Scratch, dest?: Float64Array): { out: Float64Array; moments: GroupMoments } {
+  const r = b.rewards;
+  const groupOf = b.groupOf;
+  const moments = groupCentres(r, groupOf, b.groupCount, scratch.moments(b.groupCount));
+  const { pivot, shift } = moments;
+  const out = outputFor(r.length, dest);
+  for (let i = 0; i < r.length; i++) {
+    const g = groupOf[i];
+    out[i] = r[i] - pivot[g] - shift[g];
+  }
+  return { out, moments };
+}
