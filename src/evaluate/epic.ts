@@ -475,44 +475,17 @@ export async function evaluateEpic(path: string, sources: readonly (RewardSource
   const groupOf = new IntColumn(1 << 16);
   const groups = new Interner();
   const tallies = rs.map(() => new ErrorTally());
-  let pending: Rollout[] = [];
-  let pendingGroups: number[] = [];
-  let lastGroup = -1;
-  const size = o.batchSize ?? 4096;
   let n = 0;
-  const flush = async () => {
-    if (pending.length === 0) return;
+  for await (const batch of reader.rolloutBatches(o.batchSize ?? 4096)) {
     for (let k = 0; k < K; k++) {
-      const s = await rs[k]!.score(pending);
+      const s = await rs[k]!.score(batch);
       tallies[k]!.add(s);
       for (let i = 0; i < s.rewards.length; i++) cols[k]!.push(s.rewards[i]!);
     }
-    for (const g of pendingGroups) groupOf.push(g);
-    n += pending.length;
+    for (const r of batch) groupOf.push(groups.id(groupKey(r, textOf(r.prompt, 'prompt'))));
+    n += batch.length;
     o.progress?.(n);
-    pending = [];
-    pendingGroups = [];
-  };
-  for await (const chunk of reader.chunks()) {
-    for (const rec of chunk) {
-      let r: Rollout;
-      try {
-        r = validateRollout(rec.value);
-      } catch (e) {
-        if (e instanceof RolloutError) {
-          reader.bad(rec.line, e.message);
-          continue;
-        }
-        throw e;
-      }
-      const g = groups.id(groupKey(r, textOf(r.prompt, 'prompt')));
-      if (g !== lastGroup && pending.length >= size) await flush();
-      lastGroup = g;
-      pending.push(r);
-      pendingGroups.push(g);
-    }
   }
-  await flush();
   rs.forEach((s, k) => {
     const msg = tallies[k]!.message(s.label);
     if (msg) o.log?.(`warning: ${msg}`);

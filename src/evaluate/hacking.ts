@@ -1,5 +1,3 @@
-import type { Rollout } from '../rollout/types.js';
-import { RolloutError, validateRollout } from '../rollout/validate.js';
 import { groupKey, textOf } from '../rollout/sample.js';
 import { ErrorTally, type RewardSource } from './source.js';
 import { EvalInputError, RecordReader } from './io.js';
@@ -329,47 +327,23 @@ export async function evaluateHacking(
   const comps = Object.fromEntries(proxy.componentNames.length > 1 ? proxy.componentNames.map((k) => [k, new FloatColumn()]) : []);
   const tp = new ErrorTally();
   const tg = new ErrorTally();
-  let pending: Rollout[] = [];
-  let lastGroup = -1;
-  const size = o.batchSize ?? 4096;
-  const flush = async () => {
-    if (pending.length === 0) return;
-    const sp = await proxy.score(pending);
-    const sg = await gold.score(pending);
+  for await (const batch of reader.rolloutBatches(o.batchSize ?? 4096)) {
+    const sp = await proxy.score(batch);
+    const sg = await gold.score(batch);
     tp.add(sp);
     tg.add(sg);
-    pending.forEach((r, i) => {
+    batch.forEach((r, i) => {
       pc.push(sp.rewards[i]!);
       gc.push(sg.rewards[i]!);
       const text = textOf(r.completion, 'completion');
       for (const [k, f] of Object.entries(FORMAT_FEATURES)) feats[k]!.push(f(text));
       lc.push(codePoints(text));
       proxy.componentNames.forEach((k, c) => comps[k]?.push(sp.components[c]?.[i] ?? NaN));
+      go.push(groups.id(groupKey(r, textOf(r.prompt, 'prompt'))));
+      ids.push(r.id);
     });
     o.progress?.(pc.length);
-    pending = [];
-  };
-  for await (const chunk of reader.chunks()) {
-    for (const rec of chunk) {
-      let r: Rollout;
-      try {
-        r = validateRollout(rec.value);
-      } catch (e) {
-        if (e instanceof RolloutError) {
-          reader.bad(rec.line, e.message);
-          continue;
-        }
-        throw e;
-      }
-      const g = groups.id(groupKey(r, textOf(r.prompt, 'prompt')));
-      if (g !== lastGroup && pending.length >= size) await flush();
-      lastGroup = g;
-      pending.push(r);
-      go.push(g);
-      ids.push(r.id);
-    }
   }
-  await flush();
   for (const [t, s] of [
     [tp, proxy],
     [tg, gold],

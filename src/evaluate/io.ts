@@ -1,4 +1,6 @@
 import { readJsonlLines } from '../rollout/jsonl.js';
+import { readRolloutBatches } from '../rollout/batches.js';
+import type { Rollout } from '../rollout/types.js';
 
 /** Raised in strict mode at the first unusable line, and for records an evaluation cannot use. */
 export class EvalInputError extends Error {
@@ -31,6 +33,14 @@ export class RecordReader {
     this.badLines++;
     if (this.opts.strict) throw new EvalInputError(`${this.path}:${line}: ${message}`);
     if (this.badLines <= (this.opts.maxReported ?? 20)) this.opts.log?.(`warning: ${this.path}:${line}: ${message} (line skipped)`);
+  }
+
+  /**
+   * Validated rollouts in batches of whole groups (the reader `score` uses); malformed lines and
+   * records that break the rollout contract go through {@link RecordReader.bad}.
+   */
+  async *rolloutBatches(batchSize: number): AsyncGenerator<Rollout[]> {
+    for await (const { rollouts } of readRolloutBatches(this.path, { batchSize, onBadLine: (line, reason) => this.bad(line, reason) })) yield rollouts;
   }
 
   async *chunks(): AsyncGenerator<JsonRecord[]> {
