@@ -103,7 +103,9 @@ describe('EPIC, tabular form: properties (random rewards)', () => {
         fc.double({ min: 0, max: 0.99, noNaN: true }),
         ([X, Y, Z], g) => {
           fc.pre(informative(X, g) && informative(Y, g) && informative(Z, g));
-          expect(epicTable(X, Z, g)).toBeLessThanOrEqual(epicTable(X, Y, g) + epicTable(Y, Z, g) + 1e-9);
+          // D = sqrt((1 − ρ)/2) amplifies a rounding error ε in ρ near 1 to about sqrt(ε) ≈ 1e-8, so the
+          // inequality holds to that precision, not to 1e-9 (a seed found a pair at ρ ≈ 1 − 1e-16).
+          expect(epicTable(X, Z, g)).toBeLessThanOrEqual(epicTable(X, Y, g) + epicTable(Y, Z, g) + 1e-6);
         },
       ),
       { numRuns: 300 },

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Sample } from '../rollout/types.js';
+import type { BackendResolver } from '../backends/types.js';
 
 /** A grader's answer with optional details (extracted answer, reason …). `score: null` = not applicable. */
 export interface Graded {
@@ -30,6 +31,8 @@ export interface GraderContext {
   specDir: string;
   /** Component name in the spec. */
   name: string;
+  /** The spec's `backends`, for model graders (`backend: <name>`). Absent when the spec declares none. */
+  backends?: BackendResolver;
 }
 
 /**
