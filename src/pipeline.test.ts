@@ -24,6 +24,7 @@ function compiled(graders: Record<string, Grader>): CompiledSpec {
     shapers: null,
     estimator: null,
     credit: null,
+    steps: null,
   };
 }
 
@@ -126,5 +127,68 @@ describe('scoreBatch', () => {
     const { results, columns } = await scoreBatch(compiled({ ok: equal }), []);
     expect(results).toEqual([]);
     expect(columns.groupCount).toBe(0);
+  });
+});
+
+describe('step-scoped components (scope: step)', () => {
+  const spec = async (extra: Record<string, unknown> = {}) => {
+    const { parseSpec } = await import('./spec/load.js');
+    const { compileSpec } = await import('./spec/compile.js');
+    return compileSpec(
+      parseSpec({
+        components: [
+          { name: 'solved', grader: 'exact' },
+          { name: 'valid_call', grader: 'regex', pattern: '^call \\w+\\([^)]*\\)', scope: 'step', weight: 0.1 },
+          { name: 'polite', grader: 'regex', pattern: 'please', scope: 'step', weight: 0 },
+        ],
+        ...extra,
+      }),
+    );
+  };
+  const rollouts: Rollout[] = [
+    { id: 'ok', group: 'g', completion: '7', reference: '7', meta: { word: 'please' }, steps: [{ content: 'call f(1)' }, { content: 'answer 7', reward: 0.5 }] },
+    { id: 'bad', group: 'g', completion: '8', reference: '7', meta: { word: 'please' }, steps: [{ content: 'call f(' }, { content: 'call g(2) please' }] },
+  ];
+  it('grades every step, keeps step components out of the episode reward, and feeds credit with their weighted sum', async () => {
+    const c = await spec({ credit: { method: 'gated', threshold: 1 } });
+    expect(c.names).toEqual(['solved']);
+    expect(c.steps?.names).toEqual(['valid_call', 'polite']);
+    const { results } = await scoreBatch(c, rollouts);
+    expect(results.map((r) => r.reward)).toEqual([1, 0]);
+    expect(results[0]!.components).toEqual({ solved: 1 });
+    const s0 = results[0]!.steps!;
+    expect(s0.map((s) => s.components)).toEqual([
+      { valid_call: 1, polite: 0 },
+      { valid_call: 0, polite: 0 },
+    ]);
+    // G-RA: the solved episode accumulates its step rewards (0.1 from the grader, then the given 0.5
+    // plus the outcome 1 on the last step).
+    expect(s0.map((s) => s.reward)).toEqual([expect.closeTo(0.1, 12), expect.closeTo(1.5, 12)]);
+    // The failed episode's valid call earns no step credit.
+    expect(results[1]!.steps!.map((s) => s.components)).toEqual([
+      { valid_call: 0, polite: 0 },
+      { valid_call: 1, polite: 1 },
+    ]);
+    expect(results[1]!.steps!.every((s) => s.reward === 0)).toBe(true);
+  });
+  it('without a credit method, each step carries its components and their weighted sum as reward', async () => {
+    const { results } = await scoreBatch(await spec(), rollouts);
+    expect(results[1]!.steps!.map((s) => s.reward)).toEqual([0, expect.closeTo(0.1, 12)]);
+    expect(results[0]!.steps![1]!.reward).toBe(0.5);
+  });
+  it('reports a failing step grader on its rollout with the step index and keeps the batch', async () => {
+    const c = await spec();
+    const throwing = { scope: 'rollout' as const, grade: (s: { completion: string }) => { if (s.completion.includes('g(')) throw new Error('boom'); return 1; } };
+    const patched = { ...c, steps: { ...c.steps!, graders: [throwing, c.steps!.graders[1]!] } };
+    const { results } = await scoreBatch(patched, rollouts);
+    expect(results[1]!.errors).toEqual([{ component: 'valid_call', message: 'steps[1]: boom' }]);
+    expect(results[1]!.steps![1]!.components).toEqual({ valid_call: null, polite: 1 });
+    expect(results[0]!.errors).toBeUndefined();
+  });
+  it('rejects a group grader as a step component and a spec with only step components', async () => {
+    const { parseSpec } = await import('./spec/load.js');
+    const { compileSpec } = await import('./spec/compile.js');
+    expect(() => compileSpec(parseSpec({ components: [{ name: 'a', grader: 'exact' }, { name: 'd', grader: 'distinct_n', scope: 'step' }] }))).toThrow(/components\[1\]\.scope.*whole groups/s);
+    expect(() => compileSpec(parseSpec({ components: [{ name: 'a', grader: 'exact', scope: 'step' }] }))).toThrow(/scope: rollout/);
   });
 });

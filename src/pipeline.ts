@@ -1,7 +1,8 @@
-import type { ComponentError, Rollout, Sample, ScoredRollout } from './rollout/types.js';
+import type { ComponentError, Rollout, Sample, ScoredRollout, Step } from './rollout/types.js';
 import { toSample } from './rollout/sample.js';
+import { stepSamples } from './rollout/step_sample.js';
 import type { GradeOutput, Grader } from './graders/types.js';
-import type { CompiledSpec } from './spec/compile.js';
+import type { CompiledSpec, StepComponents } from './spec/compile.js';
 import { buildStepBatch, type CreditOutput } from './credit/types.js';
 
 /**
@@ -144,6 +145,104 @@ async function gradeComponent(grader: Grader, name: string, samples: Sample[], g
   if (pending.length > 0) await Promise.all(pending);
 }
 
+/** Per-step columns of the step-scoped components, over every step of the batch (rollout i's steps at offsets[i]…). */
+interface StepGrades {
+  offsets: Int32Array;
+  /** One column per step component, NaN = null. */
+  columns: Float64Array[];
+  /** Weighted sum of the non-null step components per step; NaN where all are null. */
+  reward: Float64Array;
+  details: ((Record<string, unknown> | undefined)[] | null)[];
+}
+
+/**
+ * Grades every step of every rollout with the step-scoped components. A failure on step j is reported
+ * on its rollout as `{component, message: "steps[j]: …"}`.
+ */
+async function gradeSteps(steps: StepComponents, rollouts: readonly Rollout[], errors: (ComponentError[] | undefined)[], details: boolean): Promise<StepGrades> {
+  const n = rollouts.length;
+  const offsets = new Int32Array(n + 1);
+  const samples: Sample[] = [];
+  const owner: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = rollouts[i]!;
+    const s = Array.isArray(r.steps) ? stepSamples(r) : [];
+    for (const x of s) {
+      samples.push(x);
+      owner.push(i);
+    }
+    offsets[i + 1] = samples.length;
+  }
+  const total = samples.length;
+  const stepErrors = new Array<ComponentError[] | undefined>(total);
+  const states: GradeState[] = steps.names.map(() => ({
+    col: new Float64Array(total).fill(NaN),
+    details: details ? new Array(total) : null,
+    errors: stepErrors,
+    errorCount: 0,
+  }));
+  await Promise.all(steps.graders.map((g, k) => gradeComponent(g, steps.names[k]!, samples, [], states[k]!)));
+  for (let t = 0; t < total; t++) {
+    const errs = stepErrors[t];
+    if (!errs) continue;
+    const i = owner[t]!;
+    const j = t - offsets[i]!;
+    for (const e of errs) (errors[i] ??= []).push({ component: e.component, message: `steps[${j}]: ${e.message}` });
+  }
+  const reward = new Float64Array(total);
+  for (let t = 0; t < total; t++) {
+    let sum = 0;
+    let any = false;
+    for (let k = 0; k < states.length; k++) {
+      const v = states[k]!.col[t]!;
+      if (v === v) {
+        sum += steps.weights[k]! * v;
+        any = true;
+      }
+    }
+    reward[t] = any ? sum : NaN;
+  }
+  return { offsets, columns: states.map((s) => s.col), reward, details: states.map((s) => s.details) };
+}
+
+/** The output steps of rollout i: credit's `reward`/`advantage` and the step components (with details). */
+function stepOutputs(
+  steps: Step[],
+  i: number,
+  credit: CreditOutput | null,
+  creditOffsets: Int32Array | null,
+  grades: StepGrades | null,
+  comps: StepComponents | null,
+): Step[] {
+  return steps.map((step, j) => {
+    const out: Record<string, unknown> = { ...step };
+    if (grades && comps) {
+      const t = grades.offsets[i]! + j;
+      const c: Record<string, number | null> = {};
+      const d: Record<string, unknown> = {};
+      comps.names.forEach((name, k) => {
+        const v = grades.columns[k]![t]!;
+        c[name] = v === v ? v : null;
+        const det = grades.details[k]?.[t];
+        if (det !== undefined) d[name] = det;
+      });
+      out.components = c;
+      if (grades.details[0]) out.details = d;
+      if (!credit) {
+        const r = grades.reward[t]!;
+        if (typeof step.reward !== 'number') out.reward = r === r ? r : null;
+      }
+    }
+    if (credit && creditOffsets) {
+      const r = credit.reward[creditOffsets[i]! + j]!;
+      const a = credit.advantage[creditOffsets[i]! + j]!;
+      out.reward = r === r ? r : null;
+      out.advantage = a === a ? a : null;
+    }
+    return out as Step;
+  });
+}
+
 /**
  * Scores one batch of validated rollouts with a compiled spec. Groups are formed from `group` (or the
  * prompt) within the batch; the estimator and shapers see the whole batch. A grader that throws on a
@@ -208,15 +307,22 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
     ? compiled.estimator.compute({ rewards, components, weights: compiled.weights, groupOf, groupCount: groupKeys.length })
     : null;
 
+  const hasSteps = rollouts.some((r) => Array.isArray(r.steps) && r.steps.length > 0);
+  const stepGrades = compiled.steps && hasSteps ? await gradeSteps(compiled.steps, rollouts, errors, opts.details === true) : null;
+
   // Step-level credit: the episode reward is the outcome; a failure is reported on every rollout
   // with steps (their step outputs are left out), never losing the batch's rewards.
   let credit: CreditOutput | null = null;
   let stepOffsets: Int32Array | null = null;
-  if (compiled.credit && rollouts.some((r) => Array.isArray(r.steps) && r.steps.length > 0)) {
+  if (compiled.credit && hasSteps) {
     try {
       const { batch } = buildStepBatch(rollouts, Array.from(rewards, (r) => (r === r ? r : null)));
       batch.groupOf = groupOf;
       batch.groupCount = groupKeys.length;
+      if (stepGrades) {
+        // A step's given `reward` wins; otherwise its step components' weighted sum is the step reward.
+        for (let t = 0; t < batch.reward.length; t++) if (batch.reward[t] !== batch.reward[t]) batch.reward[t] = stepGrades.reward[t]!;
+      }
       credit = compiled.credit.compute(batch);
       stepOffsets = batch.offsets;
     } catch (e) {
@@ -246,14 +352,7 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
       }
       out.details = d;
     } else if ('details' in src) delete out.details;
-    if (credit && stepOffsets && src.steps) {
-      const base = stepOffsets[i]!;
-      out.steps = src.steps.map((step, j) => {
-        const r = credit!.reward[base + j]!;
-        const a = credit!.advantage[base + j]!;
-        return { ...step, reward: r === r ? r : null, advantage: a === a ? a : null } as typeof step;
-      });
-    }
+    if ((credit || stepGrades) && Array.isArray(src.steps)) out.steps = stepOutputs(src.steps, i, credit, stepOffsets, stepGrades, compiled.steps);
     if (errors[i]) out.errors = errors[i];
     else if ('errors' in src) delete out.errors;
     results[i] = out;

@@ -22,6 +22,15 @@ export interface CompiledSpec {
   readonly estimator: Estimator | null;
   /** Step-level credit assignment (`credit:`), for rollouts with `steps`. */
   readonly credit: Credit | null;
+  /** Components with `scope: step`, graded on every step; not part of `names`/`graders`/the combiner. */
+  readonly steps: StepComponents | null;
+}
+
+/** The step-scoped components of a spec, in spec order. */
+export interface StepComponents {
+  readonly names: readonly string[];
+  readonly weights: Float64Array;
+  readonly graders: readonly Grader[];
 }
 
 function at(path: string, e: unknown): SpecIssue {
@@ -38,17 +47,33 @@ export function compileSpec(spec: Spec, opts: { source?: string; specDir?: strin
   const source = opts.source ?? spec.name;
   const specDir = opts.specDir ?? process.cwd();
   const issues: SpecIssue[] = [];
-  const names = spec.components.map((c) => c.name);
-  const weights = Float64Array.from(spec.components.map((c) => c.weight));
+  const names: string[] = [];
+  const weightList: number[] = [];
   const graders: Grader[] = [];
+  const stepNames: string[] = [];
+  const stepWeights: number[] = [];
+  const stepGraders: Grader[] = [];
   spec.components.forEach((c, i) => {
-    const { name, weight: _w, description: _d, grader, ...params } = c as { name: string; weight: number; description?: string; grader: string } & Record<string, unknown>;
+    const { name, weight, description: _d, scope, grader, ...params } = c as {
+      name: string;
+      weight: number;
+      description?: string;
+      scope: 'rollout' | 'step';
+      grader: string;
+    } & Record<string, unknown>;
     try {
-      graders.push(graderKind(grader)!.create(params as never, { specDir, name }));
+      const built = graderKind(grader)!.create(params as never, { specDir, name });
+      if (scope === 'step' && built.scope === 'group') throw new ParamError('scope', `grader "${grader}" grades whole groups and cannot be step-scoped`);
+      (scope === 'step' ? stepGraders : graders).push(built);
+      (scope === 'step' ? stepNames : names).push(name);
+      (scope === 'step' ? stepWeights : weightList).push(weight);
     } catch (e) {
       issues.push(at(`components[${i}]`, e));
     }
   });
+  if (issues.length === 0 && names.length === 0) issues.push({ path: 'components', message: 'needs at least one component with scope: rollout (the episode reward)' });
+  const weights = Float64Array.from(weightList);
+  const steps: StepComponents | null = stepNames.length > 0 ? { names: stepNames, weights: Float64Array.from(stepWeights), graders: stepGraders } : null;
   let combiner: Combiner | null = null;
   try {
     combiner = buildCombiner(spec.combine, { names, weights });
@@ -80,5 +105,5 @@ export function compileSpec(spec: Spec, opts: { source?: string; specDir?: strin
     }
   }
   if (issues.length > 0) throw new SpecError(source, issues);
-  return { spec, source, names, weights, graders, combiner: combiner!, shapers, estimator, credit };
+  return { spec, source, names, weights, graders, combiner: combiner!, shapers, estimator, credit, steps };
 }

@@ -23,6 +23,12 @@ export const componentBase = {
   name: componentNameSchema,
   weight: z.number().refine(Number.isFinite, 'must be a finite number').default(1).describe('Weight of the component in the combiner (default 1).'),
   description: z.string().optional().describe('Free text for people reading the spec.'),
+  scope: z
+    .enum(['rollout', 'step'])
+    .default('rollout')
+    .describe(
+      '`rollout` (default): graded once per rollout and combined into the reward. `step`: graded on every step of a multi-turn rollout (the step is the completion, the conversation before it the prompt); its weighted sum is the step reward the `credit` method uses where a step has no given `reward`, and each step-scoped component is also a named signal for credit methods.',
+    ),
 };
 
 function componentMember(kind: (typeof graderKinds)[number]) {
