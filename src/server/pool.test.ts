@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RewardServer } from './app.js';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { FIXTURES, ROOT, SPECS_DIR, call, logSink, metric } from './testing.js';
 
 /** A batch mixing both fixture specs; `diverse` has a group-scope grader, so slices must hold whole groups. */
@@ -21,7 +22,7 @@ function mixed(n: number) {
 }
 
 /** The fixture specs, one whose grader fails on some rollouts, and the GSM8K example spec. */
-const SPECS = [SPECS_DIR, join(FIXTURES, 'lengthy.yaml'), join(ROOT, 'examples', 'gsm8k.yaml')];
+const SPECS = [SPECS_DIR, join(FIXTURES, 'lengthy.yaml'), join(FIXTURES, 'steps.yaml'), join(ROOT, 'examples', 'gsm8k.yaml')];
 
 describe('pool scoring equals inline scoring', () => {
   let inline: { server: RewardServer; url: string };
@@ -100,6 +101,30 @@ describe('pool scoring equals inline scoring', () => {
     const b = await call(pool.url, 'POST', '/v1/score', body);
     expect(a.status).toBe(200);
     expect(b.text).toBe(a.text);
+  });
+
+  it('returns per-step rewards, advantages and step components, identically in both modes', async () => {
+    const rollouts = readFileSync(join(ROOT, 'examples', 'agent_rollouts.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const r = JSON.parse(l);
+        for (const s of r.steps) delete s.reward; // the step component gives the step rewards
+        return r;
+      });
+    const body = { spec: 'steps', rollouts, details: true };
+    const a = await call(inline.url, 'POST', '/v1/score', body);
+    const b = await call(pool.url, 'POST', '/v1/score', body);
+    expect(a.status).toBe(200);
+    expect(b.text).toBe(a.text);
+    const solved = a.body.results.find((r: { id: string }) => r.id === 'stock-0');
+    expect(solved.steps.map((s: { reward: number }) => s.reward)).toEqual([0.1, 0.1, 1]);
+    expect(solved.steps[0]).toEqual({ reward: 0.1, advantage: expect.any(Number), components: { valid_call: 1 }, details: {} });
+    const loops = a.body.results.find((r: { id: string }) => r.id === 'stock-1');
+    expect(loops.steps.map((s: { components: object }) => s.components)).toEqual([{ valid_call: 1 }, { valid_call: 1 }, { valid_call: 1 }]);
+    expect(loops.steps.map((s: { reward: number }) => s.reward)).toEqual([0, 0, 0]);
+    const plain = await call(inline.url, 'POST', '/v1/score', { spec: 'exact', rollouts: rollouts.slice(0, 2) });
+    expect(plain.body.results[0].steps).toBeUndefined();
   });
 
   it('OpenRLHF requests give the same answer in both modes', async () => {

@@ -21,6 +21,26 @@ export interface SlimResult {
   advantage?: number | null;
   details?: Record<string, unknown>;
   errors?: ComponentError[];
+  /** Per step, for rollouts with `steps` when the spec has `credit` or step-scoped components. */
+  steps?: SlimStep[];
+}
+
+/** One step's result: its credited `reward` and `advantage`, and its step-scoped components. */
+export interface SlimStep {
+  reward: number | null;
+  advantage?: number | null;
+  components?: Record<string, number | null>;
+  details?: Record<string, unknown>;
+}
+
+function slimSteps(steps: readonly Record<string, unknown>[], details: boolean): SlimStep[] {
+  return steps.map((s) => {
+    const out: SlimStep = { reward: typeof s.reward === 'number' ? s.reward : null };
+    if ('advantage' in s) out.advantage = s.advantage as number | null;
+    if (s.components !== undefined) out.components = s.components as Record<string, number | null>;
+    if (details && s.details !== undefined) out.details = s.details as Record<string, unknown>;
+    return out;
+  });
 }
 
 /** One spec's part of a request, scored. */
@@ -92,12 +112,14 @@ export class ScoreService {
       scored.push({ entry: p.entry, indices: p.indices, batch });
       this.count(p.entry, batch);
       const rs = batch.results;
+      const stepped = p.entry.compiled.credit !== null || p.entry.compiled.steps !== null;
       for (let m = 0; m < rs.length; m++) {
         const r = rs[m]!;
         const out: SlimResult = { id: r.id, reward: r.reward, components: r.components };
         if (r.advantage !== undefined) out.advantage = r.advantage;
         if (opts.details && r.details) out.details = r.details;
         if (r.errors) out.errors = r.errors;
+        if (stepped && Array.isArray(r.steps)) out.steps = slimSteps(r.steps as Record<string, unknown>[], opts.details === true);
         results[p.indices[m]!] = out;
       }
     });

@@ -36,10 +36,14 @@ export interface GradeReply {
 }
 
 const given = (workerData as { specs: WorkerSpec[] }).specs;
-/** Grade-only copies of the served specs: no shapers (their running state lives on the main thread), no estimator. */
+/**
+ * Grade-only copies of the served specs: no shapers (their running state lives on the main thread), no
+ * estimator, no credit, no step components (steps are graded and credited over the whole batch on the
+ * main thread).
+ */
 const specs: CompiledSpec[] = given.map((w) => {
   const compiled = 'file' in w ? compileSpecFile(w.file) : compileSpec(w.spec, { source: w.source, specDir: w.specDir });
-  return { ...compiled, shapers: null, estimator: null };
+  return { ...compiled, shapers: null, estimator: null, credit: null, steps: null };
 });
 
 /** Grades one slice; see {@link GradeReply}. */
