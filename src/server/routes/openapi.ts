@@ -78,6 +78,20 @@ export function openApiDocument(ctx: ServerContext): Record<string, unknown> {
             advantage: { type: ['number', 'null'], description: 'Present when the spec has an estimator.' },
             details: { type: 'object', description: "Each grader's details, when asked." },
             errors: { type: 'array', items: { type: 'object', properties: { component: { type: 'string' }, message: { type: 'string' } } } },
+            steps: {
+              type: 'array',
+              description: 'Per step of a multi-turn rollout, when the spec has `credit` or step-scoped components.',
+              items: {
+                type: 'object',
+                required: ['reward'],
+                properties: {
+                  reward: { type: ['number', 'null'], description: 'The credited step reward.' },
+                  advantage: { type: ['number', 'null'], description: 'Present when the spec has `credit`.' },
+                  components: { type: 'object', additionalProperties: { type: ['number', 'null'] }, description: 'Step-scoped components.' },
+                  details: { type: 'object' },
+                },
+              },
+            },
           },
         },
       },

@@ -29,7 +29,7 @@ export function checkScoreBody(body: unknown): ScoreBody {
 
 /**
  * `POST /v1/score` — the native API: `{spec?, rollouts, details?, diagnostics?}` →
- * `{results: [{id, reward, components, advantage?, details?, errors?}], diagnostics?}`. Each spec's
+ * `{results: [{id, reward, components, advantage?, details?, errors?, steps?}], diagnostics?}`. Each spec's
  * rollouts are one batch: groups and advantages as `rewardkit score` computes them for one batch.
  * `diagnostics` is keyed by spec name.
  */
