@@ -11,7 +11,7 @@ export interface ServeCommandOptions {
   insecure?: boolean;
   defaultSpec?: string;
   route: Record<string, string>;
-  scoring: 'inline' | 'pool';
+  scoring: 'inline' | 'pool' | 'auto';
   workers?: number;
   bodyLimit: number;
   maxRollouts: number;
@@ -148,11 +148,11 @@ export function registerServe(program: Command): void {
     .option('--insecure', 'allow a non-loopback bind without a token')
     .option('--default-spec <name>', 'spec for requests that name none (default: the only spec, when one is served)')
     .option('--route <source=spec>', 'send rollouts whose meta.data_source is SOURCE to spec SPEC (repeatable)', route, {})
-    .option('--scoring <mode>', 'inline (graders on the event loop) or pool (graders in worker threads)', (v) => {
-      if (v !== 'inline' && v !== 'pool') throw new InvalidArgumentError('expected "inline" or "pool"');
+    .option('--scoring <mode>', 'inline (graders on the event loop), pool (graders in worker threads) or auto (the pool for batches whose measured grading time would stall the event loop)', (v) => {
+      if (v !== 'inline' && v !== 'pool' && v !== 'auto') throw new InvalidArgumentError('expected "inline", "pool" or "auto"');
       return v;
-    }, 'inline')
-    .option('--workers <n>', 'worker threads with --scoring pool (default: the number of CPUs)', positiveInt)
+    }, 'auto')
+    .option('--workers <n>', 'worker threads with --scoring pool or auto (default: the number of CPUs; auto on one CPU scores inline)', positiveInt)
     .option('--body-limit <MiB>', 'largest request body, MiB', positiveNumber, 32)
     .option('--max-rollouts <n>', 'most rollouts in one request (413 beyond)', positiveInt, 8192)
     .option('--max-inflight <n>', 'most scoring requests in flight (429 beyond)', positiveInt, 64)

@@ -4,7 +4,7 @@ import { pino, type Logger } from 'pino';
 import './context.js';
 import type { ServerContext } from './context.js';
 import { TokenAuth } from './auth.js';
-import { InlineEngine, PoolEngine, type ScoringEngine } from './engine.js';
+import { AutoEngine, InlineEngine, PoolEngine, type ScoringEngine } from './engine.js';
 import { HttpError } from './errors.js';
 import { parseJsonBody } from './json.js';
 import { InflightLimiter } from './limits.js';
@@ -61,7 +61,12 @@ export async function createServer(input: ServerOptions): Promise<RewardServer> 
     options.logStream ?? pino.destination({ fd: 1, sync: false }),
   );
 
-  const engine: ScoringEngine = options.scoring === 'pool' ? new PoolEngine(specs.entries, options.workers) : new InlineEngine();
+  const engine: ScoringEngine =
+    options.scoring === 'pool'
+      ? new PoolEngine(specs.entries, options.workers)
+      : options.scoring === 'auto' && options.workers >= 2
+        ? new AutoEngine(() => new PoolEngine(specs.entries, options.workers))
+        : new InlineEngine();
   const metrics = new ServerMetrics(() => engine.queueDepth());
   const limiter = new InflightLimiter(options.maxInflightRequests, options.maxInflightRollouts, metrics);
   const service = new ScoreService(specs, engine, limiter, metrics, options.deadlineMs);

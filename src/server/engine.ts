@@ -22,7 +22,7 @@ import type { GradeReply, GradeTask, WorkerSpec } from './worker.js';
  *   results are identical to `inline` — same numbers, same error messages, same details.
  */
 export interface ScoringEngine {
-  readonly mode: 'inline' | 'pool';
+  readonly mode: 'inline' | 'pool' | 'auto';
   /** Scores one batch with one spec. */
   score(entry: SpecEntry, rollouts: Rollout[], opts: { details?: boolean }): Promise<BatchResult>;
   /** Batches waiting for a worker (0 inline). */
@@ -183,5 +183,83 @@ export class PoolEngine implements ScoringEngine {
   /** Waits for running tasks, then stops the threads. */
   async close(): Promise<void> {
     await this.pool.close();
+  }
+}
+
+/**
+ * `auto`: each batch goes inline or to the pool by its expected grading time. The engine times the
+ * batches it scores inline and keeps, per spec, a moving average of the time per rollout; a batch
+ * whose expected time (average × size) exceeds `budgetMs` — long enough to stall the event loop for
+ * other requests — goes to the pool, anything smaller stays inline where it costs no copying. Every
+ * `probeEvery`-th batch of a pooled spec is scored inline to refresh its average, so a spec whose
+ * graders became cheap (warm caches) comes back. Results are identical either way (see
+ * {@link PoolEngine}).
+ */
+export class AutoEngine implements ScoringEngine {
+  readonly mode = 'auto' as const;
+  private readonly inline = new InlineEngine();
+  private readonly perRollout = new Map<number, number>();
+  private readonly pooledSince = new Map<number, number>();
+  private pool: ScoringEngine | null = null;
+  private poolReady = false;
+  private poolStart: Promise<void> | null = null;
+  /** Batches scored in each place, for /metrics and tests. */
+  readonly counts = { inline: 0, pool: 0 };
+
+  /**
+   * @param startPool makes the pool; called the first time a batch would go there (until its workers
+   *   are ready, batches stay inline), so a server whose batches are all cheap never starts threads.
+   */
+  constructor(
+    private readonly startPool: () => ScoringEngine,
+    private readonly budgetMs = 10,
+    private readonly probeEvery = 16,
+  ) {}
+
+  /** Picks the place for one batch. */
+  private route(entry: SpecEntry, n: number): 'inline' | 'pool' {
+    const avg = this.perRollout.get(entry.index);
+    if (avg === undefined || avg * n <= this.budgetMs) return 'inline';
+    if (!this.poolReady) {
+      // A pool that fails to start leaves every batch inline, as on one core.
+      this.poolStart ??= (async () => {
+        this.pool = this.startPool();
+        await this.pool.ready();
+        this.poolReady = true;
+      })().catch(() => undefined);
+      return 'inline';
+    }
+    const k = (this.pooledSince.get(entry.index) ?? 0) + 1;
+    this.pooledSince.set(entry.index, k);
+    return k % this.probeEvery === 0 ? 'inline' : 'pool';
+  }
+
+  /** Scores inline (timed) or in the pool, per {@link AutoEngine}. */
+  async score(entry: SpecEntry, rollouts: Rollout[], opts: { details?: boolean }): Promise<BatchResult> {
+    if (this.route(entry, rollouts.length) === 'pool') {
+      this.counts.pool++;
+      return this.pool!.score(entry, rollouts, opts);
+    }
+    this.counts.inline++;
+    const t0 = performance.now();
+    const out = await this.inline.score(entry, rollouts, opts);
+    const ms = (performance.now() - t0) / Math.max(1, rollouts.length);
+    const prev = this.perRollout.get(entry.index);
+    this.perRollout.set(entry.index, prev === undefined ? ms : 0.7 * prev + 0.3 * ms);
+    return out;
+  }
+
+  /** The pool's queue (0 before it starts). */
+  queueDepth(): number {
+    return this.pool?.queueDepth() ?? 0;
+  }
+
+  /** Ready at once: the pool starts when first needed. */
+  async ready(): Promise<void> {}
+
+  /** Stops the pool, if it was started (after a start in progress settles). */
+  async close(): Promise<void> {
+    await this.poolStart?.catch(() => undefined);
+    await this.pool?.close();
   }
 }

@@ -8,7 +8,7 @@ import type { DestinationStream } from 'pino';
  */
 
 /** How batches are graded: on the event loop, or in a worker-thread pool (see engine.ts). */
-export type ScoringMode = 'inline' | 'pool';
+export type ScoringMode = 'inline' | 'pool' | 'auto';
 
 /** Settings of the OpenRLHF-compatible `POST /get_reward` route. */
 export interface OpenRlhfOptions {
@@ -39,7 +39,11 @@ export interface ServerOptions {
   defaultSpec?: string;
   /** `meta.data_source` value → spec name. A data_source equal to a spec name routes there without an entry. */
   routes?: Record<string, string>;
-  /** Default: `inline` (measured faster on the GSM8K spec; see BENCHMARKS.md). */
+  /**
+   * `inline`: graders on the event loop; `pool`: graders in worker threads; `auto` (default): each batch
+   * inline unless its expected grading time (measured per spec) would stall the event loop, then the pool.
+   * On one core `auto` is `inline`.
+   */
   scoring?: ScoringMode;
   /** Worker threads in `pool` mode. Default: available cores. */
   workers?: number;
@@ -111,8 +115,8 @@ export function resolveOptions(o: ServerOptions, env: NodeJS.ProcessEnv = proces
     );
   const port = o.port ?? 8000;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ServerConfigError(`port must be an integer in [0, 65535], got ${port}`);
-  const scoring = o.scoring ?? 'inline';
-  if (scoring !== 'inline' && scoring !== 'pool') throw new ServerConfigError(`scoring must be "inline" or "pool", got ${JSON.stringify(scoring)}`);
+  const scoring = o.scoring ?? 'auto';
+  if (scoring !== 'inline' && scoring !== 'pool' && scoring !== 'auto') throw new ServerConfigError(`scoring must be "inline", "pool" or "auto", got ${JSON.stringify(scoring)}`);
   const nullReward = o.openrlhf?.nullReward ?? 0;
   if (!Number.isFinite(nullReward)) throw new ServerConfigError('openrlhf null reward must be a finite number');
   return {

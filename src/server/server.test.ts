@@ -293,7 +293,7 @@ describe('reward server (inline scoring, token auth)', () => {
     expect(s.status).toBe(200);
     expect(s.body.default_spec).toBe('exact');
     expect(s.body.routes).toEqual({ 'openai/gsm8k': 'exact', 'novelty/v1': 'diverse' });
-    expect(s.body.scoring).toBe('inline');
+    expect(s.body.scoring).toBe('auto');
     const exact = s.body.specs.find((x: any) => x.name === 'exact');
     expect(exact).toMatchObject({ file: 'exact.yaml', advantage: 'grpo', data_sources: ['openai/gsm8k'], components: [{ name: 'correct', grader: 'exact', weight: 1 }, { name: 'close', grader: 'edit_distance', weight: 0.5 }] });
     expect(JSON.stringify(s.body)).not.toContain(SPECS_DIR);

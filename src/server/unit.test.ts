@@ -58,7 +58,7 @@ describe('options', () => {
   });
   it('defaults: loopback, port 8000, inline scoring', () => {
     const o = resolveOptions({ specs: ['x'] }, {});
-    expect([o.host, o.port, o.scoring, o.maxRollouts, o.token]).toEqual(['127.0.0.1', 8000, 'inline', 8192, undefined]);
+    expect([o.host, o.port, o.scoring, o.maxRollouts, o.token]).toEqual(['127.0.0.1', 8000, 'auto', 8192, undefined]);
   });
 });
 
@@ -163,5 +163,50 @@ describe('SpecSet', async () => {
     writeFileSync(join(empty, 'notes.txt'), 'x');
     expect(() => new SpecSet([empty])).toThrow(/holds no \.yaml/);
     expect(() => new SpecSet([join(empty, 'missing.yaml')])).toThrow(/no such file/);
+  });
+});
+
+describe('auto scoring engine', () => {
+  async function setup() {
+    const { AutoEngine } = await import('./engine.js');
+    const { compileSpec } = await import('../spec/compile.js');
+    const { parseSpec } = await import('../spec/load.js');
+    const compiled = compileSpec(parseSpec({ components: [{ name: 'ok', grader: 'exact' }] }));
+    let slowMs = 0;
+    // Busy-waits `slowMs` per rollout: a grader whose cost the engine can measure.
+    const slow = { scope: 'rollout' as const, grade: () => { const t = performance.now(); while (performance.now() - t < slowMs); return 1; } };
+    const entry = { name: 's', file: 's.yaml', index: 0, compiled: { ...compiled, graders: [slow] }, graderKinds: ['exact'] };
+    const pooled: number[] = [];
+    let started = 0;
+    const pool = {
+      mode: 'pool' as const,
+      score: async (_e: unknown, rs: unknown[]) => (pooled.push(rs.length), { results: [], columns: {} } as never),
+      queueDepth: () => 0,
+      ready: async () => undefined,
+      close: async () => undefined,
+    };
+    const engine = new AutoEngine(() => (started++, pool), 10, 4);
+    const rollouts = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `r${i}`, completion: 'a', reference: 'a' }));
+    return { engine, entry, pooled, rollouts, started: () => started, setSlow: (ms: number) => (slowMs = ms) };
+  }
+  it('keeps cheap batches inline and never starts the pool for them', async () => {
+    const t = await setup();
+    for (let k = 0; k < 5; k++) await t.engine.score(t.entry as never, t.rollouts(100) as never, {});
+    expect(t.engine.counts).toEqual({ inline: 5, pool: 0 });
+    expect(t.started()).toBe(0);
+  });
+  it('sends a batch whose measured cost exceeds the budget to the pool once it is ready, and probes inline again', async () => {
+    const t = await setup();
+    t.setSlow(0.2);
+    await t.engine.score(t.entry as never, t.rollouts(100) as never, {}); // measured: ~20 ms for 100
+    await t.engine.score(t.entry as never, t.rollouts(100) as never, {}); // would go to the pool: starts it, stays inline
+    expect(t.started()).toBe(1);
+    await new Promise((r) => setTimeout(r, 0));
+    for (let k = 0; k < 4; k++) await t.engine.score(t.entry as never, t.rollouts(100) as never, {});
+    expect(t.pooled).toEqual([100, 100, 100]); // the 4th is an inline probe
+    expect(t.engine.counts.inline).toBe(3);
+    await t.engine.score(t.entry as never, t.rollouts(10) as never, {}); // a small batch stays inline
+    expect(t.engine.counts.inline).toBe(4);
+    expect(t.started()).toBe(1);
   });
 });
