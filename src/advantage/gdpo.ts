@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { moments, toDouble } from '../shape/stats.js';
+import { toDouble } from '../shape/stats.js';
 import { grpoEstimator } from './grpo.js';
-import { Scratch, checkBatch, defineEstimator, groupCentres, groupStd, outputFor, type AdvantageBatch } from './types.js';
+import { assertFiniteOrNull } from '../shape/columns.js';
+import { Scratch, checkComponentShape, defineEstimator, groupCentres, groupStd, outputFor, type AdvantageBatch } from './types.js';
 
 /**
  * GDPO's first two steps, before the batch normalisation: `pre_i = Σ_k w_k·(R_ik − mean_g)/(std_g + eps)`
@@ -20,49 +21,90 @@ export function gdpoDecoupledSum(
   const G = b.groupCount;
   const groupOf = b.groupOf;
   const pre = outputFor(n, out);
-  for (let i = 0; i < n; i++) pre[i] = r[i] - r[i]; // 0, or NaN for a null reward
   const m = scratch.moments(G);
   const scale = scratch.f64('scale', G);
+  const off = scratch.f64('off', G);
   for (let k = 0; k < b.components.length; k++) {
     const x = b.components[k];
     const w = b.weights[k];
     groupCentres(x, groupOf, G, m, r, nullAs);
+    // A ±Infinity in the column makes its group's m2 non-finite: only then scan it for the error,
+    // instead of a separate checking pass over every column.
+    for (let g = 0; g < G; g++) if (!Number.isFinite(m.m2[g]) || !Number.isFinite(m.shift[g])) assertFiniteOrNull(x, `component ${k}`);
     for (let g = 0; g < G; g++) {
       // With eps 0 a tied group has std 0 and deviations of exactly 0: keep them 0, not 0·∞.
       const den = groupStd(m, g, 1) + eps;
       scale[g] = den > 0 ? w / den : w;
+      off[g] = m.pivot[g] + m.shift[g];
     }
-    if (nullAs === undefined) addSkipNull(pre, x, groupOf, m.pivot, m.shift, scale);
-    else addFillNull(pre, x, groupOf, m.pivot, m.shift, scale, toDouble(nullAs));
+    // The first column writes (starting from r − r: 0, or NaN for a null reward), the others add.
+    if (nullAs === undefined) {
+      if (k === 0) setSkipNull(pre, r, x, groupOf, off, scale);
+      else addSkipNull(pre, x, groupOf, off, scale);
+    } else if (k === 0) setFillNull(pre, r, x, groupOf, off, scale, toDouble(nullAs));
+    else addFillNull(pre, x, groupOf, off, scale, toDouble(nullAs));
   }
+  if (b.components.length === 0) for (let i = 0; i < n; i++) pre[i] = r[i] - r[i];
   return pre;
 }
 
-/** pre[i] += (x[i] − pivot − shift)·scale of i's group; a null x adds nothing. Null-reward rows stay NaN. */
-function addSkipNull(pre: Float64Array, x: Float64Array, groupOf: Int32Array, pivot: Float64Array, shift: Float64Array, scale: Float64Array): void {
+/**
+ * Count, mean and m2 of the non-null values, summed about 0: the decoupled sum is a sum of
+ * group-centred terms, so its mean is near 0 and no pivot is needed for precision.
+ */
+function centredMoments(x: Float64Array): { count: number; mean: number; m2: number } {
+  let count = 0;
+  let s = 0;
+  let q = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (v !== v) continue;
+    count++;
+    s += v;
+    q += v * v;
+  }
+  if (count === 0) return { count: 0, mean: NaN, m2: 0 };
+  const mean = s / count;
+  const m2 = q - s * mean;
+  return { count, mean, m2: m2 > 0 ? m2 : 0 };
+}
+
+// One small function per variant: V8 optimises a lone typed-array loop best (see shape/stats.ts).
+
+/** pre[i] = (r[i] − r[i]) + (x[i] − off)·scale of i's group; a null x adds nothing. */
+function setSkipNull(pre: Float64Array, r: Float64Array, x: Float64Array, groupOf: Int32Array, off: Float64Array, scale: Float64Array): void {
+  for (let i = 0; i < pre.length; i++) {
+    const v = x[i];
+    const g = groupOf[i];
+    pre[i] = r[i] - r[i] + (v === v ? (v - off[g]) * scale[g] : 0);
+  }
+}
+
+/** pre[i] += (x[i] − off)·scale of i's group; a null x adds nothing. Null-reward rows stay NaN. */
+function addSkipNull(pre: Float64Array, x: Float64Array, groupOf: Int32Array, off: Float64Array, scale: Float64Array): void {
   for (let i = 0; i < pre.length; i++) {
     const v = x[i];
     if (v !== v) continue;
     const g = groupOf[i];
-    pre[i] += (v - pivot[g] - shift[g]) * scale[g];
+    pre[i] += (v - off[g]) * scale[g];
+  }
+}
+
+/** As {@link setSkipNull}, a null x counting as `fill`. */
+function setFillNull(pre: Float64Array, r: Float64Array, x: Float64Array, groupOf: Int32Array, off: Float64Array, scale: Float64Array, fill: number): void {
+  for (let i = 0; i < pre.length; i++) {
+    const x0 = x[i];
+    const g = groupOf[i];
+    pre[i] = r[i] - r[i] + ((x0 === x0 ? x0 : fill) - off[g]) * scale[g];
   }
 }
 
 /** As {@link addSkipNull}, a null x counting as `fill`. */
-function addFillNull(
-  pre: Float64Array,
-  x: Float64Array,
-  groupOf: Int32Array,
-  pivot: Float64Array,
-  shift: Float64Array,
-  scale: Float64Array,
-  fill: number,
-): void {
+function addFillNull(pre: Float64Array, x: Float64Array, groupOf: Int32Array, off: Float64Array, scale: Float64Array, fill: number): void {
   for (let i = 0; i < pre.length; i++) {
     const x0 = x[i];
-    const v = x0 === x0 ? x0 : fill;
     const g = groupOf[i];
-    pre[i] += (v - pivot[g] - shift[g]) * scale[g];
+    pre[i] += ((x0 === x0 ? x0 : fill) - off[g]) * scale[g];
   }
 }
 
@@ -108,9 +150,9 @@ export const gdpoEstimator = defineEstimator({
     return {
       compute(b, dest) {
         if (b.components.length < 2) return fallback.compute(b, dest);
-        checkBatch(b, true);
+        checkComponentShape(b);
         const pre = gdpoDecoupledSum(b, eps, nullAs, dest, scratch);
-        const bm = moments(pre);
+        const bm = centredMoments(pre);
         const scale = 1 / ((bm.count > 1 ? Math.sqrt(bm.m2 / (bm.count - 1)) : 0) + eps || 1);
         const mean = bm.mean;
         for (let i = 0; i < pre.length; i++) pre[i] = (pre[i] - mean) * scale;

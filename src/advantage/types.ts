@@ -61,20 +61,35 @@ export function defineEstimator<const Name extends string, Shape extends z.ZodRa
  * no ±Infinity). Errors name the rollout index.
  */
 export function checkBatch(b: AdvantageBatch, components = false): void {
+  if (components) {
+    checkComponentShape(b);
+    for (let k = 0; k < b.components.length; k++) assertFiniteOrNull(b.components[k], `component ${k}`);
+    return;
+  }
+  assertGroups(b.groupOf, b.groupCount, b.rewards.length);
+  assertFiniteOrNull(b.rewards, 'reward');
+  checkTokenLengths(b);
+}
+
+/**
+ * {@link checkBatch} with the component columns' lengths and weights checked but not their values:
+ * for estimators that detect ±Infinity in a component from its group statistics (GDPO), sparing a pass.
+ */
+export function checkComponentShape(b: AdvantageBatch): void {
   const n = b.rewards.length;
   assertGroups(b.groupOf, b.groupCount, n);
   assertFiniteOrNull(b.rewards, 'reward');
-  if (components) {
-    if (b.weights.length !== b.components.length) {
-      throw new RangeError(`weights has ${b.weights.length} entries for ${b.components.length} components`);
-    }
-    for (let k = 0; k < b.components.length; k++) {
-      assertLength(b.components[k], n, `component ${k}`);
-      assertFiniteOrNull(b.components[k], `component ${k}`);
-      if (!Number.isFinite(b.weights[k])) throw new RangeError(`weight of component ${k} is ${b.weights[k]}; must be finite`);
-    }
+  if (b.weights.length !== b.components.length) throw new RangeError(`weights has ${b.weights.length} entries for ${b.components.length} components`);
+  for (let k = 0; k < b.components.length; k++) {
+    assertLength(b.components[k], n, `component ${k}`);
+    if (!Number.isFinite(b.weights[k])) throw new RangeError(`weight of component ${k} is ${b.weights[k]}; must be finite`);
   }
+  checkTokenLengths(b);
+}
+
+function checkTokenLengths(b: AdvantageBatch): void {
   const len = b.tokenLengths;
+  const n = b.rewards.length;
   if (len !== undefined) {
     assertLength(len, n, 'tokenLengths');
     for (let i = 0; i < n; i++) {
