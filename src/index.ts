@@ -30,6 +30,8 @@ export { ParamError, defineGrader, type GraderKind, type Grader, type GradeOutpu
 export interface Scorer {
   readonly compiled: CompiledSpec;
   score(rollouts: readonly unknown[], opts?: ScoreOptions): Promise<BatchResult>;
+  /** Releases the spec's model backends (connections, loaded models, cache files). */
+  close(): Promise<void>;
 }
 
 /**
@@ -58,5 +60,6 @@ export function createScorer(spec: string | object): Scorer {
       });
       return scoreBatch(compiled, valid, opts);
     },
+    close: () => compiled.close(),
   };
 }

@@ -25,6 +25,8 @@ function compiled(graders: Record<string, Grader>): CompiledSpec {
     estimator: null,
     credit: null,
     steps: null,
+    backends: null,
+    close: async () => undefined,
   };
 }
 

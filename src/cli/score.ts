@@ -61,6 +61,14 @@ export async function runScore(o: ScoreCommandOptions, log: (s: string) => void 
     }
     throw e;
   }
+  try {
+    return await scoreWith(compiled, o, log);
+  } finally {
+    await compiled.close();
+  }
+}
+
+async function scoreWith(compiled: CompiledSpec, o: ScoreCommandOptions, log: (s: string) => void): Promise<number> {
   const summaryOut = o.out === '-' ? log : (s: string) => process.stdout.write(s + '\n');
   const maxReported = o.maxReported ?? 20;
   const progress = new Progress(!o.quiet && o.progress !== false);
@@ -126,6 +134,7 @@ export async function runScore(o: ScoreCommandOptions, log: (s: string) => void 
   }
   progress.done();
 
+  const backendStats = compiled.backends?.stats();
   const diagnostics = summary.diagnostics.result();
   const json = {
     spec: compiled.spec.name,
@@ -135,6 +144,7 @@ export async function runScore(o: ScoreCommandOptions, log: (s: string) => void 
     rollouts_with_errors: summary.rolloutsWithErrors,
     reward_quantiles: summary.quantiles(),
     ...diagnostics,
+    ...(backendStats ? { backends: backendStats } : {}),
   };
   if (o.diagnostics) {
     mkdirSync(dirname(o.diagnostics), { recursive: true });
@@ -147,6 +157,11 @@ export async function runScore(o: ScoreCommandOptions, log: (s: string) => void 
     if (badLines > 0) notes.push(`${badLines} bad input lines skipped`);
     if (summary.rolloutsWithErrors > 0) notes.push(`${summary.rolloutsWithErrors} rollouts with grader errors (see their "errors")`);
     if (splitGroups > 0) notes.push(`${splitGroups} groups split across batches`);
+    if (backendStats)
+      for (const [name, st] of Object.entries(backendStats))
+        summaryOut(
+          `backend ${name}: ${st.requests} requests, ${st.cache_hits} from cache, ${st.calls} calls, ${st.retries} retries, ${st.errors} failed; tokens ${st.prompt_tokens} in, ${st.completion_tokens} out`,
+        );
     if (notes.length > 0) summaryOut(`note: ${notes.join('; ')}`);
   }
   return 0;

@@ -185,6 +185,7 @@ export async function createServer(input: ServerOptions): Promise<RewardServer> 
         limiter.startClosing();
         await app.close();
         await engine.close();
+        await Promise.allSettled(specs.entries.map((e) => e.compiled.close()));
         logger.flush?.();
       })();
       return closed;

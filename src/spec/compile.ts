@@ -9,6 +9,7 @@ import { buildCredit } from '../credit/registry.js';
 import type { Credit } from '../credit/types.js';
 import type { Spec } from './schema.js';
 import { SpecError, type SpecIssue } from './errors.js';
+import { buildBackends, type BuiltBackends } from '../backends/config.js';
 
 /** A spec turned into runnable parts: built once, then used for every batch. */
 export interface CompiledSpec {
@@ -24,6 +25,10 @@ export interface CompiledSpec {
   readonly credit: Credit | null;
   /** Components with `scope: step`, graded on every step; not part of `names`/`graders`/the combiner. */
   readonly steps: StepComponents | null;
+  /** The spec's model backends (`backends:`), with their counters; null when it declares none. */
+  readonly backends: BuiltBackends | null;
+  /** Releases what the spec holds (backend connections, loaded models, cache files). Idempotent. */
+  close(): Promise<void>;
 }
 
 /** The step-scoped components of a spec, in spec order. */
@@ -53,6 +58,16 @@ export function compileSpec(spec: Spec, opts: { source?: string; specDir?: strin
   const stepNames: string[] = [];
   const stepWeights: number[] = [];
   const stepGraders: Grader[] = [];
+  let backends: BuiltBackends | null = null;
+  if (spec.backends && Object.keys(spec.backends).length > 0) {
+    try {
+      backends = buildBackends(spec.backends, { specDir });
+    } catch (e) {
+      if (e instanceof SpecError) issues.push(...e.issues);
+      else issues.push({ path: 'backends', message: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  const ctxBackends = backends?.resolver;
   spec.components.forEach((c, i) => {
     const { name, weight, description: _d, scope, grader, ...params } = c as {
       name: string;
@@ -62,7 +77,7 @@ export function compileSpec(spec: Spec, opts: { source?: string; specDir?: strin
       grader: string;
     } & Record<string, unknown>;
     try {
-      const built = graderKind(grader)!.create(params as never, { specDir, name });
+      const built = graderKind(grader)!.create(params as never, { specDir, name, backends: ctxBackends });
       if (scope === 'step' && built.scope === 'group') throw new ParamError('scope', `grader "${grader}" grades whole groups and cannot be step-scoped`);
       (scope === 'step' ? stepGraders : graders).push(built);
       (scope === 'step' ? stepNames : names).push(name);
@@ -104,6 +119,11 @@ export function compileSpec(spec: Spec, opts: { source?: string; specDir?: strin
       issues.push(at('credit', e));
     }
   }
-  if (issues.length > 0) throw new SpecError(source, issues);
-  return { spec, source, names, weights, graders, combiner: combiner!, shapers, estimator, credit, steps };
+  if (issues.length > 0) {
+    void backends?.close();
+    throw new SpecError(source, issues);
+  }
+  let closed: Promise<void> | null = null;
+  const close = () => (closed ??= backends ? backends.close() : Promise.resolve());
+  return { spec, source, names, weights, graders, combiner: combiner!, shapers, estimator, credit, steps, backends, close };
 }

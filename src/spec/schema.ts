@@ -5,6 +5,7 @@ import { shapeSchema } from '../shape/registry.js';
 import { advantageSchema } from '../advantage/registry.js';
 import { diagnoseOptionsSchema } from '../diagnose/index.js';
 import { creditSchema } from '../credit/registry.js';
+import { backendsSectionSchema } from '../backends/config.js';
 
 /**
  * The reward spec schema, assembled from the registries: each grader kind contributes one member of the
@@ -48,6 +49,9 @@ export const specSchema = z
   .strictObject({
     name: z.string().min(1).default('reward').describe('Name of the reward (shown in reports and used for routing in the server).'),
     description: z.string().optional().describe('Free text for people reading the spec.'),
+    backends: backendsSectionSchema
+      .optional()
+      .describe('Named model backends (an OpenAI-compatible server, an embedded GGUF file) that model graders use with `backend: <name>`.'),
     components: z.array(componentSchema).min(1, 'needs at least one component').describe('The graders, each producing one named component per rollout.'),
     combine: combineSchema.optional().describe('How the components become one reward (default: weighted_sum).'),
     shape: shapeSchema.optional().describe('Shapers applied to the reward in order, before the estimator.'),
