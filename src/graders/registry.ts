@@ -17,6 +17,7 @@ import { chrfGrader } from './chrf.js';
 import { editDistanceGrader } from './edit_distance.js';
 import { ngramJaccardGrader } from './ngram_jaccard.js';
 import { distinctNGrader } from './distinct_n.js';
+import { judgeGrader } from './judge/index.js';
 
 /**
  * Every grader kind a spec can name in `components[].grader`, in the order `rewardkit graders` lists them.
@@ -41,6 +42,7 @@ export const graderKinds: readonly GraderKind[] = [
   editDistanceGrader,
   ngramJaccardGrader,
   distinctNGrader,
+  judgeGrader,
 ] as unknown as GraderKind[];
 
 const byKind = new Map(graderKinds.map((k) => [k.kind, k]));
