@@ -18,6 +18,12 @@ import { editDistanceGrader } from './edit_distance.js';
 import { ngramJaccardGrader } from './ngram_jaccard.js';
 import { distinctNGrader } from './distinct_n.js';
 import { judgeGrader } from './judge/index.js';
+import { rewardModelGrader } from './reward_model.js';
+import { embeddingSimilarityGrader } from './embedding_similarity.js';
+import { vendiGrader } from './vendi.js';
+import { frechetGrader } from './frechet.js';
+import { likelihoodGrader } from './likelihood.js';
+import { dpoImplicitGrader } from './dpo_implicit.js';
 
 /**
  * Every grader kind a spec can name in `components[].grader`, in the order `rewardkit graders` lists them.
@@ -43,6 +49,12 @@ export const graderKinds: readonly GraderKind[] = [
   ngramJaccardGrader,
   distinctNGrader,
   judgeGrader,
+  rewardModelGrader,
+  embeddingSimilarityGrader,
+  vendiGrader,
+  frechetGrader,
+  likelihoodGrader,
+  dpoImplicitGrader,
 ] as unknown as GraderKind[];
 
 const byKind = new Map(graderKinds.map((k) => [k.kind, k]));
