@@ -67,7 +67,10 @@ export async function createServer(input: ServerOptions): Promise<RewardServer> 
       : options.scoring === 'auto' && options.workers >= 2
         ? new AutoEngine(() => new PoolEngine(specs.entries, options.workers))
         : new InlineEngine();
-  const metrics = new ServerMetrics(() => engine.queueDepth());
+  const metrics = new ServerMetrics(
+    () => engine.queueDepth(),
+    () => specs.entries.flatMap((e) => Object.entries(e.compiled.backends?.stats() ?? {}).map(([backend, stats]) => ({ spec: e.name, backend, stats: { ...stats } }))),
+  );
   const limiter = new InflightLimiter(options.maxInflightRequests, options.maxInflightRollouts, metrics);
   const service = new ScoreService(specs, engine, limiter, metrics, options.deadlineMs);
   const ctx: ServerContext = { options, specs, service, metrics, limiter };

@@ -16,9 +16,13 @@ export class ServerMetrics {
   readonly inflightRequests: Gauge;
   readonly inflightRollouts: Gauge;
   readonly queueDepth: Gauge;
+  readonly backendOps: Gauge<'spec' | 'backend' | 'counter'>;
 
-  /** Registers every metric; `queueDepth` is read at scrape time. */
-  constructor(queueDepth: () => number) {
+  /**
+   * Registers every metric; `queueDepth` and `backendStats` (each served spec's model backends and
+   * their counters, as in the main thread) are read at scrape time.
+   */
+  constructor(queueDepth: () => number, backendStats: () => { spec: string; backend: string; stats: Record<string, number> }[] = () => []) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'rewardkit_' });
     this.requests = new Counter({ name: 'rewardkit_http_requests_total', help: 'HTTP requests by route pattern, method and status.', labelNames: ['route', 'method', 'status'], registers });
@@ -56,6 +60,15 @@ export class ServerMetrics {
       registers,
       collect() {
         this.set(queueDepth());
+      },
+    });
+    this.backendOps = new Gauge({
+      name: 'rewardkit_backend_ops',
+      help: 'Model backend counters since start, by spec and backend: requests, cache_hits, calls, retries, errors, prompt_tokens, completion_tokens (main-thread backends; pool workers keep their own).',
+      labelNames: ['spec', 'backend', 'counter'],
+      registers,
+      collect() {
+        for (const { spec, backend, stats } of backendStats()) for (const [counter, v] of Object.entries(stats)) this.set({ spec, backend, counter }, v);
       },
     });
   }
