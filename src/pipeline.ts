@@ -4,6 +4,7 @@ import { stepSamples } from './rollout/step_sample.js';
 import type { GradeOutput, Grader } from './graders/types.js';
 import type { CompiledSpec, StepComponents } from './spec/compile.js';
 import { buildStepBatch, type CreditOutput } from './credit/types.js';
+import { StepCreditTally } from './credit/diagnostics.js';
 
 /**
  * The one flow: rollouts → grade → combine → shape → advantage → (diagnostics inputs) → output.
@@ -35,6 +36,8 @@ export interface BatchColumns {
   /** Per component: rollouts whose value is null (not applicable or failed) and rollouts whose grader failed. */
   nullCounts: Int32Array;
   errorCounts: Int32Array;
+  /** Step-level credit facts of the batch (when the spec has `credit` and the batch has steps). */
+  steps?: StepCreditTally;
 }
 
 export interface BatchResult {
@@ -314,9 +317,11 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
   // with steps (their step outputs are left out), never losing the batch's rewards.
   let credit: CreditOutput | null = null;
   let stepOffsets: Int32Array | null = null;
+  let stepTally: StepCreditTally | undefined;
   if (compiled.credit && hasSteps) {
     try {
-      const { batch } = buildStepBatch(rollouts, Array.from(rewards, (r) => (r === r ? r : null)));
+      const signals = stepGrades && compiled.steps ? new Map(compiled.steps.names.map((name, k) => [name, stepGrades.columns[k]!])) : undefined;
+      const { batch } = buildStepBatch(rollouts, Array.from(rewards, (r) => (r === r ? r : null)), signals);
       batch.groupOf = groupOf;
       batch.groupCount = groupKeys.length;
       if (stepGrades) {
@@ -325,6 +330,7 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
       }
       credit = compiled.credit.compute(batch);
       stepOffsets = batch.offsets;
+      stepTally = new StepCreditTally().add(batch, credit);
     } catch (e) {
       for (let i = 0; i < n; i++) if (rollouts[i]!.steps?.length) (errors[i] ??= []).push({ component: 'credit', message: errorMessage(e) });
     }
@@ -359,6 +365,6 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
   }
   return {
     results,
-    columns: { components, rewards, advantages, groupOf, groupCount: groupKeys.length, groupKeys, charLengths, tokenLengths, nullCounts, errorCounts },
+    columns: { components, rewards, advantages, groupOf, groupCount: groupKeys.length, groupKeys, charLengths, tokenLengths, nullCounts, errorCounts, ...(stepTally ? { steps: stepTally } : {}) },
   };
 }

@@ -43,6 +43,7 @@ export class ScoreSummary {
       nullCounts: cols.nullCounts,
       errorCounts: cols.errorCounts,
       groupNames: cols.groupKeys,
+      steps: cols.steps,
     });
     for (let i = 0; i < cols.rewards.length; i++) {
       const r = cols.rewards[i]!;
@@ -77,6 +78,14 @@ export class ScoreSummary {
     if (d.zero_advantage_fraction !== null)
       lines.push(`advantages: zero ${pct(d.zero_advantage_fraction)} · resolution ${n(d.resolution)} (within groups ${n(d.group_resolution)})`);
     lines.push(`length bias: corr(length in tokens, reward) pearson ${n(d.length_corr.pearson)} · spearman ${n(d.length_corr.spearman)} · grader error rate ${pct(d.error_rate)}`);
+    if (d.steps) {
+      const st = d.steps;
+      const shown = st.credit_by_position.slice(0, 6).map((p) => `${p.position === st.fold_at ? `≥${p.position}` : p.position}: ${n(p.mean_advantage)}`);
+      const more = st.credit_by_position.length > 6 ? ' …' : '';
+      lines.push(
+        `steps: ${st.steps} credited (${n(st.mean_steps)} per rollout) · non-zero credit ${pct(st.share_nonzero_credit)} · non-zero step reward ${pct(st.share_nonzero_reward)} · mean advantage by position ${shown.join(', ')}${more}`,
+      );
+    }
     return lines.join('\n');
   }
 }

@@ -16,6 +16,20 @@ describe('StepwiseCentring (ProRL)', () => {
     expect(() => new StepwiseCentring(0)).toThrow(/minStd/);
   });
 
+  it('save → JSON → load continues exactly; reset forgets; a malformed state is rejected', () => {
+    const a = new StepwiseCentring().update([1, 4, 2]);
+    const b = new StepwiseCentring();
+    b.load(JSON.parse(JSON.stringify(a.save())));
+    a.update([7]);
+    b.update([7]);
+    expect([b.count, b.mean, b.std]).toEqual([a.count, a.mean, a.std]);
+    b.reset();
+    expect([b.count, b.mean, b.std]).toEqual([0, 0, 0.1]);
+    expect(() => b.load({ count: -1, mean: 0, m2: 0 })).toThrow(/count is -1/);
+    expect(() => b.load({ count: 1, mean: 0, m2: -2 })).toThrow(/m2 is -2/);
+    expect(() => b.load('x')).toThrow(/must be an object/);
+  });
+
   it('running stats over several batches equal the stats of their concatenation', () => {
     fc.assert(
       fc.property(fc.array(fc.array(fc.double({ min: -10, max: 10, noNaN: true }), { maxLength: 6 }), { maxLength: 5 }), (batches) => {

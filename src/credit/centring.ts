@@ -42,6 +42,31 @@ export class StepwiseCentring {
     return this.count > 1 ? Math.max(this.minStd, Math.sqrt(this.m2 / (this.count - 1))) : this.minStd;
   }
 
+  /** JSON state `{count, mean, m2}` (the frozen flag is configuration, not state). */
+  save(): { count: number; mean: number; m2: number } {
+    return { count: this.count, mean: this.mean, m2: this.m2 };
+  }
+
+  /** Restores `save()`'s value; throws a TypeError naming the bad field. */
+  load(s: unknown): void {
+    const o = s as Record<string, unknown> | null;
+    if (o === null || typeof o !== 'object') throw new TypeError('centring state must be an object {count, mean, m2}');
+    const { count, mean, m2 } = o;
+    if (!(typeof count === 'number' && Number.isInteger(count) && count >= 0)) throw new TypeError(`centring state count is ${String(count)}; must be an integer ≥ 0`);
+    if (!(typeof mean === 'number' && Number.isFinite(mean))) throw new TypeError(`centring state mean is ${String(mean)}; must be a finite number`);
+    if (!(typeof m2 === 'number' && Number.isFinite(m2) && m2 >= 0)) throw new TypeError(`centring state m2 is ${String(m2)}; must be a finite number ≥ 0`);
+    this.count = count;
+    this.mean = mean;
+    this.m2 = m2;
+  }
+
+  /** Forgets the running stats. */
+  reset(): void {
+    this.count = 0;
+    this.mean = 0;
+    this.m2 = 0;
+  }
+
   /** `(v − μ)/σ` for each value (NaN stays NaN), into `out` (which may be `values`). */
   apply(values: ArrayLike<number>, out: Float64Array = new Float64Array(values.length)): Float64Array {
     const mu = this.mean;

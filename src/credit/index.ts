@@ -1,7 +1,11 @@
-/** Multi-turn credit assignment: step batches, credit methods, token mapping, ProRL centring. */
+/** Multi-turn credit assignment: step batches, credit methods, token mapping, ProRL centring, step diagnostics. */
 export { buildStepBatch, checkStepBatch, defineCredit, StepFieldError } from './types.js';
-export type { Credit, CreditKind, CreditOutput, StepBatch } from './types.js';
-export { buildCredit, creditSchema, credits } from './registry.js';
+export type { Credit, CreditKind, CreditOutput, CreditState, SignalRef, StepBatch, StepSignalInput } from './types.js';
+export { buildCredit, creditSchema, credits, signalParams, signalsOf } from './registry.js';
 export type { CreditMethod, CreditSpec, CreditSpecInput } from './registry.js';
 export { stepsToTokens } from './tokens.js';
 export { StepwiseCentring } from './centring.js';
+export { rankConsistency } from './comam.js';
+export { rrdLoss } from './lare.js';
+export { stepDiagnostics } from './diagnostics.js';
+export type { StepDiagnostics, PositionCredit } from './diagnostics.js';

@@ -28,7 +28,10 @@ export const outcomeCredit = defineCredit({
       compute(b) {
         checkStepBatch(b);
         const out = newOutput(b);
-        for (let i = 0; i < b.outcome.length; i++) out.reward.fill(b.outcome[i], b.offsets[i], b.offsets[i + 1]);
+        for (let i = 0; i < b.outcome.length; i++) {
+          const o = b.outcome[i];
+          for (let k = b.offsets[i]; k < b.offsets[i + 1]; k++) out.reward[k] = o;
+        }
         out.returns.set(b.outcome);
         broadcastGroupAdvantage(b, est, out.returns, out.advantage);
         return out;

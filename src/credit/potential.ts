@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import {
   baseStepRewards,
-  broadcastGroupAdvantage,
   checkStepBatch,
   defineCredit,
   discountedReturns,
-  groupEstimator,
   newOutput,
   outcomeParam,
-  whitenSteps,
+  stepAdvantage,
+  stepAdvantageParam,
+  whitenParam,
 } from './types.js';
 
 /**
@@ -38,14 +38,11 @@ export const potentialCredit = defineCredit({
     gamma: z.number().gt(0).lte(1).default(1).describe('Discount γ of the shaping term and of the return.'),
     terminal_potential: z.number().default(0).describe('Φ of the terminal state after the last step (0 keeps the optimal policy).'),
     outcome: outcomeParam,
-    advantage: z
-      .enum(['reward_to_go', 'grpo', 'rloo'])
-      .default('reward_to_go')
-      .describe('reward_to_go: discounted shaped return from each step; grpo/rloo: group advantage of the shaped return, broadcast.'),
-    whiten: z.boolean().default(true).describe('reward_to_go: whiten over every step of the batch (verl masked_whiten).'),
+    advantage: stepAdvantageParam,
+    whiten: whitenParam,
   },
   create(p) {
-    const est = p.advantage === 'reward_to_go' ? undefined : groupEstimator(p.advantage);
+    const advantage = stepAdvantage(p.advantage, p.gamma, p.whiten);
     const g = p.gamma;
     return {
       compute(b) {
@@ -72,19 +69,7 @@ export const potentialCredit = defineCredit({
         }
         discountedReturns(b, r, g, out.returns, b.outcome);
         if (p.outcome === 'ignore') for (let i = 0; i < n; i++) if (offsets[i + 1] === offsets[i] && out.returns[i] === out.returns[i]) out.returns[i] = 0;
-        if (est !== undefined) {
-          broadcastGroupAdvantage(b, est, out.returns, out.advantage);
-          return out;
-        }
-        const a = out.advantage;
-        for (let i = 0; i < n; i++) {
-          let acc = 0;
-          for (let k = offsets[i + 1] - 1; k >= offsets[i]; k--) {
-            acc = r[k] + g * acc;
-            a[k] = acc;
-          }
-        }
-        if (p.whiten) whitenSteps(a);
+        advantage(b, r, out.returns, out.advantage);
         return out;
       },
     };

@@ -37,7 +37,15 @@ describe('prorl credit (position-specific advantage)', () => {
     expectClose(out.reward, [-1, 1, 0]);
     expectClose(out.advantage, [0, 0.5, 0]);
     // Stats persist: a second batch [2, 2] with μ = 2 over 5 values centres to 0.
+    const saved = JSON.parse(JSON.stringify(credit.state!.save()));
+    expect(saved).toEqual({ count: 3, mean: 2, m2: 2 });
     expectClose(credit.compute(batchOf([{ outcome: 0, steps: stepsOf([2, 2]) }])).reward, [0, 0]);
+    // A restarted instance with the saved state centres as the long-running one did.
+    const restarted = buildCredit({ method: 'prorl', outcome: 'ignore', center: {} });
+    restarted.state!.load(saved);
+    expectClose(restarted.compute(batchOf([{ outcome: 0, steps: stepsOf([2, 2]) }])).reward, [0, 0]);
+    expect(restarted.state!.save()).toEqual(credit.state!.save());
+    expect(buildCredit({ method: 'prorl' }).state).toBeUndefined();
   });
 
   it('property: at every position the advantages of the active rollouts (EOS included) sum to 0', () => {

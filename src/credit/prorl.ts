@@ -14,7 +14,8 @@ import { baseStepRewards, checkStepBatch, defineCredit, newOutput, outcomeParam 
  * With `center`, the steps' given rewards are first centred by ProRL's Stepwise Reward Centering
  * ({@link StepwiseCentring}: running mean/std over every batch this instance has seen, std floor
  * `min_std`; the stats are updated with the batch's present step rewards of non-null rollouts before
- * centring unless `frozen`) — that makes the instance stateful across calls. Missing step rewards stay 0.
+ * centring unless `frozen`) — that makes the instance stateful across calls (`state` saves, loads and
+ * resets the running stats). Missing step rewards stay 0.
  * ProRL's multi-metric fusion and hallucination/duplicate preprocessing are left to the graders.
  * Reference: mechanics-A §11 [SRC].
  *
@@ -45,6 +46,7 @@ export const prorlCredit = defineCredit({
       centrer.frozen = p.center.frozen;
     }
     return {
+      ...(centrer !== undefined ? { state: centrer } : {}),
       compute(b) {
         checkStepBatch(b);
         const out = newOutput(b);

@@ -1,20 +1,34 @@
 import { z } from 'zod';
+import { comamCredit } from './comam.js';
 import { denseTurnCredit } from './dense_turn.js';
 import { gaeCredit } from './gae.js';
 import { gatedCredit } from './gated.js';
+import { igpoCredit } from './igpo.js';
+import { lareCredit } from './lare.js';
+import { oprlCredit } from './oprl.js';
 import { outcomeCredit } from './outcome.js';
 import { potentialCredit } from './potential.js';
 import { prorlCredit } from './prorl.js';
-import type { Credit, CreditKind } from './types.js';
+import { renormCredit } from './renorm.js';
+import { restMctsCredit } from './rest_mcts.js';
+import { spaCredit } from './spa.js';
+import type { Credit, CreditKind, SignalRef } from './types.js';
 
 /** Every credit method, by its `credit: {method: …}` name in the spec. */
 export const credits = {
   outcome: outcomeCredit,
   dense_turn: denseTurnCredit,
   gated: gatedCredit,
+  renorm: renormCredit,
   potential: potentialCredit,
-  gae: gaeCredit,
+  igpo: igpoCredit,
+  spa: spaCredit,
+  oprl: oprlCredit,
   prorl: prorlCredit,
+  rest_mcts: restMctsCredit,
+  lare: lareCredit,
+  comam: comamCredit,
+  gae: gaeCredit,
 } as const;
 
 export type CreditMethod = keyof typeof credits;
@@ -29,18 +43,56 @@ export const creditSchema = z
     option(outcomeCredit),
     option(denseTurnCredit),
     option(gatedCredit),
+    option(renormCredit),
     option(potentialCredit),
-    option(gaeCredit),
+    option(igpoCredit),
+    option(spaCredit),
+    option(oprlCredit),
     option(prorlCredit),
+    option(restMctsCredit),
+    option(lareCredit),
+    option(comamCredit),
+    option(gaeCredit),
   ])
   .describe('How the reward of a multi-turn rollout is assigned to its steps.');
 
 export type CreditSpec = z.infer<typeof creditSchema>;
 export type CreditSpecInput = z.input<typeof creditSchema>;
 
-/** Builds the credit method of a (parsed or raw) `credit:` section; throws ZodError on bad params. */
+/**
+ * Builds the credit method of a (parsed or raw) `credit:` section; throws ZodError on bad params, or
+ * `ParamError` (param path relative to `credit:`) for params that are valid alone but not together.
+ *
+ * @example
+ * buildCredit({ method: 'gated', threshold: 0.5 }).compute(batch) // → {reward, advantage, returns}
+ */
 export function buildCredit(spec: CreditSpecInput | CreditSpec): Credit {
   const { method, ...params } = creditSchema.parse(spec);
   const kind = credits[method] as CreditKind<string, z.ZodRawShape>;
   return kind.create(params as never);
+}
+
+/**
+ * The step signals a (parsed or raw) `credit:` section names, with the param that names each
+ * (`features[1]`), in params order — so a spec naming a component that does not exist (or is not
+ * step-scoped) can be rejected before any batch: report `credit.<param>`.
+ *
+ * @example
+ * signalParams({ method: 'spa', features: ['judge', 'tool_ok'] })
+ * // → [{param: 'features[0]', signal: 'judge'}, {param: 'features[1]', signal: 'tool_ok'}]
+ */
+export function signalParams(spec: CreditSpecInput | CreditSpec): SignalRef[] {
+  const { method, ...params } = creditSchema.parse(spec);
+  const kind = credits[method] as CreditKind<string, z.ZodRawShape>;
+  return kind.signals ? kind.signals(params as never) : [];
+}
+
+/**
+ * The distinct step signal names a `credit:` section needs (see {@link signalParams}).
+ *
+ * @example
+ * signalsOf({ method: 'igpo', signal: 'p_gold' }) // → ['p_gold']
+ */
+export function signalsOf(spec: CreditSpecInput | CreditSpec): string[] {
+  return [...new Set(signalParams(spec).map((s) => s.signal))];
 }

@@ -1,7 +1,7 @@
 /** Test helpers for the credit methods (not part of the public API). */
 import { expect } from 'vitest';
 import type { Rollout, Step } from '../rollout/types.js';
-import { buildStepBatch, type StepBatch } from './types.js';
+import { buildStepBatch, type StepBatch, type StepSignalInput } from './types.js';
 
 export interface Ep {
   group?: string;
@@ -9,10 +9,15 @@ export interface Ep {
   steps?: Step[];
 }
 
-/** A step batch from short episode descriptions (group defaults to 'g'). */
-export function batchOf(eps: Ep[]): StepBatch {
+/** A step batch from short episode descriptions (group defaults to 'g'), with optional step signals. */
+export function batchOf(eps: Ep[], signals?: Record<string, StepSignalInput>): StepBatch {
   const rollouts: Rollout[] = eps.map((e, i) => ({ id: `r${i}`, group: e.group ?? 'g', completion: '', ...(e.steps ? { steps: e.steps } : {}) }));
-  return buildStepBatch(rollouts, eps.map((e) => e.outcome)).batch;
+  return buildStepBatch(rollouts, eps.map((e) => e.outcome), signals).batch;
+}
+
+/** `count` steps without rewards (for methods that read signals only). */
+export function blankSteps(count: number): Step[] {
+  return Array.from({ length: count }, () => ({ role: 'assistant' }));
 }
 
 /** Steps with the given rewards (and optional values/potentials, same length). */

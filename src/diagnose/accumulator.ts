@@ -1,3 +1,4 @@
+import { StepCreditTally } from '../credit/diagnostics.js';
 import { assertFiniteOrNull, assertGroups, assertLength } from '../shape/columns.js';
 import { CoMoments, Moments, PairReservoir, spearman } from './moments.js';
 import {
@@ -112,6 +113,7 @@ export class DiagnosticsAccumulator {
   private corr: CoMoments[][] = [];
   private allFail: string[] = [];
   private allPass: string[] = [];
+  private steps: StepCreditTally | null = null;
 
   /** `reservoirCap` overrides `spearman_sample` (diagnoseBatch passes the batch size: exact Spearman). */
   constructor(options: DiagnoseOptionsInput = {}, reservoirCap?: number) {
@@ -121,6 +123,7 @@ export class DiagnosticsAccumulator {
 
   /** Adds one batch. Throws on malformed input (lengths, group indices, ±Infinity), naming the rollout. */
   add(input: DiagnoseInput): this {
+    if (input.steps) this.steps = this.steps ? this.steps.merge(input.steps) : new StepCreditTally({ foldAt: input.steps.foldAt }).merge(input.steps);
     const { rewards, components, names, groupOf, groupCount, lengths, advantages } = input;
     const n = rewards.length;
     const K = components.length;
@@ -279,6 +282,7 @@ export class DiagnosticsAccumulator {
         all_fail_groups: [...this.allFail],
         all_pass_groups: [...this.allPass],
       },
+      ...(this.steps ? { steps: this.steps.result() } : {}),
     };
   }
 }

@@ -1,3 +1,4 @@
+import type { StepCreditTally, StepDiagnostics } from '../credit/diagnostics.js';
 import { z } from 'zod';
 
 /** One batch as the diagnostics see it (columnar; NaN = null everywhere). */
@@ -21,6 +22,8 @@ export interface DiagnoseInput {
   errorCounts: Int32Array;
   /** Group keys by index, to name flagged groups (default `"<batch>:<index>"`). */
   groupNames?: readonly string[];
+  /** Step-level credit facts of the batch (multi-turn rollouts with `credit`); merged over batches. */
+  steps?: StepCreditTally;
 }
 
 /** Thresholds and tolerances; snake_case so they can sit in a spec's `diagnostics:` section. */
@@ -148,4 +151,9 @@ export interface BatchDiagnostics {
     all_fail_groups: string[];
     all_pass_groups: string[];
   };
+  /**
+   * Step-level credit (only when some batch had multi-turn rollouts with `credit`): steps credited,
+   * the share with non-zero credit, and mean step reward and advantage by position in the rollout.
+   */
+  steps?: StepDiagnostics;
 }

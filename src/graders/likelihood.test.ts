@@ -293,3 +293,47 @@ describe('likelihood: params', () => {
     );
   });
 });
+
+describe('likelihood: IGPO through step-scoped components', () => {
+  it('mean_prob = exp(mean log-prob); reasoning: whole puts the entire completion before the reference', async () => {
+    const { backend, requests } = worked();
+    const [r] = await gradeAll(build(likelihoodGrader, { backend: 'lm', variant: 'mean_prob', reasoning: 'whole' }, [backend]), [{ prompt: 'Q ', completion: 'call f()', reference: '44' }]);
+    expect(r!.score).toBeCloseTo(Math.sqrt(0.5 * 0.6), 14);
+    expect(requests).toEqual([{ prompt: 'Q call f()<answer> ', continuation: '44' }]);
+  });
+  it('gives each turn the gold answer\'s probability after it, which igpo turns into information-gain credit', async () => {
+    // p(gold) rises with the number of observations in the context: 0.2 after turn 0, 0.5 after turn 1.
+    const backend = functionBackend('lm', {
+      logprobs: async (req) => {
+        const seen = (req.prompt.match(/obs/g) ?? []).length + (req.prompt.includes('answer') ? 1 : 0);
+        const p = [0.2, 0.5, 0.9][Math.min(seen, 2)]!;
+        return { tokens: [req.continuation], logprobs: [Math.log(p)] };
+      },
+    });
+    const spec = parseSpec({
+      components: [
+        { name: 'solved', grader: 'exact' },
+        // Compiled with a stand-in grader (a spec's backends must be real servers or files); the
+        // likelihood grader on the scripted LM replaces it below.
+        { name: 'p_gold', grader: 'regex', pattern: 'x', scope: 'step', weight: 0 },
+      ],
+      credit: { method: 'igpo', signal: 'p_gold', prior: 0.1 },
+    });
+    const compiled = compileSpec(spec);
+    const patched = { ...compiled, steps: { ...compiled.steps!, graders: [build(likelihoodGrader, { backend: 'lm', variant: 'mean_prob', reasoning: 'whole', answer_template: ' {{reference}}' }, [backend])] } };
+    const rollouts = [
+      { id: 'a', group: 'g', completion: '7', reference: '7', steps: [{ content: 'search', observation: 'obs' }, { content: 'answer 7' }] },
+      { id: 'b', group: 'g', completion: '8', reference: '7', steps: [{ content: 'search', observation: 'obs' }, { content: 'answer 8' }] },
+    ];
+    const { results } = await scoreBatch(patched, rollouts);
+    // p after turn 0 (context: prompt + "search") = 0.2 → gain 0.2 − 0.1 = 0.1 on turn 0; the last turn earns the outcome.
+    expect(results[0]!.steps!.map((s) => s.components)).toEqual([{ p_gold: expect.closeTo(0.2, 12) }, { p_gold: expect.closeTo(0.9, 12) }]);
+    expect(results[0]!.steps!.map((s) => s.reward)).toEqual([expect.closeTo(0.1, 12), 1]);
+    expect(results[1]!.steps!.map((s) => s.reward)).toEqual([expect.closeTo(0.1, 12), 0]);
+    expect(results[0]!.steps![0]!.advantage).toBeGreaterThan(results[1]!.steps![0]!.advantage as number - 1e-12);
+  });
+  it('a credit method naming a signal that is no step-scoped component is a spec error at its param', () => {
+    const spec = parseSpec({ components: [{ name: 'solved', grader: 'exact' }], credit: { method: 'igpo', signal: 'p_gold' } });
+    expect(() => compileSpec(spec)).toThrow(/credit\.signal: names "p_gold", which is not a step-scoped component \(add one with scope: step\)/);
+  });
+});

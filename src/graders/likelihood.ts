@@ -6,7 +6,7 @@ import { referenceTexts } from './normalize.js';
 import { Lru } from './math/lru.js';
 import { continuationLogprobs, resolveBackend } from './model_calls.js';
 
-export type LikelihoodVariant = 'logprob' | 'mean_logprob' | 'prob' | 'rlpr' | 'follow_up';
+export type LikelihoodVariant = 'logprob' | 'mean_logprob' | 'prob' | 'mean_prob' | 'rlpr' | 'follow_up';
 
 /** The four reductions of a reference answer's token log-probs the variants use. */
 export interface AnswerLikelihood {
@@ -98,12 +98,14 @@ const FOLLOW_UP_ONLY = ['positive', 'negative', 'follow_up_template'] as const;
 
 /**
  * `likelihood` — rewards from a language model's probability of a target text, needing a backend
- * with the `logprobs` op (the policy itself, or any scoring model). Five `variant`s:
+ * with the `logprobs` op (the policy itself, or any scoring model). Six `variant`s:
  *
  * - `logprob` — log π(a* | prompt, reasoning): the summed log-probability of the reference answer a*
  *   after the prompt and the completion's reasoning with its own answer cut off ("Likelihood-Based
  *   Reward Designs", arXiv 2602.03979: the sum, its recommended reward). Tokens [0.5, 0.8] → ln 0.4.
  * - `mean_logprob` — the same, averaged per token (an option; not the paper's recommendation).
+ * - `mean_prob` — exp of the mean token log-prob (the geometric-mean token probability): IGPO's p,
+ *   the gold answer's probability after each turn, with `reasoning: whole` on a step-scoped component.
  * - `prob` — exp of the sum, the probability of the reference answer (VeriFree, "Reinforcing General
  *   Reasoning without Verifiers", sail-sg/VeriFree `reward_source: p`). [0.5, 0.8] → 0.40. It
  *   vanishes as 0.9^L for an L-token answer whose tokens each have p = 0.9, while `mean_logprob` stays
@@ -155,8 +157,12 @@ export const likelihoodGrader = defineGrader({
   params: {
     backend: z.string().min(1).describe('Name of a backend in the spec\'s `backends` offering `logprobs`.'),
     variant: z
-      .enum(['logprob', 'mean_logprob', 'prob', 'rlpr', 'follow_up'])
-      .describe('`logprob` (sum), `mean_logprob`, `prob` (VeriFree), `rlpr` (RLPR Δ) of the reference answer, or `follow_up` (FLR).'),
+      .enum(['logprob', 'mean_logprob', 'prob', 'mean_prob', 'rlpr', 'follow_up'])
+      .describe('`logprob` (sum), `mean_logprob`, `prob` (VeriFree), `mean_prob` (exp of the mean log-prob: IGPO\'s p), `rlpr` (RLPR Δ) of the reference answer, or `follow_up` (FLR).'),
+    reasoning: z
+      .enum(['before_answer', 'whole'])
+      .default('before_answer')
+      .describe('What of the completion precedes the reference: `before_answer` (default) the text before answer_pattern\'s first match; `whole` the entire completion, answer or not (IGPO: p(gold answer) after each turn, with a step-scoped likelihood component).'),
     answer_style: z
       .enum(['tag', 'boxed'])
       .optional()
@@ -271,8 +277,16 @@ export const likelihoodGrader = defineGrader({
         const scoreA = await baseline(s, ref);
         return { score: rlprReward(a.mean_prob, scoreA, threshold), details: { score_b: a.mean_prob, score_a: scoreA, delta: a.mean_prob - scoreA, tokens: a.tokens } };
       }
-      const score = variant === 'logprob' ? a.logprob : variant === 'mean_logprob' ? a.mean_logprob : a.prob;
+      const score = variant === 'logprob' ? a.logprob : variant === 'mean_logprob' ? a.mean_logprob : variant === 'mean_prob' ? Math.exp(a.mean_logprob) : a.prob;
       return { score, details: { logprob: a.logprob, mean_logprob: a.mean_logprob, tokens: a.tokens } };
+    };
+
+    const pickBest = (graded: (Graded & { score: number })[], nRefs: number): Graded => {
+      let best = 0;
+      graded.forEach((g, i) => {
+        if (g.score > graded[best]!.score) best = i;
+      });
+      return { score: graded[best]!.score, details: { ...graded[best]!.details, ...(nRefs > 1 ? { reference_index: best } : {}) } };
     };
 
     return {
@@ -283,6 +297,10 @@ export const likelihoodGrader = defineGrader({
         const refs = all.filter((r) => r.length > 0);
         if (refs.length === 0) return { score: null, details: { reason: 'the reference is empty' } };
         const m = pattern.matcher(s.completion);
+        if (params.reasoning === 'whole') {
+          const graded = await Promise.all(refs.map((r) => scoreOne(s, s.completion, r)));
+          return pickBest(graded, refs.length);
+        }
         if (!m.find()) {
           const reason = 'answer_pattern does not match the completion';
           if (params.missing_answer_score !== undefined) return { score: params.missing_answer_score, details: { reason } };
@@ -296,12 +314,7 @@ export const likelihoodGrader = defineGrader({
           return { score: null, details: { reason } };
         }
         const reasoning = s.completion.slice(0, m.start());
-        const graded = await Promise.all(refs.map((r) => scoreOne(s, reasoning, r)));
-        let best = 0;
-        graded.forEach((g, i) => {
-          if (g.score > graded[best]!.score) best = i;
-        });
-        return { score: graded[best]!.score, details: { ...graded[best]!.details, ...(refs.length > 1 ? { reference_index: best } : {}) } };
+        return pickBest(await Promise.all(refs.map((r) => scoreOne(s, reasoning, r))), refs.length);
       },
     };
   },

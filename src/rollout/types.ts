@@ -16,6 +16,10 @@ export interface Step {
   reward?: number;
   value?: number;
   potential?: number;
+  /** Whether the step's action could be executed (SPA's executable bonus). */
+  executable?: boolean;
+  /** Which agent took the step, for multi-agent credit (CoMAM). */
+  agent?: string;
   [k: string]: unknown;
 }
 

@@ -28,5 +28,6 @@ export function diagnosePart(part: ScoredPart): BatchDiagnostics {
     nullCounts: columns.nullCounts,
     errorCounts: columns.errorCounts,
     groupNames,
+    steps: columns.steps,
   });
 }

@@ -5,7 +5,7 @@ import type { Combiner } from '../combine/types.js';
 import { buildShapers } from '../shape/registry.js';
 import { buildEstimator } from '../advantage/registry.js';
 import type { Estimator } from '../advantage/types.js';
-import { buildCredit } from '../credit/registry.js';
+import { buildCredit, signalParams } from '../credit/registry.js';
 import type { Credit } from '../credit/types.js';
 import type { Spec } from './schema.js';
 import { SpecError, type SpecIssue } from './errors.js';
@@ -115,6 +115,12 @@ export function compileSpec(spec: Spec, opts: { source?: string; specDir?: strin
   if (spec.credit) {
     try {
       credit = buildCredit(spec.credit);
+      for (const { param, signal } of signalParams(spec.credit))
+        if (!stepNames.includes(signal))
+          issues.push({
+            path: `credit.${param}`,
+            message: `names "${signal}", which is not a step-scoped component (${stepNames.length ? `step components: ${stepNames.join(', ')}` : 'add one with scope: step'})`,
+          });
     } catch (e) {
       issues.push(at('credit', e));
     }
