@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkStepBatch, defineCredit, groupEstimator, groupEstimatorParam, newOutput, signalOf } from './types.js';
+import { checkStepBatch, defineCredit, groupEstimator, groupEstimatorParam, newOutput, signalOf, voidRollout } from './types.js';
 
 /** Average ranks (1-based; ties share the mean of their ranks) of `x`. */
 function averageRanks(x: readonly number[]): number[] {
@@ -152,9 +152,7 @@ export const comamCredit = defineCredit({
           const e = offsets[i + 1];
           const o = b.outcome[i];
           if (o !== o) {
-            r.fill(NaN, s, e);
-            out.advantage.fill(NaN, s, e);
-            out.returns[i] = NaN;
+            voidRollout(out, i, s, e);
             continue;
           }
           let ret = 0;

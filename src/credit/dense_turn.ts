@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { broadcastGroupAdvantage, checkStepBatch, defineCredit, groupEstimator, groupEstimatorParam, newOutput } from './types.js';
+import { broadcastGroupAdvantage, checkStepBatch, defineCredit, groupEstimator, groupEstimatorParam, newOutput, voidRollout } from './types.js';
 
 /**
  * `dense_turn` — dense turn-level rewards with the normalisation of "A Practitioner's Guide to
@@ -36,8 +36,7 @@ export const denseTurnCredit = defineCredit({
           const e = offsets[i + 1];
           const o = b.outcome[i];
           if (o !== o) {
-            out.reward.fill(NaN, s, e);
-            out.returns[i] = NaN;
+            voidRollout(out, i, s, e);
             continue;
           }
           let N = p.max_total_rewards;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { broadcastGroupAdvantage, checkStepBatch, defineCredit, groupEstimator, groupEstimatorParam, newOutput } from './types.js';
+import { broadcastGroupAdvantage, checkStepBatch, defineCredit, groupEstimator, groupEstimatorParam, newOutput, voidRollout } from './types.js';
 
 /**
  * `gated` — step-level G-RA, Gated Reward Accumulation ("Stabilizing Long-term Multi-turn Reinforcement
@@ -35,8 +35,7 @@ export const gatedCredit = defineCredit({
           const e = offsets[i + 1];
           const o = b.outcome[i];
           if (o !== o) {
-            out.reward.fill(NaN, s, e);
-            out.returns[i] = NaN;
+            voidRollout(out, i, s, e);
             continue;
           }
           const open = o >= p.threshold;

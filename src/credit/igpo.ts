@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkStepBatch, defineCredit, missingStepValue, newOutput, signalOf } from './types.js';
+import { checkStepBatch, defineCredit, missingStepValue, newOutput, signalOf, voidRollout } from './types.js';
 
 /**
  * `igpo` — information-gain turn rewards ("Information Gain-based Policy Optimization", IGPO; repo
@@ -63,9 +63,7 @@ export const igpoCredit = defineCredit({
           const e = offsets[i + 1];
           const o = b.outcome[i];
           if (o !== o) {
-            r.fill(NaN, s, e);
-            a.fill(NaN, s, e);
-            out.returns[i] = NaN;
+            voidRollout(out, i, s, e);
             continue;
           }
           maxLen = Math.max(maxLen, e - s);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ParamError } from '../graders/types.js';
-import { checkStepBatch, defineCredit, missingStepValue, newOutput, signalOf } from './types.js';
+import { checkStepBatch, defineCredit, missingStepValue, newOutput, signalOf, voidRollout } from './types.js';
 
 /** Per group: how many values, their mean and sample std (for the centring below). */
 interface GroupStats {
@@ -138,9 +138,7 @@ export const oprlCredit = defineCredit({
           const e = offsets[i + 1];
           const o = b.outcome[i];
           if (o !== o) {
-            out.reward.fill(NaN, s, e);
-            out.advantage.fill(NaN, s, e);
-            out.returns[i] = NaN;
+            voidRollout(out, i, s, e);
             continue;
           }
           const g = groupOf[i];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkStepBatch, defineCredit, missingStepValue, newOutput, signalOf, stepAdvantage, stepAdvantageParam, whitenParam } from './types.js';
+import { checkStepBatch, defineCredit, missingStepValue, newOutput, signalOf, stepAdvantage, stepAdvantageParam, whitenParam, voidRollout } from './types.js';
 
 /**
  * `rest_mcts` — process-reward (value) inference along a path, from "ReST-MCTS*: LLM Self-Training
@@ -54,8 +54,7 @@ export const restMctsCredit = defineCredit({
           const e = offsets[i + 1];
           const o = b.outcome[i];
           if (o !== o) {
-            r.fill(NaN, s, e);
-            out.returns[i] = NaN;
+            voidRollout(out, i, s, e);
             continue;
           }
           const reached = o >= p.threshold;

@@ -357,6 +357,13 @@ export function newOutput(b: StepBatch): CreditOutput {
   return { reward: new Float64Array(total), advantage: new Float64Array(total), returns: new Float64Array(b.outcome.length) };
 }
 
+/** Marks rollout i (steps s … e−1) as having a null outcome: NaN step rewards, advantages and return. */
+export function voidRollout(out: CreditOutput, i: number, s: number, e: number): void {
+  out.reward.fill(NaN, s, e);
+  out.advantage.fill(NaN, s, e);
+  out.returns[i] = NaN;
+}
+
 /** The shared `outcome` param: whether the episode reward is added to the last step's reward. */
 export const outcomeParam = z
   .enum(['last_step', 'ignore'])

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { byGroup } from './by_group.js';
 import { extname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Sample } from '../rollout/types.js';
@@ -303,22 +304,7 @@ export const frechetGrader = defineGrader({
     };
     return {
       scope: 'group',
-      async gradeGroup(samples) {
-        const byGroup = new Map<string, number[]>();
-        samples.forEach((s, i) => {
-          const idx = byGroup.get(s.group);
-          if (idx) idx.push(i);
-          else byGroup.set(s.group, [i]);
-        });
-        const out = new Array<GradeOutput>(samples.length);
-        await Promise.all(
-          [...byGroup.values()].map(async (idx) => {
-            const scores = await gradeOne(idx.map((i) => samples[i]!));
-            idx.forEach((i, k) => (out[i] = scores[k]!));
-          }),
-        );
-        return out;
-      },
+      gradeGroup: (samples) => byGroup(samples, gradeOne),
     };
   },
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { byGroup } from './by_group.js';
 import type { Sample } from '../rollout/types.js';
 import { defineGrader, type GradeOutput } from './types.js';
 import { cosineKernel, symmetricEigenvalues } from './linalg.js';
@@ -95,22 +96,7 @@ export const vendiGrader = defineGrader({
     };
     return {
       scope: 'group',
-      async gradeGroup(samples) {
-        const byGroup = new Map<string, number[]>();
-        samples.forEach((s, i) => {
-          const idx = byGroup.get(s.group);
-          if (idx) idx.push(i);
-          else byGroup.set(s.group, [i]);
-        });
-        const out = new Array<GradeOutput>(samples.length);
-        await Promise.all(
-          [...byGroup.values()].map(async (idx) => {
-            const scores = await gradeOne(idx.map((i) => samples[i]!));
-            idx.forEach((i, k) => (out[i] = scores[k]!));
-          }),
-        );
-        return out;
-      },
+      gradeGroup: (samples) => byGroup(samples, gradeOne),
     };
   },
 });

@@ -18,7 +18,8 @@ function serve(args: string[], env: Record<string, string> = {}): Proc {
   let err = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (c) => (err += c));
-  const exited = new Promise<number>((resolve) => child.on('exit', (code, sig) => resolve(code ?? (sig ? 128 : -1))));
+  // 'close', not 'exit': 'exit' can fire before the child's stderr has been read to the end.
+  const exited = new Promise<number>((resolve) => child.on('close', (code, sig) => resolve(code ?? (sig ? 128 : -1))));
   return { stderr: () => err, exited, kill: (s) => child.kill(s) };
 }
 
@@ -52,7 +53,7 @@ describe('rewardkit serve', () => {
     const p = serve(['--spec', SPECS_DIR, '--default-spec', 'exact', '--port', '0'], { REWARDKIT_TOKEN: 'env-token' });
     const url = await urlOf(p);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(p.stderr()).toMatch(/serving 2 specs \(diverse, exact\) .* scoring: inline, token required/);
+    expect(p.stderr()).toMatch(/serving 2 specs \(diverse, exact\) .* scoring: auto, token required/);
     const auth = { authorization: 'Bearer env-token' };
     expect((await call(url, 'GET', '/v1/specs')).status).toBe(401);
     expect((await call(url, 'GET', '/v1/specs', undefined, auth)).status).toBe(200);

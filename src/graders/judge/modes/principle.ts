@@ -7,7 +7,7 @@ import type { ModeEnv } from '../params.js';
 import { judgeMessages, missingReason, sampleSlots } from '../prompt.js';
 import { seededRandom, shuffled } from '../seeded.js';
 import { compileTemplate, requireSlots } from '../template.js';
-import { byGroup } from './group.js';
+import { byGroup } from '../../by_group.js';
 import { scaleScore } from './scale.js';
 
 type Listwise = { scores: Record<string, number>; 'best-to-worst': string[] };

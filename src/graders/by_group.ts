@@ -1,8 +1,8 @@
-import type { Sample } from '../../../rollout/types.js';
-import type { GradeOutput } from '../../types.js';
+import type { Sample } from '../rollout/types.js';
+import type { GradeOutput } from './types.js';
 
 /**
- * Runs a group judge once per group of `samples` (all groups at once; the backend bounds concurrency)
+ * Runs a group grader once per group of `samples` (all groups at once; the backend bounds concurrency)
  * and returns the outputs in input order. The pipeline passes one group at a time; a caller passing
  * several still gets per-group judgements.
  *
