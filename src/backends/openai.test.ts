@@ -100,9 +100,11 @@ describe('openai transport: chat', () => {
   });
 
   it('a per-attempt timeout is retried and the next attempt can succeed', async () => {
-    server.fail('chat', { kind: 'hang' });
+    // The fault matches this test's own message only, so no late request of another test can take it.
+    let hung = 0;
+    server.failWhen('chat', (req) => ((req.body.messages as { content: string }[])[0]!.content === 'hang once' && hung++ === 0 ? { kind: 'hang' } : undefined));
     const b = backend({}, { timeout_ms: 300 });
-    expect((await b.chat(hi)).text).toBe('echo: hi there');
+    expect((await b.chat({ messages: [{ role: 'user', content: 'hang once' }] })).text).toBe('echo: hang once');
     expect(b.stats()).toMatchObject({ calls: 2, retries: 1 });
   });
 
@@ -249,14 +251,17 @@ describe('openai transport: logprobs', () => {
     }
   });
 
-  it('a token spanning the prompt/continuation boundary is an error with advice', async () => {
-    // "Answer: " + "4": the fake tokenizer joins the space to "4", so the token " 4" straddles the end of the prompt.
+  it('whitespace joined to the continuation\'s first word is scored with it; any other token spanning the boundary is an error with advice', async () => {
+    // "Answer: " + "4": the fake tokenizer joins the space to "4", so the token " 4" starts in the prompt.
     expect(fakeTokenize('Answer: 4')).toEqual(['Answer:', ' 4']);
-    const e = await rejection(backend().logprobs({ prompt: 'Answer: ', continuation: '4' }));
-    expect(e.message).toMatch(/the token " 4" spans the end of the prompt/);
-    expect(e.retryable).toBe(false);
-    const e2 = await rejection(backend({ logprobs_mode: 'prompt_logprobs' }).logprobs({ prompt: 'Answer: ', continuation: '4' }));
-    expect(e2.message).toMatch(/spans the end of the prompt/);
+    for (const mode of ['echo', 'prompt_logprobs'] as const) {
+      const r = await backend({ logprobs_mode: mode }).logprobs({ prompt: 'Answer: ', continuation: '4' });
+      expect(r).toMatchObject({ tokens: [' 4'], logprobs: [fakeLogprob(' 4')] });
+      // "Q Answ" + "er: 4": the token " Answer:" has letters on both sides of the boundary.
+      const e = await rejection(backend({ logprobs_mode: mode }).logprobs({ prompt: 'Q Answ', continuation: 'er: 4' }));
+      expect(e.message).toMatch(/the token " Answer:" spans the end of the prompt/);
+      expect(e.retryable).toBe(false);
+    }
   });
 
   it('a newline-terminated prompt splits cleanly', async () => {

@@ -138,8 +138,9 @@ function bad(message: string): BackendError {
  * `max_tokens: 1`, one generated token after it). Offsets count code points (Python string length,
  * as vLLM and OpenAI report them) and may be shifted by a BOS token's text: the shift is found from the
  * end, where the last token ends at the end of `fullText`. The first token whose offset is at or past
- * the prompt's end starts the continuation; a token spanning that boundary, token texts that do not
- * spell the continuation, or a continuation token without a log-prob are errors.
+ * the prompt's end starts the continuation — or, when the prompt ends in whitespace that the tokenizer
+ * joined to the continuation's first word, that joined token; any other token spanning the boundary,
+ * token texts that do not spell the continuation, or a continuation token without a log-prob are errors.
  *
  * @example
  * splitContinuation(['Q', ':', ' 4'], [0, 1, 2], [null, -1, -0.5], 'Q: 4', 'Q:', ' 4')
@@ -169,17 +170,27 @@ export function splitContinuation(
     }
   }
   const straddles = (i: number) => offsets[i]! < promptEnd && offsets[i]! + codePoints(tokens[i]!) > promptEnd;
+  // The usual case of a BPE tokenizer: the prompt ends in whitespace that the tokenizer joins to the
+  // continuation's first word (prompt "<answer> ", continuation "7", token " 7"). That token is the
+  // continuation's first: its log-prob is the word's, as a trainer scoring the whole text sees it.
+  let lead = '';
   for (let i = 0; i < n; i++) {
-    if (straddles(i)) {
-      throw new BackendError(
-        `the token ${JSON.stringify(tokens[i])} spans the end of the prompt, so the continuation's log-prob cannot be separated from the prompt's; end the prompt at a token boundary — a newline, or move the whitespace between prompt and continuation into the continuation (prompt "…is", continuation " 42")`,
-        { retryable: false },
-      );
+    if (!straddles(i)) continue;
+    const inPrompt = [...tokens[i]!].slice(0, promptEnd - offsets[i]!).join('');
+    if ((first < 0 || i === first - 1) && /^\s+$/.test(inPrompt)) {
+      if (first < 0) last = i;
+      first = i;
+      lead = inPrompt;
+      continue;
     }
+    throw new BackendError(
+      `the token ${JSON.stringify(tokens[i])} spans the end of the prompt, so the continuation's log-prob cannot be separated from the prompt's; end the prompt at a token boundary — a newline, or move the whitespace between prompt and continuation into the continuation (prompt "…is", continuation " 42")`,
+      { retryable: false },
+    );
   }
   if (first < 0) throw bad('no token starts inside the continuation');
   const picked = tokens.slice(first, last + 1);
-  if (picked.join('') !== continuation) throw bad(`the continuation's tokens spell ${JSON.stringify(picked.join(''))}, not ${JSON.stringify(continuation)}`);
+  if (picked.join('') !== lead + continuation) throw bad(`the continuation's tokens spell ${JSON.stringify(picked.join(''))}, not ${JSON.stringify(continuation)}`);
   const lps = logprobs.slice(first, last + 1).map((lp, j) => {
     if (typeof lp !== 'number') throw bad(`token ${JSON.stringify(picked[j])} has no log-prob`);
     return lp;

@@ -61,7 +61,9 @@ export async function askJudge<T>(backend: Backend, messages: ChatMessage[], for
     convo = [
       ...messages,
       { role: 'assistant', content: text },
-      { role: 'user', content: `Your previous answer could not be used: ${reason}. Reply again with only the JSON object the instructions describe, and no other text.` },
+      // The attempt number keeps every re-ask a distinct request, so a repeated bad answer is never
+      // replayed from the response cache instead of asking the judge again.
+      { role: 'user', content: `Your previous answer (attempt ${attempt} of ${attempts}) could not be used: ${reason}. Reply again with only the JSON object the instructions describe, and no other text.` },
     ];
   }
   throw new JudgeAnswerError(`judge gave no usable answer in ${attempts} attempt${attempts === 1 ? '' : 's'}: ${reason}; last answer: ${JSON.stringify(shorten(text))}`);

@@ -19,7 +19,7 @@ describe('judge: unusable answers are retried, then errors — never a score', (
     const [first, second] = j.requests;
     expect(second!.messages.slice(0, 2)).toEqual(first!.messages);
     expect(second!.messages[2]).toEqual({ role: 'assistant', content: 'I would give this a 4 out of 5.' });
-    expect(second!.messages[3]!.content).toMatch(/^Your previous answer could not be used: not JSON/);
+    expect(second!.messages[3]!.content).toMatch(/^Your previous answer \(attempt 1 of 3\) could not be used: not JSON/);
     expect(second!.json_schema).toEqual(first!.json_schema);
   });
 
