@@ -188,7 +188,8 @@ export class PoolEngine implements ScoringEngine {
 
 /**
  * `auto`: each batch goes inline or to the pool by its expected grading time. The engine times the
- * batches it scores inline and keeps, per spec, a moving average of the time per rollout; a batch
+ * batches it scores inline (after the spec's first, which pays for warm-up) and keeps, per spec, a
+ * moving average of the time per rollout; a batch
  * whose expected time (average × size) exceeds `budgetMs` — long enough to stall the event loop for
  * other requests — goes to the pool, anything smaller stays inline where it costs no copying. Every
  * `probeEvery`-th batch of a pooled spec is scored inline to refresh its average, so a spec whose
@@ -200,6 +201,7 @@ export class AutoEngine implements ScoringEngine {
   private readonly inline = new InlineEngine();
   private readonly perRollout = new Map<number, number>();
   private readonly pooledSince = new Map<number, number>();
+  private readonly inlineBatches = new Map<number, number>();
   private pool: ScoringEngine | null = null;
   private poolReady = false;
   private poolStart: Promise<void> | null = null;
@@ -244,8 +246,12 @@ export class AutoEngine implements ScoringEngine {
     const t0 = performance.now();
     const out = await this.inline.score(entry, rollouts, opts);
     const ms = (performance.now() - t0) / Math.max(1, rollouts.length);
+    // A spec's first batch pays for lazy module loads and JIT warm-up: it is not a measure of its cost.
+    const seen = (this.inlineBatches.get(entry.index) ?? 0) + 1;
+    this.inlineBatches.set(entry.index, seen);
+    if (seen === 1) return out;
     const prev = this.perRollout.get(entry.index);
-    this.perRollout.set(entry.index, prev === undefined ? ms : 0.7 * prev + 0.3 * ms);
+    this.perRollout.set(entry.index, prev === undefined ? ms : 0.5 * prev + 0.5 * ms);
     return out;
   }
 
