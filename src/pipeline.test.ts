@@ -194,3 +194,37 @@ describe('step-scoped components (scope: step)', () => {
     expect(() => compileSpec(parseSpec({ components: [{ name: 'a', grader: 'exact', scope: 'step' }] }))).toThrow(/scope: rollout/);
   });
 });
+
+describe('credit.token_rewards', () => {
+  const build = async () => {
+    const { parseSpec } = await import('./spec/load.js');
+    const { compileSpec } = await import('./spec/compile.js');
+    return compileSpec(parseSpec({ components: [{ name: 'solved', grader: 'exact' }], credit: { method: 'gated', threshold: 1, token_rewards: true } }));
+  };
+  it('puts each step\'s credited reward and advantage on its last response token', async () => {
+    const rollouts: Rollout[] = [
+      { id: 'a', group: 'g', completion: '7', reference: '7', response_length: 6, steps: [{ reward: 0.1, last_token: 2 }, { reward: 0, last_token: 5 }] },
+      { id: 'b', group: 'g', completion: '8', reference: '7', response_length: 3, steps: [{ reward: 0.1, last_token: 0 }, { last_token: 2 }] },
+    ];
+    const { results } = await scoreBatch(await build(), rollouts);
+    expect(results[0]!.token_rewards).toEqual([0, 0, expect.closeTo(0.1, 12), 0, 0, 1]);
+    const adv = results[0]!.steps!.map((s) => s.advantage as number);
+    expect(results[0]!.token_advantages).toEqual([0, 0, adv[0], 0, 0, adv[1]]);
+    expect(results[1]!.token_rewards).toEqual([0, 0, 0]); // G-RA: a failed episode's steps earn nothing
+    expect(results[0]!.errors).toBeUndefined();
+  });
+  it('names the missing last_token or response_length, and a step ending out of order, on the rollout only', async () => {
+    const rollouts: Rollout[] = [
+      { id: 'a', group: 'g', completion: '7', reference: '7', steps: [{ reward: 0.1, last_token: 2 }] },
+      { id: 'b', group: 'g', completion: '7', reference: '7', response_length: 4, steps: [{ reward: 0.1 }] },
+      { id: 'c', group: 'g', completion: '7', reference: '7', response_length: 4, steps: [{ last_token: 3 }, { last_token: 1 }] },
+      { id: 'd', group: 'g', completion: '7', reference: '7', response_length: 2, steps: [{ last_token: 1 }] },
+    ];
+    const { results } = await scoreBatch(await build(), rollouts);
+    expect(results[0]!.errors).toEqual([{ component: 'credit', message: expect.stringMatching(/^response_length .* is required with credit\.token_rewards/) }]);
+    expect(results[1]!.errors).toEqual([{ component: 'credit', message: expect.stringMatching(/^steps\[0\]\.last_token .* is required/) }]);
+    expect(results[2]!.errors).toEqual([{ component: 'credit', message: 'step 1 ends at token 1, not after step 0\'s token 3' }]);
+    expect(results[3]!.token_rewards).toEqual([0, 1]);
+    expect(results.every((r) => r.reward === 1)).toBe(true);
+  });
+});

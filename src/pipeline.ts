@@ -5,6 +5,7 @@ import type { GradeOutput, Grader } from './graders/types.js';
 import type { CompiledSpec, StepComponents } from './spec/compile.js';
 import { buildStepBatch, type CreditOutput } from './credit/types.js';
 import { StepCreditTally } from './credit/diagnostics.js';
+import { stepsToTokens } from './credit/tokens.js';
 
 /**
  * The one flow: rollouts → grade → combine → shape → advantage → (diagnostics inputs) → output.
@@ -247,6 +248,33 @@ function stepOutputs(
 }
 
 /**
+ * `credit.token_rewards`: rollout i's credited step rewards and advantages on its response tokens
+ * (each step's value on its `last_token`, 0 elsewhere; null where the value is null). Needs every
+ * step's `last_token` and the rollout's `response_length`; throws naming the missing field.
+ */
+function tokenValues(r: Rollout, credit: CreditOutput, base: number): { token_rewards: (number | null)[]; token_advantages: (number | null)[] } {
+  const steps = r.steps ?? [];
+  const len = r.response_length;
+  if (typeof len !== 'number') throw new Error('response_length (the response length in tokens) is required with credit.token_rewards');
+  const last = steps.map((s, j) => {
+    if (typeof s.last_token !== 'number') throw new Error(`steps[${j}].last_token (index of the step's last response token) is required with credit.token_rewards`);
+    return s.last_token;
+  });
+  const offsets = Int32Array.of(0, steps.length);
+  const end = base + steps.length;
+  const nullable = (x: Float64Array) => Array.from(x, (v) => (v === v ? v : null));
+  try {
+    return {
+      token_rewards: nullable(stepsToTokens(offsets, credit.reward.subarray(base, end), last, [len])[0]!),
+      token_advantages: nullable(stepsToTokens(offsets, credit.advantage.subarray(base, end), last, [len])[0]!),
+    };
+  } catch (e) {
+    // stepsToTokens numbers rollouts within its call, which here holds this rollout alone.
+    throw new Error(errorMessage(e).replace(/^rollout 0: /, ''));
+  }
+}
+
+/**
  * Scores one batch of validated rollouts with a compiled spec. Groups are formed from `group` (or the
  * prompt) within the batch; the estimator and shapers see the whole batch. A grader that throws on a
  * rollout leaves that component null and adds an entry to the rollout's `errors`; the batch goes on.
@@ -359,6 +387,13 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
       out.details = d;
     } else if ('details' in src) delete out.details;
     if ((credit || stepGrades) && Array.isArray(src.steps)) out.steps = stepOutputs(src.steps, i, credit, stepOffsets, stepGrades, compiled.steps);
+    if (credit && stepOffsets && compiled.spec.credit?.token_rewards && Array.isArray(src.steps) && src.steps.length > 0) {
+      try {
+        Object.assign(out, tokenValues(src, credit, stepOffsets[i]!));
+      } catch (e) {
+        (errors[i] ??= []).push({ component: 'credit', message: errorMessage(e) });
+      }
+    }
     if (errors[i]) out.errors = errors[i];
     else if ('errors' in src) delete out.errors;
     results[i] = out;

@@ -33,8 +33,16 @@ export const credits = {
 
 export type CreditMethod = keyof typeof credits;
 
+/** Shared by every method: also write the step rewards onto tokens (see `stepsToTokens`). */
+const tokenRewardsParam = z
+  .boolean()
+  .default(false)
+  .describe(
+    'Also give each rollout `token_rewards` (one value per response token: each step\'s credited reward on the step\'s last token, 0 elsewhere) and `token_advantages`, from each step\'s `last_token` (index in the response) and the rollout\'s `response_length` — for trainers that put rewards on tokens (verl token_level_rewards).',
+  );
+
 function option<const N extends string, S extends z.ZodRawShape>(k: CreditKind<N, S>) {
-  return z.strictObject({ method: z.literal(k.method).describe(k.summary), ...k.params });
+  return z.strictObject({ method: z.literal(k.method).describe(k.summary), ...k.params, token_rewards: tokenRewardsParam });
 }
 
 /** The spec's `credit:` section, discriminated on `method`. */
@@ -67,7 +75,7 @@ export type CreditSpecInput = z.input<typeof creditSchema>;
  * buildCredit({ method: 'gated', threshold: 0.5 }).compute(batch) // → {reward, advantage, returns}
  */
 export function buildCredit(spec: CreditSpecInput | CreditSpec): Credit {
-  const { method, ...params } = creditSchema.parse(spec);
+  const { method, token_rewards: _t, ...params } = creditSchema.parse(spec);
   const kind = credits[method] as CreditKind<string, z.ZodRawShape>;
   return kind.create(params as never);
 }
@@ -82,7 +90,7 @@ export function buildCredit(spec: CreditSpecInput | CreditSpec): Credit {
  * // → [{param: 'features[0]', signal: 'judge'}, {param: 'features[1]', signal: 'tool_ok'}]
  */
 export function signalParams(spec: CreditSpecInput | CreditSpec): SignalRef[] {
-  const { method, ...params } = creditSchema.parse(spec);
+  const { method, token_rewards: _t, ...params } = creditSchema.parse(spec);
   const kind = credits[method] as CreditKind<string, z.ZodRawShape>;
   return kind.signals ? kind.signals(params as never) : [];
 }

@@ -20,6 +20,8 @@ export interface Step {
   executable?: boolean;
   /** Which agent took the step, for multi-agent credit (CoMAM). */
   agent?: string;
+  /** Index of the step's last token in the response, for `credit.token_rewards`. */
+  last_token?: number;
   [k: string]: unknown;
 }
 

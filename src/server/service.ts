@@ -23,6 +23,9 @@ export interface SlimResult {
   errors?: ComponentError[];
   /** Per step, for rollouts with `steps` when the spec has `credit` or step-scoped components. */
   steps?: SlimStep[];
+  /** With `credit.token_rewards`: the step rewards and advantages on the response's tokens. */
+  token_rewards?: (number | null)[];
+  token_advantages?: (number | null)[];
 }
 
 /** One step's result: its credited `reward` and `advantage`, and its step-scoped components. */
@@ -120,6 +123,10 @@ export class ScoreService {
         if (opts.details && r.details) out.details = r.details;
         if (r.errors) out.errors = r.errors;
         if (stepped && Array.isArray(r.steps)) out.steps = slimSteps(r.steps as Record<string, unknown>[], opts.details === true);
+        if (Array.isArray(r.token_rewards)) {
+          out.token_rewards = r.token_rewards as (number | null)[];
+          out.token_advantages = r.token_advantages as (number | null)[];
+        }
         results[p.indices[m]!] = out;
       }
     });
