@@ -42,7 +42,11 @@ export function registerScoreRoute(app: FastifyInstance, ctx: ServerContext): vo
     const out = await ctx.service.score(rollouts, body.spec, { details: body.details });
     if (!body.diagnostics) return { results: out.results };
     const diagnostics: Record<string, unknown> = {};
-    for (const p of out.parts) diagnostics[p.entry.name] = diagnosePart(p);
+    for (const p of out.parts) {
+      const backends = p.entry.compiled.backends?.stats();
+      // Backend counters are the server's totals since start (main thread), not this request's.
+      diagnostics[p.entry.name] = backends ? { ...diagnosePart(p), backends } : diagnosePart(p);
+    }
     return { results: out.results, diagnostics };
   });
 }
