@@ -573,3 +573,35 @@ describe('the API key', () => {
     expect(JSON.stringify(results)).not.toContain(wrong);
   });
 });
+
+describe('served by rewardkit serve', () => {
+  it('/v1/score scores through the backend, its diagnostics and /metrics carry the backend counters', async () => {
+    const { startServer } = await import('../src/server/app.js');
+    const { Writable } = await import('node:stream');
+    const specPath = join(dir, `served-${++files}.yaml`);
+    writeFileSync(
+      specPath,
+      stringify({
+        name: 'served',
+        backends: { judge: judgeBackend() },
+        components: [{ name: 'rm', grader: 'reward_model', backend: 'judge' }],
+      }),
+    );
+    const { server: rk, url } = await startServer({ specs: [specPath], port: 0, scoring: 'inline', logStream: new Writable({ write: (_c, _e, cb) => cb() }) });
+    try {
+      const res = await fetch(`${url}/v1/score`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ rollouts: ROLLOUTS.slice(0, 2), diagnostics: true }),
+      });
+      const body = (await res.json()) as { results: { components: { rm: number } }[]; diagnostics: { served: { backends: { judge: { requests: number; calls: number } } } } };
+      expect(res.status).toBe(200);
+      expect(body.results.map((r) => typeof r.components.rm)).toEqual(['number', 'number']);
+      expect(body.diagnostics.served.backends.judge).toMatchObject({ requests: 1, calls: 1 }); // the two rollouts go in one batched reward call
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(/rewardkit_backend_ops\{spec="served",backend="judge",counter="requests"\} 1/);
+    } finally {
+      await rk.close();
+    }
+  });
+});
