@@ -15,7 +15,7 @@ const minimal: Record<string, CreditSpecInput> = {
 
 describe('credit registry', () => {
   it('parses every method with its defaults and every method runs on a one-step batch', () => {
-    expect(creditSchema.parse({ method: 'gae' })).toEqual({ method: 'gae', gamma: 1, lambda: 0.95, outcome: 'last_step', whiten: true });
+    expect(creditSchema.parse({ method: 'gae' })).toEqual({ method: 'gae', gamma: 1, lambda: 0.95, outcome: 'last_step', whiten: true, token_rewards: false });
     expect(creditSchema.parse({ method: 'gated', threshold: 0.5 })).toMatchObject({ method: 'gated', threshold: 0.5, estimator: 'grpo' });
     expect(creditSchema.parse({ method: 'oprl', signal: 'q' })).toMatchObject({ step_weight: 1, estimator: 'rloo', step_norm: 'batch_max', step_baseline: 'first_step' });
     expect(Object.keys(credits).sort()).toEqual(
