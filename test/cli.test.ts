@@ -136,9 +136,16 @@ describe('rewardkit score (end to end on the examples)', { timeout: 180_000 }, (
 
 describe('rewardkit spec', { timeout: 120_000 }, () => {
   it('check: exit 0 for the examples, 1 with the path of a bad regex', () => {
-    const r = rewardkit(['spec', 'check', ex('gsm8k.yaml'), ex('gated.yaml'), ex('hierarchical.yaml'), ex('tool_json.yaml'), ex('gdpo.yaml'), ex('eval/length.yaml'), ex('eval/refusal.yaml')]);
+    const r = rewardkit(['spec', 'check', ex('gsm8k.yaml'), ex('gated.yaml'), ex('hierarchical.yaml'), ex('tool_json.yaml'), ex('gdpo.yaml'), ex('eval/length.yaml'), ex('eval/refusal.yaml'), ex('agent_gated.yaml')]);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n')).toHaveLength(7);
+    expect(r.stdout.trim().split('\n')).toHaveLength(8);
+    expect(r.stdout).toMatch(/spec "agent-gated", 1 components \(solved\), step components \(valid_call\), combine weighted_sum, credit gated/);
+    // A gguf backend's model file must exist; the issue is reported with the compile errors.
+    const model = join(dir, 'model-spec.yaml');
+    writeFileSync(model, 'backends:\n  local: {type: gguf, path: nowhere/m.gguf, cache: false}\ncomponents:\n  - {name: lik, grader: likelihood, backend: local, variant: prob}\n');
+    const m = rewardkit(['spec', 'check', model]);
+    expect(m.code).toBe(1);
+    expect(m.stderr).toContain(`backends.local.path: no model file at ${join(dir, 'nowhere', 'm.gguf')}`);
     const spec = join(dir, 'regex.yaml');
     writeFileSync(spec, 'components:\n  - {name: a, grader: exact}\n  - {name: b, grader: exact}\n  - {name: fmt, grader: regex, pattern: "(unclosed"}\n');
     const bad = rewardkit(['spec', 'check', spec]);
