@@ -148,7 +148,7 @@ export function registerServe(program: Command): void {
     .option('--insecure', 'allow a non-loopback bind without a token')
     .option('--default-spec <name>', 'spec for requests that name none (default: the only spec, when one is served)')
     .option('--route <source=spec>', 'send rollouts whose meta.data_source is SOURCE to spec SPEC (repeatable)', route, {})
-    .option('--scoring <mode>', 'inline (graders on the event loop), pool (graders in worker threads) or auto (the pool for batches whose measured grading time would stall the event loop)', (v) => {
+    .option('--scoring <mode>', 'inline (graders on the event loop), pool (graders in worker threads) or auto (the pool for batches whose measured grading CPU time would stall the event loop)', (v) => {
       if (v !== 'inline' && v !== 'pool' && v !== 'auto') throw new InvalidArgumentError('expected "inline", "pool" or "auto"');
       return v;
     }, 'auto')

@@ -189,7 +189,7 @@ export class PoolEngine implements ScoringEngine {
 /**
  * `auto`: each batch goes inline or to the pool by its expected grading time. The engine times the
  * batches it scores inline (after the spec's first, which pays for warm-up) and keeps, per spec, a
- * moving average of the time per rollout; a batch
+ * moving average of the CPU time per rollout; a batch
  * whose expected time (average × size) exceeds `budgetMs` — long enough to stall the event loop for
  * other requests — goes to the pool, anything smaller stays inline where it costs no copying. Every
  * `probeEvery`-th batch of a pooled spec is scored inline to refresh its average, so a spec whose
@@ -243,9 +243,12 @@ export class AutoEngine implements ScoringEngine {
       return this.pool!.score(entry, rollouts, opts);
     }
     this.counts.inline++;
-    const t0 = performance.now();
+    // CPU time, not wall time: graders that wait on I/O (model backends, sandboxed code) do not block
+    // the event loop and gain nothing from worker threads.
+    const c0 = process.cpuUsage();
     const out = await this.inline.score(entry, rollouts, opts);
-    const ms = (performance.now() - t0) / Math.max(1, rollouts.length);
+    const c = process.cpuUsage(c0);
+    const ms = (c.user + c.system) / 1000 / Math.max(1, rollouts.length);
     // A spec's first batch pays for lazy module loads and JIT warm-up: it is not a measure of its cost.
     const seen = (this.inlineBatches.get(entry.index) ?? 0) + 1;
     this.inlineBatches.set(entry.index, seen);

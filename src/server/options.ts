@@ -41,7 +41,7 @@ export interface ServerOptions {
   routes?: Record<string, string>;
   /**
    * `inline`: graders on the event loop; `pool`: graders in worker threads; `auto` (default): each batch
-   * inline unless its expected grading time (measured per spec) would stall the event loop, then the pool.
+   * inline unless its expected grading CPU time (measured per spec) would stall the event loop, then the pool.
    * On one core `auto` is `inline`.
    */
   scoring?: ScoringMode;

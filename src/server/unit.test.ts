@@ -211,3 +211,21 @@ describe('auto scoring engine', () => {
     expect(t.started()).toBe(1);
   });
 });
+
+describe('auto scoring engine and waiting graders', () => {
+  it('keeps a spec whose graders wait on I/O inline, however long they take', async () => {
+    const { AutoEngine } = await import('./engine.js');
+    const { compileSpec } = await import('../spec/compile.js');
+    const { parseSpec } = await import('../spec/load.js');
+    const compiled = compileSpec(parseSpec({ components: [{ name: 'ok', grader: 'exact' }] }));
+    // 2 ms of waiting per rollout, as a model call or a sandboxed program would: 200 ms per batch of 100.
+    const waiting = { scope: 'rollout' as const, grade: () => new Promise<number>((r) => setTimeout(() => r(1), 2)) };
+    const entry = { name: 'w', file: 'w.yaml', index: 0, compiled: { ...compiled, graders: [waiting] }, graderKinds: ['exact'] };
+    let started = 0;
+    const engine = new AutoEngine(() => (started++, { mode: 'pool' as const, score: async () => ({}) as never, queueDepth: () => 0, ready: async () => undefined, close: async () => undefined }), 10, 4);
+    const rollouts = Array.from({ length: 100 }, (_, i) => ({ id: `r${i}`, completion: 'a', reference: 'a' }));
+    for (let k = 0; k < 4; k++) await engine.score(entry as never, rollouts as never, {});
+    expect(engine.counts).toEqual({ inline: 4, pool: 0 });
+    expect(started).toBe(0);
+  });
+});
