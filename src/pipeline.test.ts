@@ -228,3 +228,19 @@ describe('credit.token_rewards', () => {
     expect(results.every((r) => r.reward === 1)).toBe(true);
   });
 });
+
+describe('slim results', () => {
+  it('carry id, group and the scoring fields only, with the same values as full results', async () => {
+    const { parseSpec } = await import('./spec/load.js');
+    const { compileSpec } = await import('./spec/compile.js');
+    const c = compileSpec(parseSpec({ components: [{ name: 'ok', grader: 'exact' }], advantage: { estimator: 'grpo' } }));
+    const rollouts: Rollout[] = [
+      { id: 'a', group: 'g', prompt: 'p', completion: '1', reference: '1', meta: { x: 1 } },
+      { id: 'b', group: 'g', prompt: 'p', completion: '2', reference: '1' },
+    ];
+    const full = await scoreBatch(c, rollouts, { details: true });
+    const slim = await scoreBatch(c, rollouts, { details: true, slim: true });
+    expect(slim.results).toEqual(full.results.map((r) => ({ id: r.id, group: r.group, reward: r.reward, components: r.components, advantage: r.advantage, details: r.details })));
+    expect(slim.results[0]).not.toHaveProperty('completion');
+  });
+});

@@ -16,6 +16,12 @@ import { stepsToTokens } from './credit/tokens.js';
 export interface ScoreOptions {
   /** Attach each grader's details to the output rollouts (`details`). */
   details?: boolean;
+  /**
+   * Results carry only `id`, `group` and the scoring fields (reward, components, advantage, details,
+   * errors, steps, token values) instead of the whole input rollout: for callers that send results back
+   * without the input (the server), sparing a copy of every rollout.
+   */
+  slim?: boolean;
 }
 
 /** The columns of one scored batch, for estimators, diagnostics and summaries. */
@@ -373,7 +379,9 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
     }
     const r = rewards[i]!;
     const src = rollouts[i]!;
-    const out: ScoredRollout = { ...src, reward: r === r ? r : null, components: comps };
+    const out: ScoredRollout = opts.slim
+      ? ({ id: src.id, ...(src.group !== undefined ? { group: src.group } : {}), reward: r === r ? r : null, components: comps } as ScoredRollout)
+      : { ...src, reward: r === r ? r : null, components: comps };
     if (advantages) {
       const a = advantages[i]!;
       out.advantage = a === a ? a : null;

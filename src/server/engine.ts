@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { scoreBatch, type BatchResult } from '../pipeline.js';
+import { scoreBatch, type BatchResult, type ScoreOptions } from '../pipeline.js';
 import type { CompiledSpec } from '../spec/compile.js';
 import type { Grader } from '../graders/types.js';
 import type { Rollout } from '../rollout/types.js';
@@ -24,7 +24,7 @@ import type { GradeReply, GradeTask, WorkerSpec } from './worker.js';
 export interface ScoringEngine {
   readonly mode: 'inline' | 'pool' | 'auto';
   /** Scores one batch with one spec. */
-  score(entry: SpecEntry, rollouts: Rollout[], opts: { details?: boolean }): Promise<BatchResult>;
+  score(entry: SpecEntry, rollouts: Rollout[], opts: ScoreOptions): Promise<BatchResult>;
   /** Batches waiting for a worker (0 inline). */
   queueDepth(): number;
   /** Resolves once the engine can score (pool: every worker has compiled the specs). */
@@ -37,7 +37,7 @@ export interface ScoringEngine {
 export class InlineEngine implements ScoringEngine {
   readonly mode = 'inline' as const;
   /** Runs the pipeline directly. */
-  score(entry: SpecEntry, rollouts: Rollout[], opts: { details?: boolean }): Promise<BatchResult> {
+  score(entry: SpecEntry, rollouts: Rollout[], opts: ScoreOptions): Promise<BatchResult> {
     return scoreBatch(entry.compiled, rollouts, opts);
   }
   /** Always 0: nothing queues. */
@@ -142,7 +142,7 @@ export class PoolEngine implements ScoringEngine {
   }
 
   /** Grades the slices in the pool, then combines/shapes/estimates over the whole batch here. */
-  async score(entry: SpecEntry, rollouts: Rollout[], opts: { details?: boolean }): Promise<BatchResult> {
+  async score(entry: SpecEntry, rollouts: Rollout[], opts: ScoreOptions): Promise<BatchResult> {
     const n = rollouts.length;
     const details = opts.details === true;
     const parts = this.slices(rollouts);
@@ -237,7 +237,7 @@ export class AutoEngine implements ScoringEngine {
   }
 
   /** Scores inline (timed) or in the pool, per {@link AutoEngine}. */
-  async score(entry: SpecEntry, rollouts: Rollout[], opts: { details?: boolean }): Promise<BatchResult> {
+  async score(entry: SpecEntry, rollouts: Rollout[], opts: ScoreOptions): Promise<BatchResult> {
     if (this.route(entry, rollouts.length) === 'pool') {
       this.counts.pool++;
       return this.pool!.score(entry, rollouts, opts);

@@ -102,7 +102,7 @@ export class ScoreService {
     const release = this.limiter.reserveRollouts(n);
     let work: Promise<BatchResult[]>;
     try {
-      work = Promise.all(parts.map((p) => this.engine.score(p.entry, p.indices.length === n ? rollouts : p.indices.map((i) => rollouts[i]!), { details: opts.details })));
+      work = Promise.all(parts.map((p) => this.engine.score(p.entry, p.indices.length === n ? rollouts : p.indices.map((i) => rollouts[i]!), { details: opts.details, slim: true })));
     } catch (e) {
       release();
       throw e;
