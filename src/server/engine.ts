@@ -189,7 +189,7 @@ export class PoolEngine implements ScoringEngine {
 /**
  * `auto`: each batch goes inline or to the pool by its expected grading time. The engine times the
  * batches it scores inline (after the spec's first, which pays for warm-up) and keeps, per spec, a
- * moving average of the CPU time per rollout; a batch
+ * moving average of the CPU time per rollout; once three measured batches in a row were over budget, a batch
  * whose expected time (average × size) exceeds `budgetMs` — long enough to stall the event loop for
  * other requests — goes to the pool, anything smaller stays inline where it costs no copying. Every
  * `probeEvery`-th batch of a pooled spec is scored inline to refresh its average, so a spec whose
@@ -202,6 +202,7 @@ export class AutoEngine implements ScoringEngine {
   private readonly perRollout = new Map<number, number>();
   private readonly pooledSince = new Map<number, number>();
   private readonly inlineBatches = new Map<number, number>();
+  private readonly heavyStreak = new Map<number, number>();
   private pool: ScoringEngine | null = null;
   private poolReady = false;
   private poolStart: Promise<void> | null = null;
@@ -222,6 +223,8 @@ export class AutoEngine implements ScoringEngine {
   private route(entry: SpecEntry, n: number): 'inline' | 'pool' {
     const avg = this.perRollout.get(entry.index);
     if (avg === undefined || avg * n <= this.budgetMs) return 'inline';
+    // One slow batch (a GC pause counts as CPU) is not a costly spec: wait for three in a row.
+    if ((this.heavyStreak.get(entry.index) ?? 0) < 3) return 'inline';
     if (!this.poolReady) {
       // A pool that fails to start leaves every batch inline, as on one core.
       this.poolStart ??= (async () => {
@@ -255,6 +258,7 @@ export class AutoEngine implements ScoringEngine {
     if (seen === 1) return out;
     const prev = this.perRollout.get(entry.index);
     this.perRollout.set(entry.index, prev === undefined ? ms : 0.5 * prev + 0.5 * ms);
+    this.heavyStreak.set(entry.index, ms * rollouts.length > this.budgetMs ? (this.heavyStreak.get(entry.index) ?? 0) + 1 : 0);
     return out;
   }
 
