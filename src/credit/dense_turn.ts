@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { broadcastGroupAdvantage, checkStepBatch, defineCredit, groupEstimator, groupEstimatorParam, newOutput, voidRollout } from './types.js';
+import { creditThenBroadcast, defineCredit, groupEstimator, groupEstimatorParam } from './types.js';
 
 /**
  * `dense_turn` — dense turn-level rewards with the normalisation of "A Practitioner's Guide to
@@ -28,17 +28,8 @@ export const denseTurnCredit = defineCredit({
     const est = groupEstimator(p.estimator, p.eps);
     return {
       compute(b) {
-        checkStepBatch(b);
-        const out = newOutput(b);
-        const { offsets, reward } = b;
-        for (let i = 0; i < b.outcome.length; i++) {
-          const s = offsets[i];
-          const e = offsets[i + 1];
-          const o = b.outcome[i];
-          if (o !== o) {
-            voidRollout(out, i, s, e);
-            continue;
-          }
+        const reward = b.reward;
+        return creditThenBroadcast(b, est, (s, e, o, out) => {
           let N = p.max_total_rewards;
           if (o > 0) {
             N = 0;
@@ -48,13 +39,11 @@ export const denseTurnCredit = defineCredit({
           let sum = 0;
           for (let k = s; k < e; k++) {
             const v = reward[k] === reward[k] ? reward[k] / N : 0;
-            out.reward[k] = v;
+            out[k] = v;
             sum += v;
           }
-          out.returns[i] = sum;
-        }
-        broadcastGroupAdvantage(b, est, out.returns, out.advantage);
-        return out;
+          return sum;
+        });
       },
     };
   },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { broadcastGroupAdvantage, checkStepBatch, defineCredit, groupEstimator, groupEstimatorParam, newOutput, voidRollout } from './types.js';
+import { creditThenBroadcast, defineCredit, groupEstimator, groupEstimatorParam } from './types.js';
 
 /**
  * `gated` — step-level G-RA, Gated Reward Accumulation ("Stabilizing Long-term Multi-turn Reinforcement
@@ -27,29 +27,18 @@ export const gatedCredit = defineCredit({
     const est = groupEstimator(p.estimator, p.eps);
     return {
       compute(b) {
-        checkStepBatch(b);
-        const out = newOutput(b);
-        const { offsets, reward } = b;
-        for (let i = 0; i < b.outcome.length; i++) {
-          const s = offsets[i];
-          const e = offsets[i + 1];
-          const o = b.outcome[i];
-          if (o !== o) {
-            voidRollout(out, i, s, e);
-            continue;
-          }
+        const reward = b.reward;
+        return creditThenBroadcast(b, est, (s, e, o, out) => {
           const open = o >= p.threshold;
           let R = o;
           for (let k = s; k < e; k++) {
             const v = open && reward[k] === reward[k] ? reward[k] : 0;
-            out.reward[k] = v;
+            out[k] = v;
             R += v;
           }
-          if (e > s) out.reward[e - 1] += o;
-          out.returns[i] = R;
-        }
-        broadcastGroupAdvantage(b, est, out.returns, out.advantage);
-        return out;
+          if (e > s) out[e - 1] += o;
+          return R;
+        });
       },
     };
   },

@@ -434,6 +434,31 @@ export function broadcastGroupAdvantage(b: StepBatch, est: Estimator, returns: F
   return out;
 }
 
+/**
+ * The skeleton of methods whose steps share their rollout's group advantage: checks the batch, voids
+ * rollouts with a null outcome, lets `creditSteps(s, e, outcome, reward)` write the credited rewards
+ * of steps s … e−1 into `reward` and return the rollout's return, then broadcasts the group
+ * advantage of the returns (see {@link broadcastGroupAdvantage}).
+ */
+export function creditThenBroadcast(
+  b: StepBatch,
+  est: Estimator,
+  creditSteps: (s: number, e: number, outcome: number, reward: Float64Array) => number,
+): CreditOutput {
+  checkStepBatch(b);
+  const out = newOutput(b);
+  const { offsets } = b;
+  for (let i = 0; i < b.outcome.length; i++) {
+    const s = offsets[i];
+    const e = offsets[i + 1];
+    const o = b.outcome[i];
+    if (o !== o) voidRollout(out, i, s, e);
+    else out.returns[i] = creditSteps(s, e, o, out.reward);
+  }
+  broadcastGroupAdvantage(b, est, out.returns, out.advantage);
+  return out;
+}
+
 /** The shared `advantage` param of methods that write per-step rewards. */
 export const stepAdvantageParam = z
   .enum(['reward_to_go', 'grpo', 'rloo'])
