@@ -186,6 +186,18 @@ export class PoolEngine implements ScoringEngine {
   }
 }
 
+/** What {@link AutoEngine} has measured of one spec. */
+interface SpecCost {
+  /** Batches scored inline so far (the first is warm-up, not measured). */
+  inlineBatches: number;
+  /** Moving average of the grading CPU time per rollout, ms (undefined until measured). */
+  msPerRollout: number | undefined;
+  /** Measured batches in a row over the budget. */
+  heavyStreak: number;
+  /** Batches routed to the pool (every `probeEvery`-th goes inline instead, to re-measure). */
+  pooled: number;
+}
+
 /**
  * `auto`: each batch goes inline or to the pool by its expected grading time. The engine times the
  * batches it scores inline (after the spec's first, which pays for warm-up) and keeps, per spec, a
@@ -199,10 +211,8 @@ export class PoolEngine implements ScoringEngine {
 export class AutoEngine implements ScoringEngine {
   readonly mode = 'auto' as const;
   private readonly inline = new InlineEngine();
-  private readonly perRollout = new Map<number, number>();
-  private readonly pooledSince = new Map<number, number>();
-  private readonly inlineBatches = new Map<number, number>();
-  private readonly heavyStreak = new Map<number, number>();
+  /** Per spec index: what the engine has measured of the spec's cost. */
+  private readonly costs = new Map<number, SpecCost>();
   private pool: ScoringEngine | null = null;
   private poolReady = false;
   private poolStart: Promise<void> | null = null;
@@ -219,12 +229,19 @@ export class AutoEngine implements ScoringEngine {
     private readonly probeEvery = 16,
   ) {}
 
+  private costOf(entry: SpecEntry): SpecCost {
+    let c = this.costs.get(entry.index);
+    if (!c) this.costs.set(entry.index, (c = { inlineBatches: 0, msPerRollout: undefined, heavyStreak: 0, pooled: 0 }));
+    return c;
+  }
+
   /** Picks the place for one batch. */
   private route(entry: SpecEntry, n: number): 'inline' | 'pool' {
-    const avg = this.perRollout.get(entry.index);
+    const cost = this.costOf(entry);
+    const avg = cost.msPerRollout;
     if (avg === undefined || avg * n <= this.budgetMs) return 'inline';
     // One slow batch (a GC pause counts as CPU) is not a costly spec: wait for three in a row.
-    if ((this.heavyStreak.get(entry.index) ?? 0) < 3) return 'inline';
+    if (cost.heavyStreak < 3) return 'inline';
     if (!this.poolReady) {
       // A pool that fails to start leaves every batch inline, as on one core.
       this.poolStart ??= (async () => {
@@ -234,9 +251,7 @@ export class AutoEngine implements ScoringEngine {
       })().catch(() => undefined);
       return 'inline';
     }
-    const k = (this.pooledSince.get(entry.index) ?? 0) + 1;
-    this.pooledSince.set(entry.index, k);
-    return k % this.probeEvery === 0 ? 'inline' : 'pool';
+    return ++cost.pooled % this.probeEvery === 0 ? 'inline' : 'pool';
   }
 
   /** Scores inline (timed) or in the pool, per {@link AutoEngine}. */
@@ -253,12 +268,10 @@ export class AutoEngine implements ScoringEngine {
     const c = process.cpuUsage(c0);
     const ms = (c.user + c.system) / 1000 / Math.max(1, rollouts.length);
     // A spec's first batch pays for lazy module loads and JIT warm-up: it is not a measure of its cost.
-    const seen = (this.inlineBatches.get(entry.index) ?? 0) + 1;
-    this.inlineBatches.set(entry.index, seen);
-    if (seen === 1) return out;
-    const prev = this.perRollout.get(entry.index);
-    this.perRollout.set(entry.index, prev === undefined ? ms : 0.5 * prev + 0.5 * ms);
-    this.heavyStreak.set(entry.index, ms * rollouts.length > this.budgetMs ? (this.heavyStreak.get(entry.index) ?? 0) + 1 : 0);
+    const cost = this.costOf(entry);
+    if (++cost.inlineBatches === 1) return out;
+    cost.msPerRollout = cost.msPerRollout === undefined ? ms : 0.5 * cost.msPerRollout + 0.5 * ms;
+    cost.heavyStreak = ms * rollouts.length > this.budgetMs ? cost.heavyStreak + 1 : 0;
     return out;
   }
 
