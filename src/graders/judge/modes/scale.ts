@@ -62,6 +62,14 @@ const SYSTEM =
 
 const TEMPLATE = 'Task:\n{{prompt}}\n\nResponse:\n{{completion}}\n\nScale:\n{{scale}}';
 
+/** What the scale-scored modes (`scale`, `think_then_score`) build from their params once. */
+export function scaleSetup(env: ModeEnv) {
+  const max = env.params.scale_max ?? 5;
+  const template = compileTemplate(env.params.template ?? TEMPLATE, SCALE_SLOTS, 'template');
+  requireSlots(template, ['completion'], 'template');
+  return { max, template, format: scaleFormat(max), scale: scaleText(env.params, max) };
+}
+
 /**
  * `scale` mode: one call per rollout; the judge answers an integer 1..N (`scale_max`, default 5;
  * RoboReward's 1–5 progress rubric by default), mapped to [0, 1] by (s − 1)/(N − 1). An out-of-range
@@ -71,11 +79,7 @@ const TEMPLATE = 'Task:\n{{prompt}}\n\nResponse:\n{{completion}}\n\nScale:\n{{sc
  * buildScale(env).grade(sample) // judge answers {"score": 4} → {score: 0.75, details: {score_raw: 4, scale_max: 5, attempts: 1}}
  */
 export function buildScale(env: ModeEnv): RolloutGrader {
-  const max = env.params.scale_max ?? 5;
-  const template = compileTemplate(env.params.template ?? TEMPLATE, SCALE_SLOTS, 'template');
-  requireSlots(template, ['completion'], 'template');
-  const format = scaleFormat(max);
-  const scale = scaleText(env.params, max);
+  const { max, template, format, scale } = scaleSetup(env);
   return {
     scope: 'rollout',
     async grade(s) {

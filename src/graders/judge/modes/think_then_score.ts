@@ -2,8 +2,7 @@ import type { RolloutGrader } from '../../types.js';
 import { askJudge, JudgeAnswerError } from '../ask.js';
 import type { ModeEnv } from '../params.js';
 import { judgeMessages, missingReason, sampleSlots } from '../prompt.js';
-import { compileTemplate, requireSlots } from '../template.js';
-import { SCALE_SLOTS, scaleFormat, scaleScore, scaleText } from './scale.js';
+import { scaleScore, scaleSetup } from './scale.js';
 
 const REASON_SYSTEM =
   'You evaluate a response to a task. Think it through in prose: what the task requires, what the response does well, what it gets ' +
@@ -12,8 +11,6 @@ const REASON_SYSTEM =
 const SCORE_SYSTEM =
   'You turn a written evaluation of a response into a score on an integer scale. Base the score on the response and on the evaluation, ' +
   'which was written earlier by an evaluator.';
-
-const TEMPLATE = 'Task:\n{{prompt}}\n\nResponse:\n{{completion}}\n\nScale:\n{{scale}}';
 
 /**
  * `think_then_score` mode, the project's reading of DeScore ("Think then Score": a reasoning stage,
@@ -27,11 +24,7 @@ const TEMPLATE = 'Task:\n{{prompt}}\n\nResponse:\n{{completion}}\n\nScale:\n{{sc
  * // call 1 → "The answer is right but unexplained…"; call 2 → {"score": 4} → {score: 0.75, details: {reasoning: '…', score_raw: 4, …}}
  */
 export function buildThinkThenScore(env: ModeEnv): RolloutGrader {
-  const max = env.params.scale_max ?? 5;
-  const template = compileTemplate(env.params.template ?? TEMPLATE, SCALE_SLOTS, 'template');
-  requireSlots(template, ['completion'], 'template');
-  const format = scaleFormat(max);
-  const scale = scaleText(env.params, max);
+  const { max, template, format, scale } = scaleSetup(env);
   const reasoningTokens = env.params.reasoning_max_tokens ?? 2048;
   return {
     scope: 'rollout',
