@@ -6,6 +6,8 @@ import type { CompiledSpec, StepComponents } from './spec/compile.js';
 import { buildStepBatch, type CreditOutput } from './credit/types.js';
 import { StepCreditTally } from './credit/diagnostics.js';
 import { stepsToTokens } from './credit/tokens.js';
+import { rolloutTokenCount } from './tokenize/count.js';
+import { estimateTokens } from './tokenize/estimate.js';
 
 /**
  * The one flow: rollouts → grade → combine → shape → advantage → (diagnostics inputs) → output.
@@ -37,7 +39,7 @@ export interface BatchColumns {
   groupCount: number;
   /** Group keys, by group index. */
   groupKeys: string[];
-  /** Completion length in characters and in whitespace tokens. */
+  /** Completion length in characters, and in tokens (the rollout's token data, else the estimate of src/tokenize/estimate.ts). */
   charLengths: Float64Array;
   tokenLengths: Float64Array;
   /** Per component: rollouts whose value is null (not applicable or failed) and rollouts whose grader failed. */
@@ -52,19 +54,13 @@ export interface BatchResult {
   columns: BatchColumns;
 }
 
-function tokenCount(s: string): number {
-  let n = 0;
-  let inTok = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const ws = c === 32 || (c >= 9 && c <= 13) || c === 160 || c === 0x3000 || (c >= 0x2000 && c <= 0x200a);
-    if (ws) inTok = false;
-    else if (!inTok) {
-      inTok = true;
-      n++;
-    }
-  }
-  return n;
+/**
+ * Token length of a rollout for the batch's length columns: its own token data (`completion_ids`,
+ * `response_length`) when it has some, else the tokenizer-free estimate (O(n), no allocation; see
+ * src/tokenize/estimate.ts). Never a whitespace word count: removing spaces cannot shrink it.
+ */
+function tokenCount(r: Rollout, completion: string): number {
+  return rolloutTokenCount(r) ?? estimateTokens(completion);
 }
 
 function errorMessage(e: unknown): string {
@@ -313,7 +309,7 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
     groupOf[i] = g;
     groups[g]!.push(i);
     charLengths[i] = s.completion.length;
-    tokenLengths[i] = tokenCount(s.completion);
+    tokenLengths[i] = tokenCount(s.rollout, s.completion);
   }
 
   const errors = new Array<ComponentError[] | undefined>(n);

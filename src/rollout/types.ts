@@ -36,6 +36,17 @@ export interface Rollout {
   reference?: unknown;
   steps?: Step[];
   meta?: Record<string, unknown>;
+  /**
+   * The completion's token ids as the policy generated them (TRL passes them to reward functions as
+   * `completion_ids`): non-negative integers. Only their count is used — it is the length that
+   * `length` with `unit: tokens` and the token-length diagnostics read first. `null` = absent.
+   */
+  completion_ids?: number[] | null;
+  /**
+   * The completion's length in the policy's tokens (verl's `valid_response_length`): a non-negative
+   * integer, read when `completion_ids` is absent. `null` = absent.
+   */
+  response_length?: number | null;
   [k: string]: unknown;
 }
 

@@ -47,6 +47,31 @@ function checkText(v: unknown, field: string, required: boolean): void {
 
 const STEP_NUMBERS = ['reward', 'value', 'potential'] as const;
 
+function describe(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v);
+  return kindOf(v);
+}
+
+/**
+ * Checks the token data of a rollout: `completion_ids` a list of non-negative integers and
+ * `response_length` a non-negative integer (either may be absent or `null`). Throws
+ * {@link RolloutError} naming the field (and the first bad element of `completion_ids`).
+ */
+export function checkTokenData(v: Record<string, unknown>): void {
+  const ids = v.completion_ids;
+  if (ids !== undefined && ids !== null) {
+    if (!Array.isArray(ids)) throw new RolloutError('completion_ids', `expected a list of token ids (non-negative integers), got ${kindOf(ids)}`);
+    for (let i = 0; i < ids.length; i++) {
+      const t = ids[i];
+      if (typeof t !== 'number' || !Number.isInteger(t) || t < 0) throw new RolloutError(`completion_ids[${i}]`, `expected a token id (a non-negative integer), got ${describe(t)}`);
+    }
+  }
+  const n = v.response_length;
+  if (n !== undefined && n !== null && (typeof n !== 'number' || !Number.isInteger(n) || n < 0))
+    throw new RolloutError('response_length', `expected the number of response tokens (a non-negative integer), got ${describe(n)}`);
+}
+
 /**
  * Checks a parsed JSON value against the rollout contract (ARCHITECTURE.md) and returns it typed.
  * Unknown top-level keys are kept (a scored file can be scored again); known keys must have the right
@@ -66,6 +91,7 @@ export function validateRollout(v: unknown): Rollout {
   checkText(v.prompt, 'prompt', false);
   checkText(v.completion, 'completion', true);
   if (v.meta !== undefined && !isPlainObject(v.meta)) throw new RolloutError('meta', `expected an object, got ${kindOf(v.meta)}`);
+  checkTokenData(v);
   if (v.steps !== undefined) {
     if (!Array.isArray(v.steps)) throw new RolloutError('steps', `expected a list of steps, got ${kindOf(v.steps)}`);
     for (let i = 0; i < v.steps.length; i++) {
