@@ -244,3 +244,16 @@ describe('slim results', () => {
     expect(slim.results[0]).not.toHaveProperty('completion');
   });
 });
+
+describe('token lengths of a batch', () => {
+  it('are the rollout token data first, else an estimate that removing spaces cannot shrink', async () => {
+    const g: Grader = { scope: 'rollout', grade: () => 1 };
+    const { columns } = await scoreBatch(compiled({ g }), [
+      { id: 'a', completion: 'one two three', completion_ids: [5, 6, 7, 8, 9] },
+      { id: 'b', completion: 'one two three', response_length: 11 },
+      { id: 'c', completion: 'one two three' },
+      { id: 'd', completion: 'x'.repeat(300_000) },
+    ]);
+    expect(Array.from(columns.tokenLengths)).toEqual([5, 11, 3, 74_999]);
+  });
+});

@@ -1,10 +1,22 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { lengthGrader } from './length.js';
 import { buildGrader, gradeAll, scoreOne } from './harness.js';
 import { ParamError } from './types.js';
+import { parseSpec } from '../spec/load.js';
+import { compileSpec } from '../spec/compile.js';
+import { SpecError } from '../spec/errors.js';
+import { scoreBatch } from '../pipeline.js';
+import { estimateTokens } from '../tokenize/estimate.js';
+import { resetTokenWarning } from '../tokenize/count.js';
+import { tinyBpeTokenizer, tinyWordPieceTokenizer, writeTokenizerDir } from '../tokenize/testing.js';
 
-const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
+/** n short words: n tokens for the estimate (" word" is one piece). */
+const words = (n: number) => Array.from({ length: n }, () => 'word').join(' ');
+const quiet = () => {
+  resetTokenWarning();
+  return vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+};
 const chars = (n: number) => 'x'.repeat(n);
 
 describe('length: raw', () => {
@@ -17,22 +29,21 @@ describe('length: raw', () => {
     expect(await scoreOne(g, chars(1 << 20))).toBe(1 << 20);
   });
 
-  it('counts whitespace-separated tokens', async () => {
+  it('counts tokens with the estimate when nothing better is given: spaces cannot hide length', async () => {
     const g = buildGrader(lengthGrader, { unit: 'tokens' });
     expect(await scoreOne(g, '')).toBe(0);
-    expect(await scoreOne(g, '   \n\t ')).toBe(0);
-    expect(await scoreOne(g, ' one  two\nthree\u00a0four\u3000five ')).toBe(5);
-    expect(await scoreOne(g, '日本語 テキスト')).toBe(2);
-    expect(await scoreOne(g, 'ab '.repeat(350_000))).toBe(350_000);
+    expect(await scoreOne(g, '   \n\t ')).toBe(2);
+    expect(await scoreOne(g, ' one  two\nthree\u00a0four\u3000five ')).toBe(10); // 5 words, 5 whitespace pieces (the leading space joins "one")
+    expect(await scoreOne(g, '日本語 テキスト')).toBe(7);
+    expect(await scoreOne(g, 'x'.repeat(300_000))).toBe(74_999); // whitespace words: 1
   });
 
-  it('agrees with a split on \\s for any text (property)', async () => {
+  it('agrees with estimateTokens for any text, and chars with code points (property)', async () => {
     const g = buildGrader(lengthGrader, { unit: 'tokens' });
     const c = buildGrader(lengthGrader);
     await fc.assert(
-      fc.asyncProperty(fc.string({ unit: fc.constantFrom('a', 'é', '😀', ' ', '\n', '\t', '\u00a0', '\u2003', '\ufeff'), maxLength: 40 }), async (t) => {
-        const expectedTokens = t.split(/\s+/).filter((w) => w !== '').length;
-        return (await scoreOne(g, t)) === expectedTokens && (await scoreOne(c, t)) === [...t].length;
+      fc.asyncProperty(fc.string({ unit: fc.constantFrom('a', 'é', '😀', ' ', '\n', '\t', '\u00a0', '\u2003', '\ufeff', '7', '.'), maxLength: 40 }), async (t) => {
+        return (await scoreOne(g, t)) === estimateTokens(t) && (await scoreOne(c, t)) === [...t].length;
       }),
     );
   });
@@ -158,5 +169,78 @@ describe('length: params', () => {
     expect(() => buildGrader(lengthGrader, { mode: 'generalized', target: 1, max_length: 2, floor: -2 })).toThrow();
     expect(() => buildGrader(lengthGrader, { mode: 'dapo', max_length: 0, cache: 1 })).toThrow();
     expect(() => buildGrader(lengthGrader, { maxlen: 3 })).toThrow();
+  });
+});
+
+describe('length: the policy\'s tokens', () => {
+  let err: ReturnType<typeof quiet>;
+  beforeAll(() => {
+    err = quiet();
+  });
+  afterAll(() => err.mockRestore());
+  const dapo = { mode: 'dapo', unit: 'tokens', max_length: 20, cache: 4 };
+
+  it('reads completion_ids first, then response_length, before any tokenizer or estimate', async () => {
+    const bpe = writeTokenizerDir(tinyBpeTokenizer());
+    const g = buildGrader(lengthGrader, { ...dapo, tokenizer: `${bpe}/tokenizer.json` });
+    const text = words(100); // far over by any count of the text
+    const [a, b, c] = await gradeAll(g, [
+      { completion: text, completion_ids: Array.from({ length: 18 }, (_, i) => i), response_length: 1 },
+      { completion: text, response_length: 17 },
+      { completion: text, completion_ids: null, response_length: 10 },
+    ]);
+    expect(a).toEqual({ score: -0.5, details: { length: 18, unit: 'tokens', source: 'completion_ids' } });
+    expect(b).toEqual({ score: -0.25, details: { length: 17, unit: 'tokens', source: 'response_length' } });
+    expect(c!.score).toBe(0);
+  });
+
+  it('counts with the tokenizer named in the spec, as the library encodes', async () => {
+    const bpe = writeTokenizerDir(tinyBpeTokenizer());
+    const g = buildGrader(lengthGrader, { unit: 'tokens', tokenizer: `${bpe}/tokenizer.json` });
+    const [r] = await gradeAll(g, [{ completion: 'the the aaaa' }]);
+    expect(r).toEqual({ score: 4, details: { length: 4, unit: 'tokens', source: 'tokenizer' } });
+    expect(await scoreOne(g, 'a'.repeat(4_000))).toBe(1_000);
+  });
+
+  it('gives a 300,000-character completion without spaces the full DAPO penalty, whatever the source', async () => {
+    const long = 'x'.repeat(300_000);
+    const spec = { mode: 'dapo', unit: 'tokens', max_length: 20_480, cache: 4_096 }; // DAPO's own settings
+    const estimate = buildGrader(lengthGrader, spec);
+    const bpe = buildGrader(lengthGrader, { ...spec, tokenizer: `${writeTokenizerDir(tinyBpeTokenizer())}/tokenizer.json` });
+    const unk = buildGrader(lengthGrader, { ...spec, tokenizer: `${writeTokenizerDir(tinyWordPieceTokenizer())}/tokenizer.json` });
+    expect(await scoreOne(estimate, long)).toBe(-1);
+    expect(await scoreOne(bpe, long)).toBe(-1);
+    expect(await scoreOne(unk, long)).toBe(-1); // WordPiece alone reads it as one [UNK]
+    expect(await scoreOne(estimate, 'ab 1. '.repeat(50_000))).toBe(-1);
+  });
+
+  it('names components[i].tokenizer when the file cannot be loaded', () => {
+    const dir = writeTokenizerDir(tinyBpeTokenizer());
+    const spec = parseSpec({ components: [{ name: 'ok', grader: 'exact' }, { name: 'len', grader: 'length', unit: 'tokens', tokenizer: 'nope/tokenizer.json' }] });
+    let e: unknown;
+    try {
+      compileSpec(spec, { specDir: dir });
+    } catch (x) {
+      e = x;
+    }
+    expect(e).toBeInstanceOf(SpecError);
+    expect((e as SpecError).issues).toEqual([{ path: 'components[1].tokenizer', message: expect.stringMatching(/cannot read tokenizer file .*nope\/tokenizer\.json: ENOENT/) }]);
+    const ok = compileSpec(parseSpec({ components: [{ name: 'len', grader: 'length', unit: 'tokens', tokenizer: 'tokenizer.json' }] }), { specDir: dir });
+    expect(ok.names).toEqual(['len']);
+  });
+
+  it('rejects a tokenizer without unit tokens or beside meta_key', () => {
+    expect(() => buildGrader(lengthGrader, { tokenizer: 'x.json' })).toThrow(/applies to `unit: tokens`/);
+    expect(() => buildGrader(lengthGrader, { unit: 'tokens', meta_key: 'n', tokenizer: 'x.json' })).toThrow(/set one/);
+  });
+
+  it('reports a wrong-typed token field of one rollout as that rollout\'s error, and scores the batch', async () => {
+    const compiled = compileSpec(parseSpec({ components: [{ name: 'len', grader: 'length', unit: 'tokens', mode: 'dapo', max_length: 20, cache: 4 }] }));
+    const { results } = await scoreBatch(compiled, [
+      { id: 'a', completion: 'x', response_length: 'many' as unknown as number },
+      { id: 'b', completion: 'x', response_length: 20 },
+    ]);
+    expect(results[0]!.errors?.[0]?.message).toMatch(/response_length must be a non-negative integer, got "many"/);
+    expect(results[1]!.components.len).toBe(-1);
   });
 });

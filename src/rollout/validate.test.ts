@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { validateRollout, RolloutError } from './validate.js';
 import { toSample, textOf } from './sample.js';
+import { readRolloutBatches } from './batches.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const msg = (v: unknown) => {
   try {
@@ -32,6 +36,41 @@ describe('validateRollout', () => {
     expect(msg({ id: 'a', completion: 'x', meta: [] })).toBe('meta: expected an object, got array');
     expect(msg({ id: 'a', completion: 'x', steps: [{ reward: 'high' }] })).toBe('steps[0].reward: expected a finite number, got string');
     expect(msg({ id: 'a', completion: 'x', steps: {} })).toBe('steps: expected a list of steps, got object');
+  });
+  it('checks the token data: completion_ids a list of token ids, response_length a count', () => {
+    expect(msg({ id: 'a', completion: 'x', completion_ids: [0, 151643, 7], response_length: 3 })).toBe('valid');
+    expect(msg({ id: 'a', completion: 'x', completion_ids: null, response_length: null })).toBe('valid');
+    expect(msg({ id: 'a', completion: 'x', completion_ids: [] })).toBe('valid');
+    expect(msg({ id: 'a', completion: 'x', completion_ids: '1 2 3' })).toBe('completion_ids: expected a list of token ids (non-negative integers), got string');
+    expect(msg({ id: 'a', completion: 'x', completion_ids: { length: 3 } })).toBe('completion_ids: expected a list of token ids (non-negative integers), got object');
+    expect(msg({ id: 'a', completion: 'x', completion_ids: [1, 2.5] })).toBe('completion_ids[1]: expected a token id (a non-negative integer), got 2.5');
+    expect(msg({ id: 'a', completion: 'x', completion_ids: [1, -1] })).toBe('completion_ids[1]: expected a token id (a non-negative integer), got -1');
+    expect(msg({ id: 'a', completion: 'x', completion_ids: ['7'] })).toBe('completion_ids[0]: expected a token id (a non-negative integer), got "7"');
+    expect(msg({ id: 'a', completion: 'x', completion_ids: [[1]] })).toBe('completion_ids[0]: expected a token id (a non-negative integer), got array');
+    expect(msg({ id: 'a', completion: 'x', response_length: '12' })).toBe('response_length: expected the number of response tokens (a non-negative integer), got "12"');
+    expect(msg({ id: 'a', completion: 'x', response_length: 1.5 })).toBe('response_length: expected the number of response tokens (a non-negative integer), got 1.5');
+    expect(msg({ id: 'a', completion: 'x', response_length: -3 })).toBe('response_length: expected the number of response tokens (a non-negative integer), got -3');
+  });
+});
+
+describe('token data in a JSONL file', () => {
+  it('skips a line with wrong-typed completion_ids with a message naming the line and the field', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'rk-val-')), 'r.jsonl');
+    const lines = [
+      { id: 'a', completion: 'x', completion_ids: [1, 2] },
+      { id: 'b', completion: 'x', completion_ids: [1, '2'] },
+      { id: 'c', completion: 'x', response_length: 'long' },
+      { id: 'd', completion: 'x', response_length: 4 },
+    ];
+    writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const bad: string[] = [];
+    const ids: string[] = [];
+    for await (const b of readRolloutBatches(file, { batchSize: 10, onBadLine: (line, reason) => bad.push(`${line}: ${reason}`) })) ids.push(...b.rollouts.map((r) => r.id));
+    expect(ids).toEqual(['a', 'd']);
+    expect(bad).toEqual([
+      '2: completion_ids[1]: expected a token id (a non-negative integer), got "2"',
+      '3: response_length: expected the number of response tokens (a non-negative integer), got "long"',
+    ]);
   });
 });
 

@@ -39,6 +39,16 @@ const rollout = {
     reference: { description: 'Ground truth (any JSON value).' },
     steps: { type: 'array', items: { type: 'object' } },
     meta: { type: 'object', description: '`data_source` routes the rollout to a spec when the request names none.' },
+    completion_ids: {
+      type: ['array', 'null'],
+      items: { type: 'integer', minimum: 0 },
+      description: "The completion's token ids (TRL's `completion_ids`); their count is the length `unit: tokens` reads first.",
+    },
+    response_length: {
+      type: ['integer', 'null'],
+      minimum: 0,
+      description: "The completion's length in the policy's tokens (verl's `valid_response_length`), read when `completion_ids` is absent.",
+    },
   },
 };
 
