@@ -44,14 +44,18 @@ export function estimateTokens(text: string): number {
   let total = 0;
   let cls = NONE;
   let units = 0; // bytes of a letter/symbol run, digits of a digit run, characters of a whitespace run
-  let endsInSpace = false;
   const n = text.length;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     let k: number;
     let b = 1;
-    if (c < 128) k = ASCII_CLASS[c]!;
-    else if (c >= 0xd800 && c <= 0xdfff) {
+    if (c < 128) {
+      k = ASCII_CLASS[c]!;
+      if (k === cls) {
+        units++; // the common case: one more ASCII character of the same run
+        continue;
+      }
+    } else if (c >= 0xd800 && c <= 0xdfff) {
       k = SYMBOL; // half of a supplementary character (emoji): 4 UTF-8 bytes per pair
       b = 2;
     } else if (isHighWhitespace(c)) k = SPACE;
@@ -61,15 +65,13 @@ export function estimateTokens(text: string): number {
       b = c < 0x800 ? 2 : 3;
     }
     if (k !== cls) {
-      if (cls !== NONE) total += runTokens(cls, units, endsInSpace);
+      // A whitespace run ending in a space gives that space to the piece that follows (GPT-2's " word").
+      if (cls !== NONE) total += runTokens(cls, units, text.charCodeAt(i - 1) === 32);
       cls = k;
       units = 0;
     }
     if (k === CJK) total++;
-    else {
-      units += b;
-      if (k === SPACE) endsInSpace = c === 32;
-    }
+    else units += b;
   }
   // The last run: a trailing space attaches to nothing.
   if (cls !== NONE) total += runTokens(cls, units, false);
@@ -99,13 +101,13 @@ const ASCII_CLASS = (() => {
 function runTokens(cls: number, units: number, spaceAttaches: boolean): number {
   switch (cls) {
     case LETTER:
-      return units <= 8 ? 1 : Math.ceil((units - 4) / 4);
+      return units <= 8 ? 1 : (units - 1) >> 2; // ⌈(b − 4)/4⌉
     case DIGIT:
-      return Math.ceil(units / 3);
+      return ((units + 2) / 3) | 0; // ⌈k/3⌉
     case SYMBOL:
-      return Math.ceil(units / 4);
+      return (units + 3) >> 2; // ⌈b/4⌉
     case SPACE:
-      return Math.ceil((spaceAttaches ? units - 1 : units) / 4);
+      return (spaceAttaches ? units + 2 : units + 3) >> 2; // ⌈(w − 1)/4⌉ or ⌈w/4⌉
     default:
       return 0; // CJK characters are counted one by one as they come
   }
