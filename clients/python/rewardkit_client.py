@@ -185,6 +185,26 @@ def _client(url: Optional[str], token: Optional[str], timeout: Optional[float]) 
     return c
 
 
+def _token_count(ids: Any = None, info: Any = None) -> Optional[int]:
+    """The response's length in the policy's tokens, from what the trainer passed: the length of TRL's
+    ``completion_ids`` entry (list, tuple, array or tensor), else ``response_length`` or
+    ``valid_response_length`` in verl's ``extra_info`` (stock verl does not put it there; a custom
+    reward manager can). ``None`` when neither is there. Sent as the rollout's ``response_length``:
+    ``length`` with ``unit: tokens`` then counts the policy's tokens, not an estimate.
+    """
+    if ids is not None:
+        try:
+            return len(ids)
+        except TypeError:
+            pass
+    if isinstance(info, dict):
+        for key in ("response_length", "valid_response_length"):
+            v = _plain(info.get(key))
+            if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
+                return v
+    return None
+
+
 # -- verl ----------------------------------------------------------------------------------------
 def _verl_rollout(i: int, data_source: Any, solution_str: str, ground_truth: Any, extra_info: Any) -> Dict[str, Any]:
     r: Dict[str, Any] = {"id": str(i), "completion": solution_str if isinstance(solution_str, str) else str(solution_str)}
@@ -207,6 +227,9 @@ def _verl_rollout(i: int, data_source: Any, solution_str: str, ground_truth: Any
     if "group" not in r:
         r["group"] = f"rollout:{i}"
     r["meta"] = meta
+    n_tokens = _token_count(None, extra_info)
+    if n_tokens is not None:
+        r["response_length"] = n_tokens
     return r
 
 
@@ -318,6 +341,9 @@ class RewardkitReward:
                 r["reference"] = refs[i]
             if isinstance(sources, (list, tuple)) and len(sources) == n:
                 r["meta"] = {"data_source": str(sources[i])}
+            n_tokens = _token_count(completion_ids[i] if completion_ids is not None and i < len(completion_ids) else None)
+            if n_tokens is not None:
+                r["response_length"] = n_tokens  # TRL's completion_ids: only their count is sent
             rollouts.append(r)
         res = _client(self.url, self.token, self.timeout).score(rollouts, spec=self.spec)
         results = res["results"]
@@ -344,7 +370,9 @@ def rewardkit_reward(
     The function receives TRL's ``prompts``, ``completions`` (strings or chat messages) and dataset
     columns; the reference is the column ``reference_key``, else the first of ``reference``,
     ``ground_truth``, ``solution``, ``answer``, ``label``; a ``data_source`` column routes rollouts
-    to specs. Returns one float per completion, or ``None`` where the spec gives no reward (TRL
-    skips it). Per-component means go to TRL's ``log_metric`` when available.
+    to specs. TRL's ``completion_ids`` are sent as each rollout's ``response_length`` (their count),
+    so ``length`` with ``unit: tokens`` counts the policy's tokens. Returns one float per completion,
+    or ``None`` where the spec gives no reward (TRL skips it). Per-component means go to TRL's
+    ``log_metric`` when available.
     """
     return RewardkitReward(url, spec, token, reference_key, name, timeout, log_components)

@@ -271,5 +271,43 @@ class SandboxFusionTest(unittest.TestCase):
         self.assertEqual((status, resp["path"]), (422, "language"))
 
 
+class TokenDataTest(unittest.TestCase):
+    """The policy's token counts reach the server as ``response_length`` (and the server checks them)."""
+
+    def capture(self, call):
+        sent = []
+
+        class Stub:
+            def score(self, rollouts, spec=None, **_):
+                sent.extend(rollouts)
+                return {"results": [{"id": r["id"], "reward": 0.0, "components": {}} for r in rollouts]}
+
+        original = rk._client
+        rk._client = lambda *a: Stub()
+        try:
+            call()
+        finally:
+            rk._client = original
+        return [r.get("response_length") for r in sent]
+
+    def test_trl_sends_the_count_of_completion_ids(self):
+        f = rk.rewardkit_reward(URL, token=TOKEN)
+        self.assertEqual(self.capture(lambda: f(prompts=["p", "p"], completions=["a", "b"], completion_ids=[[5, 6, 7], (8,)])), [3, 1])
+        self.assertEqual(self.capture(lambda: f(prompts=["p"], completions=["a"])), [None])
+
+    def test_verl_sends_a_response_length_found_in_extra_info(self):
+        self.assertEqual(self.capture(lambda: rk.compute_score("d", "x", "y", {"index": 0, "valid_response_length": 7}, url=URL, token=TOKEN)), [7])
+        self.assertEqual(self.capture(lambda: rk.compute_score_batch(["d", "d"], ["x", "y"], ["1", "2"], [{"response_length": 4}, {"index": 1}], url=URL, token=TOKEN)), [4, None])
+        self.assertEqual(self.capture(lambda: rk.compute_score("d", "x", "y", {"response_length": -1}, url=URL, token=TOKEN)), [None])
+
+    def test_server_accepts_token_data_and_names_a_wrong_field(self):
+        client = rk.RewardkitClient(URL, token=TOKEN, retries=0)
+        res = client.score([{"id": "a", "completion": "42", "reference": "42", "completion_ids": [1, 2], "response_length": 2}])
+        self.assertEqual(res["results"][0]["components"]["correct"], 1)
+        with self.assertRaises(rk.RewardkitError) as e:
+            client.score([{"id": "a", "completion": "42", "completion_ids": [1, "2"]}])
+        self.assertEqual((e.exception.status, e.exception.path), (422, "rollouts[0].completion_ids[1]"))
+
+
 if __name__ == "__main__":
     unittest.main()
