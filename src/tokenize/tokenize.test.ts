@@ -99,6 +99,16 @@ describe('loadTokenizer', () => {
     expect(t.count('a'.repeat(40_000))).toBe(10_000);
   });
 
+  it('counts a long text piece by piece only until it is past `enough`; below it the count is exact', () => {
+    const t = loadTokenizer('tokenizer.json', dir);
+    const long = 'the '.repeat(20_000); // 80,000 characters: "the", 19,999 × "Ġthe", a trailing "Ġ"
+    expect(t.count(long)).toBe(20_001);
+    expect(t.count(long, 50_000)).toBe(20_001);
+    const early = t.count(long, 1_000);
+    expect(early).toBeGreaterThan(1_000);
+    expect(early).toBeLessThan(20_001); // stopped after a few pieces of 16 Ki characters
+  });
+
   it('explains what is wrong with a file', () => {
     expect(() => loadTokenizer('missing.json', dir)).toThrow(/cannot read tokenizer file .*missing\.json: ENOENT/);
     writeFileSync(join(dir, 'bad.json'), '{nope');

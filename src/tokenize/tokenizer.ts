@@ -16,12 +16,19 @@ export interface TokenCounter {
    * Number of tokens of `text` encoded without special tokens (no BOS/EOS added: the response's own
    * tokens), never below `⌈code points / maxTokenChars⌉` (see {@link loadTokenizer}). When that
    * floor alone is above `enough` (a length past which the caller's score no longer changes), the
-   * floor is returned without encoding: a huge completion costs O(n), not a full BPE pass.
+   * floor is returned without encoding; a text over 64 Ki characters is encoded in pieces of about
+   * 16 Ki cut before a space, and counting stops (returning a count above `enough`) as soon as the
+   * pieces pass `enough` by more than one token per piece. A count at or below `enough` is always
+   * the exact encoding of the whole text. So a huge completion costs about `enough` tokens of BPE
+   * work, not a full pass.
    */
   count(text: string, enough?: number): number;
 }
 
 const cache = new Map<string, TokenCounter>();
+
+/** Characters per piece when a long text is counted piece by piece (see `TokenCounter.count`). */
+const PIECE = 16_384;
 
 /**
  * Loads a Hugging Face `tokenizer.json` (BPE, WordPiece, Unigram models, with their normalizers and
@@ -91,7 +98,23 @@ export function loadTokenizer(file: string, baseDir: string): TokenCounter {
       if (text.length === 0) return 0;
       const floor = Math.ceil(codePoints(text) / maxTokenChars);
       if (floor > enough) return floor;
-      return Math.max(tok.encode(text, { add_special_tokens: false }).ids.length, floor);
+      const encoded = (t: string) => tok.encode(t, { add_special_tokens: false }).ids.length;
+      if (enough !== Infinity && text.length > 4 * PIECE) {
+        let sum = 0;
+        let pieces = 0;
+        for (let start = 0; start < text.length; ) {
+          let end = Math.min(text.length, start + PIECE);
+          if (end < text.length) {
+            const cut = text.lastIndexOf(' ', end);
+            if (cut > start + PIECE / 2) end = cut; // before a space: GPT-2-style pre-tokenizers split there anyway
+          }
+          sum += encoded(text.slice(start, end));
+          pieces++;
+          if (sum - pieces > enough) return Math.max(sum - pieces, floor);
+          start = end;
+        }
+      }
+      return Math.max(encoded(text), floor);
     },
   };
   cache.set(path, counter);
