@@ -13,7 +13,10 @@ import { loadTokenizer, tokenLength, type TokenCounter } from '../tokenize/count
  *    GPT-2/cl100k on English, never below ⌈N/8⌉ for N non-whitespace characters, so removing spaces
  *    cannot hide length), with a one-time warning on stderr.
  *
- * `details.source` says which was used. `meta_key` reads L from the rollout's meta instead. One
+ * `details.source` says which was used. With a tokenizer, a completion certainly past the length where
+ * the score stops changing (`max_length` for dapo/generalized, `max + slack` or `min` for band) is not
+ * encoded in full: `details.length` is then a count past that point, not the exact one (the score is
+ * the same). `meta_key` reads L from the rollout's meta instead. One
  * `mode` at a time:
  *
  * - `raw` (default): L itself.
