@@ -125,6 +125,23 @@ describe('scoreBatch', () => {
     expect(results[0]!.reward).toBe(0);
   });
 
+  it('counts why components were null (details.reason, error messages) without keeping details', async () => {
+    const picky: Grader = {
+      scope: 'rollout',
+      grade: (s) => {
+        if (s.id === 'c') throw new Error('backend unreachable');
+        return s.completion === 'yes' ? { score: 1, details: { reason: 'matched' } } : { score: null, details: { reason: 'no answer found' } };
+      },
+    };
+    const bare: Grader = { scope: 'rollout', grade: () => null };
+    const many = [...rollouts, { id: 'd', group: 'g2', completion: 'maybe', reference: 'x' }];
+    const { results, columns } = await scoreBatch(compiled({ picky, bare }), many);
+    expect(results[1]!.details).toBeUndefined();
+    expect(Object.fromEntries(columns.nullReasons[0]!)).toEqual({ 'no answer found': 2, 'error: backend unreachable': 1 });
+    expect(Object.fromEntries(columns.nullReasons[1]!)).toEqual({ 'null, no reason given': 4 });
+    expect(Array.from(columns.nullCounts)).toEqual([3, 4]);
+  });
+
   it('scores an empty batch', async () => {
     const { results, columns } = await scoreBatch(compiled({ ok: equal }), []);
     expect(results).toEqual([]);

@@ -64,9 +64,9 @@ describe('product', () => {
           const c = buildCombiner({ type: 'product' }, ctx);
           const r = c.combine(Float64Array.from(cols, ([, v]) => v ?? NaN));
           if (cols.every(([, v]) => v === null)) {
-          expect(r).toBeNaN();
-          return;
-        }
+            expect(r).toBeNaN();
+            return;
+          }
           expect(r).toBe(c.combine(Float64Array.from(cols, ([, v]) => v ?? 0)));
         },
       ),

@@ -59,9 +59,9 @@ describe('weighted_mean', () => {
           const ctx = { names: cols.map((_, k) => `c${k}`), weights: Float64Array.from(cols, ([w]) => w) };
           const r = buildCombiner({ type: 'weighted_mean' }, ctx).combine(Float64Array.from(cols, ([, v]) => v ?? NaN));
           if (cols.every(([, v]) => v === null)) {
-          expect(r).toBeNaN();
-          return;
-        }
+            expect(r).toBeNaN();
+            return;
+          }
           const zeroed = buildCombiner({ type: 'weighted_mean' }, ctx).combine(Float64Array.from(cols, ([, v]) => v ?? 0));
           expect(r).toBeCloseTo(zeroed, 9);
         },
