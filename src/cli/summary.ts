@@ -107,6 +107,6 @@ export function nullWarningLines(d: Pick<BatchDiagnostics, 'warnings'>): string[
   if (d.warnings.length === 0) return [];
   return [
     ...d.warnings.map((w) => `warning: ${w.message}`),
-    'warning: a null component cannot judge those rollouts (a rollout whose reward is null gets advantage 0); check the answer format and the reference field before a long run',
+    'warning: a null component could not judge those rollouts: it adds nothing to their reward (on_null), and a rollout whose reward is null gets advantage 0; check the answer format and the reference field before a long run',
   ];
 }
