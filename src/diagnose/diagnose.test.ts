@@ -355,3 +355,19 @@ describe('null-rate warnings', () => {
     expect(d.warnings[0]!.null_rate).toBeCloseTo(13 / 20, 12);
   });
 });
+
+describe('reason counting', () => {
+  it('caps distinct reasons, collapses whitespace and cuts long ones', async () => {
+    const { countReason, MAX_REASONS, OTHER_REASONS, MAX_REASON_LENGTH } = await import('./reasons.js');
+    const m = new Map<string, number>();
+    for (let i = 0; i < MAX_REASONS + 10; i++) countReason(m, `reason ${i}`);
+    countReason(m, 'reason 0');
+    expect(m.size).toBe(MAX_REASONS + 1);
+    expect(m.get(OTHER_REASONS)).toBe(10);
+    expect(m.get('reason 0')).toBe(2);
+    const w = new Map<string, number>();
+    countReason(w, '  no \n answer   found ');
+    countReason(w, 'x'.repeat(500));
+    expect([...w.keys()].map((k) => k.length)).toEqual(['no answer found'.length, MAX_REASON_LENGTH]);
+  });
+});

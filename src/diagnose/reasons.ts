@@ -54,9 +54,16 @@ export function reasonOfNull(out: unknown): string {
   return NO_REASON;
 }
 
-/** The reason recorded for a grader error: `error: <message>`. */
+/**
+ * The reason recorded for a grader error: `error: <message>` with every run of digits written `N`, so
+ * that messages differing only in a number (a token count, an attempt number) count as one reason;
+ * each rollout's `errors` keep the full message.
+ *
+ * @example
+ * reasonOfError('prompt is 3268 tokens, more than 512') // 'error: prompt is N tokens, more than N'
+ */
 export function reasonOfError(message: string): string {
-  return `error: ${message}`;
+  return `error: ${message.replace(/\d+/g, 'N')}`;
 }
 
 /** The `k` commonest reasons, most frequent first (ties: alphabetical). */
