@@ -35,6 +35,12 @@ function clean(reason: string): string {
  * const m = new Map(); countReason(m, 'no answer found'); countReason(m, 'no answer found'); // m: {no answer found → 2}
  */
 export function countReason(into: ReasonCounts, reason: string, count = 1): void {
+  // Fast path: a grader's fixed reason is already clean and already counted (one lookup per null).
+  const seen = into.get(reason);
+  if (seen !== undefined) {
+    into.set(reason, seen + count);
+    return;
+  }
   const key = clean(reason);
   const had = into.get(key);
   if (had !== undefined) into.set(key, had + count);
