@@ -18,6 +18,7 @@ export { compileSpec, type CompiledSpec } from './spec/compile.js';
 export { SpecError, type SpecIssue } from './spec/errors.js';
 export { specSchema, specJsonSchema, type Spec, type SpecInput } from './spec/schema.js';
 export { scoreBatch, type BatchResult, type BatchColumns, type ScoreOptions } from './pipeline.js';
+export { neutralRewards, type NeutralRewards } from './advantage/neutral.js';
 export { validateRollout, RolloutError } from './rollout/validate.js';
 export { readJsonlLines, openJsonlWriter, InputFileError, type JsonlWriter } from './rollout/jsonl.js';
 export { toSample, textOf } from './rollout/sample.js';

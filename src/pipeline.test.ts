@@ -125,6 +125,25 @@ describe('scoreBatch', () => {
     expect(results[0]!.reward).toBe(0);
   });
 
+  it('counts why components were null (details.reason, error messages) without keeping details', async () => {
+    const picky: Grader = {
+      scope: 'rollout',
+      grade: (s) => {
+        if (s.id === 'c' || s.id === 'e') throw new Error(`backend unreachable after ${s.id === 'c' ? 3 : 12} tries`);
+        return s.completion === 'yes' ? { score: 1, details: { reason: 'matched' } } : { score: null, details: { reason: 'no answer found' } };
+      },
+    };
+    const bare: Grader = { scope: 'rollout', grade: () => null };
+    const many = [...rollouts, { id: 'd', group: 'g2', completion: 'maybe', reference: 'x' }, { id: 'e', group: 'g2', completion: 'x', reference: 'x' }];
+    const { results, columns } = await scoreBatch(compiled({ picky, bare }), many);
+    expect(results[1]!.details).toBeUndefined();
+    // error messages that differ only in a number count as one reason; each rollout keeps its own
+    expect(Object.fromEntries(columns.nullReasons[0]!)).toEqual({ 'no answer found': 2, 'error: backend unreachable after N tries': 2 });
+    expect(results[4]!.errors).toEqual([{ component: 'picky', message: 'backend unreachable after 12 tries' }]);
+    expect(Object.fromEntries(columns.nullReasons[1]!)).toEqual({ 'null, no reason given': 5 });
+    expect(Array.from(columns.nullCounts)).toEqual([4, 5]);
+  });
+
   it('scores an empty batch', async () => {
     const { results, columns } = await scoreBatch(compiled({ ok: equal }), []);
     expect(results).toEqual([]);

@@ -8,6 +8,7 @@ import { StepCreditTally } from './credit/diagnostics.js';
 import { stepsToTokens } from './credit/tokens.js';
 import { rolloutTokenCount } from './tokenize/count.js';
 import { estimateTokens } from './tokenize/estimate.js';
+import { countReason, reasonOfError, reasonOfNull, type ReasonCounts } from './diagnose/reasons.js';
 
 /**
  * The one flow: rollouts → grade → combine → shape → advantage → (diagnostics inputs) → output.
@@ -45,6 +46,11 @@ export interface BatchColumns {
   /** Per component: rollouts whose value is null (not applicable or failed) and rollouts whose grader failed. */
   nullCounts: Int32Array;
   errorCounts: Int32Array;
+  /**
+   * Per component: why its values were null — `details.reason` of a null score (kept even when
+   * details are not), `error: <message>` of a grader error — with counts.
+   */
+  nullReasons: ReasonCounts[];
   /** Step-level credit facts of the batch (when the spec has `credit` and the batch has steps). */
   steps?: StepCreditTally;
 }
@@ -68,15 +74,21 @@ function errorMessage(e: unknown): string {
   return String(e);
 }
 
-/** Writes one grade output into the column; returns an error message when the output is unusable. */
-function record(out: GradeOutput, col: Float64Array, i: number, details: (Record<string, unknown> | undefined)[] | null): string | null {
+/**
+ * Writes one grade output into the column; returns an error message when the output is unusable.
+ * A null score's reason (`details.reason`) is counted into `reasons`.
+ */
+function record(out: GradeOutput, col: Float64Array, i: number, details: (Record<string, unknown> | undefined)[] | null, reasons: ReasonCounts): string | null {
   let score: number | null;
   if (out === null || typeof out === 'number') score = out;
   else if (typeof out === 'object' && 'score' in out) {
     score = out.score;
     if (details && out.details) details[i] = out.details;
   } else return `grader returned ${typeof out}, expected a number, null or {score, details}`;
-  if (score === null) return null;
+  if (score === null) {
+    countReason(reasons, reasonOfNull(out));
+    return null;
+  }
   if (typeof score !== 'number' || !Number.isFinite(score)) return `grader returned a non-finite score (${String(score)})`;
   col[i] = score;
   return null;
@@ -87,11 +99,14 @@ interface GradeState {
   details: (Record<string, unknown> | undefined)[] | null;
   errors: (ComponentError[] | undefined)[];
   errorCount: number;
+  /** Why values were null (reasons and error messages), with counts. */
+  reasons: ReasonCounts;
 }
 
 function fail(st: GradeState, name: string, i: number, message: string): void {
   (st.errors[i] ??= []).push({ component: name, message });
   st.errorCount++;
+  countReason(st.reasons, reasonOfError(message));
 }
 
 /** Runs one component over the batch. Sync graders stay sync; promises are awaited together. */
@@ -110,14 +125,14 @@ async function gradeComponent(grader: Grader, name: string, samples: Sample[], g
         pending.push(
           out.then(
             (o) => {
-              const msg = record(o, st.col, i, st.details);
+              const msg = record(o, st.col, i, st.details, st.reasons);
               if (msg) fail(st, name, i, msg);
             },
             (e) => fail(st, name, i, errorMessage(e)),
           ),
         );
       } else {
-        const msg = record(out, st.col, i, st.details);
+        const msg = record(out, st.col, i, st.details, st.reasons);
         if (msg) fail(st, name, i, msg);
       }
     }
@@ -130,7 +145,7 @@ async function gradeComponent(grader: Grader, name: string, samples: Sample[], g
           return;
         }
         members.forEach((i, j) => {
-          const msg = record(outs[j]!, st.col, i, st.details);
+          const msg = record(outs[j]!, st.col, i, st.details, st.reasons);
           if (msg) fail(st, name, i, msg);
         });
       };
@@ -186,6 +201,7 @@ async function gradeSteps(steps: StepComponents, rollouts: readonly Rollout[], e
     details: details ? new Array(total) : null,
     errors: stepErrors,
     errorCount: 0,
+    reasons: new Map(),
   }));
   await Promise.all(steps.graders.map((g, k) => gradeComponent(g, steps.names[k]!, samples, [], states[k]!)));
   for (let t = 0; t < total; t++) {
@@ -318,6 +334,7 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
     details: opts.details ? new Array(n) : null,
     errors,
     errorCount: 0,
+    reasons: new Map(),
   }));
   await Promise.all(compiled.graders.map((g, k) => gradeComponent(g, compiled.names[k]!, samples, groups, states[k]!)));
 
@@ -404,6 +421,19 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
   }
   return {
     results,
-    columns: { components, rewards, advantages, groupOf, groupCount: groupKeys.length, groupKeys, charLengths, tokenLengths, nullCounts, errorCounts, ...(stepTally ? { steps: stepTally } : {}) },
+    columns: {
+      components,
+      rewards,
+      advantages,
+      groupOf,
+      groupCount: groupKeys.length,
+      groupKeys,
+      charLengths,
+      tokenLengths,
+      nullCounts,
+      errorCounts,
+      nullReasons: states.map((s) => s.reasons),
+      ...(stepTally ? { steps: stepTally } : {}),
+    },
   };
 }

@@ -11,6 +11,23 @@ One file, no dependencies: copy it next to a training script, or point verl's
 
 Settings come from arguments, else the environment: ``REWARDKIT_URL`` (default
 ``http://127.0.0.1:8000``), ``REWARDKIT_TOKEN``, ``REWARDKIT_SPEC``, ``REWARDKIT_TIMEOUT`` (seconds).
+
+Null rewards. A reward is ``null`` when the spec cannot judge a rollout (no usable reference, a
+grader or backend failure). Such a rollout must not move the policy, but these trainers take one
+number per rollout and compute the advantages themselves, so the functions below send a *neutral*
+value: the mean of the judged rewards of the rollout's group (same prompt), which gives it advantage
+0 under GRPO, Dr.GRPO and RLOO (the other rollouts keep their sign; their scale changes slightly, as
+in a group one larger). A group with no judged rollout gets ``null_reward`` (default 0) throughout:
+a constant group, advantage 0. Each substitution is flagged (``rk_meta/null_reward``) and counted.
+Per trainer (see docs/null-rewards.md):
+
+- TRL (``rewardkit_reward``): group = the completions of the same prompt in one call; the rate goes to
+  ``log_metric`` as ``<name>/null_reward_rate``. ``null="none"`` returns ``None`` instead, which TRL
+  sums as 0 (``nansum``) — a wrong answer's reward, not a neutral one.
+- verl ``compute_score_batch`` (``BatchRewardManager``): group = ``extra_info["index"]``.
+- verl ``compute_score`` (``NaiveRewardManager``, one response per call): the group is not visible, so
+  a null reward is sent as ``null_reward``; prefer the batch manager.
+- OpenRLHF (``/get_reward``): the server substitutes, grouping the queries by prompt.
 """
 
 from __future__ import annotations
@@ -32,6 +49,7 @@ __all__ = [
     "compute_score_batch",
     "rewardkit_reward",
     "RewardkitReward",
+    "neutral_rewards",
 ]
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -177,6 +195,33 @@ class RewardkitClient:
 _clients: Dict[tuple, RewardkitClient] = {}
 
 
+def neutral_rewards(rewards: Sequence[Optional[float]], groups: Sequence[Any], null_reward: float = 0.0) -> List[float]:
+    """The values to send a trainer for ``rewards`` (``None`` = the spec cannot judge the rollout).
+
+    A judged reward is sent as is; a ``None`` becomes the mean of the judged rewards of its group
+    (``groups[i]``, any hashable key), so its group-relative advantage (GRPO, Dr.GRPO, RLOO) is 0;
+    in a group with no judged reward it becomes ``null_reward`` (a constant group: advantage 0).
+
+    >>> neutral_rewards([1.0, 0.0, None, None], ["a", "a", "a", "b"])
+    [1.0, 0.0, 0.5, 0.0]
+    """
+    sums: Dict[Any, float] = {}
+    counts: Dict[Any, int] = {}
+    for r, g in zip(rewards, groups):
+        if r is not None:
+            sums[g] = sums.get(g, 0.0) + float(r)
+            counts[g] = counts.get(g, 0) + 1
+    out: List[float] = []
+    for r, g in zip(rewards, groups):
+        if r is not None:
+            out.append(float(r))
+        elif counts.get(g):
+            out.append(sums[g] / counts[g])
+        else:
+            out.append(float(null_reward))
+    return out
+
+
 def _client(url: Optional[str], token: Optional[str], timeout: Optional[float]) -> RewardkitClient:
     key = (url, token, timeout)
     c = _clients.get(key)
@@ -233,15 +278,15 @@ def _verl_rollout(i: int, data_source: Any, solution_str: str, ground_truth: Any
     return r
 
 
-def _verl_value(result: Dict[str, Any], details: bool, null_reward: float) -> Any:
-    reward = result.get("reward")
-    score = float(null_reward if reward is None else reward)
+def _verl_value(result: Dict[str, Any], details: bool, score: float) -> Any:
+    """``score`` (the reward, or the neutral value sent for a null one), or the details dict."""
     if not details:
         return score
     out: Dict[str, Any] = {"score": score}
     for name, value in (result.get("components") or {}).items():
         out[f"rk/{name}"] = 0.0 if value is None else float(value)
     out["rk_meta/error"] = 1.0 if result.get("errors") else 0.0
+    out["rk_meta/null_reward"] = 1.0 if result.get("reward") is None else 0.0
     return out
 
 
@@ -261,14 +306,22 @@ def compute_score(
     """verl reward function: ``custom_reward_function.path=…/rewardkit_client.py``, ``name=compute_score``.
 
     Scores one response with the server's spec for ``data_source`` (or ``spec`` /
-    ``$REWARDKIT_SPEC``). Returns the reward as a float (``null_reward`` when the spec gives none), or
-    with ``details=True`` a dict ``{"score": reward, "rk/<component>": value, …}`` that verl logs as
-    ``reward_extra_info``. Pass settings through ``custom_reward_function.reward_kwargs``.
+    ``$REWARDKIT_SPEC``). Returns the reward as a float, or with ``details=True`` a dict
+    ``{"score": reward, "rk/<component>": value, "rk_meta/error": 0|1, "rk_meta/null_reward": 0|1}``
+    that verl logs as ``reward_extra_info``. Pass settings through ``custom_reward_function.reward_kwargs``.
+
+    Null reward (the spec cannot judge the response): verl's ``NaiveRewardManager`` calls this once
+    per response, so the response's group is not visible and the neutral value (the group's mean
+    judged reward) cannot be computed: ``null_reward`` (default 0) is sent and
+    ``rk_meta/null_reward`` is 1. Under GRPO that is a wrong answer's reward when rewards are 0/1;
+    use ``compute_score_batch`` (``reward_model.reward_manager=batch``) to send neutral values.
     """
     spec = spec or os.environ.get("REWARDKIT_SPEC") or None
     rollout = _verl_rollout(0, data_source, solution_str, ground_truth, extra_info)
     res = _client(url, token, timeout).score([rollout], spec=spec)
-    return _verl_value(res["results"][0], details, null_reward)
+    result = res["results"][0]
+    reward = result.get("reward")
+    return _verl_value(result, details, float(null_reward if reward is None else reward))
 
 
 def compute_score_batch(
@@ -289,17 +342,22 @@ def compute_score_batch(
     (``custom_reward_function.name=compute_score_batch``): one request per ``max_batch`` responses,
     one value per response (as :func:`compute_score`). Responses sharing ``extra_info["index"]``
     form one group.
+
+    Null reward (the spec cannot judge the response): the mean of the judged rewards of its group is
+    sent (see :func:`neutral_rewards`), so its GRPO/RLOO advantage is 0; ``null_reward`` (default 0)
+    when no response of the group is judged (and for a response without ``extra_info["index"]``,
+    which is a group of its own). ``details=True`` flags it with ``rk_meta/null_reward``.
     """
     spec = spec or os.environ.get("REWARDKIT_SPEC") or None
     n = len(solution_strs)
     infos = list(extra_infos) if extra_infos is not None else [None] * n
     rollouts = [_verl_rollout(i, data_sources[i], solution_strs[i], ground_truths[i], infos[i]) for i in range(n)]
     client = _client(url, token, timeout)
-    out: List[Any] = []
+    results: List[Dict[str, Any]] = []
     for start in range(0, n, max_batch):
-        res = client.score(rollouts[start : start + max_batch], spec=spec)
-        out.extend(_verl_value(r, details, null_reward) for r in res["results"])
-    return out
+        results.extend(client.score(rollouts[start : start + max_batch], spec=spec)["results"])
+    sent = neutral_rewards([r.get("reward") for r in results], [r["group"] for r in rollouts], null_reward)
+    return [_verl_value(r, details, s) for r, s in zip(results, sent)]
 
 
 # -- TRL -----------------------------------------------------------------------------------------
@@ -309,7 +367,25 @@ _REFERENCE_KEYS = ("reference", "ground_truth", "solution", "answer", "label")
 class RewardkitReward:
     """A TRL reward function (see :func:`rewardkit_reward`). Picklable; ``__name__`` names it in TRL's logs."""
 
-    def __init__(self, url: Optional[str] = None, spec: Optional[str] = None, token: Optional[str] = None, reference_key: Optional[str] = None, name: Optional[str] = None, timeout: Optional[float] = None, log_components: bool = True) -> None:
+    def __init__(
+        self,
+        url: Optional[str] = None,
+        spec: Optional[str] = None,
+        token: Optional[str] = None,
+        reference_key: Optional[str] = None,
+        name: Optional[str] = None,
+        timeout: Optional[float] = None,
+        log_components: bool = True,
+        null: str = "neutral",
+        null_reward: float = 0.0,
+    ) -> None:
+        if null not in ("neutral", "none"):
+            raise ValueError(f"rewardkit_reward: null must be 'neutral' or 'none', got {null!r}")
+        self.null = null
+        self.null_reward = float(null_reward)
+        #: Null rewards seen so far, and how many were sent as a neutral value.
+        self.null_count = 0
+        self.neutral_count = 0
         self.url = url
         self.spec = spec or os.environ.get("REWARDKIT_SPEC") or None
         self.token = token
@@ -333,10 +409,13 @@ class RewardkitReward:
         refs = self._references(n, kwargs)
         sources = kwargs.get("data_source")
         rollouts = []
+        groups: List[Any] = []
         for i in range(n):
             r: Dict[str, Any] = {"id": str(i), "completion": completions[i]}
             if prompts is not None and i < len(prompts):
                 r["prompt"] = prompts[i]
+            # TRL repeats each prompt once per generation: the completions of one prompt are a group.
+            groups.append(json.dumps(_plain(r.get("prompt")), sort_keys=True))
             if refs is not None:
                 r["reference"] = refs[i]
             if isinstance(sources, (list, tuple)) and len(sources) == n:
@@ -353,7 +432,15 @@ class RewardkitReward:
                 values = [r["components"][name] for r in results if r["components"].get(name) is not None]
                 if values:
                     log_metric(f"{self.__name__}/{name}", sum(values) / len(values))
-        return [None if r.get("reward") is None else float(r["reward"]) for r in results]
+        rewards = [r.get("reward") for r in results]
+        nulls = sum(1 for x in rewards if x is None)
+        self.null_count += nulls
+        if callable(log_metric) and results:
+            log_metric(f"{self.__name__}/null_reward_rate", nulls / len(results))
+        if self.null == "none":
+            return [None if x is None else float(x) for x in rewards]
+        self.neutral_count += nulls
+        return neutral_rewards(rewards, groups, self.null_reward)
 
 
 def rewardkit_reward(
@@ -364,6 +451,8 @@ def rewardkit_reward(
     name: Optional[str] = None,
     timeout: Optional[float] = None,
     log_components: bool = True,
+    null: str = "neutral",
+    null_reward: float = 0.0,
 ) -> Callable[..., List[Optional[float]]]:
     """TRL reward function factory: ``GRPOTrainer(reward_funcs=[rewardkit_reward("http://127.0.0.1:8000", spec="gsm8k-r1")])``.
 
@@ -371,8 +460,17 @@ def rewardkit_reward(
     columns; the reference is the column ``reference_key``, else the first of ``reference``,
     ``ground_truth``, ``solution``, ``answer``, ``label``; a ``data_source`` column routes rollouts
     to specs. TRL's ``completion_ids`` are sent as each rollout's ``response_length`` (their count),
-    so ``length`` with ``unit: tokens`` counts the policy's tokens. Returns one float per completion,
-    or ``None`` where the spec gives no reward (TRL skips it). Per-component means go to TRL's
-    ``log_metric`` when available.
+    so ``length`` with ``unit: tokens`` counts the policy's tokens. Returns one float per completion.
+    Per-component means and the share of null rewards
+    (``<name>/null_reward_rate``) go to TRL's ``log_metric`` when available.
+
+    Null reward (the spec cannot judge a completion): with ``null="neutral"`` (default) the mean of
+    the judged rewards of the completions of the same prompt in this call is returned, so the
+    completion's GRPO advantage is 0 (``null_reward``, default 0, when none of them is judged);
+    ``null="none"`` returns ``None``, which TRL turns into NaN and sums as 0 with ``nansum`` — the
+    reward of a wrong answer, which does move the policy. With several reward functions, the neutral
+    value is neutral for this function's part of the sum. TRL gathers rewards across processes
+    before its group statistics: when a prompt's generations are split across processes, each
+    process's mean is over the completions it holds.
     """
-    return RewardkitReward(url, spec, token, reference_key, name, timeout, log_components)
+    return RewardkitReward(url, spec, token, reference_key, name, timeout, log_components, null, null_reward)

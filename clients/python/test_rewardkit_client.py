@@ -101,12 +101,37 @@ class VerlTest(unittest.TestCase):
 
     def test_compute_score_details_for_reward_extra_info(self):
         out = rk.compute_score("openai/gsm8k", "42", "42", None, details=True, **self.kw)
-        self.assertEqual(out, {"score": 1.5, "rk/correct": 1.0, "rk/close": 1.0, "rk_meta/error": 0.0})
+        self.assertEqual(out, {"score": 1.5, "rk/correct": 1.0, "rk/close": 1.0, "rk_meta/error": 0.0, "rk_meta/null_reward": 0.0})
 
     def test_null_reward(self):
-        # No ground truth: both graders are not applicable, the reward is null → null_reward.
+        # No ground truth: both graders are not applicable, the reward is null → null_reward (one
+        # response per call: its group is not visible), flagged in the details.
         self.assertEqual(rk.compute_score("openai/gsm8k", "42", None, None, **self.kw), 0.0)
         self.assertEqual(rk.compute_score("openai/gsm8k", "42", None, None, null_reward=-1.0, **self.kw), -1.0)
+        out = rk.compute_score("openai/gsm8k", "42", None, None, details=True, **self.kw)
+        self.assertEqual((out["score"], out["rk_meta/null_reward"]), (0.0, 1.0))
+
+    def test_batch_sends_the_group_mean_for_a_null_reward(self):
+        # Group 0: two judged (1.5, 0.25) and one unjudged → 0.875, its GRPO advantage is 0.
+        # Group 1: nothing judged → null_reward. No index: a group of its own → null_reward.
+        sols = ["42", "41", "42", "42", "42"]
+        truths = ["42", "42", None, None, None]
+        infos = [{"index": 0}, {"index": 0}, {"index": 0}, {"index": 1}, None]
+        out = rk.compute_score_batch(["openai/gsm8k"] * 5, sols, truths, infos, **self.kw)
+        self.assertEqual(out, [1.5, 0.25, 0.875, 0.0, 0.0])
+        group = out[:3]
+        mean = sum(group) / 3
+        self.assertAlmostEqual(group[2] - mean, 0.0)
+        low = rk.compute_score_batch(["openai/gsm8k"] * 5, sols, truths, infos, null_reward=-1.0, max_batch=2, **self.kw)
+        self.assertEqual(low, [1.5, 0.25, 0.875, -1.0, -1.0])
+        det = rk.compute_score_batch(["openai/gsm8k"] * 5, sols, truths, infos, details=True, **self.kw)
+        self.assertEqual([d["rk_meta/null_reward"] for d in det], [0.0, 0.0, 1.0, 1.0, 1.0])
+        self.assertEqual([d["score"] for d in det], out)
+
+    def test_neutral_rewards_helper(self):
+        self.assertEqual(rk.neutral_rewards([1.0, 0.0, None, None], ["a", "a", "a", "b"]), [1.0, 0.0, 0.5, 0.0])
+        self.assertEqual(rk.neutral_rewards([None, None], [0, 0], null_reward=-0.5), [-0.5, -0.5])
+        self.assertEqual(rk.neutral_rewards([], []), [])
 
     def test_routes_by_data_source_or_spec(self):
         # data_source "diverse" names a spec: its components apply.
@@ -149,7 +174,7 @@ class TrlTest(unittest.TestCase):
             log_metric=lambda name, value: metrics.setdefault(name, value),
         )
         self.assertEqual(out, [1.5, 0.25])
-        self.assertEqual(metrics, {"rewardkit_exact/correct": 0.5, "rewardkit_exact/close": 0.75})
+        self.assertEqual(metrics, {"rewardkit_exact/correct": 0.5, "rewardkit_exact/close": 0.75, "rewardkit_exact/null_reward_rate": 0.0})
         self.assertEqual(pickle.loads(pickle.dumps(fn))(prompts=["q"], completions=["42"], solution=["42"]), [1.5])
 
     def test_conversational_format(self):
@@ -161,9 +186,28 @@ class TrlTest(unittest.TestCase):
         )
         self.assertEqual(out, [1.5, 0.25])
 
-    def test_none_when_not_applicable(self):
+    def test_null_reward_is_sent_neutral(self):
+        # The third completion cannot be judged (no reference): it gets the mean of its prompt's judged
+        # rewards, so TRL's GRPO advantage for it is 0; the other prompt has nothing judged → 0.
         fn = rk.rewardkit_reward(URL, spec="exact", token=TOKEN)
+        metrics = {}
+        out = fn(
+            prompts=["q1", "q1", "q1", "q2"],
+            completions=["42", "41", "42", "42"],
+            ground_truth=["42", "42", None, None],
+            log_metric=lambda name, value: metrics.setdefault(name, value),
+        )
+        self.assertEqual(out, [1.5, 0.25, 0.875, 0.0])
+        self.assertEqual(metrics["rewardkit_exact/null_reward_rate"], 0.5)
+        self.assertEqual((fn.null_count, fn.neutral_count), (2, 2))
+        self.assertEqual(fn(prompts=["q"], completions=["42"]), [0.0])
+        self.assertEqual(rk.rewardkit_reward(URL, spec="exact", token=TOKEN, null_reward=-1)(prompts=["q"], completions=["42"]), [-1.0])
+
+    def test_none_when_asked(self):
+        fn = rk.rewardkit_reward(URL, spec="exact", token=TOKEN, null="none")
         self.assertEqual(fn(prompts=["q"], completions=["42"]), [None])
+        with self.assertRaises(ValueError):
+            rk.rewardkit_reward(URL, null="zero")
 
     def test_missing_reference_column(self):
         fn = rk.rewardkit_reward(URL, token=TOKEN, reference_key="gold")
@@ -215,6 +259,15 @@ class OpenRlhfTest(unittest.TestCase):
         self.assertEqual(status, 200)
         self.check_like_openrlhf(info, 3)
         self.assertEqual(info["extra_logs"]["rk_meta/prefix_mismatch"], [0, 0, 1])
+
+    def test_null_reward_sent_neutral_and_flagged(self):
+        p = self.prompt
+        status, info = self.post([p + "42", p + "41", p + "42", "other 42"], [p, p, p, "other "], ["42", "42", None, None], spec="exact")
+        self.assertEqual(status, 200)
+        self.check_like_openrlhf(info, 4)
+        self.assertEqual(info["rewards"], [1.5, 0.25, 0.875, 0])
+        self.assertEqual(info["extra_logs"]["rk_meta/null_reward"], [0, 0, 1, 1])
+        self.assertEqual(info["extra_logs"]["rk_meta/judged"], [1, 1, 0, 0])
 
     def test_client_helper(self):
         res = rk.RewardkitClient(URL, token=TOKEN, retries=0).get_reward([self.prompt + "42"], [self.prompt], ["42"])

@@ -1,4 +1,4 @@
-import { Scratch, checkBatch, defineEstimator, groupCentred } from './types.js';
+import { Scratch, checkBatch, defineEstimator, groupCentred, zeroNullAdvantages } from './types.js';
 
 /**
  * `dr_grpo` — GRPO without the std division: `A_i = r_i − mean_g` (a group of one: mean 0, so A = r).
@@ -19,7 +19,7 @@ export const drGrpoEstimator = defineEstimator({
     return {
       compute(b, dest) {
         checkBatch(b);
-        return groupCentred(b, scratch, dest).out;
+        return zeroNullAdvantages(b.rewards, groupCentred(b, scratch, dest).out);
       },
     };
   },

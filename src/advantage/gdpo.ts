@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { toDouble } from '../shape/stats.js';
 import { grpoEstimator } from './grpo.js';
 import { assertFiniteOrNull } from '../shape/columns.js';
-import { Scratch, checkComponentShape, defineEstimator, groupCentres, groupStd, outputFor, type AdvantageBatch } from './types.js';
+import { Scratch, checkComponentShape, defineEstimator, groupCentres, groupStd, outputFor, zeroNullAdvantages, type AdvantageBatch } from './types.js';
 
 /**
  * GDPO's first two steps, before the batch normalisation: `pre_i = Σ_k w_k·(R_ik − mean_g)/(std_g + eps)`
@@ -156,7 +156,7 @@ export const gdpoEstimator = defineEstimator({
         const scale = 1 / ((bm.count > 1 ? Math.sqrt(bm.m2 / (bm.count - 1)) : 0) + eps || 1);
         const mean = bm.mean;
         for (let i = 0; i < pre.length; i++) pre[i] = (pre[i] - mean) * scale;
-        return pre;
+        return zeroNullAdvantages(b.rewards, pre);
       },
     };
   },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { moments } from '../shape/stats.js';
-import { Scratch, checkBatch, defineEstimator, groupCentres, groupStd, outputFor } from './types.js';
+import { Scratch, checkBatch, defineEstimator, groupCentres, groupStd, outputFor, zeroNullAdvantages } from './types.js';
 
 /**
  * `grpo` — group-relative advantage `A_i = (r_i − mean_g)/(std_g + eps)`.
@@ -79,7 +79,7 @@ export const grpoEstimator = defineEstimator({
             if (r[i] === r[i] && groupStd(m, g, ddof) < va.threshold) out[i] += va.weight * (r[i] - anchor);
           }
         }
-        return out;
+        return zeroNullAdvantages(r, out);
       },
     };
   },

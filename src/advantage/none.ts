@@ -1,11 +1,11 @@
-import { checkBatch, defineEstimator, outputFor } from './types.js';
+import { checkBatch, defineEstimator, outputFor, zeroNullAdvantages } from './types.js';
 
 /**
  * `none` — no baseline, no scaling: the advantage is the reward itself (plain REINFORCE). Useful to
  * pass rewards through a pipeline that expects an `advantage` field, or as a control.
  *
  * @example
- * # rewards [1, 0, null] → [1, 0, null]
+ * # rewards [1, 0, null] → [1, 0, 0] (a null reward does not move the policy)
  */
 export const noneEstimator = defineEstimator({
   estimator: 'none',
@@ -17,7 +17,7 @@ export const noneEstimator = defineEstimator({
         checkBatch(b);
         const out = outputFor(b.rewards.length, dest);
         out.set(b.rewards);
-        return out;
+        return zeroNullAdvantages(b.rewards, out);
       },
     };
   },

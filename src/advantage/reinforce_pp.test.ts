@@ -42,9 +42,9 @@ describe('reinforce_pp', () => {
     );
   });
 
-  it('gives 0 when the total weight is ≤ 1, null for null rewards, [] for an empty batch', () => {
+  it('gives 0 when the total weight is ≤ 1, 0 for null rewards, [] for an empty batch', () => {
     expect(run('reinforce_pp', [5], [0])).toEqual([0]);
-    expect(run('reinforce_pp', [5, null], [0, 0])).toEqual([0, NaN]);
+    expect(run('reinforce_pp', [5, null], [0, 0])).toEqual([0, 0]);
     expect(run('reinforce_pp', [], [])).toEqual([]);
     expect(run('reinforce_pp', [2, 2, 2], [0, 0, 1])).toEqual([0, 0, 0]);
   });

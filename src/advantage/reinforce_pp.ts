@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkBatch, defineEstimator, outputFor } from './types.js';
+import { checkBatch, defineEstimator, outputFor, zeroNullAdvantages } from './types.js';
 import { whiten } from './whiten.js';
 
 /**
@@ -28,7 +28,7 @@ export const reinforcePpEstimator = defineEstimator({
     return {
       compute(b, dest) {
         checkBatch(b);
-        return whiten(b.rewards, outputFor(b.rewards.length, dest), p.eps, b.tokenLengths);
+        return zeroNullAdvantages(b.rewards, whiten(b.rewards, outputFor(b.rewards.length, dest), p.eps, b.tokenLengths));
       },
     };
   },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Scratch, checkBatch, defineEstimator, groupCentred } from './types.js';
+import { Scratch, checkBatch, defineEstimator, groupCentred, zeroNullAdvantages } from './types.js';
 import { whiten } from './whiten.js';
 
 /**
@@ -26,7 +26,7 @@ export const reinforcePpBaselineEstimator = defineEstimator({
       compute(b, dest) {
         checkBatch(b);
         const d = groupCentred(b, scratch, dest).out;
-        return whiten(d, d, p.eps, b.tokenLengths);
+        return zeroNullAdvantages(b.rewards, whiten(d, d, p.eps, b.tokenLengths));
       },
     };
   },

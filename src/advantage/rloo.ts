@@ -1,8 +1,9 @@
-import { Scratch, checkBatch, defineEstimator, groupCentred } from './types.js';
+import { Scratch, checkBatch, defineEstimator, groupCentred, zeroNullAdvantages } from './types.js';
 
 /**
  * `rloo` — REINFORCE leave-one-out: `A_i = r_i − mean_{j≠i} r_j = n/(n−1)·(r_i − mean_g)`, i.e.
- * n/(n−1) times `dr_grpo`. A group of one gets A = r (no other sample to compare with).
+ * n/(n−1) times `dr_grpo`, n counting the group's non-null rewards only. A group of one gets A = r
+ * (no other sample to compare with).
  *
  * Paper: "Back to Basics: Revisiting REINFORCE Style Optimization for Learning from Human Feedback
  * in LLMs" (Ahmadian et al., 2024). Numerics [SRC]: verl `compute_rloo_outcome_advantage`.
@@ -26,7 +27,7 @@ export const rlooEstimator = defineEstimator({
           const n = count[groupOf[i]];
           if (n > 1) out[i] *= n / (n - 1);
         }
-        return out;
+        return zeroNullAdvantages(b.rewards, out);
       },
     };
   },

@@ -6,8 +6,10 @@ export { InvalidValueError };
 
 /**
  * One batch of rollouts, columnar, as the estimators see it. `NaN` is null everywhere.
- * Rollouts with a null reward get a null (NaN) advantage and are left out of every group and batch
- * statistic; groups need not be contiguous.
+ * A rollout with a null reward (the reward cannot judge it) gets advantage exactly 0 — it does not
+ * move the policy — and is left out of every group and batch statistic (means, stds, leave-one-out
+ * counts, whitening), so adding it to a group leaves the other rollouts' advantages unchanged.
+ * Groups need not be contiguous.
  */
 export interface AdvantageBatch {
   /** Combined (and shaped) reward per rollout; NaN = null reward. */
@@ -28,7 +30,8 @@ export interface AdvantageBatch {
 }
 
 /**
- * Turns a batch's rewards into one advantage per rollout (NaN where the reward is null). Pure with
+ * Turns a batch's rewards into one advantage per rollout (exactly 0 where the reward is null, see
+ * {@link AdvantageBatch}; every estimator ends with {@link zeroNullAdvantages}). Pure with
  * respect to the batch. `out` (length = rollouts) receives the advantages and is returned; without
  * it a new array is allocated. Reusing `out` across batches avoids faulting in fresh memory for
  * every batch, which dominates the cost at a million rollouts. An estimator keeps scratch buffers
@@ -172,4 +175,17 @@ export function groupCentred(b: AdvantageBatch, scratch: Scratch, dest?: Float64
     out[i] = r[i] - pivot[g] - shift[g];
   }
   return { out, moments };
+}
+
+/**
+ * Sets the advantage of every null-reward rollout to exactly 0: a rollout the reward cannot judge
+ * must not move the policy. Estimators compute with NaN for those rows (which keeps them out of every
+ * statistic) and call this last. Returns `out`.
+ *
+ * @example
+ * zeroNullAdvantages(Float64Array.of(1, NaN), Float64Array.of(0.7, NaN)); // [0.7, 0]
+ */
+export function zeroNullAdvantages(rewards: Float64Array, out: Float64Array): Float64Array {
+  for (let i = 0; i < out.length; i++) if (rewards[i] !== rewards[i]) out[i] = 0;
+  return out;
 }

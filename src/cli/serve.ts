@@ -160,7 +160,7 @@ export function registerServe(program: Command): void {
     .option('--deadline <seconds>', 'per-request scoring deadline (503 past it)', positiveNumber, 60)
     .option('--max-json-depth <n>', 'deepest JSON nesting accepted (400 beyond)', positiveInt, 64)
     .option('--score-component <name>', "/get_reward: component whose value (clamped to [0,1]) is OpenRLHF's `scores` (default: the reward, clamped)")
-    .option('--null-reward <x>', '/get_reward: reward sent when a rollout has none', finite, 0)
+    .option('--null-reward <x>', '/get_reward: reward sent for a null reward when no rollout of its group is judged (otherwise the group\'s mean judged reward is sent: advantage 0)', finite, 0)
     .option('--eos <marker>', '/get_reward: end-of-sequence marker stripped from responses (repeatable; replaces the built-in list)', collect)
     .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug', 'info')
     .option('--log-completions', 'also log completion text (off by default)')

@@ -1,19 +1,103 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { loadSpecFile } from '../spec/load.js';
 import { compileSpec, type CompiledSpec } from '../spec/compile.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SpecError } from '../spec/errors.js';
 import { specJsonSchema } from '../spec/schema.js';
+import { BadLineError, readRolloutBatches } from '../rollout/batches.js';
+import { InputFileError } from '../rollout/jsonl.js';
+import type { Rollout } from '../rollout/types.js';
+import { scoreBatch } from '../pipeline.js';
+import { diagnoseBatch, formatReasons } from '../diagnose/index.js';
+import { renderTable } from './table.js';
+import { nullWarningLines } from './summary.js';
+
+/** Options of `rewardkit spec check`. */
+export interface SpecCheckOptions {
+  /** Grade a sample of this JSONL file of rollouts with each valid spec and print its null table. */
+  on?: string;
+  /** How many rollouts (the first N of the file) to grade; default 200. */
+  sample?: number;
+}
+
+/** The first `n` valid rollouts of a JSONL file, and how many lines were skipped as malformed. */
+async function firstRollouts(path: string, n: number): Promise<{ rollouts: Rollout[]; badLines: number }> {
+  const rollouts: Rollout[] = [];
+  let badLines = 0;
+  for await (const batch of readRolloutBatches(path, { batchSize: n, onBadLine: () => badLines++ })) {
+    for (const r of batch.rollouts) if (rollouts.length < n) rollouts.push(r);
+    if (rollouts.length >= n) break;
+  }
+  return { rollouts, badLines };
+}
+
+const pct = (a: number, n: number) => (n > 0 ? `${((a / n) * 100).toFixed(1)}%` : '-');
 
 /**
- * `rewardkit spec check FILE…`: validates specs (schema and params, including regexes, gates and
- * formulas, by building them) and checks that the model files of `gguf` backends exist. Prints one
- * line per spec: its rollout components, step components, combiner, estimator, shapers, credit and
- * backends. Exit 0 when all are valid, 1 otherwise.
+ * Grades `rollouts` with a compiled spec and renders, per component, its null and error rates and
+ * commonest reasons, the null-reward rate, and a `warning:` line per component null on more than the
+ * spec's `diagnostics.warn_null_rate` (default 20%).
  */
-export async function runSpecCheck(files: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n'), err: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<number> {
+export async function nullTable(c: CompiledSpec, rollouts: Rollout[]): Promise<{ text: string; warnings: number }> {
+  const { columns } = await scoreBatch(c, rollouts);
+  const d = diagnoseBatch(
+    {
+      rewards: columns.rewards,
+      components: columns.components,
+      names: c.names,
+      groupOf: columns.groupOf,
+      groupCount: columns.groupCount,
+      lengths: columns.tokenLengths,
+      nullCounts: columns.nullCounts,
+      errorCounts: columns.errorCounts,
+      nullReasons: columns.nullReasons,
+    },
+    c.spec.diagnostics,
+  );
+  const n = d.rollouts;
+  const rows = d.components.map((k) => [k.name, pct(Math.max(k.nulls, k.errors), n), pct(k.errors, n), k.null_reasons.length > 0 ? formatReasons(k.null_reasons.slice(0, 3)) : '-']);
+  rows.push(['reward', pct(d.null_rewards, n), '-', d.null_rewards > 0 ? 'advantage 0 for these rollouts' : '-']);
+  const lines = [renderTable(['component', 'null %', 'error %', 'top reasons'], rows), ...nullWarningLines(d)];
+  return { text: lines.join('\n'), warnings: d.warnings.length };
+}
+
+/**
+ * `rewardkit spec check FILE… [--on ROLLOUTS.jsonl [--sample N]]`: validates specs (schema and
+ * params, including regexes, gates and formulas, by building them) and checks that the model files of
+ * `gguf` backends exist. Prints one line per spec: its rollout components, step components, combiner,
+ * estimator, shapers, credit and backends.
+ *
+ * With `--on`, each valid spec also grades the first N rollouts of the file (default 200) and prints a
+ * table — component, null %, error %, top reasons with counts — and a `warning:` line for each
+ * component null (or failing) on more than `diagnostics.warn_null_rate` (default 20%): the check to
+ * run before a long training run, catching a spec that cannot read the data's answers.
+ *
+ * Exit 0 when all specs are valid — also when null-rate warnings were printed (they are findings
+ * about the data, printed on stdout, not errors in the spec); 1 when a spec is invalid or the
+ * rollouts file cannot be read.
+ */
+export async function runSpecCheck(
+  files: string[],
+  out: (s: string) => void = (s) => process.stdout.write(s + '\n'),
+  err: (s: string) => void = (s) => process.stderr.write(s + '\n'),
+  opts: SpecCheckOptions = {},
+): Promise<number> {
   let failed = 0;
+  let sample: { rollouts: Rollout[]; badLines: number } | null = null;
+  if (opts.on !== undefined) {
+    try {
+      sample = await firstRollouts(opts.on, opts.sample ?? 200);
+    } catch (e) {
+      if (!(e instanceof InputFileError || e instanceof BadLineError)) throw e;
+      err(`error: ${e.message}`);
+      return 1;
+    }
+    if (sample.rollouts.length === 0) {
+      err(`error: ${opts.on}: no valid rollout to grade${sample.badLines > 0 ? ` (${sample.badLines} malformed lines)` : ''}`);
+      return 1;
+    }
+  }
   for (const f of files) {
     let c: CompiledSpec;
     try {
@@ -47,6 +131,16 @@ export async function runSpecCheck(files: string[], out: (s: string) => void = (
       s.backends ? `backends ${Object.entries(s.backends).map(([n, b]) => `${n} (${b.type})`).join(', ')}` : null,
     ].filter(Boolean);
     out(`ok: ${f} — spec "${s.name}", ${c.names.length} components (${c.names.join(', ')}), ${extras.join(', ')}`);
+    if (sample) {
+      try {
+        const bad = sample.badLines > 0 ? ` (${sample.badLines} malformed lines skipped)` : '';
+        out(`graded the first ${sample.rollouts.length} rollouts of ${opts.on}${bad}:`);
+        out((await nullTable(c, sample.rollouts)).text);
+      } finally {
+        await c.close();
+      }
+      continue;
+    }
     await c.close();
   }
   return failed > 0 ? 1 : 0;
@@ -57,10 +151,14 @@ export function registerSpec(program: Command): void {
   const spec = program.command('spec').description('Check spec files or print the spec JSON Schema.');
   spec
     .command('check')
-    .description('Validate one or more spec files; exit 0 if all are valid, 1 if not.')
+    .description(
+      'Validate one or more spec files; with --on, grade a sample of rollouts and print each component\'s null %, error % and top reasons, warning about components null on more than diagnostics.warn_null_rate (default 20%). Exit 0 if all specs are valid (warnings included), 1 if not.',
+    )
     .argument('<files...>', 'spec files (.yaml, .yml, .json)')
-    .action(async (files: string[]) => {
-      process.exitCode = await runSpecCheck(files);
+    .option('--on <rollouts>', 'JSONL file of rollouts to grade a sample of with each spec')
+    .option('--sample <n>', 'how many rollouts (the first N of the file) to grade', positiveInt, 200)
+    .action(async (files: string[], o: { on?: string; sample: number }) => {
+      process.exitCode = await runSpecCheck(files, undefined, undefined, { on: o.on, sample: o.sample });
     });
   spec
     .command('schema')
@@ -68,4 +166,10 @@ export function registerSpec(program: Command): void {
     .action(() => {
       process.stdout.write(JSON.stringify(specJsonSchema(), null, 2) + '\n');
     });
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
+  return n;
 }

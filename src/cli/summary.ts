@@ -42,6 +42,7 @@ export class ScoreSummary {
       lengths: cols.tokenLengths,
       nullCounts: cols.nullCounts,
       errorCounts: cols.errorCounts,
+      nullReasons: cols.nullReasons,
       groupNames: cols.groupKeys,
       steps: cols.steps,
     });
@@ -63,7 +64,11 @@ export class ScoreSummary {
     return { p10: quantile(sorted, 0.1), p25: quantile(sorted, 0.25), median: quantile(sorted, 0.5), p75: quantile(sorted, 0.75), p90: quantile(sorted, 0.9) };
   }
 
-  /** Terminal report: per-component table, reward quantiles, and the diagnostics a trainer acts on. */
+  /**
+   * Terminal report: per-component table, reward quantiles, the diagnostics a trainer acts on, and a
+   * `warning:` line per component null (or failing) on more than `warn_null_rate` of the rollouts,
+   * with its commonest reasons and counts.
+   */
   render(d: BatchDiagnostics = this.diagnostics.result()): string {
     const n = (x: number | null | undefined) => (x === null || x === undefined ? '-' : num(x));
     const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(1)}%`);
@@ -86,6 +91,22 @@ export class ScoreSummary {
         `steps: ${st.steps} credited (${n(st.mean_steps)} per rollout) · non-zero credit ${pct(st.share_nonzero_credit)} · non-zero step reward ${pct(st.share_nonzero_reward)} · mean advantage by position ${shown.join(', ')}${more}`,
       );
     }
+    lines.push(...nullWarningLines(d));
     return lines.join('\n');
   }
+}
+
+/**
+ * One `warning:` line per component of `d.warnings` (null or failing on more than `warn_null_rate`
+ * of the rollouts), naming its commonest reasons with counts, plus what it means for training.
+ *
+ * @example
+ * // warning: component "correct" is null on 100.0% of 200 rollouts (0 errors; warn above 20%): no answer found ×200
+ */
+export function nullWarningLines(d: Pick<BatchDiagnostics, 'warnings'>): string[] {
+  if (d.warnings.length === 0) return [];
+  return [
+    ...d.warnings.map((w) => `warning: ${w.message}`),
+    'warning: a null component could not judge those rollouts: it adds nothing to their reward (on_null), and a rollout whose reward is null gets advantage 0; check the answer format and the reference field before a long run',
+  ];
 }

@@ -170,9 +170,11 @@ function compile(node: Node, env: Env): Fn {
  * the rollout is reported instead of feeding ±Infinity into the advantage. Intermediate infinities
  * follow IEEE rules (`min(1, 1/0)` = 1).
  *
- * Nulls: only `null` (default: a null component named in the expression makes the reward null) and
- * `zero` (nulls count as 0) — a formula has no weights to renormalise. Components the expression
- * does not name are never read.
+ * Nulls: only `null` (default: a null component named in the expression makes the reward null, so
+ * the rollout gets advantage 0 and stays out of its group's statistics) and `zero` (nulls count as 0).
+ * `exclude` and `renormalize` are refused: "leave the term out" has no meaning inside an arbitrary
+ * expression (`correct * (1 + format)` has no term to drop), and a formula has no weights to
+ * renormalise. Components the expression does not name are never read.
  *
  * @example
  * # spec: components correct, format, length (tokens)

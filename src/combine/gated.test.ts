@@ -44,15 +44,17 @@ describe('gated (G-RA)', () => {
     expect(combineOnce(simple, gra, { outcome: null, step1: 0.2, step2: 0.3 })).toBeNull();
     expect(combineOnce({ ...simple, on_null: 'zero' }, gra, { outcome: null, step1: 0.2, step2: 0.3 })).toBe(0);
     expect(combineOnce({ ...simple, on_null: 'exclude' }, gra, { outcome: null, step1: 0.2, step2: 0.3 })).toBeNull();
-    // a null second gate: only the first gate counts, rescaled under renormalize
+    // a null second gate: only the first gate counts (exclude, the default), rescaled under renormalize
     const two = { type: 'gated', gate: 'outcome', threshold: 0, levels: [{ gate: 'step1', threshold: 0 }] } satisfies CombineSpecInput;
     expect(combineOnce({ ...two, on_null: 'exclude' }, gra, { outcome: 1, step1: null, step2: 0.3 })).toBe(1);
-    expect(combineOnce(two, gra, { outcome: 1, step1: null, step2: 0.3 })).toBe(2);
+    expect(combineOnce(two, gra, { outcome: 1, step1: null, step2: 0.3 })).toBe(1);
+    expect(combineOnce({ ...two, on_null: 'renormalize' }, gra, { outcome: 1, step1: null, step2: 0.3 })).toBe(2);
   });
 
   it('applies on_null among the counted terms when the gate passes', () => {
     const row = { outcome: 1, step1: 0.2, step2: null };
-    expect(combineOnce(simple, gra, row)).toBeCloseTo(1.2 * 1.5, 12);
+    expect(combineOnce(simple, gra, row)).toBeCloseTo(1.2, 12);
+    expect(combineOnce({ ...simple, on_null: 'renormalize' }, gra, row)).toBeCloseTo(1.2 * 1.5, 12);
     expect(combineOnce({ ...simple, on_null: 'exclude' }, gra, row)).toBeCloseTo(1.2, 12);
     expect(combineOnce({ ...simple, on_null: 'zero' }, gra, row)).toBeCloseTo(1.2, 12);
     expect(combineOnce({ ...simple, on_null: 'null' }, gra, row)).toBeNull();

@@ -26,8 +26,10 @@ const levelSchema = z
  * weight and non-negative gated components, R is non-decreasing in the gate value.
  *
  * Nulls: a null gate fails. The on_null policy applies to the terms that count (the gates reached and,
- * when all pass, the rest), e.g. `renormalize` rescales among them; so a rollout whose first gate is
- * null gets a null reward (0 under `zero`). Other components with weight 0 are not read.
+ * when all pass, the rest): `exclude` (default) sums the present ones (a null term adds 0), while
+ * `renormalize` rescales among them (warning: can pay for a null). A rollout whose first gate is null
+ * gets a null reward (0 under `zero`): it cannot be judged, so it gets advantage 0 and never the gated
+ * terms. Other components with weight 0 are not read.
  *
  * The paper's SWE setting gates step rewards on discrete outcome values (no submit < empty patch <
  * failed tests < passed tests; the values are config inputs) with δ between "empty patch" and

@@ -65,7 +65,8 @@ describe('hierarchical', () => {
   it('a null constraint fails; on_null applies to the counted rewards; a floor is returned as is', () => {
     expect(combineOnce(search, searchNames, { grounded: null, format: 1, robust: 1, aligned: 1 })).toBe(-1);
     const row = { grounded: 1, format: 1, robust: 0.5, aligned: null };
-    expect(combineOnce(search, searchNames, row)).toBe(1);
+    expect(combineOnce(search, searchNames, row)).toBe(0.5);
+    expect(combineOnce({ ...search, on_null: 'renormalize' }, searchNames, row)).toBe(1);
     expect(combineOnce({ ...search, on_null: 'exclude' }, searchNames, row)).toBe(0.5);
     expect(combineOnce({ ...search, on_null: 'zero' }, searchNames, row)).toBe(0.5);
     expect(combineOnce({ ...search, on_null: 'null' }, searchNames, row)).toBeNull();

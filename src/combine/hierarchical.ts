@@ -43,8 +43,9 @@ const levelSchema = z
  * compliant response can get — the combiner cannot check that (it does not know the graders' ranges),
  * so choose floor₀ below it (e.g. floor₀ ≤ 0 for non-negative rewards with non-negative weights).
  *
- * Nulls: a null constraint fails. The on_null policy applies to the rewards that count (e.g.
- * `renormalize` rescales among them); a floor is returned as is. Rewards with weight 0 are not read.
+ * Nulls: a null constraint fails. The on_null policy applies to the rewards that count: `exclude`
+ * (default) sums the present ones (a null reward adds 0), `renormalize` rescales among them
+ * (warning: can pay for a null); a floor is returned as is. Rewards with weight 0 are not read.
  * Components named in no level's `rewards` do not add to the reward.
  *
  * @example

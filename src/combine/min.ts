@@ -7,14 +7,17 @@ import { requireNonNegativeWeights, weightedComponents } from './terms.js';
  * scaled min would mostly pick whichever component has the smallest weight — they only select:
  * a component with weight 0 is not read (logged only), negative weights are rejected.
  *
- * Nulls: `renormalize` and `exclude` both take the min of the present values (there is no scale to
- * keep); `zero` counts nulls as 0; `null` makes the reward null.
+ * Nulls: `exclude` (default) treats a null as a criterion that does not hold: it counts as 0
+ * (`min(present…, 0)`), so a rollout cannot escape its worst criterion by making it unjudgeable;
+ * every component null gives null. `zero` is the same but gives 0 when every component is null.
+ * `renormalize` takes the min of the present values only (warning: an unjudged criterion is then
+ * ignored, so it can pay more than a failed one); `null` makes the reward null.
  *
  * @example
  * # spec: components helpful, harmless, honest (weight 1 each)
  * combine: {type: min}
  * # helpful = 0.9, harmless = 0.4, honest = 0.7 → 0.4
- * # helpful = 0.9, harmless = null, honest = 0.7 → renormalize/exclude: 0.7; zero: 0; null: null
+ * # helpful = 0.9, harmless = null, honest = 0.7 → exclude / zero: 0; renormalize: 0.7; null: null
  */
 export const minCombiner = defineCombiner({
   type: 'min',
@@ -35,7 +38,7 @@ export const minCombiner = defineCombiner({
         }
         if (nNull > 0) {
           if (policy === 'null') return NaN;
-          if (policy === 'zero') return Math.min(m, 0);
+          if (policy === 'zero' || (policy === 'exclude' && nNull < idx.length)) return Math.min(m, 0);
         }
         // No value read (all null, or no weighted component): the min of nothing is null.
         return nNull === idx.length ? NaN : m;

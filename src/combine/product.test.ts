@@ -15,8 +15,9 @@ describe('product', () => {
 
   it('applies each on_null policy', () => {
     const row = { correct: 0.5, confidence: null };
-    expect(combineOnce({ type: 'product' }, cc, row)).toBeCloseTo(0.25, 12);
-    expect(combineOnce({ type: 'product', on_null: 'exclude' }, cc, row)).toBe(0.5);
+    expect(combineOnce({ type: 'product' }, cc, row)).toBe(0);
+    expect(combineOnce({ type: 'product', on_null: 'exclude' }, cc, row)).toBe(0);
+    expect(combineOnce({ type: 'product', on_null: 'renormalize' }, cc, row)).toBeCloseTo(0.25, 12);
     expect(combineOnce({ type: 'product', on_null: 'zero' }, cc, row)).toBe(0);
     expect(combineOnce({ type: 'product', on_null: 'null' }, cc, row)).toBeNull();
     expect(combineOnce({ type: 'product' }, cc, { correct: null, confidence: null })).toBeNull();
@@ -29,23 +30,44 @@ describe('product', () => {
     expect(combineOnce({ type: 'product' }, { a: 0.5 }, { a: -4 })).toBeNull();
     expect(combineOnce({ type: 'product' }, { a: -1 }, { a: 0 })).toBeNull();
     // renormalize turns exponent 1 into 2 for the present factor: (-0.5)^2
-    expect(combineOnce({ type: 'product' }, cc, { correct: -0.5, confidence: null })).toBeCloseTo(0.25, 12);
+    expect(combineOnce({ type: 'product', on_null: 'renormalize' }, cc, { correct: -0.5, confidence: null })).toBeCloseTo(0.25, 12);
   });
 
-  it('property: for positive values log R is the weighted_sum of the logs, nulls included', () => {
+  it('property: under renormalize / null, log R is the weighted_sum of the logs (positive values, nulls included)', () => {
     fc.assert(
       fc.property(
         fc.array(
           fc.tuple(fc.double({ min: 0.1, max: 3, noNaN: true }), fc.option(fc.double({ min: 0.05, max: 4, noNaN: true }), { nil: null, freq: 4 })),
           { minLength: 1, maxLength: 6 },
         ),
-        fc.constantFrom('renormalize', 'exclude', 'null') as fc.Arbitrary<'renormalize' | 'exclude' | 'null'>,
+        fc.constantFrom('renormalize', 'null') as fc.Arbitrary<'renormalize' | 'null'>,
         (cols, on_null) => {
           const ctx = { names: cols.map((_, k) => `c${k}`), weights: Float64Array.from(cols, ([w]) => w) };
           const p = buildCombiner({ type: 'product', on_null }, ctx).combine(Float64Array.from(cols, ([, v]) => v ?? NaN));
           const s = buildCombiner({ type: 'weighted_sum', on_null }, ctx).combine(Float64Array.from(cols, ([, v]) => (v === null ? NaN : Math.log(v))));
           if (Number.isNaN(s)) expect(p).toBeNaN();
           else expect(Math.log(p)).toBeCloseTo(s, 9);
+        },
+      ),
+    );
+  });
+
+  it('property: by default a null factor pays no more than a 0 in its place (positive weights)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.double({ min: 0.1, max: 3, noNaN: true }), fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: null, freq: 3 })), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        (cols) => {
+          const ctx = { names: cols.map((_, k) => `c${k}`), weights: Float64Array.from(cols, ([w]) => w) };
+          const c = buildCombiner({ type: 'product' }, ctx);
+          const r = c.combine(Float64Array.from(cols, ([, v]) => v ?? NaN));
+          if (cols.every(([, v]) => v === null)) {
+            expect(r).toBeNaN();
+            return;
+          }
+          expect(r).toBe(c.combine(Float64Array.from(cols, ([, v]) => v ?? 0)));
         },
       ),
     );

@@ -11,15 +11,18 @@ import { weightedComponents } from './terms.js';
  * zero raised to a negative weight is infinite — both make the reward null, as does any non-finite result.
  * Use it for non-negative components; for signed scores prefer `weighted_sum` or `formula`.
  *
- * Nulls: `renormalize` scales every exponent by Σ|w| / Σ|w|_present (the log-space analogue of
- * `weighted_sum`: a missing factor is imputed by the weighted geometric mean of the present ones);
- * `exclude` multiplies the present factors; `zero` counts nulls as 0; `null` makes the reward null.
+ * Nulls: `exclude` (default) treats a null factor as a criterion that does not hold: it counts as 0
+ * (so the reward is 0, or null for a negative weight), never as a neutral factor 1 that would pay an
+ * unjudged rollout more than a failed one; every component null gives null. `zero` is the same but
+ * gives 0 when every component is null. `renormalize` scales every exponent by Σ|w| / Σ|w|_present
+ * (the log-space analogue of `weighted_sum`: a missing factor is imputed by the weighted geometric
+ * mean of the present ones — warning: this pays for a null); `null` makes the reward null.
  *
  * @example
  * # spec: components correct, confidence (weight 1 each)
  * combine: {type: product}
  * # correct = 1, confidence = 0.8 → 0.8
- * # correct = 0.5, confidence = null → renormalize: 0.5^2 = 0.25; exclude: 0.5; zero: 0; null: null
+ * # correct = 0.5, confidence = null → exclude / zero: 0; renormalize: 0.5^2 = 0.25; null: null
  */
 export const productCombiner = defineCombiner({
   type: 'product',
@@ -44,7 +47,7 @@ export const productCombiner = defineCombiner({
         for (let j = 0; j < idx.length; j++) {
           const v = row[idx[j]];
           if (Number.isNaN(v)) {
-            if (policy === 'zero') p *= Math.pow(0, w[j]);
+            if (policy === 'zero' || policy === 'exclude') p *= Math.pow(0, w[j]);
           } else p *= Math.pow(v, w[j] * scale);
         }
         return Number.isFinite(p) ? p : NaN;

@@ -50,7 +50,13 @@ describe('combiner registry', () => {
   it('builds from an already validated spec and resolves the on_null default per type', () => {
     const ctx = contextOf({ a: 1, b: 1 });
     const spec = combineSchema.parse({ type: 'weighted_sum' });
-    expect(buildCombiner(spec, ctx).combine(Float64Array.of(1, NaN))).toBe(2); // renormalize
+    expect(buildCombiner(spec, ctx).combine(Float64Array.of(1, NaN))).toBe(1); // exclude
+    for (const type of ['weighted_sum', 'weighted_mean', 'min', 'product'] as const) {
+      // every weight-based type defaults to exclude: a null pays no more than a 0
+      const c = buildCombiner({ type }, ctx);
+      expect(c.combine(Float64Array.of(1, NaN)), type).toBe(c.combine(Float64Array.of(1, 0)));
+      expect(c.combine(Float64Array.of(NaN, NaN)), type).toBeNaN();
+    }
     expect(buildCombiner({ type: 'formula', expression: 'a + b' }, ctx).combine(Float64Array.of(1, NaN))).toBeNaN(); // null
   });
 

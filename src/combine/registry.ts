@@ -20,7 +20,7 @@ export const combiners = [
   formulaCombiner,
 ] as const;
 
-const ALL_POLICIES: readonly [OnNull, ...OnNull[]] = ['renormalize', 'exclude', 'zero', 'null'];
+const ALL_POLICIES: readonly [OnNull, ...OnNull[]] = ['exclude', 'renormalize', 'zero', 'null'];
 
 function nullPolicies(kind: CombinerKind): readonly [OnNull, ...OnNull[]] {
   return kind.nullPolicies ?? ALL_POLICIES;

@@ -35,9 +35,10 @@ export function requireNonNegativeWeights(ctx: CombineContext, type: string): vo
  * `sum` = Σ w·c over the non-null terms, `absAll` / `absPresent` = Σ|w| over all / non-null terms,
  * `nNull` / `nPresent` = how many terms were null / not.
  *
+ * `exclude` is the sum of the present terms (a null term adds 0; null when every term is null).
  * `renormalize` scales by Σ|w| (not Σw) so a negative-weight penalty cannot flip the sign of the scale;
- * with non-negative weights this equals imputing each missing term by the weighted mean of the present ones.
- * A set with no terms at all sums to 0 (nothing was null).
+ * with non-negative weights this equals imputing each missing term by the weighted mean of the present
+ * ones — which is why it can pay for a null. A set with no terms at all sums to 0 (nothing was null).
  */
 export function finishSum(policy: OnNull, sum: number, absAll: number, absPresent: number, nNull: number, nPresent: number): number {
   if (nNull === 0) return sum;

@@ -15,8 +15,9 @@ describe('weighted_mean', () => {
   it('applies each on_null policy', () => {
     const w = { a: 3, b: 1 };
     const row = { a: null, b: 0.5 };
-    expect(combineOnce({ type: 'weighted_mean' }, w, row)).toBe(0.5);
-    expect(combineOnce({ type: 'weighted_mean', on_null: 'exclude' }, w, row)).toBe(0.5);
+    expect(combineOnce({ type: 'weighted_mean' }, w, row)).toBe(0.125);
+    expect(combineOnce({ type: 'weighted_mean', on_null: 'exclude' }, w, row)).toBe(0.125);
+    expect(combineOnce({ type: 'weighted_mean', on_null: 'renormalize' }, w, row)).toBe(0.5);
     expect(combineOnce({ type: 'weighted_mean', on_null: 'zero' }, w, row)).toBe(0.125);
     expect(combineOnce({ type: 'weighted_mean', on_null: 'null' }, w, row)).toBeNull();
     expect(combineOnce({ type: 'weighted_mean' }, w, { a: null, b: null })).toBeNull();
@@ -34,7 +35,7 @@ describe('weighted_mean', () => {
     expect(combineOnce({ type: 'weighted_mean' }, { log: 0 }, { log: 1 })).toBeNull();
   });
 
-  it('property: lies within [min, max] of the present components', () => {
+  it('property: renormalize lies within [min, max] of the present components', () => {
     fc.assert(
       fc.property(
         fc.array(fc.tuple(fc.double({ min: 0, max: 5, noNaN: true }), fc.option(value, { nil: null, freq: 3 })), { minLength: 1, maxLength: 8 }),
@@ -42,9 +43,27 @@ describe('weighted_mean', () => {
           const present = cols.filter(([w, v]) => w > 0 && v !== null).map(([, v]) => v!);
           fc.pre(present.length > 0);
           const ctx = { names: cols.map((_, k) => `c${k}`), weights: Float64Array.from(cols, ([w]) => w) };
-          const r = buildCombiner({ type: 'weighted_mean' }, ctx).combine(Float64Array.from(cols, ([, v]) => v ?? NaN));
+          const r = buildCombiner({ type: 'weighted_mean', on_null: 'renormalize' }, ctx).combine(Float64Array.from(cols, ([, v]) => v ?? NaN));
           expect(r).toBeGreaterThanOrEqual(Math.min(...present) - 1e-9);
           expect(r).toBeLessThanOrEqual(Math.max(...present) + 1e-9);
+        },
+      ),
+    );
+  });
+
+  it('property: exclude equals the mean with every null read as 0 (null only when all are null)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.double({ min: 0.01, max: 5, noNaN: true }), fc.option(value, { nil: null, freq: 3 })), { minLength: 1, maxLength: 8 }),
+        (cols) => {
+          const ctx = { names: cols.map((_, k) => `c${k}`), weights: Float64Array.from(cols, ([w]) => w) };
+          const r = buildCombiner({ type: 'weighted_mean' }, ctx).combine(Float64Array.from(cols, ([, v]) => v ?? NaN));
+          if (cols.every(([, v]) => v === null)) {
+            expect(r).toBeNaN();
+            return;
+          }
+          const zeroed = buildCombiner({ type: 'weighted_mean' }, ctx).combine(Float64Array.from(cols, ([, v]) => v ?? 0));
+          expect(r).toBeCloseTo(zeroed, 9);
         },
       ),
     );

@@ -6,15 +6,17 @@ import { requireNonNegativeWeights, weightedComponents } from './terms.js';
  * Rubric-style scoring (HeRL's rubric judge: `Σ w·1[met] / Σ w`). Weights must be ≥ 0 so the reward
  * stays within [min, max] of the components; components with weight 0 are not read.
  *
- * Nulls: `renormalize` and `exclude` both take the mean over the present components (a mean needs no
- * rescaling, so the two coincide); `zero` counts nulls as 0 but keeps their weight in the denominator;
- * `null` makes the reward null.
+ * Nulls: `exclude` (default) leaves a null out of the numerator but keeps its weight in the
+ * denominator, `Σ_present w·c / Σ_all w` — a null adds nothing, as a 0 would; `renormalize` takes the
+ * mean over the present components only (`Σ_present w·c / Σ_present w`: warning — the present
+ * components are scaled up, so an unjudged answer can outscore a wrong one); `zero` is `exclude` but
+ * gives 0 instead of null when every component is null; `null` makes the reward null.
  *
  * @example
  * # spec: components a (weight 3), b (weight 1)
  * combine: {type: weighted_mean}
  * # a = 1, b = 0 → (3·1 + 1·0) / 4 = 0.75
- * # a = null, b = 0.5 → renormalize: 0.5; zero: (0 + 0.5) / 4 = 0.125
+ * # a = null, b = 0.5 → exclude / zero: (0 + 0.5) / 4 = 0.125; renormalize: 0.5
  */
 export const weightedMeanCombiner = defineCombiner({
   type: 'weighted_mean',
@@ -43,7 +45,7 @@ export const weightedMeanCombiner = defineCombiner({
         if (nNull === 0) return sum / wPresent;
         if (policy === 'zero') return sum / wAll;
         if (policy === 'null' || nNull === idx.length) return NaN;
-        return sum / wPresent;
+        return policy === 'exclude' ? sum / wAll : sum / wPresent;
       },
     };
   },

@@ -16,7 +16,7 @@ describe('weighted_sum', () => {
 
   it('applies each on_null policy', () => {
     const row = { correct: 1, format: null };
-    expect(combineOnce({ type: 'weighted_sum' }, weights, row)).toBeCloseTo(1.2, 12);
+    expect(combineOnce({ type: 'weighted_sum' }, weights, row)).toBe(1);
     expect(combineOnce({ type: 'weighted_sum', on_null: 'renormalize' }, weights, row)).toBeCloseTo(1.2, 12);
     expect(combineOnce({ type: 'weighted_sum', on_null: 'exclude' }, weights, row)).toBe(1);
     expect(combineOnce({ type: 'weighted_sum', on_null: 'zero' }, weights, row)).toBe(1);
@@ -39,7 +39,7 @@ describe('weighted_sum', () => {
 
   it('renormalizes by Σ|w| so a penalty keeps its sign', () => {
     // a missing, penalty p = 1 known: -0.5·1 · (1.5 / 0.5) = -1.5
-    expect(combineOnce({ type: 'weighted_sum' }, { a: 1, p: -0.5 }, { a: null, p: 1 })).toBeCloseTo(-1.5, 12);
+    expect(combineOnce({ type: 'weighted_sum', on_null: 'renormalize' }, { a: 1, p: -0.5 }, { a: null, p: 1 })).toBeCloseTo(-1.5, 12);
   });
 
   it('property: linear in the component vector (no nulls)', () => {
@@ -70,7 +70,7 @@ describe('weighted_sum', () => {
           const ctx = { names: cols.map((_, k) => `c${k}`), weights: Float64Array.from(cols, ([w]) => w) };
           const row = Float64Array.from(cols, ([, present]) => (present ? v : NaN));
           const total = cols.reduce((s, [w]) => s + w, 0);
-          expect(buildCombiner({ type: 'weighted_sum' }, ctx).combine(row)).toBeCloseTo(v * total, 6);
+          expect(buildCombiner({ type: 'weighted_sum', on_null: 'renormalize' }, ctx).combine(row)).toBeCloseTo(v * total, 6);
         },
       ),
     );
@@ -92,6 +92,14 @@ describe('weighted_sum', () => {
         expect(Number.isNaN(nu)).toBe(anyNullWeighted);
       }),
     );
+  });
+
+  it('renormalize pays an unjudged answer more than a wrong one; the default does not', () => {
+    // the issue's R1 recipe: correctness null (cannot judge) vs 0 (wrong), same format
+    const unjudged = { correct: null, format: 1 };
+    const wrong = { correct: 0, format: 1 };
+    expect(combineOnce({ type: 'weighted_sum', on_null: 'renormalize' }, weights, unjudged)!).toBeGreaterThan(combineOnce({ type: 'weighted_sum' }, weights, wrong)!);
+    expect(combineOnce({ type: 'weighted_sum' }, weights, unjudged)).toBe(combineOnce({ type: 'weighted_sum' }, weights, wrong));
   });
 
   it('rejects params it does not have', () => {

@@ -6,9 +6,12 @@ import { finishSum, weightedComponents } from './terms.js';
  * `weight` (default 1). This is the multi-reward baseline of GRPO trainers (TRL `reward_weights`,
  * verl's summed reward functions). Components with weight 0 are not read (logged only).
  *
- * Nulls: `renormalize` scales the sum of the present terms by Σ|w| / Σ|w|_present (with positive
- * weights: a missing component is imputed by the weighted mean of the present ones); `exclude` sums
- * the present terms; `zero` counts nulls as 0; `null` makes the reward null.
+ * Nulls: `exclude` (default, TRL's `nansum`) sums the present terms, so a null term adds 0 and never
+ * pays more than a wrong (0) answer; `renormalize` scales the sum of the present terms by
+ * Σ|w| / Σ|w|_present (with positive weights: a missing component is imputed by the weighted mean of
+ * the present ones — warning: an answer that cannot be judged then earns its format term rescaled
+ * up, more than a wrong answer); `zero` counts nulls as 0; `null` makes the reward null. Every
+ * component null: null (0 under `zero`).
  *
  * @example
  * # spec
@@ -17,7 +20,8 @@ import { finishSum, weightedComponents } from './terms.js';
  *   - {name: format, grader: regex, pattern: '…', weight: 0.2}
  * combine: {type: weighted_sum}
  * # correct = 1, format = 0.5 → 1·1 + 0.2·0.5 = 1.1
- * # correct = 1, format = null → renormalize: 1·1 · (1.2 / 1) = 1.2; exclude: 1; zero: 1; null: null
+ * # correct = 1, format = null → exclude: 1; zero: 1; null: null; renormalize: 1·1 · (1.2 / 1) = 1.2
+ * # correct = null, format = 1 → exclude: 0.2 (as a wrong answer with format 1); renormalize: 1.2 (!)
  */
 export const weightedSumCombiner = defineCombiner({
   type: 'weighted_sum',

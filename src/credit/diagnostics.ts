@@ -39,8 +39,8 @@ const orNull = (x: number) => (Number.isFinite(x) ? x : null);
  * Step-level diagnostics of a credit method's output on a batch: how many steps got credit, the
  * share with non-zero credit (advantage) and non-zero step reward, and the mean reward and advantage
  * by position in the rollout — positions 0 … `foldAt − 1` each, every later position folded into a
- * last bucket labelled `foldAt` (default 32). Steps whose advantage is NaN (null outcome) are counted
- * in `null_steps` only.
+ * last bucket labelled `foldAt` (default 32). Steps of a rollout with a null outcome (advantage 0, no
+ * credit) or with a NaN advantage are counted in `null_steps` only.
  *
  * @example
  * stepDiagnostics(batch, buildCredit({ method: 'outcome' }).compute(batch))
@@ -100,6 +100,8 @@ export class StepCreditTally {
       const s = offsets[i];
       const e = offsets[i + 1];
       if (e > s) this.withSteps++;
+      // A null outcome: its steps carry advantage 0 but no credit (they do not move the policy).
+      if (b.outcome[i] !== b.outcome[i]) continue;
       for (let k = s; k < e; k++) {
         const a = out.advantage[k];
         if (a !== a) continue;

@@ -42,7 +42,7 @@ describe('igpo credit (information gain)', () => {
     expectClose(out.reward, [1, NaN, NaN]);
     expectClose(out.returns, [1, NaN, 2]);
     // Position 0: rollout 0 (G = 1) and rollout 2 (no steps, 0) → baseline 0.5.
-    expectClose(out.advantage, [0.5, NaN, NaN]);
+    expectClose(out.advantage, [0.5, 0, 0]);
     const bad = batchOf([{ outcome: 1, steps: blankSteps(3) }], { p: [0.2, null, 0.4] });
     expect(() => buildCredit({ method: 'igpo', signal: 'p' }).compute(bad)).toThrow(/rollout 0: steps\[1\] has no value for signal "p" \(credit\.signal\)/);
   });

@@ -46,10 +46,10 @@ describe('oprl credit (iStar implicit step rewards)', () => {
     expectClose(all.advantage, s.map((x, k) => aE2[k] + 1.25 * (x - 0.14)));
   });
 
-  it('a single trajectory keeps its values; null outcomes give NaN; a missing step reward is an error', () => {
+  it('a single trajectory keeps its values; null outcomes give advantage 0; a missing step reward is an error', () => {
     const one = batchOf([{ outcome: 1, group: 'x', steps: blankSteps(2) }, { outcome: null, group: 'x', steps: blankSteps(1) }], { s: [0.2, 0.4, null] });
     const out = buildCredit({ method: 'oprl', signal: 's', step_norm: 'none' }).compute(one);
-    expectClose(out.advantage, [1.2, 1.4, NaN]);
+    expectClose(out.advantage, [1.2, 1.4, 0]);
     expectClose(out.returns, [1.6, NaN]);
     const bad = batchOf([{ outcome: 1, steps: blankSteps(2) }], { s: [0.2, null] });
     expect(() => buildCredit({ method: 'oprl', signal: 's' }).compute(bad)).toThrow(/rollout 0: steps\[1\] has no value for signal "s"/);

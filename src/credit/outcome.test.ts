@@ -15,11 +15,11 @@ describe('outcome credit', () => {
     expectClose(out.returns, [1, 0, 0, 1]);
   });
 
-  it('rloo; null outcomes give NaN; a rollout without steps keeps its return', () => {
+  it('rloo; null outcomes give advantage 0 (return NaN); a rollout without steps keeps its return', () => {
     const b = batchOf([{ outcome: 1, steps: stepsOf([0]) }, { outcome: 0 }, { outcome: null, steps: stepsOf([0, 0]) }, { outcome: 0, steps: stepsOf([1]) }]);
     const out = buildCredit({ method: 'outcome', estimator: 'rloo' }).compute(b);
     expectClose(out.returns, [1, 0, NaN, 0]);
-    expectClose(out.advantage, [1 - 0, NaN, NaN, 0 - 0.5]);
+    expectClose(out.advantage, [1 - 0, 0, 0, 0 - 0.5]);
   });
 
   it('property: every step of a rollout carries the estimator advantage of its outcome', () => {

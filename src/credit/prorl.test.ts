@@ -22,8 +22,8 @@ describe('prorl credit (position-specific advantage)', () => {
       { group: 'b', outcome: 0, steps: stepsOf([0]) },
       { group: 'a', outcome: null, steps: stepsOf([5]) },
     ]);
-    expectClose(buildCredit({ method: 'prorl' }).compute(b).advantage, [0, 0, NaN]);
-    expectClose(buildCredit({ method: 'prorl', baseline: 'batch' }).compute(b).advantage, [0.5, -0.5, NaN]);
+    expectClose(buildCredit({ method: 'prorl' }).compute(b).advantage, [0, 0, 0]);
+    expectClose(buildCredit({ method: 'prorl', baseline: 'batch' }).compute(b).advantage, [0.5, -0.5, 0]);
   });
 
   it('center: step rewards are centred with running stats (std floor 0.1) before the returns', () => {

@@ -32,6 +32,25 @@ describe('credit registry', () => {
     }
   });
 
+  it('every method gives each step of a null-outcome rollout advantage exactly 0 (it does not move the policy)', () => {
+    for (const m of Object.keys(credits)) {
+      const spec = minimal[m] ?? ({ method: m } as CreditSpecInput);
+      const step = (r: number) => ({ reward: r, value: 0.5, potential: 0.25, agent: 'a' });
+      const b = batchOf(
+        [
+          { outcome: 1, steps: [step(0.2), step(0.4)] },
+          { outcome: null, steps: [step(0.9), step(0.9), step(0.9)] },
+          { outcome: 0, steps: [step(0.1)] },
+        ],
+        { s: [0.5, 0.6, 0.7, 0.8, 0.9, 0.3] },
+      );
+      const out = buildCredit(spec).compute(b);
+      expect(Array.from(out.advantage.subarray(2, 5)), m).toEqual([0, 0, 0]);
+      expect(out.returns[1], m).toBeNaN();
+      for (const k of [0, 1, 5]) expect(Number.isFinite(out.advantage[k]), `${m} step ${k}`).toBe(true);
+    }
+  });
+
   it('lists the signals a spec names, with their param paths', () => {
     expect(signalParams({ method: 'spa', features: ['judge', 'tool_ok'] })).toEqual([
       { param: 'features[0]', signal: 'judge' },

@@ -12,7 +12,7 @@ import { prorlCredit } from './prorl.js';
 import { renormCredit } from './renorm.js';
 import { restMctsCredit } from './rest_mcts.js';
 import { spaCredit } from './spa.js';
-import type { Credit, CreditKind, SignalRef } from './types.js';
+import type { Credit, CreditKind, CreditOutput, SignalRef, StepBatch } from './types.js';
 
 /** Every credit method, by its `credit: {method: …}` name in the spec. */
 export const credits = {
@@ -68,8 +68,21 @@ export type CreditSpec = z.infer<typeof creditSchema>;
 export type CreditSpecInput = z.input<typeof creditSchema>;
 
 /**
+ * A rollout whose outcome is null (the reward cannot judge it) must not move the policy: every one of
+ * its steps gets advantage exactly 0, whatever the method (its step rewards and return stay null).
+ * Methods compute with NaN for those rollouts, which keeps them out of every group and batch
+ * statistic; {@link buildCredit} applies this to every method's output. Returns `out`.
+ */
+export function zeroNullOutcomeAdvantages(b: StepBatch, out: CreditOutput): CreditOutput {
+  const { offsets, outcome } = b;
+  for (let i = 0; i < outcome.length; i++) if (outcome[i] !== outcome[i]) out.advantage.fill(0, offsets[i], offsets[i + 1]);
+  return out;
+}
+
+/**
  * Builds the credit method of a (parsed or raw) `credit:` section; throws ZodError on bad params, or
  * `ParamError` (param path relative to `credit:`) for params that are valid alone but not together.
+ * Every step of a rollout with a null outcome gets advantage 0 ({@link zeroNullOutcomeAdvantages}).
  *
  * @example
  * buildCredit({ method: 'gated', threshold: 0.5 }).compute(batch) // → {reward, advantage, returns}
@@ -77,7 +90,11 @@ export type CreditSpecInput = z.input<typeof creditSchema>;
 export function buildCredit(spec: CreditSpecInput | CreditSpec): Credit {
   const { method, token_rewards: _t, ...params } = creditSchema.parse(spec);
   const kind = credits[method] as CreditKind<string, z.ZodRawShape>;
-  return kind.create(params as never);
+  const credit = kind.create(params as never);
+  return {
+    compute: (b) => zeroNullOutcomeAdvantages(b, credit.compute(b)),
+    ...(credit.state ? { state: credit.state } : {}),
+  };
 }
 
 /**

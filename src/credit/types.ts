@@ -41,7 +41,10 @@ export interface StepBatch {
 export interface CreditOutput {
   /** Per step: the credited step reward (NaN for rollouts with a null outcome). */
   reward: Float64Array;
-  /** Per step: the step's advantage (NaN for rollouts with a null outcome). */
+  /**
+   * Per step: the step's advantage. Methods write NaN for rollouts with a null outcome;
+   * `buildCredit` turns those into 0 (a rollout the reward cannot judge does not move the policy).
+   */
   advantage: Float64Array;
   /** Per rollout: the (discounted) return Σ_t γ^t reward_t of the credited rewards; NaN for a null outcome. */
   returns: Float64Array;

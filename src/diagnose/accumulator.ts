@@ -1,6 +1,7 @@
 import { StepCreditTally } from '../credit/diagnostics.js';
 import { assertFiniteOrNull, assertGroups, assertLength } from '../shape/columns.js';
 import { CoMoments, Moments, PairReservoir, spearman } from './moments.js';
+import { countReason, formatReasons, topReasons, type ReasonCounts } from './reasons.js';
 import {
   diagnoseOptionsSchema,
   type BatchDiagnostics,
@@ -8,6 +9,7 @@ import {
   type DiagnoseInput,
   type DiagnoseOptions,
   type DiagnoseOptionsInput,
+  type NullRateWarning,
 } from './types.js';
 
 /** Distinct values of `x[0..n)`, sorted, counting values within `relTol` of a cluster's first value as one. */
@@ -110,6 +112,7 @@ export class DiagnosticsAccumulator {
   private comps: Moments[] = [];
   private nulls: number[] = [];
   private errors: number[] = [];
+  private reasons: ReasonCounts[] = [];
   private corr: CoMoments[][] = [];
   private allFail: string[] = [];
   private allPass: string[] = [];
@@ -133,6 +136,7 @@ export class DiagnosticsAccumulator {
     assertFiniteOrNull(lengths, 'length');
     if (names.length !== K) throw new RangeError(`names has ${names.length} entries for ${K} components`);
     if (input.nullCounts.length !== K || input.errorCounts.length !== K) throw new RangeError(`nullCounts and errorCounts need one entry per component (${K})`);
+    if (input.nullReasons !== undefined && input.nullReasons.length !== K) throw new RangeError(`nullReasons needs one entry per component (${K})`);
     components.forEach((c, k) => {
       assertLength(c, n, `component "${names[k]}"`);
       assertFiniteOrNull(c, `component "${names[k]}"`);
@@ -146,6 +150,7 @@ export class DiagnosticsAccumulator {
       this.comps = names.map(() => new Moments());
       this.nulls = names.map(() => 0);
       this.errors = names.map(() => 0);
+      this.reasons = names.map(() => new Map());
       this.corr = names.map(() => names.map(() => new CoMoments()));
     } else if (this.names.length !== K || this.names.some((nm, k) => nm !== names[k])) {
       throw new RangeError(`components differ from the first batch's (${this.names.join(', ')})`);
@@ -226,9 +231,39 @@ export class DiagnosticsAccumulator {
       this.comps[k].addColumn(components[k]);
       this.nulls[k] += input.nullCounts[k];
       this.errors[k] += input.errorCounts[k];
+      const why = input.nullReasons?.[k];
+      if (why) for (const [reason, count] of why) countReason(this.reasons[k], reason, count);
       for (let j = k; j < K; j++) this.corr[k][j].add(components[k], components[j]);
     }
     return this;
+  }
+
+  /** Components whose null (or error) rate exceeds `warn_null_rate`, in spec order. */
+  private warnings(): NullRateWarning[] {
+    const n = this.rollouts;
+    const limit = this.options.warn_null_rate;
+    const out: NullRateWarning[] = [];
+    if (n === 0) return out;
+    (this.names ?? []).forEach((component, k) => {
+      const nulls = Math.max(this.nulls[k], this.errors[k]);
+      const errors = this.errors[k];
+      if (!(nulls / n > limit)) return;
+      const reasons = topReasons(this.reasons[k], 3);
+      const pct = `${((nulls / n) * 100).toFixed(1)}%`;
+      const why = reasons.length > 0 ? `: ${formatReasons(reasons)}` : '';
+      out.push({
+        component,
+        null_rate: nulls / n,
+        error_rate: errors / n,
+        nulls,
+        errors,
+        rollouts: n,
+        warn_null_rate: limit,
+        reasons,
+        message: `component "${component}" is null on ${pct} of ${n.toLocaleString('en-US')} rollouts (${errors.toLocaleString('en-US')} errors; warn above ${(limit * 100).toFixed(0)}%)${why}`,
+      });
+    });
+    return out;
   }
 
   /** The merged report. */
@@ -272,7 +307,9 @@ export class DiagnosticsAccumulator {
         errors: this.errors[k],
         null_rate: rate(this.nulls[k], n),
         error_rate: rate(this.errors[k], n),
+        null_reasons: topReasons(this.reasons[k], 5),
       })),
+      warnings: this.warnings(),
       component_corr: { names: [...names], matrix },
       group_flags: {
         fail_at_most: this.options.fail_at_most,

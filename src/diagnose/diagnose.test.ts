@@ -314,3 +314,60 @@ describe('DiagnosticsAccumulator', () => {
     expect(() => acc.add({ ...i0, names: ['other'] })).toThrow(/components differ/);
   });
 });
+
+describe('null-rate warnings', () => {
+  const base = (nullReasons?: Map<string, number>[], nulls = [8, 1], errors = [2, 0]): DiagnoseInput => ({
+    ...input({ rewards: Array(10).fill(1), groups: Array(10).fill('g'), components: [Array(10).fill(1), Array(10).fill(1)], names: ['correct', 'format'] }),
+    nullCounts: Int32Array.from(nulls),
+    errorCounts: Int32Array.from(errors),
+    ...(nullReasons ? { nullReasons } : {}),
+  });
+  const reasons = () => [new Map([['no answer found', 6], ['error: timeout', 2]]), new Map([['the completion is empty', 1]])];
+
+  it('names a component null on more than warn_null_rate of the rollouts, with its commonest reasons and counts', () => {
+    const d = diagnoseBatch(base(reasons()));
+    expect(d.warnings.map((w) => w.component)).toEqual(['correct']);
+    const w = d.warnings[0]!;
+    expect(w).toMatchObject({ null_rate: 0.8, error_rate: 0.2, nulls: 8, errors: 2, rollouts: 10, warn_null_rate: 0.2 });
+    expect(w.reasons).toEqual([
+      { reason: 'no answer found', count: 6 },
+      { reason: 'error: timeout', count: 2 },
+    ]);
+    expect(w.message).toBe('component "correct" is null on 80.0% of 10 rollouts (2 errors; warn above 20%): no answer found ×6 · error: timeout ×2');
+    expect(d.components[1]!.null_reasons).toEqual([{ reason: 'the completion is empty', count: 1 }]);
+  });
+
+  it('follows the warn_null_rate option: exactly at the rate is no warning', () => {
+    expect(diagnoseBatch(base(reasons()), { warn_null_rate: 0.8 }).warnings).toEqual([]);
+    expect(diagnoseBatch(base(reasons()), { warn_null_rate: 0.05 }).warnings.map((w) => w.component)).toEqual(['correct', 'format']);
+    expect(diagnoseBatch(base(undefined, [0, 0], [3, 0])).warnings.map((w) => w.nulls)).toEqual([3]); // errors alone count
+  });
+
+  it('merges reason counts over batches', () => {
+    const acc = new DiagnosticsAccumulator();
+    acc.add(base(reasons()));
+    acc.add(base([new Map([['error: timeout', 5]]), new Map()], [5, 0], [5, 0]));
+    const d = acc.result();
+    expect(d.warnings[0]!.reasons).toEqual([
+      { reason: 'error: timeout', count: 7 },
+      { reason: 'no answer found', count: 6 },
+    ]);
+    expect(d.warnings[0]!.null_rate).toBeCloseTo(13 / 20, 12);
+  });
+});
+
+describe('reason counting', () => {
+  it('caps distinct reasons, collapses whitespace and cuts long ones', async () => {
+    const { countReason, MAX_REASONS, OTHER_REASONS, MAX_REASON_LENGTH } = await import('./reasons.js');
+    const m = new Map<string, number>();
+    for (let i = 0; i < MAX_REASONS + 10; i++) countReason(m, `reason ${i}`);
+    countReason(m, 'reason 0');
+    expect(m.size).toBe(MAX_REASONS + 1);
+    expect(m.get(OTHER_REASONS)).toBe(10);
+    expect(m.get('reason 0')).toBe(2);
+    const w = new Map<string, number>();
+    countReason(w, '  no \n answer   found ');
+    countReason(w, 'x'.repeat(500));
+    expect([...w.keys()].map((k) => k.length)).toEqual(['no answer found'.length, MAX_REASON_LENGTH]);
+  });
+});

@@ -8,4 +8,6 @@ export {
   type DiagnoseInput,
   type DiagnoseOptions,
   type DiagnoseOptionsInput,
+  type NullRateWarning,
 } from './types.js';
+export { countReason, formatReasons, reasonOfError, reasonOfNull, topReasons, type ReasonCount, type ReasonCounts } from './reasons.js';

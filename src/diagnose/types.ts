@@ -1,5 +1,6 @@
 import type { StepCreditTally, StepDiagnostics } from '../credit/diagnostics.js';
 import { z } from 'zod';
+import type { ReasonCount, ReasonCounts } from './reasons.js';
 
 /** One batch as the diagnostics see it (columnar; NaN = null everywhere). */
 export interface DiagnoseInput {
@@ -20,6 +21,11 @@ export interface DiagnoseInput {
   nullCounts: Int32Array;
   /** Per component: how many rollouts raised an error. */
   errorCounts: Int32Array;
+  /**
+   * Per component (optional): why its values were null — `details.reason` of null scores and
+   * `error: <message>` of grader errors — with counts (the pipeline's `BatchColumns.nullReasons`).
+   */
+  nullReasons?: readonly ReasonCounts[];
   /** Group keys by index, to name flagged groups (default `"<batch>:<index>"`). */
   groupNames?: readonly string[];
   /** Step-level credit facts of the batch (multi-turn rollouts with `credit`); merged over batches. */
@@ -51,6 +57,12 @@ export const diagnoseOptionsSchema = z.strictObject({
     .nonnegative()
     .default(1e-4)
     .describe('Advantages within this relative distance of a cluster\'s smallest value count as one value.'),
+  warn_null_rate: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.2)
+    .describe('Warn when a component is null (or its grader errors) on more than this share of the rollouts, naming its commonest reasons.'),
   spearman_sample: z
     .number()
     .int()
@@ -82,6 +94,26 @@ export interface ComponentStats extends ColumnStats {
   null_rate: number | null;
   /** errors ÷ rollouts. */
   error_rate: number | null;
+  /** The commonest reasons of its nulls and errors (`details.reason`, `error: <message>`), most frequent first. */
+  null_reasons: ReasonCount[];
+}
+
+/** A component null (or failing) on more than `warn_null_rate` of the rollouts. */
+export interface NullRateWarning {
+  component: string;
+  /** Null values (errors included) ÷ rollouts. */
+  null_rate: number;
+  /** Errors ÷ rollouts. */
+  error_rate: number;
+  nulls: number;
+  errors: number;
+  rollouts: number;
+  /** The threshold it exceeded. */
+  warn_null_rate: number;
+  /** The commonest reasons, most frequent first. */
+  reasons: ReasonCount[];
+  /** One line for people: `component "correct" is null on 100.0% of 200 rollouts (0 errors): no answer found ×200`. */
+  message: string;
 }
 
 /**
@@ -138,6 +170,12 @@ export interface BatchDiagnostics {
   error_rate: number | null;
   /** Per component, in spec order. */
   components: ComponentStats[];
+  /**
+   * Components null (or failing) on more than `warn_null_rate` of the rollouts, with their commonest
+   * reasons: a reward that cannot judge most of a batch teaches nothing (those rollouts get advantage 0)
+   * and usually means a spec/data mismatch (answer format, reference field).
+   */
+  warnings: NullRateWarning[];
   /** Pearson correlation between components, over rollouts where both are non-null; null when undefined. */
   component_corr: { names: string[]; matrix: (number | null)[][] };
   /** Per-group flags a trainer can act on (SAGE re-rolls all_fail prompts with hints). */

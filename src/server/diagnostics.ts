@@ -4,7 +4,8 @@ import type { ScoredPart } from './service.js';
 /**
  * Batch diagnostics of one scored part (one spec's rollouts of a request), as `/v1/score` returns
  * them with `diagnostics: true`. Groups formed from the prompt are named after their first
- * rollout's id, so prompt text is never repeated back in `group_flags`.
+ * rollout's id, so prompt text is never repeated back in `group_flags`. Thresholds come from the
+ * spec's `diagnostics:` section; `warnings` lists components null on more than `warn_null_rate`.
  */
 export function diagnosePart(part: ScoredPart): BatchDiagnostics {
   const { columns, results } = part.batch;
@@ -17,17 +18,21 @@ export function diagnosePart(part: ScoredPart): BatchDiagnostics {
     const r = results[firstOf[g]!];
     return r && r.group === undefined ? `prompt of ${r.id}` : key;
   });
-  return diagnoseBatch({
-    rewards: columns.rewards,
-    components: columns.components,
-    names: part.entry.compiled.names,
-    advantages: columns.advantages ?? undefined,
-    groupOf: columns.groupOf,
-    groupCount: columns.groupCount,
-    lengths: columns.tokenLengths,
-    nullCounts: columns.nullCounts,
-    errorCounts: columns.errorCounts,
-    groupNames,
-    steps: columns.steps,
-  });
+  return diagnoseBatch(
+    {
+      rewards: columns.rewards,
+      components: columns.components,
+      names: part.entry.compiled.names,
+      advantages: columns.advantages ?? undefined,
+      groupOf: columns.groupOf,
+      groupCount: columns.groupCount,
+      lengths: columns.tokenLengths,
+      nullCounts: columns.nullCounts,
+      errorCounts: columns.errorCounts,
+      nullReasons: columns.nullReasons,
+      groupNames,
+      steps: columns.steps,
+    },
+    part.entry.compiled.spec.diagnostics,
+  );
 }

@@ -7,6 +7,7 @@ import type { CompiledSpec } from '../spec/compile.js';
 import type { Grader } from '../graders/types.js';
 import type { Rollout } from '../rollout/types.js';
 import { groupKey, textOf } from '../rollout/sample.js';
+import { countReason } from '../diagnose/reasons.js';
 import type { SpecEntry } from './specs.js';
 import type { GradeReply, GradeTask, WorkerSpec } from './worker.js';
 
@@ -172,7 +173,14 @@ export class PoolEngine implements ScoringEngine {
     const index = new Map<Rollout, number>();
     for (let i = 0; i < n; i++) index.set(rollouts[i]!, i);
     const replay: CompiledSpec = { ...entry.compiled, graders: cols.map((c, k) => replayGrader(index, c, errs[k]!, dets[k]!)) };
-    return scoreBatch(replay, rollouts, opts);
+    const result = await scoreBatch(replay, rollouts, opts);
+    // The workers saw the graders' null reasons (the replay sees details only when asked): use theirs.
+    result.columns.nullReasons = Array.from({ length: K }, (_, k) => {
+      const merged = new Map<string, number>();
+      for (const rep of replies) for (const [reason, count] of rep.reasons[k] ?? []) countReason(merged, reason, count);
+      return merged;
+    });
+    return result;
   }
 
   /** Tasks waiting for a free worker. */

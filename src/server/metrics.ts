@@ -1,4 +1,22 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BatchColumns } from '../pipeline.js';
+
+/** Distinct `reason` label values kept per spec and component; further ones are counted as `other`. */
+const MAX_REASON_LABELS = 20;
+
+/**
+ * A null reason as a metric label: the grader's fixed text up to its first `:`, `;`, quote or
+ * bracket (what follows is often request content, e.g. a judge's answer), digits as `N`, at most 80
+ * characters; `error: ` kept in front of grader errors.
+ *
+ * @example
+ * reasonLabel('error: judge gave no usable answer in 3 attempts: bad JSON; last answer: "…"') // 'error: judge gave no usable answer in N attempts'
+ */
+export function reasonLabel(reason: string): string {
+  const isError = reason.startsWith('error: ');
+  const body = (isError ? reason.slice(7) : reason).split(/[:;"'`(\[{\n]/, 1)[0]!.replace(/\d+/g, 'N').trim().slice(0, 80) || 'unspecified';
+  return isError ? `error: ${body}` : body;
+}
 
 /**
  * The server's Prometheus metrics, on a registry of its own (two servers in one process do not
@@ -17,6 +35,14 @@ export class ServerMetrics {
   readonly inflightRollouts: Gauge;
   readonly queueDepth: Gauge;
   readonly backendOps: Gauge<'spec' | 'backend' | 'counter'>;
+  readonly componentNulls: Counter<'spec' | 'component'>;
+  readonly nullReasons: Counter<'spec' | 'component' | 'reason'>;
+  readonly nullRate: Gauge<'spec' | 'component'>;
+  readonly nullRateWarnings: Counter<'spec' | 'component'>;
+  readonly nullRewards: Counter<'spec'>;
+  readonly neutralRewards: Counter<'route' | 'kind'>;
+  /** Reason labels in use per `spec\0component` (capped at MAX_REASON_LABELS). */
+  private readonly reasonLabels = new Map<string, Set<string>>();
 
   /**
    * Registers every metric; `queueDepth` and `backendStats` (each served spec's model backends and
@@ -52,6 +78,42 @@ export class ServerMetrics {
       labelNames: ['kind'],
       registers,
     });
+    this.componentNulls = new Counter({
+      name: 'rewardkit_component_nulls_total',
+      help: 'Null component values (cannot judge: no usable reference, not applicable, or a grader error), by spec and component.',
+      labelNames: ['spec', 'component'],
+      registers,
+    });
+    this.nullReasons = new Counter({
+      name: 'rewardkit_component_null_reasons_total',
+      help: 'Null component values by reason (the grader\'s details.reason, or error: <message>, cut before any quoted content; at most 20 reasons per component, then other).',
+      labelNames: ['spec', 'component', 'reason'],
+      registers,
+    });
+    this.nullRate = new Gauge({
+      name: 'rewardkit_component_null_rate',
+      help: 'Share of the last scored batch whose component value was null (errors included), by spec and component.',
+      labelNames: ['spec', 'component'],
+      registers,
+    });
+    this.nullRateWarnings = new Counter({
+      name: 'rewardkit_null_rate_warnings_total',
+      help: 'Scored batches in which a component was null on more than the spec\'s diagnostics.warn_null_rate (default 0.2) of the rollouts.',
+      labelNames: ['spec', 'component'],
+      registers,
+    });
+    this.nullRewards = new Counter({
+      name: 'rewardkit_null_rewards_total',
+      help: 'Rollouts whose reward was null (cannot judge; advantage 0), by spec.',
+      labelNames: ['spec'],
+      registers,
+    });
+    this.neutralRewards = new Counter({
+      name: 'rewardkit_neutral_rewards_total',
+      help: 'Reward-only routes: null rewards replaced by a neutral value — group_mean (the mean of the group\'s judged rewards) or no_judged_rollout (the configured fallback, default 0).',
+      labelNames: ['route', 'kind'],
+      registers,
+    });
     this.inflightRequests = new Gauge({ name: 'rewardkit_inflight_requests', help: 'Scoring requests being handled.', registers });
     this.inflightRollouts = new Gauge({ name: 'rewardkit_inflight_rollouts', help: 'Rollouts being scored.', registers });
     this.queueDepth = new Gauge({
@@ -71,6 +133,36 @@ export class ServerMetrics {
         for (const { spec, backend, stats } of backendStats()) for (const [counter, v] of Object.entries(stats)) this.set({ spec, backend, counter }, v);
       },
     });
+  }
+
+  /**
+   * Null facts of one scored batch: null values and their reasons per component, the batch's null rate
+   * per component, a warning count when it exceeds `warnNullRate`, and null rewards.
+   */
+  recordNulls(spec: string, names: readonly string[], columns: Pick<BatchColumns, 'rewards' | 'nullCounts' | 'errorCounts' | 'nullReasons'>, warnNullRate: number): void {
+    const n = columns.rewards.length;
+    if (n === 0) return;
+    names.forEach((component, k) => {
+      const nulls = Math.max(columns.nullCounts[k] ?? 0, columns.errorCounts[k] ?? 0);
+      this.nullRate.set({ spec, component }, nulls / n);
+      if (nulls === 0) return;
+      this.componentNulls.inc({ spec, component }, nulls);
+      if (nulls / n > warnNullRate) this.nullRateWarnings.inc({ spec, component });
+      const key = `${spec}\0${component}`;
+      let used = this.reasonLabels.get(key);
+      if (!used) this.reasonLabels.set(key, (used = new Set()));
+      for (const [reason, count] of columns.nullReasons?.[k] ?? []) {
+        let label = reasonLabel(reason);
+        if (!used.has(label)) {
+          if (used.size >= MAX_REASON_LABELS) label = 'other';
+          else used.add(label);
+        }
+        this.nullReasons.inc({ spec, component, reason: label }, count);
+      }
+    });
+    let nullRewards = 0;
+    for (let i = 0; i < n; i++) if (columns.rewards[i] !== columns.rewards[i]) nullRewards++;
+    if (nullRewards > 0) this.nullRewards.inc({ spec }, nullRewards);
   }
 
   /** The exposition text for `GET /metrics`. */

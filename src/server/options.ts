@@ -19,7 +19,10 @@ export interface OpenRlhfOptions {
   scoreComponent?: string;
   /** End-of-sequence markers stripped from the end of each response (the trainer decodes with special tokens). */
   stripSuffixes?: string[];
-  /** Reward sent for a rollout whose reward is null (every component null or failed). Default 0. */
+  /**
+   * `/get_reward`: reward sent for a null reward in a group with no judged rollout (a null reward in
+   * a group with judged ones gets the group's mean judged reward: advantage 0). Default 0.
+   */
   nullReward?: number;
 }
 

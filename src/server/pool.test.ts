@@ -48,6 +48,20 @@ describe('pool scoring equals inline scoring', () => {
     });
   }
 
+  it('diagnostics without details: the null reasons graded in the workers are reported as inline', async () => {
+    // a reference that is not a number: the GSM8K spec's numeric grader says why it cannot judge
+    const rollouts = mixed(300).map((r, i) => ({ id: r.id, group: r.group, prompt: r.prompt, completion: r.completion, reference: i % 5 === 3 ? 'forty-two' : '42' }));
+    const body = { spec: 'gsm8k-r1', rollouts, diagnostics: true };
+    const a = await call(inline.url, 'POST', '/v1/score', body);
+    const b = await call(pool.url, 'POST', '/v1/score', body);
+    expect(b.text).toBe(a.text);
+    const reasons = Object.values(b.body.diagnostics as Record<string, { components: { null_reasons: { reason: string }[] }[] }>).flatMap((d) =>
+      d.components.flatMap((c) => c.null_reasons.map((r) => r.reason)),
+    );
+    // a grader's own reason, which the main thread only learns from the workers when details are off
+    expect(reasons.filter((r) => r !== 'null, no reason given').length).toBeGreaterThan(0);
+  });
+
   it('serves concurrent requests from the pool and reports its mode and queue depth', async () => {
     const bodies = [50, 260, 7, 520].map((n) => ({ rollouts: mixed(n) }));
     const [pa, ia] = await Promise.all([

@@ -83,6 +83,24 @@ describe('reward server (inline scoring, token auth)', () => {
     expect(Object.keys(r.body.diagnostics)).toEqual(['exact']);
   });
 
+  it('warns in diagnostics about a component null on more than warn_null_rate, with reasons; a null reward gets advantage 0', async () => {
+    const rollouts = [
+      { id: 'n-0', group: 'n', completion: '42', reference: '42' },
+      { id: 'n-1', group: 'n', completion: '41' },
+      { id: 'n-2', group: 'n', completion: '40' },
+      { id: 'n-3', group: 'n', completion: '42', reference: '42' },
+    ];
+    const r = await call(url, 'POST', '/v1/score', { rollouts, diagnostics: true }, auth);
+    expect(r.status).toBe(200);
+    expect(r.body.results.map((x: any) => x.reward)).toEqual([1.5, null, null, 1.5]);
+    expect(r.body.results.map((x: any) => x.advantage)).toEqual([0, 0, 0, 0]);
+    const d = r.body.diagnostics.exact;
+    expect(d.warnings.map((w: any) => w.component)).toEqual(['correct', 'close']);
+    expect(d.warnings[0]).toMatchObject({ null_rate: 0.5, nulls: 2, rollouts: 4, warn_null_rate: 0.2 });
+    expect(d.warnings[0].reasons.reduce((s: number, x: any) => s + x.count, 0)).toBe(2);
+    expect(d.warnings[0].message).toMatch(/^component "correct" is null on 50\.0% of 4 rollouts \(0 errors; warn above 20%\): .+ ×2$/);
+  });
+
   it('names prompt-keyed groups by a rollout id in diagnostics, never by prompt text', async () => {
     const rollouts = [
       { id: 'p-0', prompt: 'SECRET PROMPT TEXT', completion: 'no', reference: '42' },
@@ -140,7 +158,7 @@ describe('reward server (inline scoring, token auth)', () => {
       expect(Object.keys(r.body)).toEqual(['rewards', 'scores', 'extra_logs']);
       expect(r.body.rewards).toEqual([1.5]);
       expect(r.body.scores).toEqual([1]);
-      expect(r.body.extra_logs).toEqual({ 'rk/correct': [1], 'rk/close': [1], 'rk_meta/error': [0], 'rk_meta/null_reward': [0], 'rk_meta/prefix_mismatch': [0] });
+      expect(r.body.extra_logs).toEqual({ 'rk/correct': [1], 'rk/close': [1], 'rk_meta/error': [0], 'rk_meta/null_reward': [0], 'rk_meta/judged': [1], 'rk_meta/prefix_mismatch': [0] });
       const wrong = await call(url, 'POST', '/get_reward', openrlhfBody('41<|im_end|>', '42'), { 'content-type': 'application/json', ...auth });
       expect(wrong.body.rewards).toEqual([0.25]);
       expect(wrong.body.scores).toEqual([0.25]);
@@ -160,6 +178,30 @@ describe('reward server (inline scoring, token auth)', () => {
       expect(r.body.rewards[0]).toBe(1.5);
       const m = await call(url, 'GET', '/metrics', undefined, auth);
       expect(metric(m.text, 'rewardkit_openrlhf_prefix_mismatch_total{kind="absent"}')).toBeGreaterThanOrEqual(1);
+    });
+
+    it('sends a null reward as its group\'s mean judged reward (advantage 0), 0 in a group with none judged, flagged and counted', async () => {
+      const body = {
+        query: ['Q: 42', 'Q: 41', 'Q: 42', 'R: 1', 'R: 2'],
+        prompts: ['Q: ', 'Q: ', 'Q: ', 'R: ', 'R: '],
+        labels: ['42', '42', null, null, null],
+      };
+      const before = await call(url, 'GET', '/metrics', undefined, auth);
+      const r = await call(url, 'POST', `/get_reward?token=${TOKEN}&spec=exact`, body);
+      expect(r.status).toBe(200);
+      expect(r.body.rewards).toEqual([1.5, 0.25, 0.875, 0, 0]);
+      expect(r.body.scores).toEqual([1, 0.25, 0.875, 0, 0]);
+      expect(r.body.extra_logs['rk_meta/null_reward']).toEqual([0, 0, 1, 1, 1]);
+      expect(r.body.extra_logs['rk_meta/judged']).toEqual([1, 1, 0, 0, 0]);
+      const after = await call(url, 'GET', '/metrics', undefined, auth);
+      const delta = (name: string) => (metric(after.text, name) ?? 0) - (metric(before.text, name) ?? 0);
+      expect(delta('rewardkit_neutral_rewards_total{route="/get_reward",kind="group_mean"}')).toBe(1);
+      expect(delta('rewardkit_neutral_rewards_total{route="/get_reward",kind="no_judged_rollout"}')).toBe(2);
+      expect(delta('rewardkit_null_rewards_total{spec="exact"}')).toBe(3);
+      expect(delta('rewardkit_component_nulls_total{spec="exact",component="correct"}')).toBe(3);
+      expect(delta('rewardkit_null_rate_warnings_total{spec="exact",component="correct"}')).toBe(1);
+      expect(metric(after.text, 'rewardkit_component_null_rate{spec="exact",component="correct"}')).toBeCloseTo(0.6, 12);
+      expect(after.text).toMatch(/rewardkit_component_null_reasons_total\{spec="exact",component="correct",reason="[^"]+"\} \d+/);
     });
 
     it('rejects bad OpenRLHF bodies with the path at fault', async () => {

@@ -133,9 +133,10 @@ export class ScoreService {
     return { results, parts: scored };
   }
 
-  /** Metrics of one scored batch: rollouts per spec, grader errors per component. */
+  /** Metrics of one scored batch: rollouts per spec, grader errors per component, nulls and their reasons. */
   private count(entry: SpecEntry, batch: BatchResult): void {
     this.metrics.rolloutsScored.inc({ spec: entry.name }, batch.results.length);
+    this.metrics.recordNulls(entry.name, entry.compiled.names, batch.columns, entry.compiled.spec.diagnostics?.warn_null_rate ?? 0.2);
     const ec = batch.columns.errorCounts;
     for (let k = 0; k < ec.length; k++) {
       if (ec[k]! > 0) this.metrics.graderErrors.inc({ spec: entry.name, component: entry.compiled.names[k]!, grader: entry.graderKinds[k]! }, ec[k]!);

@@ -33,6 +33,8 @@ export interface GradeReply {
   columns: Float64Array[];
   errors: (Record<number, string> | null)[];
   details: (Record<number, Record<string, unknown>> | null)[];
+  /** Per component: why values were null, with counts (see `BatchColumns.nullReasons`). */
+  reasons: Map<string, number>[];
 }
 
 const given = (workerData as { specs: WorkerSpec[] }).specs;
@@ -48,7 +50,7 @@ const specs: CompiledSpec[] = given.map((w) => {
 
 /** Grades one slice; see {@link GradeReply}. */
 export default async function grade(task: GradeTask): Promise<GradeReply> {
-  if (task.spec === -1) return { columns: [], errors: [], details: [] };
+  if (task.spec === -1) return { columns: [], errors: [], details: [], reasons: [] };
   const compiled = specs[task.spec];
   if (!compiled) throw new Error(`worker has no spec #${task.spec}`);
   const { results, columns } = await scoreBatch(compiled, task.rollouts, { details: task.details });
@@ -69,5 +71,5 @@ export default async function grade(task: GradeTask): Promise<GradeReply> {
         (details[k] ??= {})[i] = d as Record<string, unknown>;
       }
   }
-  return { columns: columns.components, errors, details };
+  return { columns: columns.components, errors, details, reasons: columns.nullReasons };
 }

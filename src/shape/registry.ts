@@ -68,7 +68,7 @@ export interface ShaperChain {
   /**
    * Rewrites `batch.rewards` in place. Checks the batch first (lengths, group indices, no ±Infinity)
    * and after each shaper (a shaper that turns a non-null reward into ±Infinity or NaN is reported
-   * with the rollout index). Null rewards stay null. Not reentrant: a server must apply batches one at a time per chain.
+   * with the rollout index; so is one that turns a null reward into a number). Null rewards stay null. Not reentrant: a server must apply batches one at a time per chain.
    */
   apply(batch: ShapeBatch): void;
   /** JSON-serialisable state: one entry per spec step, `null` for stateless shapers. */
@@ -115,6 +115,9 @@ export function buildShapers(specs: z.input<typeof shapeSchema> | ShapeSpec): Sh
           const v = r[i];
           if (v === Infinity || v === -Infinity || (v !== v && wasNull[i] === 0)) {
             throw new InvalidValueError(i, `reward after shaper ${s} (${names[s]})`, v);
+          }
+          if (v === v && wasNull[i] === 1) {
+            throw new InvalidValueError(i, `reward after shaper ${s} (${names[s]})`, v, 'was null (cannot judge) and must stay null');
           }
         }
       }

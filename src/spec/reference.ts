@@ -69,7 +69,7 @@ export function referenceMarkdown(): string {
     '',
   ];
   for (const k of graderKinds) parts.push(`### \`${k.kind}\``, '', k.summary, '', paramsTable(k.params));
-  parts.push('## Combiners (`combine: {type: …}`)', '', 'Every combiner also takes `on_null` (how null components count: `renormalize`, `exclude`, `zero`, `null`; each type documents which it accepts and its default).', '');
+  parts.push('## Combiners (`combine: {type: …}`)', '', 'Every combiner also takes `on_null` (how null components count): `exclude` (the default of every weight-based type: a null adds nothing, as a 0 would — TRL `nansum`; `formula` defaults to `null`), `renormalize` (opt-in: rescales the other components up, so an answer that cannot be judged can outscore a wrong one), `zero`, `null`. See docs/null-rewards.md.', '');
   for (const c of combiners) parts.push(`### \`${c.type}\``, '', c.summary, '', paramsTable(c.params));
   parts.push('## Shapers (`shape: [{type: …}]`, applied in order)', '');
   for (const s of Object.values(shapers)) parts.push(`### \`${s.type}\``, '', s.summary, '', paramsTable(s.params as z.ZodRawShape));

@@ -85,7 +85,7 @@ export function openApiDocument(ctx: ServerContext): Record<string, unknown> {
             id: { type: 'string' },
             reward: { type: ['number', 'null'] },
             components: { type: 'object', additionalProperties: { type: ['number', 'null'] } },
-            advantage: { type: ['number', 'null'], description: 'Present when the spec has an estimator.' },
+            advantage: { type: ['number', 'null'], description: 'Present when the spec has an estimator; 0 when the reward is null (a rollout that cannot be judged does not move the policy).' },
             details: { type: 'object', description: "Each grader's details, when asked." },
             errors: { type: 'array', items: { type: 'object', properties: { component: { type: 'string' }, message: { type: 'string' } } } },
             steps: {
@@ -152,7 +152,7 @@ export function openApiDocument(ctx: ServerContext): Record<string, unknown> {
         post: {
           summary: 'OpenRLHF remote reward',
           description:
-            'Body as OpenRLHF posts it. Each response = query minus its prompt prefix (EOS markers stripped). `scores` ∈ [0,1] for dynamic filtering. `extra_logs` holds one number per query and key: `rk/<component>`, `rk_meta/error`, `rk_meta/null_reward`, `rk_meta/prefix_mismatch`.',
+            'Body as OpenRLHF posts it. Each response = query minus its prompt prefix (EOS markers stripped). `scores` ∈ [0,1] for dynamic filtering. `extra_logs` holds one number per query and key: `rk/<component>`, `rk_meta/error`, `rk_meta/null_reward`, `rk_meta/judged`, `rk_meta/prefix_mismatch`. A null reward is sent as the mean of the judged rewards of the queries with the same prompt (advantage 0), or the configured null reward when none is judged.',
           security: bearerOrQuery,
           parameters: [
             { name: 'spec', in: 'query', required: false, schema: { type: 'string', enum: specNames } },

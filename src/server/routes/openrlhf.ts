@@ -3,6 +3,7 @@ import type { ServerContext } from '../context.js';
 import { HttpError, kindOf } from '../errors.js';
 import type { Rollout } from '../../rollout/types.js';
 import type { SpecEntry } from '../specs.js';
+import { neutralRewards } from '../../advantage/neutral.js';
 
 /**
  * `POST /get_reward` — OpenRLHF's remote reward protocol (`--reward.remote_url`).
@@ -11,14 +12,22 @@ import type { SpecEntry } from '../specs.js';
  * `{"query": [...], "prompts": [...], "labels": [...]}` where each query is the prompt and the
  * response decoded together (special tokens kept), each prompt the prompt text and each label the
  * dataset's label. Response: `{"rewards": [...], "scores": [...], "extra_logs": {...}}`:
- * - `rewards`: the spec's reward per query (null reward → the configured null reward, default 0);
- * - `scores`: in [0, 1] for OpenRLHF's dynamic filtering — the reward clamped to [0, 1], or the
+ * - `rewards`: the spec's reward per query. A null reward (the spec cannot judge the query) must not
+ *   move the policy, and OpenRLHF cannot take a null: it gets the mean of the judged rewards of its
+ *   group (the queries of the same prompt), so its advantage under OpenRLHF's group estimators
+ *   (`group_norm` = GRPO, `dr_grpo`, `rloo`, `reinforce_baseline`) is 0; a group with no judged query
+ *   gets the configured null reward (default 0) throughout — a constant group, advantage 0. Without
+ *   `prompts`, the request is one group. Not neutral under `reinforce_plus_plus` without a baseline
+ *   (batch whitening): see docs/null-rewards.md;
+ * - `scores`: in [0, 1] for OpenRLHF's dynamic filtering — the reward sent clamped to [0, 1], or the
  *   configured score component's value clamped;
  * - `extra_logs`: one list per key, one number per query (OpenRLHF turns each into a tensor per
  *   sample and logs its mean): `rk/<component>` (null → 0), `rk_meta/error` (1 when a grader failed
- *   on the query), `rk_meta/null_reward`, `rk_meta/prefix_mismatch` (component names are identifiers,
+ *   on the query), `rk_meta/null_reward` (1 when the reward was null and a neutral value was sent),
+ *   `rk_meta/judged` (its complement), `rk_meta/prefix_mismatch` (component names are identifiers,
  *   so the two namespaces never clash). Their means in the trainer's logger are the
- *   per-component means, the error rate, the null-reward rate and the prefix-mismatch rate.
+ *   per-component means, the error rate, the null-reward rate, the judged rate and the
+ *   prefix-mismatch rate. `rewardkit_neutral_rewards_total{route, kind}` counts the substitutions.
  *
  * The response scored is the query minus its prompt prefix, with trailing end-of-sequence markers
  * stripped. A query that does not start with its prompt is scored from just after the prompt when
@@ -133,18 +142,26 @@ export function registerOpenRlhfRoute(app: FastifyInstance, ctx: ServerContext):
     for (const name of names) logs[`rk/${name}`] = new Array(n);
     const errorCol = new Array<number>(n);
     const nullCol = new Array<number>(n);
+    const judgedCol = new Array<number>(n);
+    // One part holding every query in request order: the batch columns index like the queries.
+    const cols = out.parts[0]!.batch.columns;
+    const sent = neutralRewards(cols.rewards, cols.groupOf, cols.groupCount, o.nullReward);
+    if (sent.groupMean > 0) ctx.metrics.neutralRewards.inc({ route: '/get_reward', kind: 'group_mean' }, sent.groupMean);
+    if (sent.noJudged > 0) ctx.metrics.neutralRewards.inc({ route: '/get_reward', kind: 'no_judged_rollout' }, sent.noJudged);
     for (let i = 0; i < n; i++) {
       const r = out.results[i]!;
-      const reward = r.reward ?? o.nullReward;
+      const reward = sent.values[i]!;
       rewards[i] = reward;
       const s = scoreKey !== undefined ? (r.components[scoreKey] ?? 0) : reward;
       scores[i] = clamp01(s);
       for (const name of names) logs[`rk/${name}`]![i] = r.components[name] ?? 0;
       errorCol[i] = r.errors ? 1 : 0;
-      nullCol[i] = r.reward === null ? 1 : 0;
+      nullCol[i] = sent.judged[i] ? 0 : 1;
+      judgedCol[i] = sent.judged[i]!;
     }
     logs['rk_meta/error'] = errorCol;
     logs['rk_meta/null_reward'] = nullCol;
+    logs['rk_meta/judged'] = judgedCol;
     logs['rk_meta/prefix_mismatch'] = mismatch;
     return { rewards, scores, extra_logs: logs };
   });
