@@ -201,6 +201,9 @@ describe('reward server (inline scoring, token auth)', () => {
         [{ language: 'python' }, 'code'],
         [{ code: 'x' }, 'language'],
         [{ code: 'x', language: 'brainfuck' }, 'language'],
+        [{ code: 'x', language: '__proto__' }, 'language'],
+        [{ code: 'x', language: 'constructor' }, 'language'],
+        [{ code: 'x', language: 'toString' }, 'language'],
         [{ code: 'x', language: 'python', stdin: 5 }, 'stdin'],
         [{ code: 'x', language: 'python', fetch_files: ['out.txt'] }, 'fetch_files'],
       ] as const) {

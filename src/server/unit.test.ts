@@ -4,6 +4,7 @@ import { findProtoKey, jsonDepth, parseJsonBody } from './json.js';
 import { isLoopback, resolveOptions, ServerConfigError } from './options.js';
 import { splitQuery } from './routes/openrlhf.js';
 import { checkRunCodeBody, toFusionResponse } from './routes/run_code.js';
+import { runCodeRequestToRun } from '../graders/code/fusion.js';
 import { withDeadline } from './limits.js';
 import { ServerMetrics } from './metrics.js';
 import { DEFAULT_STRIP_SUFFIXES } from './options.js';
@@ -85,6 +86,13 @@ describe('Sandbox Fusion mapping', () => {
     expect(httpError(() => checkRunCodeBody({ code: 'x', language: 'python', run_timeout: '5' })).path).toBe('run_timeout');
     expect(httpError(() => checkRunCodeBody({ code: 'x', language: 'python', files: { 'a.txt': 'eA==' } })).path).toBe('files');
     expect(httpError(() => checkRunCodeBody({ code: 'x', language: 'python', memory_limit_MB: 0 })).path).toBe('memory_limit_MB');
+  });
+  it('treats a language named like an Object.prototype member as an unknown language (422, never a 500)', () => {
+    for (const language of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+      const e = httpError(() => checkRunCodeBody({ code: 'x', language }));
+      expect([e.status, e.path, e.message]).toEqual([422, 'language', `unknown language "${language}" (this server runs: python, nodejs)`]);
+      expect(runCodeRequestToRun({ code: 'x', language })).toEqual({ error: `unsupported language ${JSON.stringify(language)}; supported: python, nodejs` });
+    }
   });
   it('maps run results to Sandbox Fusion statuses as verl reads them', () => {
     const base = { exitCode: 0, signal: null, stdout: '42\n', stderr: '', wallMs: 61.4 };
