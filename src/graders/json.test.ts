@@ -178,3 +178,64 @@ describe('json: robustness', () => {
     expect(() => buildGrader(jsonGrader, { matchReference: true })).toThrow();
   });
 });
+
+describe('json: schema patterns run on RE2 (linear time)', () => {
+  const evil = 'a'.repeat(5000) + '!';
+
+  it('`^(a+)+$` against a long non-matching string answers at once (a backtracking engine would not return)', async () => {
+    // Each of these runs ajv's `pattern`, `patternProperties`, `propertyNames` and `additionalProperties` checks on the evil text.
+    // Scores: the pattern does not match the evil text, so only the string, propertyNames and additionalProperties schemas fail it.
+    const schemas: [Record<string, unknown>, number][] = [
+      [{ type: 'string', pattern: '^(a+)+$' }, 0],
+      [{ type: 'object', patternProperties: { '^(a+)+$': { type: 'integer' } } }, 1],
+      [{ type: 'object', propertyNames: { pattern: '^(a+)+$' } }, 0],
+      [{ type: 'object', patternProperties: { '^(a+)+$': true }, additionalProperties: false }, 0],
+    ];
+    for (const [schema, want] of schemas) {
+      const g = buildGrader(jsonGrader, { extract: 'whole', schema });
+      const completion = schema.type === 'string' ? JSON.stringify(evil) : JSON.stringify({ [evil]: 'x' });
+      expect(await scoreOne(g, completion), JSON.stringify(schema)).toBe(want);
+    }
+    const g = buildGrader(jsonGrader, { extract: 'whole', schema: { type: 'string', pattern: '^(a+)+$' } });
+    expect(await scoreOne(g, JSON.stringify('a'.repeat(5000)))).toBe(1);
+  });
+
+  it('keeps JSON Schema pattern semantics: search (not anchored), \\u escapes, surrogate pairs, patterns differing only in text', async () => {
+    const g = buildGrader(jsonGrader, {
+      extract: 'whole',
+      schema: {
+        type: 'object',
+        properties: {
+          code: { type: 'string', pattern: '\\d{3}' },
+          upper: { type: 'string', pattern: '^[\\u0041-\\u005A]+$' },
+          emoji: { type: 'string', pattern: '^\\uD83D\\uDE00$' },
+          braced: { type: 'string', pattern: '^\\u{1F600}$' },
+          slash: { type: 'string', pattern: '^a\\/b$' },
+          literal: { type: 'string', pattern: '^\\\\u0041$' },
+        },
+      },
+    });
+    expect(await scoreOne(g, JSON.stringify({ code: 'ab123cd', upper: 'ABC', emoji: '😀', braced: '😀', slash: 'a/b', literal: '\\u0041' }))).toBe(1);
+    for (const bad of [{ code: '12' }, { upper: 'AbC' }, { emoji: 'x' }, { braced: 'x' }, { slash: 'ab' }, { literal: 'A' }])
+      expect(await scoreOne(g, JSON.stringify(bad)), JSON.stringify(bad)).toBe(0);
+    // Two patterns in one schema are two patterns (ajv caches compiled patterns by their text).
+    const two = buildGrader(jsonGrader, { extract: 'whole', schema: { type: 'array', items: [{ pattern: '^a$' }, { pattern: '^b$' }] } });
+    expect(await scoreOne(two, '["a", "b"]')).toBe(1);
+    expect(await scoreOne(two, '["a", "a"]')).toBe(0);
+  });
+
+  it('a pattern RE2 cannot compile is a spec error naming its path', () => {
+    const cases: [unknown, string, RegExp][] = [
+      [{ type: 'object', properties: { word: { type: 'string', pattern: '^(\\w)\\1$' } } }, 'schema.properties.word.pattern', /backreferences/],
+      [{ type: 'string', pattern: '^(?=.*\\d).+$' }, 'schema.pattern', /lookahead and lookbehind/],
+      [{ type: 'object', patternProperties: { '^(?!x)': { type: 'string' } } }, 'schema.patternProperties["^(?!x)"]', /lookahead/],
+      [{ type: 'object', propertyNames: { pattern: '(?<=a)b' } }, 'schema.propertyNames.pattern', /lookahead and lookbehind/],
+      [{ type: 'array', items: [{ const: { pattern: '(?=' } }, { pattern: '\\k<x>' }] }, 'schema.items.1.pattern', /backreferences/],
+    ];
+    for (const [schema, param, message] of cases) {
+      const e = paramError({ schema });
+      expect(e.param, JSON.stringify(schema)).toBe(param);
+      expect(e.message).toMatch(message);
+    }
+  });
+});
