@@ -128,6 +128,18 @@ describe('deadline', () => {
     expect(settled).toBe(1);
     expect(await withDeadline(Promise.resolve(7), 1000, metrics, () => settled++)).toBe(7);
   });
+  it('aborts the work\'s controller at the deadline, with the 503 message as its reason', async () => {
+    const metrics = new ServerMetrics(() => 0);
+    const abort = new AbortController();
+    const work = new Promise<number>((_, reject) => abort.signal.addEventListener('abort', () => reject(abort.signal.reason)));
+    const e = await withDeadline(work, 5, metrics, () => {}, abort).catch((x: unknown) => x);
+    expect([(e as HttpError).status, (e as HttpError).message]).toEqual([503, 'scoring did not finish within the 5 ms deadline']);
+    expect(abort.signal.aborted).toBe(true);
+    expect((abort.signal.reason as Error).message).toBe('scoring did not finish within the 5 ms deadline');
+    const done = new AbortController();
+    expect(await withDeadline(Promise.resolve(1), 1000, metrics, () => {}, done)).toBe(1);
+    expect(done.signal.aborted).toBe(false);
+  });
 });
 
 describe('SpecSet', async () => {

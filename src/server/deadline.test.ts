@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type RewardServer } from './app.js';
+import { call, logSink, metric, until } from './testing.js';
+
+/**
+ * A CPU-heavy request does not stall the server, and ends by its deadline: `/healthz` and other
+ * requests are answered while it runs (inline: the graders yield between calls), the heavy request
+ * gets 503 naming the deadline, and its work stops (inline: calls not yet started fail; pool: the
+ * worker running it is terminated) so nothing is left running.
+ *
+ * The heavy grader is the `json` grader with `uniqueItems` over arrays of objects: ajv compares the
+ * items pairwise, so a completion of n items costs O(n²) — a few thousand items take seconds.
+ */
+const SPEC = `
+name: unique
+components:
+  - {name: unique, grader: json, extract: whole, schema: {type: array, uniqueItems: true}}
+`;
+
+function arrayOf(n: number): string {
+  return JSON.stringify(Array.from({ length: n }, (_, i) => ({ a: [i, { b: 'x' }] })));
+}
+
+const cheap = [{ id: 'c', completion: '[1, 2]' }];
+
+for (const scoring of ['inline', 'pool'] as const) {
+  describe(`deadline and event loop (${scoring})`, () => {
+    let dir: string;
+    let server: RewardServer;
+    let url: string;
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'rk-deadline-'));
+      writeFileSync(join(dir, 'unique.yaml'), SPEC);
+      ({ server, url } = await startServer({ specs: [dir], port: 0, scoring, workers: 2, deadlineMs: 2000, logStream: logSink() }));
+    }, 60_000);
+    afterAll(async () => {
+      await server?.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const inflight = async () => metric((await call(url, 'GET', '/metrics')).text, 'rewardkit_inflight_rollouts');
+
+    it('answers /healthz while a heavy batch runs, then 503s the batch at its deadline and stops its work', async () => {
+      // Inline: many calls of some tens of ms each (seconds in all); pool: one call of many seconds.
+      const rollouts =
+        scoring === 'inline'
+          ? Array.from({ length: 400 }, (_, i) => ({ id: `h${i}`, completion: arrayOf(800) }))
+          : [{ id: 'h0', completion: arrayOf(12000) }];
+      let heavyDone = false;
+      const heavy = call(url, 'POST', '/v1/score', { rollouts }).finally(() => (heavyDone = true));
+      await until(async () => (await inflight()) === rollouts.length, 'the heavy batch to start');
+      const health = await call(url, 'GET', '/healthz');
+      expect(health.status).toBe(200);
+      const other = await call(url, 'POST', '/v1/score', { rollouts: cheap });
+      expect([other.status, other.body.results?.[0]?.reward]).toEqual([200, 1]);
+      expect(heavyDone).toBe(false);
+      const r = await heavy;
+      expect([r.status, r.body]).toEqual([503, { error: 'scoring did not finish within the 2000 ms deadline', path: '' }]);
+      // Its work stopped: the reserved capacity is released (it would stay held for the whole batch otherwise).
+      await until(async () => (await inflight()) === 0, 'the heavy batch to stop');
+      const after = await call(url, 'POST', '/v1/score', { rollouts: cheap });
+      expect([after.status, after.body.results[0].reward]).toEqual([200, 1]);
+    }, 60_000);
+  });
+}

@@ -1,0 +1,77 @@
+import type { CompiledSpec } from '../spec/compile.js';
+import type { GradeOutput, Grader } from '../graders/types.js';
+
+/**
+ * Time-sliced grading on the event loop, so one request's CPU-heavy graders cannot hold up
+ * `/healthz` or other requests beyond a bounded slice.
+ *
+ * The pipeline calls a sync grader on every rollout of the batch in one synchronous loop. The
+ * {@link Slicer} wraps each grader of a batch: while the batch has used less than `sliceMs` of the
+ * event loop since it last yielded, a call goes straight to the grader (the fast path: one clock
+ * read per call, no promise). Past the slice, this call and every later one of the batch (all
+ * components, steps included) become promises run one after the other, with a `setImmediate` yield
+ * whenever another `sliceMs` has passed — so other requests, timers (the request's deadline) and
+ * `/healthz` run between them. A grader's sync part never runs concurrently with another's; an async
+ * grader's I/O still overlaps (the chain waits for a call to start, not to finish).
+ *
+ * Once `signal` aborts (the request's deadline passed), calls not yet started fail at once with an
+ * error naming the reason instead of grading: the batch ends quickly, its results are discarded, and
+ * the server is free again. Scores, details and error messages are the same as unsliced otherwise.
+ *
+ * Bound: the event loop is held for at most `sliceMs` plus one grader call. A single call that
+ * runs longer cannot be interrupted on the main thread; the pool engine bounds it by terminating
+ * its worker at the deadline.
+ */
+export class Slicer {
+  private deferred = false;
+  private chain: Promise<unknown> = Promise.resolve();
+  private sliceStart = performance.now();
+
+  constructor(
+    private readonly sliceMs: number,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  private abortError(): Error {
+    const r: unknown = this.signal?.reason;
+    return new Error(r instanceof Error ? r.message : typeof r === 'string' ? r : 'scoring was cancelled');
+  }
+
+  /** Runs one grader call now (within the slice) or queued behind the batch's earlier calls. */
+  run<T>(call: () => T): T | Promise<Awaited<T>> {
+    if (!this.deferred) {
+      if (this.signal?.aborted) throw this.abortError();
+      if (performance.now() - this.sliceStart < this.sliceMs) return call();
+      this.deferred = true;
+    }
+    // The result is boxed so the chain waits for the call to start, not for an async grader to finish.
+    const started = this.chain.then(async () => {
+      if (performance.now() - this.sliceStart >= this.sliceMs) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        this.sliceStart = performance.now();
+      }
+      if (this.signal?.aborted) throw this.abortError();
+      return { out: call() };
+    });
+    this.chain = started.then(
+      () => undefined,
+      () => undefined,
+    );
+    return started.then((box) => box.out as Awaited<T>);
+  }
+
+  /** The grader with every call going through {@link run}. */
+  wrap(g: Grader): Grader {
+    if (g.scope === 'rollout') return { scope: 'rollout', grade: (s) => this.run(() => g.grade(s)) as GradeOutput | Promise<GradeOutput> };
+    return { scope: 'group', gradeGroup: (ss) => this.run(() => g.gradeGroup(ss)) as GradeOutput[] | Promise<GradeOutput[]> };
+  }
+
+  /** A copy of the compiled spec whose graders (step graders included) go through this slicer. */
+  spec(compiled: CompiledSpec): CompiledSpec {
+    return {
+      ...compiled,
+      graders: compiled.graders.map((g) => this.wrap(g)),
+      steps: compiled.steps ? { ...compiled.steps, graders: compiled.steps.graders.map((g) => this.wrap(g)) } : null,
+    };
+  }
+}
