@@ -239,3 +239,32 @@ describe('json: schema patterns run on RE2 (linear time)', () => {
     }
   });
 });
+
+describe('json: uniqueItems in linear time', () => {
+  const g = buildGrader(jsonGrader, { extract: 'whole', schema: { type: 'array', uniqueItems: true } });
+
+  it('finds duplicates under JSON Schema equality (object keys in any order, 1 = 1.0), with ajv\'s message', async () => {
+    const [dup] = await gradeAll(g, [{ completion: '[{"a": 1, "b": [1, {"c": 2}]}, 3, {"b": [1, {"c": 2.0}], "a": 1.0}]' }]);
+    expect(dup).toEqual({ score: 0, details: { extracted: 'whole', errors: ['/ must NOT have duplicate items (items ## 0 and 2 are identical)'] } });
+    for (const distinct of ['[[1, 2], [2, 1]]', '["1", 1]', '[{"a": 1}, {"a": 1, "b": null}]', '[null, false, 0, ""]', '[{"10": 1, "9": 2}, {"9": 1, "10": 2}]'])
+      expect(await scoreOne(g, distinct), distinct).toBe(1);
+    for (const same of ['[{"10": 1, "9": 2}, {"9": 2, "10": 1}]', '[{"__proto__": 1, "a": 2}, {"a": 2, "__proto__": 1}]', '[-0, 0]', '[[], []]'])
+      expect(await scoreOne(g, same), same).toBe(0);
+    // Nested under another keyword, and `uniqueItems: false`.
+    const nested = buildGrader(jsonGrader, { extract: 'whole', schema: { type: 'object', properties: { tags: { uniqueItems: true }, any: { uniqueItems: false } } } });
+    const [n] = await gradeAll(nested, [{ completion: '{"tags": ["x", "y", "x"], "any": [1, 1]}' }]);
+    expect(n).toEqual({ score: 0, details: { extracted: 'whole', errors: ['/tags must NOT have duplicate items (items ## 0 and 2 are identical)'] } });
+  });
+
+  it('checks 20,000 distinct objects (pairwise comparison: 200 million deep comparisons)', async () => {
+    const items = Array.from({ length: 20_000 }, (_, i) => ({ a: [i, { b: 'x' }] }));
+    expect(await scoreOne(g, JSON.stringify(items))).toBe(1);
+    expect(await scoreOne(g, JSON.stringify([...items, { a: [19_999, { b: 'x' }] }]))).toBe(0);
+  });
+
+  it('compares items nested too deeply for JSON.stringify', async () => {
+    const deep = (leaf: number) => '['.repeat(20_000) + String(leaf) + ']'.repeat(20_000);
+    expect(await scoreOne(g, `[${deep(1)}, ${deep(2)}]`)).toBe(1);
+    expect(await scoreOne(g, `[${deep(1)}, ${deep(1)}]`)).toBe(0);
+  });
+});

@@ -95,6 +95,86 @@ const AJV_OPTIONS: Options = {
   logger: false,
 };
 
+/** JSON.stringify replacer writing every object's keys in sorted order (objects already sorted are kept as they are). */
+function sortKeys(_key: string, v: unknown): unknown {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+  const keys = Object.keys(v);
+  let sorted = true;
+  for (let i = 1; i < keys.length && sorted; i++) sorted = keys[i - 1]! <= keys[i]!;
+  if (sorted) return v;
+  // A null-prototype record: a `__proto__` key is a plain key (integer-like keys still come first, in numeric order, either way).
+  const out: Record<string, unknown> = Object.create(null);
+  for (const k of keys.sort()) out[k] = (v as Record<string, unknown>)[k];
+  return out;
+}
+
+/**
+ * Canonical text of a JSON value — object keys sorted, numbers as JSON writes them — so that values
+ * equal under JSON Schema's equality get equal texts. Native JSON.stringify; a value nested too deeply
+ * for it goes through {@link canonicalJsonDeep}.
+ */
+function canonicalJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, sortKeys) ?? 'null';
+  } catch {
+    return canonicalJsonDeep(value);
+  }
+}
+
+/** {@link canonicalJson} without recursion: a deeply nested completion cannot overflow the stack. */
+function canonicalJsonDeep(value: unknown): string {
+  let out = '';
+  const stack: unknown[] = [value];
+  // Markers pushed between parts: a string is written as is.
+  const RAW = Symbol('raw');
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'object' && v !== null && (v as { [RAW]?: string })[RAW] !== undefined) {
+      out += (v as { [RAW]: string })[RAW];
+      continue;
+    }
+    if (Array.isArray(v)) {
+      out += '[';
+      stack.push({ [RAW]: ']' });
+      for (let i = v.length - 1; i >= 0; i--) {
+        stack.push(v[i]);
+        if (i > 0) stack.push({ [RAW]: ',' });
+      }
+    } else if (typeof v === 'object' && v !== null) {
+      const keys = Object.keys(v).sort();
+      out += '{';
+      stack.push({ [RAW]: '}' });
+      for (let i = keys.length - 1; i >= 0; i--) {
+        stack.push((v as Record<string, unknown>)[keys[i]!]);
+        stack.push({ [RAW]: `${i > 0 ? ',' : ''}${JSON.stringify(keys[i])}:` });
+      }
+    } else out += JSON.stringify(v) ?? 'null';
+  }
+  return out;
+}
+
+/**
+ * `uniqueItems` in linear time. ajv compares the items of an array pairwise (O(n²) deep comparisons:
+ * a completion holding an array of 12,000 objects takes it tens of seconds); here each item's
+ * canonical text goes into a Map, so the cost is the array's size. Same verdict and message as ajv's.
+ */
+function linearUniqueItems(schema: boolean, data: unknown[]): boolean {
+  if (!schema || data.length < 2) return true;
+  const seen = new Map<string, number>();
+  for (let i = 0; i < data.length; i++) {
+    const key = canonicalJson(data[i]);
+    const j = seen.get(key);
+    if (j !== undefined) {
+      (linearUniqueItems as { errors?: Partial<ErrorObject>[] }).errors = [
+        { keyword: 'uniqueItems', message: `must NOT have duplicate items (items ## ${j} and ${i} are identical)`, params: { i, j } },
+      ];
+      return false;
+    }
+    seen.set(key, i);
+  }
+  return true;
+}
+
 /** Keywords whose values are data, not subschemas: a `pattern` key inside them is not a pattern. */
 const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples', 'example']);
 
@@ -143,6 +223,8 @@ function compileSchema(schema: unknown, specDir: string): ValidateFunction {
   const declared = typeof s === 'object' ? (s as { $schema?: unknown }).$schema : undefined;
   const dialect = typeof declared === 'string' ? declared : '';
   const ajv = dialect.includes('2020-12') ? new Ajv2020(AJV_OPTIONS) : dialect.includes('2019-09') ? new Ajv2019(AJV_OPTIONS) : new Ajv(AJV_OPTIONS);
+  ajv.removeKeyword('uniqueItems');
+  ajv.addKeyword({ keyword: 'uniqueItems', type: 'array', schemaType: 'boolean', errors: true, validate: linearUniqueItems });
   try {
     return ajv.compile(s);
   } catch (e) {
@@ -282,7 +364,8 @@ function formatErrors(errors: ErrorObject[] | null | undefined): string[] {
  * `$schema` says so; unknown keywords are rejected at load, `format` is not checked. Schema patterns
  * (`pattern`, `patternProperties`, `propertyNames: {pattern}`) run on RE2 (re2js): validation is
  * linear in the completion's length whatever the pattern, so `^(a+)+$` cannot stall the grader; a
- * pattern RE2 cannot compile (lookaround, backreferences) is a spec error naming its path. With
+ * pattern RE2 cannot compile (lookaround, backreferences) is a spec error naming its path.
+ * `uniqueItems` is checked in linear time (ajv's own check compares items pairwise). With
  * `match_reference`, the parsed value must deep-equal the reference (object keys in any order; a
  * string reference that is itself JSON text is compared parsed); no reference → `null`.
  * Details say where the JSON came from and why it failed (ajv's errors, at most five).

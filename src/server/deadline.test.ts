@@ -11,20 +11,21 @@ import { call, logSink, metric, until } from './testing.js';
  * gets 503 naming the deadline, and its work stops (inline: calls not yet started fail; pool: the
  * worker running it is terminated) so nothing is left running.
  *
- * The heavy grader is the `json` grader with `uniqueItems` over arrays of objects: ajv compares the
- * items pairwise, so a completion of n items costs O(n²) — a few thousand items take seconds.
+ * The heavy grader is `rouge_l`: its LCS costs O(n·m) in the texts' tokens (cut to `max_tokens`,
+ * here raised to 100,000), so a few thousand words take tens of ms and tens of thousands seconds.
  */
 const SPEC = `
-name: unique
+name: lcs
 components:
-  - {name: unique, grader: json, extract: whole, schema: {type: array, uniqueItems: true}}
+  - {name: lcs, grader: rouge_l, max_tokens: 100000}
 `;
 
-function arrayOf(n: number): string {
-  return JSON.stringify(Array.from({ length: n }, (_, i) => ({ a: [i, { b: 'x' }] })));
+/** `n` words from a small vocabulary (stride `k`: two strides give texts with a short LCS). */
+function words(n: number, k: number): string {
+  return Array.from({ length: n }, (_, i) => `w${(i * k) % 97}`).join(' ');
 }
 
-const cheap = [{ id: 'c', completion: '[1, 2]' }];
+const cheap = [{ id: 'c', completion: 'a b', reference: 'a b' }];
 
 for (const scoring of ['inline', 'pool'] as const) {
   describe(`deadline and event loop (${scoring})`, () => {
@@ -34,7 +35,7 @@ for (const scoring of ['inline', 'pool'] as const) {
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'rk-deadline-'));
-      writeFileSync(join(dir, 'unique.yaml'), SPEC);
+      writeFileSync(join(dir, 'lcs.yaml'), SPEC);
       ({ server, url } = await startServer({ specs: [dir], port: 0, scoring, workers: 2, deadlineMs: 2000, logStream: logSink() }));
     }, 60_000);
     afterAll(async () => {
@@ -48,8 +49,8 @@ for (const scoring of ['inline', 'pool'] as const) {
       // Inline: many calls of some tens of ms each (seconds in all); pool: one call of many seconds.
       const rollouts =
         scoring === 'inline'
-          ? Array.from({ length: 400 }, (_, i) => ({ id: `h${i}`, completion: arrayOf(800) }))
-          : [{ id: 'h0', completion: arrayOf(12000) }];
+          ? Array.from({ length: 200 }, (_, i) => ({ id: `h${i}`, completion: words(2000, 7), reference: words(2000, 11) }))
+          : [{ id: 'h0', completion: words(40000, 7), reference: words(40000, 11) }];
       let heavyDone = false;
       const heavy = call(url, 'POST', '/v1/score', { rollouts }).finally(() => (heavyDone = true));
       await until(async () => (await inflight()) === rollouts.length, 'the heavy batch to start');
