@@ -387,7 +387,7 @@ export const jsonGrader = defineGrader({
     schema: z
       .union([z.record(z.string(), z.unknown()), z.boolean(), z.string().min(1)])
       .optional()
-      .describe('JSON Schema the value must satisfy (inline, or a path to a .json file relative to the spec); compiled once at load.'),
+      .describe('JSON Schema the value must satisfy (inline, or a path to a .json file relative to the spec); compiled once at load. Its patterns run on RE2 (no lookaround, no backreferences).'),
     match_reference: z
       .boolean()
       .default(false)
