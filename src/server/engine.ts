@@ -222,8 +222,11 @@ interface SpecCost {
  * whose expected time (average × size) exceeds `budgetMs` — long enough to stall the event loop for
  * other requests — goes to the pool, anything smaller stays inline where it costs no copying. Every
  * `probeEvery`-th batch of a pooled spec is scored inline to refresh its average, so a spec whose
- * graders became cheap (warm caches) comes back. Results are identical either way (see
- * {@link PoolEngine}).
+ * graders became cheap (warm caches) comes back. A batch that misses its deadline inline sends its
+ * spec to the pool at once (the pool starts then), since only there can the deadline stop a single
+ * long grader call. Results are identical either way (see {@link PoolEngine}). The CPU time of an
+ * inline batch is measured over its whole span, so while it yields (see {@link Slicer}) other
+ * requests' CPU time counts too: busy servers move heavy specs to the pool a little sooner.
  */
 export class AutoEngine implements ScoringEngine {
   readonly mode = 'auto' as const;
@@ -260,15 +263,19 @@ export class AutoEngine implements ScoringEngine {
     // One slow batch (a GC pause counts as CPU) is not a costly spec: wait for three in a row.
     if (cost.heavyStreak < 3) return 'inline';
     if (!this.poolReady) {
-      // A pool that fails to start leaves every batch inline, as on one core.
-      this.poolStart ??= (async () => {
-        this.pool = this.startPool();
-        await this.pool.ready();
-        this.poolReady = true;
-      })().catch(() => undefined);
+      this.warmPool();
       return 'inline';
     }
     return ++cost.pooled % this.probeEvery === 0 ? 'inline' : 'pool';
+  }
+
+  /** Starts the pool once (in the background). A pool that fails to start leaves every batch inline, as on one core. */
+  private warmPool(): void {
+    this.poolStart ??= (async () => {
+      this.pool = this.startPool();
+      await this.pool.ready();
+      this.poolReady = true;
+    })().catch(() => undefined);
   }
 
   /** Scores inline (timed) or in the pool, per {@link AutoEngine}. */
@@ -284,8 +291,17 @@ export class AutoEngine implements ScoringEngine {
     const out = await this.inline.score(entry, rollouts, opts, signal);
     const c = process.cpuUsage(c0);
     const ms = (c.user + c.system) / 1000 / Math.max(1, rollouts.length);
-    // A spec's first batch pays for lazy module loads and JIT warm-up: it is not a measure of its cost.
     const cost = this.costOf(entry);
+    if (signal?.aborted) {
+      // Missed its deadline on the event loop: enough evidence. The spec's later batches go to the
+      // pool, where the deadline stops even one long grader call (every probeEvery-th re-measures inline).
+      cost.inlineBatches++;
+      cost.msPerRollout = Math.max(cost.msPerRollout ?? 0, ms, 2 * this.budgetMs);
+      cost.heavyStreak = Math.max(cost.heavyStreak, 3);
+      this.warmPool();
+      return out;
+    }
+    // A spec's first batch pays for lazy module loads and JIT warm-up: it is not a measure of its cost.
     if (++cost.inlineBatches === 1) return out;
     cost.msPerRollout = cost.msPerRollout === undefined ? ms : 0.5 * cost.msPerRollout + 0.5 * ms;
     cost.heavyStreak = ms * rollouts.length > this.budgetMs ? cost.heavyStreak + 1 : 0;

@@ -233,6 +233,30 @@ describe('auto scoring engine', () => {
   });
 });
 
+describe('auto scoring engine and deadlines', () => {
+  it('sends a spec to the pool at once after one of its batches missed its deadline inline', async () => {
+    const { AutoEngine } = await import('./engine.js');
+    const { compileSpec } = await import('../spec/compile.js');
+    const { parseSpec } = await import('../spec/load.js');
+    const compiled = compileSpec(parseSpec({ components: [{ name: 'ok', grader: 'exact' }] }));
+    const entry = { name: 'd', file: 'd.yaml', index: 0, compiled, graderKinds: ['exact'] };
+    const pooled: number[] = [];
+    let started = 0;
+    const pool = { mode: 'pool' as const, score: async (_e: unknown, rs: unknown[]) => (pooled.push(rs.length), {}) as never, queueDepth: () => 0, ready: async () => undefined, close: async () => undefined };
+    const engine = new AutoEngine(() => (started++, pool), 10, 4);
+    const rollouts = Array.from({ length: 5 }, (_, i) => ({ id: `r${i}`, completion: 'a', reference: 'a' }));
+    await engine.score(entry as never, rollouts as never, {});
+    const missed = new AbortController();
+    missed.abort(new Error('scoring did not finish within the 5 ms deadline'));
+    await engine.score(entry as never, rollouts as never, {}, missed.signal);
+    expect(started).toBe(1);
+    await new Promise((r) => setTimeout(r, 0));
+    await engine.score(entry as never, rollouts.slice(0, 1) as never, {});
+    expect(pooled).toEqual([1]);
+    expect(engine.counts).toEqual({ inline: 2, pool: 1 });
+  });
+});
+
 describe('auto scoring engine and waiting graders', () => {
   it('keeps a spec whose graders wait on I/O inline, however long they take', async () => {
     const { AutoEngine } = await import('./engine.js');
