@@ -9,6 +9,7 @@ import { stepsToTokens } from './credit/tokens.js';
 import { rolloutTokenCount } from './tokenize/count.js';
 import { estimateTokens } from './tokenize/estimate.js';
 import { countReason, reasonOfError, reasonOfNull, type ReasonCounts } from './diagnose/reasons.js';
+import { nameRecord } from './spec/names.js';
 
 /**
  * The one flow: rollouts → grade → combine → shape → advantage → (diagnostics inputs) → output.
@@ -240,8 +241,9 @@ function stepOutputs(
     const out: Record<string, unknown> = { ...step };
     if (grades && comps) {
       const t = grades.offsets[i]! + j;
-      const c: Record<string, number | null> = {};
-      const d: Record<string, unknown> = {};
+      // Null-prototype records: a component may be named __proto__ or constructor (spec/names.ts).
+      const c = nameRecord<number | null>();
+      const d = nameRecord<unknown>();
       comps.names.forEach((name, k) => {
         const v = grades.columns[k]![t]!;
         c[name] = v === v ? v : null;
@@ -385,7 +387,8 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
 
   const results = new Array<ScoredRollout>(n);
   for (let i = 0; i < n; i++) {
-    const comps: Record<string, number | null> = {};
+    // Null-prototype records: a component may be named __proto__ or constructor (spec/names.ts).
+    const comps = nameRecord<number | null>();
     for (let k = 0; k < K; k++) {
       const v = components[k]![i]!;
       comps[compiled.names[k]!] = v === v ? v : null;
@@ -400,7 +403,7 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
       out.advantage = a === a ? a : null;
     } else if ('advantage' in src) delete out.advantage;
     if (opts.details) {
-      const d: Record<string, unknown> = {};
+      const d = nameRecord<unknown>();
       for (let k = 0; k < K; k++) {
         const det = states[k]!.details![i];
         if (det !== undefined) d[compiled.names[k]!] = det;

@@ -165,6 +165,9 @@ function scopeOf(config: BackendConfig): unknown {
  * await built.close();
  */
 export function buildBackends(section: z.input<typeof backendsSectionSchema>, opts: { specDir: string; env?: NodeJS.ProcessEnv }): BuiltBackends {
+  // zod drops a `__proto__` key silently: a backend by that name would vanish (spec/names.ts).
+  if (typeof section === 'object' && section !== null && Object.prototype.hasOwnProperty.call(section, '__proto__'))
+    throw new SpecError('backends', [{ path: 'backends.__proto__', message: 'a `__proto__` key is not allowed in a spec (it would be dropped silently, or change an object\'s prototype): rename it' }]);
   const parsed = backendsSectionSchema.safeParse(section);
   if (!parsed.success) throw new SpecError('backends', zodIssues(parsed.error, ['backends']));
   const env = opts.env ?? process.env;

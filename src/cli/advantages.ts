@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { advantageSchema, buildEstimator, estimators } from '../advantage/registry.js';
 import { zodIssues } from '../spec/errors.js';
+import { ownValue } from '../spec/names.js';
 import { InputFileError, openJsonlWriter } from '../rollout/jsonl.js';
 import { BadLineError, readRolloutBatches } from '../rollout/batches.js';
 import { groupKey, textOf } from '../rollout/sample.js';
@@ -83,7 +84,7 @@ export async function runAdvantages(o: AdvantagesCommandOptions, log: (s: string
       if (names === null) {
         const first = batch[0]!.components;
         names = first && typeof first === 'object' ? Object.keys(first) : [];
-        weights = Float64Array.from(names.map((k) => Number(given[k] ?? 1)));
+        weights = Float64Array.from(names.map((k) => Number(ownValue(given, k) ?? 1)));
       }
       const rewards = new Float64Array(n);
       const components = names.map(() => new Float64Array(n));
@@ -93,7 +94,7 @@ export async function runAdvantages(o: AdvantagesCommandOptions, log: (s: string
         try {
           rewards[i] = numberOrNull(r.reward, 'reward');
           const comps = (r.components ?? {}) as Record<string, unknown>;
-          names!.forEach((k, c) => (components[c]![i] = numberOrNull(comps[k], `components.${k}`)));
+          names!.forEach((k, c) => (components[c]![i] = numberOrNull(ownValue(comps, k), `components.${k}`)));
         } catch (e) {
           if (e instanceof RewardFieldError) throw new RewardFieldError(`rollout "${r.id}": ${e.message}`);
           throw e;

@@ -3,6 +3,7 @@ import { ErrorTally, type RewardSource } from './source.js';
 import { EvalInputError, RecordReader } from './io.js';
 import { codePoints } from './pairs.js';
 import { FloatColumn, IntColumn, Interner, finiteOrNull } from './stats.js';
+import { ownValue } from '../spec/names.js';
 
 /**
  * `eval hacking`: where does optimising a proxy reward stop helping the gold one? ("Scaling Laws for
@@ -338,7 +339,7 @@ export async function evaluateHacking(
       const text = textOf(r.completion, 'completion');
       for (const [k, f] of Object.entries(FORMAT_FEATURES)) feats[k]!.push(f(text));
       lc.push(codePoints(text));
-      proxy.componentNames.forEach((k, c) => comps[k]?.push(sp.components[c]?.[i] ?? NaN));
+      proxy.componentNames.forEach((k, c) => ownValue(comps, k)?.push(sp.components[c]?.[i] ?? NaN));
       go.push(groups.id(groupKey(r, textOf(r.prompt, 'prompt'))));
       ids.push(r.id);
     });

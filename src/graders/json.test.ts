@@ -178,3 +178,93 @@ describe('json: robustness', () => {
     expect(() => buildGrader(jsonGrader, { matchReference: true })).toThrow();
   });
 });
+
+describe('json: schema patterns run on RE2 (linear time)', () => {
+  const evil = 'a'.repeat(5000) + '!';
+
+  it('`^(a+)+$` against a long non-matching string answers at once (a backtracking engine would not return)', async () => {
+    // Each of these runs ajv's `pattern`, `patternProperties`, `propertyNames` and `additionalProperties` checks on the evil text.
+    // Scores: the pattern does not match the evil text, so only the string, propertyNames and additionalProperties schemas fail it.
+    const schemas: [Record<string, unknown>, number][] = [
+      [{ type: 'string', pattern: '^(a+)+$' }, 0],
+      [{ type: 'object', patternProperties: { '^(a+)+$': { type: 'integer' } } }, 1],
+      [{ type: 'object', propertyNames: { pattern: '^(a+)+$' } }, 0],
+      [{ type: 'object', patternProperties: { '^(a+)+$': true }, additionalProperties: false }, 0],
+    ];
+    for (const [schema, want] of schemas) {
+      const g = buildGrader(jsonGrader, { extract: 'whole', schema });
+      const completion = schema.type === 'string' ? JSON.stringify(evil) : JSON.stringify({ [evil]: 'x' });
+      expect(await scoreOne(g, completion), JSON.stringify(schema)).toBe(want);
+    }
+    const g = buildGrader(jsonGrader, { extract: 'whole', schema: { type: 'string', pattern: '^(a+)+$' } });
+    expect(await scoreOne(g, JSON.stringify('a'.repeat(5000)))).toBe(1);
+  });
+
+  it('keeps JSON Schema pattern semantics: search (not anchored), \\u escapes, surrogate pairs, patterns differing only in text', async () => {
+    const g = buildGrader(jsonGrader, {
+      extract: 'whole',
+      schema: {
+        type: 'object',
+        properties: {
+          code: { type: 'string', pattern: '\\d{3}' },
+          upper: { type: 'string', pattern: '^[\\u0041-\\u005A]+$' },
+          emoji: { type: 'string', pattern: '^\\uD83D\\uDE00$' },
+          braced: { type: 'string', pattern: '^\\u{1F600}$' },
+          slash: { type: 'string', pattern: '^a\\/b$' },
+          literal: { type: 'string', pattern: '^\\\\u0041$' },
+        },
+      },
+    });
+    expect(await scoreOne(g, JSON.stringify({ code: 'ab123cd', upper: 'ABC', emoji: '😀', braced: '😀', slash: 'a/b', literal: '\\u0041' }))).toBe(1);
+    for (const bad of [{ code: '12' }, { upper: 'AbC' }, { emoji: 'x' }, { braced: 'x' }, { slash: 'ab' }, { literal: 'A' }])
+      expect(await scoreOne(g, JSON.stringify(bad)), JSON.stringify(bad)).toBe(0);
+    // Two patterns in one schema are two patterns (ajv caches compiled patterns by their text).
+    const two = buildGrader(jsonGrader, { extract: 'whole', schema: { type: 'array', items: [{ pattern: '^a$' }, { pattern: '^b$' }] } });
+    expect(await scoreOne(two, '["a", "b"]')).toBe(1);
+    expect(await scoreOne(two, '["a", "a"]')).toBe(0);
+  });
+
+  it('a pattern RE2 cannot compile is a spec error naming its path', () => {
+    const cases: [unknown, string, RegExp][] = [
+      [{ type: 'object', properties: { word: { type: 'string', pattern: '^(\\w)\\1$' } } }, 'schema.properties.word.pattern', /backreferences/],
+      [{ type: 'string', pattern: '^(?=.*\\d).+$' }, 'schema.pattern', /lookahead and lookbehind/],
+      [{ type: 'object', patternProperties: { '^(?!x)': { type: 'string' } } }, 'schema.patternProperties["^(?!x)"]', /lookahead/],
+      [{ type: 'object', propertyNames: { pattern: '(?<=a)b' } }, 'schema.propertyNames.pattern', /lookahead and lookbehind/],
+      [{ type: 'array', items: [{ const: { pattern: '(?=' } }, { pattern: '\\k<x>' }] }, 'schema.items.1.pattern', /backreferences/],
+    ];
+    for (const [schema, param, message] of cases) {
+      const e = paramError({ schema });
+      expect(e.param, JSON.stringify(schema)).toBe(param);
+      expect(e.message).toMatch(message);
+    }
+  });
+});
+
+describe('json: uniqueItems in linear time', () => {
+  const g = buildGrader(jsonGrader, { extract: 'whole', schema: { type: 'array', uniqueItems: true } });
+
+  it('finds duplicates under JSON Schema equality (object keys in any order, 1 = 1.0), with ajv\'s message', async () => {
+    const [dup] = await gradeAll(g, [{ completion: '[{"a": 1, "b": [1, {"c": 2}]}, 3, {"b": [1, {"c": 2.0}], "a": 1.0}]' }]);
+    expect(dup).toEqual({ score: 0, details: { extracted: 'whole', errors: ['/ must NOT have duplicate items (items ## 0 and 2 are identical)'] } });
+    for (const distinct of ['[[1, 2], [2, 1]]', '["1", 1]', '[{"a": 1}, {"a": 1, "b": null}]', '[null, false, 0, ""]', '[{"10": 1, "9": 2}, {"9": 1, "10": 2}]'])
+      expect(await scoreOne(g, distinct), distinct).toBe(1);
+    for (const same of ['[{"10": 1, "9": 2}, {"9": 2, "10": 1}]', '[{"__proto__": 1, "a": 2}, {"a": 2, "__proto__": 1}]', '[-0, 0]', '[[], []]'])
+      expect(await scoreOne(g, same), same).toBe(0);
+    // Nested under another keyword, and `uniqueItems: false`.
+    const nested = buildGrader(jsonGrader, { extract: 'whole', schema: { type: 'object', properties: { tags: { uniqueItems: true }, any: { uniqueItems: false } } } });
+    const [n] = await gradeAll(nested, [{ completion: '{"tags": ["x", "y", "x"], "any": [1, 1]}' }]);
+    expect(n).toEqual({ score: 0, details: { extracted: 'whole', errors: ['/tags must NOT have duplicate items (items ## 0 and 2 are identical)'] } });
+  });
+
+  it('checks 20,000 distinct objects (pairwise comparison: 200 million deep comparisons)', async () => {
+    const items = Array.from({ length: 20_000 }, (_, i) => ({ a: [i, { b: 'x' }] }));
+    expect(await scoreOne(g, JSON.stringify(items))).toBe(1);
+    expect(await scoreOne(g, JSON.stringify([...items, { a: [19_999, { b: 'x' }] }]))).toBe(0);
+  });
+
+  it('compares items nested too deeply for JSON.stringify', async () => {
+    const deep = (leaf: number) => '['.repeat(20_000) + String(leaf) + ']'.repeat(20_000);
+    expect(await scoreOne(g, `[${deep(1)}, ${deep(2)}]`)).toBe(1);
+    expect(await scoreOne(g, `[${deep(1)}, ${deep(1)}]`)).toBe(0);
+  });
+});

@@ -2,9 +2,84 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import type { RegExpEngine, RegExpLike } from 'ajv/dist/types/index.js';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { RE2JS, RE2JSException } from 're2js';
 import { defineGrader, ParamError } from './types.js';
+import { explainRe2Error } from './regex.js';
+
+/** A schema pattern RE2 cannot compile; {@link compileSchema} turns it into a ParamError naming its path. */
+class SchemaPatternError extends Error {
+  constructor(
+    readonly pattern: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * ECMA-262 escapes that RE2 spells differently: `\uHHHH` (a surrogate pair joined into one code
+ * point) and `\u{H…}` become `\x{H…}`. Every other escape pair is copied as it is, so `\\u0041`
+ * (an escaped backslash, then `u0041`) stays literal text.
+ */
+function toRe2Syntax(pattern: string): string {
+  if (!pattern.includes('\\u')) return pattern;
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c !== '\\' || i + 1 >= pattern.length) {
+      out += c;
+      continue;
+    }
+    const next = pattern[i + 1]!;
+    if (next === 'u') {
+      const braced = /^\{([0-9a-fA-F]{1,6})\}/.exec(pattern.slice(i + 2, i + 10));
+      if (braced) {
+        out += `\\x{${braced[1]}}`;
+        i += 1 + braced[0].length;
+        continue;
+      }
+      const hex = pattern.slice(i + 2, i + 6);
+      if (/^[0-9a-fA-F]{4}$/.test(hex)) {
+        let cp = parseInt(hex, 16);
+        const low = /^\\u([dD][c-fC-F][0-9a-fA-F]{2})/.exec(pattern.slice(i + 6, i + 12));
+        if (cp >= 0xd800 && cp <= 0xdbff && low) {
+          cp = 0x10000 + ((cp - 0xd800) << 10) + (parseInt(low[1]!, 16) - 0xdc00);
+          i += 6;
+        }
+        out += `\\x{${cp.toString(16)}}`;
+        i += 5;
+        continue;
+      }
+    }
+    out += c + next;
+    i++;
+  }
+  return out;
+}
+
+/**
+ * ajv's regular-expression engine for `pattern`, `patternProperties` and `propertyNames` patterns:
+ * RE2 (re2js), so validating a completion is linear in its length whatever the schema says —
+ * `^(a+)+$` cannot backtrack. `test` searches, as `RegExp.prototype.test` does. A pattern RE2 cannot
+ * compile (lookaround, backreferences) throws {@link SchemaPatternError} while the schema compiles.
+ */
+const re2Engine: RegExpEngine = Object.assign(
+  (pattern: string, u: string): RegExpLike => {
+    let re: RE2JS;
+    try {
+      re = RE2JS.compile(toRe2Syntax(pattern));
+    } catch (e) {
+      if (e instanceof RE2JSException) throw new SchemaPatternError(pattern, explainRe2Error(e));
+      throw e;
+    }
+    // ajv keys compiled patterns by toString(): it must differ between patterns.
+    return { test: (s: string) => re.test(s), toString: () => `re2/${u}/${pattern}` } as RegExpLike;
+  },
+  { code: 'rewardkitRe2' },
+);
 
 const AJV_OPTIONS: Options = {
   allErrors: true,
@@ -13,9 +88,118 @@ const AJV_OPTIONS: Options = {
   strictTypes: false,
   strictTuples: false,
   strictRequired: false,
+  // Its strict-mode check runs each patternProperties pattern with JavaScript's backtracking RegExp at load.
+  allowMatchingProperties: true,
   validateFormats: false,
+  code: { regExp: re2Engine },
   logger: false,
 };
+
+/** JSON.stringify replacer writing every object's keys in sorted order (objects already sorted are kept as they are). */
+function sortKeys(_key: string, v: unknown): unknown {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+  const keys = Object.keys(v);
+  let sorted = true;
+  for (let i = 1; i < keys.length && sorted; i++) sorted = keys[i - 1]! <= keys[i]!;
+  if (sorted) return v;
+  // A null-prototype record: a `__proto__` key is a plain key (integer-like keys still come first, in numeric order, either way).
+  const out: Record<string, unknown> = Object.create(null);
+  for (const k of keys.sort()) out[k] = (v as Record<string, unknown>)[k];
+  return out;
+}
+
+/**
+ * Canonical text of a JSON value — object keys sorted, numbers as JSON writes them — so that values
+ * equal under JSON Schema's equality get equal texts. Native JSON.stringify; a value nested too deeply
+ * for it goes through {@link canonicalJsonDeep}.
+ */
+function canonicalJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, sortKeys) ?? 'null';
+  } catch {
+    return canonicalJsonDeep(value);
+  }
+}
+
+/** {@link canonicalJson} without recursion: a deeply nested completion cannot overflow the stack. */
+function canonicalJsonDeep(value: unknown): string {
+  let out = '';
+  const stack: unknown[] = [value];
+  // Markers pushed between parts: a string is written as is.
+  const RAW = Symbol('raw');
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'object' && v !== null && (v as { [RAW]?: string })[RAW] !== undefined) {
+      out += (v as { [RAW]: string })[RAW];
+      continue;
+    }
+    if (Array.isArray(v)) {
+      out += '[';
+      stack.push({ [RAW]: ']' });
+      for (let i = v.length - 1; i >= 0; i--) {
+        stack.push(v[i]);
+        if (i > 0) stack.push({ [RAW]: ',' });
+      }
+    } else if (typeof v === 'object' && v !== null) {
+      const keys = Object.keys(v).sort();
+      out += '{';
+      stack.push({ [RAW]: '}' });
+      for (let i = keys.length - 1; i >= 0; i--) {
+        stack.push((v as Record<string, unknown>)[keys[i]!]);
+        stack.push({ [RAW]: `${i > 0 ? ',' : ''}${JSON.stringify(keys[i])}:` });
+      }
+    } else out += JSON.stringify(v) ?? 'null';
+  }
+  return out;
+}
+
+/**
+ * `uniqueItems` in linear time. ajv compares the items of an array pairwise (O(n²) deep comparisons:
+ * a completion holding an array of 12,000 objects takes it tens of seconds); here each item's
+ * canonical text goes into a Map, so the cost is the array's size. Same verdict and message as ajv's.
+ */
+function linearUniqueItems(schema: boolean, data: unknown[]): boolean {
+  if (!schema || data.length < 2) return true;
+  const seen = new Map<string, number>();
+  for (let i = 0; i < data.length; i++) {
+    const key = canonicalJson(data[i]);
+    const j = seen.get(key);
+    if (j !== undefined) {
+      (linearUniqueItems as { errors?: Partial<ErrorObject>[] }).errors = [
+        { keyword: 'uniqueItems', message: `must NOT have duplicate items (items ## ${j} and ${i} are identical)`, params: { i, j } },
+      ];
+      return false;
+    }
+    seen.set(key, i);
+  }
+  return true;
+}
+
+/** Keywords whose values are data, not subschemas: a `pattern` key inside them is not a pattern. */
+const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples', 'example']);
+
+/**
+ * Path (from the schema's root, `.properties.code.pattern`) of the first `pattern` keyword or
+ * `patternProperties` key equal to `pattern`, or '' when not found.
+ */
+function patternPath(schema: unknown, pattern: string): string {
+  const stack: { node: unknown; path: string }[] = [{ node: schema, path: '' }];
+  while (stack.length > 0) {
+    const { node, path } = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (Array.isArray(node)) {
+      for (let i = node.length - 1; i >= 0; i--) stack.push({ node: node[i], path: `${path}.${i}` });
+      continue;
+    }
+    const o = node as Record<string, unknown>;
+    if (o.pattern === pattern && Object.hasOwn(o, 'pattern')) return `${path}.pattern`;
+    const pp = Object.hasOwn(o, 'patternProperties') ? o.patternProperties : undefined;
+    if (typeof pp === 'object' && pp !== null && Object.hasOwn(pp, pattern)) return `${path}.patternProperties[${JSON.stringify(pattern)}]`;
+    const keys = Object.keys(o);
+    for (let i = keys.length - 1; i >= 0; i--) if (!DATA_KEYWORDS.has(keys[i]!)) stack.push({ node: o[keys[i]!], path: `${path}.${keys[i]}` });
+  }
+  return '';
+}
 
 const MAX_ERRORS = 5;
 const MAX_MESSAGE = 200;
@@ -39,9 +223,12 @@ function compileSchema(schema: unknown, specDir: string): ValidateFunction {
   const declared = typeof s === 'object' ? (s as { $schema?: unknown }).$schema : undefined;
   const dialect = typeof declared === 'string' ? declared : '';
   const ajv = dialect.includes('2020-12') ? new Ajv2020(AJV_OPTIONS) : dialect.includes('2019-09') ? new Ajv2019(AJV_OPTIONS) : new Ajv(AJV_OPTIONS);
+  ajv.removeKeyword('uniqueItems');
+  ajv.addKeyword({ keyword: 'uniqueItems', type: 'array', schemaType: 'boolean', errors: true, validate: linearUniqueItems });
   try {
     return ajv.compile(s);
   } catch (e) {
+    if (e instanceof SchemaPatternError) throw new ParamError(`schema${patternPath(s, e.pattern)}`, `pattern ${JSON.stringify(e.pattern)}: ${e.message}`);
     throw new ParamError('schema', `invalid JSON Schema: ${(e as Error).message}.`);
   }
 }
@@ -174,7 +361,11 @@ function formatErrors(errors: ErrorObject[] | null | undefined): string[] {
  * the score is 0: it is not skipped), else the first balanced
  * `{…}`/`[…]` that parses, else the whole text. `schema` (an object, or a path to a `.json` file
  * relative to the spec) is compiled once with ajv — draft-07 by default, 2019-09 or 2020-12 when its
- * `$schema` says so; unknown keywords are rejected at load, `format` is not checked. With
+ * `$schema` says so; unknown keywords are rejected at load, `format` is not checked. Schema patterns
+ * (`pattern`, `patternProperties`, `propertyNames: {pattern}`) run on RE2 (re2js): validation is
+ * linear in the completion's length whatever the pattern, so `^(a+)+$` cannot stall the grader; a
+ * pattern RE2 cannot compile (lookaround, backreferences) is a spec error naming its path.
+ * `uniqueItems` is checked in linear time (ajv's own check compares items pairwise). With
  * `match_reference`, the parsed value must deep-equal the reference (object keys in any order; a
  * string reference that is itself JSON text is compared parsed); no reference → `null`.
  * Details say where the JSON came from and why it failed (ajv's errors, at most five).
@@ -196,7 +387,7 @@ export const jsonGrader = defineGrader({
     schema: z
       .union([z.record(z.string(), z.unknown()), z.boolean(), z.string().min(1)])
       .optional()
-      .describe('JSON Schema the value must satisfy (inline, or a path to a .json file relative to the spec); compiled once at load.'),
+      .describe('JSON Schema the value must satisfy (inline, or a path to a .json file relative to the spec); compiled once at load. Its patterns run on RE2 (no lookaround, no backreferences).'),
     match_reference: z
       .boolean()
       .default(false)

@@ -12,8 +12,14 @@ function shown(text: string): string {
   return text.length <= DETAIL_LIMIT ? text : `${text.slice(0, DETAIL_LIMIT)}… (${text.length} chars)`;
 }
 
-/** Turns an RE2 syntax error into a sentence that says why the construct is missing. */
-function explain(err: RE2JSException): string {
+/**
+ * Turns an RE2 syntax error into a sentence that says why the construct is missing (lookaround and
+ * backreferences are named as such). Shared by every grader that compiles a user pattern with re2js.
+ *
+ * @example
+ * try { RE2JS.compile('(a)\\1'); } catch (e) { explainRe2Error(e as RE2JSException); } // → 'backreferences (`\1`, …) are not supported: …'
+ */
+export function explainRe2Error(err: RE2JSException): string {
   const m = err.message;
   if (/`\(\?<?[=!]/.test(m))
     return 'lookahead and lookbehind (`(?=`, `(?!`, `(?<=`, `(?<!`) are not supported: patterns run on RE2 (re2js), which guarantees linear-time matching and so has no lookaround.';
@@ -82,7 +88,7 @@ export const regexGrader = defineGrader({
     try {
       re = RE2JS.compile(pattern, flags);
     } catch (e) {
-      if (e instanceof RE2JSException) throw new ParamError('pattern', explain(e));
+      if (e instanceof RE2JSException) throw new ParamError('pattern', explainRe2Error(e));
       throw e;
     }
     if (typeof group === 'number' && group > re.groupCount())

@@ -26,6 +26,12 @@ describe('splitWhitespace (Python str.split semantics)', () => {
   });
   it('rstrip and remove whitespace', () => {
     expect(rstripWhitespace(' a b \n\u3000')).toBe(' a b');
+    expect(rstripWhitespace(' \x1c\x85\u2029')).toBe('');
+    expect(rstripWhitespace('a\ufeff')).toBe('a\ufeff');
+    // Linear: a long run of spaces before a non-space (quadratic for `/[…]+$/`).
+    const long = 'a' + ' '.repeat(300_000) + 'x';
+    expect(rstripWhitespace(long)).toBe(long);
+    expect(rstripWhitespace(long + ' '.repeat(300_000))).toBe(long);
     expect(removeWhitespace(' a b\tc\n')).toBe('abc');
   });
 });

@@ -10,22 +10,32 @@ import { groupKey, textOf } from '../rollout/sample.js';
 import { countReason } from '../diagnose/reasons.js';
 import type { SpecEntry } from './specs.js';
 import type { GradeReply, GradeTask, WorkerSpec } from './worker.js';
+import { Slicer } from './slicer.js';
 
 /**
  * Scoring engines: how a validated batch becomes a {@link BatchResult}.
  *
- * - `inline`: `scoreBatch` on the event loop — exactly what the CLI and the library run.
+ * - `inline`: `scoreBatch` on the event loop — exactly what the CLI and the library run — with the
+ *   graders time-sliced ({@link Slicer}): past a slice of the event loop, the batch yields between
+ *   grader calls, so other requests and `/healthz` are served, and once the request's deadline
+ *   passes the calls not yet started fail at once.
  * - `pool`: grading (the CPU-heavy part) runs in piscina worker threads. The batch is cut into
  *   slices of whole groups (group graders see whole groups); each worker compiled the same spec
  *   files at start-up and grades its slice; the main thread then runs `scoreBatch` once over the
  *   whole batch with graders that read the workers' values back. Combining, shaping (with its
  *   running statistics) and advantages therefore see the whole batch on one thread, and the
- *   results are identical to `inline` — same numbers, same error messages, same details.
+ *   results are identical to `inline` — same numbers, same error messages, same details. When the
+ *   request's deadline passes, its tasks are aborted: queued ones leave the queue, running ones have
+ *   their worker thread terminated (piscina starts a fresh one), so even a single grader call that
+ *   would run for minutes stops at the deadline.
  */
 export interface ScoringEngine {
   readonly mode: 'inline' | 'pool' | 'auto';
-  /** Scores one batch with one spec. */
-  score(entry: SpecEntry, rollouts: Rollout[], opts: ScoreOptions): Promise<BatchResult>;
+  /**
+   * Scores one batch with one spec. `signal` aborts at the request's deadline: the engine stops
+   * grading as soon as it can (the promise may then reject, or resolve with results nobody reads).
+   */
+  score(entry: SpecEntry, rollouts: Rollout[], opts: ScoreOptions, signal?: AbortSignal): Promise<BatchResult>;
   /** Batches waiting for a worker (0 inline). */
   queueDepth(): number;
   /** Resolves once the engine can score (pool: every worker has compiled the specs). */
@@ -34,12 +44,14 @@ export interface ScoringEngine {
   close(): Promise<void>;
 }
 
-/** Scores on the event loop. */
+/** Scores on the event loop, graders time-sliced (see {@link Slicer}). */
 export class InlineEngine implements ScoringEngine {
   readonly mode = 'inline' as const;
-  /** Runs the pipeline directly. */
-  score(entry: SpecEntry, rollouts: Rollout[], opts: ScoreOptions): Promise<BatchResult> {
-    return scoreBatch(entry.compiled, rollouts, opts);
+  /** @param sliceMs longest stretch of the event loop a batch's grading holds before yielding (plus one grader call). */
+  constructor(private readonly sliceMs = 10) {}
+  /** Runs the pipeline directly, graders sliced and stopped by `signal`. */
+  score(entry: SpecEntry, rollouts: Rollout[], opts: ScoreOptions, signal?: AbortSignal): Promise<BatchResult> {
+    return scoreBatch(new Slicer(this.sliceMs, signal).spec(entry.compiled), rollouts, opts);
   }
   /** Always 0: nothing queues. */
   queueDepth(): number {
@@ -142,12 +154,17 @@ export class PoolEngine implements ScoringEngine {
     return out.filter((x) => x.length > 0).map((x) => x.sort((a, b) => a - b));
   }
 
-  /** Grades the slices in the pool, then combines/shapes/estimates over the whole batch here. */
-  async score(entry: SpecEntry, rollouts: Rollout[], opts: ScoreOptions): Promise<BatchResult> {
+  /**
+   * Grades the slices in the pool, then combines/shapes/estimates over the whole batch here. `signal`
+   * aborts the slices' tasks (a running task's worker is terminated and replaced).
+   */
+  async score(entry: SpecEntry, rollouts: Rollout[], opts: ScoreOptions, signal?: AbortSignal): Promise<BatchResult> {
     const n = rollouts.length;
     const details = opts.details === true;
     const parts = this.slices(rollouts);
-    const replies = await Promise.all(parts.map((idx) => this.pool.run({ spec: entry.index, rollouts: idx.length === n ? rollouts : idx.map((i) => rollouts[i]!), details })));
+    const replies = await Promise.all(
+      parts.map((idx) => this.pool.run({ spec: entry.index, rollouts: idx.length === n ? rollouts : idx.map((i) => rollouts[i]!), details }, { signal: signal ?? null })),
+    );
     const K = entry.compiled.names.length;
     const cols = Array.from({ length: K }, () => new Float64Array(n));
     const errs: ((string | undefined)[] | null)[] = new Array(K).fill(null);
@@ -213,8 +230,11 @@ interface SpecCost {
  * whose expected time (average × size) exceeds `budgetMs` — long enough to stall the event loop for
  * other requests — goes to the pool, anything smaller stays inline where it costs no copying. Every
  * `probeEvery`-th batch of a pooled spec is scored inline to refresh its average, so a spec whose
- * graders became cheap (warm caches) comes back. Results are identical either way (see
- * {@link PoolEngine}).
+ * graders became cheap (warm caches) comes back. A batch that misses its deadline inline sends its
+ * spec to the pool at once (the pool starts then), since only there can the deadline stop a single
+ * long grader call. Results are identical either way (see {@link PoolEngine}). The CPU time of an
+ * inline batch is measured over its whole span, so while it yields (see {@link Slicer}) other
+ * requests' CPU time counts too: busy servers move heavy specs to the pool a little sooner.
  */
 export class AutoEngine implements ScoringEngine {
   readonly mode = 'auto' as const;
@@ -251,32 +271,45 @@ export class AutoEngine implements ScoringEngine {
     // One slow batch (a GC pause counts as CPU) is not a costly spec: wait for three in a row.
     if (cost.heavyStreak < 3) return 'inline';
     if (!this.poolReady) {
-      // A pool that fails to start leaves every batch inline, as on one core.
-      this.poolStart ??= (async () => {
-        this.pool = this.startPool();
-        await this.pool.ready();
-        this.poolReady = true;
-      })().catch(() => undefined);
+      this.warmPool();
       return 'inline';
     }
     return ++cost.pooled % this.probeEvery === 0 ? 'inline' : 'pool';
   }
 
+  /** Starts the pool once (in the background). A pool that fails to start leaves every batch inline, as on one core. */
+  private warmPool(): void {
+    this.poolStart ??= (async () => {
+      this.pool = this.startPool();
+      await this.pool.ready();
+      this.poolReady = true;
+    })().catch(() => undefined);
+  }
+
   /** Scores inline (timed) or in the pool, per {@link AutoEngine}. */
-  async score(entry: SpecEntry, rollouts: Rollout[], opts: ScoreOptions): Promise<BatchResult> {
+  async score(entry: SpecEntry, rollouts: Rollout[], opts: ScoreOptions, signal?: AbortSignal): Promise<BatchResult> {
     if (this.route(entry, rollouts.length) === 'pool') {
       this.counts.pool++;
-      return this.pool!.score(entry, rollouts, opts);
+      return this.pool!.score(entry, rollouts, opts, signal);
     }
     this.counts.inline++;
     // CPU time, not wall time: graders that wait on I/O (model backends, sandboxed code) do not block
     // the event loop and gain nothing from worker threads.
     const c0 = process.cpuUsage();
-    const out = await this.inline.score(entry, rollouts, opts);
+    const out = await this.inline.score(entry, rollouts, opts, signal);
     const c = process.cpuUsage(c0);
     const ms = (c.user + c.system) / 1000 / Math.max(1, rollouts.length);
-    // A spec's first batch pays for lazy module loads and JIT warm-up: it is not a measure of its cost.
     const cost = this.costOf(entry);
+    if (signal?.aborted) {
+      // Missed its deadline on the event loop: enough evidence. The spec's later batches go to the
+      // pool, where the deadline stops even one long grader call (every probeEvery-th re-measures inline).
+      cost.inlineBatches++;
+      cost.msPerRollout = Math.max(cost.msPerRollout ?? 0, ms, 2 * this.budgetMs);
+      cost.heavyStreak = Math.max(cost.heavyStreak, 3);
+      this.warmPool();
+      return out;
+    }
+    // A spec's first batch pays for lazy module loads and JIT warm-up: it is not a measure of its cost.
     if (++cost.inlineBatches === 1) return out;
     cost.msPerRollout = cost.msPerRollout === undefined ? ms : 0.5 * cost.msPerRollout + 0.5 * ms;
     cost.heavyStreak = ms * rollouts.length > this.budgetMs ? cost.heavyStreak + 1 : 0;

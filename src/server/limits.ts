@@ -75,17 +75,22 @@ export class InflightLimiter {
 }
 
 /**
- * Resolves with `work`, or rejects with 503 once `ms` pass. The work itself is not cancelled (a
- * grader cannot be interrupted); `onSettled` runs when it really ends, so capacity stays reserved
- * until then.
+ * Resolves with `work`, or rejects with 503 once `ms` pass, naming the deadline. `abort` (when
+ * given) is aborted at the same moment with that message as its reason, so the engine stops the
+ * work it can: sliced inline grading fails its calls not yet started, the pool terminates the
+ * workers running the request's tasks. `onSettled` runs when the work really ends, so capacity
+ * stays reserved until then.
  */
-export function withDeadline<T>(work: Promise<T>, ms: number, metrics: ServerMetrics, onSettled: () => void): Promise<T> {
+export function withDeadline<T>(work: Promise<T>, ms: number, metrics: ServerMetrics, onSettled: () => void, abort?: AbortController): Promise<T> {
   work.then(onSettled, onSettled);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       metrics.rejected.inc({ reason: 'deadline' });
-      reject(new HttpError(503, `scoring did not finish within the ${ms} ms deadline`, ''));
+      const message = `scoring did not finish within the ${ms} ms deadline`;
+      // Reject first: aborting may make the work reject at once, and the 503 must win the race.
+      reject(new HttpError(503, message, ''));
+      abort?.abort(new Error(message));
     }, ms);
     timer.unref();
   });

@@ -58,7 +58,12 @@ export interface ServerOptions {
   maxInflightRequests?: number;
   /** Most rollouts being scored at once (a single request over it is still admitted when nothing else runs). Default 65536. */
   maxInflightRollouts?: number;
-  /** Per-request deadline for scoring, ms; past it the request gets 503. Default 60000. */
+  /**
+   * Per-request deadline for scoring, ms. Past it the request gets 503 `scoring did not finish within
+   * the N ms deadline` and its grading stops: inline, grader calls not yet started fail (graders yield
+   * between calls, so the deadline fires on time unless one call alone outlasts it); in the pool, the
+   * worker threads running the request's tasks are terminated and replaced. Default 60000.
+   */
   deadlineMs?: number;
   /** Deepest JSON nesting accepted in a body. Default 64. */
   maxJsonDepth?: number;

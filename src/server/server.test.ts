@@ -243,6 +243,9 @@ describe('reward server (inline scoring, token auth)', () => {
         [{ language: 'python' }, 'code'],
         [{ code: 'x' }, 'language'],
         [{ code: 'x', language: 'brainfuck' }, 'language'],
+        [{ code: 'x', language: '__proto__' }, 'language'],
+        [{ code: 'x', language: 'constructor' }, 'language'],
+        [{ code: 'x', language: 'toString' }, 'language'],
         [{ code: 'x', language: 'python', stdin: 5 }, 'stdin'],
         [{ code: 'x', language: 'python', fetch_files: ['out.txt'] }, 'fetch_files'],
       ] as const) {
@@ -271,6 +274,8 @@ describe('reward server (inline scoring, token auth)', () => {
       ['spec not string', { rollouts: [{ id: 'a', completion: 'x' }], spec: 3 }, 422, 'spec', /spec name/],
       ['unknown key', { rollouts: [{ id: 'a', completion: 'x' }], spex: 'exact' }, 422, 'spex', /unknown key/],
       ['unknown spec', { rollouts: [{ id: 'a', completion: 'x' }], spec: 'gsm9k' }, 422, 'spec', /unknown spec "gsm9k" \(served: diverse, exact\)/],
+      ['spec named like a prototype member', { rollouts: [{ id: 'a', completion: 'x' }], spec: '__proto__' }, 422, 'spec', /unknown spec "__proto__" \(served: diverse, exact\)/],
+      ['spec "constructor"', { rollouts: [{ id: 'a', completion: 'x' }], spec: 'constructor' }, 422, 'spec', /unknown spec "constructor"/],
       ['__proto__ key', '{"rollouts": [{"id": "a", "completion": "x", "meta": {"__proto__": {"polluted": 1}}}]}', 400, 'rollouts[0].meta.__proto__', /forbidden key "__proto__"/],
       ['escaped __proto__ key', String.raw`{"rollouts": [{"id": "a", "completion": "x", "meta": {"\u005f_proto__": {"polluted": 1}}}]}`, 400, 'rollouts[0].meta.__proto__', /forbidden key/],
       ['top-level __proto__', '{"__proto__": {"x": 1}, "rollouts": []}', 400, '__proto__', /forbidden key/],

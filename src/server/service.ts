@@ -100,14 +100,18 @@ export class ScoreService {
     const n = rollouts.length;
     const parts = opts.parts ?? this.specs.partition(rollouts, specName);
     const release = this.limiter.reserveRollouts(n);
+    // Aborted at the deadline: the engine stops grading (see ScoringEngine.score).
+    const abort = new AbortController();
     let work: Promise<BatchResult[]>;
     try {
-      work = Promise.all(parts.map((p) => this.engine.score(p.entry, p.indices.length === n ? rollouts : p.indices.map((i) => rollouts[i]!), { details: opts.details, slim: true })));
+      work = Promise.all(
+        parts.map((p) => this.engine.score(p.entry, p.indices.length === n ? rollouts : p.indices.map((i) => rollouts[i]!), { details: opts.details, slim: true }, abort.signal)),
+      );
     } catch (e) {
       release();
       throw e;
     }
-    const batches = await withDeadline(work, this.deadlineMs, this.metrics, release);
+    const batches = await withDeadline(work, this.deadlineMs, this.metrics, release, abort);
     const results = new Array<SlimResult>(n);
     const scored: ScoredPart[] = [];
     parts.forEach((p, j) => {

@@ -4,6 +4,7 @@ import { findProtoKey, jsonDepth, parseJsonBody } from './json.js';
 import { isLoopback, resolveOptions, ServerConfigError } from './options.js';
 import { splitQuery } from './routes/openrlhf.js';
 import { checkRunCodeBody, toFusionResponse } from './routes/run_code.js';
+import { runCodeRequestToRun } from '../graders/code/fusion.js';
 import { withDeadline } from './limits.js';
 import { ServerMetrics } from './metrics.js';
 import { DEFAULT_STRIP_SUFFIXES } from './options.js';
@@ -86,6 +87,13 @@ describe('Sandbox Fusion mapping', () => {
     expect(httpError(() => checkRunCodeBody({ code: 'x', language: 'python', files: { 'a.txt': 'eA==' } })).path).toBe('files');
     expect(httpError(() => checkRunCodeBody({ code: 'x', language: 'python', memory_limit_MB: 0 })).path).toBe('memory_limit_MB');
   });
+  it('treats a language named like an Object.prototype member as an unknown language (422, never a 500)', () => {
+    for (const language of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+      const e = httpError(() => checkRunCodeBody({ code: 'x', language }));
+      expect([e.status, e.path, e.message]).toEqual([422, 'language', `unknown language "${language}" (this server runs: python, nodejs)`]);
+      expect(runCodeRequestToRun({ code: 'x', language })).toEqual({ error: `unsupported language ${JSON.stringify(language)}; supported: python, nodejs` });
+    }
+  });
   it('maps run results to Sandbox Fusion statuses as verl reads them', () => {
     const base = { exitCode: 0, signal: null, stdout: '42\n', stderr: '', wallMs: 61.4 };
     expect(toFusionResponse({ ...base, status: 'ok' })).toEqual({
@@ -119,6 +127,18 @@ describe('deadline', () => {
     await Promise.resolve();
     expect(settled).toBe(1);
     expect(await withDeadline(Promise.resolve(7), 1000, metrics, () => settled++)).toBe(7);
+  });
+  it('aborts the work\'s controller at the deadline, with the 503 message as its reason', async () => {
+    const metrics = new ServerMetrics(() => 0);
+    const abort = new AbortController();
+    const work = new Promise<number>((_, reject) => abort.signal.addEventListener('abort', () => reject(abort.signal.reason)));
+    const e = await withDeadline(work, 5, metrics, () => {}, abort).catch((x: unknown) => x);
+    expect([(e as HttpError).status, (e as HttpError).message]).toEqual([503, 'scoring did not finish within the 5 ms deadline']);
+    expect(abort.signal.aborted).toBe(true);
+    expect((abort.signal.reason as Error).message).toBe('scoring did not finish within the 5 ms deadline');
+    const done = new AbortController();
+    expect(await withDeadline(Promise.resolve(1), 1000, metrics, () => {}, done)).toBe(1);
+    expect(done.signal.aborted).toBe(false);
   });
 });
 
@@ -210,6 +230,30 @@ describe('auto scoring engine', () => {
     await t.engine.score(t.entry as never, t.rollouts(10) as never, {}); // a small batch stays inline
     expect(t.engine.counts.inline).toBe(7);
     expect(t.started()).toBe(1);
+  });
+});
+
+describe('auto scoring engine and deadlines', () => {
+  it('sends a spec to the pool at once after one of its batches missed its deadline inline', async () => {
+    const { AutoEngine } = await import('./engine.js');
+    const { compileSpec } = await import('../spec/compile.js');
+    const { parseSpec } = await import('../spec/load.js');
+    const compiled = compileSpec(parseSpec({ components: [{ name: 'ok', grader: 'exact' }] }));
+    const entry = { name: 'd', file: 'd.yaml', index: 0, compiled, graderKinds: ['exact'] };
+    const pooled: number[] = [];
+    let started = 0;
+    const pool = { mode: 'pool' as const, score: async (_e: unknown, rs: unknown[]) => (pooled.push(rs.length), {}) as never, queueDepth: () => 0, ready: async () => undefined, close: async () => undefined };
+    const engine = new AutoEngine(() => (started++, pool), 10, 4);
+    const rollouts = Array.from({ length: 5 }, (_, i) => ({ id: `r${i}`, completion: 'a', reference: 'a' }));
+    await engine.score(entry as never, rollouts as never, {});
+    const missed = new AbortController();
+    missed.abort(new Error('scoring did not finish within the 5 ms deadline'));
+    await engine.score(entry as never, rollouts as never, {}, missed.signal);
+    expect(started).toBe(1);
+    await new Promise((r) => setTimeout(r, 0));
+    await engine.score(entry as never, rollouts.slice(0, 1) as never, {});
+    expect(pooled).toEqual([1]);
+    expect(engine.counts).toEqual({ inline: 2, pool: 1 });
   });
 });
 

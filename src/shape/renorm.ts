@@ -13,7 +13,9 @@ function processRewards(b: ShapeBatch, i: number, key: string, out: number[]): n
   const steps: Step[] | undefined = b.samples[i]?.rollout.steps;
   if (!Array.isArray(steps)) return 0;
   for (let t = 0; t < steps.length; t++) {
-    const v = steps[t]?.[key];
+    const step = steps[t];
+    // Own keys only: a process_key such as `constructor` must not read Object.prototype.
+    const v = step !== null && typeof step === 'object' && Object.hasOwn(step, key) ? step[key] : undefined;
     if (v === undefined || v === null) continue;
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new InvalidValueError(i, `steps[${t}].${key}`, v);
     out.push(v);

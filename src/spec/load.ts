@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import { graderKind, graderKinds } from '../graders/registry.js';
 import { specSchema, type Spec } from './schema.js';
 import { SpecError, zodIssues, type SpecIssue } from './errors.js';
+import { findSpecProtoKey } from './names.js';
 
 function kindOf(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
@@ -36,13 +37,19 @@ function graderIssues(raw: unknown): SpecIssue[] {
 
 /**
  * Validates a spec object (already parsed from YAML/JSON). Throws {@link SpecError} listing every issue
- * with its path; unknown keys are errors.
+ * with its path; unknown keys are errors, and so is a `__proto__` key anywhere (names that are values,
+ * such as a component named `__proto__`, are plain names; see spec/names.ts).
  *
  * @example
  * parseSpec({ components: [{ name: 'ok', grader: 'exact' }] }, 'inline') // → Spec with defaults filled in
  */
 export function parseSpec(raw: unknown, source = 'spec'): Spec {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SpecError(source, [{ path: '', message: `expected a mapping at the top level, got ${kindOf(raw)}` }]);
+  const proto = findSpecProtoKey(raw);
+  if (proto !== null)
+    throw new SpecError(source, [
+      { path: proto, message: 'a `__proto__` key is not allowed in a spec (it would be dropped silently, or change an object\'s prototype): rename it' },
+    ]);
   const pre = graderIssues(raw);
   if (pre.length > 0) {
     // Report the grader problems, plus any other issues outside the broken components.

@@ -48,7 +48,7 @@ export function runCodeRequestToRun(body: unknown): RunRequest | { error: string
   if (body === null || typeof body !== 'object') return { error: 'the body must be a JSON object' };
   const b = body as Partial<RunCodeRequestBody>;
   if (typeof b.code !== 'string') return { error: '`code` must be a string' };
-  const language = typeof b.language === 'string' ? LANGUAGES[b.language] : undefined;
+  const language = typeof b.language === 'string' && Object.hasOwn(LANGUAGES, b.language) ? LANGUAGES[b.language] : undefined;
   if (language === undefined) return { error: `unsupported language ${JSON.stringify(b.language)}; supported: python, nodejs` };
   if (b.stdin !== undefined && b.stdin !== null && typeof b.stdin !== 'string') return { error: '`stdin` must be a string' };
   if ((b.files && Object.keys(b.files).length > 0) || (b.fetch_files && b.fetch_files.length > 0)) return { error: '`files` and `fetch_files` are not supported' };

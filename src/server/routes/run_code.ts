@@ -26,7 +26,12 @@ export const FUSION_LANGUAGES = new Set([
   'D_ut', 'ruby', 'scala', 'julia', 'pytest', 'junit', 'kotlin_script', 'jest', 'verilog', 'python_gpu', 'lean', 'swift', 'racket',
 ]);
 
-const LANGUAGES: Record<string, SandboxLanguage> = { python: 'python', nodejs: 'javascript', javascript: 'javascript' };
+/** Languages this server runs, by request name. A Map: a request's `language` is data, never a key into a prototype (`__proto__`, `constructor`). */
+const LANGUAGES: ReadonlyMap<string, SandboxLanguage> = new Map([
+  ['python', 'python'],
+  ['nodejs', 'javascript'],
+  ['javascript', 'javascript'],
+]);
 
 /** Memory when the request asks for none (-1) and the most a request may ask for, MiB. */
 const DEFAULT_MEMORY_MB = 1024;
@@ -73,7 +78,7 @@ export function checkRunCodeBody(body: unknown): RunCodeRequest {
   const b = body as Record<string, unknown>;
   if (typeof b.code !== 'string') throw new HttpError(422, b.code === undefined ? 'is required (the program source)' : `expected a string, got ${kindOf(b.code)}`, 'code');
   if (typeof b.language !== 'string') throw new HttpError(422, b.language === undefined ? 'is required (e.g. "python")' : `expected a string, got ${kindOf(b.language)}`, 'language');
-  if (!FUSION_LANGUAGES.has(b.language) && !(b.language in LANGUAGES))
+  if (!FUSION_LANGUAGES.has(b.language) && !LANGUAGES.has(b.language))
     throw new HttpError(422, `unknown language "${b.language}" (this server runs: python, nodejs)`, 'language');
   if (b.stdin !== undefined && b.stdin !== null && typeof b.stdin !== 'string') throw new HttpError(422, `expected a string or null, got ${kindOf(b.stdin)}`, 'stdin');
   const run = optNumber(b, 'run_timeout') ?? 10;
@@ -131,7 +136,7 @@ export function registerRunCodeRoute(app: FastifyInstance, ctx: ServerContext): 
   app.post('/run_code', { config: { auth: 'query', scoring: true } }, async (req): Promise<RunCodeResponse> => {
     const r = checkRunCodeBody(req.body);
     req.rolloutCount = 1;
-    const language = LANGUAGES[r.language];
+    const language = LANGUAGES.get(r.language);
     if (language === undefined)
       return { status: 'SandboxError', message: `language "${r.language}" is not supported by rewardkit's sandbox (python, nodejs)`, compile_result: null, run_result: null, executor_pod_name: null, files: {} };
     const deadlineS = ctx.options.deadlineMs / 1000;

@@ -4,6 +4,7 @@ import { HttpError, kindOf } from '../errors.js';
 import { validateRollouts } from '../service.js';
 import { diagnosePart } from '../diagnostics.js';
 import { textOf } from '../../rollout/sample.js';
+import { nameRecord } from '../../spec/names.js';
 
 const KEYS = new Set(['spec', 'rollouts', 'details', 'diagnostics']);
 
@@ -41,7 +42,8 @@ export function registerScoreRoute(app: FastifyInstance, ctx: ServerContext): vo
     if (ctx.options.logCompletions) req.log.info({ completions: rollouts.map((r) => textOf(r.completion, 'completion')) }, 'completions');
     const out = await ctx.service.score(rollouts, body.spec, { details: body.details });
     if (!body.diagnostics) return { results: out.results };
-    const diagnostics: Record<string, unknown> = {};
+    // Keyed by spec name: a null-prototype record, so a spec named __proto__ is a plain key (spec/names.ts).
+    const diagnostics = nameRecord<unknown>();
     for (const p of out.parts) {
       const backends = p.entry.compiled.backends?.stats();
       // Backend counters are the server's totals since start (main thread), not this request's.
