@@ -1,31 +1,53 @@
 /**
  * A process sandbox for untrusted programs (Python 3 and JavaScript/Node), built only from what a
- * Debian machine ships: util-linux `unshare`, `mount` and `setpriv`, and `/bin/sh`'s `ulimit`.
+ * Debian machine ships: util-linux `unshare`, `mount`, `umount`, `pivot_root` and `setpriv`, and
+ * `/bin/sh`'s `ulimit`.
  *
- * One run = one fresh set of Linux namespaces:
- * - **network**: a new, empty network namespace (not even loopback is up) — every connection fails;
- * - **pid** (with a private `/proc`): the program sees only its own processes; the namespace's init
- *   is a root shell that never changes credentials and belongs to the run's process group, so the
- *   parent's group kill reaches it, and its death ends every process of the run — including daemons
- *   that called `setsid()`;
- * - **mount**: `/` is re-mounted read-only *inside the namespace*, `/tmp` (the working directory)
- *   and `/dev/shm` are fresh size-limited tmpfs mounts that vanish with the namespace — nothing a run
- *   writes survives it, and there is nothing to clean up on the host even after a SIGKILL;
- * - **ipc** and **uts**.
- * If this (the parent) process dies, the kernel kills the run too (parent-death signal).
- * The program runs under a random unprivileged uid/gid (no supplementary groups, no capabilities,
- * `no_new_privs`), so it cannot undo any of this, cannot read other processes' `/proc/<pid>/environ`,
- * and its process count is its own. Its environment is fixed (`PATH`, `HOME=/tmp`, `LANG=C.UTF-8`):
- * nothing of the server's environment reaches it.
+ * One run = one fresh set of Linux namespaces (network, pid, mount, ipc, uts) and a fresh random
+ * unprivileged uid/gid. **What a program can see:**
+ * - **Files: a sealed root, nothing of the host.** `/` is an empty read-only skeleton into which
+ *   the run bind-mounts, read-only (`nosuid,nodev`): the interpreter binary (every hop of its
+ *   symlink chain), its standard library and package directories as the interpreter itself reports
+ *   them (Python: `sys.path`, `sysconfig` paths; a venv's own directory and its base's stdlib), the
+ *   directories of the shared libraries `ldd` lists for it (e.g. `/usr/lib/x86_64-linux-gnu`), the
+ *   loader and `/etc/ld.so.cache`, and `setpriv`. Plus: a private, size-limited tmpfs `/tmp` (the
+ *   working directory, holding only `prog.py`/`prog.js`) and `/dev/shm`; `/dev` with only `null`,
+ *   `zero`, `random`, `urandom`; a fresh `/proc` of the run's own pid namespace (`hidepid`: only the
+ *   program's own processes). The run `pivot_root`s into it and detaches the host root entirely: no
+ *   `/etc/passwd`, no `/home`, `/root`, `/work`, `/var`, `/srv`, `/sys`, no host `/tmp`, no project,
+ *   no dataset or rollouts file, no `/bin/sh` or other executables — `subprocess` works only with
+ *   `sys.executable`. Everything outside `/tmp` and `/dev/shm` is read-only (and root-owned); both
+ *   vanish with the run: nothing a run writes survives it or is seen by another run.
+ * - **Processes:** only its own (pid namespace); the namespace's init is a root shell, hidden from
+ *   it, that the program cannot signal. Each run (and each {@link SandboxSession}) has its own uid,
+ *   so runs cannot signal, trace or read one another.
+ * - **Network:** none — a new, empty network namespace (not even loopback is up).
+ * - **Environment:** fixed (`PATH`, `HOME=/tmp`, `LANG=C.UTF-8`); nothing of the server's.
+ * **What it can do:** compute, read its stdin, write stdout/stderr (up to the output limit), read
+ * the interpreter's own files, write inside `/tmp` and `/dev/shm`, start threads and processes up to
+ * the process limit. It cannot regain privileges (no capabilities, no supplementary groups,
+ * `no_new_privs`, nosuid mounts) and so cannot undo any of this.
  *
  * Limits (rlimits set by the namespace's shell before it drops privileges): CPU seconds (SIGXCPU,
  * then SIGKILL a second later), address space, process/thread count (RLIMIT_NPROC, per uid), file
- * size, open files, no core dumps, and a 64 MiB stack (deep recursion, as judges allow). The parent enforces the wall-clock limit and the output limit: on
- * either it SIGKILLs the whole process group. Stdout+stderr beyond the output limit stop the run.
+ * size, open files, no core dumps, and a 64 MiB stack (deep recursion, as judges allow). The parent
+ * enforces the wall-clock limit and the output limit: on either it SIGKILLs the whole process group.
+ * If this (the parent) process dies, the kernel kills the run too (parent-death signal), and the
+ * death of the namespace's init ends every process of the run, including `setsid()` daemons.
+ *
+ * **How a run's end is judged** (evidence the program cannot forge): the init shell reports the
+ * program's exit status and CPU time on a descriptor the program does not hold. Our own kills
+ * (wall clock, output, caller) are tracked. A SIGKILL we did not send is the CPU limit when the
+ * program used its CPU allowance, else a `sandbox_error` when the kernel's OOM-kill counter rose
+ * during the run (the host ran out of memory) — otherwise the program's own doing (it may SIGKILL
+ * itself): a runtime error. A run whose init dies without a report (the run's process group killed
+ * from outside) is a `sandbox_error`. A program that exhausts its own memory limit (`MemoryError`,
+ * V8 heap) is `memory_limit`.
  *
  * Needs Linux and root (CAP_SYS_ADMIN for the namespaces and mounts, CAP_SETUID to drop to the
  * sandbox uid). Without them every run reports `sandbox_error` — it never falls back to running the
- * program unsandboxed.
+ * program unsandboxed. Mount-point skeletons (empty directories and files, no content) are kept in
+ * `/run/rewardkit-sandbox`, one per interpreter layout, shared by every process of the machine.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomInt } from 'node:crypto';
