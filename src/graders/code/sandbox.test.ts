@@ -324,6 +324,9 @@ describe('the sealed filesystem view', () => {
   it.skipIf(venv === null)('a venv interpreter runs, sees its venv, and sees nothing else of the folder around it', async () => {
     writeFileSync(join(venv!, 'beside.txt'), 'secret');
     chmodSync(join(venv!, 'beside.txt'), 0o644);
+    // An editable-install style .pth pointing outside the venv: not mounted.
+    const lib = join(venv!, 'v', 'lib');
+    for (const d of readdirSync(lib)) writeFileSync(join(lib, d, 'site-packages', 'outside.pth'), `${venv!}\n`);
     const before = sandboxConfig();
     try {
       configureSandbox({ python: join(venv!, 'v', 'bin', 'python') });

@@ -8,7 +8,9 @@
  * - **Files: a sealed root, nothing of the host.** `/` is an empty read-only skeleton into which
  *   the run bind-mounts, read-only (`nosuid,nodev`): the interpreter binary (every hop of its
  *   symlink chain), its standard library and package directories as the interpreter itself reports
- *   them (Python: `sys.path`, `sysconfig` paths; a venv's own directory and its base's stdlib), the
+ *   them (Python: the `sys.path` and `sysconfig` directories under its own prefixes — a `.pth` entry
+ *   elsewhere, such as an editable install of a project, is left out; a venv's own directory and its
+ *   base's stdlib), the
  *   directories of the shared libraries `ldd` lists for it (e.g. `/usr/lib/x86_64-linux-gnu`), the
  *   loader and `/etc/ld.so.cache`, and `setpriv`. Plus: a private, size-limited tmpfs `/tmp` (the
  *   working directory, holding only `prog.py`/`prog.js`) and `/dev/shm`; `/dev` with only `null`,
@@ -340,8 +342,11 @@ function pythonDirs(python: string): string[] {
   const all = JSON.parse(out.trim().split('\n').pop()!) as (string | null)[];
   const prefixes = new Set([all[0], all[1], all[2], all[3]]);
   const dirs: string[] = [];
+  const under = [...prefixes].filter((p): p is string => typeof p === 'string' && isAbsolute(p)).map((p) => (p.endsWith('/') ? p : `${p}/`));
   for (const d of all.slice(4)) {
     if (typeof d !== 'string' || !isAbsolute(d) || prefixes.has(d)) continue; // never a whole prefix like /usr
+    // Only the interpreter's own tree: a .pth entry elsewhere (an editable install of some project) stays out.
+    if (!under.some((p) => d.startsWith(p))) continue;
     try {
       if (statSync(d).isDirectory()) dirs.push(d);
     } catch {
