@@ -619,6 +619,9 @@ function failedRun(message: string): SandboxSession {
   return { stdin, stdout, result: Promise.resolve(sandboxError(message)), kill() {}, pid: undefined };
 }
 
+/** Uids of the runs of this process still alive. */
+const liveUids = new Set<number>();
+
 /** Kernel OOM kills so far (host-wide; /proc/vmstat), or null where the kernel does not count them. */
 function oomKills(): number | null {
   try {
@@ -639,7 +642,9 @@ function launch(lang: SandboxLanguage, code: string, limits: SandboxLimits, mode
   if (!sup.ok || support === null || !support.ok) return failedRun(sup.reason ?? 'sandbox unavailable');
   const tools = support;
   const cfg = currentConfig();
-  const uid = randomInt(1_000_000, 1_999_999_999);
+  let uid = randomInt(1_000_000, 1_999_999_999);
+  while (liveUids.has(uid)) uid = randomInt(1_000_000, 1_999_999_999); // two live runs never share a uid
+
   const cpu = Math.max(1, Math.ceil(limits.cpuSeconds ?? limits.timeoutMs / 1000));
   const memKb = Math.ceil(limits.memoryMb * 1024);
   const asKb = lang === 'javascript' ? memKb + (1 << 20) : memKb;
@@ -729,9 +734,11 @@ function launch(lang: SandboxLanguage, code: string, limits: SandboxLimits, mode
     spawnError = e.message;
   });
 
+  liveUids.add(uid);
   const result = new Promise<RunResult>((resolve) => {
     child.on('close', (code, sig) => {
       clearTimeout(timer);
+      liveUids.delete(uid);
       if (live && !live.writableEnded) live.end();
       const wallMs = performance.now() - started;
       if (spawnError !== null) {
