@@ -4,8 +4,8 @@ import { outputsMatch } from './compare.js';
 import { extractCode } from './extract.js';
 import { runInSandbox, sandboxConfig, type RunResult, type SandboxLanguage, type SandboxLimits } from './sandbox.js';
 
-export { runInSandbox, configureSandbox, sandboxConfig, sandboxSupport, DEFAULT_LIMITS } from './sandbox.js';
-export type { RunRequest, RunResult, RunStatus, SandboxConfig, SandboxLanguage, SandboxLimits } from './sandbox.js';
+export { runInSandbox, openSandboxes, configureSandbox, sandboxConfig, sandboxSupport, DEFAULT_LIMITS } from './sandbox.js';
+export type { RunRequest, RunResult, RunStatus, SandboxConfig, SandboxLanguage, SandboxLimits, SandboxSession, SessionRequest } from './sandbox.js';
 export { extractCode, fencedBlocks, type ExtractedCode } from './extract.js';
 export { outputsMatch, type CompareOptions } from './compare.js';
 export { runCodeRequestToRun, runResultToRunCodeResponse } from './fusion.js';
