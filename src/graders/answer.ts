@@ -285,3 +285,17 @@ export function answerRegion(text: string, region: AnswerRegion): RegionResult {
 export function regionDetails(r: RegionResult): { region: string; reason?: string } {
   return 'missing' in r ? { region: r.region, reason: `no answer: ${r.reason}` } : { region: r.region };
 }
+
+/** The `answer:` param of a component (optional: unset = the spec-level default, else the kind's default). */
+export const answerParam = answerRegionSchema
+  .optional()
+  .describe(
+    'Which part of the completion is the answer (see the README "Answer regions"): `auto` (default: the last `<answer>…</answer>` outside the reasoning, else the text after `</think>`), `whole`, `{tag: NAME}`, `{after: "####"}`, `{regex: PATTERN, group: N}`, `last_fenced_block`, `last_boxed`. Unset: the spec-level `answer:`, else `auto`. A missing region scores 0.',
+  );
+
+/** Same as {@link answerParam} for kinds that read the whole text unless asked (`regex`, `tool_call`): the spec-level default does not apply. */
+export const wholeByDefaultAnswerParam = answerRegionSchema
+  .optional()
+  .describe(
+    'Which part of the completion is read (see the README "Answer regions"): default `whole` — the spec-level `answer:` does not apply to this kind; set `auto`, `{tag: NAME}`, `{after: …}`, `{regex: …, group: N}`, `last_fenced_block` or `last_boxed` to read a region. A missing region scores 0.',
+  );

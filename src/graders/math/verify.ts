@@ -23,7 +23,7 @@ export interface MathOptions {
   /** `\boxed{}` ranked first (true) or with `final answer … is` (false). */
   boxedFirst: boolean;
   timeoutMs: number;
-  /** Score for an answer that is missing or does not parse: null (skip) or 0. */
+  /** Score for an answer that is missing or does not parse: 0 (default) or null (opt-in skip). */
   onParseFailure: 'null' | 'zero';
   /** Parsed references kept (LRU). */
   cacheSize: number;
@@ -49,7 +49,7 @@ export const DEFAULT_OPTIONS: MathOptions = {
   allowSetRelation: false,
   boxedFirst: true,
   timeoutMs: 1000,
-  onParseFailure: 'null',
+  onParseFailure: 'zero',
   cacheSize: 4096,
 };
 
@@ -158,22 +158,33 @@ export class MathVerifier {
   }
 
   /**
-   * Scores `completion` against one reference: 1, 0, or null (with `details.reason`) when the
-   * answer or the reference cannot be read or the time limit is hit.
+   * Scores `completion` against one reference: 1, or 0 (also when the time limit is hit, and when the
+   * answer cannot be read unless `onParseFailure` is `null`), or null (with `details.reason`) when the
+   * reference cannot be read.
    */
   verify(reference: string, completion: string): MathVerdict {
     const deadline = new Deadline(this.opts.timeoutMs);
+    let gold: Prepared;
     try {
-      return this.verifyInner(reference, completion, deadline);
+      gold = this.prepareGold(reference, deadline);
     } catch (e) {
-      if (e instanceof MathTimeout) return { score: null, details: { reason: 'timeout', limit_ms: this.opts.timeoutMs } };
-      if (e instanceof RangeError) return { score: null, details: { reason: 'evaluation failed', error: e.message } };
+      // The reference alone exceeded the limits: that is the grader's problem, not the answer's.
+      if (e instanceof MathTimeout) return { score: null, details: { reason: 'reference timeout', limit_ms: this.opts.timeoutMs } };
+      if (e instanceof RangeError) return { score: null, details: { reason: 'reference evaluation failed', error: e.message } };
+      throw e;
+    }
+    try {
+      return this.verifyInner(gold, reference, completion, deadline);
+    } catch (e) {
+      // The answer made the check exceed its limits: a wrong answer (Math-Verify's timeouts are False), so
+      // a policy cannot buy a skipped grade with an expression too slow or too large to check.
+      if (e instanceof MathTimeout) return { score: 0, details: { reason: 'timeout', limit_ms: this.opts.timeoutMs } };
+      if (e instanceof RangeError) return { score: 0, details: { reason: 'evaluation failed', error: e.message } };
       throw e;
     }
   }
 
-  private verifyInner(reference: string, completion: string, deadline: Deadline): MathVerdict {
-    const gold = this.prepareGold(reference, deadline);
+  private verifyInner(gold: Prepared, reference: string, completion: string, deadline: Deadline): MathVerdict {
     if (this.opts.extract === 'letter') {
       if (!gold.letter) return { score: null, details: { reason: 'reference has no letter', reference } };
       const got = extractLetter(completion, this.letters(gold.letter));
