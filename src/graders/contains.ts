@@ -46,7 +46,7 @@ function containsWholeWord(hay: string, needle: string): boolean {
  * @example
  * # spec
  * - {name: mentions_paris, grader: contains, whole_word: true, normalize: {case: lower}}
- * # rollout {"completion": "It is PARIS, of course.", "reference": "Paris"} → 1 (details {matched: 'paris'})
+ * # rollout {"completion": "It is PARIS, of course.", "reference": "Paris"} → 1 (details {matched: 'paris', region: 'whole'})
  */
 export const containsGrader = defineGrader({
   kind: 'contains',

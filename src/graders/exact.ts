@@ -7,7 +7,8 @@ import { answerParam, answerRegion, resolveAnswerRegion } from './answer.js';
  * `exact` — 1 when the (normalised) answer equals the (normalised) reference, else 0.
  * The answer is the completion's answer region (`answer:`, default `auto`: the last `<answer>…</answer>`,
  * else the text after the reasoning); `details.region` says which was read. A reference list means
- * "any of these". Null rule: no reference → `null` (cannot judge); a missing answer region → 0.
+ * "any of these". Null rule: no reference, or only empty ones after normalisation → `null` (cannot
+ * judge); a missing answer region (e.g. an empty completion) → 0.
  *
  * @example
  * # spec
@@ -30,10 +31,12 @@ export const exactGrader = defineGrader({
       grade(s) {
         const refs = referenceTexts(s.reference);
         if (refs === null) return null;
+        const wanted = refs.map((r) => normalizeText(r, opts)).filter((r) => r !== '');
+        if (wanted.length === 0) return { score: null, details: { reason: 'the reference is empty' } };
         const a = answerRegion(s.completion, region);
         if ('missing' in a) return { score: 0, details: { region: a.region, reason: `no answer: ${a.reason}` } };
         const got = normalizeText(a.text, opts);
-        return { score: refs.some((r) => normalizeText(r, opts) === got) ? 1 : 0, details: { region: a.region } };
+        return { score: wanted.includes(got) ? 1 : 0, details: { region: a.region } };
       },
     };
   },

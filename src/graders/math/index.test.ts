@@ -28,15 +28,16 @@ describe('math grader', () => {
     expect(await scoreOne(g, '\\boxed{7}', { answer: 7 })).toBeNull();
   });
 
-  it('gives null with details when the answer cannot be read, 0 when asked', async () => {
+  it('gives 0 with details when the answer cannot be read (null only when asked)', async () => {
     const [r] = await gradeAll(g, [{ completion: 'I am not sure.', reference: '5' }]);
-    expect(r!.score).toBeNull();
+    expect(r!.score).toBe(0);
     expect(r!.details).toMatchObject({ reason: 'no answer found', reference: '5' });
     const [u] = await gradeAll(g, [{ completion: 'So it is $\\zzz{1}$.', reference: '5' }]);
-    expect(u!.score).toBeNull();
+    expect(u!.score).toBe(0);
     expect(u!.details).toMatchObject({ reason: 'answer did not parse', extracted: '\\zzz{1}' });
-    const zero = buildGrader(mathGrader, { on_parse_failure: 'zero' });
-    expect(await scoreOne(zero, 'I am not sure.', '5')).toBe(0);
+    const opt = buildGrader(mathGrader, { on_parse_failure: 'null' });
+    expect(await scoreOne(opt, 'I am not sure.', '5')).toBeNull();
+    expect(await scoreOne(opt, '<answer>5', '5')).toBeNull();
   });
 
   it('says when the reference itself cannot be read', async () => {
@@ -50,7 +51,7 @@ describe('math grader', () => {
     expect(await scoreOne(mc, "Let's think. It's not A, therefore I think it's B", 'B')).toBe(1);
     expect(await scoreOne(mc, 'The answer is (C).', '(A) Cecile')).toBe(0);
     expect(await scoreOne(mc, 'Answer: E', 'E')).toBe(1);
-    expect(await scoreOne(mc, 'no idea', 'B')).toBeNull();
+    expect(await scoreOne(mc, 'no idea', 'B')).toBe(0);
     const five = buildGrader(mathGrader, { extract: 'letter', letters: 'ABCDE' });
     expect(await scoreOne(five, 'Answer: E', 'D')).toBe(0);
   });
@@ -62,10 +63,10 @@ describe('math grader', () => {
     expect(await scoreOne(buildGrader(mathGrader, { allow_set_relation: true }), '$-2 \\le x \\le 7$', '$x \\in [-2,7]$')).toBe(1);
   });
 
-  it('returns null with reason timeout past the time limit', async () => {
+  it('scores 0 with reason timeout past the time limit (Math-Verify: timeouts are False)', async () => {
     const slow = buildGrader(mathGrader, { timeout_ms: 1, symbolic_fallback: false });
     const [r] = await gradeAll(slow, [{ completion: '$\\boxed{\\sum_{k=1}^{99999} \\cos(k)}$', reference: '$\\sum_{k=1}^{99999} \\sin(k)$' }]);
-    expect(r!.score).toBeNull();
+    expect(r!.score).toBe(0);
     expect(r!.details).toMatchObject({ reason: 'timeout', limit_ms: 1 });
   });
 
