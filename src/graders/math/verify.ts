@@ -6,7 +6,7 @@
 import type { Node } from './ast.js';
 import { type CompareOptions, verifyNodes } from './compare.js';
 import { Deadline, MathTimeout } from './deadline.js';
-import { type Extraction, type Target, extractAnswer, extractLetter } from './extract.js';
+import { type Extraction, type Target, extractAnswer, extractLetter, plainNumber } from './extract.js';
 import { Lru } from './lru.js';
 import { normalizeLatex } from './normalize.js';
 import { ParseError, parseLatex } from './parser.js';
@@ -62,6 +62,8 @@ export interface MathVerdict {
 interface Prepared {
   ex: Extraction;
   letter: string | null;
+  /** The other reading of an ambiguous plain number (`1,22`: 1.22 first, the pair 1, 22 here). */
+  alt?: Node | null;
 }
 
 const DELIMITED = /(?<!\\)\$|\\\(|\\\[|\\boxed|\\fbox/;
@@ -133,13 +135,18 @@ export class MathVerifier {
       prepared = { ex: { node: null, str: letter, source: letter }, letter };
     } else {
       let ex: Extraction | null = null;
-      if (this.targets.includes('latex') && !DELIMITED.test(text)) {
+      let alt: Node | null = null;
+      const plain = this.targets.includes('expr') ? plainNumber(text) : null;
+      if (plain) {
+        ex = { node: plain.node, str: plain.str, source: text.trim() };
+        if (plain.ambiguous) alt = this.parse(normalizeLatex(text, 'all'), false, deadline);
+      } else if (this.targets.includes('latex') && !DELIMITED.test(text)) {
         // A bare reference (`\frac{14}{3}`, MATH-style) is one LaTeX answer, not prose to search.
         const s = normalizeLatex(text, 'all');
         const node = s ? this.parse(s, false, deadline) : null;
         if (node) ex = { node, str: s, source: s };
       }
-      prepared = { ex: ex ?? extractAnswer(text, { targets: this.targets, boxedFirst: this.opts.boxedFirst }, (t, plain) => this.parse(t, plain, deadline), deadline), letter: null };
+      prepared = { ex: ex ?? extractAnswer(text, { targets: this.targets, boxedFirst: this.opts.boxedFirst }, (t, pl) => this.parse(t, pl, deadline), deadline), letter: null, alt };
     }
     this.golds.set(text, prepared);
     return prepared;
@@ -194,7 +201,14 @@ export class MathVerifier {
     const g = gold.ex;
     if (!g.node && !g.str) return { score: null, details: { reason: 'reference has no answer', reference } };
     let p: Extraction | null = null;
-    if (this.targets.includes('latex') && isBareAnswer(completion)) {
+    let pAlt: Node | null = null;
+    // A completion that is one plain number reads as Math-Verify's number extraction reads it
+    // (`1 000`, `1000,99`, `1,22`), before any LaTeX reading; a decimal comma keeps the list reading too.
+    const plain = this.targets.includes('expr') ? plainNumber(completion) : null;
+    if (plain) {
+      p = { node: plain.node, str: plain.str, source: completion.trim() };
+      if (plain.ambiguous) pAlt = this.parse(normalizeLatex(completion, 'all'), false, deadline);
+    } else if (this.targets.includes('latex') && isBareAnswer(completion)) {
       // A completion that is just an answer in LaTeX (`\sqrt{2}`, `x^2 + 2*x + 1`, `\$10`).
       const s = normalizeLatex(completion, 'all');
       const node = s ? this.parse(s, false, deadline) : null;
@@ -211,6 +225,14 @@ export class MathVerifier {
         symbolic: this.opts.fallback ? (a, b) => this.opts.fallback!.equal(a, b, deadline.remaining()) : null,
       };
       if (verifyNodes(g.node, p.node, o)) return { score: 1, details };
+      // Ambiguous commas (`1,22`): either reading of either side may be the intended one.
+      const gs = [g.node, gold.alt ?? null];
+      const ps = [p.node, pAlt];
+      for (let i = 0; i < 2; i++)
+        for (let j = 0; j < 2; j++) {
+          if ((i === 0 && j === 0) || !gs[i] || !ps[j]) continue;
+          if (verifyNodes(gs[i]!, ps[j]!, o)) return { score: 1, details: { ...details, via: 'comma reading' } };
+        }
     }
     if (g.str && p.str && g.str.trim() !== '' && g.str.trim() === p.str.trim()) return { score: 1, details: { ...details, via: 'text' } };
     if (!g.node) return { score: null, details: { ...details, reason: 'reference did not parse' } };
