@@ -108,7 +108,7 @@ describe.skipIf(dbFile === null)('sql on Spider: plain SQL in <answer>, judge fa
     it('reasoning_sql with fallback_judge and a spec-level answer region', async () => {
       const spec = parseSpec({
         answer: { tag: 'sql' },
-        backends: { judge: { type: 'openai', base_url: server.baseURL, model: 'fake' } },
+        backends: { judge: { type: 'openai', base_url: server.baseURL, model: 'fake', cache: false } },
         components: [{ name: 'rs', grader: 'sql', mode: 'reasoning_sql', databases, fallback_judge: { backend: 'judge' } }],
       });
       const compiled = compileSpec(spec, { specDir: process.cwd() });
