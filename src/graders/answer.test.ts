@@ -33,6 +33,15 @@ describe('answer regions: auto', () => {
     expect(r).toMatchObject({ missing: true, region: 'auto' });
     expect((r as { reason: string }).reason).toMatch(/never closed/);
   });
+  it('reads an answer written before the reasoning, and the text around think blocks', () => {
+    expect(read('<answer>33</answer>\n<think>\n2 + 31 = 33\n</think>')).toEqual({ text: '33', region: 'answer_tag' });
+    expect(read('First 12. <think>or 13</think> So 14.')).toEqual({ text: 'First 12. \n So 14.', region: 'response' });
+    expect(read('<think>or 13</think>\nSo 14.')).toEqual({ text: '\nSo 14.', region: 'response' });
+    // Nested blocks: all reasoning.
+    expect(read('<think>a<think>b</think>c</think> 5')).toEqual({ text: ' 5', region: 'response' });
+    // A complete answer before a new, truncated reasoning block still counts.
+    expect(textOf(read('<answer>5</answer><think>hmm, or'))).toBe('5');
+  });
   it('treats a completion truncated inside its reasoning as missing', () => {
     expect(read('<think>so the answer is 33')).toMatchObject({ missing: true, reason: expect.stringMatching(/unclosed <think>/) });
     // A template that opens <think> in the prompt: the completion starts inside it and closes it.
@@ -101,8 +110,13 @@ describe('answer regions: hostile inputs', () => {
         const r = read(text, region);
         if ('missing' in r) expect(r.reason.length).toBeGreaterThan(0);
         else {
-          expect(text.includes(r.text)).toBe(true);
-          if (region !== 'whole') expect(r.text.trim()).not.toBe('');
+          // Without reasoning blocks a region is a substring; with them, the pieces around the blocks joined by newlines.
+          if (!text.includes('think>') || region === 'whole') expect(text.includes(r.text)).toBe(true);
+          else for (const piece of r.text.split('\n')) expect(text.includes(piece)).toBe(true);
+          if (region !== 'whole') {
+            expect(r.text.trim()).not.toBe('');
+            expect(r.text.includes('<think>')).toBe(false);
+          }
         }
       }),
       { numRuns: 2000 },
@@ -117,5 +131,8 @@ describe('answer regions: hostile inputs', () => {
     expect(read('\\boxed{'.repeat(n), 'last_boxed')).toMatchObject({ missing: true });
     expect(read('a'.repeat(n * 5), { regex: '(a+)+$' })).toMatchObject({ region: 'regex' });
     expect(textOf(read('</answer>'.repeat(n) + '<answer>1</answer>'))).toBe('1');
+    expect(textOf(read('</think>'.repeat(n) + '<answer>2</answer>'))).toBe('2');
+    expect(textOf(read('<think></think>'.repeat(n) + '<answer>3</answer>'))).toBe('3');
+    expect(read('<think>' + '</think>x<think>'.repeat(n))).toMatchObject({ region: 'response' });
   });
 });

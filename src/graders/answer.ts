@@ -17,10 +17,13 @@
  *   line, e.g. `sql`, dropped).
  * - `last_boxed`: the content of the last `\boxed{…}` / `\fbox{…}` of the response (balanced braces).
  *
- * The *response* is the completion without its reasoning: the text after the last `</think>` (the
- * whole text when there is none), cut where a `<think>` opens and never closes. So an `<answer>`,
- * `\boxed{}` or `####` written inside the reasoning is a draft, not the answer; a completion truncated
- * inside its reasoning has no answer. `{tag: think}` is the exception: it searches the whole text.
+ * The *response* is the completion without its reasoning: every `<think>…</think>` block is removed,
+ * and so is the text before a `</think>` that closes no `<think>` (chat templates that open the block in
+ * the prompt) and everything from a `<think>` that never closes; the pieces left are joined by a
+ * newline. So an `<answer>`, `\boxed{}` or `####`
+ * written inside the reasoning is a draft, not the answer, while an answer written before the reasoning
+ * (`<answer>33</answer><think>…</think>`) still counts; a completion truncated inside its reasoning,
+ * with nothing before it, has no answer. `{tag: think}` is the exception: it searches the whole text.
  *
  * Hostile and broken completions, decided here once for every grader:
  * - several answer tags: the last one wins (the final answer);
@@ -148,14 +151,37 @@ export function resolveAnswerRegion(own: AnswerRegionSpec | undefined, specDefau
 
 const missing = (region: string, reason: string): RegionMissing => ({ missing: true, region, reason });
 
-/** `[from, to)`: the response — after the last `</think>`, cut at a `<think>` that never closes. */
-function responseBounds(text: string): [number, number, string | null] {
-  if (!text.includes('think>')) return [0, text.length, null];
-  const close = text.lastIndexOf('</think>');
-  const from = close < 0 ? 0 : close + 8;
-  const open = text.indexOf('<think>', from);
-  if (open >= 0) return [from, open, 'the completion ends inside an unclosed <think> block'];
-  return [from, text.length, null];
+/**
+ * The response: the completion without its reasoning. Reasoning is every `<think>…</think>` block, the
+ * text before a `</think>` that closes no `<think>` (templates that open the block in the prompt), and a
+ * `<think>` that never closes, to the end (`cut` then says so). The kept pieces are joined by `\n`.
+ * One left-to-right pass of indexOf: linear.
+ */
+function responseOf(text: string): { text: string; removed: boolean; cut: string | null } {
+  if (!text.includes('think>')) return { text, removed: false, cut: null };
+  const kept: string[] = [];
+  let from = 0; // start of the current kept piece
+  // Next occurrences, searched again only once passed: each indexOf resumes where the last one stopped.
+  let open = text.indexOf('<think>');
+  let close = text.indexOf('</think>');
+  for (;;) {
+    if (close >= 0 && (open < 0 || close < open)) {
+      // A stray close: everything since the current kept piece began was reasoning.
+      from = close + 8;
+      close = text.indexOf('</think>', from);
+      continue;
+    }
+    if (open < 0) break;
+    if (open > from) kept.push(text.slice(from, open));
+    if (close < 0) return { text: kept.join('\n'), removed: true, cut: 'the completion ends inside an unclosed <think> block' };
+    // close > open here: it ends this block (a nested <think> inside is part of the reasoning).
+    from = close + 8;
+    open = text.indexOf('<think>', from);
+    close = text.indexOf('</think>', from);
+  }
+  if (from === 0 && kept.length === 0) return { text, removed: false, cut: null };
+  if (from < text.length) kept.push(text.slice(from));
+  return { text: kept.join('\n'), removed: true, cut: null };
 }
 
 function nonEmpty(text: string, region: string, name: string, what: string): RegionResult {
@@ -234,26 +260,29 @@ export function answerRegion(text: string, region: AnswerRegion): RegionResult {
   if (region.kind === 'tag' && region.tag === 'think') {
     return tagRegion(text, 0, text.length, 'think', region.name, region.name) ?? missing(region.name, 'no <think>…</think> in the completion');
   }
-  // Fast path: no tag, no reasoning block possible.
-  const [from, to, cut] = region.kind === 'auto' && !text.includes('<') ? [0, text.length, null] : responseBounds(text);
+  // Fast path: no tag, so no reasoning block.
+  const resp = region.kind === 'auto' && !text.includes('<') ? { text, removed: false, cut: null } : responseOf(text);
+  const t = resp.text;
+  const from = 0;
+  const to = t.length;
+  const cut = resp.cut;
   switch (region.kind) {
     case 'auto': {
-      const tagged = tagRegion(text, from, to, 'answer', 'auto', 'answer_tag');
+      const tagged = tagRegion(t, from, to, 'answer', 'auto', 'answer_tag');
       if (tagged !== null) return tagged;
-      const rest = from === 0 && to === text.length ? text : text.slice(from, to);
-      if (cut !== null && rest.trim() === '') return missing('auto', cut);
-      return nonEmpty(rest, from === 0 && to === text.length ? 'whole' : 'response', 'auto', 'the response');
+      if (cut !== null && t.trim() === '') return missing('auto', cut);
+      return nonEmpty(t, resp.removed ? 'response' : 'whole', 'auto', 'the response');
     }
     case 'tag':
-      return tagRegion(text, from, to, region.tag, region.name, region.name) ?? missing(region.name, cut ?? `no <${region.tag}>…</${region.tag}> in the response`);
+      return tagRegion(t, from, to, region.tag, region.name, region.name) ?? missing(region.name, cut ?? `no <${region.tag}>…</${region.tag}> in the response`);
     case 'after': {
       const m = region.marker;
-      const at = to - from < m.length ? -1 : text.lastIndexOf(m, to - m.length);
+      const at = to - from < m.length ? -1 : t.lastIndexOf(m, to - m.length);
       if (at < from) return missing(region.name, cut ?? `no ${JSON.stringify(m)} in the response`);
-      return nonEmpty(text.slice(at + m.length, to), region.name, region.name, `the text after ${JSON.stringify(m)}`);
+      return nonEmpty(t.slice(at + m.length, to), region.name, region.name, `the text after ${JSON.stringify(m)}`);
     }
     case 'regex': {
-      const hay = from === 0 && to === text.length ? text : text.slice(from, to);
+      const hay = t;
       const mt = region.re.matcher(hay);
       let got: string | null = null;
       let any = false;
@@ -266,16 +295,16 @@ export function answerRegion(text: string, region: AnswerRegion): RegionResult {
       return nonEmpty(got, region.name, region.name, 'the matched group');
     }
     case 'last_fenced_block': {
-      const r = lastFence(text, from, to);
+      const r = lastFence(t, from, to);
       if (r === 'none') return missing(region.name, cut ?? 'no fenced block in the response');
       if (r === 'unclosed') return missing(region.name, 'the last fenced block is never closed (truncated completion?)');
-      return nonEmpty(text.slice(r[0], r[1]), region.name, region.name, 'the last fenced block');
+      return nonEmpty(t.slice(r[0], r[1]), region.name, region.name, 'the last fenced block');
     }
     case 'last_boxed': {
-      const r = lastBox(text, from, to);
+      const r = lastBox(t, from, to);
       if (r === 'none') return missing(region.name, cut ?? 'no \\boxed{…} in the response');
       if (r === 'unclosed') return missing(region.name, 'the last \\boxed{ is never closed (truncated completion?)');
-      return nonEmpty(text.slice(r[0], r[1]), region.name, region.name, 'the last \\boxed{}');
+      return nonEmpty(t.slice(r[0], r[1]), region.name, region.name, 'the last \\boxed{}');
     }
   }
   return { text, region: 'whole' };
