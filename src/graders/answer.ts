@@ -157,10 +157,12 @@ const missing = (region: string, reason: string): RegionMissing => ({ missing: t
  * `<think>` that never closes, to the end (`cut` then says so). The kept pieces are joined by `\n`.
  * One left-to-right pass of indexOf: linear.
  */
-function responseOf(text: string): { text: string; removed: boolean; cut: string | null } {
-  if (!text.includes('think>')) return { text, removed: false, cut: null };
-  const kept: string[] = [];
+function responseOf(text: string): { text: string; from: number; to: number; removed: boolean; cut: string | null } {
+  if (!text.includes('think>')) return { text, from: 0, to: text.length, removed: false, cut: null };
+  // Kept pieces as [start, end) pairs; one piece (the usual `<think>…</think> answer`) needs no copy.
+  const kept: number[] = [];
   let from = 0; // start of the current kept piece
+  let cut: string | null = null;
   // Next occurrences, searched again only once passed: each indexOf resumes where the last one stopped.
   let open = text.indexOf('<think>');
   let close = text.indexOf('</think>');
@@ -171,17 +173,26 @@ function responseOf(text: string): { text: string; removed: boolean; cut: string
       close = text.indexOf('</think>', from);
       continue;
     }
-    if (open < 0) break;
-    if (open > from) kept.push(text.slice(from, open));
-    if (close < 0) return { text: kept.join('\n'), removed: true, cut: 'the completion ends inside an unclosed <think> block' };
+    if (open < 0) {
+      if (from < text.length) kept.push(from, text.length);
+      break;
+    }
+    if (open > from) kept.push(from, open);
+    if (close < 0) {
+      cut = 'the completion ends inside an unclosed <think> block';
+      break;
+    }
     // close > open here: it ends this block (a nested <think> inside is part of the reasoning).
     from = close + 8;
     open = text.indexOf('<think>', from);
     close = text.indexOf('</think>', from);
   }
-  if (from === 0 && kept.length === 0) return { text, removed: false, cut: null };
-  if (from < text.length) kept.push(text.slice(from));
-  return { text: kept.join('\n'), removed: true, cut: null };
+  if (kept.length === 0) return { text: '', from: 0, to: 0, removed: true, cut };
+  if (kept.length === 2) return { text, from: kept[0]!, to: kept[1]!, removed: kept[0] !== 0 || kept[1] !== text.length, cut };
+  const parts: string[] = [];
+  for (let i = 0; i < kept.length; i += 2) parts.push(text.slice(kept[i], kept[i + 1]));
+  const joined = parts.join('\n');
+  return { text: joined, from: 0, to: joined.length, removed: true, cut };
 }
 
 function nonEmpty(text: string, region: string, name: string, what: string): RegionResult {
@@ -261,17 +272,15 @@ export function answerRegion(text: string, region: AnswerRegion): RegionResult {
     return tagRegion(text, 0, text.length, 'think', region.name, region.name) ?? missing(region.name, 'no <think>…</think> in the completion');
   }
   // Fast path: no tag, so no reasoning block.
-  const resp = region.kind === 'auto' && !text.includes('<') ? { text, removed: false, cut: null } : responseOf(text);
-  const t = resp.text;
-  const from = 0;
-  const to = t.length;
-  const cut = resp.cut;
+  const resp = region.kind === 'auto' && !text.includes('<') ? { text, from: 0, to: text.length, removed: false, cut: null } : responseOf(text);
+  const { text: t, from, to, cut } = resp;
   switch (region.kind) {
     case 'auto': {
       const tagged = tagRegion(t, from, to, 'answer', 'auto', 'answer_tag');
       if (tagged !== null) return tagged;
-      if (cut !== null && t.trim() === '') return missing('auto', cut);
-      return nonEmpty(t, resp.removed ? 'response' : 'whole', 'auto', 'the response');
+      const rest = from === 0 && to === t.length ? t : t.slice(from, to);
+      if (cut !== null && rest.trim() === '') return missing('auto', cut);
+      return nonEmpty(rest, resp.removed ? 'response' : 'whole', 'auto', 'the response');
     }
     case 'tag':
       return tagRegion(t, from, to, region.tag, region.name, region.name) ?? missing(region.name, cut ?? `no <${region.tag}>…</${region.tag}> in the response`);
@@ -282,7 +291,7 @@ export function answerRegion(text: string, region: AnswerRegion): RegionResult {
       return nonEmpty(t.slice(at + m.length, to), region.name, region.name, `the text after ${JSON.stringify(m)}`);
     }
     case 'regex': {
-      const hay = t;
+      const hay = from === 0 && to === t.length ? t : t.slice(from, to);
       const mt = region.re.matcher(hay);
       let got: string | null = null;
       let any = false;
