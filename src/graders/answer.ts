@@ -39,6 +39,18 @@
  * A missing region is a wrong answer (score 0, the null rule in types.ts), with `details.region` and
  * `details.reason` saying why.
  *
+ * For grader authors (this is how `exact`, `numeric`, … use it, and how `code` should):
+ * ```ts
+ * params: { …, answer: answerParam },                      // or wholeByDefaultAnswerParam
+ * create(params, ctx) {
+ *   const region = resolveAnswerRegion(params.answer, ctx.answer); // once per spec load
+ *   … grade(s) {
+ *     const a = answerRegion(s.completion, region);
+ *     if ('missing' in a) return { score: 0, details: regionDetails(a) }; // {region, reason}
+ *     … read a.text (then the kind's own extraction, e.g. the last fenced block) …
+ *     return { score, details: { …, region: a.region } };
+ * ```
+ *
  * @example
  * const region = parseAnswerRegion('auto'); // or answerRegionSchema.parse(x) then compileAnswerRegion
  * answerRegion('<think>maybe 5</think>\n<answer>33</answer>', region)
