@@ -13,11 +13,13 @@ import type { AnswerRegion } from './answer.js';
  * only "this grader cannot judge this rollout": there is no reference or it is unusable (not a number,
  * empty, does not parse), or the component declares itself not applicable (e.g. a group of one for a
  * group-relative grader). An answer that exhausts the grader's time limit is wrong too (Math-Verify
- * scores its timeouts False): a policy must not escape judgement by being slow to check. A failure of the grader
- * itself — its backend, sandbox or judge model (including a judge reply the judge cannot parse) —
- * throws: the pipeline records an error for the component, and its score is null. Options named
+ * scores its timeouts False): a policy must not escape judgement by being slow to check. A failure
+ * of the grader itself — its backend, sandbox or judge model (including a judge reply that cannot be
+ * parsed) — throws: the pipeline records an error for the component, and its score is null. Options named
  * `on_parse_failure` / `on_missing` keep the opt-in `null` for an unreadable answer; their default
- * is `zero`. `src/graders/null_rule.test.ts` checks the rule over every kind.
+ * is `zero`. Documented exceptions: `likelihood` (log-prob variants) and `dpo_implicit` score
+ * unbounded log-probabilities with no floor. `src/graders/null_rule.test.ts` checks the rule over
+ * every kind.
  */
 export interface Graded {
   score: number | null;
