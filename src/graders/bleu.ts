@@ -114,7 +114,7 @@ export function sentenceBleu(hyp: readonly string[], refs: readonly (readonly st
  *
  * A reference list is scored as sacrebleu's multi-reference BLEU. References that have no tokens are
  * ignored (sacrebleu would give 0, which says nothing about the completion); with no reference left
- * the grader returns `null`. An empty completion scores 0. Linear in the completion's length.
+ * the grader returns `null` (cannot judge). An empty completion scores 0 (the null rule, types.ts). Linear in the completion's length.
  *
  * @example
  * # spec

@@ -106,7 +106,7 @@ export function sentenceChrf(hyp: string, refs: readonly string[], opts: ChrfOpt
  * no epsilon smoothing). Returns sacrebleu's score / 100, in [0, 1].
  *
  * A reference list keeps the best-scoring reference. References without any non-space character are
- * ignored; with none left the grader returns `null`. An empty completion scores 0.
+ * ignored; with none left the grader returns `null` (cannot judge). An empty completion scores 0 (the null rule, types.ts).
  *
  * @example
  * # spec

@@ -16,12 +16,12 @@ describe('contains', () => {
   it('gives the documented example result', async () => {
     const g = buildGrader(containsGrader, { whole_word: true, normalize: { case: 'lower' } });
     const [r] = await gradeAll(g, [{ completion: 'It is PARIS, of course.', reference: 'Paris' }]);
-    expect(r).toEqual({ score: 1, details: { matched: 'paris' } });
+    expect(r).toEqual({ score: 1, details: { matched: 'paris', region: 'whole' } });
   });
 
   it('reports the matching reference', async () => {
     const [r] = await gradeAll(buildGrader(containsGrader), [{ completion: 'red and blue', reference: ['green', 'blue'] }]);
-    expect(r).toEqual({ score: 1, details: { matched: 'blue' } });
+    expect(r).toEqual({ score: 1, details: { matched: 'blue', region: 'whole' } });
   });
 
   it('applies normalisation to both sides', async () => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineGrader } from './types.js';
 import { normalizeSchema, normalizeText, referenceTexts } from './normalize.js';
+import { answerParam, answerRegion, resolveAnswerRegion } from './answer.js';
 
 const WORD_CHAR = /[\p{L}\p{N}\p{M}_]/u;
 
@@ -33,17 +34,19 @@ function containsWholeWord(hay: string, needle: string): boolean {
 }
 
 /**
- * `contains` — 1 when the (normalised) reference occurs in the (normalised) completion, else 0; a
- * reference list means "any of these". With `whole_word`, the match must not be glued to letters,
+ * `contains` — 1 when the (normalised) reference occurs in the (normalised) answer, else 0; a
+ * reference list means "any of these". The answer is the completion's answer region (`answer:`,
+ * default `auto`: the last `<answer>…</answer>`, else the text after the reasoning — a reference
+ * mentioned only while reasoning does not count); a missing region → 0. With `whole_word`, the match must not be glued to letters,
  * digits or `_` (Unicode-aware: "cat" is not in "concatenate" nor in "catégorie"). No reference, or
- * only empty ones after normalisation → `null` (an empty reference would be found in anything).
+ * only empty ones after normalisation → `null` (cannot judge: an empty reference would be found in anything).
  * The substring check of QA-style rewards ("answer appears in the response", e.g. TriviaQA/NQ
  * has-answer in DPR's evaluation).
  *
  * @example
  * # spec
  * - {name: mentions_paris, grader: contains, whole_word: true, normalize: {case: lower}}
- * # rollout {"completion": "It is PARIS, of course.", "reference": "Paris"} → 1 (details {matched: 'paris'})
+ * # rollout {"completion": "It is PARIS, of course.", "reference": "Paris"} → 1 (details {matched: 'paris', region: 'whole'})
  */
 export const containsGrader = defineGrader({
   kind: 'contains',
@@ -54,9 +57,11 @@ export const containsGrader = defineGrader({
       .boolean()
       .default(false)
       .describe('Only count occurrences not glued to a letter, digit or `_` on either side (default false).'),
+    answer: answerParam,
   },
-  create(params) {
+  create(params, ctx) {
     const { normalize: opts, whole_word: wholeWord } = params;
+    const region = resolveAnswerRegion(params.answer, ctx.answer);
     return {
       scope: 'rollout',
       grade(s) {
@@ -64,10 +69,12 @@ export const containsGrader = defineGrader({
         if (refs === null) return null;
         const needles = refs.map((r) => normalizeText(r, opts)).filter((r) => r !== '');
         if (needles.length === 0) return { score: null, details: { reason: 'the reference is empty' } };
-        const hay = normalizeText(s.completion, opts);
+        const a = answerRegion(s.completion, region);
+        if ('missing' in a) return { score: 0, details: { region: a.region, reason: `no answer: ${a.reason}` } };
+        const hay = normalizeText(a.text, opts);
         for (const n of needles)
-          if (wholeWord ? containsWholeWord(hay, n) : hay.includes(n)) return { score: 1, details: { matched: n } };
-        return 0;
+          if (wholeWord ? containsWholeWord(hay, n) : hay.includes(n)) return { score: 1, details: { matched: n, region: a.region } };
+        return { score: 0, details: { region: a.region } };
       },
     };
   },

@@ -34,9 +34,9 @@ describe('distinct_n', () => {
     expect(await scores({ mode: 'self', unit: 'chars', n: 1 }, ['abca'])).toEqual([0.75]);
   });
 
-  it('a completion with no n-gram → null (both modes)', async () => {
-    expect(await scores({}, ['', 'word', 'two words'])).toEqual([null, null, 1]);
-    expect(await scores({ mode: 'self' }, ['', 'word'])).toEqual([null, null]);
+  it('a completion with no n-gram → 0, the minimum, never null (both modes)', async () => {
+    expect(await scores({}, ['', 'word', 'two words'])).toEqual([0, 0, 1]);
+    expect(await scores({ mode: 'self' }, ['', 'word'])).toEqual([0, 0]);
     expect(distinctN([], 1)).toBeNull();
   });
 

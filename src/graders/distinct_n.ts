@@ -49,8 +49,9 @@ export function groupUniqueness(group: readonly (readonly string[])[], n: number
  *   Identical completions score 0; a group of one scores 1.
  * - `mode: self`: distinct-n (Li et al. 2016) of the completion alone = unique n-grams / total
  *   n-grams, in (0, 1], 1 when no n-gram repeats; it penalises repetition loops.
- * Units are word tokens (default; see tokens.ts `wordTokens`) or characters. A completion with no
- * n-gram (fewer than n units) → `null`. Linear in the group's total length.
+ * Units are word tokens (default; see tokens.ts `wordTokens`) or characters. Null rule: a completion
+ * with no n-gram (empty, or fewer than n units) has no diversity to reward → 0 (the range's minimum),
+ * with `details.reason`; never null. Linear in the group's total length.
  *
  * @example
  * # spec
@@ -78,7 +79,8 @@ export const distinctNGrader = defineGrader({
     return {
       scope: 'group',
       gradeGroup(samples) {
-        if (mode === 'self') return samples.map((s) => distinctN(toUnits(s), n));
+        const tooShort = { score: 0, details: { reason: `the completion has no ${n}-gram` } };
+        if (mode === 'self') return samples.map((s) => distinctN(toUnits(s), n) ?? tooShort);
         // The pipeline passes one group; split anyway so a caller passing several groups gets per-group scores.
         const out: GradeOutput[] = new Array<GradeOutput>(samples.length);
         const byGroup = new Map<string, number[]>();
@@ -89,7 +91,7 @@ export const distinctNGrader = defineGrader({
         });
         for (const idx of byGroup.values()) {
           const scores = groupUniqueness(idx.map((i) => toUnits(samples[i]!)), n);
-          idx.forEach((i, k) => (out[i] = scores[k]!));
+          idx.forEach((i, k) => (out[i] = scores[k] ?? tooShort));
         }
         return out;
       },

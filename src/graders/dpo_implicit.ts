@@ -29,7 +29,9 @@ export function dpoImplicitReward(policy: readonly number[], reference: readonly
  * `length_normalize: true` divides each model's log-probability by its own token count, the
  * per-token average used by SimPO (Meng et al. 2024, "SimPO: Simple Preference Optimization with a
  * Reference-Free Reward") and RewardBench's reference-free `norm`/`avg` modes; DPO itself, and the
- * form used here by default, sum. An empty completion scores `null` with a reason; either backend
+ * form used here by default, sum. An empty completion scores `null` with a reason — an exception to
+ * the null rule (types.ts): the implicit reward is unbounded and an empty response has no tokens to
+ * score (its log-ratio would be exactly 0, above many real responses); either backend
  * failing rejects the rollout's grade with that backend's message. The prompt is used as text: give
  * it already rendered with the models' chat template.
  *

@@ -20,11 +20,11 @@ describe('edit_distance', () => {
     expect(await scoreOne(buildGrader(editDistanceGrader), 'kitten', 'sitting')).toBeCloseTo(1 - 3 / 7, 12);
   });
 
-  it('both empty → 1, one empty → 0, identical → 1', async () => {
+  it('empty reference → null (cannot judge), empty completion → 0, identical → 1', async () => {
     const g = buildGrader(editDistanceGrader);
-    expect(await scoreOne(g, '', '')).toBe(1);
+    expect(await scoreOne(g, '', '')).toBeNull();
     expect(await scoreOne(g, '', 'abc')).toBe(0);
-    expect(await scoreOne(g, 'abc', '')).toBe(0);
+    expect(await scoreOne(g, 'abc', '')).toBeNull();
     expect(await scoreOne(g, 'same text', 'same text')).toBe(1);
   });
 

@@ -53,8 +53,8 @@ export function levenshteinSimilarity(a: string, b: string, unit: 'chars' | 'tok
  * `edit_distance` — normalised Levenshtein similarity (Levenshtein 1966, "Binary codes capable of
  * correcting deletions, insertions, and reversals"): 1 − d/max(len) between completion and reference,
  * in characters (Unicode code points; default) or in {@link wordTokens} tokens (`unit: tokens`).
- * Both empty → 1; one empty → 0. A reference list gives the maximum over references; no reference →
- * `null`. Uses fastest-levenshtein (Myers' bit-parallel algorithm, O(n·m/32)).
+ * An empty completion → 0. A reference list gives the maximum over references; no reference, or only
+ * empty ones after normalisation → `null` (cannot judge; the null rule, types.ts). Uses fastest-levenshtein (Myers' bit-parallel algorithm, O(n·m/32)).
  *
  * Cost bound: both texts are cut to their first `max_chars` characters before comparing (then
  * tokenised for `unit: tokens`; `details.truncated` says so). A runaway completion is compared on
@@ -97,9 +97,12 @@ export const editDistanceGrader = defineGrader({
           if (t.length < text.length) truncated = true;
           return t;
         };
+        const refs = texts.map((r) => normalizeText(r, norm)).filter((r) => r !== '');
+        // An empty reference cannot be judged against (an empty completion would match it): null.
+        if (refs.length === 0) return { score: null, details: { reason: 'the reference is empty' } };
         const completion = cap(normalizeText(s.completion, norm));
         let best = 0;
-        for (const r of texts) best = Math.max(best, levenshteinSimilarity(completion, cap(normalizeText(r, norm)), params.unit));
+        for (const r of refs) best = Math.max(best, levenshteinSimilarity(completion, cap(r), params.unit));
         return truncated ? { score: best, details: { truncated: true } } : best;
       },
     };

@@ -105,7 +105,7 @@ describe('embedding_similarity', () => {
     ]);
   });
 
-  it('null with a reason: no reference, empty reference, empty completion, pattern without match', async () => {
+  it('null only without a usable reference; no answer is the minimum (null rule)', async () => {
     const { backend, calls } = encoder(table);
     const g = build(embeddingSimilarityGrader, { backend: 'enc' }, [backend]);
     const out = await gradeAll(g, [
@@ -114,7 +114,7 @@ describe('embedding_similarity', () => {
       { completion: '   ', reference: 'cat' },
       { completion: 'cat', reference: { not: 'text' } },
     ]);
-    expect(out.map((o) => o.score)).toEqual([null, null, null, null]);
+    expect(out.map((o) => o.score)).toEqual([null, null, -1, null]);
     expect(out.map((o) => o.details?.reason)).toEqual([
       'no text reference to compare with',
       'the reference is empty',
@@ -126,8 +126,10 @@ describe('embedding_similarity', () => {
       { completion: 'cat', reference: 'cat' },
       { completion: '<answer> </answer>', reference: 'cat' },
     ]);
-    expect([miss!.score, miss!.details?.reason]).toEqual([null, 'answer_pattern does not match the completion']);
-    expect([empty!.score, empty!.details?.reason]).toEqual([null, 'the extracted answer is empty']);
+    expect([miss!.score, miss!.details?.reason]).toEqual([-1, 'answer_pattern does not match the completion']);
+    expect([empty!.score, empty!.details?.reason]).toEqual([-1, 'the extracted answer is empty']);
+    const u = build(embeddingSimilarityGrader, { backend: 'enc', output: 'unit' }, [backend]);
+    expect((await gradeAll(u, [{ completion: '', reference: 'cat' }]))[0]!.score).toBe(0);
     expect(calls).toEqual([]);
   });
 

@@ -30,8 +30,9 @@ export function lastMatch(re: RE2JS, text: string): string | null {
  * match is (capture group 1 when the pattern has one). Both texts are trimmed. `output: cosine` gives
  * the cosine in [−1, 1]; `output: unit` maps it to [0, 1] as (cos + 1)/2.
  *
- * `null` with a reason in details: no (text) reference, an empty reference, a completion (or
- * extracted answer) that is empty, an `answer_pattern` that does not match. A backend failure, vectors
+ * Null rule: `null` with a reason in details only for no (text) reference or an empty reference; a
+ * completion (or extracted answer) that is empty, or an `answer_pattern` that does not match, is no
+ * answer → the range's minimum (−1 for `cosine`, 0 for `unit`) with the reason. A backend failure, vectors
  * of different dimensions or a zero vector reject the rollout's grade (an error, never a number).
  * Embedding calls are batched: rollouts graded in the same tick share one `embed` call of up to
  * `batch_size` distinct texts (a reference shared by a group is embedded once per call).
@@ -76,13 +77,15 @@ export const embeddingSimilarityGrader = defineGrader({
         if (all === null) return { score: null, details: { reason: 'no text reference to compare with' } };
         const refs = all.map((r) => r.trim()).filter((r) => r.length > 0);
         if (refs.length === 0) return { score: null, details: { reason: 'the reference is empty' } };
+        // Null rule: no answer is the range's minimum (cosine −1, unit 0), never null.
+        const lowest = unit ? 0 : -1;
         let text: string | null = s.completion;
         if (pattern) {
           text = lastMatch(pattern, s.completion);
-          if (text === null) return { score: null, details: { reason: 'answer_pattern does not match the completion' } };
+          if (text === null) return { score: lowest, details: { reason: 'answer_pattern does not match the completion' } };
         }
         text = text.trim();
-        if (text.length === 0) return { score: null, details: { reason: pattern ? 'the extracted answer is empty' : 'the completion is empty' } };
+        if (text.length === 0) return { score: lowest, details: { reason: pattern ? 'the extracted answer is empty' : 'the completion is empty' } };
         const [mine, ...theirs] = await Promise.all([embed(text), ...refs.map((r) => embed(r))]);
         let best = -Infinity;
         let bestIndex = 0;

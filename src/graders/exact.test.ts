@@ -20,7 +20,8 @@ describe('exact', () => {
     expect(await scoreOne(g, 'b', ['a', 'b'])).toBe(1);
     expect(await scoreOne(g, 'c', ['a', 'b'])).toBe(0);
     expect(await scoreOne(g, 'c', undefined)).toBeNull();
-    expect(await scoreOne(g, '', '')).toBe(1);
+    expect(await scoreOne(g, '', '')).toBeNull(); // an empty reference cannot be judged
+    expect(await scoreOne(g, '', 'a')).toBe(0); // an empty completion is a wrong answer
     expect(await scoreOne(g, 'x', { not: 'text' })).toBeNull();
   });
   it('rejects unknown params', () => {

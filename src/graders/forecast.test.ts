@@ -40,11 +40,11 @@ describe('forecast: CastFlow worked examples (mechanics-A §21)', () => {
 describe('forecast: parse and validation failures (CastFlow penalties)', () => {
   const g = buildGrader(forecastGrader);
   const truth = { '2016-07-01 00:00:00': 1, '2016-07-01 01:00:00': 2, '2016-07-01 02:00:00': 3, '2016-07-01 03:00:00': 4 };
-  it('−1 for an answer that is present but unparsable, and for an empty ground truth', async () => {
+  it('−1 for an answer that is present but unparsable; null (cannot judge) for an empty ground truth', async () => {
     expect(await scoreOne(g, '<answer>I think it goes up</answer>', truth)).toBe(-1);
     expect(await scoreOne(g, '<answer>42</answer>', truth)).toBe(-1);
-    expect(await scoreOne(g, ans([1, 2, 3, 4]), [])).toBe(-1);
-    expect(await scoreOne(g, ans([1, 2, 3, 4]), 'no data')).toBe(-1);
+    expect(await scoreOne(g, ans([1, 2, 3, 4]), [])).toBeNull();
+    expect(await scoreOne(g, ans([1, 2, 3, 4]), 'no data')).toBeNull();
   });
   it('longer: max(−0.5 − 0.3·extra/(0.5·n), −0.8); shorter or missing: −0.8', async () => {
     expect(await scoreOne(g, ans([1, 2, 3, 4, 5]), [1, 2, 3, 4])).toBeCloseTo(-0.5 - (0.3 * 1) / 2, 12);

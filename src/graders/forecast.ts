@@ -212,9 +212,10 @@ function baselineForecast(raw: unknown, truth: Forecast): Forecast | null {
  * **Parsing.** The answer is the last `<answer>…</answer>` of the completion (else the whole text);
  * the ground truth is the rollout's `reference` — a list of numbers (keyed by index), an object
  * `{timestamp: value}`, or a JSON string of either (CastFlow's parser: see {@link parseForecast}).
- * No reference → `null`. Failures score CastFlow's penalties:
+ * Null rule: no reference, or a ground truth that is empty or unreadable → `null` (cannot judge;
+ * CastFlow scores the latter −1, which would punish the policy for the data). Answer failures score
+ * CastFlow's penalties, all below any readable forecast (≥ −0.5):
  * - the answer has content but no forecast can be read from it: −1;
- * - the ground truth is empty or unreadable: −1;
  * - more points than the truth: max(−0.5 − 0.3·extra/(0.5·n), −0.8); fewer (or none): −0.8;
  * - no key in common with the truth, or a NaN error: −1.
  *
@@ -288,12 +289,12 @@ export const forecastGrader = defineGrader({
       scope: 'rollout',
       grade(s): Graded | null {
         if (s.reference === undefined || s.reference === null) return null;
+        const truth = parseForecast(s.reference);
+        if (truth.size === 0) return { score: null, details: { reason: 'empty or unreadable ground truth' } };
         const answerText = extractForecastAnswer(s.completion);
         const pred = parseForecast(answerText);
-        const truth = parseForecast(s.reference);
         const fail = (score: number, reason: string): Graded => ({ score, details: { reason, points: pred.size, expected_points: truth.size } });
         if (answerText !== '' && pred.size === 0) return fail(-1, 'unparsable forecast');
-        if (truth.size === 0) return fail(-1, 'empty or unreadable ground truth');
         if (pred.size > truth.size) {
           const extra = pred.size - truth.size;
           return fail(Math.max(-0.5 - (0.3 * extra) / (0.5 * truth.size), -0.8), 'more points than the ground truth');

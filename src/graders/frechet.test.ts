@@ -147,12 +147,12 @@ describe('frechet grader', () => {
     expect(() => build(frechetGrader, { backend: 'enc', references_file: 'bad.jsonl' }, [backend], dir)).toThrow(/line 2/);
   });
 
-  it('per_rollout instance and group; empty completions → null with a reason', async () => {
+  it('per_rollout instance and group; empty completions → the group\'s lowest reward (at most 0)', async () => {
     const { backend } = encoder();
     const g = build(frechetGrader, { backend: 'enc', references: refTexts, per_rollout: 'instance' }, [backend]);
     const out = await gradeAll(g, [{ completion: A[0]!.join(',') }, { completion: '' }]);
     expect(out[0]!.score).toBeCloseTo(INSTANCE_A[0]!, 9);
-    expect(out[1]).toEqual({ score: null, details: { reason: 'the completion is empty' } });
+    expect(out[1]).toEqual({ score: Math.min(0, out[0]!.score as number), details: { reason: 'the completion is empty: scored as the lowest of its group (at most 0)' } });
     const lone = await gradeAll(build(frechetGrader, { backend: 'enc', references: refTexts }, [backend]), [{ completion: '1,1,1' }]);
     expect(lone[0]!.score).toBeNull();
     expect(lone[0]!.details?.reason).toBe('a group of one has no marginal contribution');

@@ -234,7 +234,7 @@ function readReferenceFile(path: string): string[] {
  * - `instance`: −FD between the rollout alone (a point mass) and the reference set, DRAGON's
  *   instance-to-distribution reward: ‖x − μ_ref‖² + Tr Σ_ref, negated.
  * Covariances are sample covariances (ddof 1, as FID/FAD); a single vector is a point mass (Σ = 0).
- * Empty completions score `null` with a reason and are left out of the group. A backend failure or
+ * Empty completions are left out of the group and score its lowest reward (at most 0; the null rule: no answer never beats an answer). A backend failure or
  * differing dimensions reject the group's grades.
  *
  * @example
@@ -291,11 +291,13 @@ export const frechetGrader = defineGrader({
       return reference;
     };
     const gradeOne = async (samples: readonly Sample[]): Promise<GradeOutput[]> => {
-      const out: GradeOutput[] = samples.map(() => ({ score: null, details: { reason: 'the completion is empty' } }));
+      const empty = (score: number): GradeOutput => ({ score, details: { reason: 'the completion is empty: scored as the lowest of its group (at most 0)' } });
       const used = samples.flatMap((s, i) => (s.completion.trim().length > 0 ? [i] : []));
-      if (used.length === 0) return out;
+      if (used.length === 0) return samples.map(() => empty(0));
       const [ref, vectors] = await Promise.all([getReference(), Promise.all(used.map((i) => embed(samples[i]!.completion.trim())))]);
       const { distance, rewards } = frechetRewards(vectors, ref, params.per_rollout);
+      // Null rule: an empty completion scores the lowest reward of its group (at most 0), never null.
+      const out: GradeOutput[] = samples.map(() => empty(Math.min(0, ...rewards.filter((r): r is number => r !== null))));
       used.forEach((i, k) => {
         const r = rewards[k]!;
         out[i] = r === null ? { score: null, details: { reason: 'a group of one has no marginal contribution', distance } } : { score: r, details: { distance } };

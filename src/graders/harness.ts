@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Rollout } from '../rollout/types.js';
 import { toSample } from '../rollout/sample.js';
-import type { GradeOutput, Graded, Grader, GraderKind } from './types.js';
+import type { GradeOutput, Graded, Grader, GraderContext, GraderKind } from './types.js';
 
 /** Normalises a grade output to {@link Graded}. */
 export function asGraded(out: GradeOutput): Graded {
@@ -11,14 +11,20 @@ export function asGraded(out: GradeOutput): Graded {
 
 /**
  * Builds a grader of `kind` from raw params, validated exactly as the spec loader does
- * (unknown keys rejected). For tests and library users who want one grader without a spec.
+ * (unknown keys rejected). For tests and library users who want one grader without a spec. `ctx`
+ * overrides the context (e.g. `{answer: parseAnswerRegion({tag: 'final'})}`, the spec-level region).
  *
  * @example
  * const g = buildGrader(exactGrader, { normalize: { case: 'lower' } });
  */
-export function buildGrader<S extends z.ZodRawShape>(kind: GraderKind<S>, params: Record<string, unknown> = {}, name = 'test'): Grader {
+export function buildGrader<S extends z.ZodRawShape>(
+  kind: GraderKind<S>,
+  params: Record<string, unknown> = {},
+  name = 'test',
+  ctx: Partial<GraderContext> = {},
+): Grader {
   const parsed = z.strictObject(kind.params).parse(params);
-  return kind.create(parsed as z.infer<z.ZodObject<S>>, { specDir: process.cwd(), name });
+  return kind.create(parsed as z.infer<z.ZodObject<S>>, { specDir: process.cwd(), name, ...ctx });
 }
 
 type PartialRollout = Partial<Rollout> & { completion: Rollout['completion'] };

@@ -41,26 +41,26 @@ describe('json: parsing', () => {
     const g = buildGrader(jsonGrader, { extract: 'fenced' });
     const text = 'First try:\n```json\n{"answer": 1}\n```\nFixed:\n```json\n{"answer": 2}\n```\nDone.';
     const [r] = await gradeAll(buildGrader(jsonGrader, { extract: 'fenced', match_reference: true }), [{ completion: text, reference: { answer: 2 } }]);
-    expect(r).toEqual({ score: 1, details: { extracted: 'fenced' } });
+    expect(r).toEqual({ score: 1, details: { region: 'whole', extracted: 'fenced' } });
     expect(await scoreOne(g, 'plain:\n```\n[1]\n```')).toBe(1);
     expect(await scoreOne(g, '```JSON\n[1]\n```')).toBe(1);
     expect(await scoreOne(g, '```python\nprint(1)\n```')).toBe(0);
     expect(await scoreOne(g, '```json\n{"a": 1}\n```\n```python\nx = {}\n```')).toBe(1); // the python block is skipped
     expect(await scoreOne(g, '```json\n{"a": 1}')).toBe(0); // unclosed fence
     const [none] = await gradeAll(g, [{ completion: '{"a": 1}' }]);
-    expect(none).toEqual({ score: 0, details: { extracted: null, error: 'no ``` or ```json fenced block' } });
+    expect(none).toEqual({ score: 0, details: { region: 'whole', extracted: null, error: 'no ``` or ```json fenced block' } });
   });
 
   it('auto: fenced block, else first balanced object that parses, else whole text', async () => {
     const g = buildGrader(jsonGrader, { match_reference: true });
     const graded = async (completion: string, reference: unknown) => (await gradeAll(g, [{ completion, reference }]))[0]!;
-    expect(await graded('The result is {"a": {"b": [1, 2]}} as requested.', { a: { b: [1, 2] } })).toEqual({ score: 1, details: { extracted: 'object' } });
+    expect(await graded('The result is {"a": {"b": [1, 2]}} as requested.', { a: { b: [1, 2] } })).toEqual({ score: 1, details: { region: 'whole', extracted: 'object' } });
     expect((await graded('Use { carefully; the data: {"a": 1} ok', { a: 1 })).score).toBe(1); // an unclosed prose brace
     expect((await graded('Set {x} first, then {"a": 1}', { a: 1 })).score).toBe(1); // {x} does not parse: next one
     expect((await graded('then {"a": "}{[", "b": "\\"}"} ok', { a: '}{[', b: '"}' })).score).toBe(1); // brackets in strings
     expect((await graded('list [1, 2] then {"a": 1}', [1, 2])).score).toBe(1);
     expect((await graded('{"a": [1, 2}', null)).score).toBe(0);
-    expect(await graded('  "text"  ', 'text')).toEqual({ score: 1, details: { extracted: 'whole' } });
+    expect(await graded('  "text"  ', 'text')).toEqual({ score: 1, details: { region: 'whole', extracted: 'whole' } });
     expect((await graded('```json\n{bad}\n```\n{"a": 1}', { a: 1 })).score).toBe(0); // a fence that does not parse is not skipped
   });
 });
@@ -70,7 +70,7 @@ describe('json: schema', () => {
     const g = buildGrader(jsonGrader, { schema: ANSWER_SCHEMA });
     expect(await scoreOne(g, '{"answer": 4}')).toBe(1);
     const [r] = await gradeAll(g, [{ completion: 'Here:\n```json\n{"answer": "4"}\n```' }]);
-    expect(r).toEqual({ score: 0, details: { extracted: 'fenced', errors: ['/answer must be integer'] } });
+    expect(r).toEqual({ score: 0, details: { region: 'whole', extracted: 'fenced', errors: ['/answer must be integer'] } });
     const [many] = await gradeAll(buildGrader(jsonGrader, { schema: { type: 'array', items: { type: 'string' } } }), [{ completion: '[1,2,3,4,5,6,7]' }]);
     expect(many!.details!.errors).toEqual(['/0 must be string', '/1 must be string', '/2 must be string', '/3 must be string', '/4 must be string', '… 2 more']);
     const [root] = await gradeAll(g, [{ completion: '{}' }]);
@@ -126,7 +126,7 @@ describe('json: reference', () => {
     expect(await scoreOne(g, 'null', null)).toBe(1);
     expect(await scoreOne(g, '{"a": 1}', undefined)).toBeNull();
     const [r] = await gradeAll(g, [{ completion: '{"a": 2}', reference: { a: 1 } }]);
-    expect(r).toEqual({ score: 0, details: { extracted: 'object', equal: false } });
+    expect(r).toEqual({ score: 0, details: { region: 'whole', extracted: 'object', equal: false } });
   });
 
   it('requires schema and reference together', async () => {

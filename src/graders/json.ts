@@ -80,6 +80,7 @@ const re2Engine: RegExpEngine = Object.assign(
   },
   { code: 'rewardkitRe2' },
 );
+import { answerParam, answerRegion, resolveAnswerRegion } from './answer.js';
 
 const AJV_OPTIONS: Options = {
   allErrors: true,
@@ -356,7 +357,9 @@ function formatErrors(errors: ErrorObject[] | null | undefined): string[] {
  * `json` — 1 when the completion holds valid JSON, optionally valid against a JSON Schema and equal to
  * the reference, else 0 — the structured-output reward (JSON mode / function-call arguments).
  *
- * `extract`: `whole` parses the completion as is (surrounding whitespace allowed); `fenced` the last
+ * The JSON is looked for in the completion's answer region (`answer:`, default `auto`: the last
+ * `<answer>…</answer>`, else the text after the reasoning), then `extract` applies inside it:
+ * `whole` parses the region as is (surrounding whitespace allowed); `fenced` the last
  * ```json (or plain ```) fenced block; `auto` (default) the last such block (if it does not parse,
  * the score is 0: it is not skipped), else the first balanced
  * `{…}`/`[…]` that parses, else the whole text. `schema` (an object, or a path to a `.json` file
@@ -367,7 +370,8 @@ function formatErrors(errors: ErrorObject[] | null | undefined): string[] {
  * pattern RE2 cannot compile (lookaround, backreferences) is a spec error naming its path.
  * `uniqueItems` is checked in linear time (ajv's own check compares items pairwise). With
  * `match_reference`, the parsed value must deep-equal the reference (object keys in any order; a
- * string reference that is itself JSON text is compared parsed); no reference → `null`.
+ * string reference that is itself JSON text is compared parsed). Null rule: no reference (with
+ * `match_reference`) → `null`; a missing region or JSON that does not parse → 0.
  * Details say where the JSON came from and why it failed (ajv's errors, at most five).
  *
  * @example
@@ -392,18 +396,23 @@ export const jsonGrader = defineGrader({
       .boolean()
       .default(false)
       .describe('Also require the value to deep-equal the rollout reference (null score without a reference).'),
+    answer: answerParam,
   },
   create(params, ctx) {
+    const region = resolveAnswerRegion(params.answer, ctx.answer);
     const { extract, match_reference: matchReference } = params;
     const validate = params.schema === undefined ? null : compileSchema(params.schema, ctx.specDir);
     return {
       scope: 'rollout',
       grade(s) {
         if (matchReference && s.reference === undefined) return null;
-        const parsed = parseCompletion(s.completion, extract);
-        if (!parsed.ok) return { score: 0, details: { extracted: parsed.from, error: parsed.error } };
+        const a = answerRegion(s.completion, region);
+        if ('missing' in a) return { score: 0, details: { extracted: null, region: a.region, reason: `no answer: ${a.reason}` } };
+        const where = a.region;
+        const parsed = parseCompletion(a.text, extract);
+        if (!parsed.ok) return { score: 0, details: { extracted: parsed.from, error: parsed.error, region: where } };
         if (validate !== null && !validate(parsed.value))
-          return { score: 0, details: { extracted: parsed.from, errors: formatErrors(validate.errors) } };
+          return { score: 0, details: { extracted: parsed.from, errors: formatErrors(validate.errors), region: where } };
         if (matchReference) {
           const ref = s.reference;
           let equal = jsonEqual(parsed.value, ref);
@@ -411,9 +420,9 @@ export const jsonGrader = defineGrader({
             const r = tryParse(ref);
             equal = r.ok && jsonEqual(parsed.value, r.value);
           }
-          if (!equal) return { score: 0, details: { extracted: parsed.from, equal: false } };
+          if (!equal) return { score: 0, details: { extracted: parsed.from, equal: false, region: where } };
         }
-        return { score: 1, details: { extracted: parsed.from } };
+        return { score: 1, details: { extracted: parsed.from, region: where } };
       },
     };
   },

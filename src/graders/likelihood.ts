@@ -141,7 +141,9 @@ const FOLLOW_UP_ONLY = ['positive', 'negative', 'follow_up_template'] as const;
  *
  * A completion with no answer: `prob` scores 0 (VeriFree sets log p = −∞), `rlpr` scores
  * shaped(0 − scoreA) (RLPR's empty answer mask gives scoreB = 0), `logprob`/`mean_logprob` score
- * `null` with a reason; `missing_answer_score` overrides all three. No text reference → `null` with a
+ * `null` with a reason — an exception to the null rule (types.ts): a log-probability has no floor
+ * (VeriFree's −∞ is not a score), so set `missing_answer_score` to pay a missing answer a floor below
+ * your wrong answers; `missing_answer_score` overrides all three. No text reference → `null` with a
  * reason; a reference list scores the best of its entries. A backend failure rejects the rollout's
  * grade with the backend's message (an error, never a number).
  *

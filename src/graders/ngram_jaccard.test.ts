@@ -25,7 +25,7 @@ describe('ngram_jaccard', () => {
     const g = buildGrader(ngramJaccardGrader);
     expect(await scoreOne(g, 'yes', 'yes')).toBe(1);
     expect(await scoreOne(g, 'yes', 'no')).toBe(0);
-    expect(await scoreOne(g, '', '')).toBe(1);
+    expect(await scoreOne(g, '', '')).toBeNull(); // an empty reference cannot be judged
     expect(await scoreOne(g, '', 'a b')).toBe(0);
     expect(await scoreOne(g, 'yes', 'yes it is')).toBe(0);
   });

@@ -24,8 +24,9 @@ export function ngramJaccard(a: readonly string[], b: readonly string[], n: numb
  * `ngram_jaccard` — Jaccard similarity (Jaccard 1901; on shingles: Broder 1997, "On the resemblance
  * and containment of documents") of the completion's and the reference's n-gram sets, over
  * word tokens (see tokens.ts `wordTokens`; default) or characters. Counts are ignored: a repeated n-gram counts once.
- * Texts too short to have an n-gram are compared whole (equal → 1, else 0), so two empty texts score 1.
- * A reference list gives the maximum over references; no reference → `null`. Linear in the input.
+ * Texts too short to have an n-gram are compared whole (equal → 1, else 0); an empty completion → 0.
+ * A reference list gives the maximum over references; no reference, or only empty ones → `null`
+ * (cannot judge; the null rule, types.ts). Linear in the input.
  *
  * @example
  * # spec
@@ -50,9 +51,12 @@ export const ngramJaccardGrader = defineGrader({
       grade(s) {
         const texts = referenceTexts(s.reference);
         if (texts === null || texts.length === 0) return null;
+        const refs = texts.map((r) => units(normalizeText(r, norm), params.unit)).filter((r) => r.length > 0);
+        // An empty reference cannot be judged against (an empty completion would match it): null.
+        if (refs.length === 0) return { score: null, details: { reason: 'the reference is empty' } };
         const completion = units(normalizeText(s.completion, norm), params.unit);
         let best = 0;
-        for (const r of texts) best = Math.max(best, ngramJaccard(completion, units(normalizeText(r, norm), params.unit), params.n));
+        for (const r of refs) best = Math.max(best, ngramJaccard(completion, r, params.n));
         return best;
       },
     };

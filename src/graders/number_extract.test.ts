@@ -65,9 +65,9 @@ describe('number tokens', () => {
     expect(value('COVID-19', 'last_number')).toBe(19);
     expect(value('(3)-2', 'last_number')).toBe(2);
     expect(value('v1.2.3', 'last_number')).toBe(3);
-    expect(value('12,34', 'last_number')).toBe(34); // not a thousands group: two numbers
+    expect(value('12,34', 'last_number')).toBe(12.34); // not a thousands group: a decimal comma
     expect(value('1, 000', 'last_number')).toBe(0);
-    expect(value('1234,567', 'last_number')).toBe(567); // the lead group has more than 3 digits
+    expect(value('1234,567', 'last_number')).toBe(1234.567); // the lead has more than 3 digits: a decimal comma
   });
 
   it('skips fractions with a zero denominator and finds earlier numbers', () => {
@@ -196,5 +196,29 @@ describe('parseReferenceNumber', () => {
         return got !== null && got.value === (d === 0 ? 0 : d);
       }),
     );
+  });
+});
+
+describe('numbers as Math-Verify reads them (its tests/test_all.py test_number_extraction)', () => {
+  it('reads space, thin-space and LaTeX-space thousands', () => {
+    for (const t of ['1 000', '1\u00a0000', '1\u2009000', '1\u202f000', '1\\,000', '1\\ 000', '1{,}000', '1,000'])
+      expect(value(`so ${t} apples`, 'last_number'), t).toBe(1000);
+    expect(value('7 425 000', 'last_number')).toBe(7425000);
+    expect(value('7,425,000', 'last_number')).toBe(7425000);
+  });
+  it('reads a comma that is not a thousands separator as a decimal comma', () => {
+    expect(value('1000,99', 'last_number')).toBe(1000.99);
+    expect(value('1,22', 'last_number')).toBe(1.22);
+    expect(value('0,111', 'last_number')).toBe(0.111);
+    expect(value('3{,}5', 'last_number')).toBe(3.5);
+    expect(value('Soucis : 2,74 $ a..', 'last_number')).toBe(2.74);
+    expect(value('1 000,5', 'last_number')).toBe(1000.5); // space thousands, decimal comma (French)
+    expect(value('1,000.5', 'last_number')).toBe(1000.5);
+  });
+  it('keeps comma lists apart: 1,2,3 is three numbers, not 1.2 and 3', () => {
+    expect(value('1,2,3', 'last_number')).toBe(3);
+    expect(value('the roots are 1, 22', 'last_number')).toBe(22);
+    expect(parseReferenceNumber('1,22')!.value).toBe(1.22);
+    expect(parseReferenceNumber('1,2,3')).toBeNull();
   });
 });

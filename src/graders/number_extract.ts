@@ -12,8 +12,14 @@
  * - optional scientific notation: `1.5e-3`, `1.5 \times 10^{-3}`, `1.5×10^3`, `1.5 \cdot 10^{3}`;
  * - an optional percent sign after it (`%`, `\%`, the word `percent`), reported separately so the
  *   caller decides whether 50% means 50 or 0.5.
+ * - a decimal comma, as Math-Verify reads numbers (its tests/test_all.py `test_number_extraction`):
+ *   a comma (or LaTeX `{,}`) that is not a thousands separator — not followed by exactly three
+ *   digits, or after a lead of four or more digits or a lead `0` — is a decimal point: `1,22` = 1.22,
+ *   `1000,99` = 1000.99, `0,111` = 0.111, while `1,000` = 1000 and `7,425,000` = 7425000. Unlike
+ *   Math-Verify, `1,2,3` is a list (1, 2 and 3), and space-grouped thousands may take a decimal
+ *   comma (`1 000,5` = 1000.5, French style); `\ ` also separates thousands.
  * Anything after a token (units, a full stop) ends it. A token never spans a line break.
- * Not understood: decimal commas (`3,5` is 3 and 5), digits other than ASCII 0–9, number words.
+ * Not understood: `1.000,5` (dot thousands), digits other than ASCII 0–9, number words.
  */
 
 /** A number found in text: its source text, value, and whether a percent sign followed it. */
@@ -36,7 +42,7 @@ let tokPercent = false;
 let decText = '';
 
 const BACKSLASH = 92;
-const SPACE_SEPARATORS = [' ', '\u00a0', '\u2009', '\u202f'];
+const SPACE_SEPARATORS = [' ', '\u00a0', '\u2009', '\u202f', '\\ '];
 const COMMA_SEPARATORS = [',\\!', '{,}', '\\,', ','];
 const THOUSANDS_SEPARATORS = [...COMMA_SEPARATORS, ...SPACE_SEPARATORS];
 const CURRENCIES = ['\\$', '$', '€', '£', '¥', '₹'];
@@ -95,8 +101,9 @@ function readDecimal(s: string, i: number, to: number, groups: boolean): number 
   let j = digitsEnd(s, i, to);
   const intLen = j - i;
   let text: string | null = null;
-  if (groups && intLen >= 1 && intLen <= 3) {
-    let sep = -1;
+  let sep = -1;
+  // A lead 0 starts no thousands group: `0,111` is 0.111 (Math-Verify's rule).
+  if (groups && intLen >= 1 && intLen <= 3 && s.charCodeAt(i) !== 48) {
     for (;;) {
       const kind = sep < 0 ? matchAt(s, j, to, THOUSANDS_SEPARATORS) : s.startsWith(THOUSANDS_SEPARATORS[sep]!, j) ? sep : -1;
       if (kind < 0) break;
@@ -114,6 +121,18 @@ function readDecimal(s: string, i: number, to: number, groups: boolean): number 
     j = f;
   } else if (intLen === 0) {
     return -1;
+  } else if (groups && (sep < 0 || sep >= COMMA_SEPARATORS.length)) {
+    // A decimal comma (`1,22`, `1000,99`, `3{,}5`, French `1 000,5`): a comma not read as a thousands
+    // separator above, followed by digits, and not the first item of a list (`1,2,3`).
+    const c = s.charCodeAt(j) === 44 ? 1 : s.startsWith('{,}', j) ? 3 : 0;
+    if (c > 0 && j + c < to && isDigit(s.charCodeAt(j + c))) {
+      const f = digitsEnd(s, j + c, to);
+      const list = (f + 1 < to && s.charCodeAt(f) === 44 && isDigit(s.charCodeAt(f + 1))) || (i >= 2 && s.charCodeAt(i - 1) === 44 && isDigit(s.charCodeAt(i - 2)));
+      if (!list) {
+        decText = (text ?? s.slice(i, j)) + '.' + s.slice(j + c, f);
+        return f;
+      }
+    }
   }
   decText = text ?? s.slice(i, j);
   return j;

@@ -22,9 +22,9 @@ describe('numeric', () => {
   it('reports what it extracted', async () => {
     const g = buildGrader(numericGrader);
     const [r] = await gradeAll(g, [{ completion: 'She earns 9 * 2 = $18 a day.\n#### 18', reference: '18' }]);
-    expect(r).toEqual({ score: 1, details: { extracted: '18', value: 18, method: 'gsm8k', reference: 18 } });
+    expect(r).toEqual({ score: 1, details: { extracted: '18', value: 18, method: 'gsm8k', reference: 18, region: 'whole' } });
     const [p] = await gradeAll(g, [{ completion: 'It grew by 50%', reference: 'work\n#### 50' }]);
-    expect(p).toEqual({ score: 1, details: { extracted: '50%', value: 50, percent: true, method: 'last_number', reference: 50 } });
+    expect(p).toEqual({ score: 1, details: { extracted: '50%', value: 50, percent: true, method: 'last_number', reference: 50, region: 'whole' } });
   });
 
   it('applies absolute and relative tolerance', async () => {
@@ -63,7 +63,9 @@ describe('numeric', () => {
   it('gives 0 (or null) when nothing is extractable, null without a numeric reference', async () => {
     const g = buildGrader(numericGrader);
     const [empty] = await gradeAll(g, [{ completion: '', reference: '5' }]);
-    expect(empty).toEqual({ score: 0, details: { extracted: null, reference: 5 } });
+    expect(empty).toEqual({ score: 0, details: { extracted: null, reference: 5, region: 'auto', reason: 'no answer: the response is empty' } });
+    const [words] = await gradeAll(g, [{ completion: 'no idea', reference: '5' }]);
+    expect(words).toEqual({ score: 0, details: { extracted: null, reference: 5, region: 'whole', reason: 'no number in the answer' } });
     expect(await scoreOne(buildGrader(numericGrader, { on_missing: 'null' }), 'no idea', '5')).toBeNull();
     expect(await scoreOne(g, '5', undefined)).toBeNull();
     expect(await scoreOne(g, '5', null)).toBeNull();

@@ -1,10 +1,16 @@
 import { z } from 'zod';
 import { defineGrader } from './types.js';
 import { extractAnswer, parseReferenceNumber, type FoundNumber } from './number_extract.js';
+import { answerParam, answerRegion, resolveAnswerRegion } from './answer.js';
 
 /**
- * `numeric` — 1 when the final number of the completion equals the reference within tolerance, else 0:
+ * `numeric` — 1 when the final number of the answer equals the reference within tolerance, else 0:
  * |a − b| ≤ max(tolerance, rel_tolerance·|b|), a the extracted answer, b the reference.
+ *
+ * The answer is read in the completion's answer region first (`answer:`, default `auto`: the last
+ * `<answer>…</answer>`, else the text after the reasoning, so a number only in `<think>` is no answer),
+ * then `extract` finds the number inside it: `<answer>The answer is 33.</answer>` and
+ * `<answer>\boxed{33}</answer>` both give 33.
  *
  * Extraction (`extract`, see number_extract.ts for the number grammar) follows the usual verifiable-
  * reward recipes: GSM8K's `#### n` (openai/grade-school-math; verl `reward_score/gsm8k.py`), the last
@@ -14,7 +20,8 @@ import { extractAnswer, parseReferenceNumber, type FoundNumber } from './number_
  *
  * The reference may be a number, a string (a bare number such as `"1,000"` or `"\frac{3}{4}"`, or a
  * whole GSM8K gold solution ending in `#### n`, or a solution with `\boxed{…}`), or a list of these
- * (any may match). No reference → `null`; a reference that is not a number → `null` with the reason.
+ * (any may match). Null rule: no reference → `null`; a reference that is not a number → `null` with
+ * the reason (cannot judge); a missing region or no number in it → 0 (`on_missing: null` to opt out).
  *
  * `percent` decides what a percent sign means, on both sides: `strip` (default) reads 50% as 50 —
  * GSM8K gold answers to percent questions are bare numbers; `divide` reads 50% as 0.5; `either`
@@ -49,9 +56,11 @@ export const numericGrader = defineGrader({
     on_missing: z
       .enum(['zero', 'null'])
       .default('zero')
-      .describe('Score when no number can be extracted from the completion: `zero` (default, a wrong answer) or `null` (not applicable).'),
+      .describe('Score when the answer region is missing or holds no number: `zero` (default, a wrong answer) or `null` (opt-in: skipped by the combiner).'),
+    answer: answerParam,
   },
-  create(params) {
+  create(params, ctx) {
+    const region = resolveAnswerRegion(params.answer, ctx.answer);
     const { extract, tolerance, rel_tolerance: relTolerance, percent, on_missing: onMissing } = params;
 
     const close = (a: number, b: number) => Math.abs(a - b) <= Math.max(tolerance, relTolerance * Math.abs(b));
@@ -88,15 +97,17 @@ export const numericGrader = defineGrader({
         if (s.reference === undefined || s.reference === null) return null;
         const refs = parseRefs(s.reference);
         if (refs === null) return { score: null, details: { reason: 'the reference is not a number' } };
-        const got = extractAnswer(s.completion, extract);
         const reference = refs.length === 1 ? refs[0]!.value : refs.map((r) => r.value);
-        if (got === null) return { score: onMissing === 'zero' ? 0 : null, details: { extracted: null, reference } };
+        const a = answerRegion(s.completion, region);
+        if ('missing' in a) return { score: onMissing === 'zero' ? 0 : null, details: { extracted: null, reference, region: a.region, reason: `no answer: ${a.reason}` } };
+        const got = extractAnswer(a.text, extract);
+        if (got === null) return { score: onMissing === 'zero' ? 0 : null, details: { extracted: null, reference, region: a.region, reason: 'no number in the answer' } };
         const ok = refs.some((r) => matches(got, r));
         return {
           score: ok ? 1 : 0,
           details: got.percent
-            ? { extracted: got.text, value: got.value, percent: true, method: got.method, reference }
-            : { extracted: got.text, value: got.value, method: got.method, reference },
+            ? { extracted: got.text, value: got.value, percent: true, method: got.method, reference, region: a.region }
+            : { extracted: got.text, value: got.value, method: got.method, reference, region: a.region },
         };
       },
     };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { RE2JS, RE2JSException } from 're2js';
 import { defineGrader, ParamError } from './types.js';
 import { normalizeSchema, normalizeText, referenceTexts } from './normalize.js';
+import { answerRegion, resolveAnswerRegion, wholeByDefaultAnswerParam, WHOLE_REGION } from './answer.js';
 
 const FLAG_BITS: Record<string, number> = { i: RE2JS.CASE_INSENSITIVE, m: RE2JS.MULTILINE, s: RE2JS.DOTALL };
 
@@ -46,6 +47,10 @@ function anchored(pattern: string, flags: number): RE2JS {
  * reference instead (normalised by `normalize`): 1/0, `null` when there is no reference, 0 when the
  * pattern or the group does not match.
  *
+ * The pattern sees the whole completion by default (a format regex must see the reasoning and the tags);
+ * the spec-level `answer:` does not apply. With its own `answer:` (e.g. `auto`, `{tag: answer}`) the
+ * component matches that region only, and a missing region scores 0 (`details.region` says why).
+ *
  * Patterns are compiled once with re2js, a port of Google's RE2, so matching is linear in the
  * completion's length whatever the pattern: `(a+)+$` on a megabyte of `a`s cannot backtrack
  * catastrophically. RE2 has no lookaround (`(?=…)`, `(?<=…)`) and no backreferences (`\1`); a pattern
@@ -74,6 +79,7 @@ export const regexGrader = defineGrader({
       .optional()
       .describe('Capture group (index, or name) whose text is compared with the reference; without it the score is whether the pattern matches.'),
     normalize: normalizeSchema.prefault({}),
+    answer: wholeByDefaultAnswerParam,
   },
   create(params) {
     const { pattern, full, group, normalize: opts } = params;
@@ -97,12 +103,24 @@ export const regexGrader = defineGrader({
       throw new ParamError('group', `the pattern has no group named \`${group}\` (named groups: ${Object.keys(re.namedGroups()).join(', ') || 'none'}).`);
 
     const searched = full ? anchored(pattern, flags) : re;
+    const region = resolveAnswerRegion(params.answer, undefined, WHOLE_REGION);
+    const whole = region === WHOLE_REGION;
 
     if (group === undefined) {
+      if (whole) {
+        return {
+          scope: 'rollout',
+          grade(s) {
+            return searched.test(s.completion) ? 1 : 0;
+          },
+        };
+      }
       return {
         scope: 'rollout',
         grade(s) {
-          return searched.test(s.completion) ? 1 : 0;
+          const a = answerRegion(s.completion, region);
+          if ('missing' in a) return { score: 0, details: { region: a.region, reason: `no answer: ${a.reason}` } };
+          return { score: searched.test(a.text) ? 1 : 0, details: { region: a.region } };
         },
       };
     }
@@ -111,13 +129,16 @@ export const regexGrader = defineGrader({
       grade(s) {
         const refs = referenceTexts(s.reference);
         if (refs === null) return null;
-        const m = searched.matcher(s.completion);
-        if (!m.find()) return { score: 0, details: { group: null } };
+        const a = whole ? null : answerRegion(s.completion, region);
+        if (a !== null && 'missing' in a) return { score: 0, details: { group: null, region: a.region, reason: `no answer: ${a.reason}` } };
+        const where = a === null ? {} : { region: a.region };
+        const m = searched.matcher(a === null ? s.completion : a.text);
+        if (!m.find()) return { score: 0, details: { group: null, ...where } };
         const text = m.group(group);
-        if (text === null) return { score: 0, details: { group: null } };
+        if (text === null) return { score: 0, details: { group: null, ...where } };
         const got = normalizeText(text, opts);
         const ok = refs.some((r) => normalizeText(r, opts) === got);
-        return { score: ok ? 1 : 0, details: { group: shown(text) } };
+        return { score: ok ? 1 : 0, details: { group: shown(text), ...where } };
       },
     };
   },

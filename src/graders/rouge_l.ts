@@ -59,8 +59,8 @@ export function rougeL(prediction: readonly string[], target: readonly string[],
  * rouge-score's optional Porter stemmer is not implemented (its `use_stemmer=False` default).
  *
  * Returns the F-measure (or precision/recall with `measure`). A reference list gives the maximum
- * over references. References without tokens are ignored; with none left → `null`. An empty
- * completion scores 0.
+ * over references. References without tokens are ignored; with none left → `null` (cannot judge). An
+ * empty completion scores 0 (the null rule, types.ts).
  *
  * The LCS costs O(n·m): the completion and each reference are cut to their first `max_tokens` tokens
  * before it (`details.truncated` says so), so a runaway completion costs a bounded time and still

@@ -1,14 +1,32 @@
 import type { z } from 'zod';
 import type { Sample } from '../rollout/types.js';
 import type { BackendResolver } from '../backends/types.js';
+import type { AnswerRegion } from './answer.js';
 
-/** A grader's answer with optional details (extracted answer, reason …). `score: null` = not applicable. */
+/**
+ * A grader's answer with optional details (extracted answer, region read, reason …).
+ *
+ * **The null rule, the same for every grader kind.** A completion whose answer is missing, unreadable
+ * or unparseable (no `<answer>`, an unclosed tag, no number, JSON that does not parse, SQL that does
+ * not run, no tool call) is a **wrong answer**: it scores 0 — or the kind's minimum when its range goes
+ * below 0 — and never more than a plain wrong answer; `details.reason` says why. `score: null` means
+ * only "this grader cannot judge this rollout": there is no reference or it is unusable (not a number,
+ * empty, does not parse), or the component declares itself not applicable (e.g. a group of one for a
+ * group-relative grader). An answer that exhausts the grader's time limit is wrong too (Math-Verify
+ * scores its timeouts False): a policy must not escape judgement by being slow to check. A failure
+ * of the grader itself — its backend, sandbox or judge model (including a judge reply that cannot be
+ * parsed) — throws: the pipeline records an error for the component, and its score is null. Options named
+ * `on_parse_failure` / `on_missing` keep the opt-in `null` for an unreadable answer; their default
+ * is `zero`. Documented exceptions: `likelihood` (log-prob variants) and `dpo_implicit` score
+ * unbounded log-probabilities with no floor. `src/graders/null_rule.test.ts` checks the rule over
+ * every kind.
+ */
 export interface Graded {
   score: number | null;
   details?: Record<string, unknown>;
 }
 
-/** What a grade function may return: a bare number, `null` ("not applicable", skipped by the combiner) or {@link Graded}. */
+/** What a grade function may return: a bare number, `null` ("cannot judge", see {@link Graded}) or {@link Graded}. */
 export type GradeOutput = number | null | Graded;
 
 /** Grades one rollout at a time. May be async (model backends); rule graders should stay sync. */
@@ -33,6 +51,11 @@ export interface GraderContext {
   name: string;
   /** The spec's `backends`, for model graders (`backend: <name>`). Absent when the spec declares none. */
   backends?: BackendResolver;
+  /**
+   * The spec-level `answer:` region (src/graders/answer.ts), compiled: the default for components whose
+   * grader reads an answer region by default and that set no `answer:` of their own. Absent = `auto`.
+   */
+  answer?: AnswerRegion;
 }
 
 /**

@@ -117,15 +117,23 @@ describe('vendi grader', () => {
     expect(calls.length).toBe(1);
   });
 
-  it('empty completions → null with a reason, left out of the group', async () => {
+  it('empty completions → the group\'s lowest reward (at most 0), left out of the group', async () => {
     const { backend } = encoder();
     const out = await gradeAll(build(vendiGrader, { backend: 'enc', per_rollout: 'group' }, [backend]), [
       { completion: '1,0', group: 'g' },
       { completion: '  ', group: 'g' },
       { completion: '0,1', group: 'g' },
     ]);
-    expect(out.map((o) => o.score)).toEqual([expect.closeTo(2, 12), null, expect.closeTo(2, 12)]);
-    expect(out[1]!.details).toEqual({ reason: 'the completion is empty' });
+    expect(out.map((o) => o.score)).toEqual([expect.closeTo(2, 12), 0, expect.closeTo(2, 12)]);
+    expect(out[1]!.details).toEqual({ reason: 'the completion is empty: scored as the lowest of its group (at most 0)' });
+    const marginal = await gradeAll(build(vendiGrader, { backend: 'enc' }, [backend]), [
+      { completion: '1,0', group: 'g' },
+      { completion: '1,0', group: 'g' },
+      { completion: '', group: 'g' },
+      { completion: '0,1', group: 'g' },
+    ]);
+    const s = marginal.map((o) => o.score as number);
+    expect(s[2]).toBe(Math.min(s[0]!, s[1]!, s[3]!, 0));
   });
 
   it('errors: backend failure and vectors of different lengths reject the group', async () => {

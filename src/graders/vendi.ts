@@ -62,7 +62,7 @@ export function vendiRewards(vectors: readonly (readonly number[])[], perRollout
  * `per_rollout: marginal` (default) rewards each rollout with Vendi(group) − Vendi(group without it):
  * positive when it adds diversity, ≤ 0 for a near-duplicate of a sibling; a group of one scores 1.
  * `per_rollout: group` gives every rollout the group's score (no credit within the group, only across
- * groups). Empty completions score `null` with a reason and are left out of the group. A backend
+ * groups). Empty completions are left out of the group and score its lowest reward (at most 0; the null rule: no answer never beats an answer). A backend
  * failure, differing dimensions or a zero vector reject the group's grades. Eigenvalues come from
  * Householder tridiagonalisation and implicit QL (linalg.ts): O(n³) per score, O(n⁴) per group for
  * `marginal`; embedding calls are batched across the groups graded in the same tick.
@@ -87,10 +87,13 @@ export const vendiGrader = defineGrader({
     const backend = resolveBackend(ctx, params.backend, ['embed']);
     const embed = batchedEmbedder(backend, params.batch_size);
     const gradeOne = async (samples: readonly Sample[]): Promise<GradeOutput[]> => {
-      const out: GradeOutput[] = samples.map(() => ({ score: null, details: { reason: 'the completion is empty' } }));
       const used = samples.flatMap((s, i) => (s.completion.trim().length > 0 ? [i] : []));
       const vectors = await Promise.all(used.map((i) => embed(samples[i]!.completion.trim())));
       const { vendi, rewards } = vendiRewards(vectors, params.per_rollout);
+      // Null rule: an empty completion contributes nothing — it scores the lowest reward of its group
+      // (at most 0), never null and never above a judged rollout.
+      const floor = Math.min(0, ...rewards);
+      const out: GradeOutput[] = samples.map(() => ({ score: floor, details: { reason: 'the completion is empty: scored as the lowest of its group (at most 0)' } }));
       used.forEach((i, k) => (out[i] = { score: rewards[k]!, details: { vendi, n: used.length } }));
       return out;
     };

@@ -75,7 +75,7 @@ describe('reward server (inline scoring, token auth)', () => {
   it('returns details and diagnostics keyed by spec when asked', async () => {
     const r = await call(url, 'POST', '/v1/score', { rollouts: gsmRollouts(8), details: true, diagnostics: true }, auth);
     expect(r.status).toBe(200);
-    expect(r.body.results[0].details).toEqual({});
+    expect(r.body.results[0].details).toEqual({ correct: { region: 'whole' } }); // exact says which answer region it read
     const d = r.body.diagnostics.exact;
     expect(d.rollouts).toBe(8);
     expect(d.groups).toBe(2);

@@ -10,6 +10,7 @@ import type { Credit } from '../credit/types.js';
 import type { Spec } from './schema.js';
 import { SpecError, type SpecIssue } from './errors.js';
 import { buildBackends, type BuiltBackends } from '../backends/config.js';
+import { compileAnswerRegion, type AnswerRegion } from '../graders/answer.js';
 
 /** A spec turned into runnable parts: built once, then used for every batch. */
 export interface CompiledSpec {
@@ -68,6 +69,12 @@ export function compileSpec(spec: Spec, opts: { source?: string; specDir?: strin
     }
   }
   const ctxBackends = backends?.resolver;
+  let answer: AnswerRegion | undefined;
+  try {
+    answer = spec.answer === undefined ? undefined : compileAnswerRegion(spec.answer);
+  } catch (e) {
+    issues.push({ path: e instanceof ParamError ? e.param : 'answer', message: e instanceof Error ? e.message : String(e) });
+  }
   spec.components.forEach((c, i) => {
     const { name, weight, description: _d, scope, grader, ...params } = c as {
       name: string;
@@ -77,7 +84,7 @@ export function compileSpec(spec: Spec, opts: { source?: string; specDir?: strin
       grader: string;
     } & Record<string, unknown>;
     try {
-      const built = graderKind(grader)!.create(params as never, { specDir, name, backends: ctxBackends });
+      const built = graderKind(grader)!.create(params as never, { specDir, name, backends: ctxBackends, answer });
       if (scope === 'step' && built.scope === 'group') throw new ParamError('scope', `grader "${grader}" grades whole groups and cannot be step-scoped`);
       (scope === 'step' ? stepGraders : graders).push(built);
       (scope === 'step' ? stepNames : names).push(name);

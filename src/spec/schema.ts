@@ -6,6 +6,7 @@ import { advantageSchema } from '../advantage/registry.js';
 import { diagnoseOptionsSchema } from '../diagnose/index.js';
 import { creditSchema } from '../credit/registry.js';
 import { backendsSectionSchema } from '../backends/config.js';
+import { answerRegionSchema } from '../graders/answer.js';
 
 /**
  * The reward spec schema, assembled from the registries: each grader kind contributes one member of the
@@ -52,6 +53,11 @@ export const specSchema = z
     backends: backendsSectionSchema
       .optional()
       .describe('Named model backends (an OpenAI-compatible server, an embedded GGUF file) that model graders use with `backend: <name>`.'),
+    answer: answerRegionSchema
+      .optional()
+      .describe(
+        'Default answer region for every component whose grader reads one (exact, contains, numeric, math, json, sql, code) and that sets no `answer:` of its own; `regex` and `tool_call` read the whole text unless their component says otherwise. Default `auto`.',
+      ),
     components: z.array(componentSchema).min(1, 'needs at least one component').describe('The graders, each producing one named component per rollout.'),
     combine: combineSchema.optional().describe('How the components become one reward (default: weighted_sum).'),
     shape: shapeSchema.optional().describe('Shapers applied to the reward in order, before the estimator.'),

@@ -43,7 +43,9 @@ const FINAL = ci('final answer');
 const ANSWER = `(?:${ci('answer')}|[Rr][ée]ponse|[Rr]espuesta|[Aa]ntwort|[Rr]isposta|[Rr]esposta|[Оо]твет|答案|回答|الإجابة|उत्तर)`;
 const ANSWER_WORD = /answer|réponse|reponse|respuesta|antwort|risposta|resposta|ответ|答案|回答|الإجابة|उत्तर/;
 
-const NUMBER = String.raw`(?<!\d)(?:(?<i1>-?[1-9]\d{0,2}(?:[ ,]\d{3})+)(?<d1>\.\d+)?|(?<i2>-?\d+)(?<d2>[.,]\d+)|(?<d3>\.\d+)|(?<i3>-?\d+))(?<ex>[eE][+-]?\d+(?![a-zA-Z]))?(?<npct>\s*(?:%|[Pp]ercent|\s*[Pp]ercentage|\s*[Pp]ct))?`;
+// Math-Verify's number grammar (its parser.py `lazy_expr_regex`), with thin and no-break spaces also
+// accepted as thousands separators (Math-Verify: ASCII space and comma only).
+const NUMBER = String.raw`(?<!\d)(?:(?<i1>-?[1-9]\d{0,2}(?:[ ,\u00a0\u2009\u202f]\d{3})+)(?<d1>\.\d+)?|(?<i2>-?\d+)(?<d2>[.,]\d+)|(?<d3>\.\d+)|(?<i3>-?\d+))(?<ex>[eE][+-]?\d+(?![a-zA-Z]))?(?<npct>\s*(?:%|[Pp]ercent|\s*[Pp]ercentage|\s*[Pp]ct))?`;
 const OPS = String.raw`+\-*×/^()÷`;
 // Bounded runs: an expression answer is short, and unbounded runs backtrack quadratically.
 const EXPR = String.raw`(?<expr>-?\(?-?\d[\d.\s${OPS}]{0,200}[${OPS}][\d.\s${OPS}]{1,200}\)?)`;
@@ -123,13 +125,53 @@ function fromExpr(c: Cand, parse: ParseFn): { node: Node | null; str: string } {
 
 function numberCand(int: string, dec: string, ex: string, pct: boolean): { node: Node; str: string } {
   const neg = int.startsWith('-');
-  let digits = (neg ? int.slice(1) : int).replace(/[ ,]/g, '').replace(/^0+/, '');
+  let digits = (neg ? int.slice(1) : int).replace(/[ ,\u00a0\u2009\u202f]/g, '').replace(/^0+/, '');
   if (digits === '') digits = '0';
   const decimal = dec.replace(',', '.');
   const str = `${neg ? '-' : ''}${digits}${decimal}`;
   const v = parseDecimal(str + ex)!;
   const n: Node = { k: 'num', v, float: decimal !== '' || ex !== '' };
   return { node: pct ? { k: 'pct', arg: n } : n, str };
+}
+
+// A text that is one plain number, as Math-Verify's expression extraction reads it (tests/test_all.py
+// `test_number_extraction`: `1 000` = 1000, `1000,99` = 1000.99, `1,22` = 1.22, `0,111` = 0.111,
+// `7,425,000` = 7425000), plus thin/no-break spaces and LaTeX `\,`, `\ `, `{,}` between groups of
+// three. Groups use one separator kind; a comma not followed by exactly three digits (or after a
+// lead of four or more digits, or a lead 0) is a decimal comma.
+const SEP = String.raw`(?:,|[ \u00a0\u2009\u202f]|\\[, ]|\{,\})`;
+const PLAIN_NUMBER = new RegExp(
+  String.raw`^\s*(?<sign>[-+−]?)\s*(?:\\?\$|[€£¥₹])?\s*(?:(?<g>[1-9]\d{0,2})(?<sep>${SEP})(?<rest>\d{3}(?:\k<sep>\d{3})*)(?<gd>[.]\d+)?|(?<int>\d+)(?<dec>(?:[.,]|\{,\})\d+)?|(?<frac>\.\d+))\s*(?<pct>\\?%)?\s*\.?\s*$`,
+);
+
+/**
+ * The value of a text that is exactly one plain number (see PLAIN_NUMBER above), or null. `ambiguous`
+ * when a comma could also separate two answers (`1,22` = 1.22 or the pair 1, 22): the caller may
+ * then accept either reading.
+ *
+ * @example
+ * plainNumber('1 000') // → {node: 1000, str: '1000', ambiguous: false}
+ * plainNumber('1,22')  // → {node: 1.22, str: '1.22', ambiguous: true}
+ */
+export function plainNumber(text: string): { node: Node; str: string; ambiguous: boolean } | null {
+  if (text.length > 200) return null;
+  const m = PLAIN_NUMBER.exec(text);
+  if (!m) return null;
+  const g = m.groups!;
+  const sign = g['sign'] === '' || g['sign'] === '+' ? '' : '-';
+  let r: { node: Node; str: string };
+  let ambiguous = false;
+  if (g['g'] !== undefined) {
+    r = numberCand(sign + g['g'] + g['rest']!.replace(/\D/g, ''), g['gd'] ?? '', '', false);
+  } else if (g['int'] !== undefined) {
+    const dec = g['dec'];
+    ambiguous = dec !== undefined && dec[0] !== '.';
+    r = numberCand(sign + g['int'], dec === undefined ? '' : '.' + dec.replace(/^(?:[.,]|\{,\})/, ''), '', false);
+  } else {
+    r = numberCand(sign + '0', g['frac']!, '', false);
+  }
+  if (g['pct'] !== undefined) r = { node: { k: 'pct', arg: r.node }, str: r.str };
+  return { ...r, ambiguous };
 }
 
 /**

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildGrader, gradeAll, scoreOne } from '../harness.js';
 import { ParamError } from '../types.js';
 import { mathGrader } from './index.js';
+import { parseAnswerRegion } from '../answer.js';
 
 describe('math grader', () => {
   const g = buildGrader(mathGrader);
@@ -28,15 +29,16 @@ describe('math grader', () => {
     expect(await scoreOne(g, '\\boxed{7}', { answer: 7 })).toBeNull();
   });
 
-  it('gives null with details when the answer cannot be read, 0 when asked', async () => {
+  it('gives 0 with details when the answer cannot be read (null only when asked)', async () => {
     const [r] = await gradeAll(g, [{ completion: 'I am not sure.', reference: '5' }]);
-    expect(r!.score).toBeNull();
+    expect(r!.score).toBe(0);
     expect(r!.details).toMatchObject({ reason: 'no answer found', reference: '5' });
     const [u] = await gradeAll(g, [{ completion: 'So it is $\\zzz{1}$.', reference: '5' }]);
-    expect(u!.score).toBeNull();
+    expect(u!.score).toBe(0);
     expect(u!.details).toMatchObject({ reason: 'answer did not parse', extracted: '\\zzz{1}' });
-    const zero = buildGrader(mathGrader, { on_parse_failure: 'zero' });
-    expect(await scoreOne(zero, 'I am not sure.', '5')).toBe(0);
+    const opt = buildGrader(mathGrader, { on_parse_failure: 'null' });
+    expect(await scoreOne(opt, 'I am not sure.', '5')).toBeNull();
+    expect(await scoreOne(opt, '<answer>5', '5')).toBeNull();
   });
 
   it('says when the reference itself cannot be read', async () => {
@@ -50,7 +52,7 @@ describe('math grader', () => {
     expect(await scoreOne(mc, "Let's think. It's not A, therefore I think it's B", 'B')).toBe(1);
     expect(await scoreOne(mc, 'The answer is (C).', '(A) Cecile')).toBe(0);
     expect(await scoreOne(mc, 'Answer: E', 'E')).toBe(1);
-    expect(await scoreOne(mc, 'no idea', 'B')).toBeNull();
+    expect(await scoreOne(mc, 'no idea', 'B')).toBe(0);
     const five = buildGrader(mathGrader, { extract: 'letter', letters: 'ABCDE' });
     expect(await scoreOne(five, 'Answer: E', 'D')).toBe(0);
   });
@@ -62,10 +64,10 @@ describe('math grader', () => {
     expect(await scoreOne(buildGrader(mathGrader, { allow_set_relation: true }), '$-2 \\le x \\le 7$', '$x \\in [-2,7]$')).toBe(1);
   });
 
-  it('returns null with reason timeout past the time limit', async () => {
+  it('scores 0 with reason timeout past the time limit (Math-Verify: timeouts are False)', async () => {
     const slow = buildGrader(mathGrader, { timeout_ms: 1, symbolic_fallback: false });
     const [r] = await gradeAll(slow, [{ completion: '$\\boxed{\\sum_{k=1}^{99999} \\cos(k)}$', reference: '$\\sum_{k=1}^{99999} \\sin(k)$' }]);
-    expect(r!.score).toBeNull();
+    expect(r!.score).toBe(0);
     expect(r!.details).toMatchObject({ reason: 'timeout', limit_ms: 1 });
   });
 
@@ -128,5 +130,60 @@ describe('math grader: Math-Verify regressions', () => {
   it('does not cut a \\mathrm{e} answer down to its first number (Math-Verify accepts 1 + 1/e for 1 - 1/e)', async () => {
     expect(await scoreOne(g, '$1 + \\frac{1}{\\mathrm{e}}$', '$1 - \\frac{1}{\\mathrm{e}}$')).toBe(0);
     expect(await scoreOne(g, '$1 - \\frac{1}{e}$', '$1 - \\frac{1}{\\mathrm{e}}$')).toBe(1);
+  });
+});
+
+// Numbers as Math-Verify's number extraction reads them (its tests/test_all.py `test_number_extraction`
+// and the thousands/decimal-comma cases there), with the grader's default `extract: auto`.
+describe('math grader: numbers as Math-Verify reads them', () => {
+  const m = buildGrader(mathGrader, { symbolic_fallback: false });
+  it('reads space and thin-space thousands, plain and in LaTeX', async () => {
+    for (const c of ['1 000', '1\u2009000', '1\u202f000', '$1\\,000$', '$1\\ 000$', '\\boxed{1 000}', 'The answer is 1 000.', '<answer>1 000</answer>'])
+      expect(await scoreOne(m, c, '1000'), c).toBe(1);
+    expect(await scoreOne(m, '1 000 000', '1000000')).toBe(1);
+    expect(await scoreOne(m, '1 001', '1000')).toBe(0);
+  });
+  it('reads a decimal comma where the comma cannot be a thousands separator', async () => {
+    expect(await scoreOne(m, '1000,99', '1000.99')).toBe(1);
+    expect(await scoreOne(m, '1.22', '1,22')).toBe(1);
+    expect(await scoreOne(m, '1,22', '1.22')).toBe(1);
+    expect(await scoreOne(m, '0.111', '0,111')).toBe(1);
+    expect(await scoreOne(m, '1,000', '1000')).toBe(1);
+    expect(await scoreOne(m, '7,425,000', '7425000')).toBe(1);
+    expect(await scoreOne(m, '1,23', '1.22')).toBe(0);
+  });
+  it('keeps the list reading of an ambiguous comma too', async () => {
+    // A reference `-2,1` may be two roots: `\boxed{-2, 1}` is right, and so is -2.1 as Math-Verify reads it.
+    expect(await scoreOne(m, '\\boxed{-2, 1}', '-2,1')).toBe(1);
+    expect(await scoreOne(m, '-2,1', '-2.1')).toBe(1);
+    expect(await scoreOne(m, '\\boxed{-2, 3}', '-2,1')).toBe(0);
+  });
+});
+
+describe('math grader: answer regions', () => {
+  const m = buildGrader(mathGrader, { symbolic_fallback: false });
+  it('reads the R1 answer tag: right 1, wrong 0, no answer 0 — never null', async () => {
+    const r1 = (a: string) => `<think>Let me add 11 and 22. That is 33.</think>\n<answer>${a}</answer>`;
+    const out = await gradeAll(m, [r1('33'), r1('34'), r1('I am not sure'), '<think>33'].map((completion) => ({ completion, reference: '33' })));
+    expect(out.map((o) => o.score)).toEqual([1, 0, 0, 0]);
+    expect(out[0]!.details).toMatchObject({ region: 'answer_tag', extracted: '33' });
+    expect(out[3]!.details).toMatchObject({ region: 'auto', reason: expect.stringMatching(/unclosed <think>/) });
+  });
+  it('runs its own extraction inside the region', async () => {
+    for (const a of ['33', '\\boxed{33}', 'The answer is 33.', '$33$', 'The final answer is $\\boxed{33}$. I hope it is correct.'])
+      expect(await scoreOne(m, `<think>maybe 32</think><answer>${a}</answer>`, '33'), a).toBe(1);
+  });
+  it('does not read a draft answer in the reasoning', async () => {
+    expect(await scoreOne(m, '<think>\\boxed{33}</think> I do not know.', '33')).toBe(0);
+  });
+  it('takes the spec-level region, and the component’s own over it', async () => {
+    const tagged = buildGrader(mathGrader, { symbolic_fallback: false }, 'c', { answer: parseAnswerRegion({ tag: 'final' }) });
+    expect(await scoreOne(tagged, '<answer>1</answer><final>33</final>', '33')).toBe(1);
+    const own = buildGrader(mathGrader, { symbolic_fallback: false, answer: 'auto' }, 'c', { answer: parseAnswerRegion({ tag: 'final' }) });
+    expect(await scoreOne(own, '<answer>1</answer><final>33</final>', '33')).toBe(0);
+  });
+  it('still says when the reference is unusable, whatever the answer', async () => {
+    const [r] = await gradeAll(m, [{ completion: '<answer>', reference: '' }]);
+    expect(r!.score).toBeNull();
   });
 });

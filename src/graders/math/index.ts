@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { referenceTexts } from '../normalize.js';
 import { defineGrader, ParamError } from '../types.js';
+import { answerParam, answerRegion, resolveAnswerRegion } from '../answer.js';
 import { ceFallback } from './ce.js';
 import { DEFAULT_OPTIONS, MathVerifier, type MathOptions } from './verify.js';
 
@@ -14,8 +15,13 @@ export { MathVerifier, DEFAULT_OPTIONS, type MathOptions, type MathVerdict } fro
  * exactly (decimals to `precision` places, tiny values by significant digits), expressions at sample
  * points, sets/tuples/intervals/matrices element-wise, equations up to a constant factor, and
  * inequalities as the sets they describe — gold first, so a prediction cannot echo an inequality.
- * 1 = equivalent, 0 = not, null (with `details.reason`) = the answer or reference could not be read,
- * or the time limit was hit. With `extract: letter` it compares multiple-choice letters. Deliberate
+ * The extraction runs on the completion's answer region (`answer:`, default `auto`: the last
+ * `<answer>…</answer>`, else the text after the reasoning), so `<think>…</think><answer>33</answer>`
+ * reads 33 and `<answer>\boxed{33}</answer>` or `<answer>The answer is 33.</answer>` too.
+ * Null rule: 1 = equivalent, 0 = not — and 0 too when the answer region is missing, the answer cannot
+ * be read or parsed (`on_parse_failure: null` to opt out), or checking it hits the time limit (as
+ * Math-Verify, whose timeouts are False); null (with `details.reason`) only when the reference has no
+ * readable answer. With `extract: letter` it compares multiple-choice letters. Deliberate
  * departures from Math-Verify: tiny decimals compare by significant digits, `\sqrt(2)` is √2, `**73**`
  * is 73, `\mathrm{e}` is e, `28\%` also matches 28, a vector matches the same tuple, inequalities in one
  * variable compare by solution set, `i` is the imaginary unit. With `symbolic_fallback` (default)
@@ -28,7 +34,7 @@ export { MathVerifier, DEFAULT_OPTIONS, type MathOptions, type MathVerdict } fro
  */
 export const mathGrader = defineGrader({
   kind: 'math',
-  summary: 'Math answer equivalence (Math-Verify semantics): 1 equivalent, 0 not, null unreadable.',
+  summary: 'Math answer equivalence (Math-Verify semantics): 1 equivalent, 0 not or unreadable, null when the reference is unreadable.',
   params: {
     extract: z
       .enum(['auto', 'latex', 'expr', 'letter'])
@@ -57,15 +63,15 @@ export const mathGrader = defineGrader({
       .describe('Priority of `\\boxed{}`: tried first, or ranked with `final answer … is` (Math-Verify\'s library default).'),
     on_parse_failure: z
       .enum(['null', 'zero'])
-      .default('null')
-      .describe('Score when the completion has no readable answer: null (skipped by the combiner, details say why) or 0.'),
+      .default('zero')
+      .describe('Score when the completion has no readable answer (missing region, nothing extracted, does not parse): 0 (default, a wrong answer) or null (opt-in: skipped by the combiner; details say why).'),
     timeout_ms: z
       .number()
       .int()
       .min(1)
       .max(60_000)
       .default(1000)
-      .describe('Hard time limit per verification in milliseconds; over it the score is null with reason `timeout`.'),
+      .describe('Hard time limit per verification in milliseconds; over it the score is 0 with reason `timeout` (Math-Verify scores timeouts False).'),
     cache_size: z
       .number()
       .int()
@@ -77,8 +83,10 @@ export const mathGrader = defineGrader({
       .boolean()
       .default(true)
       .describe('Use compute-engine for LaTeX the fast parser cannot read and for expressions sampling cannot decide.'),
+    answer: answerParam,
   },
-  create(params) {
+  create(params, ctx) {
+    const region = resolveAnswerRegion(params.answer, ctx.answer);
     if (params.letters !== undefined && params.extract !== 'letter') throw new ParamError('letters', '`letters` only applies with `extract: letter`');
     const opts: MathOptions = {
       ...DEFAULT_OPTIONS,
@@ -99,13 +107,20 @@ export const mathGrader = defineGrader({
       grade(s) {
         const refs = referenceTexts(s.reference);
         if (refs === null || refs.length === 0) return null;
+        const a = answerRegion(s.completion, region);
+        if ('missing' in a) {
+          // Still say whether the reference is usable: an unusable reference is "cannot judge" whatever the answer.
+          const v = verifier.verify(refs[0]!, '');
+          if (v.score === null && /^reference/.test(String(v.details.reason))) return { score: null, details: { ...v.details, region: a.region } };
+          return { score: params.on_parse_failure === 'zero' ? 0 : null, details: { extracted: null, region: a.region, reason: `no answer: ${a.reason}` } };
+        }
         let best: { score: number | null; details: Record<string, unknown> } | null = null;
         for (const ref of refs) {
-          const v = verifier.verify(ref, s.completion);
-          if (v.score === 1) return v;
+          const v = verifier.verify(ref, a.text);
+          if (v.score === 1) return { score: 1, details: { ...v.details, region: a.region } };
           if (best === null || (best.score === null && v.score !== null)) best = v;
         }
-        return best;
+        return { score: best!.score, details: { ...best!.details, region: a.region } };
       },
     };
   },

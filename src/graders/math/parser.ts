@@ -80,7 +80,9 @@ const UNICODE: Record<string, [TokT, string]> = {
 };
 const SUPERSCRIPTS: Record<string, string> = { '²': '2', '³': '3', '¹': '1' };
 
-const SPACER_RE = /^(?:\\[,;: ]|~|\{,\})/;
+// Between digit groups: LaTeX thin/medium/normal spaces, `~`, `{,}`, a plain, no-break or thin space
+// (TeX ignores spaces in math mode: `1 000` is typeset, and read, as 1000). Sticky: no slicing.
+const SPACER_RE = /\\[,;: ]|~|\{,\}|[ \u00a0\u2009\u202f]/y;
 
 /** Splits normalised LaTeX into tokens. Exported for tests. */
 export function tokenize(src: string): Tok[] {
@@ -122,14 +124,15 @@ export function tokenize(src: string): Tok[] {
       if (text.length <= 3 && text.length > 0 && src[j] !== '.') {
         // Digit groups joined by thin spaces: 1\,000\,000.
         for (;;) {
-          const rest = src.slice(j);
-          const m = SPACER_RE.exec(rest);
+          SPACER_RE.lastIndex = j;
+          const m = SPACER_RE.exec(src);
           if (!m) break;
           const after = j + m[0].length;
-          const g = /^\d{3}(?!\d)/.exec(src.slice(after));
-          if (!g) break;
-          text += g[0];
-          j = after + 3;
+          let d = after;
+          while (d < n && d - after < 4 && src.charCodeAt(d) >= 48 && src.charCodeAt(d) <= 57) d++;
+          if (d - after !== 3) break;
+          text += src.slice(after, d);
+          j = d;
         }
       }
       if (src[j] === '.' && j + 1 < n && /\d/.test(src[j + 1]!)) {

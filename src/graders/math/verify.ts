@@ -6,7 +6,7 @@
 import type { Node } from './ast.js';
 import { type CompareOptions, verifyNodes } from './compare.js';
 import { Deadline, MathTimeout } from './deadline.js';
-import { type Extraction, type Target, extractAnswer, extractLetter } from './extract.js';
+import { type Extraction, type Target, extractAnswer, extractLetter, plainNumber } from './extract.js';
 import { Lru } from './lru.js';
 import { normalizeLatex } from './normalize.js';
 import { ParseError, parseLatex } from './parser.js';
@@ -23,7 +23,7 @@ export interface MathOptions {
   /** `\boxed{}` ranked first (true) or with `final answer … is` (false). */
   boxedFirst: boolean;
   timeoutMs: number;
-  /** Score for an answer that is missing or does not parse: null (skip) or 0. */
+  /** Score for an answer that is missing or does not parse: 0 (default) or null (opt-in skip). */
   onParseFailure: 'null' | 'zero';
   /** Parsed references kept (LRU). */
   cacheSize: number;
@@ -49,7 +49,7 @@ export const DEFAULT_OPTIONS: MathOptions = {
   allowSetRelation: false,
   boxedFirst: true,
   timeoutMs: 1000,
-  onParseFailure: 'null',
+  onParseFailure: 'zero',
   cacheSize: 4096,
 };
 
@@ -62,6 +62,8 @@ export interface MathVerdict {
 interface Prepared {
   ex: Extraction;
   letter: string | null;
+  /** The other reading of an ambiguous plain number (`1,22`: 1.22 first, the pair 1, 22 here). */
+  alt?: Node | null;
 }
 
 const DELIMITED = /(?<!\\)\$|\\\(|\\\[|\\boxed|\\fbox/;
@@ -133,13 +135,18 @@ export class MathVerifier {
       prepared = { ex: { node: null, str: letter, source: letter }, letter };
     } else {
       let ex: Extraction | null = null;
-      if (this.targets.includes('latex') && !DELIMITED.test(text)) {
+      let alt: Node | null = null;
+      const plain = this.targets.includes('expr') ? plainNumber(text) : null;
+      if (plain) {
+        ex = { node: plain.node, str: plain.str, source: text.trim() };
+        if (plain.ambiguous) alt = this.parse(normalizeLatex(text, 'all'), false, deadline);
+      } else if (this.targets.includes('latex') && !DELIMITED.test(text)) {
         // A bare reference (`\frac{14}{3}`, MATH-style) is one LaTeX answer, not prose to search.
         const s = normalizeLatex(text, 'all');
         const node = s ? this.parse(s, false, deadline) : null;
         if (node) ex = { node, str: s, source: s };
       }
-      prepared = { ex: ex ?? extractAnswer(text, { targets: this.targets, boxedFirst: this.opts.boxedFirst }, (t, plain) => this.parse(t, plain, deadline), deadline), letter: null };
+      prepared = { ex: ex ?? extractAnswer(text, { targets: this.targets, boxedFirst: this.opts.boxedFirst }, (t, pl) => this.parse(t, pl, deadline), deadline), letter: null, alt };
     }
     this.golds.set(text, prepared);
     return prepared;
@@ -158,22 +165,33 @@ export class MathVerifier {
   }
 
   /**
-   * Scores `completion` against one reference: 1, 0, or null (with `details.reason`) when the
-   * answer or the reference cannot be read or the time limit is hit.
+   * Scores `completion` against one reference: 1, or 0 (also when the time limit is hit, and when the
+   * answer cannot be read unless `onParseFailure` is `null`), or null (with `details.reason`) when the
+   * reference cannot be read.
    */
   verify(reference: string, completion: string): MathVerdict {
     const deadline = new Deadline(this.opts.timeoutMs);
+    let gold: Prepared;
     try {
-      return this.verifyInner(reference, completion, deadline);
+      gold = this.prepareGold(reference, deadline);
     } catch (e) {
-      if (e instanceof MathTimeout) return { score: null, details: { reason: 'timeout', limit_ms: this.opts.timeoutMs } };
-      if (e instanceof RangeError) return { score: null, details: { reason: 'evaluation failed', error: e.message } };
+      // The reference alone exceeded the limits: that is the grader's problem, not the answer's.
+      if (e instanceof MathTimeout) return { score: null, details: { reason: 'reference timeout', limit_ms: this.opts.timeoutMs } };
+      if (e instanceof RangeError) return { score: null, details: { reason: 'reference evaluation failed', error: e.message } };
+      throw e;
+    }
+    try {
+      return this.verifyInner(gold, reference, completion, deadline);
+    } catch (e) {
+      // The answer made the check exceed its limits: a wrong answer (Math-Verify's timeouts are False), so
+      // a policy cannot buy a skipped grade with an expression too slow or too large to check.
+      if (e instanceof MathTimeout) return { score: 0, details: { reason: 'timeout', limit_ms: this.opts.timeoutMs } };
+      if (e instanceof RangeError) return { score: 0, details: { reason: 'evaluation failed', error: e.message } };
       throw e;
     }
   }
 
-  private verifyInner(reference: string, completion: string, deadline: Deadline): MathVerdict {
-    const gold = this.prepareGold(reference, deadline);
+  private verifyInner(gold: Prepared, reference: string, completion: string, deadline: Deadline): MathVerdict {
     if (this.opts.extract === 'letter') {
       if (!gold.letter) return { score: null, details: { reason: 'reference has no letter', reference } };
       const got = extractLetter(completion, this.letters(gold.letter));
@@ -183,7 +201,14 @@ export class MathVerifier {
     const g = gold.ex;
     if (!g.node && !g.str) return { score: null, details: { reason: 'reference has no answer', reference } };
     let p: Extraction | null = null;
-    if (this.targets.includes('latex') && isBareAnswer(completion)) {
+    let pAlt: Node | null = null;
+    // A completion that is one plain number reads as Math-Verify's number extraction reads it
+    // (`1 000`, `1000,99`, `1,22`), before any LaTeX reading; a decimal comma keeps the list reading too.
+    const plain = this.targets.includes('expr') ? plainNumber(completion) : null;
+    if (plain) {
+      p = { node: plain.node, str: plain.str, source: completion.trim() };
+      if (plain.ambiguous) pAlt = this.parse(normalizeLatex(completion, 'all'), false, deadline);
+    } else if (this.targets.includes('latex') && isBareAnswer(completion)) {
       // A completion that is just an answer in LaTeX (`\sqrt{2}`, `x^2 + 2*x + 1`, `\$10`).
       const s = normalizeLatex(completion, 'all');
       const node = s ? this.parse(s, false, deadline) : null;
@@ -200,6 +225,14 @@ export class MathVerifier {
         symbolic: this.opts.fallback ? (a, b) => this.opts.fallback!.equal(a, b, deadline.remaining()) : null,
       };
       if (verifyNodes(g.node, p.node, o)) return { score: 1, details };
+      // Ambiguous commas (`1,22`): either reading of either side may be the intended one.
+      const gs = [g.node, gold.alt ?? null];
+      const ps = [p.node, pAlt];
+      for (let i = 0; i < 2; i++)
+        for (let j = 0; j < 2; j++) {
+          if ((i === 0 && j === 0) || !gs[i] || !ps[j]) continue;
+          if (verifyNodes(gs[i]!, ps[j]!, o)) return { score: 1, details: { ...details, via: 'comma reading' } };
+        }
     }
     if (g.str && p.str && g.str.trim() !== '' && g.str.trim() === p.str.trim()) return { score: 1, details: { ...details, via: 'text' } };
     if (!g.node) return { score: null, details: { ...details, reason: 'reference did not parse' } };

@@ -8,6 +8,8 @@ import { extractSql, firstKeyword, hasTopLevelOrderBy, READ_KEYWORDS, spiderPost
 import { resolveDatabase } from './paths.js';
 import { REASONING_SQL_WEIGHTS, xmlCount, type ReasoningSqlWeights } from './reasoning_sql.js';
 import { ngramSimilarity, schemaLinking } from './schema.js';
+import { answerParam, answerRegion, resolveAnswerRegion } from '../answer.js';
+import { buildSqlJudge, EXECUTION_MATCH, fallbackJudgeSchema, type SqlJudge } from './judge_fallback.js';
 
 const MODES = ['execution', 'syntax', 'schema_linking', 'ngram', 'reasoning_sql'] as const;
 const NEEDS_DATABASE = new Set<string>(['execution', 'syntax', 'reasoning_sql']);
@@ -32,7 +34,9 @@ const hasSelect = (sql: string) => /\bselect\b/i.test(sql);
  * `sql` — text-to-SQL rewards: runs the completion's SQL and the gold SQL on a SQLite database and
  * compares, or compares the queries' text and schema use.
  *
- * The SQL is the last fenced code block of the completion, else the whole text; the gold is the
+ * The SQL is read in the completion's answer region (`answer:`, default `auto`: the last
+ * `<answer>…</answer>`, else the text after the reasoning), as its last fenced code block, else the
+ * whole region — so plain SQL inside `<answer>` runs; the gold is the
  * rollout's `reference: {sql, db}` (or a SQL string with `meta.db`). Databases live in `databases`
  * (relative to the spec) laid out as Spider: `<databases>/<db>/<db>.sqlite`; the name must be a plain
  * folder name and the file must resolve inside the folder. Both queries get Spider's clean-up
@@ -55,8 +59,16 @@ const hasSelect = (sql: string) => /\bselect\b/i.test(sql);
  *   Learning with SQL Tailored Partial Rewards", arXiv 2503.23157; first author's code RLForSQL):
  *   `weights.execution·EX + weights.syntax·syntax + weights.schema_linking·schema + weights.ngram·ngram
  *   + weights.format·xml_count`, defaults 3, 1, 1, 1, 1 (max 6.5). EX and schema are 0 without a
- *   SELECT. Not included: the LLM judge that the paper's final run uses in place of EX when EX fails
- *   (a 0–2 score from Gemini); here a failed EX is 0.
+ *   SELECT; the format term reads the whole completion.
+ *
+ * `fallback_judge: {backend: NAME}` (modes `execution` and `reasoning_sql`) adds the paper's AI
+ * feedback: when a predicted SELECT runs but does not match, fails or times out, a judge rates it
+ * 0–2 against the gold and the execution term becomes rating / 3 (the paper's code: 3.0 for a match,
+ * else the 0–2 rating in the same slot). A refused statement or no SQL gets no judge. The judge's
+ * failure (backend down, no usable answer after its re-asks) is an error, never a score.
+ *
+ * Null rule: no reference → `null`; no SQL, a missing region, SQL that fails, is refused or times out
+ * → 0 (wrong). A gold query that fails or a missing database is an error.
  *
  * @example
  * # spec
@@ -94,6 +106,8 @@ export const sqlGrader = defineGrader({
       .optional()
       .describe('reasoning_sql only: weights of its terms (defaults 3, 1, 1, 1, 1 as in the paper’s code).'),
     workers: z.number().int().min(1).max(64).default(1).describe('Query processes (shared by all sql components of the process; the largest value wins).'),
+    fallback_judge: fallbackJudgeSchema.optional(),
+    answer: answerParam,
   },
   create(params, ctx) {
     const { mode } = params;
@@ -104,6 +118,10 @@ export const sqlGrader = defineGrader({
       root = resolve(ctx.specDir, params.databases);
       if (!existsSync(root) || !statSync(root).isDirectory()) throw new ParamError('databases', `databases folder not found: ${root}`);
     }
+    if (params.fallback_judge !== undefined && mode !== 'execution' && mode !== 'reasoning_sql')
+      throw new ParamError('fallback_judge', `\`fallback_judge\` applies to modes execution and reasoning_sql (mode is ${mode})`);
+    const judge: SqlJudge | null = params.fallback_judge === undefined ? null : buildSqlJudge(params.fallback_judge, ctx);
+    const region = resolveAnswerRegion(params.answer, ctx.answer);
     const weights: ReasoningSqlWeights = { ...REASONING_SQL_WEIGHTS, ...params.weights };
     const compare: Omit<CompareOptions, 'ordered'> = { columns: params.columns, rows: params.rows };
     const run = { timeoutMs: params.timeout_ms, maxRows: params.max_rows };
@@ -129,14 +147,24 @@ export const sqlGrader = defineGrader({
       return r;
     };
 
-    const execution = async (path: string, db: string, pred: string, gold: string) => {
+    const matchOnly = async (path: string, db: string, pred: string, gold: string) => {
       const g = await runGold(path, db, gold);
       const p = await runPredicted(path, pred, 'all');
       const ordered = hasTopLevelOrderBy(gold);
-      if (p.status !== 'ok') return { score: 0, p, details: { status: p.status, reason: p.message } };
-      if (p.truncated) return { score: 0, p, details: { status: 'too_many_rows', reason: `the query returns more than max_rows (${params.max_rows}) rows` } };
+      if (p.status !== 'ok') return { score: 0, p, details: { status: p.status, reason: p.message } as Record<string, unknown> };
+      if (p.truncated) return { score: 0, p, details: { status: 'too_many_rows', reason: `the query returns more than max_rows (${params.max_rows}) rows` } as Record<string, unknown> };
       const match = resultsMatch(g, p, { ...compare, ordered });
-      return { score: match ? 1 : 0, p, details: { status: match ? 'match' : 'mismatch', ordered, gold_rows: g.rows.length, rows: p.rows.length } };
+      return { score: match ? 1 : 0, p, details: { status: match ? 'match' : 'mismatch', ordered, gold_rows: g.rows.length, rows: p.rows.length } as Record<string, unknown> };
+    };
+
+    /** Execution accuracy, with the judge's rating / 3 in place of a failed match when a fallback judge is set. */
+    const execution = async (path: string, db: string, pred: string, gold: string, question: string) => {
+      const ex = await matchOnly(path, db, pred, gold);
+      const status = ex.details.status as string;
+      if (judge === null || ex.score === 1 || status === 'refused' || !hasSelect(pred)) return ex;
+      const said = status === 'mismatch' ? `ran, but returned ${String(ex.details.rows)} row(s) that differ from the gold result` : `${status}: ${String(ex.details.reason ?? '')}`;
+      const { rating, attempts } = await judge.rate(question, gold, pred, said);
+      return { score: rating / EXECUTION_MATCH, p: ex.p, details: { ...ex.details, judge: rating, judge_attempts: attempts } };
     };
 
     const syntaxFrom = async (path: string, pred: string, full: ExecResult | null) => {
@@ -150,33 +178,35 @@ export const sqlGrader = defineGrader({
       async grade(s): Promise<Graded | null> {
         const ref = readReference(s.reference, s.meta);
         if (ref === null) return null;
-        const pred = spiderPostprocess(extractSql(s.completion));
+        const a = answerRegion(s.completion, region);
+        const where = 'missing' in a ? { region: a.region, reason: `no answer: ${a.reason}` } : { region: a.region };
+        const pred = 'missing' in a ? '' : spiderPostprocess(extractSql(a.text));
         const gold = spiderPostprocess(ref.sql.trim());
-        if (mode === 'ngram') return { score: ngramSimilarity(pred, gold, params.ngram_n), details: { sql: pred } };
+        if (mode === 'ngram') return { score: pred === '' ? 0 : ngramSimilarity(pred, gold, params.ngram_n), details: { sql: pred, ...where } };
         if (mode === 'schema_linking') {
           const score = schemaLinking(pred, gold, params.schema_metric);
-          return score === null ? { score: null, details: { sql: pred, reason: 'the gold SQL could not be parsed' } } : { score, details: { sql: pred } };
+          return score === null ? { score: null, details: { sql: pred, reason: 'the gold SQL could not be parsed', ...where } } : { score, details: { sql: pred, ...where } };
         }
         const path = databasePath(ref.db);
         const db = ref.db as string;
         if (mode === 'syntax') {
           const r = await runPredicted(path, pred, 'first');
-          return { score: r.status === 'ok' ? 1 : 0, details: r.status === 'ok' ? { sql: pred } : { sql: pred, status: r.status, reason: r.message } };
+          return { score: r.status === 'ok' ? 1 : 0, details: r.status === 'ok' ? { sql: pred, ...where } : { sql: pred, status: r.status, reason: r.message, ...where } };
         }
         if (mode === 'execution') {
-          const ex = await execution(path, db, pred, gold);
-          return { score: ex.score, details: { sql: pred, ...ex.details } };
+          const ex = await execution(path, db, pred, gold, s.prompt);
+          return { score: ex.score, details: { sql: pred, ...ex.details, ...where } };
         }
         // reasoning_sql
         const select = hasSelect(pred);
-        const ex = select ? await execution(path, db, pred, gold) : { score: 0, p: null, details: { status: 'no_select' } };
+        const ex = select ? await execution(path, db, pred, gold, s.prompt) : { score: 0, p: null, details: { status: 'no_select' } as Record<string, unknown> };
         const syntax = await syntaxFrom(path, pred, ex.p);
         const schema = select ? (schemaLinking(pred, gold, params.schema_metric) ?? 0) : 0;
         const ngram = ngramSimilarity(pred, gold, params.ngram_n);
         const format = xmlCount(s.completion);
         const score =
           weights.execution * ex.score + weights.syntax * syntax + weights.schema_linking * schema + weights.ngram * ngram + weights.format * format;
-        return { score, details: { sql: pred, execution: ex.score, syntax, schema_linking: schema, ngram, format, ...ex.details } };
+        return { score, details: { sql: pred, execution: ex.score, syntax, schema_linking: schema, ngram, format, ...ex.details, ...where } };
       },
     };
   },

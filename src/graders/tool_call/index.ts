@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { defineGrader, ParamError, type Graded } from '../types.js';
+import { answerRegion, resolveAnswerRegion, wholeByDefaultAnswerParam, WHOLE_REGION } from '../answer.js';
 import { checkCalls } from './bfcl.js';
 import { plain } from './json.js';
-import { extractCalls, parseReference, type ExtractedCalls, type RefCall } from './parse.js';
+import { callsFromMessages, extractCalls, parseReference, type ExtractedCalls, type RefCall } from './parse.js';
 import { partialCredit } from './partial.js';
 import { goldShape, toolrlCorrectness, toolrlFormat, toolrlGoldCalls, toolrlLength, type GoldShape } from './toolrl.js';
 
@@ -15,6 +16,11 @@ const callsDetail = (ex: ExtractedCalls) => ex.calls.map((c) => ({ name: c.name,
  * with any, else from the text: Hermes/Qwen `<tool_call>{…}</tool_call>` blocks (one or several; one
  * JSON object per line as ToolRL writes them), else the whole text or its last fenced block as JSON
  * (`{name, arguments}`, a list of them, or `{"tool_calls": […]}`). `parameters` is read as `arguments`.
+ * The text is the whole completion by default; a component may set `answer:` (e.g. `auto` or
+ * `{tag: answer}`) to read the calls in that region only (the spec-level `answer:` does not apply;
+ * OpenAI `tool_calls` are structured messages, never text, and always win; mode `toolrl` reads the
+ * whole text, since its format term checks the blocks). Null rule: no reference → `null`; no call,
+ * an unreadable call or a missing region is a wrong answer (0 in `bfcl_ast`/`partial`).
  *
  * The reference is a list of `{name, arguments}`, BFCL's ground truth `[{func: {param: [acceptable…]}}]`
  * (`""` = may be omitted; `[]` = no call expected), `{ground_truth, function}` as BFCL rows hold them,
@@ -67,6 +73,7 @@ export const toolCallGrader = defineGrader({
       .boolean()
       .optional()
       .describe("toolrl only: add ToolRL's length reward min(1, #think words / 512) to the sum (default false)."),
+    answer: wholeByDefaultAnswerParam,
   },
   create(params) {
     const { mode } = params;
@@ -74,6 +81,9 @@ export const toolCallGrader = defineGrader({
       for (const key of ['part', 'correct_max', 'length'] as const)
         if (params[key] !== undefined) throw new ParamError(key, `\`${key}\` applies to mode toolrl only (mode is ${mode})`);
     }
+    if (mode === 'toolrl' && params.answer !== undefined)
+      throw new ParamError('answer', 'mode toolrl reads the whole completion (its format term checks the blocks): `answer` does not apply');
+    const region = resolveAnswerRegion(params.answer, undefined, WHOLE_REGION);
     const part = params.part ?? 'sum';
     const correctMax = params.correct_max ?? 3;
     const withLength = params.length ?? false;
@@ -105,8 +115,24 @@ export const toolCallGrader = defineGrader({
         }
         const ref = parseReference(s.reference, s.meta, s.rollout);
         if (ref === null) return null;
-        const ex = extractCalls(s.rollout, s.completion);
-        const base = { source: ex.source, calls: callsDetail(ex), ...(ex.errors.length > 0 ? { parse_errors: ex.errors } : {}) };
+        let ex: ExtractedCalls;
+        let where: { region?: string } = {};
+        if (region === WHOLE_REGION) ex = extractCalls(s.rollout, s.completion);
+        else {
+          const structured = callsFromMessages(s.rollout.completion);
+          if (structured !== null) ex = structured;
+          else {
+            const a = answerRegion(s.completion, region);
+            if ('missing' in a) {
+              // No region: no call was made, which is right only when none is expected.
+              const none = ref.calls.length === 0;
+              return { score: none ? 1 : 0, details: { source: 'text', calls: [], region: a.region, reason: `no answer: ${a.reason}` } };
+            }
+            ex = extractCalls(s.rollout, a.text);
+            where = { region: a.region };
+          }
+        }
+        const base = { source: ex.source, calls: callsDetail(ex), ...where, ...(ex.errors.length > 0 ? { parse_errors: ex.errors } : {}) };
         if (mode === 'partial') {
           const r = partialCredit(ex.calls, ref.calls, ex.errors.length);
           return { score: r.score, details: { ...base, pairs: r.pairs } };
