@@ -11,7 +11,7 @@ import { ROOT } from './cli.js';
  * Issue 12, item 3's "done when": for every bundled spec, a completion with no answer never scores
  * above the same completion with a wrong answer (a null reward counts as scoring above: it gets
  * advantage 0, more than a wrong answer's negative one in a mixed group). The pair is built from the
- * example rollouts whose completion states the reference: its last occurrence removed (no answer)
+ * example rollouts whose completion states the reference: every occurrence removed (no answer)
  * vs replaced by a wrong value (wrong answer) — in the completion and in the final step.
  */
 const EXAMPLES = join(ROOT, 'examples');
@@ -39,6 +39,17 @@ function readRollouts(file: string): Rollout[] {
 function replaceLast(text: string, needle: string, by: string): string | null {
   const at = text.lastIndexOf(needle);
   return at < 0 ? null : text.slice(0, at) + by + text.slice(at + needle.length);
+}
+
+/**
+ * Every occurrence of `needle` (not inside a longer number or word) replaced by `by`, or null when
+ * there is none: a completion that still states the reference in its working (`42 − 9 = 33`) has
+ * an answer, so "no answer" removes it everywhere.
+ */
+function replaceEvery(text: string, needle: string, by: string): string | null {
+  const esc = needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`(?<![\\w.])${esc}(?![\\w]|\\.\\d)`, 'g');
+  return re.test(text) ? text.replace(re, by) : null;
 }
 
 /** A wrong value of the same kind as the reference. */
@@ -86,9 +97,13 @@ function pairOf(r: Rollout): { none: Rollout; wrong: Rollout } | null {
     none = text.slice(0, start) + text.slice(end + 1);
     wrong = text.slice(0, start) + JSON.stringify(wrongOf(ref)) + text.slice(end + 1);
   } else {
+    // An unmarked completion (no <answer> tag, \boxed{}, `####`) with working has no "no answer"
+    // variant: its working states the answer (`165 / 15 = 11 weeks`), which GSM8K's last-number
+    // reading rightly accepts. Unmarked completions are used only when they are a bare statement.
+    if (!/<answer>|\\boxed\{|####/.test(r.completion) && /[=×÷]|\n/.test(r.completion)) return null;
     const needle = String(ref);
-    none = replaceLast(r.completion, needle, '');
-    wrong = replaceLast(r.completion, needle, String(wrongOf(ref)));
+    none = replaceEvery(r.completion, needle, '');
+    wrong = replaceEvery(r.completion, needle, String(wrongOf(ref)));
   }
   if (none === null || wrong === null) return null;
   const withSteps = (completion: string, by: string): Rollout => {

@@ -245,7 +245,7 @@ describe('json: uniqueItems in linear time', () => {
 
   it('finds duplicates under JSON Schema equality (object keys in any order, 1 = 1.0), with ajv\'s message', async () => {
     const [dup] = await gradeAll(g, [{ completion: '[{"a": 1, "b": [1, {"c": 2}]}, 3, {"b": [1, {"c": 2.0}], "a": 1.0}]' }]);
-    expect(dup).toEqual({ score: 0, details: { extracted: 'whole', errors: ['/ must NOT have duplicate items (items ## 0 and 2 are identical)'] } });
+    expect(dup).toEqual({ score: 0, details: { extracted: 'whole', region: 'whole', errors: ['/ must NOT have duplicate items (items ## 0 and 2 are identical)'] } });
     for (const distinct of ['[[1, 2], [2, 1]]', '["1", 1]', '[{"a": 1}, {"a": 1, "b": null}]', '[null, false, 0, ""]', '[{"10": 1, "9": 2}, {"9": 1, "10": 2}]'])
       expect(await scoreOne(g, distinct), distinct).toBe(1);
     for (const same of ['[{"10": 1, "9": 2}, {"9": 2, "10": 1}]', '[{"__proto__": 1, "a": 2}, {"a": 2, "__proto__": 1}]', '[-0, 0]', '[[], []]'])
