@@ -253,7 +253,7 @@ describe('json: uniqueItems in linear time', () => {
     // Nested under another keyword, and `uniqueItems: false`.
     const nested = buildGrader(jsonGrader, { extract: 'whole', schema: { type: 'object', properties: { tags: { uniqueItems: true }, any: { uniqueItems: false } } } });
     const [n] = await gradeAll(nested, [{ completion: '{"tags": ["x", "y", "x"], "any": [1, 1]}' }]);
-    expect(n).toEqual({ score: 0, details: { extracted: 'whole', errors: ['/tags must NOT have duplicate items (items ## 0 and 2 are identical)'] } });
+    expect(n).toEqual({ score: 0, details: { extracted: 'whole', region: 'whole', errors: ['/tags must NOT have duplicate items (items ## 0 and 2 are identical)'] } });
   });
 
   it('checks 20,000 distinct objects (pairwise comparison: 200 million deep comparisons)', async () => {
