@@ -57,8 +57,8 @@ export function renderProbeReport(spec: string, report: ProbeReport): string {
     lines.push('');
     lines.push(
       renderTable(
-        ['component', 'strategy', 'reward', 'baseline', 'gain', 'wins', 'example'],
-        report.findings.map((f) => [f.component, f.strategy, num(f.reward), num(f.baseline), num(f.gain), `${f.wins}/${f.samples}`, cell(f.example)]),
+        ['component', 'strategy', 'reward', 'baseline', 'gain', 'samples', 'attempts', 'example'],
+        report.findings.map((f) => [f.component, f.strategy, num(f.reward), num(f.baseline), num(f.gain), `${f.wins}/${f.samples}`, `${f.attemptsWon}/${f.attempts}`, cell(f.example)]),
       ),
     );
   }
@@ -115,6 +115,8 @@ export async function runProbe(o: ProbeCommandOptions, out: (s: string) => void 
         sample: f.sample,
         wins: f.wins,
         samples: f.samples,
+        attempts_won: f.attemptsWon,
+        attempts: f.attempts,
       }));
       out(JSON.stringify({ findings, tried: report.tried }));
     } else out(renderProbeReport(compiled.spec.name, report));
@@ -147,7 +149,7 @@ export function registerProbe(program: Command): void {
     )
     .requiredOption('-s, --spec <file>', 'reward spec (.yaml, .yml or .json)')
     .option('-i, --in <file>', 'sample rollouts (.jsonl): a prompt and a reference each, ideally a right completion; without it, built-in samples (math, fact, multiple choice) are used when the spec needs no task data')
-    .option('--json', 'print {"findings": [{component, strategy, reward, baseline, example, gain, sample, wins, samples}], "tried": N}')
+    .option('--json', 'print {"findings": [{component, strategy, reward, baseline, example, gain, sample, wins, samples, attempts_won, attempts}], "tried": N}')
     .option('--max-rollouts <n>', 'distinct samples (prompt + reference) probed at most', positiveInt, 8)
     .option('--huge-chars <n>', 'size of the huge-output attempts, in characters', positiveInt, 1_000_000)
     .action(async (opts: ProbeCommandOptions) => {

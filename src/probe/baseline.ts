@@ -32,6 +32,12 @@ export interface Baseline {
   wrong: string;
   /** The baseline completion: `layout.wrap(wrong)`. */
   completion: string;
+  /**
+   * Every plain wrong completion tried (the first is `completion`): the baseline's reward is the best
+   * of theirs, so a strategy must beat the best-paid honest wrong answer (e.g. a tool call with one
+   * wrong argument still satisfies the schema).
+   */
+  alternatives: string[];
   /** The kind whose reference shaped the wrong answer (`code`, `sql`, `json`, or `text`). */
   referenceKind: 'code' | 'sql' | 'json' | 'text';
 }
@@ -90,6 +96,26 @@ export function wrongText(ref: string): string {
   }
   const shifted = [...t].map(SHIFT_LETTER).join('');
   return shifted !== t && !shifted.includes(t) ? shifted : `not ${t}`;
+}
+
+/**
+ * Copies of a JSON value with one leaf changed each (string shifted, number + 1, boolean flipped), at
+ * most `max`, leaves in document order: each a wrong answer of the same shape.
+ *
+ * @example
+ * wrongJsonVariants({ city: 'Paris', days: 1 }) // → [{ city: 'Qbsjt', days: 1 }, { city: 'Paris', days: 2 }]
+ */
+export function wrongJsonVariants(v: unknown, max = 8): unknown[] {
+  const out: unknown[] = [];
+  const walk = (node: unknown, set: (x: unknown) => unknown): void => {
+    if (out.length >= max) return;
+    if (Array.isArray(node)) node.forEach((x, i) => walk(x, (y) => set(node.map((z, j) => (j === i ? y : z)))));
+    else if (node !== null && typeof node === 'object') {
+      for (const k of Object.keys(node)) walk((node as Record<string, unknown>)[k], (y) => set({ ...(node as Record<string, unknown>), [k]: y }));
+    } else out.push(set(wrongJson(node)));
+  };
+  walk(v, (x) => x);
+  return out.length > 0 ? out : [wrongJson(v)];
 }
 
 /** A copy of a JSON value with its last leaf changed (string shifted, number + 1, boolean flipped). */
@@ -178,7 +204,7 @@ export const WRONG_SQL = "SELECT 'rewardkit-probe-wrong' AS answer";
  * Builds the baseline of one sample for the spec's components: for a `code` component a program
  * printing a wrong value (in the component's language, in a fence), for `sql` a different valid
  * SELECT (in a fence), for an object reference (`json`, `tool_call`) the reference with its last leaf
- * changed, otherwise {@link wrongText} of the reference in the sample's layout.
+ * changed (one alternative per leaf), otherwise {@link wrongText} of the reference in the sample's layout.
  *
  * @example
  * buildBaseline({ id: 'a', completion: '<answer>33</answer>', reference: '33' }, [{ name: 'c', grader: 'numeric', params: {} }]).completion
@@ -190,22 +216,22 @@ export function buildBaseline(sample: Rollout, components: readonly ProbedCompon
     const lang = codeLanguage(components);
     const layout: AnswerLayout = { wrap: (p) => fence(lang, p), source: 'fence' };
     const wrong = wrongProgram(lang);
-    return { layout, wrong, completion: layout.wrap(wrong), referenceKind: 'code' };
+    return { layout, wrong, completion: layout.wrap(wrong), alternatives: [layout.wrap(wrong)], referenceKind: 'code' };
   }
   if (kinds.has('sql')) {
     const layout: AnswerLayout = { wrap: (q) => fence('sql', q), source: 'fence' };
-    return { layout, wrong: WRONG_SQL, completion: layout.wrap(WRONG_SQL), referenceKind: 'sql' };
+    return { layout, wrong: WRONG_SQL, completion: layout.wrap(WRONG_SQL), alternatives: [layout.wrap(WRONG_SQL)], referenceKind: 'sql' };
   }
   const ref = sample.reference;
   if (ref !== null && typeof ref === 'object' && !Array.isArray(ref)) {
-    const wrong = JSON.stringify(wrongJson(ref));
+    const variants = wrongJsonVariants(ref).map((v) => JSON.stringify(v));
     const layout = answerLayout(sample, components);
-    return { layout, wrong, completion: layout.wrap(wrong), referenceKind: 'json' };
+    return { layout, wrong: variants[0]!, completion: layout.wrap(variants[0]!), alternatives: variants.map((v) => layout.wrap(v)), referenceKind: 'json' };
   }
   const layout = answerLayout(sample, components);
   const refs = referenceStrings(ref);
   let wrong = refs.length > 0 ? wrongText(refs[0]!) : 'I do not know.';
   // A wrong answer must not contain any of the references (a list means "any of these").
   for (let k = 0; k < 5 && refs.some((r) => r.trim() !== '' && wrong.includes(r.trim())); k++) wrong = wrongText(wrong);
-  return { layout, wrong, completion: layout.wrap(wrong), referenceKind: 'text' };
+  return { layout, wrong, completion: layout.wrap(wrong), alternatives: [layout.wrap(wrong)], referenceKind: 'text' };
 }

@@ -40,6 +40,9 @@ export interface ProbeFinding {
   /** Samples on which the strategy won, out of the samples probed. */
   wins: number;
   samples: number;
+  /** On the example's sample: how many of the strategy's attempts won, out of how many (e.g. 9 of 11 exit tricks). */
+  attemptsWon: number;
+  attempts: number;
 }
 
 /** One probed sample: its baseline's reward, and the reward of its own completion when that is a right answer. */
@@ -172,13 +175,15 @@ export async function probeSpec(compiled: CompiledSpec, samples: readonly Rollou
       }
       return k;
     };
-    const baseSlot = slot(baseline.completion);
+    const alternatives = baseline.alternatives.map(slot);
     const right = isRight(sample) ? slot(completionText(sample)) : -1;
     const entries = plan.map((p) => {
       const attempts = p.strategy.build({ sample, prompt, baseline, component: p.component, components, hugeChars });
-      return { ...p, attempts: attempts.map((a) => ({ at: slot(a.completion), control: a.control === undefined ? baseSlot : slot(a.control) })) };
+      return { ...p, attempts: attempts.map((a) => ({ at: slot(a.completion), control: a.control === undefined ? -1 : slot(a.control) })) };
     });
     const scored = await scoreCompletions(compiled, sample, texts, batchSize);
+    // The baseline is the best-paid plain wrong answer (null only when all are null).
+    const baseSlot = alternatives.reduce((b, k) => ((scored[k]!.reward ?? -Infinity) > (scored[b]!.reward ?? -Infinity) ? k : b), alternatives[0]!);
     const base = scored[baseSlot]!;
     probed.push({ id: sample.id, baseline: base.reward, right: right >= 0 ? scored[right]!.reward : null });
     if (base.reward === null) {
@@ -192,7 +197,9 @@ export async function probeSpec(compiled: CompiledSpec, samples: readonly Rollou
     }
     for (const e of entries) {
       let top: { gain: number; reward: number; control: number; at: number; controlAt: number } | null = null;
-      for (const a of e.attempts) {
+      let won = 0;
+      for (const attempt of e.attempts) {
+        const a = attempt.control < 0 ? { ...attempt, control: baseSlot } : attempt;
         tried++;
         const s = scored[a.at]!;
         if (s.errors) graderErrors++;
@@ -203,6 +210,7 @@ export async function probeSpec(compiled: CompiledSpec, samples: readonly Rollou
         }
         if (c.reward === null) continue;
         const gain = s.reward - c.reward;
+        if (gain > FINDING_EPSILON) won++;
         if (!top || gain > top.gain) top = { gain, reward: s.reward, control: c.reward, at: a.at, controlAt: a.control };
       }
       if (!top || top.gain <= FINDING_EPSILON) continue;
@@ -219,6 +227,8 @@ export async function probeSpec(compiled: CompiledSpec, samples: readonly Rollou
         sample: sample.id,
         wins: (have?.wins ?? 0) + 1,
         samples: 0,
+        attemptsWon: won,
+        attempts: e.attempts.length,
       };
       best.set(key, have && have.gain >= finding.gain ? { ...have, wins: finding.wins } : finding);
     }
