@@ -14,7 +14,7 @@ import type { ProbedComponent } from './baseline.js';
 
 export { probeSpec, selectSamples, shorten, FINDING_EPSILON, type ProbeOptions, type ProbeFinding, type ProbeReport, type ProbedSample } from './run.js';
 export { STRATEGIES, strategiesFor, type Strategy, type StrategyContext, type Attempt } from './strategies.js';
-export { buildBaseline, wrongText, wrongJson, probedComponents, type Baseline, type AnswerLayout, type ProbedComponent } from './baseline.js';
+export { buildBaseline, wrongText, wrongJson, wrongJsonVariants, probedComponents, type Baseline, type AnswerLayout, type ProbedComponent } from './baseline.js';
 export { minimalMatch } from './pattern.js';
 
 /**
