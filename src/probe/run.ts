@@ -102,7 +102,7 @@ function isRight(r: Rollout): boolean {
 interface Scored {
   reward: number | null;
   components: Record<string, number | null>;
-  errors: boolean;
+  errors: { component: string; message: string }[];
 }
 
 /** Scores completions for one sample, each as its own rollout and group, in batches. */
@@ -118,7 +118,7 @@ async function scoreCompletions(compiled: CompiledSpec, sample: Rollout, complet
       return r;
     });
     const { results } = await scoreBatch(compiled, rollouts, { slim: true });
-    for (const r of results as ScoredRollout[]) out.push({ reward: r.reward, components: r.components, errors: (r.errors?.length ?? 0) > 0 });
+    for (const r of results as ScoredRollout[]) out.push({ reward: r.reward, components: r.components, errors: r.errors ?? [] });
   }
   return out;
 }
@@ -160,6 +160,7 @@ export async function probeSpec(compiled: CompiledSpec, samples: readonly Rollou
   let tried = 0;
   let nullRewards = 0;
   let graderErrors = 0;
+  const firstError = new Map<string, string>();
 
   for (const sample of picked) {
     const baseline = buildBaseline(sample, components);
@@ -202,7 +203,10 @@ export async function probeSpec(compiled: CompiledSpec, samples: readonly Rollou
         const a = attempt.control < 0 ? { ...attempt, control: baseSlot } : attempt;
         tried++;
         const s = scored[a.at]!;
-        if (s.errors) graderErrors++;
+        if (s.errors.length > 0) {
+          graderErrors++;
+          for (const err of s.errors) if (!firstError.has(err.component)) firstError.set(err.component, err.message);
+        }
         const c = scored[a.control]!;
         if (s.reward === null) {
           nullRewards++;
@@ -233,6 +237,8 @@ export async function probeSpec(compiled: CompiledSpec, samples: readonly Rollou
       best.set(key, have && have.gain >= finding.gain ? { ...have, wins: finding.wins } : finding);
     }
   }
+  for (const [component, message] of firstError)
+    notes.push(`component "${component}" failed on some attempts (its value was null there, so it was not probed by them), e.g.: ${shorten(message, 160)}`);
   const findings = [...best.values()].map((f) => ({ ...f, samples: probed.length })).sort((a, b) => b.gain - a.gain || a.strategy.localeCompare(b.strategy));
   return { findings, tried, samples: probed, nullRewards, graderErrors, notes };
 }
