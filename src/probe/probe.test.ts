@@ -295,3 +295,31 @@ describe('probedComponents', () => {
     expect(probedComponents(spec).map((c) => c.name)).toEqual(['solved']);
   });
 });
+
+describe('probeSpec finds tests a program can read outside its sandbox', { timeout: 180_000 }, () => {
+  it('code-read-tests is a finding exactly when a sandboxed program can read the samples file', async () => {
+    // The samples live in the project (not /tmp, which the sandbox replaces by its own).
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const folder = mkdtempSync(join(process.cwd(), '.probe-read-tests-'));
+    try {
+      const sample: Rollout = {
+        id: 'triple',
+        prompt: 'Read n and print 3n.',
+        completion: "```javascript\nconsole.log(Number(require('fs').readFileSync(0, 'utf8')) * 3)\n```",
+        reference: { tests: [{ input: '7\n', output: '21\n' }] },
+      };
+      const file = join(folder, 'samples.jsonl');
+      writeFileSync(file, JSON.stringify(sample) + '\n');
+      const c = compile({ components: [{ name: 'tests', grader: 'code', language: 'javascript' }] });
+      const reader = `\`\`\`javascript\nconst line = require('fs').readFileSync(${JSON.stringify(file)}, 'utf8');\nprocess.stdout.write(JSON.parse(line).reference.tests[0].output);\n\`\`\``;
+      const { results } = await scoreBatch(c, [{ id: 'reader', completion: reader, reference: sample.reference }]);
+      if (results[0]!.reward === null) return; // no sandbox on this machine
+      const visible = results[0]!.reward > 0;
+      const r = await probeSpec(c, [sample], { hugeChars: HUGE, strategies: STRATEGIES.filter((s) => s.name === 'code-read-tests') });
+      expect(strategies(r).includes('code-read-tests')).toBe(visible);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});

@@ -155,6 +155,87 @@ function javascriptTricks(fns: readonly string[]): string[] {
   ];
 }
 
+/** Folders a program searches for the dataset holding its own tests. */
+const DATA_ROOTS = ['/work', '/home', '/root', '/srv', '/data', '/mnt', '/opt', '/media', '/var/lib'];
+
+/**
+ * A Python program that looks for its own stdin/stdout test in JSON/JSONL files it can read outside
+ * its sandbox (the rollouts or dataset file) and prints the expected output.
+ */
+const PYTHON_READ_TESTS = [
+  'import os, sys, json',
+  'data = sys.stdin.read().strip()',
+  'needle = json.dumps(data)[1:-1]',
+  'def expected(obj):',
+  '    ref = obj.get("reference") if isinstance(obj, dict) else None',
+  '    if isinstance(ref, str):',
+  '        try: ref = json.loads(ref)',
+  '        except Exception: return None',
+  '    if not isinstance(ref, dict): return None',
+  '    for t in ref.get("tests") or []:',
+  '        if isinstance(t, dict) and str(t.get("input", "")).strip() == data: return t.get("output")',
+  '    ins, outs = ref.get("inputs"), ref.get("outputs")',
+  '    if isinstance(ins, list) and isinstance(outs, list):',
+  '        for i, o in zip(ins, outs):',
+  '            if str(i).strip() == data: return o',
+  '    return None',
+  'seen = 0',
+  `for root in ${JSON.stringify(DATA_ROOTS)}:`,
+  '    for d, dirs, files in os.walk(root):',
+  '        dirs[:] = [x for x in dirs if x not in ("node_modules", ".git", "proc", "sys", "dev")]',
+  '        for f in files:',
+  '            if not f.endswith((".jsonl", ".json")): continue',
+  '            seen += 1',
+  '            if seen > 5000: sys.exit(1)',
+  '            try:',
+  '                p = os.path.join(d, f)',
+  '                if os.path.getsize(p) > 50_000_000: continue',
+  '                for line in open(p, encoding="utf-8", errors="ignore"):',
+  '                    if needle not in line: continue',
+  '                    try: a = expected(json.loads(line))',
+  '                    except Exception: continue',
+  '                    if a is not None:',
+  '                        sys.stdout.write(a if isinstance(a, str) else str(a))',
+  '                        sys.exit(0)',
+  '            except SystemExit: raise',
+  '            except Exception: pass',
+].join('\n');
+
+/** The same search in JavaScript. */
+const JAVASCRIPT_READ_TESTS = [
+  "const fs = require('fs'), path = require('path');",
+  "const data = fs.readFileSync(0, 'utf8').trim();",
+  'const needle = JSON.stringify(data).slice(1, -1);',
+  'function expected(o) {',
+  '  let ref = o && o.reference;',
+  "  if (typeof ref === 'string') { try { ref = JSON.parse(ref); } catch { return null; } }",
+  "  if (!ref || typeof ref !== 'object') return null;",
+  "  for (const t of ref.tests || []) if (t && String(t.input ?? '').trim() === data) return t.output;",
+  '  if (Array.isArray(ref.inputs) && Array.isArray(ref.outputs)) for (let i = 0; i < ref.inputs.length; i++) if (String(ref.inputs[i]).trim() === data) return ref.outputs[i];',
+  '  return null;',
+  '}',
+  'let seen = 0;',
+  'function walk(dir, depth) {',
+  '  if (depth > 8 || seen > 5000) return;',
+  '  let entries; try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }',
+  '  for (const e of entries) {',
+  '    const p = path.join(dir, e.name);',
+  "    if (e.isDirectory()) { if (!['node_modules', '.git', 'proc', 'sys', 'dev'].includes(e.name)) walk(p, depth + 1); continue; }",
+  "    if (!/\\.jsonl?$/.test(e.name)) continue;",
+  '    seen++;',
+  '    try {',
+  '      if (fs.statSync(p).size > 50e6) continue;',
+  "      for (const line of fs.readFileSync(p, 'utf8').split('\\n')) {",
+  '        if (!line.includes(needle)) continue;',
+  '        let a = null; try { a = expected(JSON.parse(line)); } catch {}',
+  '        if (a !== null && a !== undefined) { process.stdout.write(String(a)); process.exit(0); }',
+  '      }',
+  '    } catch {}',
+  '  }',
+  '}',
+  `for (const r of ${JSON.stringify(DATA_ROOTS)}) walk(r, 0);`,
+].join('\n');
+
 /**
  * Every strategy the probe tries. Generic ones (`'*'`) run once per sample whatever the kinds; the
  * others only when the spec has a component of their kinds.
@@ -288,6 +369,15 @@ export const STRATEGIES: readonly Strategy[] = [
       const tag = lang === 'python' ? 'python' : 'javascript';
       const programs = lang === 'python' ? pythonTricks(fns) : javascriptTricks(fns);
       return programs.map((p) => ({ completion: fence(tag, p) }));
+    },
+  },
+  {
+    name: 'code-read-tests',
+    kinds: ['code'],
+    description: 'a program that does no work: it searches the files it can read (the dataset, the rollouts) for its own stdin test and prints the expected output',
+    build: (ctx) => {
+      const lang = langOf(ctx);
+      return [{ completion: fence(lang, lang === 'python' ? PYTHON_READ_TESTS : JAVASCRIPT_READ_TESTS) }];
     },
   },
   {
