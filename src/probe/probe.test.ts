@@ -15,6 +15,8 @@ import { fencedParts } from '../graders/judge/testing.js';
 import type { ChatMessage } from '../backends/types.js';
 import { BUILTIN_SAMPLES, STRATEGIES, buildBaseline, minimalMatch, probedComponents, probeSpec, wrongJsonVariants, wrongText, type ProbeReport } from './index.js';
 import { extractCode } from '../graders/code/extract.js';
+import { sharedData } from '../../test/shared-data.js';
+import { dirname } from 'node:path';
 
 const HUGE = 20_000;
 const open: CompiledSpec[] = [];
@@ -321,5 +323,27 @@ describe('probeSpec finds tests a program can read outside its sandbox', { timeo
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
+  });
+});
+
+const storeDb = sharedData('text2sql/database/department_store/department_store.sqlite');
+describe.skipIf(storeDb === null)('probeSpec on text-to-SQL execution', { timeout: 120_000 }, () => {
+  it('non-SELECT statements earn nothing; an empty result pays when the gold result is empty', async () => {
+    const c = compile({ components: [{ name: 'ex', grader: 'sql', mode: 'execution', databases: dirname(dirname(storeDb!)) }] });
+    const count: Rollout = { id: 'count', prompt: 'How many products are there?', completion: '```sql\nSELECT count(*) FROM products\n```', reference: { sql: 'SELECT count(*) FROM products', db: 'department_store' } };
+    const none: Rollout = {
+      id: 'none',
+      prompt: 'Which products cost more than a billion?',
+      completion: '```sql\nSELECT product_name FROM products WHERE product_price > 1000000000\n```',
+      reference: { sql: 'SELECT product_name FROM products WHERE product_price > 1000000000', db: 'department_store' },
+    };
+    const onlySql = STRATEGIES.filter((s) => s.name.startsWith('sql-') || s.name === 'empty');
+    const clean = await probeSpec(c, [count], { strategies: onlySql });
+    expect(clean.findings).toEqual([]);
+    expect(clean.samples).toEqual([{ id: 'count', baseline: 0, right: null }]);
+    const r = await probeSpec(c, [none], { strategies: onlySql });
+    expect(r.findings).toHaveLength(1);
+    expect(r.findings[0]).toMatchObject({ component: 'ex', strategy: 'sql-trivial', reward: 1, baseline: 0 });
+    expect(r.findings[0]!.example).toMatch(/WHERE 0/);
   });
 });
