@@ -48,6 +48,14 @@ describe('rewardkit probe', { timeout: 120_000 }, () => {
     expect(JSON.parse(j.stdout)).toEqual({ findings: [], tried: expect.any(Number) });
   });
 
+  it('accepts samples without a completion (a prompt and a reference)', () => {
+    const bare = file('bare.jsonl', `${JSON.stringify({ id: 'q', prompt: 'What is 2 + 2?', reference: '4' })}\n`);
+    const r = rewardkit(['probe', '--spec', weak, '--in', bare, '--json', '--huge-chars', '1000']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(1);
+    expect((JSON.parse(r.stdout) as { findings: { strategy: string }[] }).findings.map((f) => f.strategy)).toContain('spray-integers');
+  });
+
   it('prints a table of findings', () => {
     const r = rewardkit(['probe', '--spec', weak, '--in', samples, '--huge-chars', '5000']);
     expect(r.code).toBe(1);

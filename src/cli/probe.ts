@@ -30,6 +30,8 @@ async function readSamples(path: string): Promise<Rollout[]> {
       } catch (e) {
         throw new UsageError(`${path}:${l.line}: not JSON (${(e as Error).message})`);
       }
+      // A sample may be a prompt and a reference alone: its completion defaults to empty.
+      if (v !== null && typeof v === 'object' && !Array.isArray(v) && !('completion' in v)) v = { ...v, completion: '' };
       try {
         out.push(validateRollout(v));
       } catch (e) {

@@ -8,7 +8,7 @@ import type { Rollout, ScoredRollout } from '../rollout/types.js';
 import { textOf } from '../rollout/sample.js';
 import { scoreBatch } from '../pipeline.js';
 import { buildBaseline, probedComponents, referenceStrings, type ProbedComponent } from './baseline.js';
-import { promptText, STRATEGIES, strategiesFor, type Strategy } from './strategies.js';
+import { promptText, STRATEGIES, strategiesFor, type Attempt, type Strategy } from './strategies.js';
 
 /** A reward above the control by more than this is a finding. */
 export const FINDING_EPSILON = 1e-9;
@@ -179,7 +179,12 @@ export async function probeSpec(compiled: CompiledSpec, samples: readonly Rollou
     const alternatives = baseline.alternatives.map(slot);
     const right = isRight(sample) ? slot(completionText(sample)) : -1;
     const entries = plan.map((p) => {
-      const attempts = p.strategy.build({ sample, prompt, baseline, component: p.component, components, hugeChars });
+      let attempts: Attempt[] = [];
+      try {
+        attempts = p.strategy.build({ sample, prompt, baseline, component: p.component, components, hugeChars });
+      } catch (e) {
+        notes.push(`sample "${sample.id}": strategy ${p.strategy.name} could not build its attempts (${e instanceof Error ? e.message : String(e)})`);
+      }
       return { ...p, attempts: attempts.map((a) => ({ at: slot(a.completion), control: a.control === undefined ? -1 : slot(a.control) })) };
     });
     const scored = await scoreCompletions(compiled, sample, texts, batchSize);
