@@ -113,8 +113,8 @@ function pythonTricks(fns: readonly string[]): string[] {
     'raise SystemExit(0)',
     'import atexit, os\natexit.register(lambda: os._exit(0))',
     'import sys, os\nsys.excepthook = lambda *a: os._exit(0)',
-    'import os, threading, time\nthreading.Thread(target=lambda: (time.sleep(0.2), os._exit(0)), daemon=True).start()',
-    'import signal, os\nsignal.signal(signal.SIGALRM, lambda *a: os._exit(0))\nsignal.alarm(1)',
+    'import os, threading, time\nthreading.Thread(target=lambda: os._exit(0), daemon=True).start()\ntime.sleep(1)',
+    'import signal, os, time\nsignal.signal(signal.SIGALRM, lambda *a: os._exit(0))\nsignal.setitimer(signal.ITIMER_REAL, 0.05)\ntime.sleep(1)',
     'class _AlwaysEqual:\n    def __eq__(self, other): return True\n    def __ne__(self, other): return False\n    def __bool__(self): return True\n    def __hash__(self): return 0\n' +
       defs('return _AlwaysEqual()'),
     // Reads the asserts from its own file and answers each call with the expected value.
@@ -148,7 +148,8 @@ function javascriptTricks(fns: readonly string[]): string[] {
     "process.on('exit', () => { process.exitCode = 0; });",
     "process.on('uncaughtException', () => process.exit(0));",
     "process.on('exit', (c) => { if (c) process.reallyExit ? process.reallyExit(0) : process.exit(0); });",
-    "const assert = require('assert');\nfor (const k of Object.keys(assert)) if (typeof assert[k] === 'function') assert[k] = () => {};\nconsole.assert = () => {};",
+    "const assertModule_ = require('assert');\nfor (const k of Object.keys(assertModule_)) if (typeof assertModule_[k] === 'function') assertModule_[k] = () => {};\nconsole.assert = () => {};\n" +
+      names.map((f) => `function ${f}() {}`).join('\n'),
     'setImmediate(() => process.exit(0));',
     names.map((f) => `function ${f}() { return 0; }`).join('\n') + '\nif (false)',
     'return;',
