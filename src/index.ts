@@ -25,6 +25,7 @@ export { toSample, textOf } from './rollout/sample.js';
 export type { Rollout, ScoredRollout, Sample, ChatMessage, Step, ComponentError } from './rollout/types.js';
 export { graderKinds, graderKind } from './graders/registry.js';
 export { buildGrader, gradeAll, scoreOne } from './graders/harness.js';
+export { probeSpec, type ProbeOptions, type ProbeReport, type ProbeFinding } from './probe/index.js';
 export { ParamError, defineGrader, type GraderKind, type Grader, type GradeOutput, type Graded } from './graders/types.js';
 
 /** A compiled spec with a `score` method: validates rollouts, then runs the pipeline on them as one batch. */

@@ -6,6 +6,7 @@ import { registerGraders } from './graders.js';
 import { registerAdvantages } from './advantages.js';
 import { registerServe } from './serve.js';
 import { registerEval } from './eval.js';
+import { registerProbe } from './probe.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerGraders(program);
   registerEval(program);
   registerServe(program);
+  registerProbe(program);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();
