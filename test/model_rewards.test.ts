@@ -174,8 +174,9 @@ function expectedComponents(r: Rollout): Record<string, number | null> {
     quality: (SCALE[completion]! - 1) / 4,
     rubric: sum(RUBRIC.map((it, k) => (rubricMet[k] ? it.weight : 0))) / 4,
     rm: 2 * fakeReward((r.prompt as string) + completion) + 0.5,
-    sim: answer === undefined ? null : cos(fakeEmbedding(answer.trim()), fakeEmbedding(reference)),
-    lik: answer === undefined ? null : fakeSeqLogprob(reference),
+    // No answer: the cosine's floor (null rule); the likelihood reads the whole completion as reasoning.
+    sim: answer === undefined ? -1 : cos(fakeEmbedding(answer.trim()), fakeEmbedding(reference)),
+    lik: fakeSeqLogprob(reference),
   };
 }
 
@@ -200,10 +201,10 @@ describe('model graders through a spec on the fake OpenAI server', () => {
     expect(results[0]!.components.lik).toBeCloseTo(fakeLogprob('7') + fakeLogprob(' apples'), 12);
     expect(results[3]!.components.lik).toBeCloseTo(fakeLogprob('Paris'), 12);
     expect(results.every((r) => r.errors === undefined)).toBe(true);
-    // Not applicable is null with a reason, not an error.
+    // No answer is judged, with a reason, not an error.
     expect(results[2]!.details).toMatchObject({
-      sim: { reason: 'answer_pattern does not match the completion' },
-      lik: { reason: 'answer_pattern does not match the completion' },
+      sim: { reason: expect.stringMatching(/answer_pattern does not match the completion/) },
+      lik: { reason: 'answer_pattern does not match the completion: the whole completion is the reasoning' },
     });
     expect(results[1]!.details).toMatchObject({
       quality: { score_raw: 2, scale_max: 5, attempts: 1 },
@@ -214,11 +215,11 @@ describe('model graders through a spec on the fake OpenAI server', () => {
     const a = results[0]!;
     expect(a.reward).toBeCloseTo(sum(Object.values(a.components) as number[]), 9);
     expect(Array.from(columns.errorCounts)).toEqual([0, 0, 0, 0, 0]);
-    expect(Array.from(columns.nullCounts)).toEqual([0, 0, 0, 1, 1]);
+    expect(Array.from(columns.nullCounts)).toEqual([0, 0, 0, 0, 0]); // c has no answer: judged (−1 and the whole-completion likelihood), not null
 
     // What went over the wire: one judge call per rollout and mode, with the mode's schema enforced;
     // one batched reward call, one batched embedding call, one completions call per scored answer.
-    expect(server.counts).toMatchObject({ chat: 8, pooling: 1, embeddings: 1, completions: 3 });
+    expect(server.counts).toMatchObject({ chat: 8, pooling: 1, embeddings: 1, completions: 4 });
     const chats = server.requests.filter((q) => q.route === 'chat');
     expect(chats.map((q) => judgeCall(q).schema).sort()).toEqual([...Array(4).fill('rubric_verdicts'), ...Array(4).fill('scale_score')]);
     for (const q of chats) expect(q.body).toMatchObject({ model: 'm', temperature: 0, response_format: { type: 'json_schema', json_schema: { strict: true } } });
@@ -250,9 +251,11 @@ describe('model graders through a spec on the fake OpenAI server', () => {
     const bestRef = refs.find((r) => fakeSeqLogprob(r) === best)!;
     expect(results[0]!.components.p).toBeCloseTo(Math.exp(best), 12);
     expect(results[0]!.components.mean).toBeCloseTo(best / fakeTokenize(bestRef).length, 12);
-    // No reference: null for both. A reference but no answer: VeriFree's prob scores 0, mean_logprob null.
+    // No reference: null for both. A reference but no answer: VeriFree's prob scores 0, mean_logprob
+    // scores the reference after the whole completion.
     expect(results[1]!.components).toEqual({ p: null, mean: null });
-    expect(results[2]!.components).toEqual({ p: 0, mean: null });
+    expect(results[2]!.components.p).toBe(0);
+    expect(results[2]!.components.mean).toBeCloseTo(fakeSeqLogprob('7') / fakeTokenize('7').length, 12);
     expect(results.every((r) => r.errors === undefined)).toBe(true);
   });
 
@@ -485,22 +488,22 @@ describe('backend counters and the persistent cache', () => {
     const first = scorerOf(fullSpec(judgeBackend({ cache })));
     const one = await first.score(ROLLOUTS, { details: true });
     const sent = { ...server.counts };
-    expect(sent).toMatchObject({ chat: 9, pooling: 1, embeddings: 1, completions: 3 });
+    expect(sent).toMatchObject({ chat: 9, pooling: 1, embeddings: 1, completions: 4 });
 
-    // Ops: 4 scale + 4 rubric chats, 1 batched reward, 1 batched embed, 3 log-probs (c has no answer).
+    // Ops: 4 scale + 4 rubric chats, 1 batched reward, 1 batched embed, 4 log-probs (c's over its whole completion).
     const logprobPrompts = server.requests.filter((q) => q.route === 'completions').map((q) => q.body.prompt as string);
     const rewardTexts = ROLLOUTS.map((r) => (r.prompt as string) + (r.completion as string));
     const tokensIn =
       8 * CHAT_USAGE.prompt_tokens + sum(logprobPrompts.map((p) => fakeTokenize(p).length)) + sum(rewardTexts.map(words)) + sum(['7 apples', '8', 'Paris'].map(words));
     expect(first.compiled.backends!.stats()).toEqual({
-      judge: { requests: 13, cache_hits: 0, calls: 14, retries: 1, errors: 0, prompt_tokens: tokensIn, completion_tokens: 8 * CHAT_USAGE.completion_tokens },
+      judge: { requests: 14, cache_hits: 0, calls: 15, retries: 1, errors: 0, prompt_tokens: tokensIn, completion_tokens: 8 * CHAT_USAGE.completion_tokens },
     });
 
     const second = scorerFromYaml(fullSpec(judgeBackend({ cache })));
     const two = await second.score(ROLLOUTS, { details: true });
     expect(server.counts).toEqual(sent);
     expect(second.compiled.backends!.stats()).toEqual({
-      judge: { requests: 13, cache_hits: 13, calls: 0, retries: 0, errors: 0, prompt_tokens: 0, completion_tokens: 0 },
+      judge: { requests: 14, cache_hits: 14, calls: 0, retries: 0, errors: 0, prompt_tokens: 0, completion_tokens: 0 },
     });
     expect(two.results).toEqual(one.results);
 

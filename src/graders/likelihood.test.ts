@@ -161,19 +161,25 @@ describe('likelihood: reference-answer variants', () => {
     await expect(gradeAll(g, [{ prompt: 'Q', completion, reference: 'good' }])).rejects.toThrow(/template: the rollout has no meta.system/);
   });
 
-  it('a completion without an answer: prob 0 and rlpr 0 (as the authors\' code), logprob null, or missing_answer_score', async () => {
+  it('a completion without an answer: prob 0 and rlpr 0 (as the authors\' code), logprob scored after the whole completion, or missing_answer_score', async () => {
     const { backend, requests } = worked();
     const rollouts = [{ prompt: 'Q', completion: '<think>no answer given</think>', reference: '44' }];
     const p = await gradeAll(build(likelihoodGrader, { backend: 'lm', variant: 'prob' }, [backend]), rollouts);
     expect(p[0]).toEqual({ score: 0, details: { reason: 'answer_pattern does not match the completion' } });
     const rl = await gradeAll(build(likelihoodGrader, { backend: 'lm', variant: 'rlpr' }, [backend]), rollouts);
     expect(rl[0]).toEqual({ score: 0, details: { reason: 'answer_pattern does not match the completion', score_b: 0, score_a: expect.closeTo(0.55, 14) } });
+    const mp = await gradeAll(build(likelihoodGrader, { backend: 'lm', variant: 'mean_prob' }, [backend]), rollouts);
+    expect(mp[0]!.score).toBe(0);
+    // Only RLPR's baseline was asked for so far.
+    expect(requests.map((r) => r.prompt)).toEqual(['Q ']);
+    // logprob has no floor: the whole completion is the reasoning (never null, never a free pass).
     const lp = await gradeAll(build(likelihoodGrader, { backend: 'lm', variant: 'logprob' }, [backend]), rollouts);
-    expect(lp[0]!.score).toBeNull();
+    const whole = await gradeAll(build(likelihoodGrader, { backend: 'lm', variant: 'logprob', reasoning: 'whole' }, [backend]), rollouts);
+    expect(typeof lp[0]!.score).toBe('number');
+    expect(lp[0]!.score).toBe(whole[0]!.score);
+    expect(lp[0]!.details!.reason).toMatch(/whole completion is the reasoning/);
     const floor = await gradeAll(build(likelihoodGrader, { backend: 'lm', variant: 'logprob', missing_answer_score: -20 }, [backend]), rollouts);
     expect(floor[0]!.score).toBe(-20);
-    // Only RLPR's baseline was asked for.
-    expect(requests.map((r) => r.prompt)).toEqual(['Q ']);
   });
 
   it('no reference → null with a reason; backend failure → the grade rejects with the backend\'s message', async () => {

@@ -141,9 +141,10 @@ const FOLLOW_UP_ONLY = ['positive', 'negative', 'follow_up_template'] as const;
  *
  * A completion with no answer: `prob` scores 0 (VeriFree sets log p = −∞), `rlpr` scores
  * shaped(0 − scoreA) (RLPR's empty answer mask gives scoreB = 0), `logprob`/`mean_logprob` score
- * `null` with a reason — an exception to the null rule (types.ts): a log-probability has no floor
- * (VeriFree's −∞ is not a score), so set `missing_answer_score` to pay a missing answer a floor below
- * your wrong answers; `missing_answer_score` overrides all three. No text reference → `null` with a
+ * the reference after the WHOLE completion (a log-probability has no floor to pay — VeriFree's −∞
+ * is not a score — so with no answer to cut off, all of the completion is the reasoning and the
+ * reward still says how well the rollout predicts the reference; never null, never a free pass),
+ * `mean_prob` scores 0; `missing_answer_score` overrides all of them. No text reference → `null` with a
  * reason; a reference list scores the best of its entries. A backend failure rejects the rollout's
  * grade with the backend's message (an error, never a number).
  *
@@ -188,7 +189,7 @@ export const likelihoodGrader = defineGrader({
     missing_answer_score: z
       .number()
       .optional()
-      .describe('Score when answer_pattern does not match (default: prob/rlpr as their papers, null for logprob/mean_logprob).'),
+      .describe('Score when answer_pattern does not match (default: prob/mean_prob 0, rlpr as its paper, logprob/mean_logprob the reference scored after the whole completion).'),
     baseline_template: z
       .string()
       .optional()
@@ -313,7 +314,11 @@ export const likelihoodGrader = defineGrader({
             const best = rewards.indexOf(Math.max(...rewards));
             return { score: rewards[best]!, details: { reason, score_b: 0, score_a: scoreAs[best] } };
           }
-          return { score: null, details: { reason } };
+          if (variant === 'mean_prob') return { score: 0, details: { reason } };
+          // logprob/mean_logprob have no floor to pay a missing answer: the whole completion is the
+          // reasoning, so the reward still says how well the rollout predicts the reference.
+          const graded = pickBest(await Promise.all(refs.map((r) => scoreOne(s, s.completion, r))), refs.length);
+          return { score: graded.score, details: { ...graded.details, reason: `${reason}: the whole completion is the reasoning` } };
         }
         const reasoning = s.completion.slice(0, m.start());
         return pickBest(await Promise.all(refs.map((r) => scoreOne(s, reasoning, r))), refs.length);

@@ -61,7 +61,7 @@ const CASES: Record<string, Case | { skip: string }> = {
   embedding_similarity: { skip: 'model-backed: no answer scores the cosine minimum (embedding_similarity.test.ts)' },
   vendi: { skip: 'model-backed group kind: an empty completion scores the lowest of its group (vendi.test.ts)' },
   frechet: { skip: 'model-backed group kind: an empty completion scores the lowest of its group (frechet.test.ts)' },
-  likelihood: { skip: 'model-backed: log-probability rewards are unbounded below; a missing answer scores `missing_answer_score` or the prob/rlpr floor' },
+  likelihood: { skip: 'model-backed (tested in likelihood.test.ts): prob/mean_prob score 0 for a missing answer, rlpr its floor, logprob/mean_logprob the reference after the whole completion' },
   dpo_implicit: { skip: 'model-backed: the implicit reward is unbounded; an empty completion has no tokens to score' },
 };
 

@@ -17,8 +17,9 @@ import type { AnswerRegion } from './answer.js';
  * of the grader itself — its backend, sandbox or judge model (including a judge reply that cannot be
  * parsed) — throws: the pipeline records an error for the component, and its score is null. Options named
  * `on_parse_failure` / `on_missing` keep the opt-in `null` for an unreadable answer; their default
- * is `zero`. Documented exceptions: `likelihood` (log-prob variants) and `dpo_implicit` score
- * unbounded log-probabilities with no floor. `src/graders/null_rule.test.ts` checks the rule over
+ * is `zero`. `likelihood`'s log-prob variants have no floor, so with no answer to cut off they
+ * score the reference after the whole completion (still a judgement, never null). Documented exception:
+ * `dpo_implicit` scores an unbounded log-ratio with no floor. `src/graders/null_rule.test.ts` checks the rule over
  * every kind.
  */
 export interface Graded {
