@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadSpecFile } from '../src/spec/load.js';
+import { compileSpec } from '../src/spec/compile.js';
+import { BUILTIN_SAMPLES, probeSpec } from '../src/probe/index.js';
+import type { Rollout } from '../src/rollout/types.js';
+import { ROOT } from './cli.js';
+
+/**
+ * Issue 11's "done when": `rewardkit probe` on each bundled example spec finds nothing, or the
+ * finding is accepted here with the reason. Each spec is probed on the example rollouts it is
+ * written for (the built-in samples for the eval specs). Huge-output attempts are 200k characters
+ * here (1M in the CLI) to keep the suite quick; the strategies are the same.
+ */
+const EXAMPLES = join(ROOT, 'examples');
+
+const SAMPLES: Record<string, string | null> = {
+  'agent_dense.yaml': 'agent_rollouts.jsonl',
+  'agent_gated.yaml': 'agent_rollouts.jsonl',
+  'agent_outcome.yaml': 'agent_rollouts.jsonl',
+  'gated.yaml': 'gsm8k_rollouts.jsonl',
+  'gdpo.yaml': 'gsm8k_rollouts.jsonl',
+  'gsm8k.yaml': 'gsm8k_rollouts.jsonl',
+  'hierarchical.yaml': 'gsm8k_rollouts.jsonl',
+  'local_model.yaml': 'gsm8k_rollouts.jsonl',
+  'tool_json.yaml': 'tool_json_rollouts.jsonl',
+  'eval/length.yaml': null,
+  'eval/refusal.yaml': null,
+};
+
+/**
+ * Findings accepted on purpose: the eval specs are reward *baselines* for `rewardkit eval` (how
+ * biased is a length reward, a refusal regex), not training rewards, so hacking them is their point.
+ */
+const ACCEPTED: Record<string, { strategies: RegExp; why: string }> = {
+  'eval/length.yaml': { strategies: /./, why: 'longer is better by definition: the length-bias baseline of reward-model evaluation' },
+  'eval/refusal.yaml': { strategies: /./, why: 'a regex proxy for refusals: any text matching it is a "refusal" by definition' },
+};
+
+function readRollouts(file: string): Rollout[] {
+  return readFileSync(join(EXAMPLES, file), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim().length > 0)
+    .map((l) => JSON.parse(l) as Rollout);
+}
+
+describe('rewardkit probe on the bundled example specs', () => {
+  it('lists every bundled spec', () => {
+    const specs = [
+      ...readdirSync(EXAMPLES).filter((f) => f.endsWith('.yaml')),
+      ...readdirSync(join(EXAMPLES, 'eval')).filter((f) => f.endsWith('.yaml')).map((f) => `eval/${f}`),
+    ].sort();
+    expect(specs).toEqual(Object.keys(SAMPLES).sort());
+  });
+
+  for (const [specFile, samplesFile] of Object.entries(SAMPLES)) {
+    const loaded = loadSpecFile(join(EXAMPLES, specFile));
+    const missingModel = Object.values(loaded.spec.backends ?? {}).some((b) => b.type === 'gguf' && !existsSync(resolve(loaded.dir, b.path)));
+    if (missingModel) console.log(`skip: probe of ${specFile} needs its GGUF model (npx tsx scripts/make-tiny-gguf.ts examples/tiny.gguf)`);
+    it.skipIf(missingModel)(`${specFile}: ${ACCEPTED[specFile] ? `accepted findings only (${ACCEPTED[specFile]!.why})` : 'nothing beats a plain wrong answer'}`, async () => {
+      const compiled = compileSpec(loaded.spec, { source: specFile, specDir: loaded.dir });
+      try {
+        const samples = samplesFile === null ? [...BUILTIN_SAMPLES] : readRollouts(samplesFile);
+        const report = await probeSpec(compiled, samples, { hugeChars: 200_000 });
+        expect(report.tried).toBeGreaterThan(0);
+        const accepted = ACCEPTED[specFile];
+        if (accepted) {
+          expect(report.findings.length, 'an accepted spec still shows its findings').toBeGreaterThan(0);
+          for (const f of report.findings) expect(f.strategy).toMatch(accepted.strategies);
+        } else {
+          expect(report.findings.map((f) => `${f.component}/${f.strategy}: ${f.reward} > ${f.baseline} (${f.example.slice(0, 80)})`)).toEqual([]);
+        }
+      } finally {
+        await compiled.close();
+      }
+    }, 120_000);
+  }
+});
