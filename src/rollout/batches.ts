@@ -1,4 +1,4 @@
-import { readJsonlLines } from './jsonl.js';
+import { readJsonlLines, TruncatedInputError } from './jsonl.js';
 import { RolloutError, validateRollout } from './validate.js';
 import { groupKey, textOf } from './sample.js';
 import type { Rollout } from './types.js';
@@ -23,6 +23,15 @@ export interface BatchReadOptions {
   onBadLine?: (line: number, reason: string) => void;
   /** Called when a group shows up again after its batch was closed (its rollouts were not contiguous). */
   onSplitGroup?: (line: number, id: string) => void;
+  /**
+   * Called for a rollout whose `id` appeared earlier in the file (`firstLine` is where). The rollout is
+   * still scored; under `strict` it stops the read with a {@link BadLineError} instead.
+   */
+  onDuplicateId?: (line: number, id: string, firstLine: number) => void;
+  /** Rollouts whose id is in this set are skipped (not validated, not batched): `score --resume`. */
+  skipIds?: ReadonlySet<string>;
+  /** Called for each rollout skipped through `skipIds`. */
+  onSkip?: (line: number, id: string) => void;
 }
 
 /** 32-bit FNV-1a pair → a 53-bit number: remembers closed groups without keeping their (possibly long) keys. */
@@ -48,7 +57,10 @@ export interface RolloutBatch {
  * contiguous in the file (as trainers write them); a group seen again after its batch closed is
  * reported through `onSplitGroup` and scored as a separate run. Malformed lines (invalid JSON, a record
  * that breaks the contract, an over-long line) are reported with their line number and skipped, or
- * stop the read under `strict`.
+ * stop the read under `strict`. Ids seen twice are reported through `onDuplicateId` (one map of the
+ * run's ids to their first line). When a compressed input breaks ({@link TruncatedInputError}) or a
+ * `strict` read stops ({@link BadLineError}), the rollouts read before that line are yielded as a last
+ * batch, then the error is thrown.
  *
  * @example
  * for await (const { rollouts } of readRolloutBatches('rollouts.jsonl', { batchSize: 1024 })) await scoreBatch(compiled, rollouts);
@@ -59,47 +71,66 @@ export async function* readRolloutBatches(path: string, o: BatchReadOptions): As
   let pendingLines: string[] = [];
   let pendingKeys: number[] = [];
   let lastKey = NaN;
+  const seen = new Map<string, number>();
   const bad = (line: number, reason: string) => {
     if (o.strict) throw new BadLineError(line, reason);
     o.onBadLine?.(line, reason);
   };
-  for await (const lines of readJsonlLines(path)) {
-    for (const l of lines) {
-      if (l.tooLong) {
-        bad(l.line, 'line too long');
-        continue;
-      }
-      let value: unknown;
-      try {
-        value = JSON.parse(l.text);
-      } catch (e) {
-        bad(l.line, `invalid JSON: ${(e as Error).message}`);
-        continue;
-      }
-      let r: Rollout;
-      try {
-        r = validateRollout(value);
-      } catch (e) {
-        if (!(e instanceof RolloutError)) throw e;
-        bad(l.line, e.message);
-        continue;
-      }
-      const key = keyHash(r.group ?? groupKey(r, textOf(r.prompt, 'prompt')));
-      if (key !== lastKey) {
-        if (pending.length >= o.batchSize) {
-          yield { rollouts: pending, lines: pendingLines };
-          for (const k of pendingKeys) closed.add(k);
-          pending = [];
-          pendingLines = [];
-          pendingKeys = [];
+  const skipIds = o.skipIds && o.skipIds.size > 0 ? o.skipIds : null;
+  try {
+    for await (const lines of readJsonlLines(path)) {
+      for (const l of lines) {
+        if (l.tooLong) {
+          bad(l.line, 'line too long');
+          continue;
         }
-        if (closed.has(key)) o.onSplitGroup?.(l.line, r.id);
-        lastKey = key;
-        pendingKeys.push(key);
+        let value: unknown;
+        try {
+          value = JSON.parse(l.text);
+        } catch (e) {
+          bad(l.line, `invalid JSON: ${(e as Error).message}`);
+          continue;
+        }
+        if (typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string') {
+          const id = (value as { id: string }).id;
+          const first = seen.get(id);
+          if (first === undefined) seen.set(id, l.line);
+          else if (o.strict) throw new BadLineError(l.line, `duplicate id "${id}" (first at line ${first})`);
+          else o.onDuplicateId?.(l.line, id, first);
+          if (skipIds?.has(id)) {
+            o.onSkip?.(l.line, id);
+            continue;
+          }
+        }
+        let r: Rollout;
+        try {
+          r = validateRollout(value);
+        } catch (e) {
+          if (!(e instanceof RolloutError)) throw e;
+          bad(l.line, e.message);
+          continue;
+        }
+        const key = keyHash(r.group ?? groupKey(r, textOf(r.prompt, 'prompt')));
+        if (key !== lastKey) {
+          if (pending.length >= o.batchSize) {
+            yield { rollouts: pending, lines: pendingLines };
+            for (const k of pendingKeys) closed.add(k);
+            pending = [];
+            pendingLines = [];
+            pendingKeys = [];
+          }
+          if (closed.has(key)) o.onSplitGroup?.(l.line, r.id);
+          lastKey = key;
+          pendingKeys.push(key);
+        }
+        pending.push(r);
+        pendingLines.push(l.text);
       }
-      pending.push(r);
-      pendingLines.push(l.text);
     }
+  } catch (e) {
+    // A broken .gz or a --strict stop: the rollouts read before it are scored and written, then the error goes up.
+    if ((e instanceof TruncatedInputError || e instanceof BadLineError) && pending.length > 0) yield { rollouts: pending, lines: pendingLines };
+    throw e;
   }
   if (pending.length > 0) yield { rollouts: pending, lines: pendingLines };
 }
