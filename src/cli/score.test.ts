@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { scoredLine } from './score.js';
+import { resumeCommand, scoredLine } from './score.js';
+import { execFileSync } from 'node:child_process';
 import type { Rollout, ScoredRollout } from '../rollout/types.js';
 
 const fields = { reward: 0.5, components: { a: 1, b: null }, advantage: -0.25 };
@@ -30,5 +31,15 @@ describe('scoredLine', () => {
         },
       ),
     );
+  });
+});
+
+describe('resumeCommand', () => {
+  it('repeats the options with --resume, quoted so a shell gives back the same words', () => {
+    const o = { spec: 's.yaml', in: "my rollouts/it's.jsonl", out: 'o $HOME.jsonl.gz', batchSize: 64, details: true, progressInterval: 0 };
+    const cmd = resumeCommand(o);
+    expect(cmd).toBe(`rewardkit score --spec s.yaml --in 'my rollouts/it'\\''s.jsonl' --out 'o $HOME.jsonl.gz' --details --batch-size 64 --progress-interval 0 --resume`);
+    const words = execFileSync('/bin/sh', ['-c', `for w in ${cmd.slice('rewardkit '.length)}; do printf '%s\\n' "$w"; done`], { encoding: 'utf8' });
+    expect(words.trim().split('\n')).toEqual(['score', '--spec', 's.yaml', '--in', "my rollouts/it's.jsonl", '--out', 'o $HOME.jsonl.gz', '--details', '--batch-size', '64', '--progress-interval', '0', '--resume']);
   });
 });
