@@ -161,16 +161,23 @@ async function scoreWith(compiled: CompiledSpec, o: ScoreCommandOptions, log: (s
   const where = output.partial ?? 'stdout';
 
   // Signals: the first stops the run after the last whole batch written; a second one exits at once.
+  // Each wait gets its own wake-up (one promise raced for the whole run would keep every batch's result alive).
   let signal: NodeJS.Signals | null = null;
-  let wake!: () => void;
-  const interrupted = new Promise<null>((res) => (wake = () => res(null)));
+  let wake: (() => void) | null = null;
+  const untilSignal = <T>(p: Promise<T>): Promise<T | null> =>
+    signal
+      ? Promise.resolve(null)
+      : new Promise<T | null>((res, rej) => {
+          wake = () => res(null);
+          p.then(res, rej);
+        });
   const onSignal = (s: NodeJS.Signals) => {
     if (signal) {
       process.stderr.write(`\n${s} again: exiting now; ${where} may end in a torn line (--resume drops it)\n`);
       process.exit(SIGNAL_EXIT[s] ?? 130);
     }
     signal = s;
-    wake();
+    wake?.();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -197,15 +204,11 @@ async function scoreWith(compiled: CompiledSpec, o: ScoreCommandOptions, log: (s
     });
     const it = batches[Symbol.asyncIterator]();
     for (;;) {
-      const next = it.next();
-      next.catch(() => undefined); // a rejection after a signal is not awaited
-      const got = await Promise.race([next, interrupted]);
+      const got = await untilSignal(it.next());
       if (got === null || signal) break;
       if (got.done) break;
       const { rollouts: batch, lines } = got.value;
-      const scoring = scoreBatch(compiled, batch, { details: o.details });
-      scoring.catch(() => undefined);
-      const res = await Promise.race([scoring, interrupted]);
+      const res = await untilSignal(scoreBatch(compiled, batch, { details: o.details }));
       if (res === null || signal) break;
       let withErrors = 0;
       let text = '';

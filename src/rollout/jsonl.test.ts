@@ -4,7 +4,7 @@ import { gzipSync, gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readJsonlLines, openJsonlWriter, InputFileError, TruncatedInputError } from './jsonl.js';
-import { readRolloutBatches, BadLineError } from './batches.js';
+import { readRolloutBatches, BadLineError, IdLines } from './batches.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rk-jsonl-'));
 
@@ -97,6 +97,13 @@ describe('readRolloutBatches: duplicates, skips, a truncated input', () => {
     })();
     await expect(strict).rejects.toBeInstanceOf(BadLineError);
     expect(seen).toEqual(['a', 'b']);
+  });
+  it('IdLines: 300k distinct ids never clash; each one again gives its first line', () => {
+    const t = new IdLines();
+    for (let i = 1; i <= 300_000; i++) expect(t.add(`p${i >> 3}-${i & 7}`, i) === 0 || false).toBe(true);
+    for (let i = 1; i <= 300_000; i += 997) expect(t.add(`p${i >> 3}-${i & 7}`, 1_000_000)).toBe(i);
+    expect(t.add('', 5)).toBe(0);
+    expect(t.add('', 6)).toBe(5);
   });
   it('skips the ids it is told to (resume)', async () => {
     const p = join(dir, 'skip.jsonl');
