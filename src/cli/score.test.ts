@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { resumeCommand, scoredLine } from './score.js';
 import { execFileSync } from 'node:child_process';
+import { compileSpec } from '../spec/compile.js';
+import { parseSpec } from '../spec/load.js';
+import { scoreBatch } from '../pipeline.js';
 import type { Rollout, ScoredRollout } from '../rollout/types.js';
 
 const fields = { reward: 0.5, components: { a: 1, b: null }, advantage: -0.25 };
@@ -30,6 +33,46 @@ describe('scoredLine', () => {
           expect(JSON.parse(scoredLine(input, JSON.stringify(input), scored))).toEqual(JSON.parse(JSON.stringify(scored)));
         },
       ),
+    );
+  });
+});
+
+describe('scoredLine with slim results (as the CLI asks scoreBatch)', () => {
+  const spec = compileSpec(
+    parseSpec({
+      components: [
+        { name: 'n', grader: 'numeric' },
+        { name: 'f', grader: 'regex', pattern: '<answer>' },
+      ],
+      combine: { type: 'weighted_sum' },
+      advantage: { estimator: 'grpo' },
+    }),
+  );
+  const rollout = fc.record(
+    {
+      id: fc.string({ minLength: 1 }),
+      group: fc.constantFrom('g1', 'g2'),
+      completion: fc.oneof(fc.constant('<answer>3</answer>'), fc.string()),
+      reference: fc.constantFrom('3', '4'),
+      reward: fc.double({ noNaN: true, noDefaultInfinity: true }),
+      advantage: fc.constant(0.5),
+      details: fc.constant({ old: 1 }),
+      errors: fc.constant([]),
+      meta: fc.dictionary(fc.string(), fc.jsonValue()),
+    },
+    { requiredKeys: ['id', 'completion'] },
+  );
+  it('gives the same line, byte for byte, as the full result (property, with and without old output keys and details)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(rollout, { minLength: 1, maxLength: 6 }), fc.boolean(), async (rs, details) => {
+        const input = rs.map((r) => JSON.parse(JSON.stringify(r)) as Rollout);
+        const lines = input.map((r) => JSON.stringify(r));
+        const full = await scoreBatch(spec, input, { details });
+        const slim = await scoreBatch(spec, input, { details, slim: true });
+        input.forEach((r, i) => expect(scoredLine(r, lines[i]!, slim.results[i]!)).toBe(scoredLine(r, lines[i]!, full.results[i]!)));
+        input.forEach((r, i) => expect(JSON.parse(scoredLine(r, lines[i]!, slim.results[i]!))).toEqual(JSON.parse(JSON.stringify(full.results[i]))));
+      }),
+      { numRuns: 200 },
     );
   });
 });

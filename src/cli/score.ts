@@ -55,14 +55,28 @@ export function resumeCommand(o: ScoreCommandOptions): string {
 const OUTPUT_KEYS = ['reward', 'components', 'advantage', 'details', 'errors'] as const;
 
 /**
+ * The scored rollout `scoreBatch` returns without `slim`, rebuilt from the input and a result (full or
+ * `slim`): the input's keys in their order, then the result's new keys in its order; `advantage`,
+ * `details` and `errors` the result does not carry are dropped from the input, as `scoreBatch` does.
+ */
+function mergeScored(input: Rollout, scored: ScoredRollout): ScoredRollout {
+  const out: Record<string, unknown> = { ...input };
+  for (const k of Object.keys(scored)) if (k !== 'id' && k !== 'group') out[k] = (scored as unknown as Record<string, unknown>)[k];
+  for (const k of ['advantage', 'details', 'errors'] as const) if (!(k in scored)) delete out[k];
+  return out as unknown as ScoredRollout;
+}
+
+/**
  * The output line of one rollout: its input line with the output fields appended, so the input's text
  * (prompt, completion — most of the bytes) is not serialised again. An input that already carries an
  * output field (a scored file scored again), or whose steps got step-level credit, is serialised
- * whole, so no key appears twice.
+ * whole, so no key appears twice. `scored` is `scoreBatch`'s result for it, full or `slim` (the CLI
+ * asks for slim results: copying every input rollout into its result was the pipeline's costliest line).
  */
 export function scoredLine(input: Rollout, line: string, scored: ScoredRollout): string {
-  for (const k of OUTPUT_KEYS) if (k in input) return JSON.stringify(scored);
-  if (scored.steps !== input.steps) return JSON.stringify(scored); // credited steps replace the input's
+  for (const k of OUTPUT_KEYS) if (k in input) return JSON.stringify(mergeScored(input, scored));
+  // credited steps (and their token values) replace the input's
+  if (scored.steps !== undefined && scored.steps !== input.steps) return JSON.stringify(mergeScored(input, scored));
   const fields: Partial<ScoredRollout> = { reward: scored.reward, components: scored.components };
   if ('advantage' in scored) fields.advantage = scored.advantage;
   if (scored.details) fields.details = scored.details;
@@ -208,7 +222,7 @@ async function scoreWith(compiled: CompiledSpec, o: ScoreCommandOptions, log: (s
       if (got === null || signal) break;
       if (got.done) break;
       const { rollouts: batch, lines } = got.value;
-      const res = await untilSignal(scoreBatch(compiled, batch, { details: o.details }));
+      const res = await untilSignal(scoreBatch(compiled, batch, { details: o.details, slim: true }));
       if (res === null || signal) break;
       let withErrors = 0;
       let text = '';
