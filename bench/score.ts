@@ -42,17 +42,21 @@ async function writeSynthetic(path: string, n: number): Promise<void> {
   await once(out, 'close');
 }
 
-/** Runs `node ARGS` (the bin's heap cap for every pass) and returns its wall time in seconds and peak RSS (MB, via /usr/bin/time when present). */
-function timed(args: string[]): { s: number; rss: number } {
+/**
+ * Runs `node ARGS` (the bin's heap cap for every pass) and returns its wall time in seconds, and, via
+ * /usr/bin/time when present, its CPU time (user + system, s) and peak RSS (MB). On a shared machine the
+ * CPU time is the steadier figure: wall time grows with everyone else's load.
+ */
+function timed(args: string[]): { s: number; cpu: number; rss: number } {
   const haveTime = existsSync('/usr/bin/time');
   const cmd = haveTime ? '/usr/bin/time' : process.execPath;
-  const full = haveTime ? ['-f', '%M', process.execPath, '--max-old-space-size=1024', ...args] : ['--max-old-space-size=1024', ...args];
+  const full = haveTime ? ['-f', '%M %U %S', process.execPath, '--max-old-space-size=1024', ...args] : ['--max-old-space-size=1024', ...args];
   const t0 = performance.now();
   const r = spawnSync(cmd, full, { encoding: 'utf8' });
   const s = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  const kb = haveTime ? Number(r.stderr.trim().split('\n').pop()) : NaN;
-  return { s, rss: kb / 1024 };
+  const [kb, user, sys] = haveTime ? r.stderr.trim().split('\n').pop()!.split(' ').map(Number) : [NaN, NaN, NaN];
+  return { s, cpu: user! + sys!, rss: kb! / 1024 };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -72,36 +76,48 @@ await writeSynthetic(file, n);
 const one = join(outDir, 'one.jsonl');
 writeFileSync(one, JSON.stringify(syntheticRollout(0, rng(1))) + '\n');
 
-const base: number[] = [];
-const score = checkouts.map(() => ({ s: [] as number[], rss: [] as number[], start: [] as number[] }));
-let baseRss: number[] = [];
+const base = { s: [] as number[], cpu: [] as number[], rss: [] as number[] };
+const score = checkouts.map(() => ({ s: [] as number[], cpu: [] as number[], rss: [] as number[], start: [] as number[], startCpu: [] as number[] }));
 for (let r = 0; r < runs; r++) {
   const b = timed([join(root, 'bench', 'readline-pass.mjs'), file, join(outDir, 'pass.jsonl')]);
-  base.push(b.s);
-  baseRss.push(b.rss);
+  base.s.push(b.s);
+  base.cpu.push(b.cpu);
+  base.rss.push(b.rss);
   checkouts.forEach(([, dir], k) => {
     const bin = join(dir, 'bin', 'rewardkit.js');
     const s = timed([bin, 'score', '-s', spec, '-i', file, '-o', join(outDir, 'scored.jsonl'), '-q']);
     score[k]!.s.push(s.s);
+    score[k]!.cpu.push(s.cpu);
     score[k]!.rss.push(s.rss);
-    score[k]!.start.push(timed([bin, 'score', '-s', spec, '-i', one, '-o', join(outDir, 'one.out.jsonl'), '-q']).s);
+    const st = timed([bin, 'score', '-s', spec, '-i', one, '-o', join(outDir, 'one.out.jsonl'), '-q']);
+    score[k]!.start.push(st.s);
+    score[k]!.startCpu.push(st.cpu);
   });
 }
-const bs = median(base);
+const bs = median(base.s);
+const bc = median(base.cpu);
+const f2 = (x: number) => x.toFixed(2);
 console.log(`\n### rewardkit score vs a bare readline pass — ${n.toLocaleString('en-US')} rollouts, spec ${spec.replace(root + '/', '')} (median of ${runs}, one process per pass)\n`);
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, load average at the end ${loadavg()[0]!.toFixed(1)}\n`);
-console.log('| pass | time (s) | rollouts/s | ratio to baseline | start-up (s) | peak RSS (MB) |');
-console.log('|---|---:|---:|---:|---:|---:|');
-console.log(`| baseline: readline + JSON.parse + add a field + JSON.stringify + write | ${bs.toFixed(2)} | ${Math.round(n / bs).toLocaleString('en-US')} | 1.00 | | ${Math.round(median(baseRss))} |`);
+console.log('| pass | wall (s) | rollouts/s | ratio (wall) | CPU (s) | ratio (CPU) | start-up wall / CPU (s) | peak RSS (MB) |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+console.log(`| baseline: readline + JSON.parse + add a field + JSON.stringify + write | ${f2(bs)} | ${Math.round(n / bs).toLocaleString('en-US')} | 1.00 | ${f2(bc)} | 1.00 | | ${Math.round(median(base.rss))} |`);
 checkouts.forEach(([name], k) => {
-  const s = median(score[k]!.s);
-  console.log(`| ${name} | ${s.toFixed(2)} | ${Math.round(n / s).toLocaleString('en-US')} | **${(bs / s).toFixed(2)}** | ${median(score[k]!.start).toFixed(2)} | ${Math.round(median(score[k]!.rss))} |`);
+  const x = score[k]!;
+  const s = median(x.s);
+  const c = median(x.cpu);
+  console.log(`| ${name} | ${f2(s)} | ${Math.round(n / s).toLocaleString('en-US')} | **${f2(bs / s)}** | ${f2(c)} | **${f2(bc / c)}** | ${f2(median(x.start))} / ${f2(median(x.startCpu))} | ${Math.round(median(x.rss))} |`);
 });
-console.log(`\nall runs (s): baseline ${base.map((x) => x.toFixed(2)).join(' ')}; ${checkouts.map(([name], k) => `${name} ${score[k]!.s.map((x) => x.toFixed(2)).join(' ')} (start-up ${score[k]!.start.map((x) => x.toFixed(2)).join(' ')})`).join('; ')}`);
+const list = (xs: number[]) => xs.map(f2).join(' ');
+console.log(`\nall runs, wall (CPU) s: baseline ${list(base.s)} (${list(base.cpu)})`);
+checkouts.forEach(([name], k) => {
+  const x = score[k]!;
+  console.log(`${name}: ${list(x.s)} (${list(x.cpu)}); start-up ${list(x.start)} (${list(x.startCpu)})`);
+});
 
 if (!process.argv.includes('--no-1m')) {
   const big = join(outDir, 'gsm8k_synthetic_1000000.jsonl');
   await writeSynthetic(big, 1_000_000);
   const s = timed([join(root, 'bin', 'rewardkit.js'), 'score', '-s', spec, '-i', big, '-o', join(outDir, 'scored_1m.jsonl'), '-q']);
-  console.log(`\nStreaming 1,000,000 rollouts through score: ${s.s.toFixed(1)} s, peak RSS ${Math.round(s.rss)} MB (goal < 300 MB).`);
+  console.log(`\nStreaming 1,000,000 rollouts through score: ${s.s.toFixed(1)} s (CPU ${s.cpu.toFixed(1)} s), peak RSS ${Math.round(s.rss)} MB (goal < 300 MB).`);
 }
