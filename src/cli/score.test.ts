@@ -37,6 +37,24 @@ describe('scoredLine', () => {
   });
 });
 
+describe('scoredLine writes the fields as JSON.stringify does', () => {
+  it('byte for byte, for any numbers and component names (property)', () => {
+    const num = fc.oneof(fc.double(), fc.constant(null), fc.constant(-0), fc.constant(1e21), fc.constant(5e-324));
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), num), num, fc.option(num, { nil: undefined }), fc.option(fc.dictionary(fc.string(), fc.jsonValue()), { nil: undefined }), (components, reward, advantage, details) => {
+        const input: Rollout = { id: 'x', completion: 'c' };
+        const line = JSON.stringify(input);
+        const scored = { id: 'x', reward, components, ...(advantage !== undefined ? { advantage } : {}), ...(details ? { details } : {}) } as unknown as ScoredRollout;
+        const fields: Record<string, unknown> = { reward, components };
+        if (advantage !== undefined) fields.advantage = advantage;
+        if (details) fields.details = details;
+        expect(scoredLine(input, line, scored)).toBe(`${line.slice(0, -1)},${JSON.stringify(fields).slice(1)}`);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
 describe('scoredLine with slim results (as the CLI asks scoreBatch)', () => {
   const spec = compileSpec(
     parseSpec({

@@ -77,12 +77,35 @@ export function scoredLine(input: Rollout, line: string, scored: ScoredRollout):
   for (const k of OUTPUT_KEYS) if (k in input) return JSON.stringify(mergeScored(input, scored));
   // credited steps (and their token values) replace the input's
   if (scored.steps !== undefined && scored.steps !== input.steps) return JSON.stringify(mergeScored(input, scored));
-  const fields: Partial<ScoredRollout> = { reward: scored.reward, components: scored.components };
-  if ('advantage' in scored) fields.advantage = scored.advantage;
-  if (scored.details) fields.details = scored.details;
-  if (scored.errors) fields.errors = scored.errors;
+  // What JSON.stringify({reward, components, advantage?, details?, errors?}) gives, written directly.
+  let fields = `,"reward":${jsonNumber(scored.reward)},"components":{`;
+  let first = true;
+  for (const name in scored.components) {
+    fields += `${first ? '' : ','}${jsonKey(name)}:${jsonNumber(scored.components[name]!)}`;
+    first = false;
+  }
+  fields += '}';
+  if ('advantage' in scored && scored.advantage !== undefined) fields += `,"advantage":${jsonNumber(scored.advantage)}`;
+  if (scored.details) fields += `,"details":${JSON.stringify(scored.details)}`;
+  if (scored.errors) fields += `,"errors":${JSON.stringify(scored.errors)}`;
   const body = line.trimEnd();
-  return `${body.slice(0, -1)},${JSON.stringify(fields).slice(1)}`;
+  return body.slice(0, -1) + fields + '}';
+}
+
+/** A number as JSON writes it (non-finite and null → null). */
+function jsonNumber(v: number | null): string {
+  return v === null || !Number.isFinite(v) ? 'null' : String(v);
+}
+
+const quotedKeys = new Map<string, string>();
+/** A key as JSON writes it, remembered: component names repeat on every line. */
+function jsonKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    if (quotedKeys.size < 1024) quotedKeys.set(k, q);
+  }
+  return q;
 }
 
 /**
