@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
@@ -258,6 +258,14 @@ describe('rewardkit score loses no data', { timeout: 180_000 }, () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/atomic\.jsonl\.partial exists: an earlier run of this output was interrupted\. Add --resume/);
     rmSync(`${out}.partial`);
+  });
+
+  it('writes a device such as /dev/null in place: never replaced by a regular file', () => {
+    const r = rewardkit(['score', '-s', spec, '-i', ex('gsm8k_rollouts.jsonl'), '-o', '/dev/null', '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
+    expect(existsSync('/dev/null.partial')).toBe(false);
+    expect(rewardkit(['score', '-s', spec, '-i', ex('gsm8k_rollouts.jsonl'), '-o', '/dev/null', '--resume']).code).toBe(2);
   });
 
   it('strips a UTF-8 BOM: the first rollout is scored', () => {

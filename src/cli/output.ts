@@ -114,8 +114,14 @@ export class ScoreOutput {
     return new ScoreOutput(openJsonlWriter('-'), null, null);
   }
 
+  /** Whether `target` exists and is not a regular file (`/dev/null`, a FIFO, a terminal): written in place, never replaced. */
+  static isSpecial(target: string): boolean {
+    return existsSync(target) && !statSync(target).isFile();
+  }
+
   /** A fresh run: `OUT.partial` is created (truncated). */
   static fresh(target: string): ScoreOutput {
+    if (ScoreOutput.isSpecial(target)) return new ScoreOutput(openJsonlWriter(target), null, null);
     const partial = partialPath(target);
     return new ScoreOutput(openJsonlWriter(partial, { gzip: target.endsWith('.gz') }), partial, target);
   }

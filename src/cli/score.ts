@@ -154,9 +154,10 @@ const SIGNAL_CODES: Record<number, true> = { 130: true, 143: true };
 function checkPaths(o: ScoreCommandOptions): string | null {
   if (o.resume && o.out === '-') return '--resume needs --out FILE: a run written to stdout cannot be continued';
   const target = outputTarget(o.out);
+  if (o.resume && ScoreOutput.isSpecial(target)) return `--resume needs --out FILE: ${o.out} is not a regular file`;
   const clash = outputClash([o.in], [o.out, ...(o.out === '-' ? [] : [partialPath(target)]), ...(o.diagnostics ? [o.diagnostics] : [])]);
   if (clash) return clash;
-  if (o.out !== '-' && !o.resume && existsSync(partialPath(target)))
+  if (o.out !== '-' && !o.resume && !ScoreOutput.isSpecial(target) && existsSync(partialPath(target)))
     return `${partialPath(target)} exists: an earlier run of this output was interrupted. Add --resume to continue it, or delete the file to start over.`;
   return null;
 }
@@ -195,7 +196,7 @@ async function scoreWith(compiled: CompiledSpec, o: ScoreCommandOptions, log: (s
     return 1;
   }
   const before = resumed?.rollouts ?? 0;
-  const where = output.partial ?? 'stdout';
+  const where = output.partial ?? (o.out === '-' ? 'stdout' : o.out);
 
   // Signals: the first stops the run after the last whole batch written; a second one exits at once.
   // Each wait gets its own wake-up (one promise raced for the whole run would keep every batch's result alive).
@@ -269,7 +270,7 @@ async function scoreWith(compiled: CompiledSpec, o: ScoreCommandOptions, log: (s
         log(
           `interrupted by ${signal}: ${output.partial} holds ${n.toLocaleString('en-US')} scored rollouts (${summary.rollouts.toLocaleString('en-US')} from this run), whole lines${target.endsWith('.gz') ? ', gzip stream closed' : ''}; ${target} was not written. To continue:\n  ${resumeCommand(o)}`,
         );
-      else log(`interrupted by ${signal}: ${summary.rollouts.toLocaleString('en-US')} scored rollouts written to stdout (whole lines)`);
+      else log(`interrupted by ${signal}: ${summary.rollouts.toLocaleString('en-US')} scored rollouts written to ${o.out === '-' ? 'stdout' : o.out} (whole lines)`);
       return SIGNAL_EXIT[signal] ?? 130;
     }
     await output.commit();
