@@ -1,17 +1,25 @@
 /**
- * Benchmark of `rewardkit score` (issue: foundation). Writes N synthetic GSM8K-style rollouts (groups of
- * 8, the example spec's kinds of completion), then, each in a fresh process:
- *  - baseline: the bare JSONL read + parse + stringify + write pass of the same file;
- *  - rewardkit: `score` with examples/gsm8k.yaml.
- * Reports throughput, the ratio to the baseline (goal ≥ 40%) and peak RSS; then streams 1M rollouts
- * through `score` and reports its peak RSS (goal < 300 MB).
- * Run: npm run build && npx tsx bench/score.ts [N]
+ * Benchmark of `rewardkit score` against a bare pass written the obvious way (issue 12). Writes N
+ * synthetic GSM8K-style rollouts (groups of 8: right, `####`, wrong, unformatted, overlong), then, each
+ * pass in a fresh process, alternating, timed wall-clock by this script (start-up included for both):
+ *  - baseline: `bench/readline-pass.mjs` — Node readline, JSON.parse, add a field, JSON.stringify, write;
+ *  - rewardkit: the real CLI, `node bin/rewardkit.js score -s SPEC -i FILE -o OUT -q`;
+ *  - start-up: the same command on a one-rollout file.
+ * Prints medians and the ratio score/baseline throughput; then (unless --no-1m) streams 1M rollouts
+ * through the CLI and reports its peak RSS (goal < 300 MB).
+ *
+ * Run: npm run build && npx tsx bench/score.ts [N] [--spec FILE] [--runs R] [--no-1m] [--also DIR ...]
+ *   N       rollouts (default 200000)
+ *   --spec  reward spec (default bench/numeric_regex.yaml: numeric + regex; examples/gsm8k.yaml is the other usual one)
+ *   --runs  passes of each kind (default 5; the median is reported)
+ *   --also  another built checkout (its bin/ and dist/) measured in the same run, e.g. the commit before a change
  */
-import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, existsSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, mkdirSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpus, loadavg } from 'node:os';
 import { rng, syntheticRollout } from './synthetic.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,39 +42,82 @@ async function writeSynthetic(path: string, n: number): Promise<void> {
   await once(out, 'close');
 }
 
-function child(script: string, args: string[]): { ms: number; max_rss_mb: number } {
-  // The same heap cap as bin/rewardkit.js's shebang, for both passes.
-  const text = execFileSync(process.execPath, ['--max-old-space-size=1024', join(root, 'bench', script), ...args], { encoding: 'utf8' });
-  return JSON.parse(text.trim().split('\n').pop()!);
+/**
+ * Runs `node ARGS` (the bin's heap cap for every pass) and returns its wall time in seconds, and, via
+ * /usr/bin/time when present, its CPU time (user + system, s) and peak RSS (MB). On a shared machine the
+ * CPU time is the steadier figure: wall time grows with everyone else's load.
+ */
+function timed(args: string[]): { s: number; cpu: number; rss: number } {
+  const haveTime = existsSync('/usr/bin/time');
+  const cmd = haveTime ? '/usr/bin/time' : process.execPath;
+  const full = haveTime ? ['-f', '%M %U %S', process.execPath, '--max-old-space-size=1024', ...args] : ['--max-old-space-size=1024', ...args];
+  const t0 = performance.now();
+  const r = spawnSync(cmd, full, { encoding: 'utf8' });
+  const s = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  const [kb, user, sys] = haveTime ? r.stderr.trim().split('\n').pop()!.split(' ').map(Number) : [NaN, NaN, NaN];
+  return { s, cpu: user! + sys!, rss: kb! / 1024 };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const flag = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !(i > 0 && all[i - 1]!.startsWith('--') && all[i - 1] !== '--no-1m'));
+const n = Number(positional[0] ?? 200_000);
+const runs = Number(flag('--runs') ?? 5);
+const spec = resolve(flag('--spec') ?? join(root, 'bench', 'numeric_regex.yaml'));
+const checkouts: [string, string][] = [['rewardkit score', root]];
+for (let i = 0; i < process.argv.length; i++) if (process.argv[i] === '--also') checkouts.push([`rewardkit score (${process.argv[i + 1]})`, resolve(process.argv[i + 1]!)]);
 
-const n = Number(process.argv[2] ?? 200_000);
 const file = join(outDir, `gsm8k_synthetic_${n}.jsonl`);
 await writeSynthetic(file, n);
-const spec = join(root, 'examples', 'gsm8k.yaml');
-const runs = 7;
-const base: { ms: number; max_rss_mb: number }[] = [];
-const score: { ms: number; max_rss_mb: number }[] = [];
+const one = join(outDir, 'one.jsonl');
+writeFileSync(one, JSON.stringify(syntheticRollout(0, rng(1))) + '\n');
+
+const base = { s: [] as number[], cpu: [] as number[], rss: [] as number[] };
+const score = checkouts.map(() => ({ s: [] as number[], cpu: [] as number[], rss: [] as number[], start: [] as number[], startCpu: [] as number[] }));
 for (let r = 0; r < runs; r++) {
-  base.push(child('jsonl-pass.mjs', [file, join(outDir, 'pass.jsonl')]));
-  score.push(child('score-child.mjs', [spec, file, join(outDir, 'scored.jsonl')]));
+  const b = timed([join(root, 'bench', 'readline-pass.mjs'), file, join(outDir, 'pass.jsonl')]);
+  base.s.push(b.s);
+  base.cpu.push(b.cpu);
+  base.rss.push(b.rss);
+  checkouts.forEach(([, dir], k) => {
+    const bin = join(dir, 'bin', 'rewardkit.js');
+    const s = timed([bin, 'score', '-s', spec, '-i', file, '-o', join(outDir, 'scored.jsonl'), '-q']);
+    score[k]!.s.push(s.s);
+    score[k]!.cpu.push(s.cpu);
+    score[k]!.rss.push(s.rss);
+    const st = timed([bin, 'score', '-s', spec, '-i', one, '-o', join(outDir, 'one.out.jsonl'), '-q']);
+    score[k]!.start.push(st.s);
+    score[k]!.startCpu.push(st.cpu);
+  });
 }
-const bms = median(base.map((b) => b.ms));
-const sms = median(score.map((s) => s.ms));
-console.log(`\n### rewardkit score — ${n.toLocaleString('en-US')} synthetic GSM8K-style rollouts, spec examples/gsm8k.yaml (median of ${runs})\n`);
-console.log('| pass | time (s) | rollouts/s | ratio to baseline | peak RSS (MB) |');
-console.log('|---|---:|---:|---:|---:|');
-console.log(`| baseline: JSONL read+parse+stringify+write | ${(bms / 1000).toFixed(2)} | ${Math.round(n / (bms / 1000)).toLocaleString('en-US')} | 100% | ${Math.round(median(base.map((b) => b.max_rss_mb)))} |`);
-console.log(`| rewardkit score | ${(sms / 1000).toFixed(2)} | ${Math.round(n / (sms / 1000)).toLocaleString('en-US')} | ${((bms / sms) * 100).toFixed(0)}% | ${Math.round(median(score.map((s) => s.max_rss_mb)))} |`);
+const bs = median(base.s);
+const bc = median(base.cpu);
+const f2 = (x: number) => x.toFixed(2);
+console.log(`\n### rewardkit score vs a bare readline pass — ${n.toLocaleString('en-US')} rollouts, spec ${spec.replace(root + '/', '')} (median of ${runs}, one process per pass)\n`);
+console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, load average at the end ${loadavg()[0]!.toFixed(1)}\n`);
+console.log('| pass | wall (s) | rollouts/s | ratio (wall) | CPU (s) | ratio (CPU) | start-up wall / CPU (s) | peak RSS (MB) |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+console.log(`| baseline: readline + JSON.parse + add a field + JSON.stringify + write | ${f2(bs)} | ${Math.round(n / bs).toLocaleString('en-US')} | 1.00 | ${f2(bc)} | 1.00 | | ${Math.round(median(base.rss))} |`);
+checkouts.forEach(([name], k) => {
+  const x = score[k]!;
+  const s = median(x.s);
+  const c = median(x.cpu);
+  console.log(`| ${name} | ${f2(s)} | ${Math.round(n / s).toLocaleString('en-US')} | **${f2(bs / s)}** | ${f2(c)} | **${f2(bc / c)}** | ${f2(median(x.start))} / ${f2(median(x.startCpu))} | ${Math.round(median(x.rss))} |`);
+});
+const list = (xs: number[]) => xs.map(f2).join(' ');
+console.log(`\nall runs, wall (CPU) s: baseline ${list(base.s)} (${list(base.cpu)})`);
+checkouts.forEach(([name], k) => {
+  const x = score[k]!;
+  console.log(`${name}: ${list(x.s)} (${list(x.cpu)}); start-up ${list(x.start)} (${list(x.startCpu)})`);
+});
 
 if (!process.argv.includes('--no-1m')) {
   const big = join(outDir, 'gsm8k_synthetic_1000000.jsonl');
   await writeSynthetic(big, 1_000_000);
-  const s = child('score-child.mjs', [spec, big, join(outDir, 'scored_1m.jsonl')]);
-  console.log(`\nStreaming 1,000,000 rollouts through score: ${(s.ms / 1000).toFixed(1)} s, peak RSS ${Math.round(s.max_rss_mb)} MB (goal < 300 MB).`);
+  const s = timed([join(root, 'bin', 'rewardkit.js'), 'score', '-s', spec, '-i', big, '-o', join(outDir, 'scored_1m.jsonl'), '-q']);
+  console.log(`\nStreaming 1,000,000 rollouts through score: ${s.s.toFixed(1)} s (CPU ${s.cpu.toFixed(1)} s), peak RSS ${Math.round(s.rss)} MB (goal < 300 MB).`);
 }

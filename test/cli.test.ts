@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -195,5 +196,213 @@ describe('rewardkit advantages', { timeout: 120_000 }, () => {
     const r = rewardkit(['advantages', '-i', f, '-e', 'grpo']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/rollout "a": reward: expected a finite number or null/);
+  });
+});
+
+describe('rewardkit score loses no data', { timeout: 180_000 }, () => {
+  const spec = ex('gsm8k.yaml');
+  const examples = readFileSync(ex('gsm8k_rollouts.jsonl'), 'utf8');
+  const ids = (rows: { id: string }[]) => rows.map((x) => x.id);
+  /** N GSM8K-style rollouts in groups of 8 (right, wrong, unformatted), unique ids. */
+  const synthetic = (n: number) => {
+    let s = '';
+    for (let i = 0; i < n; i++) {
+      const g = Math.floor(i / 8);
+      const ans = g % 97;
+      const c = i % 3 === 0 ? `<think>${'step '.repeat(i % 40)}</think>\n<answer>${ans}</answer>` : i % 3 === 1 ? `<think>x</think>\n<answer>${ans + 1}</answer>` : `it is ${ans}`;
+      s += JSON.stringify({ id: `q${g}-${i % 8}`, group: `q${g}`, prompt: `Problem ${g}: what is ${ans}?`, completion: c, reference: String(ans) }) + '\n';
+    }
+    return s;
+  };
+
+  it('refuses an output that is the input — same path, symlink, hard link, or its .partial (exit 2, input untouched)', () => {
+    const input = join(dir, 'safe-in.jsonl');
+    writeFileSync(input, examples);
+    symlinkSync(input, join(dir, 'safe-link.jsonl'));
+    linkSync(input, join(dir, 'safe-hard.jsonl'));
+    writeFileSync(join(dir, 'safe-p.jsonl'), '');
+    for (const [out, how] of [
+      [input, 'the same path'],
+      [join(dir, 'safe-link.jsonl'), 'through a symlink'],
+      [join(dir, 'safe-hard.jsonl'), 'a hard link'],
+      [join(dir, '.', 'safe-in.jsonl'), 'the same'],
+    ]) {
+      const r = rewardkit(['score', '-s', spec, '-i', input, '-o', out!]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^error: the output .* is the input .*${how}.*: writing it would destroy the input`, 'm'));
+    }
+    // the input given through the symlink, the output by its real path
+    expect(rewardkit(['score', '-s', spec, '-i', join(dir, 'safe-link.jsonl'), '-o', input]).code).toBe(2);
+    // OUT.partial would be the input
+    const p = rewardkit(['score', '-s', spec, '-i', input.replace('.jsonl', '-x.jsonl.partial'), '-o', input.replace('.jsonl', '-x.jsonl')]);
+    expect(p.code).toBe(1); // that input does not exist: a plain missing-file error, no clash
+    writeFileSync(join(dir, 'safe-q.jsonl.partial'), examples);
+    const q = rewardkit(['score', '-s', spec, '-i', join(dir, 'safe-q.jsonl.partial'), '-o', join(dir, 'safe-q.jsonl')]);
+    expect(q.code).toBe(2);
+    expect(q.stderr).toMatch(/safe-q\.jsonl\.partial .*is the input/);
+    expect(readFileSync(input, 'utf8')).toBe(examples);
+    expect(readFileSync(join(dir, 'safe-q.jsonl.partial'), 'utf8')).toBe(examples);
+  });
+
+  it('writes OUT.partial and renames it at the end; a failed run leaves an earlier OUT alone', () => {
+    const out = join(dir, 'atomic.jsonl');
+    expect(rewardkit(['score', '-s', spec, '-i', ex('gsm8k_rollouts.jsonl'), '-o', out, '-q']).code).toBe(0);
+    expect(existsSync(`${out}.partial`)).toBe(false);
+    expect(readJsonl(out)).toHaveLength(48);
+    const r = rewardkit(['score', '-s', spec, '-i', join(dir, 'missing.jsonl'), '-o', out, '-q']);
+    expect(r.code).toBe(1);
+    expect(readJsonl(out)).toHaveLength(48);
+    expect(existsSync(`${out}.partial`)).toBe(false);
+    // a leftover OUT.partial is never overwritten without --resume
+    writeFileSync(`${out}.partial`, '');
+    const again = rewardkit(['score', '-s', spec, '-i', ex('gsm8k_rollouts.jsonl'), '-o', out, '-q']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/atomic\.jsonl\.partial exists: an earlier run of this output was interrupted\. Add --resume/);
+    rmSync(`${out}.partial`);
+  });
+
+  it('writes a device such as /dev/null in place: never replaced by a regular file', () => {
+    const r = rewardkit(['score', '-s', spec, '-i', ex('gsm8k_rollouts.jsonl'), '-o', '/dev/null', '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
+    expect(existsSync('/dev/null.partial')).toBe(false);
+    expect(rewardkit(['score', '-s', spec, '-i', ex('gsm8k_rollouts.jsonl'), '-o', '/dev/null', '--resume']).code).toBe(2);
+  });
+
+  it('strips a UTF-8 BOM: the first rollout is scored', () => {
+    const input = join(dir, 'bom.jsonl');
+    writeFileSync(input, '\uFEFF' + examples);
+    const out = join(dir, 'bom-out.jsonl');
+    const r = rewardkit(['score', '-s', spec, '-i', input, '-o', out]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/scored 48 rollouts/);
+    expect(readJsonl(out)[0].id).toBe(JSON.parse(examples.split('\n')[0]!).id);
+    const gz = join(dir, 'bom.jsonl.gz');
+    writeFileSync(gz, gzipSync('\uFEFF' + examples));
+    const g = rewardkit(['score', '-s', spec, '-i', gz, '-o', out, '-q']);
+    expect(g.code, g.stderr).toBe(0);
+    expect(readJsonl(out)).toHaveLength(48);
+  });
+
+  it('warns on duplicate ids with their lines; --strict makes them an error (the rollouts before it kept)', () => {
+    const lines = examples.trim().split('\n');
+    const input = join(dir, 'dups.jsonl');
+    writeFileSync(input, [...lines, lines[0], lines[5]].join('\n') + '\n');
+    const out = join(dir, 'dups-out.jsonl');
+    const r = rewardkit(['score', '-s', spec, '-i', input, '-o', out, '--diagnostics', join(dir, 'dups.json')]);
+    expect(r.code).toBe(0);
+    const id0 = JSON.parse(lines[0]!).id;
+    const id5 = JSON.parse(lines[5]!).id;
+    expect(r.stderr).toContain(`warning: 2 rollouts have ids seen earlier in ${input}: "${id0}" at line 49 (first at line 1), "${id5}" at line 50 (first at line 6)`);
+    expect(r.stdout).toMatch(/note: .*2 duplicate ids/);
+    expect(JSON.parse(readFileSync(join(dir, 'dups.json'), 'utf8')).duplicate_ids).toBe(2);
+    const s = rewardkit(['score', '-s', spec, '-i', input, '-o', out, '--strict']);
+    expect(s.code).toBe(1);
+    expect(s.stderr).toContain(`error: ${input}:49: duplicate id "${id0}" (first at line 1)`);
+    expect(s.stderr).toContain('holds the 48 rollouts scored before it');
+    expect(readJsonl(out)).toHaveLength(48);
+  });
+
+  it('scores the readable part of a truncated .gz, writes it, and exits 1 naming the line where it broke', () => {
+    const text = synthetic(20_000);
+    const whole = gzipSync(text);
+    const gz = join(dir, 'trunc.jsonl.gz');
+    writeFileSync(gz, whole.subarray(0, Math.floor(whole.length / 2)));
+    const out = join(dir, 'trunc-out.jsonl');
+    const r = rewardkit(['score', '-s', spec, '-i', gz, '-o', out, '-q']);
+    expect(r.code).toBe(1);
+    const m = /error: .*trunc\.jsonl\.gz:(\d+): the compressed input breaks here \(unexpected end of file\); the lines before it were scored and .*trunc-out\.jsonl holds the ([\d,]+) rollouts scored before it/.exec(r.stderr);
+    expect(m, r.stderr).not.toBeNull();
+    const line = Number(m![1]);
+    const rows = readJsonl(out);
+    expect(rows.length).toBe(line - 1);
+    expect(Number(m![2]!.replace(/,/g, ''))).toBe(line - 1);
+    expect(rows.length).toBeGreaterThan(1000);
+    // exactly the input's first line-1 rollouts, in order
+    const inputIds = text.split('\n').slice(0, line - 1).map((l) => JSON.parse(l).id);
+    expect(ids(rows)).toEqual(inputIds);
+  });
+
+  it('SIGINT on a .jsonl.gz output: valid gzip of whole lines kept as OUT.partial, count and --resume command printed; --resume completes every id exactly once', async () => {
+    const input = join(dir, 'big.jsonl');
+    writeFileSync(input, synthetic(120_000));
+    const out = join(dir, 'big-out.jsonl.gz');
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'rewardkit.js'), 'score', '-s', spec, '-i', input, '-o', out, '--batch-size', '64', '--progress-interval', '0'], { cwd: ROOT });
+    let stderr = '';
+    let sent = false;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!sent && stderr.includes('scoring: ')) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    expect(code, stderr).toBe(130);
+    expect(existsSync(out)).toBe(false);
+    const partial = `${out}.partial`;
+    const text = gunzipSync(readFileSync(partial)).toString(); // throws on a broken gzip stream
+    expect(text.endsWith('\n')).toBe(true);
+    const rows = text.trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.length).toBeLessThan(120_000);
+    const m = /interrupted by SIGINT: (.*) holds ([\d,]+) scored rollouts .*gzip stream closed.*To continue:\n {2}(rewardkit score .* --resume)\n/.exec(stderr);
+    expect(m, stderr).not.toBeNull();
+    expect(m![1]).toBe(partial);
+    expect(Number(m![2]!.replace(/,/g, ''))).toBe(rows.length);
+    // run the printed command as it is
+    const resume = m![3]!.split(' ').slice(1);
+    expect(resume).toEqual(['score', '--spec', spec, '--in', input, '--out', out, '--batch-size', '64', '--progress-interval', '0', '--resume']);
+    const r = rewardkit(resume);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`resuming: ${rows.length.toLocaleString('en-US')} rollouts already in ${partial} are skipped`);
+    expect(existsSync(partial)).toBe(false);
+    const all = gunzipSync(readFileSync(out)).toString().trim().split('\n').map((l) => JSON.parse(l));
+    expect(all).toHaveLength(120_000);
+    expect(new Set(ids(all)).size).toBe(120_000);
+    // the same rewards and advantages as one uninterrupted run (batches close at group boundaries)
+    const ref = join(dir, 'big-ref.jsonl');
+    expect(rewardkit(['score', '-s', spec, '-i', input, '-o', ref, '--batch-size', '64', '-q']).code).toBe(0);
+    const byId = new Map(readJsonl(ref).map((x) => [x.id, x]));
+    for (const x of all) expect(x).toEqual(byId.get(x.id));
+  });
+
+  it('SIGTERM on a .jsonl output and SIGINT on stdout: whole lines, exit 143/130; --resume drops a torn tail', async () => {
+    const input = join(dir, 'big2.jsonl');
+    writeFileSync(input, synthetic(60_000));
+    const run = async (out: string, sig: NodeJS.Signals) => {
+      const child = spawn(process.execPath, [join(ROOT, 'bin', 'rewardkit.js'), 'score', '-s', spec, '-i', input, '-o', out, '--batch-size', '64', '--progress-interval', '0'], { cwd: ROOT });
+      let stderr = '';
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('scoring: ') && !child.killed) child.kill(sig);
+      });
+      const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+      return { code, stderr, stdout };
+    };
+    const out = join(dir, 'big2-out.jsonl');
+    const t = await run(out, 'SIGTERM');
+    expect(t.code, t.stderr).toBe(143);
+    const kept = readFileSync(`${out}.partial`, 'utf8');
+    expect(kept.endsWith('\n')).toBe(true);
+    const n = kept.trim().split('\n').map((l) => JSON.parse(l)).length;
+    expect(t.stderr).toContain(`interrupted by SIGTERM: ${out}.partial holds ${n.toLocaleString('en-US')} scored rollouts`);
+    // a run killed hard leaves a torn last line: --resume drops it and rescores that rollout
+    writeFileSync(`${out}.partial`, kept + kept.split('\n')[0]!.slice(0, 30));
+    const r = rewardkit(['score', '-s', spec, '-i', input, '-o', out, '--batch-size', '64', '--resume', '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    const all = readJsonl(out);
+    expect(all).toHaveLength(60_000);
+    expect(new Set(ids(all)).size).toBe(60_000);
+
+    const s = await run('-', 'SIGINT');
+    expect(s.code, s.stderr).toBe(130);
+    expect(s.stderr).toMatch(/interrupted by SIGINT: [\d,]+ scored rollouts written to stdout \(whole lines\)/);
+    expect(s.stdout.endsWith('\n')).toBe(true);
+    for (const l of s.stdout.trim().split('\n')) JSON.parse(l);
+    expect(rewardkit(['score', '-s', spec, '-i', input, '--resume']).code).toBe(2);
   });
 });

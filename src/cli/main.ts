@@ -1,29 +1,37 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { registerScore } from './score.js';
-import { registerSpec } from './spec.js';
-import { registerGraders } from './graders.js';
-import { registerAdvantages } from './advantages.js';
-import { registerServe } from './serve.js';
-import { registerEval } from './eval.js';
-import { registerProbe } from './probe.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-/** Builds the `rewardkit` command tree (one file per command under src/cli/). */
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * The commands, in help order, each loaded from its file only when needed: `rewardkit score …` loads
+ * the score command alone, not the evaluation suite or the server (start-up time).
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  score: async () => (await import('./score.js')).registerScore,
+  spec: async () => (await import('./spec.js')).registerSpec,
+  advantages: async () => (await import('./advantages.js')).registerAdvantages,
+  graders: async () => (await import('./graders.js')).registerGraders,
+  eval: async () => (await import('./eval.js')).registerEval,
+  serve: async () => (await import('./serve.js')).registerServe,
+  probe: async () => (await import('./probe.js')).registerProbe,
+};
+
+/**
+ * Builds the `rewardkit` command tree (one file per command under src/cli/). With `only` (a command
+ * name), registers that command alone — enough to run it or show its help; otherwise every command.
+ */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('rewardkit')
     .description('A reward engine for RL post-training: declare a reward spec, grade rollouts, combine, shape, normalise, diagnose.')
     .version(version)
     .showHelpAfterError()
     .exitOverride();
-  registerScore(program);
-  registerSpec(program);
-  registerAdvantages(program);
-  registerGraders(program);
-  registerEval(program);
-  registerServe(program);
-  registerProbe(program);
+  const names = only !== undefined && Object.hasOwn(COMMANDS, only) ? [only] : Object.keys(COMMANDS);
+  const registers = await Promise.all(names.map((n) => COMMANDS[n]!()));
+  for (const register of registers) register(program);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();
@@ -39,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
   });
-  const program = buildProgram();
+  const program = await buildProgram(argv[2]);
   try {
     process.exitCode = 0;
     await program.parseAsync(argv);

@@ -1,29 +1,33 @@
 /**
- * A one-line progress display on stderr (only on a TTY): rollouts scored, rate, errors, bad lines.
- * Redraws at most every 200 ms; `done()` clears the line.
+ * Progress of a run on stderr: rollouts scored, rate, errors, bad lines. On a terminal, one line
+ * redrawn at most every 200 ms (`done()` clears it). Elsewhere (logs, CI) nothing, unless an interval
+ * is given: then a plain line at most every `intervalSecs` seconds (0: at every update).
  */
 export class Progress {
   private readonly start = Date.now();
   private last = 0;
-  private readonly enabled: boolean;
+  private readonly tty: boolean;
+  private readonly lines: boolean;
+  private readonly everyMs: number;
 
-  constructor(enabled: boolean) {
-    this.enabled = enabled && process.stderr.isTTY === true;
+  constructor(enabled: boolean, intervalSecs?: number) {
+    this.tty = enabled && process.stderr.isTTY === true;
+    this.lines = enabled && !this.tty && intervalSecs !== undefined;
+    this.everyMs = this.tty ? 200 : (intervalSecs ?? 0) * 1000;
   }
 
   update(scored: number, errors: number, badLines: number, force = false): void {
-    if (!this.enabled) return;
+    if (!this.tty && !this.lines) return;
     const now = Date.now();
-    if (!force && now - this.last < 200) return;
+    if (!force && this.last !== 0 && now - this.last < this.everyMs) return;
     this.last = now;
     const secs = Math.max((now - this.start) / 1000, 1e-3);
     const rate = Math.round(scored / secs);
-    process.stderr.write(
-      `\r\x1b[2Kscoring: ${scored.toLocaleString('en-US')} rollouts · ${rate.toLocaleString('en-US')}/s · ${errors} grader errors · ${badLines} bad lines`,
-    );
+    const text = `scoring: ${scored.toLocaleString('en-US')} rollouts · ${rate.toLocaleString('en-US')}/s · ${errors} grader errors · ${badLines} bad lines`;
+    process.stderr.write(this.tty ? `\r\x1b[2K${text}` : `${text}\n`);
   }
 
   done(): void {
-    if (this.enabled) process.stderr.write('\r\x1b[2K');
+    if (this.tty) process.stderr.write('\r\x1b[2K');
   }
 }
