@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ErrorObject, Options, ValidateFunction } from 'ajv';
 import type { RegExpEngine, RegExpLike } from 'ajv/dist/types/index.js';
-import { Ajv2019 } from 'ajv/dist/2019.js';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { Ajv2019 as Ajv2019Class } from 'ajv/dist/2019.js';
+import type { Ajv2020 as Ajv2020Class } from 'ajv/dist/2020.js';
 import { RE2JS, RE2JSException } from 're2js';
 import { defineGrader, ParamError } from './types.js';
 import { explainRe2Error } from './regex.js';
@@ -81,6 +82,23 @@ const re2Engine: RegExpEngine = Object.assign(
   { code: 'rewardkitRe2' },
 );
 import { answerParam, answerRegion, resolveAnswerRegion } from './answer.js';
+
+/**
+ * ajv's three dialects, loaded on first use (ajv is CommonJS, so a synchronous require works): a spec
+ * without a `json` schema never pays its ~40 ms of start-up.
+ */
+let ajvLoaded: { Ajv: typeof AjvClass; Ajv2019: typeof Ajv2019Class; Ajv2020: typeof Ajv2020Class } | null = null;
+function ajvClasses(): NonNullable<typeof ajvLoaded> {
+  if (ajvLoaded === null) {
+    const require = createRequire(import.meta.url);
+    ajvLoaded = {
+      Ajv: (require('ajv') as { Ajv: typeof AjvClass }).Ajv,
+      Ajv2019: (require('ajv/dist/2019.js') as { Ajv2019: typeof Ajv2019Class }).Ajv2019,
+      Ajv2020: (require('ajv/dist/2020.js') as { Ajv2020: typeof Ajv2020Class }).Ajv2020,
+    };
+  }
+  return ajvLoaded;
+}
 
 const AJV_OPTIONS: Options = {
   allErrors: true,
@@ -223,6 +241,7 @@ function compileSchema(schema: unknown, specDir: string): ValidateFunction {
     throw new ParamError('schema', 'a JSON Schema must be an object or a boolean.');
   const declared = typeof s === 'object' ? (s as { $schema?: unknown }).$schema : undefined;
   const dialect = typeof declared === 'string' ? declared : '';
+  const { Ajv, Ajv2019, Ajv2020 } = ajvClasses();
   const ajv = dialect.includes('2020-12') ? new Ajv2020(AJV_OPTIONS) : dialect.includes('2019-09') ? new Ajv2019(AJV_OPTIONS) : new Ajv(AJV_OPTIONS);
   ajv.removeKeyword('uniqueItems');
   ajv.addKeyword({ keyword: 'uniqueItems', type: 'array', schemaType: 'boolean', errors: true, validate: linearUniqueItems });
