@@ -100,8 +100,12 @@ class VerlTest(unittest.TestCase):
         self.assertAlmostEqual(miss, exact_reward(0, 0.5))
 
     def test_compute_score_details_for_reward_extra_info(self):
+        # The rk/ keys are every component of every served spec (verl appends each key to one list per
+        # key, so every response must carry the same keys): "novel" (spec diverse) is 0 here.
         out = rk.compute_score("openai/gsm8k", "42", "42", None, details=True, **self.kw)
-        self.assertEqual(out, {"score": 1.5, "rk/correct": 1.0, "rk/close": 1.0, "rk_meta/error": 0.0, "rk_meta/null_reward": 0.0})
+        self.assertEqual(out, {"score": 1.5, "rk/close": 1.0, "rk/correct": 1.0, "rk/novel": 0.0, "rk_meta/error": 0.0, "rk_meta/null_reward": 0.0})
+        other = rk.compute_score("diverse", "42", "42", None, details=True, **self.kw)
+        self.assertEqual(sorted(other), sorted(out))
 
     def test_null_reward(self):
         # No ground truth: both graders are not applicable, the reward is null → null_reward (one
@@ -174,7 +178,7 @@ class TrlTest(unittest.TestCase):
             log_metric=lambda name, value: metrics.setdefault(name, value),
         )
         self.assertEqual(out, [1.5, 0.25])
-        self.assertEqual(metrics, {"rewardkit_exact/correct": 0.5, "rewardkit_exact/close": 0.75, "rewardkit_exact/null_reward_rate": 0.0})
+        self.assertEqual(metrics, {"rewardkit_exact/correct": 0.5, "rewardkit_exact/close": 0.75, "rewardkit_exact/null_reward_rate": 0.0, "rewardkit_exact/error_rate": 0.0})
         self.assertEqual(pickle.loads(pickle.dumps(fn))(prompts=["q"], completions=["42"], solution=["42"]), [1.5])
 
     def test_conversational_format(self):
@@ -336,7 +340,7 @@ class TokenDataTest(unittest.TestCase):
                 return {"results": [{"id": r["id"], "reward": 0.0, "components": {}} for r in rollouts]}
 
         original = rk._client
-        rk._client = lambda *a: Stub()
+        rk._client = lambda *a, **k: Stub()
         try:
             call()
         finally:
