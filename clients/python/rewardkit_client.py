@@ -180,6 +180,7 @@ class RewardkitClient:
         #: Requests sent (attempts included), for monitoring and tests.
         self.requests_sent = 0
         self._sleep = time.sleep  # replaced by tests to record the waits
+        self._clock = time.monotonic
         self._lock = threading.Lock()
         self._specs_cache: Optional[Dict[str, Any]] = None
 
@@ -187,12 +188,14 @@ class RewardkitClient:
         state = self.__dict__.copy()
         state.pop("_lock", None)
         state.pop("_sleep", None)
+        state.pop("_clock", None)
         return state
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
         self._sleep = time.sleep
+        self._clock = time.monotonic
 
     # -- transport -------------------------------------------------------------------------------
     def _delay(self, attempt: int) -> float:
@@ -209,12 +212,12 @@ class RewardkitClient:
             headers["Content-Type"] = "application/json"
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        give_up_at = time.monotonic() + self.deadline
+        give_up_at = self._clock() + self.deadline
         attempt = 0
         while True:
             with self._lock:
                 self.requests_sent += 1
-            left = give_up_at - time.monotonic()
+            left = give_up_at - self._clock()
             req = urllib.request.Request(url, data=data, headers=headers, method=method)
             try:
                 with urllib.request.urlopen(req, timeout=max(0.5, min(self.timeout, left))) as resp:
@@ -239,8 +242,8 @@ class RewardkitClient:
                 wait = None
             if wait is None:
                 wait = self._delay(attempt)
-            if attempt >= self.retries or time.monotonic() + wait > give_up_at:
-                failure.error += f" (gave up after {attempt + 1} attempts in {self.deadline - (give_up_at - time.monotonic()):.1f} s)"
+            if attempt >= self.retries or self._clock() + wait > give_up_at:
+                failure.error += f" (gave up after {attempt + 1} attempts in {self.deadline - (give_up_at - self._clock()):.1f} s)"
                 failure.args = (f"rewardkit server: {failure.status} {failure.error}" + (f" at {failure.path}" if failure.path else ""),)
                 raise failure
             attempt += 1
