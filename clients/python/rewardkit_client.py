@@ -346,7 +346,7 @@ class RewardkitClient:
             tail += ',"diagnostics":true'
         keys = [("g", str(r["group"])) if r.get("group") is not None else ("p", json.dumps(r.get("prompt"), sort_keys=True)) for r in plain]
         chunks = self._plan(plain, [len(p) for p in parts])
-        if len(chunks) == 1:
+        if len(chunks) == 1 and chunks[0] == list(range(len(rollouts))):
             results, diag = self._score_chunk(chunks[0], parts, tail, keys)
             out: Dict[str, Any] = {"results": results}
             if diag is not None:
@@ -354,6 +354,7 @@ class RewardkitClient:
             return out
         ordered: List[Optional[Dict[str, Any]]] = [None] * len(rollouts)
         diags: List[Any] = []
+        # Chunks hold whole groups, so their rollouts are in group order: results go back to their places.
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(chunks))) as pool:
             futures = [pool.submit(self._score_chunk, c, parts, tail, keys) for c in chunks]
             for chunk, fut in zip(chunks, futures):
@@ -364,7 +365,7 @@ class RewardkitClient:
                     diags.extend(diag if isinstance(diag, list) else [diag])
         out = {"results": ordered}
         if diagnostics:
-            out["diagnostics"] = diags
+            out["diagnostics"] = diags[0] if len(chunks) == 1 and diags else diags
         return out
 
     def get_reward(self, query: Sequence[str], prompts: Optional[Sequence[str]] = None, labels: Optional[Sequence[Any]] = None, spec: Optional[str] = None) -> Dict[str, Any]:
