@@ -84,6 +84,8 @@ DEFAULT_MAX_CONCURRENCY = 4
 #: Seconds for all attempts of one request.
 DEFAULT_DEADLINE = 600.0
 _RETRY_STATUS = (429, 502, 503, 504)
+#: A connection closed while a body this large is being sent is taken for a 413.
+_LARGE_BODY = 1024 * 1024
 _CONNECTION_ERRORS = (urllib.error.URLError, ConnectionError, TimeoutError, OSError, http.client.HTTPException)
 
 
@@ -238,7 +240,12 @@ class RewardkitClient:
                 if wait is not None:
                     wait *= 1 + random.random() * 0.1
             except _CONNECTION_ERRORS as e:
-                failure = RewardkitError(0, f"cannot reach {self.url}: {getattr(e, 'reason', None) or e!r}")
+                reason = getattr(e, "reason", None) or e
+                if data is not None and len(data) > _LARGE_BODY and isinstance(reason, (BrokenPipeError, ConnectionResetError)):
+                    # A server closes the connection while a body over its limit is still being sent,
+                    # before its 413 can be read: answer as the 413 it is (score() then splits).
+                    raise RewardkitError(413, f"connection closed while sending a {len(data)}-byte body (over the server's body limit?): {reason!r}") from None
+                failure = RewardkitError(0, f"cannot reach {self.url}: {reason!r}")
                 wait = None
             if wait is None:
                 wait = self._delay(attempt)

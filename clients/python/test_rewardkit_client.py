@@ -621,6 +621,18 @@ class BatchTest(unittest.TestCase):
         self.assertTrue(all(r["reward"] == 1.5 for r in res))
 
 
+    def test_a_body_over_the_servers_limit_is_split(self):
+        # 40 MB > the server's 32 MiB body limit: the server closes the connection while the body is
+        # still being sent (no readable 413); the client takes it for a 413 and halves the request.
+        big = "x" * 5000
+        rollouts = [{"id": str(i), "group": f"g{i // 4}", "completion": big} for i in range(8000)]
+        c = rk.RewardkitClient(URL, token=TOKEN, retries=0, max_batch=100000, max_bytes=10**9)
+        res = c.score(rollouts)["results"]
+        self.assertEqual(len(res), 8000)
+        self.assertEqual(c.requests_sent, 3)
+        self.assertEqual(res[7999]["id"], "7999")
+
+
 class AsyncTest(unittest.TestCase):
     def test_trl_awaits_it_on_its_loop_thread(self):
         f = rk.async_rewardkit_reward(URL, spec="exact", token=TOKEN)
