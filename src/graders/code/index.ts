@@ -5,8 +5,8 @@ import { extractCode } from './extract.js';
 import { parseJsonExact, runAssertCase, runCallCase, VERL_PY_PREFIX, type CaseOutcome } from './harness/index.js';
 import { runInSandbox, sandboxConfig, type RunResult, type SandboxLimits } from './sandbox.js';
 
-export { runInSandbox, configureSandbox, sandboxConfig, sandboxSupport, DEFAULT_LIMITS } from './sandbox.js';
-export type { RunRequest, RunResult, RunStatus, SandboxConfig, SandboxLanguage, SandboxLimits } from './sandbox.js';
+export { runInSandbox, openSandboxes, configureSandbox, sandboxConfig, sandboxSupport, DEFAULT_LIMITS } from './sandbox.js';
+export type { RunRequest, RunResult, RunStatus, SandboxConfig, SandboxLanguage, SandboxLimits, SandboxSession, SessionRequest } from './sandbox.js';
 export { extractCode, fencedBlocks, type ExtractedCode } from './extract.js';
 export { outputsMatch, type CompareOptions } from './compare.js';
 export { runAssertCase, runCallCase, setSessionOpener, resultMatches, parseJsonExact } from './harness/index.js';

@@ -27,10 +27,11 @@
  * sandbox uid). Without them every run reports `sandbox_error` — it never falls back to running the
  * program unsandboxed.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { PassThrough } from 'node:stream';
 
 /** Languages the sandbox can run. */
 export type SandboxLanguage = 'python' | 'javascript';
@@ -143,32 +144,36 @@ export function configureSandbox(patch: Partial<SandboxConfig> = {}): SandboxCon
   return { ...next };
 }
 
-/** A counting semaphore: at most `size` holders at once, FIFO. */
+/**
+ * A counting semaphore over run slots, FIFO: a request for n slots waits until n are free at once
+ * (n capped at the pool size), so a group never holds part of its slots while waiting for the rest.
+ */
 class Pool {
   private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: { n: number; grant: (k: number) => void }[] = [];
   constructor(private size: number) {}
   resize(size: number): void {
     this.size = size;
     this.drain();
   }
   private drain(): void {
-    while (this.active < this.size && this.waiting.length > 0) {
-      this.active++;
-      this.waiting.shift()!();
+    while (this.waiting.length > 0) {
+      const k = Math.min(this.waiting[0]!.n, this.size);
+      if (this.active + k > this.size) return;
+      this.active += k;
+      this.waiting.shift()!.grant(k);
     }
   }
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    await new Promise<void>((resolve) => {
-      this.waiting.push(resolve);
+  /** Waits for min(n, size) slots together; resolves with the number granted. */
+  acquire(n: number): Promise<number> {
+    return new Promise<number>((grant) => {
+      this.waiting.push({ n, grant });
       this.drain();
     });
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.drain();
-    }
+  }
+  release(k: number): void {
+    this.active -= k;
+    this.drain();
   }
 }
 const pool = new Pool(Math.max(1, availableParallelism()));
@@ -201,7 +206,8 @@ export function sandboxSupport(): { ok: boolean; reason?: string } {
  * The script run as pid 1 of the new namespaces (root, inside the new mount namespace). Arguments:
  * mount, setpriv, uid, tmp MiB, cpu soft, cpu hard, address space KiB, nproc, fsize (512-byte blocks,
  * as dash's ulimit counts), nofile, program file name, then the interpreter's argv.
- * fd 3 carries the program source in; fd 4 carries "exit <status>" (or "setup <step>") out — the
+ * fd 3 carries the program source in; fd 4 carries the program's CPU time (`times`) and "exit <status>"
+ * (or "setup <step>") out — the
  * program has neither, so it cannot forge the sandbox's report. The shell stays pid 1 (it waits for
  * the program instead of exec-ing it) so that the kill-on-parent-death signal set by unshare survives.
  */
@@ -217,7 +223,9 @@ const SCRIPT = [
   'unset PWD OLDPWD',
   'ulimit -c 0 && ulimit -s 65536 && ulimit -f $F && ulimit -n $N && ulimit -v $AS && ulimit -p $P && ulimit -S -t $C && ulimit -H -t $CH || fail ulimit',
   '$S --reuid=$U --regid=$U --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@" 4>&-',
-  'echo "exit $?" >&4',
+  'R=$?',
+  'times >&4', // two lines: the shell's own CPU time, then its children's (the program's process)
+  'echo "exit $R" >&4',
 ].join('\n');
 
 const SIGNALS: Record<number, string> = {
@@ -262,21 +270,110 @@ function resolveLimits(l: Partial<SandboxLimits> | undefined): SandboxLimits {
  * // r → { status: 'ok', exitCode: 0, signal: null, stdout: '42\n', stderr: '', wallMs: 61 }
  */
 export async function runInSandbox(req: RunRequest): Promise<RunResult> {
+  const limits = checkRequest(req);
+  await pool.acquire(1);
+  try {
+    const run = launch(req.language, req.code, limits, 'capture');
+    run.stdin.on('error', () => {}); // EPIPE when the program exits without reading its input
+    run.stdin.end(req.stdin ?? '');
+    return await run.result;
+  } finally {
+    pool.release(1);
+  }
+}
+
+/** A sandboxed process with live stdin/stdout, for interactive protocols (a test harness talking to a program). */
+export interface SandboxSession {
+  /** The process's stdin (the caller writes and ends it). */
+  readonly stdin: NodeJS.WritableStream;
+  /** The process's stdout (raw bytes; the caller consumes it — the RunResult's stdout is then ''). Stops at the output limit. */
+  readonly stdout: NodeJS.ReadableStream;
+  /** Resolves once the process tree ended: same statuses/messages as runInSandbox (stderr kept, stdout ''). */
+  readonly result: Promise<RunResult>;
+  /** SIGKILLs the run's process group (idempotent). */
+  kill(): void;
+  /** Host pid of the run's process-group leader (diagnostics and tests); undefined when the sandbox could not start. */
+  readonly pid: number | undefined;
+}
+
+/** One program to open as a {@link SandboxSession}. */
+export interface SessionRequest {
+  language: SandboxLanguage;
+  code: string;
+  limits?: Partial<SandboxLimits>;
+}
+
+/**
+ * Opens n sessions together: waits until n pool slots are free (FIFO, all at once, so two pairs can never deadlock
+ * holding one slot each; n greater than the pool size takes the whole pool), each slot released as its run ends.
+ * Each session is a separate sandbox (own namespaces, own random uid): sessions cannot signal, trace or read each
+ * other; they talk only through the caller. The wall-clock limit runs from the moment the sessions start, so a
+ * session nobody writes to or reads from still ends. A bad request (unknown language, invalid limits) rejects
+ * before any slot is taken.
+ *
+ * @example
+ * const [a, b] = await openSandboxes([{ language: 'python', code: 'print(int(input()) + 1)' }, { language: 'javascript', code: 'process.stdin.pipe(process.stdout)' }]);
+ * a.stdout.pipe(b.stdin); a.stdin.end('41\n');
+ * // b.stdout yields '42\n'; (await a.result).status → 'ok'
+ */
+export async function openSandboxes(reqs: SessionRequest[]): Promise<SandboxSession[]> {
+  const checked = reqs.map((r) => checkRequest(r));
+  if (reqs.length === 0) return [];
+  let held = await pool.acquire(reqs.length);
+  let running = reqs.length;
+  return reqs.map((r, i) => {
+    const run = launch(r.language, r.code, checked[i]!, 'stream');
+    run.stdin.on('error', () => {}); // EPIPE when the program exits without reading its input
+    void run.result.then(() => {
+      running--;
+      if (held > running) {
+        held--;
+        pool.release(1);
+      }
+    });
+    return run;
+  });
+}
+
+function checkRequest(req: { language: SandboxLanguage; code: string; limits?: Partial<SandboxLimits> }): SandboxLimits {
   if (req.language !== 'python' && req.language !== 'javascript') throw new Error(`unsupported language ${String(req.language)}`);
-  const limits = resolveLimits(req.limits);
-  return pool.run(() => runNow(req, limits));
+  if (typeof req.code !== 'string') throw new Error('code must be a string');
+  return resolveLimits(req.limits);
 }
 
 function sandboxError(message: string, wallMs = 0): RunResult {
   return { status: 'sandbox_error', exitCode: null, signal: null, stdout: '', stderr: '', wallMs, message };
 }
 
-function runNow(req: RunRequest, limits: SandboxLimits): Promise<RunResult> {
+/** A run that could not start: its streams are inert and its result is the sandbox error. */
+function failedRun(message: string): SandboxSession {
+  const stdout = new PassThrough();
+  stdout.end();
+  const stdin = new PassThrough();
+  stdin.resume();
+  return { stdin, stdout, result: Promise.resolve(sandboxError(message)), kill() {}, pid: undefined };
+}
+
+/** Kernel OOM kills so far (host-wide; /proc/vmstat), or null where the kernel does not count them. */
+function oomKills(): number | null {
+  try {
+    const m = /^oom_kill (\d+)$/m.exec(readFileSync('/proc/vmstat', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The one spawn path of the sandbox: starts the program in fresh namespaces and returns its live
+ * streams and its result. `capture` collects stdout into the result (runInSandbox); `stream` hands
+ * stdout to the caller (sessions). Never throws: a failure to start is the result's sandbox_error.
+ */
+function launch(lang: SandboxLanguage, code: string, limits: SandboxLimits, mode: 'capture' | 'stream'): SandboxSession {
   const sup = sandboxSupport();
-  if (!sup.ok || support === null || !support.ok) return Promise.resolve(sandboxError(sup.reason ?? 'sandbox unavailable'));
+  if (!sup.ok || support === null || !support.ok) return failedRun(sup.reason ?? 'sandbox unavailable');
   const tools = support;
   const cfg = currentConfig();
-  const lang = req.language;
   const uid = randomInt(1_000_000, 1_999_999_999);
   const cpu = Math.max(1, Math.ceil(limits.cpuSeconds ?? limits.timeoutMs / 1000));
   const memKb = Math.ceil(limits.memoryMb * 1024);
@@ -295,125 +392,158 @@ function runNow(req: RunRequest, limits: SandboxLimits): Promise<RunResult> {
     String(fsizeBlocks), String(Math.max(16, Math.floor(limits.maxOpenFiles))), file, ...argv,
   ];
 
-  return new Promise<RunResult>((resolve) => {
-    const started = performance.now();
-    let child;
+  const started = performance.now();
+  const oomBefore = oomKills();
+  let child: ChildProcess;
+  try {
+    // setpriv (still root) arms a SIGKILL for unshare when this process dies; unshare's --kill-child
+    // passes it on to the namespace's init, whose death ends every process of the run.
+    child = spawn(tools.setpriv, ['--pdeathsig', 'SIGKILL', '--', tools.unshare, ...args], {
+      detached: true, // own process group: the timeout kills the group
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8' },
+    });
+  } catch (e) {
+    return failedRun(`could not start the sandbox: ${(e as Error).message}`);
+  }
+  const pid = child.pid;
+  let killedFor: 'timeout' | 'output_limit' | 'caller' | null = null;
+  let spawnError: string | null = null;
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let outBytes = 0;
+  let errBytes = 0;
+  let report = '';
+  const live = mode === 'stream' ? new PassThrough() : null;
+
+  const killGroup = () => {
+    if (pid === undefined) return;
     try {
-      // setpriv (still root) arms a SIGKILL for unshare when this process dies; unshare's --kill-child
-      // passes it on to the namespace's init, whose death ends every process of the run.
-      child = spawn(tools.setpriv, ['--pdeathsig', 'SIGKILL', '--', tools.unshare, ...args], {
-        detached: true, // own process group: the timeout kills the group
-        stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
-        env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8' },
-      });
-    } catch (e) {
-      resolve(sandboxError(`could not start the sandbox: ${(e as Error).message}`));
-      return;
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* already gone */
     }
-    const pid = child.pid;
-    let killedFor: 'timeout' | 'output_limit' | null = null;
-    let spawnError: string | null = null;
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let outBytes = 0;
-    let errBytes = 0;
-    let report = '';
+  };
+  const timer = setTimeout(() => {
+    killedFor ??= 'timeout';
+    killGroup();
+  }, limits.timeoutMs);
 
-    const killGroup = () => {
-      if (pid === undefined) return;
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    };
-    const timer = setTimeout(() => {
-      if (killedFor === null) killedFor = 'timeout';
+  const onData = (which: 'out' | 'err') => (chunk: Buffer) => {
+    if (killedFor === 'output_limit') return;
+    const room = limits.maxOutputBytes - outBytes - errBytes;
+    if (which === 'out') {
+      outBytes += chunk.length;
+      if (live) live.write(chunk.length > room ? chunk.subarray(0, Math.max(0, room)) : chunk);
+      else out.push(chunk);
+    } else {
+      errBytes += chunk.length;
+      err.push(chunk);
+    }
+    if (outBytes + errBytes > limits.maxOutputBytes) {
+      killedFor ??= 'output_limit';
       killGroup();
-    }, limits.timeoutMs);
+    }
+  };
+  // Read in flowing mode whatever the caller does: the run's end never waits for a slow reader
+  // (a session's unread stdout is buffered, at most the output limit).
+  child.stdout!.on('data', onData('out'));
+  child.stderr!.on('data', onData('err'));
+  if (live) child.stdout!.on('end', () => live.end());
+  const status = child.stdio[4] as NodeJS.ReadableStream;
+  status.on('data', (c: Buffer) => {
+    if (report.length < 512) report += c.toString('utf8');
+  });
+  status.on('error', () => {});
+  const src = child.stdio[3] as NodeJS.WritableStream;
+  src.on('error', () => {});
+  src.end(code);
+  child.on('error', (e) => {
+    spawnError = e.message;
+  });
 
-    const onData = (which: 'out' | 'err') => (chunk: Buffer) => {
-      if (killedFor !== null) return;
-      if (which === 'out') {
-        outBytes += chunk.length;
-        out.push(chunk);
-      } else {
-        errBytes += chunk.length;
-        err.push(chunk);
-      }
-      if (outBytes + errBytes > limits.maxOutputBytes) {
-        killedFor = 'output_limit';
-        killGroup();
-      }
-    };
-    child.stdout!.on('data', onData('out'));
-    child.stderr!.on('data', onData('err'));
-    const status = child.stdio[4] as NodeJS.ReadableStream;
-    status.on('data', (c: Buffer) => {
-      if (report.length < 256) report += c.toString('utf8');
-    });
-    status.on('error', () => {});
-    const src = child.stdio[3] as NodeJS.WritableStream;
-    src.on('error', () => {});
-    src.end(req.code);
-    child.stdin!.on('error', () => {}); // EPIPE when the program exits without reading its input
-    child.stdin!.end(req.stdin ?? '');
-
-    child.on('error', (e) => {
-      spawnError = e.message;
-    });
+  const result = new Promise<RunResult>((resolve) => {
     child.on('close', (code, sig) => {
       clearTimeout(timer);
+      if (live && !live.writableEnded) live.end();
       const wallMs = performance.now() - started;
       if (spawnError !== null) {
         resolve(sandboxError(`could not start the sandbox: ${spawnError}`, wallMs));
         return;
       }
-      const stdout = Buffer.concat(out).subarray(0, limits.maxOutputBytes).toString('utf8');
+      const stdout = live ? '' : Buffer.concat(out).subarray(0, limits.maxOutputBytes).toString('utf8');
       const stderr = Buffer.concat(err).subarray(0, limits.maxOutputBytes).toString('utf8');
-      const base = { stdout, stderr, wallMs };
-      if (killedFor === 'timeout') {
-        resolve({ ...base, status: 'timeout', exitCode: null, signal: 'SIGKILL', message: `killed after the ${limits.timeoutMs} ms wall-clock limit` });
-        return;
-      }
-      if (killedFor === 'output_limit') {
-        resolve({ ...base, status: 'output_limit', exitCode: null, signal: 'SIGKILL', message: `killed after writing more than ${limits.maxOutputBytes} bytes of output` });
-        return;
-      }
-      const m = /^(exit|setup) (\S+)/.exec(report);
-      if (!m) {
-        const why = stderr.trim().slice(-300);
-        resolve({ ...sandboxError(`the sandbox ended without a report (exit ${code ?? 'none'}, signal ${sig ?? 'none'})${why ? `: ${why}` : ''}`, wallMs), stdout, stderr });
-        return;
-      }
-      if (m[1] === 'setup') {
-        resolve({ ...sandboxError(`sandbox set-up failed at step "${m[2]}": ${stderr.trim().slice(-300)}`, wallMs), stdout });
-        return;
-      }
-      const rc = Number(m[2]);
-      if (rc === 0) {
-        resolve({ ...base, status: 'ok', exitCode: 0, signal: null });
-        return;
-      }
-      // The shell reports death by signal n as 128 + n.
-      const signal = rc > 128 && rc - 128 in SIGNALS ? SIGNALS[rc - 128]! : null;
-      const exitCode = signal === null ? rc : null;
-      if (signal === 'SIGXCPU' || (signal === 'SIGKILL' && isCpuKill(wallMs, cpu))) {
-        resolve({ ...base, status: 'timeout', exitCode, signal, message: `killed at the ${cpu} s CPU-time limit` });
-      } else if (isMemoryError(lang, stderr)) {
-        resolve({ ...base, status: 'memory_limit', exitCode, signal, message: `ran out of memory (limit ${limits.memoryMb} MiB)` });
-      } else if (signal === null && isCompileError(lang, stderr)) {
-        resolve({ ...base, status: 'compile_error', exitCode, signal, message: 'the program does not compile' });
-      } else if (signal === 'SIGXFSZ') {
-        resolve({ ...base, status: 'runtime_error', exitCode, signal, message: `wrote a file larger than ${limits.maxFileBytes} bytes` });
-      } else {
-        resolve({ ...base, status: 'runtime_error', exitCode, signal, message: signal ? `killed by ${signal}` : `exited with code ${rc}` });
-      }
+      resolve(
+        classify({ lang, limits, cpu, stdout, stderr, wallMs, killedFor, report, outerCode: code, outerSignal: sig, oomBefore }),
+      );
     });
   });
+  return {
+    stdin: child.stdin!,
+    stdout: live ?? child.stdout!,
+    result,
+    pid,
+    kill() {
+      killedFor ??= 'caller';
+      killGroup();
+    },
+  };
 }
 
-/** A SIGKILL we did not send after at least the CPU limit of wall time is the CPU hard limit. */
-function isCpuKill(wallMs: number, cpuSeconds: number): boolean {
-  return wallMs >= cpuSeconds * 1000;
+interface Ending {
+  lang: SandboxLanguage;
+  limits: SandboxLimits;
+  cpu: number;
+  stdout: string;
+  stderr: string;
+  wallMs: number;
+  killedFor: 'timeout' | 'output_limit' | 'caller' | null;
+  report: string;
+  outerCode: number | null;
+  outerSignal: NodeJS.Signals | null;
+  oomBefore: number | null;
+}
+
+/** How a run ended, from the evidence the program cannot forge: our own kills, the report on fd 4, CPU accounting, the kernel's OOM counter. */
+function classify(e: Ending): RunResult {
+  const { lang, limits, cpu, stdout, stderr, wallMs } = e;
+  const base = { stdout, stderr, wallMs };
+  if (e.killedFor === 'timeout') return { ...base, status: 'timeout', exitCode: null, signal: 'SIGKILL', message: `killed after the ${limits.timeoutMs} ms wall-clock limit` };
+  if (e.killedFor === 'output_limit')
+    return { ...base, status: 'output_limit', exitCode: null, signal: 'SIGKILL', message: `killed after writing more than ${limits.maxOutputBytes} bytes of output` };
+  if (e.killedFor === 'caller') return { ...base, status: 'runtime_error', exitCode: null, signal: 'SIGKILL', message: 'killed by the caller' };
+  const m = /^(exit|setup) (\S+)/m.exec(e.report);
+  if (!m) {
+    // The namespace's init (root, out of the program's reach) died without reporting: something outside killed the run.
+    const why = stderr.trim().slice(-300);
+    return { ...sandboxError(`the sandbox ended without a report (exit ${e.outerCode ?? 'none'}, signal ${e.outerSignal ?? 'none'}; killed from outside?)${why ? `: ${why}` : ''}`, wallMs), stdout, stderr };
+  }
+  if (m[1] === 'setup') return { ...sandboxError(`sandbox set-up failed at step "${m[2]}": ${stderr.trim().slice(-300)}`, wallMs), stdout };
+  const rc = Number(m[2]);
+  if (rc === 0) return { ...base, status: 'ok', exitCode: 0, signal: null };
+  // The shell reports death by signal n as 128 + n.
+  const signal = rc > 128 && rc - 128 in SIGNALS ? SIGNALS[rc - 128]! : null;
+  const exitCode = signal === null ? rc : null;
+  if (signal === 'SIGXCPU') return { ...base, status: 'timeout', exitCode, signal, message: `killed at the ${cpu} s CPU-time limit` };
+  if (signal === 'SIGKILL') {
+    // We did not send it. The kernel sends SIGKILL at the hard CPU limit (cpu + 1 s): the CPU time
+    // the program's process used (reported by the init shell) says whether that was it.
+    const used = cpuUsed(e.report);
+    if (used !== null ? used >= cpu + 0.5 : wallMs >= (cpu + 1) * 1000) return { ...base, status: 'timeout', exitCode, signal, message: `killed at the ${cpu} s CPU-time limit` };
+    const oomAfter = oomKills();
+    if (e.oomBefore !== null && oomAfter !== null && oomAfter > e.oomBefore)
+      return { ...sandboxError('killed by the kernel OOM killer (the host ran out of memory, not the program of its limit)', wallMs), stdout, stderr };
+  }
+  if (isMemoryError(lang, stderr)) return { ...base, status: 'memory_limit', exitCode, signal, message: `ran out of memory (limit ${limits.memoryMb} MiB)` };
+  if (signal === null && isCompileError(lang, stderr)) return { ...base, status: 'compile_error', exitCode, signal, message: 'the program does not compile' };
+  if (signal === 'SIGXFSZ') return { ...base, status: 'runtime_error', exitCode, signal, message: `wrote a file larger than ${limits.maxFileBytes} bytes` };
+  return { ...base, status: 'runtime_error', exitCode, signal, message: signal ? `killed by ${signal}` : `exited with code ${rc}` };
+}
+
+/** User + system CPU seconds of the program's process (dash's `times`, second line: the children of the init shell). */
+function cpuUsed(report: string): number | null {
+  const lines = [...report.matchAll(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/gm)];
+  const m = lines[1];
+  if (!m) return null;
+  return Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]);
 }
