@@ -20,7 +20,7 @@
  * reply with the expected output itself ({@link resultMatches}).
  */
 import { randomBytes } from 'node:crypto';
-import type { RunResult, SandboxLanguage, SandboxLimits } from '../sandbox.js';
+import { openSandboxes, type RunResult, type SandboxLanguage, type SandboxLimits } from '../sandbox.js';
 import { javascriptHarness, javascriptRunner } from './javascript.js';
 import { pythonHarness, pythonRunner } from './python.js';
 import { decodeValue, resultMatches, showValue } from './values.js';
@@ -57,11 +57,7 @@ export function setSessionOpener(fn: OpenSessions | null): void {
 }
 
 async function openSessions(reqs: ProcessRequest[]): Promise<ProcessSession[]> {
-  if (override !== null) return override(reqs);
-  const mod = (await import('../sandbox.js')) as unknown as Record<string, unknown>;
-  const open = mod.openSandboxes;
-  if (typeof open !== 'function') throw new Error('this sandbox has no interactive sessions (openSandboxes); the harness needs them');
-  return (open as OpenSessions)(reqs);
+  return override !== null ? override(reqs) : openSandboxes(reqs);
 }
 
 /** Verl status of one test (1 pass, 0 wrong, −1 cannot judge, −2 runtime error, −3 timeout, −4 compile error). */
