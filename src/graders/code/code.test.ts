@@ -141,7 +141,7 @@ describe('code grader: stdin/stdout', () => {
     const g = buildGrader(codeGrader, SLOW);
     const [none, bad, empty] = await gradeAll(g, [
       { completion: py('print(1)') },
-      { completion: py('print(1)'), reference: { inputs: [[1]], outputs: [[1]], fn_name: 'f' } },
+      { completion: py('print(1)'), reference: { inputs: [[1]], outputs: [[1]], fn_name: 'not an identifier' } },
       { completion: 'I cannot solve this.\n```python\n\n```', reference: ADD_IO },
     ]);
     expect(none).toEqual({ score: null, details: { reason: 'no reference' } });
@@ -180,7 +180,7 @@ describe('code grader: assertion blocks (HumanEval/MBPP style)', () => {
     expect(ok).toMatchObject({ score: 1, details: { statuses: [1] } });
     expect(wrong).toMatchObject({ score: 0, details: { statuses: [0] } });
     expect(crash).toMatchObject({ score: 0, details: { statuses: [-2] } });
-    expect((crash!.details!.failures as { stderr: string }[])[0]!.stderr).toMatch(/NameError/);
+    expect((crash!.details!.failures as { reason: string }[])[0]!.reason).toMatch(/NameError/);
   });
   it('JavaScript: passing and failing assertion', async () => {
     const g = buildGrader(codeGrader, { ...SLOW, language: 'javascript' });
