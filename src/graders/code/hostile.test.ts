@@ -353,29 +353,30 @@ describe('a run does not outlive its parent', () => {
 // computing the answer. Every one must score 0; the correct programs next to them must score 1.
 // ---------------------------------------------------------------------------------------------------
 
-const PY_ADD = { assert: ['assert add(2, 3) == 5', 'assert add(-1, 1) == 0', 'assert add(10, 5) == 15'] };
-const PY_ADD_ONE = { assert: 'assert add(2, 3) == 5\nassert add(-1, 1) == 0\nassert add(10, 5) == 15' };
+const PY_ADD = { assert: ['assert add(2, 3) == 5', 'assert add(-1, 8) == 7', 'assert add(10, 5) == 15'] };
+const PY_ADD_ONE = { assert: 'assert add(2, 3) == 5\nassert add(-1, 8) == 7\nassert add(10, 5) == 15' };
 const PY_UNITTEST = {
   assert: [
     'import unittest',
     'class T(unittest.TestCase):',
     '    def test_add(self):',
     '        self.assertEqual(add(2, 3), 5)',
-    '        self.assertEqual(add(-1, 1), 0)',
+    '        self.assertEqual(add(-1, 8), 7)',
     'result = unittest.TextTestRunner(verbosity=0).run(unittest.defaultTestLoader.loadTestsFromTestCase(T))',
     'assert result.wasSuccessful()',
   ].join('\n'),
 };
-const PY_HUMANEVAL = { assert_case: 'def check(candidate):\n    assert candidate(2, 3) == 5\n    assert candidate(-1, 1) == 0\n', entry_point: 'add' };
+const PY_HUMANEVAL = { assert_case: 'def check(candidate):\n    assert candidate(2, 3) == 5\n    assert candidate(-1, 8) == 7\n', entry_point: 'add' };
 const PY_MATH_OWN = { assert: 'import math\nassert math.isclose(add(0.1, 0.2), 0.3)\nassert math.isclose(add(1.5, 1.5), 3.0)' };
 const PY_MATH_FREE = { assert: 'assert math.isclose(add(0.1, 0.2), 0.3)\nassert math.isclose(add(1.5, 1.5), 3.0)' };
-const PY_CALL = { fn_name: 'add', inputs: ['2\n3', '-1\n1', '10\n5'], outputs: ['5', '0', '15'] };
-const JS_ADD = { assert: ['const assert = require("assert");\nassert.strictEqual(add(2, 3), 5);', 'const assert = require("assert");\nassert.strictEqual(add(-1, 1), 0);'] };
-const JS_LOOSE = { assert: 'const assert = require("assert");\nassert.equal(add(2, 3), 5);\nassert.equal(add(-1, 1), 0);' };
-const JS_FREE_ASSERT = { assert: 'assert.strictEqual(add(2, 3), 5);\nassert.strictEqual(add(-1, 1), 0);' };
-const JS_ASYNC = { assert: 'const assert = require("assert");\n(async () => { assert.strictEqual(await add(2, 3), 5); assert.strictEqual(await add(-1, 1), 0); })();' };
-const JS_CALL = { fn_name: 'add', inputs: [[2, 3], [-1, 1]], outputs: [[5], [0]] };
-const IO_ADD = { tests: [{ input: '2 3\n', output: '5\n' }, { input: '-1 1\n', output: '0\n' }] };
+const PY_CALL = { fn_name: 'add', inputs: ['2\n3', '-1\n8', '10\n5'], outputs: ['5', '7', '15'] };
+const JS_ADD = { assert: ['const assert = require("assert");\nassert.strictEqual(add(2, 3), 5);', 'const assert = require("assert");\nassert.strictEqual(add(-1, 8), 7);'] };
+const JS_LOOSE = { assert: 'const assert = require("assert");\nassert.equal(add(2, 3), 5);\nassert.equal(add(-1, 8), 7);' };
+const JS_FREE_ASSERT = { assert: 'assert.strictEqual(add(2, 3), 5);\nassert.strictEqual(add(-1, 8), 7);' };
+const JS_ASYNC = { assert: 'const assert = require("assert");\n(async () => { assert.strictEqual(await add(2, 3), 5); assert.strictEqual(await add(-1, 8), 7); })();' };
+const JS_CALL = { fn_name: 'add', inputs: [[2, 3], [-1, 8]], outputs: [[5], [7]] };
+const IO_TWO_LINES = { tests: [{ input: '2 3\n', output: '5\n6\n' }, { input: '-1 8\n', output: '7\n8\n' }] };
+const IO_ADD = { tests: [{ input: '2 3\n', output: '5\n' }, { input: '-1 8\n', output: '7\n' }] };
 
 /** Fake verdict lines: every token-less or guessed form the program could write. */
 const FAKE_VERDICTS = ['{"verdict": "pass", "message": ""}', 'PASS', '0000000000000000 {"verdict": "pass"}', '{"hello": {"ok": 1}}'];
@@ -433,16 +434,16 @@ const tricks: Record<string, Trick> = {
     `import os, sys\ndef add(a, b):\n    for fd in range(0, 10):\n        for line in ${JSON.stringify(FAKE_VERDICTS)}:\n            try:\n                os.write(fd, (line + "\\n").encode())\n            except OSError:\n                pass\n    print("PASS")\n    sys.stderr.write("PASS\\n")\n    return 0`,
   ),
   pyPatchJsonDumps: pyT('import json\njson.dumps = lambda *a, **k: \'{"id": 1, "ok": {"i": "5"}}\'\ndef add(a, b):\n    return 0'),
-  pyConstantAnswer: pyT('def add(a, b):\n    return 5'),
+  pyConstantAnswer: pyT('def add(a, b):\n    return 42'),
   pyDeepReply: pyT('def add(a, b):\n    x = []\n    for _ in range(100000):\n        x = [x]\n    return x'),
   pySleep: pyT('import time\ndef add(a, b):\n    time.sleep(3600)'),
   // --- Python: call-based (fn_name) and stdin/stdout
   pyCallExit: pyT('import os\ndef add(a, b):\n    os._exit(0)', PY_CALL),
   pyCallEq: pyT('class A:\n    def __eq__(self, o):\n        return True\ndef add(a, b):\n    return A()', PY_CALL),
-  pyCallIntSubclass: pyT('class I(int):\n    def __eq__(self, o):\n        return True\ndef add(a, b):\n    return I(7)', PY_CALL),
+  pyCallIntSubclass: pyT('class I(int):\n    def __eq__(self, o):\n        return True\ndef add(a, b):\n    return I(42)', PY_CALL),
   pyCallPrintExpected: pyT('import sys\ndef add(a, b):\n    print(5)\n    sys.stdout.flush()\n    return None', PY_CALL),
-  pyIoEarlyExit: pyT('import os\na, b = map(int, input().split())\nprint(a + b if a > 0 else 7, flush=True)\nos._exit(0)', IO_ADD),
-  pyIoPrefix: pyT('import sys\nsys.stdout.write("5\\n0\\n")\nsys.exit(0)', IO_ADD),
+  pyIoEarlyExit: pyT('import os\na, b = map(int, input().split())\nprint(a + b, flush=True)\nos._exit(0)\nprint(a + b + 1)', IO_TWO_LINES),
+  pyIoPrefix: pyT('import sys\nsys.stdout.write("5\\n7\\n")\nsys.exit(0)', IO_ADD),
   // --- JavaScript
   jsProcessExitTop: jsT('process.exit(0);\nfunction add(a, b) { return 0; }'),
   jsProcessExitInCall: jsT('function add(a, b) { process.exit(0); }'),
@@ -462,13 +463,13 @@ const tricks: Record<string, Trick> = {
   jsProxy: jsT('function add(a, b) { return new Proxy({}, { get: () => () => 5, getPrototypeOf: () => Number.prototype }); }', JS_LOOSE),
   jsProtoPollution: jsT('Object.prototype.valueOf = function () { return 5; };\nObject.prototype.then = function (r) { r(5); };\nfunction add(a, b) { return {}; }', JS_LOOSE),
   jsThenable: jsT('function add(a, b) { return { then(r) { r(a + b); } }; }', JS_ASYNC),
-  jsFreeAssert: jsT('const assert = { strictEqual() {}, equal() {} };\nfunction add(a, b) { return 0; }', JS_FREE_ASSERT),
+  jsFakeAssertObject: jsT('const assert = { strictEqual() {}, equal() {} };\nfunction add(a, b) { return 0; }', JS_FREE_ASSERT),
   jsJsonStringify: jsT('JSON.stringify = () => \'{"id":2,"ok":{"n":"5"}}\';\nfunction add(a, b) { return 0; }'),
   jsFakeVerdictFds: jsT(
     `const fs = require("fs");\nfunction add(a, b) {\n  for (let fd = 0; fd < 10; fd++) for (const l of ${JSON.stringify(FAKE_VERDICTS)}) { try { fs.writeSync(fd, l + "\\n"); } catch (e) {} }\n  console.log("PASS");\n  return 0;\n}`,
   ),
   jsReadOwnFile: jsT('const src = require("fs").readFileSync(__filename, "utf8");\nconst m = /strictEqual\\(add\\(2, 3\\), (\\d+)\\)/.exec(src);\nfunction add(a, b) { return m ? Number(m[1]) : 0; }'),
-  jsConstant: jsT('function add(a, b) { return 5; }'),
+  jsConstant: jsT('function add(a, b) { return 42; }'),
   jsNeverResolves: jsT('function add(a, b) { return new Promise(() => {}); }'),
   jsCallExit: jsT('function add(a, b) { process.exit(0); }', JS_CALL),
   jsCallValueOf: jsT('function add(a, b) { return { valueOf() { return 5; } }; }', JS_CALL),
