@@ -171,7 +171,8 @@ function harnessLimits(l: Partial<SandboxLimits>): Partial<SandboxLimits> {
 }
 
 function runnerSource(language: SandboxLanguage, program: string, prefix: string): string {
-  return language === 'python' ? pythonRunner(program, prefix) : javascriptRunner(prefix ? `${prefix}\n${program}` : program);
+  const head = prefix === '' || prefix.endsWith('\n') ? prefix : `${prefix}\n`;
+  return language === 'python' ? pythonRunner(program, head) : javascriptRunner(`${head}${program}`);
 }
 
 /**
