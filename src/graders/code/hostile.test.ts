@@ -369,6 +369,7 @@ const PY_UNITTEST = {
 const PY_HUMANEVAL = { assert_case: 'def check(candidate):\n    assert candidate(2, 3) == 5\n    assert candidate(-1, 8) == 7\n', entry_point: 'add' };
 const PY_MATH_OWN = { assert: 'import math\nassert math.isclose(add(0.1, 0.2), 0.3)\nassert math.isclose(add(1.5, 1.5), 3.0)' };
 const PY_MATH_FREE = { assert: 'assert math.isclose(add(0.1, 0.2), 0.3)\nassert math.isclose(add(1.5, 1.5), 3.0)' };
+const PY_EVEN = { assert: ['assert all(map(is_even, [2, 4, 6]))', 'assert not any(map(is_even, [1, 3, 5]))', 'assert [x for x in range(6) if is_even(x)] == [0, 2, 4]'] };
 const PY_CALL = { fn_name: 'add', inputs: ['2\n3', '-1\n8', '10\n5'], outputs: ['5', '7', '15'] };
 const JS_ADD = { assert: ['const assert = require("assert");\nassert.strictEqual(add(2, 3), 5);', 'const assert = require("assert");\nassert.strictEqual(add(-1, 8), 7);'] };
 const JS_LOOSE = { assert: 'const assert = require("assert");\nassert.equal(add(2, 3), 5);\nassert.equal(add(-1, 8), 7);' };
@@ -437,6 +438,9 @@ const tricks: Record<string, Trick> = {
   pyConstantAnswer: pyT('def add(a, b):\n    return 42'),
   pyDeepReply: pyT('def add(a, b):\n    x = []\n    for _ in range(100000):\n        x = [x]\n    return x'),
   pySleep: pyT('import time\ndef add(a, b):\n    time.sleep(3600)'),
+  pyStopIteration: pyT('def is_even(x):\n    raise StopIteration', PY_EVEN),
+  pyModuleMain: pyT('import types\ndef add(a, b):\n    return types.ModuleType("unittest.__main__")'),
+  pyModuleThis: pyT('import types\nm = types.ModuleType("this")\ndef add(a, b):\n    return [m, 5]'),
   // --- Python: call-based (fn_name) and stdin/stdout
   pyCallExit: pyT('import os\ndef add(a, b):\n    os._exit(0)', PY_CALL),
   pyCallEq: pyT('class A:\n    def __eq__(self, o):\n        return True\ndef add(a, b):\n    return A()', PY_CALL),
@@ -481,6 +485,7 @@ const correct: Record<string, Trick> = {
   pyUnittest: pyT('def add(a, b):\n    return a + b', PY_UNITTEST),
   pyMath: pyT('import math\ndef add(a, b):\n    return a + b', PY_MATH_FREE),
   pyCall: pyT('def add(a, b):\n    return a + b', PY_CALL),
+  pyEven: pyT('def is_even(x):\n    return x % 2 == 0', PY_EVEN),
   pyRich: pyT(
     [
       'import sys',

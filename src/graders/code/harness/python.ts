@@ -197,6 +197,7 @@ import ast, importlib, math, re
 _RK_TOKEN = '__RK_TOKEN__'
 _RK_BLOCK = base64.b64decode('__RK_BLOCK_B64__').decode('utf-8')
 _RK_MODULE_ALIASES = {'np': 'numpy', 'pd': 'pandas', 'plt': 'matplotlib.pyplot'}
+_RK_NO_IMPORT = {'this', 'antigravity', 'idlelib', 'turtledemo', 'test', 'tkinter', 'turtle', 'pydoc', 'webbrowser', 'ensurepip', 'venv', 'lib2to3', 'pdb', 'code', 'site'}
 _rk_state = {'cannot': None, 'ended': None, 'protocol': None}
 _rk_exc_types = {}
 _rk_verdict_sent = False
@@ -295,12 +296,18 @@ def _rk_dec(v):
             _rk_remotes[h] = r
         return r
     if 'm' in v:
+        # A module of the program becomes the harness's own copy; only standard-library modules that
+        # do nothing when imported (never a __main__, a test runner or a GUI).
         name = v['m']
         if type(name) is not str:
             _rk_bad('module')
+        parts = name.split('.')
+        if (parts[0] not in sys.stdlib_module_names or parts[0] in _RK_NO_IMPORT
+                or any(p.startswith('_') or not p.isidentifier() for p in parts)):
+            _rk_flag('protocol', 'the program returned a module the harness does not import: ' + name[:100])
         try:
             return importlib.import_module(name)
-        except Exception:
+        except BaseException:
             _rk_flag('protocol', 'the program named a module the harness cannot import: ' + name[:100])
     _rk_bad('unknown tag')
 
@@ -332,14 +339,19 @@ def _rk_enc(v, depth=0):
         return {'h': object.__getattribute__(v, '_rk_id')}
     _rk_flag('cannot', 'the test passes a %s to the program, which the harness cannot transfer' % t.__name__)
 
-def _rk_raise(err):
+_RK_CONTROL_FLOW = (AssertionError, StopIteration, StopAsyncIteration)
+
+def _rk_raise(err, op):
     if type(err) is not dict:
         _rk_bad('error')
     name = str(err.get('type', 'Exception'))[:100]
     msg = str(err.get('msg', ''))
     cls = getattr(builtins, name, None)
-    if (isinstance(cls, type) and issubclass(cls, Exception) and cls is not AssertionError
-            and cls is not StopAsyncIteration):
+    if op == 'next' and cls is StopIteration:
+        raise StopIteration
+    # Exceptions that steer control flow (an assertion, the end of an iteration) are not re-raised
+    # as such: a program raising StopIteration inside map() must not shorten what the test sees.
+    if (isinstance(cls, type) and issubclass(cls, Exception) and not issubclass(cls, _RK_CONTROL_FLOW)):
         try:
             e = cls(msg)
         except Exception:
@@ -358,7 +370,7 @@ def _rk_rpc(op, **fields):
     if type(rep) is not dict or rep.get('id') != rid:
         _rk_bad('reply out of order')
     if 'err' in rep:
-        _rk_raise(rep['err'])
+        _rk_raise(rep['err'], op)
     if 'ok' not in rep:
         _rk_bad('reply without a value')
     return rep
@@ -451,13 +463,7 @@ class _RemoteIterator:
     def __iter__(self):
         return self
     def __next__(self):
-        rep = None
-        try:
-            return _rk_value('next', o=_rk_enc(self._it))
-        except RemoteError as e:
-            if str(e).startswith('StopIteration:'):
-                raise StopIteration
-            raise
+        return _rk_value('next', o=_rk_enc(self._it))
 
 def _rk_main():
     try:
@@ -512,6 +518,7 @@ def _rk_main():
         except _RkAbort:
             pass
         except SystemExit as e:
+            # unittest.main() and the like end a test block by exiting: 0 passes, anything else fails.
             outcome = ('pass', '') if e.code in (None, 0, False) else ('fail', 'the test exited with %r' % (e.code,))
         except BaseException as e:
             outcome = ('error', '%s: %s' % (type(e).__name__, e))
