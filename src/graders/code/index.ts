@@ -232,28 +232,57 @@ export interface CodeFailure {
  * ```js, ```javascript …), else the last untagged fenced block, else the last block, else the whole
  * completion. An unclosed block at the end of a truncated completion runs to the end.
  *
- * **Tests** (from `reference`; a JSON string of it is read too):
- * - `{tests: [{input, output}]}` — stdin/stdout cases, competitive-programming style. The output
- *   matches as testlib's default line checker does: same lines, same whitespace-separated tokens
- *   (runs of spaces, leading/trailing spaces, `\r\n` and trailing blank lines do not matter);
- *   `float_tolerance` lets numeric tokens differ by tol·max(1, |expected|). A non-zero exit fails.
- *   verl/APPS's `{inputs: [...], outputs: [...]}` is accepted as well (not the call-based `fn_name`).
- * - `{assert: "…"}` — HumanEval/MBPP style: the block is appended to the program (after a blank line)
- *   and the run passes when it exits with 0; a failed assertion is a wrong answer. A list of blocks
- *   makes one test per block.
- * No reference, or one without tests → `null` with the reason. An empty program scores 0.
+ * **Tests** (from `reference`; a JSON string of it is read too — see {@link parseCodeTests}):
+ * - `{tests: [{input, output}]}` or verl/APPS `{inputs, outputs}` — stdin/stdout cases,
+ *   competitive-programming style. The program's whole stdout is compared outside the program, as
+ *   testlib's default line checker does: same lines, same whitespace-separated tokens (runs of
+ *   spaces, leading/trailing spaces, `\r\n` and trailing blank lines do not matter);
+ *   `float_tolerance` lets numeric tokens differ by tol·max(1, |expected|). A non-zero exit fails;
+ *   an early exit with part of the output fails (only the full output matches).
+ * - `{assert: "…"}` / `{assert_case: "…" | [...]}` — HumanEval/MBPP/verl assertion blocks, one test
+ *   per block (`entry_point` appends `check(<entry_point>)` to a block that only defines `check`;
+ *   `import_prefix` runs before the program and before each block). Decided by the **harness**:
+ *   two sandboxed processes per block. The *program process* runs the completion's program, then
+ *   serves requests; it never receives the block or any expected value. The *harness process* runs
+ *   the block with the real `assert`/`node:assert`/`unittest`; each name of the block that the
+ *   program defines is bound to a proxy whose calls, method calls, attribute/item access and
+ *   iteration are answered by the program process with **plain data only** — None/bool/int (exact)/
+ *   float (nan, inf)/str/bytes/list/tuple/set/dict, or for JavaScript undefined/null/boolean/number/
+ *   bigint/string/array/plain object/Map/Set — or an opaque handle that equals only itself (so
+ *   `__eq__`, `valueOf` or `Symbol.toPrimitive` tricks compare false). Lists/dicts/sets passed to the
+ *   program come back mutated (in-place tests work). Builtins and standard-library module names of
+ *   the block always resolve in the harness, never to the program's objects. The verdict is written by
+ *   the harness after a per-run random token on its own stdout, which the program cannot reach:
+ *   pass (1) only when the whole block ran; a failed assertion is 0; an exception, a protocol error
+ *   (anything on the protocol that is not a well-formed reply), or a program process that ends
+ *   before the block finished (`os._exit(0)`, `sys.exit`, `process.exit(0)`, a crash) is −2; the
+ *   program's own timeout is −3, its compile error −4. The program's prints go to its stderr.
+ * - `{fn_name, inputs, outputs}` — call-based tests (APPS/TACO argument lists, or verl `prime_code`
+ *   JSON lines): the program process loads the program (Python: after verl's import prefix) and calls
+ *   `fn_name` — or `Solution().fn_name` when the program defines `class Solution` instead — once per
+ *   case; the result comes back as plain data and is compared here as verl's `prime_code` does
+ *   (Python equality: `1 == 1.0 == True`, tuples as lists, JSON keys match string or integer keys,
+ *   exact big integers; an expected `[value]` also accepts `value`).
+ * A test the harness cannot run — the block passes something it cannot transfer to the program
+ * (a lambda, a harness object), or the block does not compile — is status −1 and makes the
+ * component `null` with `details.error`: never 0 and never 1. No reference, or one without tests →
+ * `null` with the reason. An empty program scores 0. A sandbox failure (e.g. the run killed from
+ * outside, by the OOM killer) throws: the component is an error (null), never a score.
  *
- * **Sandbox** (see `sandbox.ts`): every case is a separate process in fresh Linux namespaces — no
+ * **Sandbox** (see `sandbox.ts`): every case is a separate process (an assertion case two: the
+ * program's and the harness's, each in its own sandbox; the harness gets the program's limits plus
+ * 10 s and at least 512 MiB so that it outlives the program) in fresh Linux namespaces — no
  * network, a private read-only view of the filesystem with its own `/tmp` as working directory, an
  * unprivileged uid, a fixed three-variable environment — with CPU, wall-clock, memory, process-count,
  * file-size and output limits; the whole process tree is killed at the wall-clock limit. Runs share a
  * process-wide pool sized to the CPU count (`configureSandbox`). Needs Linux and root; a sandbox
  * failure makes the rollout's component an error (null), never a score.
  *
- * **Details**: `statuses` (one verl status code per case: 1 pass, 0 wrong answer, −1 sandbox error,
+ * **Details**: `statuses` (one verl status code per case: 1 pass, 0 wrong answer, −1 cannot judge,
  * −2 runtime error, −3 timeout, −4 compile error, `null` not run), `passed`, `total`, `source` (where
- * the program was found), and `failures` (first five: case index, status, reason, stderr tail of at
- * most 1000 characters, and for wrong answers the head of stdout). A compile error is deterministic:
+ * the program was found), `failures` (first five: case index, status, reason, stderr tail of at
+ * most 1000 characters, for stdin/stdout wrong answers the head of stdout, for call-based ones the
+ * result as `got`), and `error` when a test cannot be judged. A compile error is deterministic:
  * the first one stops the remaining cases (they are reported −4 as well). Under `scoring: all` the
  * first failing case stops the rest (`null`). Identical programs on the same reference are run once
  * (GRPO groups often repeat a completion).
@@ -264,10 +293,14 @@ export interface CodeFailure {
  * # rollout {"completion": "```python\nprint(int(input()) * 2)\n```",
  * #          "reference": {"tests": [{"input": "2\n", "output": "4\n"}, {"input": "5", "output": "10"}]}} → 1
  * # details {statuses: [1, 1], passed: 2, total: 2, source: 'tagged_block'}
+ * # rollout {"completion": "```python\ndef add(a, b):\n    return a + b\n```",
+ * #          "reference": {"assert": ["assert add(2, 3) == 5", "assert add(-1, 8) == 7"]}} → 1
+ * # rollout {"completion": "```python\nimport os\ndef add(a, b):\n    os._exit(0)\n```", "reference": (same)} → 0
+ * # details {statuses: [-2, -2], failures: [{reason: 'the program process ended before the test finished (exit 0)', …}, …]}
  */
 export const codeGrader = defineGrader({
   kind: 'code',
-  summary: 'Runs the completion’s Python/JavaScript program on stdin/stdout tests or an assertion block in a sandbox (pass fraction).',
+  summary: 'Runs the completion’s Python/JavaScript program in a sandbox on stdin/stdout, call-based (fn_name) or assertion tests judged by a separate harness process (pass fraction).',
   params: {
     language: z.enum(['python', 'javascript']).default('python').describe('Language of the program: `python` (Python 3) or `javascript` (Node). Default `python`.'),
     scoring: z
@@ -288,7 +321,7 @@ export const codeGrader = defineGrader({
       .number()
       .nonnegative()
       .default(0)
-      .describe('Numeric tokens of stdin/stdout cases may differ by this much times max(1, |expected|) (default 0: tokens compare exactly).'),
+      .describe('Numeric tokens of stdin/stdout cases, and numbers in call-based results, may differ by this much times max(1, |expected|) (default 0: exact).'),
   },
   create(params) {
     const { language, scoring, float_tolerance: floatTolerance } = params;
