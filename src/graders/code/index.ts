@@ -9,7 +9,7 @@ export { runInSandbox, openSandboxes, configureSandbox, sandboxConfig, sandboxSu
 export type { RunRequest, RunResult, RunStatus, SandboxConfig, SandboxLanguage, SandboxLimits, SandboxSession, SessionRequest } from './sandbox.js';
 export { extractCode, fencedBlocks, type ExtractedCode } from './extract.js';
 export { outputsMatch, type CompareOptions } from './compare.js';
-export { runAssertCase, runCallCase, setSessionOpener, resultMatches, parseJsonExact } from './harness/index.js';
+export { runAssertCase, runCallCase, setSessionOpener, resultMatches, parseJsonExact, decodeValue } from './harness/index.js';
 export type { CallCase, CaseOutcome, OpenSessions, ProcessRequest, ProcessSession } from './harness/index.js';
 export { runCodeRequestToRun, runResultToRunCodeResponse } from './fusion.js';
 export type { CommandRunResult, RunCodeRequestBody, RunCodeResponseBody } from './fusion.js';
