@@ -486,6 +486,8 @@ const correct: Record<string, Trick> = {
   pyMath: pyT('import math\ndef add(a, b):\n    return a + b', PY_MATH_FREE),
   pyCall: pyT('def add(a, b):\n    return a + b', PY_CALL),
   pyEven: pyT('def is_even(x):\n    return x % 2 == 0', PY_EVEN),
+  pyStdlibNamedFunction: pyT('def calendar(n):\n    return n * 2\ndef queue(xs):\n    return sorted(xs)', { assert: 'import math\nassert calendar(2) == 4\nassert queue([3, 1]) == [1, 3]\nassert math.floor(2.5) == 2' }),
+  jsNodeNamedFunction: jsT('function path(n) { return n * 2; }\nconst events = (xs) => xs.length;', { assert: 'assert.strictEqual(path(2), 4);\nassert.strictEqual(events([1, 2]), 2);' }),
   pyRich: pyT(
     [
       'import sys',

@@ -403,18 +403,26 @@ function identifiers(src) {
   for (const m of stripped.matchAll(/(?<![\w$.])[A-Za-z_$][\w$]*/g)) out.add(m[0]);
   return [...out];
 }
+function memberBase(src, n) { return new RegExp('(?<![\\w$.])' + n + '\\s*(\\?\\.|\\.|\\[)').test(src); }
 class ExitSignal { constructor(code) { this.code = code; } }
 function main() {
   let script;
   try { script = new vm.Script(BLOCK, { filename: 'test.js' }); } catch (e) { verdict('bad_test', 'the test block does not compile: ' + e.message); return Promise.resolve(); }
   const builtins = new Set(builtinModules);
   const ask = [];
+  // Node's own modules used as "name.member" are the harness's (never the program's object of that
+  // name); used only as a plain name (a program function called 'path') they are asked for.
+  const ownModules = [];
   for (const n of identifiers(BLOCK)) {
     if (KEYWORDS.has(n)) continue;
-    if (builtins.has(n)) { Object.defineProperty(globalThis, n, { value: require(n), writable: true, configurable: true }); continue; }
-    if (n in globalThis) continue;
+    if (builtins.has(n)) {
+      ownModules.push(n);
+      if (memberBase(BLOCK, n)) continue;
+    } else if (n in globalThis) continue;
     ask.push(n);
   }
+  const bindModule = (n) => Object.defineProperty(globalThis, n, { value: require(n), writable: true, configurable: true });
+  for (const n of ownModules) if (memberBase(BLOCK, n)) bindModule(n);
   globalThis.require = require;
   globalThis.module = { exports: {} };
   globalThis.exports = globalThis.module.exports;
@@ -430,6 +438,7 @@ function main() {
         if (!ask.includes(n)) continue;
         Object.defineProperty(globalThis, n, { value: dec(found[n]), writable: true, configurable: true });
       }
+      for (const n of ownModules) if (!memberBase(BLOCK, n) && !(Object.prototype.hasOwnProperty.call(found, n) && typeof globalThis[n] === 'function')) bindModule(n);
     }
   } catch (e) {
     if (e !== ABORT) throw e;

@@ -473,22 +473,35 @@ def _rk_main():
         _rk_verdict('bad_test', 'the test block does not compile: %s' % e)
         return
     loads = []
+    bases = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in loads:
             loads.append(node.id)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            bases.add(node.value.id)
     ns = {'__name__': '__main__', '__builtins__': builtins}
     ask = []
+    own_modules = {}
     for n in loads:
+        # Builtins are always the harness's. A standard-library module name (or np/pd) used as
+        # "name.attr" is the harness's own module, never the program's object of that name; used
+        # only as a plain name (a function the program calls 'calendar') it is asked for.
         if hasattr(builtins, n):
             continue
         mod = _RK_MODULE_ALIASES.get(n, n if n in sys.stdlib_module_names else None)
         if mod is not None:
-            try:
-                ns[n] = importlib.import_module(mod)
-            except Exception:
-                pass
-            continue
+            own_modules[n] = mod
+            if n in bases:
+                continue
         ask.append(n)
+    def bind_module(n):
+        try:
+            ns[n] = importlib.import_module(own_modules[n])
+        except Exception:
+            pass
+    for n in own_modules:
+        if n in bases:
+            bind_module(n)
     try:
         hello = _rk_recv()
         if type(hello) is not dict or type(hello.get('hello')) is not dict:
@@ -507,6 +520,9 @@ def _rk_main():
             for n, v in found.items():
                 if n in ask:
                     ns[n] = _rk_dec(v)
+            for n in own_modules:
+                if n not in ns or type(ns[n]) is not Remote or not object.__getattribute__(ns[n], '_rk_type') in ('function', 'builtin_function_or_method', 'type'):
+                    bind_module(n)
     except _RkAbort:
         pass
     outcome = ('pass', '')
