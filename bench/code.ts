@@ -6,6 +6,10 @@
  * sandbox pool's default) and alternate in rounds so that background load hits them alike. Also
  * reports the `code` grader on 4-case stdin/stdout rollouts (cases per second).
  *
+ * Before/after in one run: COMPARE=<another checkout>/src/graders/code/sandbox.ts adds that
+ * version's runInSandbox as a third leg (labelled COMPARE_LABEL), alternating with the other two round by round (e.g. main's,
+ * from `git archive main | tar -x -C /tmp/rk-main`), so all three share the machine's load.
+ *
  * Needs root (the sandbox does). Run: npx tsx bench/code.ts   (ROUNDS=n, default 5 rounds of 20 runs)
  */
 import { spawn } from 'node:child_process';
@@ -24,6 +28,8 @@ export interface CodeBenchFigure {
   runs: number;
   /** Mean wall time of one run, milliseconds (concurrency included: runs overlap). */
   meanMs: number;
+  /** Runs/s as a fraction of the bare-spawn baseline's runs/s in the same run (sandbox legs only). */
+  vsBare?: number;
 }
 
 const PROGRAMS: Record<SandboxLanguage, string> = {
@@ -52,7 +58,9 @@ async function pooled(n: number, width: number, fn: (i: number) => Promise<void>
   );
 }
 
-export async function benchCode(rounds = 5, perRound = 20): Promise<CodeBenchFigure[]> {
+type RunFn = typeof runInSandbox;
+
+export async function benchCode(rounds = 5, perRound = 20, compare?: { label: string; run: RunFn }): Promise<CodeBenchFigure[]> {
   const sup = sandboxSupport();
   if (!sup.ok) throw new Error(`sandbox unavailable: ${sup.reason}`);
   const cfg = sandboxConfig();
@@ -64,29 +72,35 @@ export async function benchCode(rounds = 5, perRound = 20): Promise<CodeBenchFig
       const file = join(dir, language === 'python' ? 'prog.py' : 'prog.js');
       writeFileSync(file, PROGRAMS[language]);
       const argv = language === 'python' ? [cfg.python, file] : [cfg.node, file];
-      const totals = { bare: 0, sandbox: 0 };
-      // Warm-up (page cache, first namespace creation).
+      const totals: Record<string, number> = { bare: 0, sandbox: 0, ...(compare ? { compare: 0 } : {}) };
+      // Warm-up (page cache, first namespace creation, the sealed root's layout).
       await bareRun(argv, 'warm\n');
       await runInSandbox({ language, code: PROGRAMS[language], stdin: 'warm\n' });
+      if (compare) await compare.run({ language, code: PROGRAMS[language], stdin: 'warm\n' });
+      const sandboxed = async (run: RunFn, name: string) => {
+        const t = performance.now();
+        await Promise.all(
+          Array.from({ length: perRound }, async (_, i) => {
+            const res = await run({ language, code: PROGRAMS[language], stdin: `line ${i}\n`, limits: { timeoutMs: 30_000 } });
+            if (res.status !== 'ok' || res.stdout !== `line ${i}\n`) throw new Error(`${name} ${language}: ${res.status} ${res.message ?? ''} ${res.stderr}`);
+          }),
+        );
+        return performance.now() - t;
+      };
       for (let r = 0; r < rounds; r++) {
-        let t = performance.now();
+        const t = performance.now();
         await pooled(perRound, width, async (i) => {
           const out = await bareRun(argv, `line ${i}\n`);
           if (out !== `line ${i}\n`) throw new Error(`bare ${language}: unexpected output ${JSON.stringify(out)}`);
         });
         totals.bare += performance.now() - t;
-        t = performance.now();
-        await Promise.all(
-          Array.from({ length: perRound }, async (_, i) => {
-            const res = await runInSandbox({ language, code: PROGRAMS[language], stdin: `line ${i}\n`, limits: { timeoutMs: 30_000 } });
-            if (res.status !== 'ok' || res.stdout !== `line ${i}\n`) throw new Error(`sandboxed ${language}: ${res.status} ${res.message ?? ''} ${res.stderr}`);
-          }),
-        );
-        totals.sandbox += performance.now() - t;
+        totals.sandbox! += await sandboxed(runInSandbox, 'sandboxed');
+        if (compare) totals.compare! += await sandboxed(compare.run, compare.label);
       }
       const runs = rounds * perRound;
       for (const [kind, ms] of Object.entries(totals)) {
-        figures.push({ name: `${language}, ${kind === 'bare' ? 'bare spawn (baseline)' : 'runInSandbox'}`, runs, runsPerSecond: runs / (ms / 1000), meanMs: (ms * width) / runs });
+        const label = kind === 'bare' ? 'bare spawn (baseline)' : kind === 'sandbox' ? 'runInSandbox' : `runInSandbox (${compare!.label})`;
+        figures.push({ name: `${language}, ${label}`, runs, runsPerSecond: runs / (ms / 1000), meanMs: (ms * width) / runs, ...(kind === 'bare' ? {} : { vsBare: totals.bare! / ms }) });
       }
     }
 
@@ -112,7 +126,13 @@ export async function benchCode(rounds = 5, perRound = 20): Promise<CodeBenchFig
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   console.log(`code sandbox, trivial echo program; ${cpus().length} CPUs, concurrency ${sandboxConfig().concurrency}, load average ${loadavg()[0]!.toFixed(1)}`);
-  const figures = await benchCode(Number(process.env.ROUNDS ?? 5));
-  for (const f of figures) console.log(`${f.name.padEnd(48)} ${f.runsPerSecond.toFixed(1).padStart(7)} runs/s  ${f.meanMs.toFixed(0).padStart(5)} ms/run  (${f.runs})`);
+  const other = process.env.COMPARE;
+  const compare = other ? { label: process.env.COMPARE_LABEL ?? 'compared', run: ((await import(pathToFileURL(other).href)) as { runInSandbox: RunFn }).runInSandbox } : undefined;
+  if (other) console.log(`COMPARE = ${other}`);
+  const figures = await benchCode(Number(process.env.ROUNDS ?? 5), 20, compare);
+  for (const f of figures) {
+    const ratio = f.vsBare === undefined ? '' : `  ${(f.vsBare * 100).toFixed(0).padStart(3)}% of bare`;
+    console.log(`${f.name.padEnd(48)} ${f.runsPerSecond.toFixed(1).padStart(7)} runs/s  ${f.meanMs.toFixed(0).padStart(5)} ms/run  (${f.runs})${ratio}`);
+  }
   console.log(`load average after: ${loadavg()[0]!.toFixed(1)}`);
 }

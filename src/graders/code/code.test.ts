@@ -33,7 +33,7 @@ describe('runInSandbox', () => {
     ].join('\n');
     const r = await runInSandbox({ language: 'python', code, stdin: 'olleh', limits: { timeoutMs: 30_000, cpuSeconds: 7, memoryMb: 300 } });
     expect(r.status).toBe('ok');
-    expect(r.stdout.split('\n')).toEqual(['hello', 'True True []', '300 (7, 8) 64', "['HOME', 'LANG', 'PATH']", '/tmp 2 True True', '']); // itself and pid 1, the sandbox's shell
+    expect(r.stdout.split('\n')).toEqual(['hello', 'True True []', '300 (7, 8) 64', "['HOME', 'LANG', 'PATH']", '/tmp 1 False True', '']); // only itself: pid 1, the sandbox's root shell, is hidden (hidepid)
   });
   it('reports exit codes, compile errors and runtime errors for both languages', async () => {
     const lim = { timeoutMs: 30_000 };

@@ -18,7 +18,7 @@ import { codeGrader, runInSandbox } from './index.js';
 const tag = randomBytes(6).toString('hex');
 const SECRET_NAME = 'REWARDKIT_HOSTILE_SECRET';
 const SECRET = `rk-secret-${tag}`;
-const SLEEP_MARK = `900.${parseInt(tag.slice(0, 6), 16)}`; // a unique argument for /bin/sleep, findable in /proc/*/cmdline
+const SLEEP_MARK = `900.${parseInt(tag.slice(0, 6), 16)}`; // a unique argument for a sleeping daemon, findable in /proc/*/cmdline
 const hostDirs = { tmp: `/tmp/rk-hostile-${tag}`, varTmp: `/var/tmp/rk-hostile-${tag}`, shm: `/dev/shm/rk-hostile-${tag}` };
 const testDir = dirname(fileURLToPath(import.meta.url));
 const escapeTargets = [
@@ -66,11 +66,11 @@ function hostile(): Record<string, { completion: string; reference: unknown; lan
     daemon: {
       completion: py(
         [
-          'import os',
+          'import os, sys',
           'if os.fork() == 0:',
           '    os.setsid()',
           '    if os.fork() == 0:',
-          `        os.execv("/bin/sleep", ["/bin/sleep", "${SLEEP_MARK}"])`,
+          `        os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(900)", "${SLEEP_MARK}"])`, // the sealed root has no /bin/sleep
           '    os._exit(0)',
           'print("detached")',
         ].join('\n'),
@@ -254,7 +254,7 @@ describe('hostile programs are contained and reported', () => {
   });
   it('daemons that leave the session die with the run', () => {
     expect(results.daemon!.score).toBe(1);
-    expect(hostProcessesWith(`/bin/sleep\0${SLEEP_MARK}`)).toBe(0);
+    expect(hostProcessesWith(`time.sleep(900)\0${SLEEP_MARK}`)).toBe(0);
   });
   it('memory bombs hit the memory limit: runtime error (−2)', () => {
     for (const name of ['memoryHuge', 'memoryGrow']) {
@@ -318,7 +318,7 @@ describe('hostile programs are contained and reported', () => {
 describe('a run does not outlive its parent', () => {
   it('killing the grading process (SIGKILL, no clean-up) kills its sandboxed programs', async () => {
     const mark = `901.${parseInt(randomBytes(3).toString('hex'), 16)}`;
-    const code = `import os\nos.execv("/bin/sleep", ["/bin/sleep", "${mark}"])`;
+    const code = `import os, sys\nos.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(900)", "${mark}"])`; // the sealed root has no /bin/sleep
     const script = [
       `import { runInSandbox } from ${JSON.stringify(join(testDir, 'sandbox.ts'))};`,
       `await runInSandbox({ language: 'python', code: ${JSON.stringify(code)}, limits: { timeoutMs: 600000 } });`,
@@ -326,7 +326,7 @@ describe('a run does not outlive its parent', () => {
     const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'ignore' });
     const poll = async (want: (n: number) => boolean, seconds: number) => {
       for (let i = 0; i < seconds * 10; i++) {
-        if (want(hostProcessesWith(`/bin/sleep\0${mark}`))) return true; // the sandboxed sleep, not the parent's command line
+        if (want(hostProcessesWith(`time.sleep(900)\0${mark}`))) return true; // the sandboxed sleep, not the parent's command line
         await new Promise((r) => setTimeout(r, 100));
       }
       return false;

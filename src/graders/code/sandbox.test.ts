@@ -2,7 +2,9 @@
  * The sandbox itself (real processes, real namespaces): interactive sessions, the pool, the sealed
  * filesystem view, and how a run killed from outside is reported.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configureSandbox, openSandboxes, runInSandbox, sandboxConfig, type SandboxSession } from './sandbox.js';
 
@@ -202,5 +204,142 @@ describe('killed from outside', () => {
     expect(comms.some((c) => c.startsWith('python'))).toBe(true);
     s!.stdin.end();
     expect((await s!.result).status).toBe('ok');
+  }, 120_000);
+});
+
+describe('the sealed filesystem view', () => {
+  const ALLOWED_ROOT = ['dev', 'etc', 'lib', 'lib64', 'lib32', 'libx32', 'proc', 'tmp', 'usr'];
+
+  it('/ holds only the interpreter, its libraries, /dev, /proc and a private /tmp (python and node)', async () => {
+    const [p, j] = await Promise.all([
+      runInSandbox({ language: 'python', code: 'import os, json\nprint(json.dumps([sorted(os.listdir(p)) for p in ["/", "/dev", "/etc", "/tmp", "/usr"]]))', limits: LIM }),
+      runInSandbox({ language: 'javascript', code: 'const fs = require("fs");\nconsole.log(JSON.stringify(["/", "/dev", "/etc", "/tmp", "/usr"].map((p) => fs.readdirSync(p).sort())));', limits: LIM }),
+    ]);
+    for (const r of [p, j]) {
+      expect(r.status, r.stderr).toBe('ok');
+      const [root, dev, etc, tmp, usr] = JSON.parse(r.stdout) as string[][];
+      expect(root!.filter((x) => !ALLOWED_ROOT.includes(x))).toEqual([]);
+      expect(root).toEqual(expect.arrayContaining(['dev', 'proc', 'tmp', 'usr']));
+      expect(dev).toEqual(['null', 'random', 'shm', 'urandom', 'zero']);
+      expect(etc!.filter((x) => x !== 'ld.so.cache')).toEqual([]);
+      expect(tmp).toEqual([r === p ? 'prog.py' : 'prog.js']);
+      expect(usr!.filter((x) => !['bin', 'lib', 'lib64', 'local'].includes(x))).toEqual([]); // no share/, src/, include/ …
+    }
+  }, 120_000);
+
+  it('host files cannot be read: /work, /root, /home, /etc/passwd, /etc/shadow, the project, world-readable files in /var/tmp, /tmp and the project', async () => {
+    const stamp = `rk-sealed-${process.pid}-${Date.now()}`;
+    const planted = [`/var/tmp/${stamp}`, `/tmp/${stamp}`, join(process.cwd(), `${stamp}.jsonl`)];
+    for (const f of planted) {
+      writeFileSync(f, '{"secret": "expected output"}\n');
+      chmodSync(f, 0o644);
+    }
+    try {
+      const targets = ['/work', '/root', '/home', '/etc/passwd', '/etc/shadow', '/etc/hosts', '/var', '/srv', '/opt', '/mnt', '/sys', '/run', '/bin/sh', process.cwd(), join(process.cwd(), 'package.json'), ...planted];
+      const code = [
+        'import json, os',
+        `targets = ${JSON.stringify(targets)}`,
+        'seen = []',
+        'for t in targets:',
+        '    try:',
+        '        if os.path.isdir(t): seen.append([t, os.listdir(t)])',
+        '        else: seen.append([t, open(t).read(100)])',
+        '    except OSError:',
+        '        pass',
+        'print(json.dumps(seen))',
+      ].join('\n');
+      const js = `const fs = require('fs'); const seen = [];\nfor (const t of ${JSON.stringify(targets)}) { try { seen.push([t, fs.statSync(t).isDirectory() ? fs.readdirSync(t) : fs.readFileSync(t, 'utf8').slice(0, 100)]); } catch {} }\nconsole.log(JSON.stringify(seen));`;
+      const [p, j] = await Promise.all([runInSandbox({ language: 'python', code, limits: LIM }), runInSandbox({ language: 'javascript', code: js, limits: LIM })]);
+      expect(p.status, p.stderr).toBe('ok');
+      expect(j.status, j.stderr).toBe('ok');
+      expect(JSON.parse(p.stdout)).toEqual([]);
+      expect(JSON.parse(j.stdout)).toEqual([]);
+    } finally {
+      for (const f of planted) rmSync(f, { force: true });
+    }
+  }, 120_000);
+
+  it('no host process is visible, and /proc/1/root leads nowhere', async () => {
+    const code = [
+      'import os',
+      'pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())',
+      'print(pids == [os.getpid()], os.readlink("/proc/self/root"))',
+      'try:',
+      '    print(os.listdir("/proc/1/root"))',
+      'except OSError as e:',
+      '    print("denied")',
+    ].join('\n');
+    const r = await runInSandbox({ language: 'python', code, limits: LIM });
+    expect(r.stdout).toBe('True /\ndenied\n');
+  }, 120_000);
+
+  it('the interpreters and the standard library still work', async () => {
+    const py = [
+      'import json, math, collections, itertools, re, heapq, bisect, functools, fractions, decimal, random, string, sys, os, typing, dataclasses, threading, subprocess',
+      'import datetime, statistics, array, struct, hashlib, copy, io, operator, enum, queue, unicodedata, concurrent.futures, multiprocessing',
+      't = threading.Thread(target=lambda: None); t.start(); t.join()',
+      'r = subprocess.run([sys.executable, "-c", "print(6 * 7)"], capture_output=True, text=True)',
+      'print(r.stdout.strip(), decimal.Decimal(1) / 8, fractions.Fraction(1, 3) * 3, len(os.urandom(8)), hashlib.sha256(b"").hexdigest()[:6], "é".encode())',
+    ].join('\n');
+    const js = [
+      "const fs = require('fs'), os = require('os'), crypto = require('crypto'), zlib = require('zlib'), util = require('util'), path = require('path'), assert = require('assert');",
+      "console.log(crypto.randomBytes(8).length, zlib.inflateSync(zlib.deflateSync('ok')).toString(), new Intl.NumberFormat('de-DE').format(1234.5), path.join('a', 'b'), typeof os.cpus, 'é');",
+    ].join('\n');
+    const [p, j] = await Promise.all([runInSandbox({ language: 'python', code: py, limits: LIM }), runInSandbox({ language: 'javascript', code: js, limits: LIM })]);
+    expect(p.stderr).toBe('');
+    expect(p.stdout).toBe("42 0.125 1 8 e3b0c4 b'\\xc3\\xa9'\n");
+    expect(j.stderr).toBe('');
+    expect(j.stdout).toBe('8 ok 1.234,5 a/b function é\n');
+  }, 120_000);
+
+  it('writes outside /tmp and /dev/shm fail; nothing persists from one run to the next', async () => {
+    const code = [
+      'import os, sys',
+      'ok = []',
+      'for p in ["/x", "/usr/x", "/usr/lib/x", "/etc/x", "/dev/x", "/proc/x", "/lib/x", sys.executable, "/etc/ld.so.cache", "/tmp/prog_copy", "/dev/shm/s"]:',
+      '    try:',
+      '        with open(p, "a") as f: f.write("x")',
+      '        ok.append(p)',
+      '    except OSError:',
+      '        pass',
+      'print(ok, sorted(os.listdir("/tmp")), os.listdir("/dev/shm"))',
+    ].join('\n');
+    const first = await runInSandbox({ language: 'python', code, limits: LIM });
+    expect(first.stdout).toBe("['/tmp/prog_copy', '/dev/shm/s'] ['prog.py', 'prog_copy'] ['s']\n");
+    const second = await runInSandbox({ language: 'python', code: 'import os\nprint(sorted(os.listdir("/tmp")), os.listdir("/dev/shm"))', limits: LIM });
+    expect(second.stdout).toBe("['prog.py'] []\n");
+  }, 120_000);
+
+  // A venv interpreter (issue 13) keeps working: its directory and its base's stdlib are mounted read-only.
+  const venv = (() => {
+    try {
+      const dir = mkdtempSync('/var/tmp/rk-venv-');
+      chmodSync(dir, 0o755);
+      execFileSync('/usr/bin/python3', ['-m', 'venv', '--without-pip', join(dir, 'v')], { stdio: 'ignore' });
+      return dir;
+    } catch {
+      return null;
+    }
+  })();
+  it.skipIf(venv === null)('a venv interpreter runs, sees its venv, and sees nothing else of the folder around it', async () => {
+    writeFileSync(join(venv!, 'beside.txt'), 'secret');
+    chmodSync(join(venv!, 'beside.txt'), 0o644);
+    // An editable-install style .pth pointing outside the venv: not mounted.
+    const lib = join(venv!, 'v', 'lib');
+    for (const d of readdirSync(lib)) writeFileSync(join(lib, d, 'site-packages', 'outside.pth'), `${venv!}\n`);
+    const before = sandboxConfig();
+    try {
+      configureSandbox({ python: join(venv!, 'v', 'bin', 'python') });
+      const code = [
+        'import sys, os, json, decimal',
+        `print(sys.prefix == ${JSON.stringify(join(venv!, 'v'))}, sys.prefix != sys.base_prefix, os.path.exists(${JSON.stringify(join(venv!, 'beside.txt'))}))`,
+      ].join('\n');
+      const r = await runInSandbox({ language: 'python', code, limits: LIM });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('True True False\n');
+    } finally {
+      configureSandbox({ python: before.python });
+      rmSync(venv!, { recursive: true, force: true });
+    }
   }, 120_000);
 });

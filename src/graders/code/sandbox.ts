@@ -1,36 +1,61 @@
 /**
  * A process sandbox for untrusted programs (Python 3 and JavaScript/Node), built only from what a
- * Debian machine ships: util-linux `unshare`, `mount` and `setpriv`, and `/bin/sh`'s `ulimit`.
+ * Debian machine ships: util-linux `unshare`, `mount`, `umount`, `pivot_root` and `setpriv`, and
+ * `/bin/sh`'s `ulimit`.
  *
- * One run = one fresh set of Linux namespaces:
- * - **network**: a new, empty network namespace (not even loopback is up) — every connection fails;
- * - **pid** (with a private `/proc`): the program sees only its own processes; the namespace's init
- *   is a root shell that never changes credentials and belongs to the run's process group, so the
- *   parent's group kill reaches it, and its death ends every process of the run — including daemons
- *   that called `setsid()`;
- * - **mount**: `/` is re-mounted read-only *inside the namespace*, `/tmp` (the working directory)
- *   and `/dev/shm` are fresh size-limited tmpfs mounts that vanish with the namespace — nothing a run
- *   writes survives it, and there is nothing to clean up on the host even after a SIGKILL;
- * - **ipc** and **uts**.
- * If this (the parent) process dies, the kernel kills the run too (parent-death signal).
- * The program runs under a random unprivileged uid/gid (no supplementary groups, no capabilities,
- * `no_new_privs`), so it cannot undo any of this, cannot read other processes' `/proc/<pid>/environ`,
- * and its process count is its own. Its environment is fixed (`PATH`, `HOME=/tmp`, `LANG=C.UTF-8`):
- * nothing of the server's environment reaches it.
+ * One run = one fresh set of Linux namespaces (network, pid, mount, ipc, uts) and a fresh random
+ * unprivileged uid/gid. **What a program can see:**
+ * - **Files: a sealed root, nothing of the host.** `/` is an empty read-only skeleton into which
+ *   the run bind-mounts, read-only (`nosuid,nodev`): the interpreter binary (every hop of its
+ *   symlink chain), its standard library and package directories as the interpreter itself reports
+ *   them (Python: the `sys.path` and `sysconfig` directories under its own prefixes — a `.pth` entry
+ *   elsewhere, such as an editable install of a project, is left out; a venv's own directory and its
+ *   base's stdlib), the
+ *   directories of the shared libraries `ldd` lists for it (e.g. `/usr/lib/x86_64-linux-gnu`), the
+ *   loader and `/etc/ld.so.cache`, and `setpriv`. Plus: a private, size-limited tmpfs `/tmp` (the
+ *   working directory, holding only `prog.py`/`prog.js`) and `/dev/shm`; `/dev` with only `null`,
+ *   `zero`, `random`, `urandom`; a fresh `/proc` of the run's own pid namespace (`hidepid`: only the
+ *   program's own processes). The run `pivot_root`s into it and detaches the host root entirely: no
+ *   `/etc/passwd`, no `/home`, `/root`, `/work`, `/var`, `/srv`, `/sys`, no host `/tmp`, no project,
+ *   no dataset or rollouts file, no `/bin/sh` or other executables — `subprocess` works only with
+ *   `sys.executable`. Everything outside `/tmp` and `/dev/shm` is read-only (and root-owned); both
+ *   vanish with the run: nothing a run writes survives it or is seen by another run.
+ * - **Processes:** only its own (pid namespace); the namespace's init is a root shell, hidden from
+ *   it, that the program cannot signal. Each run (and each {@link SandboxSession}) has its own uid,
+ *   so runs cannot signal, trace or read one another.
+ * - **Network:** none — a new, empty network namespace (not even loopback is up).
+ * - **Environment:** fixed (`PATH`, `HOME=/tmp`, `LANG=C.UTF-8`); nothing of the server's.
+ * **What it can do:** compute, read its stdin, write stdout/stderr (up to the output limit), read
+ * the interpreter's own files, write inside `/tmp` and `/dev/shm`, start threads and processes up to
+ * the process limit. It cannot regain privileges (no capabilities, no supplementary groups,
+ * `no_new_privs`, nosuid mounts) and so cannot undo any of this.
  *
  * Limits (rlimits set by the namespace's shell before it drops privileges): CPU seconds (SIGXCPU,
  * then SIGKILL a second later), address space, process/thread count (RLIMIT_NPROC, per uid), file
- * size, open files, no core dumps, and a 64 MiB stack (deep recursion, as judges allow). The parent enforces the wall-clock limit and the output limit: on
- * either it SIGKILLs the whole process group. Stdout+stderr beyond the output limit stop the run.
+ * size, open files, no core dumps, and a 64 MiB stack (deep recursion, as judges allow). The parent
+ * enforces the wall-clock limit and the output limit: on either it SIGKILLs the whole process group.
+ * If this (the parent) process dies, the kernel kills the run too (parent-death signal), and the
+ * death of the namespace's init ends every process of the run, including `setsid()` daemons.
+ *
+ * **How a run's end is judged** (evidence the program cannot forge): the init shell reports the
+ * program's exit status and CPU time on a descriptor the program does not hold. Our own kills
+ * (wall clock, output, caller) are tracked. A SIGKILL we did not send is the CPU limit when the
+ * program used its CPU allowance, else a `sandbox_error` when the kernel's OOM-kill counter rose
+ * during the run (the host ran out of memory) — otherwise the program's own doing (it may SIGKILL
+ * itself): a runtime error. A run whose init dies without a report (the run's process group killed
+ * from outside) is a `sandbox_error`. A program that exhausts its own memory limit (`MemoryError`,
+ * V8 heap) is `memory_limit`.
  *
  * Needs Linux and root (CAP_SYS_ADMIN for the namespaces and mounts, CAP_SETUID to drop to the
  * sandbox uid). Without them every run reports `sandbox_error` — it never falls back to running the
- * program unsandboxed.
+ * program unsandboxed. Mount-point skeletons (empty directories and files, no content) are kept in
+ * `/run/rewardkit-sandbox`, one per interpreter layout, shared by every process of the machine.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomInt } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomInt } from 'node:crypto';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 
 /** Languages the sandbox can run. */
@@ -178,9 +203,17 @@ class Pool {
 }
 const pool = new Pool(Math.max(1, availableParallelism()));
 
-const TOOLS = { unshare: ['/usr/bin/unshare', '/bin/unshare'], setpriv: ['/usr/bin/setpriv', '/bin/setpriv'], mount: ['/usr/bin/mount', '/bin/mount'], sh: ['/bin/sh'] };
+const TOOLS = {
+  unshare: ['/usr/bin/unshare', '/bin/unshare'],
+  setpriv: ['/usr/bin/setpriv', '/bin/setpriv'],
+  mount: ['/usr/bin/mount', '/bin/mount'],
+  umount: ['/usr/bin/umount', '/bin/umount'],
+  pivotRoot: ['/usr/sbin/pivot_root', '/sbin/pivot_root', '/usr/bin/pivot_root'],
+  sh: ['/bin/sh'],
+};
 
-let support: { ok: true; unshare: string; setpriv: string; mount: string } | { ok: false; reason: string } | null = null;
+type Tools = { unshare: string; setpriv: string; mount: string; umount: string; pivotRoot: string };
+let support: ({ ok: true } & Tools) | { ok: false; reason: string } | null = null;
 
 /**
  * Whether this process can sandbox programs, and if not, why (checked once: platform, root, tools,
@@ -192,14 +225,243 @@ export function sandboxSupport(): { ok: boolean; reason?: string } {
     const unshare = find(TOOLS.unshare);
     const setpriv = find(TOOLS.setpriv);
     const mount = find(TOOLS.mount);
+    const umount = find(TOOLS.umount);
+    const pivotRoot = find(TOOLS.pivotRoot);
     if (process.platform !== 'linux') support = { ok: false, reason: `the code sandbox needs Linux namespaces (platform is ${process.platform})` };
     else if (typeof process.getuid !== 'function' || process.getuid() !== 0)
       support = { ok: false, reason: 'the code sandbox needs root (namespaces, private mounts and a switch to an unprivileged uid)' };
-    else if (!unshare || !setpriv || !mount || !find(TOOLS.sh))
-      support = { ok: false, reason: 'the code sandbox needs util-linux (unshare, setpriv, mount) and /bin/sh' };
-    else support = { ok: true, unshare, setpriv, mount };
+    else if (!unshare || !setpriv || !mount || !umount || !pivotRoot || !find(TOOLS.sh))
+      support = { ok: false, reason: 'the code sandbox needs util-linux (unshare, setpriv, mount, umount, pivot_root) and /bin/sh' };
+    else support = { ok: true, unshare, setpriv, mount, umount, pivotRoot };
   }
   return support.ok ? { ok: true } : { ok: false, reason: support.reason };
+}
+
+/*
+ * The sealed root. Per language and interpreter, once per process, the parent works out what the
+ * interpreter needs (its binary, its standard library and package dirs as the interpreter itself
+ * reports them, a venv and its base, the shared libraries `ldd` lists, the dynamic loader, the
+ * loader cache) and builds a *skeleton* on the host: a root-owned directory of empty mount points
+ * (directories and empty files, no content) plus an fstab listing read-only bind mounts onto them.
+ * Each run, inside its private mount namespace, binds the skeleton onto itself, mounts everything
+ * with one `mount -a`, adds its own tmpfs `/tmp` and `/dev/shm`, the pid namespace's own `/proc`
+ * and the four device nodes, then `pivot_root`s into it and detaches the host root. No copying: a
+ * run costs about what the previous remount of `/` did.
+ */
+interface Bind {
+  /** Path inside the sandbox (also the host path below the skeleton). */
+  at: string;
+  /** Host path bound there (symlinks resolved by the kernel at mount time). */
+  from: string;
+  kind: 'dir' | 'file';
+  opts: string;
+}
+
+interface RootLayout {
+  /** The skeleton directory (the future `/`). */
+  dir: string;
+  /** fstab paths by /tmp size (MiB). */
+  fstabs: Map<number, string>;
+  binds: Bind[];
+}
+
+const RO = 'bind,ro,nosuid,nodev';
+/** The umount binary the run uses from the parked host root (its libraries must be in the new root). */
+const UMOUNT = TOOLS.umount.filter((p) => existsSync(p)).slice(0, 1);
+const DEVICES = ['/dev/null', '/dev/zero', '/dev/urandom', '/dev/random'];
+const layouts = new Map<string, RootLayout | { error: string }>();
+/** Where skeletons live: a root-only directory, shared by every process of this machine (they are identical by content). */
+const SKELETONS = '/run/rewardkit-sandbox';
+
+/** A directory only root can change (not a symlink, owned by root, not group/world-writable). */
+function rootOnly(path: string): boolean {
+  const st = lstatSync(path);
+  return st.isDirectory() && st.uid === 0 && (st.mode & 0o022) === 0;
+}
+
+/**
+ * The skeleton for these mounts: empty directories and files at every mount point, no content.
+ * Content-addressed (a hash of the mount list) under {@link SKELETONS}, built once per machine and
+ * reused by later processes; built aside and renamed into place, so a half-built one is never used.
+ */
+function buildSkeleton(binds: Bind[]): string {
+  mkdirSync(SKELETONS, { recursive: true, mode: 0o755 });
+  if (!rootOnly(SKELETONS)) throw new Error(`${SKELETONS} must be a root-owned directory nobody else can write`);
+  const dir = join(SKELETONS, `root-${createHash('sha256').update(JSON.stringify(binds)).digest('hex').slice(0, 20)}`);
+  if (existsSync(dir)) {
+    if (!rootOnly(dir)) throw new Error(`${dir} is not a root-only directory`);
+    return dir;
+  }
+  const work = mkdtempSync(join(SKELETONS, 'building-'));
+  try {
+    chmodSync(work, 0o755);
+    for (const sub of ['tmp', 'proc', 'dev/shm']) mkdirSync(join(work, sub), { recursive: true, mode: 0o755 });
+    for (const b of binds) {
+      const at = join(work, b.at);
+      mkdirSync(b.kind === 'dir' ? at : dirname(at), { recursive: true, mode: 0o755 });
+      if (b.kind === 'file' && !existsSync(at)) writeFileSync(at, '', { mode: 0o644 });
+    }
+    renameSync(work, dir);
+  } catch (e) {
+    rmSync(work, { recursive: true, force: true });
+    if (!existsSync(dir)) throw e; // else another process finished the same skeleton first
+  }
+  return dir;
+}
+
+/** Escapes a path for an fstab field (space, tab, newline and backslash as octal). */
+function fstabPath(p: string): string {
+  return p.replace(/[\\ \t\n]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}
+
+/** Shared libraries of these ELF files (ldd): the files as the loader names them, and the loader. */
+function sharedLibraries(files: string[]): string[] {
+  let out = '';
+  try {
+    out = execFileSync('/usr/bin/ldd', files, { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', LANG: 'C' }, stdio: ['ignore', 'pipe', 'ignore'], timeout: 30_000 });
+  } catch (e) {
+    // ldd exits non-zero when one of several files is not dynamic; its output is still usable.
+    out = String((e as { stdout?: string }).stdout ?? '');
+  }
+  const libs = new Set<string>();
+  for (const line of out.split('\n')) {
+    const m = /=>\s*(\/\S+)\s+\(/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
+    if (m) libs.add(m[1]!);
+  }
+  return [...libs];
+}
+
+/** What Python reports about itself: its prefixes and the existing directories on its module path. */
+function pythonDirs(python: string): string[] {
+  const probe = [
+    'import json, sys, sysconfig',
+    'p = sysconfig.get_paths()',
+    'print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, p.get("stdlib"), p.get("platstdlib"), p.get("purelib"), p.get("platlib"), sysconfig.get_config_var("DESTSHARED")] + [x for x in sys.path if x]))',
+  ].join('\n');
+  const out = execFileSync(python, ['-c', probe], { encoding: 'utf8', cwd: '/', env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/nonexistent', LANG: 'C.UTF-8' }, timeout: 30_000 });
+  const all = JSON.parse(out.trim().split('\n').pop()!) as (string | null)[];
+  const prefixes = new Set([all[0], all[1], all[2], all[3]]);
+  const dirs: string[] = [];
+  const under = [...prefixes].filter((p): p is string => typeof p === 'string' && isAbsolute(p)).map((p) => (p.endsWith('/') ? p : `${p}/`));
+  for (const d of all.slice(4)) {
+    if (typeof d !== 'string' || !isAbsolute(d) || prefixes.has(d)) continue; // never a whole prefix like /usr
+    // Only the interpreter's own tree: a .pth entry elsewhere (an editable install of some project) stays out.
+    if (!under.some((p) => d.startsWith(p))) continue;
+    try {
+      if (statSync(d).isDirectory()) dirs.push(d);
+    } catch {
+      /* a missing entry (python3XX.zip, an unused site dir) */
+    }
+  }
+  // A venv: its own directory (pyvenv.cfg, site-packages, bin/python), besides the base's stdlib above.
+  const [prefix, basePrefix] = all;
+  if (typeof prefix === 'string' && prefix !== basePrefix && existsSync(join(prefix, 'pyvenv.cfg'))) dirs.push(prefix);
+  return dirs;
+}
+
+/** A path and every path its symlinks lead to, hop by hop (the last one is the real file). */
+function symlinkChain(path: string): string[] {
+  const chain = [path];
+  let p = path;
+  for (let i = 0; i < 40; i++) {
+    let target: string;
+    try {
+      if (!lstatSync(p).isSymbolicLink()) break;
+      target = readlinkSync(p);
+    } catch {
+      break;
+    }
+    p = resolve(dirname(p), target);
+    chain.push(p);
+  }
+  return chain;
+}
+
+/** The mounts a language's interpreter needs, besides the skeleton's fixed ones. */
+function interpreterBinds(lang: SandboxLanguage, interpreter: string, setpriv: string): Bind[] {
+  if (!isAbsolute(interpreter)) throw new Error(`the ${lang} interpreter must be an absolute path, got ${interpreter}`);
+  const real = realpathSync(interpreter);
+  const dirs = lang === 'python' ? pythonDirs(interpreter) : [];
+  const elves = [real, realpathSync(setpriv), ...UMOUNT.map((u) => realpathSync(u))];
+  if (lang === 'python') {
+    for (const d of dirs) {
+      if (!/lib-dynload$/.test(d)) continue;
+      for (const f of readdirSync(d)) if (f.endsWith('.so')) elves.push(join(d, f));
+    }
+  }
+  const libs = sharedLibraries(elves);
+  const libDirs = new Set<string>();
+  // Every hop of the interpreter's symlink chain (a venv's bin/python → /usr/bin/python3 → python3.11) must resolve inside.
+  const files = new Set<string>([...symlinkChain(interpreter), real, setpriv]);
+  for (const lib of libs) {
+    libDirs.add(dirname(lib));
+    try {
+      libDirs.add(dirname(realpathSync(lib)));
+    } catch {
+      /* not there */
+    }
+    if (/\/ld-linux[^/]*\.so/.test(lib) || /\/ld64[^/]*\.so/.test(lib)) files.add(lib); // the loader, by the path ELF files name
+  }
+  if (existsSync('/etc/ld.so.cache')) files.add('/etc/ld.so.cache');
+  const binds: Bind[] = [];
+  for (const d of [...dirs, ...libDirs]) binds.push({ at: d, from: d, kind: 'dir', opts: RO });
+  for (const f of files) binds.push({ at: f, from: f, kind: 'file', opts: RO });
+  // Shortest first; drop anything already visible under a bound directory (a venv's bin/python, lib-dynload under the stdlib).
+  binds.sort((a, b) => a.at.length - b.at.length || a.at.localeCompare(b.at));
+  const kept: Bind[] = [];
+  for (const b of binds) {
+    if (kept.some((k) => k.at === b.at || (k.kind === 'dir' && b.at.startsWith(`${k.at}/`)))) continue;
+    kept.push(b);
+  }
+  return kept;
+}
+
+/** The sealed-root layout of one language (built once per interpreter), or why it cannot be built. */
+function rootLayout(lang: SandboxLanguage, interpreter: string, setpriv: string): RootLayout | { error: string } {
+  const key = `${lang}\0${interpreter}`;
+  const known = layouts.get(key);
+  if (known) return known;
+  let layout: RootLayout | { error: string };
+  try {
+    const binds = interpreterBinds(lang, interpreter, setpriv);
+    for (const d of DEVICES) binds.push({ at: d, from: d, kind: 'file', opts: 'bind,nosuid' }); // device nodes: not nodev
+    const dir = buildSkeleton(binds);
+    layout = { dir, binds, fstabs: new Map() };
+  } catch (e) {
+    layout = { error: `cannot prepare the sealed root for ${lang} (${interpreter}): ${(e as Error).message.split('\n')[0]}` };
+  }
+  layouts.set(key, layout);
+  return layout;
+}
+
+/** The fstab a run mounts with one `mount -a` (written next to the skeleton once per /tmp size). */
+function fstabFor(layout: RootLayout, tmpMb: number): string {
+  const known = layout.fstabs.get(tmpMb);
+  if (known) return known;
+  const r = layout.dir;
+  const line = (src: string, at: string, type: string, opts: string) => `${fstabPath(src)} ${fstabPath(join(r, at))} ${type} ${opts} 0 0`;
+  const lines = [
+    line(r, '/', 'none', RO), // the skeleton, bound onto itself: the new root must be a mount point
+    ...layout.binds.map((b) => line(b.from, b.at, 'none', b.opts)),
+    line('rk', '/tmp', 'tmpfs', `size=${tmpMb}m,nr_inodes=4096,mode=1777,nosuid,nodev`),
+    line('rk', '/dev/shm', 'tmpfs', `size=${tmpMb}m,nr_inodes=256,mode=1777,nosuid,nodev`),
+    line('proc', '/proc', 'proc', 'nosuid,nodev,noexec,hidepid=2'),
+  ];
+  const path = `${r}.fstab-${tmpMb}`;
+  const text = `${lines.join('\n')}\n`;
+  let current = '';
+  try {
+    current = readFileSync(path, 'utf8');
+  } catch {
+    /* not written yet */
+  }
+  if (current !== text) {
+    const aside = `${path}.${process.pid}.${randomInt(1e9)}`;
+    writeFileSync(aside, text, { mode: 0o644 });
+    renameSync(aside, path);
+  }
+  layout.fstabs.set(tmpMb, path);
+  return path;
 }
 
 /*
@@ -213,13 +475,14 @@ export function sandboxSupport(): { ok: boolean; reason?: string } {
  */
 const SCRIPT = [
   'fail() { echo "setup $1" >&4; exit 0; }',
-  'M=$1 S=$2 U=$3 T=$4 C=$5 CH=$6 AS=$7 P=$8 F=$9 N=${10} PROG=${11}; shift 11',
-  '$M -o remount,bind,ro / || fail remount',
-  '$M -t tmpfs -o size=${T}m,nr_inodes=4096,mode=1777,nosuid,nodev rk /tmp || fail tmpfs',
-  '$M -t tmpfs -o size=${T}m,nr_inodes=256,mode=1777,nosuid,nodev rk /dev/shm || fail shm',
-  'cd /tmp || fail cd',
-  'cat <&3 >"$PROG" || fail write',
+  'M=$1 UM=$2 PR=$3 S=$4 D=$5 FS=$6 U=$7 C=$8 CH=$9 AS=${10} P=${11} F=${12} N=${13} PROG=${14}; shift 14',
+  '$M -a -T "$FS" || fail mount',
+  'cat <&3 >"$D/tmp/$PROG" || fail write',
   'exec 3<&-',
+  // The host root is parked on /tmp (above the run's tmpfs), then detached with everything under it
+  // by its own umount binary (libraries resolve in the new root); /tmp's tmpfs shows through again.
+  'cd "$D" && $PR . tmp && /tmp$UM -l -c /tmp || fail pivot',
+  'cd /tmp || fail cd',
   'unset PWD OLDPWD',
   'ulimit -c 0 && ulimit -s 65536 && ulimit -f $F && ulimit -n $N && ulimit -v $AS && ulimit -p $P && ulimit -S -t $C && ulimit -H -t $CH || fail ulimit',
   '$S --reuid=$U --regid=$U --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@" 4>&-',
@@ -385,10 +648,12 @@ function launch(lang: SandboxLanguage, code: string, limits: SandboxLimits, mode
     lang === 'python'
       ? [cfg.python, file]
       : [cfg.node, `--max-old-space-size=${Math.max(16, Math.floor(limits.memoryMb))}`, file];
+  const layout = rootLayout(lang, argv[0]!, tools.setpriv);
+  if ('error' in layout) return failedRun(layout.error);
   const args = [
-    '--net', '--pid', '--fork', '--kill-child', '--mount', '--ipc', '--uts', '--mount-proc', '--',
-    '/bin/sh', '-c', SCRIPT, 'sh', tools.mount, tools.setpriv,
-    String(uid), String(Math.max(1, Math.ceil(limits.tmpMb))), String(cpu), String(cpu + 1), String(asKb), String(nproc),
+    '--net', '--pid', '--fork', '--kill-child', '--mount', '--ipc', '--uts', '--',
+    '/bin/sh', '-c', SCRIPT, 'sh', tools.mount, tools.umount, tools.pivotRoot, tools.setpriv, layout.dir, fstabFor(layout, Math.max(1, Math.ceil(limits.tmpMb))),
+    String(uid), String(cpu), String(cpu + 1), String(asKb), String(nproc),
     String(fsizeBlocks), String(Math.max(16, Math.floor(limits.maxOpenFiles))), file, ...argv,
   ];
 
