@@ -283,6 +283,16 @@ describe('code grader: harnessed tests (verl / APPS / HumanEval shapes)', () => 
     expect(cls!.score).toBe(1);
     expect(wrong!.score).toBe(0);
   });
+  it('JavaScript written as ES modules (static import/export) in the program and the test block', async () => {
+    const g = buildGrader(codeGrader, { ...SLOW, language: 'javascript' });
+    const ref = { assert: 'import assert from "assert";\nimport { deepStrictEqual as eq } from "node:assert";\nassert.strictEqual(add(2, 3), 5);\neq(new Solution().kinds(), ["function"]);' };
+    const [ok, wrong] = await gradeAll(g, [
+      { completion: js('import fs from "fs";\nexport function add(a, b) { return a + b; }\nexport default class Solution { kinds() { return [typeof fs.readFileSync]; } }'), reference: ref },
+      { completion: js('export const add = (a, b) => a - b;\nexport class Solution { kinds() { return []; } }'), reference: ref },
+    ]);
+    expect(ok!.score).toBe(1);
+    expect(wrong!.score).toBe(0);
+  });
   it('a test the harness cannot run is null with an error (−1), never 0 or 1', async () => {
     const g = buildGrader(codeGrader, SLOW);
     const [lambda, broken, jsFn] = await gradeAll(g, [

@@ -39,6 +39,21 @@ function rkNum(v) {
   if (Object.is(v, -0)) return '-0';
   return String(v);
 }
+// ES-module syntax at the top level (static imports and exports) rewritten to CommonJS, for
+// programs and test blocks written as modules: import X / {a, b as c} / * as X from 'm', import 'm',
+// export [default] declarations, export { … }.
+function rkDesugarEsm(src) {
+  return src
+    .replace(/^[ \t]*import\s+\*\s+as\s+([\w$]+)\s+from\s+(['"][^'"\n]+['"])\s*;?/gm, 'const $1 = require($2);')
+    .replace(/^[ \t]*import\s+([\w$]+)\s*,\s*\{([^}]*)\}\s*from\s+(['"][^'"\n]+['"])\s*;?/gm, (m, d, names, mod) => 'const ' + d + ' = require(' + mod + '); const {' + names.replace(/([\w$]+)\s+as\s+([\w$]+)/g, '$1: $2') + '} = require(' + mod + ');')
+    .replace(/^[ \t]*import\s+\{([^}]*)\}\s*from\s+(['"][^'"\n]+['"])\s*;?/gm, (m, names, mod) => 'const {' + names.replace(/([\w$]+)\s+as\s+([\w$]+)/g, '$1: $2') + '} = require(' + mod + ');')
+    .replace(/^[ \t]*import\s+([\w$]+)\s+from\s+(['"][^'"\n]+['"])\s*;?/gm, 'const $1 = require($2);')
+    .replace(/^[ \t]*import\s+(['"][^'"\n]+['"])\s*;?/gm, 'require($1);')
+    .replace(/^[ \t]*export\s+default\s+(?=(async\s+)?function|class)/gm, '')
+    .replace(/^[ \t]*export\s+(?=(async\s+)?function|class|const|let|var)/gm, '')
+    .replace(/^[ \t]*export\s*\{[^}]*\}\s*(from\s+['"][^'"\n]+['"])?\s*;?/gm, '');
+}
+function rkLooksEsm(e) { return e instanceof SyntaxError && /import statement|Unexpected token 'export'|Cannot use import|export/.test(String(e.message)); }
 const rkErr = process.stderr;
 Object.defineProperty(process, 'stdout', { configurable: true, enumerable: false, get: () => rkErr });
 `;
@@ -167,8 +182,15 @@ async function serve(line) {
 const params = ['exports', 'require', 'module', '__filename', '__dirname'];
 let compiled;
 try {
-  vm.compileFunction(SRC, params, { filename: FILE });
-  compiled = vm.compileFunction(SRC + '\n;return function (__rk_name) { return eval(__rk_name); };', params, { filename: FILE });
+  let src = SRC;
+  try {
+    vm.compileFunction(src, params, { filename: FILE });
+  } catch (e) {
+    if (!rkLooksEsm(e)) throw e;
+    src = rkDesugarEsm(src);
+    vm.compileFunction(src, params, { filename: FILE });
+  }
+  compiled = vm.compileFunction(src + '\n;return function (__rk_name) { return eval(__rk_name); };', params, { filename: FILE });
 } catch (e) {
   rkErr.write(String(e && e.stack || e) + '\n');
   rkSend({ hello: { compile_error: String(e && e.message || e) } });
@@ -213,7 +235,7 @@ process.stdin.on('data', (d) => {
   }
 });
 process.stdin.on('end', () => { chain.then(() => process.reallyExit(0)); });
-`.replace('__RK_COMMON__', JS_COMMON);
+`.replace('__RK_COMMON__', () => JS_COMMON);
 
 export const JS_HARNESS = String.raw`'use strict';
 __RK_COMMON__
@@ -407,7 +429,9 @@ function memberBase(src, n) { return new RegExp('(?<![\\w$.])' + n + '\\s*(\\?\\
 class ExitSignal { constructor(code) { this.code = code; } }
 function main() {
   let script;
-  try { script = new vm.Script(BLOCK, { filename: 'test.js' }); } catch (e) { verdict('bad_test', 'the test block does not compile: ' + e.message); return Promise.resolve(); }
+  try {
+    try { script = new vm.Script(BLOCK, { filename: 'test.js' }); } catch (e) { if (!rkLooksEsm(e)) throw e; script = new vm.Script(rkDesugarEsm(BLOCK), { filename: 'test.js' }); }
+  } catch (e) { verdict('bad_test', 'the test block does not compile: ' + e.message); return Promise.resolve(); }
   const builtins = new Set(builtinModules);
   const ask = [];
   // Node's own modules used as "name.member" are the harness's (never the program's object of that
@@ -477,16 +501,16 @@ function main() {
 let done;
 try { done = main(); } catch (e) { verdict('error', 'harness: ' + (e && e.message || String(e))); done = Promise.resolve(); }
 done.then(() => process.reallyExit(0), (e) => { verdict('error', 'harness: ' + (e && e.message || String(e))); process.reallyExit(0); });
-`.replace('__RK_COMMON__', JS_COMMON);
+`.replace('__RK_COMMON__', () => JS_COMMON);
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
 /** The program process's source for `program`. */
 export function javascriptRunner(program: string): string {
-  return JS_RUNNER.replace('__RK_PROGRAM_B64__', b64(program));
+  return JS_RUNNER.replace('__RK_PROGRAM_B64__', () => b64(program));
 }
 
 /** The harness process's source for one test block; `token` starts each verdict line. */
 export function javascriptHarness(block: string, token: string): string {
-  return JS_HARNESS.replace('__RK_TOKEN__', token).replace('__RK_BLOCK_B64__', b64(block));
+  return JS_HARNESS.replace('__RK_TOKEN__', () => token).replace('__RK_BLOCK_B64__', () => b64(block));
 }

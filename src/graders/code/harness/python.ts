@@ -189,7 +189,7 @@ sys.stdout.flush()
 _rk_send({'hello': {'ok': 1}})
 _rk_serve()
 os._exit(0)
-`.replace("__RK_COMMON__", PY_COMMON);
+`.replace("__RK_COMMON__", () => PY_COMMON);
 
 export const PY_HARNESS = String.raw`
 __RK_COMMON__
@@ -554,18 +554,18 @@ except BaseException as e:
 sys.stdout.flush()
 sys.stderr.flush()
 os._exit(0)
-`.replace("__RK_COMMON__", PY_COMMON);
+`.replace("__RK_COMMON__", () => PY_COMMON);
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
 /** The program process's source for `program`; `prefix` is prepended to the program (e.g. verl's imports). */
 export function pythonRunner(program: string, prefix = ''): string {
-  return PY_RUNNER.replace('__RK_PROGRAM_B64__', b64(program)).replace('__RK_PREFIX_B64__', b64(prefix));
+  return PY_RUNNER.replace('__RK_PROGRAM_B64__', () => b64(program)).replace('__RK_PREFIX_B64__', () => b64(prefix));
 }
 
 /** The harness process's source for one test block; `token` starts each verdict line. */
 export function pythonHarness(block: string, token: string): string {
-  return PY_HARNESS.replace('__RK_TOKEN__', token).replace('__RK_BLOCK_B64__', b64(block));
+  return PY_HARNESS.replace('__RK_TOKEN__', () => token).replace('__RK_BLOCK_B64__', () => b64(block));
 }
 
 /** verl `prime_code`'s import prefix for call-based (`fn_name`) programs. */
