@@ -239,7 +239,7 @@ describe('code grader: harnessed tests (verl / APPS / HumanEval shapes)', () => 
     const [cls, fn, tuple, wrong] = await gradeAll(g, [
       { completion: py(solution), reference: ref },
       { completion: py('def twoSum(nums, target):\n    for i in range(len(nums)):\n        for j in range(i + 1, len(nums)):\n            if nums[i] + nums[j] == target:\n                return [i, j]'), reference: ref },
-      { completion: py('def twoSum(nums, target):\n    return (0, 1) if nums[0] == 2 else (1, 2)'), reference: ref },
+      { completion: py('def twoSum(nums, target):\n    return (0, 1) if nums[0] == 2 else (1, 2)\nif __name__ == "__main__":\n    print(twoSum(*eval(input())))'), reference: ref },
       { completion: py('def twoSum(nums, target):\n    return [0, 1]'), reference: ref },
     ]);
     expect(cls).toMatchObject({ score: 1, details: { statuses: [1, 1] } });

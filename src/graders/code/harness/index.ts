@@ -170,9 +170,9 @@ function harnessLimits(l: Partial<SandboxLimits>): Partial<SandboxLimits> {
   };
 }
 
-function runnerSource(language: SandboxLanguage, program: string, prefix: string): string {
+function runnerSource(language: SandboxLanguage, program: string, prefix: string, moduleName = '__main__'): string {
   const head = prefix === '' || prefix.endsWith('\n') ? prefix : `${prefix}\n`;
-  return language === 'python' ? pythonRunner(program, head) : javascriptRunner(`${head}${program}`);
+  return language === 'python' ? pythonRunner(program, head, moduleName) : javascriptRunner(`${head}${program}`);
 }
 
 /**
@@ -250,7 +250,8 @@ export interface CallCase {
 }
 
 /**
- * Runs one call-based test: the program process loads the program (after `prefix`), calls `fn` —
+ * Runs one call-based test: the program process loads the program (after `prefix`, as module
+ * `tmp_sol` like verl's `prime_code`: a `__main__` section does not run), calls `fn` —
  * or, when the program defines no such name but a `class Solution`, `Solution().fn` — with the
  * arguments, and replies with the result as plain data; the comparison is made here. Throws when
  * the sandbox fails.
@@ -262,7 +263,7 @@ export async function runCallCase(
   limits: Partial<SandboxLimits>,
   opts: { prefix?: string; floatTolerance?: number } = {},
 ): Promise<CaseOutcome> {
-  const [prog] = await openSessions([{ language, code: runnerSource(language, program, opts.prefix ?? ''), limits }]);
+  const [prog] = await openSessions([{ language, code: runnerSource(language, program, opts.prefix ?? '', 'tmp_sol'), limits }]);
   prog!.stdin.on('error', () => {});
   const out = new LineReader(prog!.stdout);
   const finish = async (o: CaseOutcome) => {

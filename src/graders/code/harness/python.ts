@@ -102,7 +102,7 @@ def _rk_dec(v):
     raise ValueError('bad value')
 
 _RK_MUTABLE = (list, dict, set, bytearray)
-_rk_ns = {'__name__': '__main__', '__builtins__': builtins, '__file__': os.path.abspath(sys.argv[0])}
+_rk_ns = {'__name__': '__RK_MODULE_NAME__', '__builtins__': builtins, '__file__': os.path.abspath(sys.argv[0])}
 
 def _rk_op(m):
     op = m['op']
@@ -558,9 +558,17 @@ os._exit(0)
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
-/** The program process's source for `program`; `prefix` is prepended to the program (e.g. verl's imports). */
-export function pythonRunner(program: string, prefix = ''): string {
-  return PY_RUNNER.replace('__RK_PROGRAM_B64__', () => b64(program)).replace('__RK_PREFIX_B64__', () => b64(prefix));
+/**
+ * The program process's source for `program`; `prefix` is prepended to the program (e.g. verl's
+ * imports). `moduleName` is the program's `__name__`: `__main__` for assertion tests (as if the block
+ * were appended), a plain module name for call-based tests (as verl's `prime_code` loads the
+ * program, so an `if __name__ == "__main__":` section does not run).
+ */
+export function pythonRunner(program: string, prefix = '', moduleName = '__main__'): string {
+  if (!/^[A-Za-z_][\w.]*$/.test(moduleName)) throw new Error(`bad module name ${moduleName}`);
+  return PY_RUNNER.replace('__RK_PROGRAM_B64__', () => b64(program))
+    .replace('__RK_PREFIX_B64__', () => b64(prefix))
+    .replace('__RK_MODULE_NAME__', () => moduleName);
 }
 
 /** The harness process's source for one test block; `token` starts each verdict line. */
