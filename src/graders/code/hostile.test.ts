@@ -370,6 +370,11 @@ const PY_HUMANEVAL = { assert_case: 'def check(candidate):\n    assert candidate
 const PY_MATH_OWN = { assert: 'import math\nassert math.isclose(add(0.1, 0.2), 0.3)\nassert math.isclose(add(1.5, 1.5), 3.0)' };
 const PY_MATH_FREE = { assert: 'assert math.isclose(add(0.1, 0.2), 0.3)\nassert math.isclose(add(1.5, 1.5), 3.0)' };
 const PY_EVEN = { assert: ['assert all(map(is_even, [2, 4, 6]))', 'assert not any(map(is_even, [1, 3, 5]))', 'assert [x for x in range(6) if is_even(x)] == [0, 2, 4]'] };
+const PY_FIND_ZERO = {
+  prompt: 'import math\n\ndef poly(xs: list, x: float):\n    return sum(c * math.pow(x, i) for i, c in enumerate(xs))\n\ndef find_zero(xs: list):\n    \"\"\"A zero of the polynomial xs.\"\"\"\n',
+  entry_point: 'find_zero',
+  assert_case: 'def check(candidate):\n    for xs in [[-6, 11, -6, 1], [1, 1], [2, -3]]:\n        assert abs(poly(xs, candidate(xs))) < 1e-4\n',
+};
 const PY_CALL = { fn_name: 'add', inputs: ['2\n3', '-1\n8', '10\n5'], outputs: ['5', '7', '15'] };
 const JS_ADD = { assert: ['const assert = require("assert");\nassert.strictEqual(add(2, 3), 5);', 'const assert = require("assert");\nassert.strictEqual(add(-1, 8), 7);'] };
 const JS_LOOSE = { assert: 'const assert = require("assert");\nassert.equal(add(2, 3), 5);\nassert.equal(add(-1, 8), 7);' };
@@ -446,6 +451,7 @@ const tricks: Record<string, Trick> = {
     ].join('\n'),
     { assert: ['assert add(2, 3) == 5  # scan-marker', 'assert add(-1, 8) == 7  # scan-marker'] },
   ),
+  pyRedefineHelper: pyT('def poly(xs, x):\n    return 0\ndef find_zero(xs):\n    return 0.0', PY_FIND_ZERO),
   pyGcWalk: pyT(
     'import gc, re\ndef add(a, b):\n    for o in gc.get_objects():\n        if isinstance(o, str) and "== " in o and "add(" in o:\n            m = re.search(r"add\\(%d, %d\\) == (-?\\d+)" % (a, b), o)\n            if m:\n                return int(m.group(1))\n    return 0',
   ),
@@ -511,6 +517,7 @@ const correct: Record<string, Trick> = {
   pyMath: pyT('import math\ndef add(a, b):\n    return a + b', PY_MATH_FREE),
   pyCall: pyT('def add(a, b):\n    return a + b', PY_CALL),
   pyEven: pyT('def is_even(x):\n    return x % 2 == 0', PY_EVEN),
+  pyFindZero: pyT('def find_zero(xs):\n    lo, hi = -100.0, 100.0\n    f = lambda x: sum(c * x ** i for i, c in enumerate(xs))\n    if f(lo) > 0:\n        lo, hi = hi, lo\n    for _ in range(200):\n        mid = (lo + hi) / 2\n        if f(mid) < 0:\n            lo = mid\n        else:\n            hi = mid\n    return (lo + hi) / 2', PY_FIND_ZERO),
   pyStdlibNamedFunction: pyT('def calendar(n):\n    return n * 2\ndef queue(xs):\n    return sorted(xs)', { assert: 'import math\nassert calendar(2) == 4\nassert queue([3, 1]) == [1, 3]\nassert math.floor(2.5) == 2' }),
   jsNodeNamedFunction: jsT('function path(n) { return n * 2; }\nconst events = (xs) => xs.length;', { assert: 'assert.strictEqual(path(2), 4);\nassert.strictEqual(events([1, 2]), 2);' }),
   pyRich: pyT(

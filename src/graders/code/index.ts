@@ -39,6 +39,8 @@ export type CodeTests = {
   kind: 'io' | 'assert' | 'call' | 'mixed';
   cases: CodeCase[];
   prefix?: string;
+  /** HumanEval-style `prompt` + `entry_point`: the prompt's helpers are run by the harness itself. */
+  trusted?: { prelude: string; entryPoint: string };
   tests?: IoTest[];
   blocks?: string[];
 };
@@ -99,11 +101,13 @@ function callCase(fn: string, input: unknown, output: unknown, i: number): CodeC
   return { kind: 'call', fn, args, expected };
 }
 
-function finish(cases: CodeCase[], prefix: string | undefined): CodeTests {
+function finish(cases: CodeCase[], prefix: string | undefined, r: Record<string, unknown> = {}): CodeTests {
   const kinds = new Set(cases.map((c) => c.kind));
   const kind = kinds.size === 1 ? cases[0]!.kind : 'mixed';
   const out: CodeTests = { kind, cases };
   if (prefix) out.prefix = prefix;
+  if (typeof r.prompt === 'string' && r.prompt.trim() !== '' && typeof r.entry_point === 'string' && /^[A-Za-z_]\w*$/.test(r.entry_point) && cases.some((c) => c.kind === 'assert'))
+    out.trusted = { prelude: r.prompt, entryPoint: r.entry_point };
   if (kind === 'io') out.tests = cases.map((c) => ({ input: (c as { input: string }).input, output: (c as { output: string }).output }));
   if (kind === 'assert') out.blocks = cases.map((c) => (c as { block: string }).block);
   return out;
@@ -119,7 +123,8 @@ function finish(cases: CodeCase[], prefix: string | undefined): CodeTests {
  *   block when its entry is not empty;
  * - `{assert: "…"}` or `{assert_case: "…"}` — one assertion block, or a list of blocks, one test each;
  *   with `entry_point`, a block that defines `check(candidate)` without calling it gets
- *   `check(<entry_point>)` appended (HumanEval); `import_prefix` runs before program and blocks.
+ *   `check(<entry_point>)` appended (HumanEval); `import_prefix` runs before program and blocks;
+ *   `prompt` with `entry_point` becomes the harness's trusted prelude (its helpers are not the program's).
  * Returns an error sentence when the reference is not usable.
  */
 export function parseCodeTests(reference: unknown): CodeTests | { error: string } {
@@ -176,7 +181,7 @@ export function parseCodeTests(reference: unknown): CodeTests | { error: string 
       if (input === null || output === null) return { error: `inputs[${i}]/outputs[${i}] must be text` };
       cases.push({ kind: 'io', input, output });
     }
-    return finish(cases, prefix);
+    return finish(cases, prefix, r);
   }
   if (asserts !== undefined) {
     const key = r.assert_case !== undefined ? 'assert_case' : 'assert';
@@ -185,7 +190,7 @@ export function parseCodeTests(reference: unknown): CodeTests | { error: string 
       return { error: `\`${key}\` must be a string or a non-empty list of strings` };
     const nonEmpty = (blocks as string[]).filter((b) => b.trim() !== '');
     if (nonEmpty.length === 0) return { error: `\`${key}\` has no test code` };
-    return finish(nonEmpty.map((b) => ({ kind: 'assert', block: withEntryPoint(b, r.entry_point) })), prefix);
+    return finish(nonEmpty.map((b) => ({ kind: 'assert', block: withEntryPoint(b, r.entry_point) })), prefix, r);
   }
   return { error: 'reference has neither `tests`, `inputs`/`outputs` nor `assert`' };
 }
@@ -241,7 +246,9 @@ export interface CodeFailure {
  *   an early exit with part of the output fails (only the full output matches).
  * - `{assert: "…"}` / `{assert_case: "…" | [...]}` — HumanEval/MBPP/verl assertion blocks, one test
  *   per block (`entry_point` appends `check(<entry_point>)` to a block that only defines `check`;
- *   `import_prefix` runs before the program and before each block). Decided by the **harness**:
+ *   `import_prefix` runs before the program and before each block; with `prompt` and `entry_point`
+ *   (evalplus/HumanEval, Python) the prompt runs in the harness first, so the helpers it defines —
+ *   `poly()` beside `find_zero` — are the reference's own, not ones the program redefines). Decided by the **harness**:
  *   two sandboxed processes per block. The *program process* runs the completion's program, then
  *   serves requests; it never receives the block or any expected value. The *harness process* runs
  *   the block with the real `assert`/`node:assert`/`unittest`; each name of the block that the
@@ -363,7 +370,7 @@ export const codeGrader = defineGrader({
         }
         const o =
           c.kind === 'assert'
-            ? await runAssertCase(language, code, c.block, limits, prefix)
+            ? await runAssertCase(language, code, c.block, limits, prefix, tests.trusted ?? null)
             : await runCallCase(language, code, c, limits, { prefix: language === 'python' ? `${VERL_PY_PREFIX}${prefix ? `${prefix}\n` : ''}` : prefix, floatTolerance });
         return { status: o.status, outcome: o, run: null };
       };

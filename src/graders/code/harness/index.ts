@@ -180,10 +180,20 @@ function runnerSource(language: SandboxLanguage, program: string, prefix: string
  * and returns its status. Throws when a sandbox fails (the component becomes an error).
  *
  * @param prefix text run before the program and before the block (e.g. a dataset's `import_prefix`)
+ * @param trusted Python: a HumanEval prompt run in the harness first; the helpers it defines (all its
+ *   names but `entryPoint`) are the harness's own, not the program's
  */
-export async function runAssertCase(language: SandboxLanguage, program: string, block: string, limits: Partial<SandboxLimits>, prefix = ''): Promise<CaseOutcome> {
+export async function runAssertCase(
+  language: SandboxLanguage,
+  program: string,
+  block: string,
+  limits: Partial<SandboxLimits>,
+  prefix = '',
+  trusted: { prelude: string; entryPoint: string } | null = null,
+): Promise<CaseOutcome> {
   const token = randomBytes(16).toString('hex');
-  const harnessCode = language === 'python' ? pythonHarness(prefix ? `${prefix}\n${block}` : block, token) : javascriptHarness(prefix ? `${prefix}\n${block}` : block, token);
+  const fullBlock = prefix ? `${prefix}\n${block}` : block;
+  const harnessCode = language === 'python' ? pythonHarness(fullBlock, token, trusted?.prelude ?? '', trusted?.entryPoint ?? '') : javascriptHarness(fullBlock, token);
   const [prog, harn] = await openSessions([
     { language, code: runnerSource(language, program, prefix), limits },
     { language, code: harnessCode, limits: harnessLimits(limits) },

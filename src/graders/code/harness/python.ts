@@ -196,6 +196,8 @@ __RK_COMMON__
 import ast, importlib, math, re
 _RK_TOKEN = '__RK_TOKEN__'
 _RK_BLOCK = base64.b64decode('__RK_BLOCK_B64__').decode('utf-8')
+_RK_PRELUDE = base64.b64decode('__RK_PRELUDE_B64__').decode('utf-8')
+_RK_ENTRY = base64.b64decode('__RK_ENTRY_B64__').decode('utf-8')
 _RK_MODULE_ALIASES = {'np': 'numpy', 'pd': 'pandas', 'plt': 'matplotlib.pyplot'}
 _RK_NO_IMPORT = {'this', 'antigravity', 'idlelib', 'turtledemo', 'test', 'tkinter', 'turtle', 'pydoc', 'webbrowser', 'ensurepip', 'venv', 'lib2to3', 'pdb', 'code', 'site'}
 _rk_state = {'cannot': None, 'ended': None, 'protocol': None}
@@ -480,13 +482,24 @@ def _rk_main():
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             bases.add(node.value.id)
     ns = {'__name__': '__main__', '__builtins__': builtins}
+    # The dataset's prompt (HumanEval: helpers such as poly() next to the stub of the entry point)
+    # runs here first: the block's helpers are the reference's own, never the program's versions.
+    trusted = set()
+    if _RK_PRELUDE:
+        try:
+            exec(compile(_RK_PRELUDE, '<prompt>', 'exec'), ns)
+            trusted = {n for n in ns if n not in ('__name__', '__builtins__') and n != _RK_ENTRY}
+        except BaseException:
+            ns = {'__name__': '__main__', '__builtins__': builtins}
+            trusted = set()
+        ns.pop(_RK_ENTRY, None)
     ask = []
     own_modules = {}
     for n in loads:
         # Builtins are always the harness's. A standard-library module name (or np/pd) used as
         # "name.attr" is the harness's own module, never the program's object of that name; used
         # only as a plain name (a function the program calls 'calendar') it is asked for.
-        if hasattr(builtins, n):
+        if hasattr(builtins, n) or n in trusted:
             continue
         mod = _RK_MODULE_ALIASES.get(n, n if n in sys.stdlib_module_names else None)
         if mod is not None:
@@ -571,9 +584,16 @@ export function pythonRunner(program: string, prefix = '', moduleName = '__main_
     .replace('__RK_MODULE_NAME__', () => moduleName);
 }
 
-/** The harness process's source for one test block; `token` starts each verdict line. */
-export function pythonHarness(block: string, token: string): string {
-  return PY_HARNESS.replace('__RK_TOKEN__', () => token).replace('__RK_BLOCK_B64__', () => b64(block));
+/**
+ * The harness process's source for one test block; `token` starts each verdict line. `prelude`
+ * (a HumanEval prompt) runs in the harness before the block; the names it defines other than
+ * `entryPoint` stay the harness's own.
+ */
+export function pythonHarness(block: string, token: string, prelude = '', entryPoint = ''): string {
+  return PY_HARNESS.replace('__RK_TOKEN__', () => token)
+    .replace('__RK_BLOCK_B64__', () => b64(block))
+    .replace('__RK_PRELUDE_B64__', () => b64(prelude))
+    .replace('__RK_ENTRY_B64__', () => b64(entryPoint));
 }
 
 /** verl `prime_code`'s import prefix for call-based (`fn_name`) programs. */
