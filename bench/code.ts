@@ -4,7 +4,8 @@
  * rlimits) and — as the baseline, in the same run — spawned bare (`<interpreter> prog` from a temp
  * file, stdin piped, no sandbox). Both sides run with the same concurrency (the CPU count, the
  * sandbox pool's default) and alternate in rounds so that background load hits them alike. Also
- * reports the `code` grader on 4-case stdin/stdout rollouts (cases per second).
+ * reports the latency of one run at a time (median, sandbox vs bare spawn: the set-up cost, robust
+ * to background load) and the `code` grader on 4-case stdin/stdout rollouts (cases per second).
  *
  * Before/after in one run: COMPARE=<another checkout>/src/graders/code/sandbox.ts adds that
  * version's runInSandbox as a third leg (labelled COMPARE_LABEL), alternating with the other two round by round (e.g. main's,
@@ -26,7 +27,7 @@ export interface CodeBenchFigure {
   name: string;
   runsPerSecond: number;
   runs: number;
-  /** Mean wall time of one run, milliseconds (concurrency included: runs overlap). */
+  /** Mean wall time of one run, milliseconds (concurrency included: runs overlap); the median for the one-at-a-time rows. */
   meanMs: number;
   /** Runs/s as a fraction of the bare-spawn baseline's runs/s in the same run (sandbox legs only). */
   vsBare?: number;
@@ -97,6 +98,25 @@ export async function benchCode(rounds = 5, perRound = 20, compare?: { label: st
         totals.sandbox! += await sandboxed(runInSandbox, 'sandboxed');
         if (compare) totals.compare! += await sandboxed(compare.run, compare.label);
       }
+      // Latency, one run at a time (median; robust to background load): the sandbox's own set-up cost.
+      const single: Record<string, number[]> = { bare: [], sandbox: [], ...(compare ? { compare: [] } : {}) };
+      for (let i = 0; i < rounds * 4; i++) {
+        let t = performance.now();
+        await bareRun(argv, 'one\n');
+        single.bare!.push(performance.now() - t);
+        for (const [kind, run] of [['sandbox', runInSandbox], ...(compare ? [['compare', compare.run]] : [])] as [string, RunFn][]) {
+          t = performance.now();
+          const res = await run({ language, code: PROGRAMS[language], stdin: 'one\n', limits: { timeoutMs: 30_000 } });
+          if (res.stdout !== 'one\n') throw new Error(`${kind} ${language}: ${res.status} ${res.message ?? ''}`);
+          single[kind]!.push(performance.now() - t);
+        }
+      }
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+      for (const [kind, xs] of Object.entries(single)) {
+        const label = kind === 'bare' ? 'bare spawn' : kind === 'sandbox' ? 'runInSandbox' : `runInSandbox (${compare!.label})`;
+        const ms = median(xs);
+        figures.push({ name: `${language}, one at a time, ${label}`, runs: xs.length, runsPerSecond: 1000 / ms, meanMs: ms, ...(kind === 'bare' ? {} : { vsBare: median(single.bare!) / ms }) });
+      }
       const runs = rounds * perRound;
       for (const [kind, ms] of Object.entries(totals)) {
         const label = kind === 'bare' ? 'bare spawn (baseline)' : kind === 'sandbox' ? 'runInSandbox' : `runInSandbox (${compare!.label})`;
@@ -132,7 +152,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const figures = await benchCode(Number(process.env.ROUNDS ?? 5), 20, compare);
   for (const f of figures) {
     const ratio = f.vsBare === undefined ? '' : `  ${(f.vsBare * 100).toFixed(0).padStart(3)}% of bare`;
-    console.log(`${f.name.padEnd(48)} ${f.runsPerSecond.toFixed(1).padStart(7)} runs/s  ${f.meanMs.toFixed(0).padStart(5)} ms/run  (${f.runs})${ratio}`);
+    console.log(`${f.name.padEnd(56)} ${f.runsPerSecond.toFixed(1).padStart(7)} runs/s  ${f.meanMs.toFixed(0).padStart(5)} ms/run  (${f.runs})${ratio}`);
   }
   console.log(`load average after: ${loadavg()[0]!.toFixed(1)}`);
 }

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configureSandbox, openSandboxes, runInSandbox, sandboxConfig, type SandboxSession } from './sandbox.js';
+import { DEFAULT_LIMITS, classifyEnding, configureSandbox, openSandboxes, runInSandbox, sandboxConfig, type Ending, type SandboxSession } from './sandbox.js';
 
 const LIM = { timeoutMs: 30_000 };
 
@@ -196,6 +196,23 @@ describe('killed from outside', () => {
     ]);
     expect(runs.map((r) => r.status)).toEqual(['memory_limit', 'memory_limit']);
   }, 120_000);
+
+  it('an unexplained SIGKILL is judged from the evidence: CPU used, the kernel OOM counter, the init shell\'s report', () => {
+    const base: Ending = { lang: 'python', limits: { ...DEFAULT_LIMITS, cpuSeconds: 2 }, cpu: 2, stdout: '', stderr: '', wallMs: 900, killedFor: null, report: '', outerCode: 0, outerSignal: null, oomBefore: 3, oomAfter: 3 };
+    const report = (cpu: string, rc: number) => `0m0.001000s 0m0.000000s\n${cpu} 0m0.010000s\nexit ${rc}\n`;
+    // killed early, no OOM kill on the host: the program's own doing (it can SIGKILL itself)
+    expect(classifyEnding({ ...base, report: report('0m0.050000s', 137) })).toMatchObject({ status: 'runtime_error', signal: 'SIGKILL' });
+    // the same, but the kernel OOM-killed something during the run: the host ran out of memory
+    expect(classifyEnding({ ...base, report: report('0m0.050000s', 137), oomAfter: 4 })).toMatchObject({ status: 'sandbox_error', message: expect.stringMatching(/OOM/) });
+    // the CPU hard limit (cpu + 1 s) was reached: timeout, whatever the OOM counter did
+    expect(classifyEnding({ ...base, report: report('0m2.990000s', 137), oomAfter: 9, wallMs: 3100 })).toMatchObject({ status: 'timeout' });
+    // the init shell died without a report (the run's process group was killed from outside)
+    expect(classifyEnding({ ...base, report: '', outerCode: null, outerSignal: 'SIGKILL' })).toMatchObject({ status: 'sandbox_error', message: expect.stringMatching(/outside/) });
+    // our own kills are what they are
+    expect(classifyEnding({ ...base, killedFor: 'timeout', report: report('0m0.050000s', 137), oomAfter: 4 })).toMatchObject({ status: 'timeout' });
+    // a program's own memory error is a program failure
+    expect(classifyEnding({ ...base, report: report('0m0.050000s', 1), stderr: 'Traceback (most recent call last):\n  File "prog.py", line 1\nMemoryError\n' })).toMatchObject({ status: 'memory_limit' });
+  });
 
   it('groupMembers finds the run (sanity of the helper the host-kill test relies on)', async () => {
     const [s] = await openSandboxes([{ language: 'python', code: 'import sys\nprint("ready", flush=True)\nsys.stdin.read()', limits: LIM }]);

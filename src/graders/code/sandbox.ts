@@ -322,6 +322,7 @@ function sharedLibraries(files: string[]): string[] {
   } catch (e) {
     // ldd exits non-zero when one of several files is not dynamic; its output is still usable.
     out = String((e as { stdout?: string }).stdout ?? '');
+    if (!out.trim()) throw new Error(`ldd failed: ${(e as Error).message.split('\n')[0]}`);
   }
   const libs = new Set<string>();
   for (const line of out.split('\n')) {
@@ -483,6 +484,7 @@ const SCRIPT = [
   // by its own umount binary (libraries resolve in the new root); /tmp's tmpfs shows through again.
   'cd "$D" && $PR . tmp && /tmp$UM -l -c /tmp || fail pivot',
   'cd /tmp || fail cd',
+  '[ -x "$1" ] || fail interpreter', // the interpreter resolves inside the sealed root (else a set-up failure, not the program's)
   'unset PWD OLDPWD',
   'ulimit -c 0 && ulimit -s 65536 && ulimit -f $F && ulimit -n $N && ulimit -v $AS && ulimit -p $P && ulimit -S -t $C && ulimit -H -t $CH || fail ulimit',
   '$S --reuid=$U --regid=$U --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@" 4>&-',
@@ -617,6 +619,9 @@ function failedRun(message: string): SandboxSession {
   return { stdin, stdout, result: Promise.resolve(sandboxError(message)), kill() {}, pid: undefined };
 }
 
+/** Uids of the runs of this process still alive. */
+const liveUids = new Set<number>();
+
 /** Kernel OOM kills so far (host-wide; /proc/vmstat), or null where the kernel does not count them. */
 function oomKills(): number | null {
   try {
@@ -637,7 +642,9 @@ function launch(lang: SandboxLanguage, code: string, limits: SandboxLimits, mode
   if (!sup.ok || support === null || !support.ok) return failedRun(sup.reason ?? 'sandbox unavailable');
   const tools = support;
   const cfg = currentConfig();
-  const uid = randomInt(1_000_000, 1_999_999_999);
+  let uid = randomInt(1_000_000, 1_999_999_999);
+  while (liveUids.has(uid)) uid = randomInt(1_000_000, 1_999_999_999); // two live runs never share a uid
+
   const cpu = Math.max(1, Math.ceil(limits.cpuSeconds ?? limits.timeoutMs / 1000));
   const memKb = Math.ceil(limits.memoryMb * 1024);
   const asKb = lang === 'javascript' ? memKb + (1 << 20) : memKb;
@@ -727,9 +734,11 @@ function launch(lang: SandboxLanguage, code: string, limits: SandboxLimits, mode
     spawnError = e.message;
   });
 
+  liveUids.add(uid);
   const result = new Promise<RunResult>((resolve) => {
     child.on('close', (code, sig) => {
       clearTimeout(timer);
+      liveUids.delete(uid);
       if (live && !live.writableEnded) live.end();
       const wallMs = performance.now() - started;
       if (spawnError !== null) {
@@ -739,7 +748,7 @@ function launch(lang: SandboxLanguage, code: string, limits: SandboxLimits, mode
       const stdout = live ? '' : Buffer.concat(out).subarray(0, limits.maxOutputBytes).toString('utf8');
       const stderr = Buffer.concat(err).subarray(0, limits.maxOutputBytes).toString('utf8');
       resolve(
-        classify({ lang, limits, cpu, stdout, stderr, wallMs, killedFor, report, outerCode: code, outerSignal: sig, oomBefore }),
+        classifyEnding({ lang, limits, cpu, stdout, stderr, wallMs, killedFor, report, outerCode: code, outerSignal: sig, oomBefore, oomAfter: oomKills() }),
       );
     });
   });
@@ -755,7 +764,8 @@ function launch(lang: SandboxLanguage, code: string, limits: SandboxLimits, mode
   };
 }
 
-interface Ending {
+/** Everything known when a run's process tree has ended. */
+export interface Ending {
   lang: SandboxLanguage;
   limits: SandboxLimits;
   cpu: number;
@@ -766,11 +776,17 @@ interface Ending {
   report: string;
   outerCode: number | null;
   outerSignal: NodeJS.Signals | null;
+  /** The kernel's OOM-kill counter when the run started and when it ended (null: not available). */
   oomBefore: number | null;
+  oomAfter: number | null;
 }
 
-/** How a run ended, from the evidence the program cannot forge: our own kills, the report on fd 4, CPU accounting, the kernel's OOM counter. */
-function classify(e: Ending): RunResult {
+/**
+ * How a run ended, from the evidence the program cannot forge: our own kills, the report on fd 4,
+ * CPU accounting, the kernel's OOM counter. Pure (exported for tests; not part of the package API).
+ * @internal
+ */
+export function classifyEnding(e: Ending): RunResult {
   const { lang, limits, cpu, stdout, stderr, wallMs } = e;
   const base = { stdout, stderr, wallMs };
   if (e.killedFor === 'timeout') return { ...base, status: 'timeout', exitCode: null, signal: 'SIGKILL', message: `killed after the ${limits.timeoutMs} ms wall-clock limit` };
@@ -795,8 +811,7 @@ function classify(e: Ending): RunResult {
     // the program's process used (reported by the init shell) says whether that was it.
     const used = cpuUsed(e.report);
     if (used !== null ? used >= cpu + 0.5 : wallMs >= (cpu + 1) * 1000) return { ...base, status: 'timeout', exitCode, signal, message: `killed at the ${cpu} s CPU-time limit` };
-    const oomAfter = oomKills();
-    if (e.oomBefore !== null && oomAfter !== null && oomAfter > e.oomBefore)
+    if (e.oomBefore !== null && e.oomAfter !== null && e.oomAfter > e.oomBefore)
       return { ...sandboxError('killed by the kernel OOM killer (the host ran out of memory, not the program of its limit)', wallMs), stdout, stderr };
   }
   if (isMemoryError(lang, stderr)) return { ...base, status: 'memory_limit', exitCode, signal, message: `ran out of memory (limit ${limits.memoryMb} MiB)` };
