@@ -124,10 +124,11 @@ function finish(cases: CodeCase[], prefix: string | undefined, r: Record<string,
  * - `{assert: "…"}` or `{assert_case: "…"}` — one assertion block, or a list of blocks, one test each;
  *   with `entry_point`, a block that defines `check(candidate)` without calling it gets
  *   `check(<entry_point>)` appended (HumanEval); `import_prefix` runs before program and blocks;
- *   `prompt` with `entry_point` becomes the harness's trusted prelude (its helpers are not the program's).
+ *   `prompt` with `entry_point` becomes the harness's trusted prelude (its helpers are not the program's);
+ * - `{input_output: …}` — an APPS/TACO row: the same, one level down (object or JSON string).
  * Returns an error sentence when the reference is not usable.
  */
-export function parseCodeTests(reference: unknown): CodeTests | { error: string } {
+export function parseCodeTests(reference: unknown, depth = 0): CodeTests | { error: string } {
   let ref = reference;
   if (typeof ref === 'string') {
     try {
@@ -138,6 +139,9 @@ export function parseCodeTests(reference: unknown): CodeTests | { error: string 
   }
   if (ref === null || typeof ref !== 'object' || Array.isArray(ref)) return { error: 'reference must be an object with `tests`, `inputs`/`outputs` or `assert`' };
   const r = ref as Record<string, unknown>;
+  // APPS/TACO rows carry the tests as `input_output` (a JSON string of {inputs, outputs, fn_name}).
+  if (r.input_output !== undefined && r.tests === undefined && r.inputs === undefined && r.assert === undefined && r.assert_case === undefined)
+    return depth > 0 ? { error: '`input_output` nested in `input_output`' } : parseCodeTests(r.input_output, depth + 1);
   const prefix = r.import_prefix === undefined || r.import_prefix === null ? undefined : r.import_prefix;
   if (prefix !== undefined && typeof prefix !== 'string') return { error: '`import_prefix` must be text' };
   if (r.tests !== undefined) {

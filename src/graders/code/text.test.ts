@@ -91,6 +91,12 @@ describe('parseCodeTests', () => {
       cases: [{ kind: 'call', fn: 'f', args: ['1', '"a"'], expected: 123456789012345678901234567890n }],
     });
   });
+  it('reads APPS/TACO rows (input_output as a JSON string)', () => {
+    const row = { problem_id: 1, input_output: JSON.stringify({ fn_name: 'f', inputs: [[1]], outputs: [[2]] }) };
+    expect(parseCodeTests(row)).toMatchObject({ kind: 'call', cases: [{ fn: 'f', args: ['1'], expected: [2] }] });
+    expect(parseCodeTests({ input_output: { inputs: ['1\n'], outputs: ['2\n'] } })).toMatchObject({ kind: 'io', tests: [{ input: '1\n', output: '2\n' }] });
+    expect(parseCodeTests({ input_output: { input_output: '{}' } })).toHaveProperty('error');
+  });
   it('explains unusable references', () => {
     expect(parseCodeTests('42')).toHaveProperty('error');
     expect(parseCodeTests('not json')).toHaveProperty('error');
