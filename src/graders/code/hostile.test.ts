@@ -366,6 +366,9 @@ const PY_UNITTEST = {
     'assert result.wasSuccessful()',
   ].join('\n'),
 };
+const PY_UNITTEST_MAIN = {
+  assert: 'import unittest\nclass TestAdd(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(2, 3), 5)\n        self.assertEqual(add(-1, 8), 7)\nif __name__ == "__main__":\n    unittest.main()',
+};
 const PY_HUMANEVAL = { assert_case: 'def check(candidate):\n    assert candidate(2, 3) == 5\n    assert candidate(-1, 8) == 7\n', entry_point: 'add' };
 const PY_MATH_OWN = { assert: 'import math\nassert math.isclose(add(0.1, 0.2), 0.3)\nassert math.isclose(add(1.5, 1.5), 3.0)' };
 const PY_MATH_FREE = { assert: 'assert math.isclose(add(0.1, 0.2), 0.3)\nassert math.isclose(add(1.5, 1.5), 3.0)' };
@@ -418,6 +421,7 @@ const tricks: Record<string, Trick> = {
   pyImportHook: pyT('import builtins\n_imp = builtins.__import__\ndef fake(name, *a, **k):\n    m = _imp(name, *a, **k)\n    if name == "unittest":\n        m.TestCase.assertEqual = lambda *x, **y: None\n    return m\nbuiltins.__import__ = fake\ndef add(a, b):\n    return 0', PY_UNITTEST),
   pyUnittestNoop: pyT('import unittest\nunittest.TestCase.assertEqual = lambda *a, **k: None\ndef add(a, b):\n    return 0', PY_UNITTEST),
   pySysModulesUnittest: pyT('import sys, types\nm = types.ModuleType("unittest")\nclass TC:\n    def assertEqual(self, *a):\n        pass\nm.TestCase = TC\nsys.modules["unittest"] = m\ndef add(a, b):\n    return 0', PY_UNITTEST),
+  pyUnittestMain: pyT('def add(a, b):\n    return 0', PY_UNITTEST_MAIN),
   pyOwnCheck: pyT('def check(candidate):\n    pass\ndef add(a, b):\n    return 0', PY_HUMANEVAL),
   pyPatchMath: pyT('import math\nmath.isclose = lambda *a, **k: True\ndef add(a, b):\n    return 0', PY_MATH_OWN),
   pyFakeMathName: pyT('class M:\n    @staticmethod\n    def isclose(*a, **k):\n        return True\nmath = M()\ndef add(a, b):\n    return 0', PY_MATH_FREE),
@@ -517,6 +521,7 @@ const correct: Record<string, Trick> = {
   pyMath: pyT('import math\ndef add(a, b):\n    return a + b', PY_MATH_FREE),
   pyCall: pyT('def add(a, b):\n    return a + b', PY_CALL),
   pyEven: pyT('def is_even(x):\n    return x % 2 == 0', PY_EVEN),
+  pyUnittestMainCorrect: pyT('def add(a, b):\n    return a + b', PY_UNITTEST_MAIN),
   pyFindZero: pyT('def find_zero(xs):\n    lo, hi = -100.0, 100.0\n    f = lambda x: sum(c * x ** i for i, c in enumerate(xs))\n    if f(lo) > 0:\n        lo, hi = hi, lo\n    for _ in range(200):\n        mid = (lo + hi) / 2\n        if f(mid) < 0:\n            lo = mid\n        else:\n            hi = mid\n    return (lo + hi) / 2', PY_FIND_ZERO),
   pyStdlibNamedFunction: pyT('def calendar(n):\n    return n * 2\ndef queue(xs):\n    return sorted(xs)', { assert: 'import math\nassert calendar(2) == 4\nassert queue([3, 1]) == [1, 3]\nassert math.floor(2.5) == 2' }),
   jsNodeNamedFunction: jsT('function path(n) { return n * 2; }\nconst events = (xs) => xs.length;', { assert: 'assert.strictEqual(path(2), 4);\nassert.strictEqual(events([1, 2]), 2);' }),

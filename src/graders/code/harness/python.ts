@@ -193,7 +193,7 @@ os._exit(0)
 
 export const PY_HARNESS = String.raw`
 __RK_COMMON__
-import ast, importlib, math, re
+import ast, importlib, math, re, types
 _RK_TOKEN = '__RK_TOKEN__'
 _RK_BLOCK = base64.b64decode('__RK_BLOCK_B64__').decode('utf-8')
 _RK_PRELUDE = base64.b64decode('__RK_PRELUDE_B64__').decode('utf-8')
@@ -481,16 +481,22 @@ def _rk_main():
             loads.append(node.id)
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             bases.add(node.value.id)
-    ns = {'__name__': '__main__', '__builtins__': builtins}
+    # The block runs as the real __main__ module, so unittest.main() finds the block's TestCases.
+    main_mod = types.ModuleType('__main__')
+    ns = main_mod.__dict__
+    ns['__builtins__'] = builtins
+    sys.modules['__main__'] = main_mod
     # The dataset's prompt (HumanEval: helpers such as poly() next to the stub of the entry point)
     # runs here first: the block's helpers are the reference's own, never the program's versions.
     trusted = set()
     if _RK_PRELUDE:
         try:
             exec(compile(_RK_PRELUDE, '<prompt>', 'exec'), ns)
-            trusted = {n for n in ns if n not in ('__name__', '__builtins__') and n != _RK_ENTRY}
+            trusted = {n for n in ns if not (n.startswith('__') and n.endswith('__')) and n != _RK_ENTRY}
         except BaseException:
-            ns = {'__name__': '__main__', '__builtins__': builtins}
+            for k in list(ns):
+                if k not in ('__name__', '__builtins__', '__doc__', '__spec__', '__loader__', '__package__'):
+                    del ns[k]
             trusted = set()
         ns.pop(_RK_ENTRY, None)
     ask = []
