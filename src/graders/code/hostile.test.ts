@@ -383,6 +383,9 @@ const JS_ADD = { assert: ['const assert = require("assert");\nassert.strictEqual
 const JS_LOOSE = { assert: 'const assert = require("assert");\nassert.equal(add(2, 3), 5);\nassert.equal(add(-1, 8), 7);' };
 const JS_FREE_ASSERT = { assert: 'assert.strictEqual(add(2, 3), 5);\nassert.strictEqual(add(-1, 8), 7);' };
 const JS_ASYNC = { assert: 'const assert = require("assert");\n(async () => { assert.strictEqual(await add(2, 3), 5); assert.strictEqual(await add(-1, 8), 7); })();' };
+const JS_NODE_TEST = {
+  assert: 'const test = require("node:test");\nconst assert = require("node:assert");\ntest("add", async () => {\n  await new Promise((r) => setTimeout(r, 20));\n  assert.strictEqual(add(2, 3), 5);\n  assert.strictEqual(add(-1, 8), 7);\n});',
+};
 const JS_CALL = { fn_name: 'add', inputs: [[2, 3], [-1, 8]], outputs: [[5], [7]] };
 const IO_TWO_LINES = { tests: [{ input: '2 3\n', output: '5\n6\n' }, { input: '-1 8\n', output: '7\n8\n' }] };
 const IO_ADD = { tests: [{ input: '2 3\n', output: '5\n' }, { input: '-1 8\n', output: '7\n' }] };
@@ -508,6 +511,7 @@ const tricks: Record<string, Trick> = {
     `const fs = require("fs");\nfunction add(a, b) {\n  for (let fd = 0; fd < 10; fd++) for (const l of ${JSON.stringify(FAKE_VERDICTS)}) { try { fs.writeSync(fd, l + "\\n"); } catch (e) {} }\n  console.log("PASS");\n  return 0;\n}`,
   ),
   jsReadOwnFile: jsT('const src = require("fs").readFileSync(__filename, "utf8");\nconst m = /strictEqual\\(add\\(2, 3\\), (\\d+)\\)/.exec(src);\nfunction add(a, b) { return m ? Number(m[1]) : 0; }'),
+  jsNodeTest: jsT('function add(a, b) { return 0; }', JS_NODE_TEST),
   jsConstant: jsT('function add(a, b) { return 42; }'),
   jsNeverResolves: jsT('function add(a, b) { return new Promise(() => {}); }'),
   jsCallExit: jsT('function add(a, b) { process.exit(0); }', JS_CALL),
@@ -565,6 +569,7 @@ const correct: Record<string, Trick> = {
   jsFreeAssert: jsT('function add(a, b) { return a + b; }', JS_FREE_ASSERT),
   jsAsync: jsT('async function add(a, b) { return a + b; }', JS_ASYNC),
   jsCall: jsT('const add = (a, b) => a + b;', JS_CALL),
+  jsNodeTestCorrect: jsT('const add = (a, b) => a + b;', JS_NODE_TEST),
   jsRich: jsT(
     [
       'class Solution { twoSum(nums, t) { const m = new Map(); for (let i = 0; i < nums.length; i++) { if (m.has(t - nums[i])) return [m.get(t - nums[i]), i]; m.set(nums[i], i); } return []; } }',

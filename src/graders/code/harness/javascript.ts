@@ -495,7 +495,9 @@ function main() {
   }
   return Promise.resolve(res && typeof res.then === 'function' && !proxyIds.has(res) ? res : undefined)
     .then(() => {}, (e) => { outcome = classify(e); })
-    .then(() => new Promise((r) => setImmediate(r)))
+    // The verdict waits until the event loop is empty: timers, promises and node:test runs (which
+    // report failures through process.exitCode) have all finished.
+    .then(() => new Promise((r) => process.once('beforeExit', r)))
     .then(finish);
 }
 let done;
