@@ -2,8 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { toSample } from '../../rollout/sample.js';
+import type { Rollout } from '../../rollout/types.js';
 import { buildGrader, gradeAll, scoreOne } from '../harness.js';
-import { codeGrader, configureSandbox, runInSandbox, sandboxConfig, sandboxSupport } from './index.js';
+import { codeGrader, configureSandbox, openSandboxes, runInSandbox, sandboxConfig, sandboxSupport, setSessionOpener } from './index.js';
 
 // Generous limits: correct programs must not time out on a loaded 2-core machine.
 const SLOW = { timeout: 30 };
@@ -141,7 +143,7 @@ describe('code grader: stdin/stdout', () => {
     const g = buildGrader(codeGrader, SLOW);
     const [none, bad, empty] = await gradeAll(g, [
       { completion: py('print(1)') },
-      { completion: py('print(1)'), reference: { inputs: [[1]], outputs: [[1]], fn_name: 'f' } },
+      { completion: py('print(1)'), reference: { inputs: [[1]], outputs: [[1]], fn_name: 'not an identifier' } },
       { completion: 'I cannot solve this.\n```python\n\n```', reference: ADD_IO },
     ]);
     expect(none).toEqual({ score: null, details: { reason: 'no reference' } });
@@ -180,7 +182,7 @@ describe('code grader: assertion blocks (HumanEval/MBPP style)', () => {
     expect(ok).toMatchObject({ score: 1, details: { statuses: [1] } });
     expect(wrong).toMatchObject({ score: 0, details: { statuses: [0] } });
     expect(crash).toMatchObject({ score: 0, details: { statuses: [-2] } });
-    expect((crash!.details!.failures as { stderr: string }[])[0]!.stderr).toMatch(/NameError/);
+    expect((crash!.details!.failures as { reason: string }[])[0]!.reason).toMatch(/NameError/);
   });
   it('JavaScript: passing and failing assertion', async () => {
     const g = buildGrader(codeGrader, { ...SLOW, language: 'javascript' });
@@ -196,4 +198,152 @@ describe('code grader: assertion blocks (HumanEval/MBPP style)', () => {
     const ref = { assert: ['assert f(1) == 1', 'assert f(2) == 4', 'assert f(3) == 9'] };
     expect(await scoreOne(g, py('def f(x):\n    return x * x if x < 3 else 0'), ref)).toBeCloseTo(2 / 3, 12);
   });
+});
+
+describe('code grader: harnessed tests (verl / APPS / HumanEval shapes)', () => {
+  it('verl assert_case lists with an import_prefix (Skywork style)', async () => {
+    const g = buildGrader(codeGrader, SLOW);
+    const ref = { assert_case: ['assert total([1, 2]) == 3', 'assert total([]) == 0', 'assert isinstance(total([1.5]), float)'], import_prefix: 'from typing import *\nimport math' };
+    const [ok, wrong] = await gradeAll(g, [
+      { completion: py('def total(xs: List[float]) -> float:\n    return math.fsum(xs) if any(isinstance(x, float) for x in xs) else sum(xs)'), reference: ref },
+      { completion: py('def total(xs: List[int]) -> int:\n    return len(xs) * 1'), reference: ref },
+    ]);
+    expect(ok).toMatchObject({ score: 1, details: { statuses: [1, 1, 1] } });
+    expect(wrong!.details!.statuses).toEqual([0, 1, 0]);
+  });
+  it('HumanEval / evalplus: check(candidate) with entry_point, as a JSON string ground truth', async () => {
+    const g = buildGrader(codeGrader, SLOW);
+    const test = 'METADATA = {}\n\ndef check(candidate):\n    assert candidate([1, 2, 3]) == [3, 2, 1]\n    assert candidate([]) == []\n';
+    const called = JSON.stringify({ prompt: 'def rev(xs):', entry_point: 'rev', assert_case: `${test}\ncheck(rev)` });
+    const uncalled = { entry_point: 'rev', assert: test };
+    const [a, b, wrong] = await gradeAll(g, [
+      { completion: py('def rev(xs):\n    return xs[::-1]'), reference: called },
+      { completion: py('def rev(xs):\n    out = list(xs)\n    out.reverse()\n    return out'), reference: uncalled },
+      { completion: py('def rev(xs):\n    return sorted(xs)'), reference: uncalled },
+    ]);
+    expect(a!.score).toBe(1);
+    expect(b!.score).toBe(1);
+    expect(wrong).toMatchObject({ score: 0, details: { statuses: [0] } });
+  });
+  it('Sandbox Fusion style: an assert_case per input, empty entries are stdin/stdout cases', async () => {
+    const g = buildGrader(codeGrader, SLOW);
+    const ref = { inputs: ['', '3 4\n'], outputs: ['', '7\n'], assert_case: ['assert add(1, 2) == 3', ''] };
+    const prog = 'import sys\ndata = sys.stdin.read().split()\nif data:\n    print(int(data[0]) + int(data[1]))\ndef add(a, b):\n    return a + b';
+    const [r] = await gradeAll(g, [{ completion: py(prog), reference: ref }]);
+    expect(r).toMatchObject({ score: 1, details: { statuses: [1, 1] } });
+  });
+  it('APPS/TACO call-based (fn_name with argument lists), LeetCode class Solution, tuples', async () => {
+    const g = buildGrader(codeGrader, SLOW);
+    const ref = { fn_name: 'twoSum', inputs: [[[2, 7, 11, 15], 9], [[3, 2, 4], 6]], outputs: [[[0, 1]], [[1, 2]]] };
+    const solution = 'class Solution:\n    def twoSum(self, nums: List[int], target: int) -> List[int]:\n        seen = {}\n        for i, x in enumerate(nums):\n            if target - x in seen:\n                return [seen[target - x], i]\n            seen[x] = i';
+    const [cls, fn, tuple, wrong] = await gradeAll(g, [
+      { completion: py(solution), reference: ref },
+      { completion: py('def twoSum(nums, target):\n    for i in range(len(nums)):\n        for j in range(i + 1, len(nums)):\n            if nums[i] + nums[j] == target:\n                return [i, j]'), reference: ref },
+      { completion: py('def twoSum(nums, target):\n    return (0, 1) if nums[0] == 2 else (1, 2)\nif __name__ == "__main__":\n    print(twoSum(*eval(input())))'), reference: ref },
+      { completion: py('def twoSum(nums, target):\n    return [0, 1]'), reference: ref },
+    ]);
+    expect(cls).toMatchObject({ score: 1, details: { statuses: [1, 1] } });
+    expect(fn!.score).toBe(1);
+    expect(tuple!.score).toBe(1);
+    expect(wrong).toMatchObject({ score: 0.5, details: { statuses: [1, 0] } });
+    expect((wrong!.details!.failures as { got: string }[])[0]!.got).toBe('[0,1]');
+  });
+  it('verl prime_code call-based (JSON-lines inputs, JSON outputs): big ints, floats, dict keys, strings', async () => {
+    const g = buildGrader(codeGrader, SLOW);
+    const ref = JSON.stringify({
+      fn_name: 'solve',
+      inputs: ['30', '"abc"\n2', '[1, 2]\n0.5', '{"1": 2}'],
+      outputs: ['265252859812191058636308480000000', '"abcabc"', '[0.5, 1.0]', '{"1": 4}'],
+    });
+    const prog = [
+      'def solve(*a):',
+      '    if len(a) == 1 and isinstance(a[0], int):',
+      '        return math.factorial(a[0])',
+      '    if isinstance(a[0], str):',
+      '        return a[0] * a[1]',
+      '    if isinstance(a[0], list):',
+      '        return [x * a[1] for x in a[0]]',
+      '    return {int(k): v * 2 for k, v in a[0].items()}',
+    ].join('\n');
+    const [ok, off] = await gradeAll(g, [
+      { completion: py(prog), reference: ref },
+      { completion: py(prog.replace('math.factorial(a[0])', 'math.factorial(a[0]) + 1')), reference: ref },
+    ]);
+    expect(ok).toMatchObject({ score: 1, details: { statuses: [1, 1, 1, 1] } });
+    expect(off!.details!.statuses).toEqual([0, 1, 1, 1]); // off by one beyond 2^53 is still wrong
+  });
+  it('JavaScript call-based tests and assertion blocks with classes', async () => {
+    const g = buildGrader(codeGrader, { ...SLOW, language: 'javascript' });
+    const [fn, cls, wrong] = await gradeAll(g, [
+      { completion: js('function add(a, b) { return a + b; }'), reference: { fn_name: 'add', inputs: [[1, 2], [5, 5]], outputs: [3, [10]] } },
+      { completion: js('class Solution { add(a, b) { return a + b; } }'), reference: { fn_name: 'add', inputs: [[1, 2]], outputs: [[3]] } },
+      { completion: js('const add = (a, b) => String(a + b);'), reference: { fn_name: 'add', inputs: [[1, 2]], outputs: [[3]] } },
+    ]);
+    expect(fn!.score).toBe(1);
+    expect(cls!.score).toBe(1);
+    expect(wrong!.score).toBe(0);
+  });
+  it('JavaScript written as ES modules (static import/export) in the program and the test block', async () => {
+    const g = buildGrader(codeGrader, { ...SLOW, language: 'javascript' });
+    const ref = { assert: 'import assert from "assert";\nimport { deepStrictEqual as eq } from "node:assert";\nassert.strictEqual(add(2, 3), 5);\neq(new Solution().kinds(), ["function"]);' };
+    const [ok, wrong] = await gradeAll(g, [
+      { completion: js('import fs from "fs";\nexport function add(a, b) { return a + b; }\nexport default class Solution { kinds() { return [typeof fs.readFileSync]; } }'), reference: ref },
+      { completion: js('export const add = (a, b) => a - b;\nexport class Solution { kinds() { return []; } }'), reference: ref },
+    ]);
+    expect(ok!.score).toBe(1);
+    expect(wrong!.score).toBe(0);
+  });
+  it('a test the harness cannot run is null with an error (−1), never 0 or 1', async () => {
+    const g = buildGrader(codeGrader, SLOW);
+    const [lambda, broken, jsFn] = await gradeAll(g, [
+      { completion: py('def apply(f, x):\n    return f(x)'), reference: { assert: 'assert apply(lambda v: v + 1, 1) == 2' } },
+      { completion: py('def f(x):\n    return x'), reference: { assert: 'assert f(1) == = 1' } },
+    ]).then(async (r) => [...r, ...(await gradeAll(buildGrader(codeGrader, { ...SLOW, language: 'javascript' }), [
+      { completion: js('function apply(f, x) { return f(x); }'), reference: { assert: 'require("assert").strictEqual(apply((v) => v + 1, 1), 2);' } },
+    ]))]);
+    for (const r of [lambda, broken, jsFn]) {
+      expect(r!.score).toBeNull();
+      expect((r!.details!.statuses as number[])[0]).toBe(-1);
+      expect(r!.details!.error).toMatch(/cannot be judged/);
+    }
+    expect(lambda!.details!.error).toMatch(/function/);
+    expect(broken!.details!.error).toMatch(/does not compile/);
+  });
+  it('compile errors (−4) and load errors (−2) in assertion mode; scoring: all stops early', async () => {
+    const g = buildGrader(codeGrader, SLOW);
+    const ref = { assert: ['assert f(1) == 1', 'assert f(2) == 2', 'assert f(3) == 3'] };
+    const [syntax, load] = await gradeAll(g, [
+      { completion: py('def f(x:\n    return x'), reference: ref },
+      { completion: py('raise RuntimeError("at import")\ndef f(x):\n    return x'), reference: ref },
+    ]);
+    expect(syntax).toMatchObject({ score: 0, details: { statuses: [-4, -4, -4] } });
+    expect(load!.details!.statuses).toEqual([-2, -2, -2]);
+    expect((load!.details!.failures as { reason: string }[])[0]!.reason).toMatch(/RuntimeError/);
+    const all = buildGrader(codeGrader, { ...SLOW, scoring: 'all' });
+    const [partial] = await gradeAll(all, [{ completion: py('def f(x):\n    return 1'), reference: { assert: ['assert f(1) == 1', 'assert f(2) == 2', 'assert f(3) == 3', 'assert f(4) == 4'] } }]);
+    expect(partial!.score).toBe(0);
+    expect(partial!.details!.statuses as (number | null)[]).toContain(null);
+  });
+  it('a correct program killed from outside is an error (the pipeline records null), not 0', async () => {
+    const g = buildGrader(codeGrader, SLOW);
+    setSessionOpener(async (reqs) => {
+      const sessions = await openSandboxes(reqs);
+      const prog = sessions[0]!;
+      setTimeout(() => {
+        try {
+          process.kill(-prog.pid!, 'SIGKILL'); // as the OOM killer would: the whole run, from the host
+        } catch {
+          /* already gone */
+        }
+      }, 1500);
+      return sessions;
+    });
+    try {
+      if (g.scope !== 'rollout') throw new Error('rollout grader');
+      const sample = { id: 'k', completion: py('import time\ndef add(a, b):\n    time.sleep(10)\n    return a + b'), reference: { assert: 'assert add(1, 2) == 3' } };
+      await expect(g.grade(toSample(sample as Rollout))).rejects.toThrow(/sandbox error.*outside/);
+    } finally {
+      setSessionOpener(null);
+    }
+  }, 120_000);
 });

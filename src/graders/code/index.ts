@@ -2,12 +2,15 @@ import { z } from 'zod';
 import { defineGrader } from '../types.js';
 import { outputsMatch } from './compare.js';
 import { extractCode } from './extract.js';
-import { runInSandbox, sandboxConfig, type RunResult, type SandboxLanguage, type SandboxLimits } from './sandbox.js';
+import { parseJsonExact, runAssertCase, runCallCase, VERL_PY_PREFIX, type CaseOutcome } from './harness/index.js';
+import { runInSandbox, sandboxConfig, type RunResult, type SandboxLimits } from './sandbox.js';
 
 export { runInSandbox, openSandboxes, configureSandbox, sandboxConfig, sandboxSupport, DEFAULT_LIMITS } from './sandbox.js';
 export type { RunRequest, RunResult, RunStatus, SandboxConfig, SandboxLanguage, SandboxLimits, SandboxSession, SessionRequest } from './sandbox.js';
 export { extractCode, fencedBlocks, type ExtractedCode } from './extract.js';
 export { outputsMatch, type CompareOptions } from './compare.js';
+export { runAssertCase, runCallCase, setSessionOpener, resultMatches, parseJsonExact, decodeValue } from './harness/index.js';
+export type { CallCase, CaseOutcome, OpenSessions, ProcessRequest, ProcessSession } from './harness/index.js';
 export { runCodeRequestToRun, runResultToRunCodeResponse } from './fusion.js';
 export type { CommandRunResult, RunCodeRequestBody, RunCodeResponseBody } from './fusion.js';
 
@@ -17,13 +20,36 @@ export interface IoTest {
   output: string;
 }
 
-/** What a rollout's reference asks for: stdin/stdout cases, or assertion blocks appended to the program. */
-export type CodeTests = { kind: 'io'; tests: IoTest[] } | { kind: 'assert'; blocks: string[] };
+/**
+ * One test of a reference: a stdin/stdout case, an assertion block (run by the harness), or a call
+ * of a named function (APPS/TACO/verl `prime_code` `fn_name`) whose result must equal `expected`.
+ */
+export type CodeCase =
+  | { kind: 'io'; input: string; output: string }
+  | { kind: 'assert'; block: string }
+  | { kind: 'call'; fn: string; args: string[]; expected: unknown };
+
+/**
+ * What a rollout's reference asks for. `kind` is the kind shared by every case (`mixed` when a verl
+ * `assert_case` list mixes blocks and stdin/stdout cases); `tests`/`blocks` are kept for callers of
+ * the older shape. `prefix` (a dataset's `import_prefix`) runs before the program and before each
+ * assertion block.
+ */
+export type CodeTests = {
+  kind: 'io' | 'assert' | 'call' | 'mixed';
+  cases: CodeCase[];
+  prefix?: string;
+  /** HumanEval-style `prompt` + `entry_point`: the prompt's helpers are run by the harness itself. */
+  trusted?: { prelude: string; entryPoint: string };
+  tests?: IoTest[];
+  blocks?: string[];
+};
 
 /**
  * verl's per-test status codes (`sandbox_fusion`/`prime_code`): 1 passed, 0 wrong answer (a failed
- * assertion, or the right exit with the wrong output), −1 sandbox error, −2 runtime error (also
- * memory and output limits), −3 timeout (wall or CPU), −4 compile error; `null` = not run (after a
+ * assertion, or the right exit with the wrong output), −1 cannot judge (the harness cannot run this
+ * test: the component is null), −2 runtime error (also memory and output limits, a program that ends
+ * before its test finished), −3 timeout (wall or CPU), −4 compile error; `null` = not run (after a
  * failure under `scoring: all`, or after a compile error, which every later case would repeat).
  */
 export type TestStatus = 1 | 0 | -1 | -2 | -3 | -4 | null;
@@ -35,81 +61,162 @@ function text(v: unknown): string | null {
   return null;
 }
 
+/** A HumanEval-style block defines `check(candidate)` and may leave the call to the grader. */
+function withEntryPoint(block: string, entryPoint: unknown): string {
+  if (typeof entryPoint !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(entryPoint)) return block;
+  if (!/^(def|function)\s+check\s*\(/m.test(block) || /^check\s*\(/m.test(block)) return block;
+  return `${block}\ncheck(${entryPoint})\n`;
+}
+
+function callCase(fn: string, input: unknown, output: unknown, i: number): CodeCase | { error: string } {
+  let args: string[];
+  let expected: unknown;
+  if (typeof input === 'string') {
+    // verl prime_code: one JSON value per line of text, the output a JSON text.
+    args = input.split('\n').filter((l, k, all) => l.trim() !== '' || k < all.length - 1);
+    for (const a of args) {
+      try {
+        parseJsonExact(a);
+      } catch {
+        return { error: `inputs[${i}] must be JSON lines (one argument per line) for call-based tests` };
+      }
+    }
+    if (typeof output === 'string') {
+      try {
+        expected = parseJsonExact(output);
+      } catch {
+        return { error: `outputs[${i}] must be JSON text for call-based tests` };
+      }
+    } else expected = output;
+  } else if (Array.isArray(input)) {
+    // APPS/TACO: the argument list itself, the output a value (often wrapped in a one-element list).
+    try {
+      args = input.map((a) => JSON.stringify(a));
+    } catch {
+      return { error: `inputs[${i}] cannot be written as JSON` };
+    }
+    if (args.some((a) => a === undefined)) return { error: `inputs[${i}] holds a value JSON cannot carry` };
+    expected = output;
+  } else return { error: `inputs[${i}] must be a list of arguments or JSON lines for call-based tests` };
+  return { kind: 'call', fn, args, expected };
+}
+
+function finish(cases: CodeCase[], prefix: string | undefined, r: Record<string, unknown> = {}): CodeTests {
+  const kinds = new Set(cases.map((c) => c.kind));
+  const kind = kinds.size === 1 ? cases[0]!.kind : 'mixed';
+  const out: CodeTests = { kind, cases };
+  if (prefix) out.prefix = prefix;
+  if (typeof r.prompt === 'string' && r.prompt.trim() !== '' && typeof r.entry_point === 'string' && /^[A-Za-z_]\w*$/.test(r.entry_point) && cases.some((c) => c.kind === 'assert'))
+    out.trusted = { prelude: r.prompt, entryPoint: r.entry_point };
+  if (kind === 'io') out.tests = cases.map((c) => ({ input: (c as { input: string }).input, output: (c as { output: string }).output }));
+  if (kind === 'assert') out.blocks = cases.map((c) => (c as { block: string }).block);
+  return out;
+}
+
 /**
- * Reads the tests of a reference: `{tests: [{input, output}]}`, `{assert: "…"}` (or a list of
- * blocks, each its own test), verl/APPS-style `{inputs: [...], outputs: [...]}`, or a JSON string of
- * any of these. Returns an error sentence when the reference is not usable.
+ * Reads the tests of a reference (or a JSON string of one):
+ * - `{tests: [{input, output}]}` — stdin/stdout cases;
+ * - `{inputs: [...], outputs: [...]}` — verl/APPS stdin/stdout cases; with `fn_name` they are
+ *   call-based: `inputs[i]` is the argument list (APPS/TACO) or JSON text with one argument per line
+ *   (verl `prime_code`), `outputs[i]` the expected result (JSON text when the inputs are text);
+ *   an `assert_case` list of the same length (Sandbox Fusion style) turns case i into that assertion
+ *   block when its entry is not empty;
+ * - `{assert: "…"}` or `{assert_case: "…"}` — one assertion block, or a list of blocks, one test each;
+ *   with `entry_point`, a block that defines `check(candidate)` without calling it gets
+ *   `check(<entry_point>)` appended (HumanEval); `import_prefix` runs before program and blocks;
+ *   `prompt` with `entry_point` becomes the harness's trusted prelude (its helpers are not the program's);
+ * - `{input_output: …}` — an APPS/TACO row: the same, one level down (object or JSON string).
+ * Returns an error sentence when the reference is not usable.
  */
-export function parseCodeTests(reference: unknown): CodeTests | { error: string } {
+export function parseCodeTests(reference: unknown, depth = 0): CodeTests | { error: string } {
   let ref = reference;
   if (typeof ref === 'string') {
     try {
       ref = JSON.parse(ref);
     } catch {
-      return { error: 'reference is a string but not JSON; expected {tests: [...]} or {assert: "..."}' };
+      return { error: 'reference is a string but not JSON; expected {tests: [...]}, {inputs, outputs[, fn_name]} or {assert: "..."}' };
     }
   }
-  if (ref === null || typeof ref !== 'object' || Array.isArray(ref)) return { error: 'reference must be an object with `tests` or `assert`' };
+  if (ref === null || typeof ref !== 'object' || Array.isArray(ref)) return { error: 'reference must be an object with `tests`, `inputs`/`outputs` or `assert`' };
   const r = ref as Record<string, unknown>;
+  // APPS/TACO rows carry the tests as `input_output` (a JSON string of {inputs, outputs, fn_name}).
+  if (r.input_output !== undefined && r.tests === undefined && r.inputs === undefined && r.assert === undefined && r.assert_case === undefined)
+    return depth > 0 ? { error: '`input_output` nested in `input_output`' } : parseCodeTests(r.input_output, depth + 1);
+  const prefix = r.import_prefix === undefined || r.import_prefix === null ? undefined : r.import_prefix;
+  if (prefix !== undefined && typeof prefix !== 'string') return { error: '`import_prefix` must be text' };
   if (r.tests !== undefined) {
     if (!Array.isArray(r.tests) || r.tests.length === 0) return { error: '`tests` must be a non-empty list of {input, output}' };
-    const tests: IoTest[] = [];
+    const cases: CodeCase[] = [];
     for (const [i, t] of r.tests.entries()) {
       if (t === null || typeof t !== 'object') return { error: `tests[${i}] must be an object {input, output}` };
       const tt = t as Record<string, unknown>;
       const input = tt.input === undefined || tt.input === null ? '' : text(tt.input);
       const output = text(tt.output);
       if (input === null || output === null) return { error: `tests[${i}] needs a text \`output\` (and an optional text \`input\`)` };
-      tests.push({ input, output });
+      cases.push({ kind: 'io', input, output });
     }
-    return { kind: 'io', tests };
+    return finish(cases, prefix);
   }
-  if (r.inputs !== undefined || r.outputs !== undefined) {
-    if (r.fn_name !== undefined) return { error: 'call-based tests (`fn_name`) are not supported; use stdin/stdout tests or an assertion block' };
+  const asserts = r.assert_case ?? r.assert;
+  const hasIo = r.inputs !== undefined || r.outputs !== undefined;
+  if (hasIo && (asserts === undefined || (Array.isArray(r.inputs) && r.inputs.length > 0))) {
     if (!Array.isArray(r.inputs) || !Array.isArray(r.outputs) || r.inputs.length !== r.outputs.length || r.inputs.length === 0)
       return { error: '`inputs` and `outputs` must be non-empty lists of the same length' };
-    const tests: IoTest[] = [];
+    if (asserts !== undefined && (!Array.isArray(asserts) || asserts.length !== r.inputs.length || !asserts.every((a) => typeof a === 'string')))
+      return { error: 'an `assert_case` next to `inputs` must be a list of strings, one per input' };
+    const fn = r.fn_name;
+    if (fn !== undefined && fn !== null && fn !== '' && (typeof fn !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(fn))) return { error: '`fn_name` must be an identifier' };
+    const perCase = Array.isArray(asserts) ? asserts : [];
+    const cases: CodeCase[] = [];
     for (let i = 0; i < r.inputs.length; i++) {
+      const a = perCase[i];
+      if (typeof a === 'string' && a.trim() !== '') {
+        cases.push({ kind: 'assert', block: withEntryPoint(a, r.entry_point) });
+        continue;
+      }
+      if (typeof fn === 'string' && fn !== '') {
+        const c = callCase(fn, r.inputs[i], r.outputs[i], i);
+        if ('error' in c) return c;
+        cases.push(c);
+        continue;
+      }
       const input = text(r.inputs[i]);
       const output = text(r.outputs[i]);
       if (input === null || output === null) return { error: `inputs[${i}]/outputs[${i}] must be text` };
-      tests.push({ input, output });
+      cases.push({ kind: 'io', input, output });
     }
-    return { kind: 'io', tests };
+    return finish(cases, prefix, r);
   }
-  if (r.assert !== undefined) {
-    const blocks = typeof r.assert === 'string' ? [r.assert] : r.assert;
+  if (asserts !== undefined) {
+    const key = r.assert_case !== undefined ? 'assert_case' : 'assert';
+    const blocks = typeof asserts === 'string' ? [asserts] : asserts;
     if (!Array.isArray(blocks) || blocks.length === 0 || !blocks.every((b) => typeof b === 'string'))
-      return { error: '`assert` must be a string or a non-empty list of strings' };
-    return { kind: 'assert', blocks: blocks as string[] };
+      return { error: `\`${key}\` must be a string or a non-empty list of strings` };
+    const nonEmpty = (blocks as string[]).filter((b) => b.trim() !== '');
+    if (nonEmpty.length === 0) return { error: `\`${key}\` has no test code` };
+    return finish(nonEmpty.map((b) => ({ kind: 'assert', block: withEntryPoint(b, r.entry_point) })), prefix, r);
   }
-  return { error: 'reference has neither `tests` nor `assert`' };
+  return { error: 'reference has neither `tests`, `inputs`/`outputs` nor `assert`' };
 }
 
-const STDERR_KEEP = 1000;
 const MAX_FAILURES = 5;
+const STDERR_KEEP = 1000;
 
 function tail(s: string, n: number): string {
   return s.length <= n ? s : `…${s.slice(s.length - n)}`;
 }
 
-function isAssertionFailure(language: SandboxLanguage, stderr: string): boolean {
-  return language === 'python' ? /^AssertionError\b/m.test(stderr) : /\bAssertionError\b/.test(stderr);
-}
-
-function statusOf(r: RunResult, kind: CodeTests['kind'], language: SandboxLanguage, expected: string | null, floatTolerance: number): TestStatus {
+function ioStatus(r: RunResult, expected: string, floatTolerance: number): TestStatus {
   switch (r.status) {
     case 'ok':
-      return expected === null || outputsMatch(r.stdout, expected, { floatTolerance }) ? 1 : 0;
+      return outputsMatch(r.stdout, expected, { floatTolerance }) ? 1 : 0;
     case 'compile_error':
       return -4;
     case 'timeout':
       return -3;
     case 'sandbox_error':
       return -1;
-    case 'runtime_error':
-      return kind === 'assert' && isAssertionFailure(language, r.stderr) ? 0 : -2;
-    default: // memory_limit, output_limit
+    default: // runtime_error, memory_limit, output_limit
       return -2;
   }
 }
@@ -120,7 +227,10 @@ export interface CodeFailure {
   status: TestStatus;
   reason: string;
   stderr?: string;
+  /** stdin/stdout cases: the head of the program's stdout on a wrong answer. */
   stdout?: string;
+  /** Call-based cases: the program's result on a wrong answer. */
+  got?: string;
 }
 
 /**
@@ -131,28 +241,59 @@ export interface CodeFailure {
  * ```js, ```javascript …), else the last untagged fenced block, else the last block, else the whole
  * completion. An unclosed block at the end of a truncated completion runs to the end.
  *
- * **Tests** (from `reference`; a JSON string of it is read too):
- * - `{tests: [{input, output}]}` — stdin/stdout cases, competitive-programming style. The output
- *   matches as testlib's default line checker does: same lines, same whitespace-separated tokens
- *   (runs of spaces, leading/trailing spaces, `\r\n` and trailing blank lines do not matter);
- *   `float_tolerance` lets numeric tokens differ by tol·max(1, |expected|). A non-zero exit fails.
- *   verl/APPS's `{inputs: [...], outputs: [...]}` is accepted as well (not the call-based `fn_name`).
- * - `{assert: "…"}` — HumanEval/MBPP style: the block is appended to the program (after a blank line)
- *   and the run passes when it exits with 0; a failed assertion is a wrong answer. A list of blocks
- *   makes one test per block.
- * No reference, or one without tests → `null` with the reason. An empty program scores 0.
+ * **Tests** (from `reference`; a JSON string of it is read too — see {@link parseCodeTests}):
+ * - `{tests: [{input, output}]}` or verl/APPS `{inputs, outputs}` — stdin/stdout cases,
+ *   competitive-programming style. The program's whole stdout is compared outside the program, as
+ *   testlib's default line checker does: same lines, same whitespace-separated tokens (runs of
+ *   spaces, leading/trailing spaces, `\r\n` and trailing blank lines do not matter);
+ *   `float_tolerance` lets numeric tokens differ by tol·max(1, |expected|). A non-zero exit fails;
+ *   an early exit with part of the output fails (only the full output matches).
+ * - `{assert: "…"}` / `{assert_case: "…" | [...]}` — HumanEval/MBPP/verl assertion blocks, one test
+ *   per block (`entry_point` appends `check(<entry_point>)` to a block that only defines `check`;
+ *   `import_prefix` runs before the program and before each block; with `prompt` and `entry_point`
+ *   (evalplus/HumanEval, Python) the prompt runs in the harness first, so the helpers it defines —
+ *   `poly()` beside `find_zero` — are the reference's own, not ones the program redefines). Decided by the **harness**:
+ *   two sandboxed processes per block. The *program process* runs the completion's program, then
+ *   serves requests; it never receives the block or any expected value. The *harness process* runs
+ *   the block with the real `assert`/`node:assert`/`unittest`; each name of the block that the
+ *   program defines is bound to a proxy whose calls, method calls, attribute/item access and
+ *   iteration are answered by the program process with **plain data only** — None/bool/int (exact)/
+ *   float (nan, inf)/str/bytes/list/tuple/set/dict, or for JavaScript undefined/null/boolean/number/
+ *   bigint/string/array/plain object/Map/Set — or an opaque handle that equals only itself (so
+ *   `__eq__`, `valueOf` or `Symbol.toPrimitive` tricks compare false). Lists/dicts/sets passed to the
+ *   program come back mutated (in-place tests work). Builtins and standard-library module names of
+ *   the block always resolve in the harness, never to the program's objects. The verdict is written by
+ *   the harness after a per-run random token on its own stdout, which the program cannot reach:
+ *   pass (1) only when the whole block ran; a failed assertion is 0; an exception, a protocol error
+ *   (anything on the protocol that is not a well-formed reply), or a program process that ends
+ *   before the block finished (`os._exit(0)`, `sys.exit`, `process.exit(0)`, a crash) is −2; the
+ *   program's own timeout is −3, its compile error −4. The program's prints go to its stderr.
+ * - `{fn_name, inputs, outputs}` — call-based tests (APPS/TACO argument lists, or verl `prime_code`
+ *   JSON lines): the program process loads the program (Python: after verl's import prefix) and calls
+ *   `fn_name` — or `Solution().fn_name` when the program defines `class Solution` instead — once per
+ *   case; the result comes back as plain data and is compared here as verl's `prime_code` does
+ *   (Python equality: `1 == 1.0 == True`, tuples as lists, JSON keys match string or integer keys,
+ *   exact big integers; an expected `[value]` also accepts `value`).
+ * A test the harness cannot run — the block passes something it cannot transfer to the program
+ * (a lambda, a harness object), or the block does not compile — is status −1 and makes the
+ * component `null` with `details.error`: never 0 and never 1. No reference, or one without tests →
+ * `null` with the reason. An empty program scores 0. A sandbox failure (e.g. the run killed from
+ * outside, by the OOM killer) throws: the component is an error (null), never a score.
  *
- * **Sandbox** (see `sandbox.ts`): every case is a separate process in fresh Linux namespaces — no
+ * **Sandbox** (see `sandbox.ts`): every case is a separate process (an assertion case two: the
+ * program's and the harness's, each in its own sandbox; the harness gets the program's limits plus
+ * 10 s and at least 512 MiB so that it outlives the program) in fresh Linux namespaces — no
  * network, a private read-only view of the filesystem with its own `/tmp` as working directory, an
  * unprivileged uid, a fixed three-variable environment — with CPU, wall-clock, memory, process-count,
  * file-size and output limits; the whole process tree is killed at the wall-clock limit. Runs share a
  * process-wide pool sized to the CPU count (`configureSandbox`). Needs Linux and root; a sandbox
  * failure makes the rollout's component an error (null), never a score.
  *
- * **Details**: `statuses` (one verl status code per case: 1 pass, 0 wrong answer, −1 sandbox error,
+ * **Details**: `statuses` (one verl status code per case: 1 pass, 0 wrong answer, −1 cannot judge,
  * −2 runtime error, −3 timeout, −4 compile error, `null` not run), `passed`, `total`, `source` (where
- * the program was found), and `failures` (first five: case index, status, reason, stderr tail of at
- * most 1000 characters, and for wrong answers the head of stdout). A compile error is deterministic:
+ * the program was found), `failures` (first five: case index, status, reason, stderr tail of at
+ * most 1000 characters, for stdin/stdout wrong answers the head of stdout, for call-based ones the
+ * result as `got`), and `error` when a test cannot be judged. A compile error is deterministic:
  * the first one stops the remaining cases (they are reported −4 as well). Under `scoring: all` the
  * first failing case stops the rest (`null`). Identical programs on the same reference are run once
  * (GRPO groups often repeat a completion).
@@ -163,10 +304,14 @@ export interface CodeFailure {
  * # rollout {"completion": "```python\nprint(int(input()) * 2)\n```",
  * #          "reference": {"tests": [{"input": "2\n", "output": "4\n"}, {"input": "5", "output": "10"}]}} → 1
  * # details {statuses: [1, 1], passed: 2, total: 2, source: 'tagged_block'}
+ * # rollout {"completion": "```python\ndef add(a, b):\n    return a + b\n```",
+ * #          "reference": {"assert": ["assert add(2, 3) == 5", "assert add(-1, 8) == 7"]}} → 1
+ * # rollout {"completion": "```python\nimport os\ndef add(a, b):\n    os._exit(0)\n```", "reference": (same)} → 0
+ * # details {statuses: [-2, -2], failures: [{reason: 'the program process ended before the test finished (exit 0)', …}, …]}
  */
 export const codeGrader = defineGrader({
   kind: 'code',
-  summary: 'Runs the completion’s Python/JavaScript program on stdin/stdout tests or an assertion block in a sandbox (pass fraction).',
+  summary: 'Runs the completion’s Python/JavaScript program in a sandbox on stdin/stdout, call-based (fn_name) or assertion tests judged by a separate harness process (pass fraction).',
   params: {
     language: z.enum(['python', 'javascript']).default('python').describe('Language of the program: `python` (Python 3) or `javascript` (Node). Default `python`.'),
     scoring: z
@@ -187,7 +332,7 @@ export const codeGrader = defineGrader({
       .number()
       .nonnegative()
       .default(0)
-      .describe('Numeric tokens of stdin/stdout cases may differ by this much times max(1, |expected|) (default 0: tokens compare exactly).'),
+      .describe('Numeric tokens of stdin/stdout cases, and numbers in call-based results, may differ by this much times max(1, |expected|) (default 0: exact).'),
   },
   create(params) {
     const { language, scoring, float_tolerance: floatTolerance } = params;
@@ -209,56 +354,83 @@ export const codeGrader = defineGrader({
     };
 
     // Identical programs against the same reference run once (a small, insertion-ordered memo).
-    const memo = new Map<string, { ref: unknown; refJson: string | undefined; result: Promise<{ score: number; details: Record<string, unknown> }> }>();
+    const memo = new Map<string, { ref: unknown; refJson: string | undefined; result: Promise<{ score: number | null; details: Record<string, unknown> }> }>();
     const MEMO_SIZE = 128;
 
     async function runAll(code: string, tests: CodeTests, source: string) {
-      const cases: { program: string; stdin: string; expected: string | null }[] =
-        tests.kind === 'io'
-          ? tests.tests.map((t) => ({ program: code, stdin: t.input, expected: t.output }))
-          : tests.blocks.map((b) => ({ program: `${code}\n\n${b}\n`, stdin: '', expected: null }));
+      const cases = tests.cases;
+      const prefix = tests.prefix ?? '';
       const statuses: TestStatus[] = cases.map(() => null);
-      const results: (RunResult | null)[] = cases.map(() => null);
+      const outcomes: (CaseOutcome | null)[] = cases.map(() => null);
+      const ioRuns: (RunResult | null)[] = cases.map(() => null);
       let stop = false;
       let compileFailed = false;
       let next = 0;
+      const runCase = async (c: CodeCase): Promise<{ status: TestStatus; outcome: CaseOutcome | null; run: RunResult | null }> => {
+        if (c.kind === 'io') {
+          const program = prefix && language === 'python' ? `${prefix}\n${code}` : code;
+          const r = await runInSandbox({ language, code: program, stdin: c.input, limits });
+          return { status: ioStatus(r, c.output, floatTolerance), outcome: null, run: r };
+        }
+        const o =
+          c.kind === 'assert'
+            ? await runAssertCase(language, code, c.block, limits, prefix, tests.trusted ?? null)
+            : await runCallCase(language, code, c, limits, { prefix: language === 'python' ? `${VERL_PY_PREFIX}${prefix ? `${prefix}\n` : ''}` : prefix, floatTolerance });
+        return { status: o.status, outcome: o, run: null };
+      };
       const worker = async () => {
         while (!stop && next < cases.length) {
           const i = next++;
-          const c = cases[i]!;
-          const r = await runInSandbox({ language, code: c.program, stdin: c.stdin, limits });
-          const st = statusOf(r, tests.kind, language, c.expected, floatTolerance);
-          statuses[i] = st;
-          results[i] = r;
-          if (st === -4 && tests.kind === 'io') {
+          const { status, outcome, run } = await runCase(cases[i]!);
+          statuses[i] = status;
+          outcomes[i] = outcome;
+          ioRuns[i] = run;
+          if (run?.status === 'sandbox_error') stop = true;
+          if (status === -4) {
             compileFailed = true;
             stop = true;
           }
-          if (st !== 1 && scoring === 'all') stop = true;
+          if (outcome?.cannotJudge) stop = true;
+          if (status !== 1 && scoring === 'all') stop = true;
         }
       };
-      const width = Math.min(cases.length, sandboxConfig().concurrency);
+      // An assertion test holds two sandbox slots (program and harness).
+      const perCase = cases.some((c) => c.kind === 'assert') ? 2 : 1;
+      const width = Math.max(1, Math.min(cases.length, Math.floor(sandboxConfig().concurrency / perCase)));
       await Promise.all(Array.from({ length: width }, worker));
       if (compileFailed) for (let i = 0; i < statuses.length; i++) if (statuses[i] === null) statuses[i] = -4;
 
-      const sandboxFailure = results.findIndex((r) => r?.status === 'sandbox_error');
-      if (sandboxFailure >= 0) throw new Error(`code sandbox error on case ${sandboxFailure}: ${results[sandboxFailure]!.message ?? 'unknown'}`);
+      const sandboxFailure = ioRuns.findIndex((r) => r?.status === 'sandbox_error');
+      if (sandboxFailure >= 0) throw new Error(`code sandbox error on case ${sandboxFailure}: ${ioRuns[sandboxFailure]!.message ?? 'unknown'}`);
 
       const passed = statuses.filter((s) => s === 1).length;
       const total = cases.length;
       const failures: CodeFailure[] = [];
       for (let i = 0; i < total && failures.length < MAX_FAILURES; i++) {
-        const r = results[i];
         const st = statuses[i]!;
-        if (r === null || st === 1) continue;
-        const f: CodeFailure = { test: i, status: st, reason: st === 0 && r.status === 'ok' ? 'wrong answer' : (r.message ?? r.status) };
-        if (r.stderr) f.stderr = tail(r.stderr, STDERR_KEEP);
-        if (st === 0 && r.status === 'ok') f.stdout = r.stdout.length > 200 ? `${r.stdout.slice(0, 200)}…` : r.stdout;
-        failures.push(f);
+        if (st === null || st === 1) continue;
+        const r = ioRuns[i];
+        const o = outcomes[i];
+        if (r) {
+          const f: CodeFailure = { test: i, status: st, reason: st === 0 && r.status === 'ok' ? 'wrong answer' : (r.message ?? r.status) };
+          if (r.stderr) f.stderr = tail(r.stderr, STDERR_KEEP);
+          if (st === 0 && r.status === 'ok') f.stdout = r.stdout.length > 200 ? `${r.stdout.slice(0, 200)}…` : r.stdout;
+          failures.push(f);
+        } else if (o) {
+          const f: CodeFailure = { test: i, status: st, reason: o.reason ?? 'failed' };
+          if (o.stderr) f.stderr = tail(o.stderr, STDERR_KEEP);
+          if (o.got !== undefined) f.got = o.got;
+          failures.push(f);
+        }
       }
-      const score = scoring === 'all' ? (passed === total ? 1 : 0) : passed / total;
       const details: Record<string, unknown> = { statuses, passed, total, source };
       if (failures.length > 0) details.failures = failures;
+      const cannot = outcomes.findIndex((o) => o?.cannotJudge);
+      if (cannot >= 0) {
+        details.error = `test ${cannot} cannot be judged: ${outcomes[cannot]!.reason ?? 'unknown'}`;
+        return { score: null, details };
+      }
+      const score = scoring === 'all' ? (passed === total ? 1 : 0) : passed / total;
       return { score, details };
     }
 
@@ -268,7 +440,7 @@ export const codeGrader = defineGrader({
         const tests = parse(s.reference);
         if ('error' in tests) return { score: null, details: { reason: s.reference === undefined ? 'no reference' : tests.error } };
         const { code, source } = extractCode(s.completion, language);
-        const total = tests.kind === 'io' ? tests.tests.length : tests.blocks.length;
+        const total = tests.cases.length;
         if (code.trim() === '') return { score: 0, details: { statuses: new Array(total).fill(null), passed: 0, total, source, reason: 'no program in the completion' } };
         // Identical programs on an equal reference run once: the memo is keyed by the program, and the
         // reference is compared (as JSON) only when the program was seen before.

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { outputsMatch } from './compare.js';
 import { extractCode, fencedBlocks } from './extract.js';
-import { parseCodeTests, runCodeRequestToRun, runResultToRunCodeResponse, type RunResult } from './index.js';
+import { decodeValue, parseCodeTests, parseJsonExact, resultMatches, runCodeRequestToRun, runResultToRunCodeResponse, type RunResult } from './index.js';
 
 describe('extractCode', () => {
   it('takes the last block tagged with the language', () => {
@@ -60,26 +60,92 @@ describe('outputsMatch (testlib lcmp rules)', () => {
 
 describe('parseCodeTests', () => {
   it('reads every accepted reference form', () => {
-    expect(parseCodeTests({ tests: [{ input: '1', output: 2 }, { output: ['a', 'b'] }] })).toEqual({
+    expect(parseCodeTests({ tests: [{ input: '1', output: 2 }, { output: ['a', 'b'] }] })).toMatchObject({
       kind: 'io',
       tests: [
         { input: '1', output: '2' },
         { input: '', output: 'a\nb' },
       ],
     });
-    expect(parseCodeTests(JSON.stringify({ inputs: ['1\n'], outputs: ['1\n'] }))).toEqual({ kind: 'io', tests: [{ input: '1\n', output: '1\n' }] });
-    expect(parseCodeTests({ assert: 'assert f(1) == 1' })).toEqual({ kind: 'assert', blocks: ['assert f(1) == 1'] });
-    expect(parseCodeTests({ assert: ['assert 1', 'assert 2'] })).toEqual({ kind: 'assert', blocks: ['assert 1', 'assert 2'] });
+    expect(parseCodeTests(JSON.stringify({ inputs: ['1\n'], outputs: ['1\n'] }))).toMatchObject({ kind: 'io', tests: [{ input: '1\n', output: '1\n' }] });
+    expect(parseCodeTests({ assert: 'assert f(1) == 1' })).toMatchObject({ kind: 'assert', blocks: ['assert f(1) == 1'] });
+    expect(parseCodeTests({ assert: ['assert 1', 'assert 2'] })).toMatchObject({ kind: 'assert', blocks: ['assert 1', 'assert 2'] });
+    // verl / Skywork / evalplus / Sandbox Fusion / APPS / prime_code shapes
+    expect(parseCodeTests({ assert_case: ['assert f(1) == 1', ' '], import_prefix: 'import math' })).toEqual({
+      kind: 'assert',
+      cases: [{ kind: 'assert', block: 'assert f(1) == 1' }],
+      blocks: ['assert f(1) == 1'],
+      prefix: 'import math',
+    });
+    expect(parseCodeTests({ assert_case: 'def check(candidate):\n    assert candidate(1)\n', entry_point: 'f' })).toMatchObject({
+      blocks: ['def check(candidate):\n    assert candidate(1)\n\ncheck(f)\n'],
+    });
+    expect(parseCodeTests({ assert: 'def check(candidate):\n    pass\ncheck(g)', entry_point: 'f' })).toMatchObject({ blocks: ['def check(candidate):\n    pass\ncheck(g)'] });
+    expect(parseCodeTests({ inputs: ['', '1 2'], outputs: ['', '3'], assert_case: ['assert f(1)', ''] })).toMatchObject({
+      kind: 'mixed',
+      cases: [{ kind: 'assert', block: 'assert f(1)' }, { kind: 'io', input: '1 2', output: '3' }],
+    });
+    expect(parseCodeTests({ fn_name: 'f', inputs: [[1, [2, 3]]], outputs: [[5]] })).toEqual({ kind: 'call', cases: [{ kind: 'call', fn: 'f', args: ['1', '[2,3]'], expected: [5] }] });
+    expect(parseCodeTests(JSON.stringify({ fn_name: 'f', inputs: ['1\n"a"\n'], outputs: ['123456789012345678901234567890'] }))).toEqual({
+      kind: 'call',
+      cases: [{ kind: 'call', fn: 'f', args: ['1', '"a"'], expected: 123456789012345678901234567890n }],
+    });
+  });
+  it('reads APPS/TACO rows (input_output as a JSON string)', () => {
+    const row = { problem_id: 1, input_output: JSON.stringify({ fn_name: 'f', inputs: [[1]], outputs: [[2]] }) };
+    expect(parseCodeTests(row)).toMatchObject({ kind: 'call', cases: [{ fn: 'f', args: ['1'], expected: [2] }] });
+    expect(parseCodeTests({ input_output: { inputs: ['1\n'], outputs: ['2\n'] } })).toMatchObject({ kind: 'io', tests: [{ input: '1\n', output: '2\n' }] });
+    expect(parseCodeTests({ input_output: { input_output: '{}' } })).toHaveProperty('error');
   });
   it('explains unusable references', () => {
     expect(parseCodeTests('42')).toHaveProperty('error');
     expect(parseCodeTests('not json')).toHaveProperty('error');
     expect(parseCodeTests({ tests: [] })).toHaveProperty('error');
     expect(parseCodeTests({ tests: [{ input: '1' }] })).toHaveProperty('error');
-    expect(parseCodeTests({ inputs: [[1]], outputs: [[2]], fn_name: 'f' })).toMatchObject({ error: expect.stringContaining('fn_name') });
+    expect(parseCodeTests({ inputs: [[1]], outputs: [[2]], fn_name: 'f(x)' })).toMatchObject({ error: expect.stringContaining('fn_name') });
+    expect(parseCodeTests({ inputs: ['1 2'], outputs: ['3'], fn_name: 'f' })).toMatchObject({ error: expect.stringContaining('JSON lines') });
+    expect(parseCodeTests({ inputs: [5], outputs: [5], fn_name: 'f' })).toMatchObject({ error: expect.stringContaining('inputs[0]') });
+    expect(parseCodeTests({ inputs: ['1'], outputs: ['1'], assert_case: ['a', 'b'] })).toMatchObject({ error: expect.stringContaining('assert_case') });
     expect(parseCodeTests({ inputs: ['1'], outputs: [] })).toHaveProperty('error');
     expect(parseCodeTests({ assert: [] })).toHaveProperty('error');
+    expect(parseCodeTests({ assert_case: ['', '  '] })).toMatchObject({ error: expect.stringContaining('no test code') });
+    expect(parseCodeTests({ assert: 'x', import_prefix: 3 })).toMatchObject({ error: expect.stringContaining('import_prefix') });
     expect(parseCodeTests({ other: 1 })).toHaveProperty('error');
+  });
+});
+
+describe('call-based comparison (as verl prime_code)', () => {
+  const py = { language: 'python' as const, floatTolerance: 0 };
+  const jsO = { language: 'javascript' as const, floatTolerance: 0 };
+  const v = (x: unknown) => decodeValue(x);
+  it('Python equality: ints, floats, bools, tuples as lists, dict keys, one-element wrapping', () => {
+    expect(resultMatches(v({ i: '3' }), 3, py)).toBe(true);
+    expect(resultMatches(v({ f: '3.0' }), 3, py)).toBe(true);
+    expect(resultMatches(v(true), 1, py)).toBe(true);
+    expect(resultMatches(v(true), 1, jsO)).toBe(false);
+    expect(resultMatches(v({ t: [{ i: '1' }, 'a'] }), [1, 'a'], py)).toBe(true);
+    expect(resultMatches(v({ l: [{ t: [{ i: '1' }, { i: '2' }] }] }), [[[1, 2]]], py)).toBe(true);
+    expect(resultMatches(v({ d: [[{ i: '1' }, 'a']] }), { 1: 'a' }, py)).toBe(true);
+    expect(resultMatches(v({ d: [['1', 'a']] }), { 1: 'a' }, py)).toBe(true);
+    expect(resultMatches(v({ d: [['1', 'a'], ['2', 'b']] }), { 1: 'a' }, py)).toBe(false);
+    expect(resultMatches(v({ i: '5' }), [5], py)).toBe(true);
+    expect(resultMatches(v({ l: [{ i: '5' }] }), [5], py)).toBe(true);
+    expect(resultMatches(v({ i: '5' }), [], py)).toBe(false);
+    expect(resultMatches(v({ i: '123456789012345678901234567891' }), parseJsonExact('123456789012345678901234567890'), py)).toBe(false);
+    expect(resultMatches(v({ i: '123456789012345678901234567890' }), parseJsonExact('123456789012345678901234567890'), py)).toBe(true);
+    expect(resultMatches(v(null), null, py)).toBe(true);
+    expect(resultMatches(v({ u: 1 }), null, jsO)).toBe(true);
+  });
+  it('sets, bytes, handles and NaN never equal JSON; tolerance applies to floats only when asked', () => {
+    expect(resultMatches(v({ s: [{ i: '1' }] }), [1], py)).toBe(false);
+    expect(resultMatches(v({ h: 1, r: 'A' }), 1, py)).toBe(false);
+    expect(resultMatches(v({ b: 'YQ==' }), 'a', py)).toBe(false);
+    expect(resultMatches(v({ f: 'nan' }), NaN, py)).toBe(false);
+    expect(resultMatches(v({ f: '0.30000000000000004' }), 0.3, py)).toBe(false);
+    expect(resultMatches(v({ f: '0.30000000000000004' }), 0.3, { ...py, floatTolerance: 1e-9 })).toBe(true);
+  });
+  it('rejects malformed replies', () => {
+    for (const bad of [{ i: '1.5' }, { zz: 1 }, [1], 5, { l: 3 }, { d: [[1]] }, { o: [[1, 2]] }]) expect(() => decodeValue(bad)).toThrow();
   });
 });
 

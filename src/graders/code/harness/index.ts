@@ -1,0 +1,321 @@
+/**
+ * The test harness of the `code` grader: assertion blocks and call-based tests are decided by a
+ * process the program cannot reach, and the expected values never enter the program's process.
+ *
+ * **Assertion block** (one test): two sandboxed processes are opened at once —
+ * - the *program process* runs a small runner (`python.ts`/`javascript.ts`) that loads the
+ *   completion's program, then serves requests on its stdin/stdout (line-framed JSON). The runner
+ *   takes fd 1 for the protocol before the program runs; the program's own prints go to stderr;
+ * - the *harness process* runs the test block with the real `assert` / `node:assert`. Every name of
+ *   the block that the program defines is bound to a proxy: calls, method calls, attribute and item
+ *   access, iteration go to the program process, whose answers are plain data (tagged JSON rebuilt
+ *   into built-in values) or opaque handles equal only to themselves.
+ * This process relays harness stdout → program stdin and program stdout → harness stdin, except the
+ * harness's verdict lines, which start with a random per-run token the program never sees and are
+ * read only from the harness's stdout. The verdict is `pass` only when the block ran to its end; a
+ * program process that ends early (`os._exit`, `process.exit`, a crash, a kill at its limits) leaves
+ * the pending request unanswered, which fails the test.
+ *
+ * **Call-based test** (`fn_name`): one program process; this process sends the call and compares the
+ * reply with the expected output itself ({@link resultMatches}).
+ */
+import { randomBytes } from 'node:crypto';
+import { openSandboxes, type RunResult, type SandboxLanguage, type SandboxLimits } from '../sandbox.js';
+import { javascriptHarness, javascriptRunner } from './javascript.js';
+import { pythonHarness, pythonRunner } from './python.js';
+import { decodeValue, resultMatches, showValue } from './values.js';
+
+export { decodeValue, parseJsonExact, resultMatches, showValue, type Val } from './values.js';
+export { VERL_PY_PREFIX } from './python.js';
+
+/** One interactive sandboxed process (the shape of `sandbox.ts`'s `SandboxSession`). */
+export interface ProcessSession {
+  readonly stdin: NodeJS.WritableStream;
+  readonly stdout: NodeJS.ReadableStream;
+  readonly result: Promise<RunResult>;
+  kill(): void;
+}
+
+/** What a session is opened with (the shape of `sandbox.ts`'s `SessionRequest`). */
+export interface ProcessRequest {
+  language: SandboxLanguage;
+  code: string;
+  limits?: Partial<SandboxLimits>;
+}
+
+/** Opens several sessions at once (each its own sandbox). */
+export type OpenSessions = (reqs: ProcessRequest[]) => Promise<ProcessSession[]>;
+
+let override: OpenSessions | null = null;
+
+/**
+ * Replaces how sessions are opened (tests and embedders); `null` restores the default, the
+ * sandbox's `openSandboxes`.
+ */
+export function setSessionOpener(fn: OpenSessions | null): void {
+  override = fn;
+}
+
+async function openSessions(reqs: ProcessRequest[]): Promise<ProcessSession[]> {
+  return override !== null ? override(reqs) : openSandboxes(reqs);
+}
+
+/** Verl status of one test (1 pass, 0 wrong, −1 cannot judge, −2 runtime error, −3 timeout, −4 compile error). */
+export type CaseStatus = 1 | 0 | -1 | -2 | -3 | -4;
+
+/** How one harnessed test ended. */
+export interface CaseOutcome {
+  status: CaseStatus;
+  /** One sentence on why, when not passed. */
+  reason?: string;
+  /** The program's stderr tail. */
+  stderr?: string;
+  /** The test cannot be judged (a reference the harness cannot run): the component must be null. */
+  cannotJudge?: boolean;
+  /** For call-based wrong answers: the program's result, shortened. */
+  got?: string;
+}
+
+/** Reads a stream as lines (without the newline). */
+class LineReader {
+  private buf = '';
+  private lines: string[] = [];
+  private ended = false;
+  private waiter: (() => void) | null = null;
+  constructor(stream: NodeJS.ReadableStream, onLine?: (line: string) => void) {
+    stream.setEncoding?.('utf8');
+    stream.on('data', (d: string | Buffer) => {
+      this.buf += typeof d === 'string' ? d : d.toString('utf8');
+      let i;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + 1);
+        if (onLine) onLine(line);
+        else this.lines.push(line);
+      }
+      this.wake();
+    });
+    const end = () => {
+      if (this.ended) return;
+      this.ended = true;
+      if (this.buf.length > 0) {
+        if (onLine) onLine(this.buf);
+        else this.lines.push(this.buf);
+        this.buf = '';
+      }
+      this.wake();
+    };
+    stream.on('end', end);
+    stream.on('close', end);
+    stream.on('error', end);
+  }
+  private wake() {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+  /** Resolves when the stream has ended. */
+  async done(): Promise<void> {
+    while (!this.ended) await new Promise<void>((r) => (this.waiter = r));
+  }
+  /** The next line, or null at the end of the stream. */
+  async next(): Promise<string | null> {
+    for (;;) {
+      if (this.lines.length > 0) return this.lines.shift()!;
+      if (this.ended) return null;
+      await new Promise<void>((r) => (this.waiter = r));
+    }
+  }
+}
+
+const STDERR_KEEP = 1000;
+const tail = (s: string) => (s.length <= STDERR_KEEP ? s : `…${s.slice(s.length - STDERR_KEEP)}`);
+
+function sandboxFailure(r: RunResult, what: string): Error {
+  return new Error(`code sandbox error (${what}): ${r.message ?? 'unknown'}`);
+}
+
+/** The status of a program process that ended (or was stopped at a limit) before it answered. */
+function endedOutcome(r: RunResult, when: string): CaseOutcome {
+  const stderr = r.stderr ? tail(r.stderr) : undefined;
+  switch (r.status) {
+    case 'sandbox_error':
+      throw sandboxFailure(r, 'program process');
+    case 'timeout':
+      return { status: -3, reason: r.message ?? 'time limit', stderr };
+    case 'compile_error':
+      return { status: -4, reason: r.message ?? 'the program does not compile', stderr };
+    case 'memory_limit':
+    case 'output_limit':
+      return { status: -2, reason: r.message ?? r.status, stderr };
+    default:
+      return {
+        status: -2,
+        reason: `the program process ended ${when}${r.status === 'ok' ? ' (exit 0)' : r.message ? ` (${r.message})` : ''}`,
+        stderr,
+      };
+  }
+}
+
+/** Limits of the harness process: the program's, with room to outlive it and to hold its answers. */
+function harnessLimits(l: Partial<SandboxLimits>): Partial<SandboxLimits> {
+  const timeoutMs = l.timeoutMs ?? 5000;
+  return {
+    ...l,
+    timeoutMs: timeoutMs + 10_000,
+    cpuSeconds: Math.ceil(timeoutMs / 1000) + 10,
+    memoryMb: Math.max(512, l.memoryMb ?? 512),
+    maxProcesses: Math.max(4, l.maxProcesses ?? 4),
+    maxOutputBytes: Math.max(64 << 20, l.maxOutputBytes ?? 0),
+  };
+}
+
+function runnerSource(language: SandboxLanguage, program: string, prefix: string, moduleName = '__main__'): string {
+  const head = prefix === '' || prefix.endsWith('\n') ? prefix : `${prefix}\n`;
+  return language === 'python' ? pythonRunner(program, head, moduleName) : javascriptRunner(`${head}${program}`);
+}
+
+/**
+ * Runs one assertion block against a program in two sandboxed processes (see the module comment)
+ * and returns its status. Throws when a sandbox fails (the component becomes an error).
+ *
+ * @param prefix text run before the program and before the block (e.g. a dataset's `import_prefix`)
+ * @param trusted Python: a HumanEval prompt run in the harness first; the helpers it defines (all its
+ *   names but `entryPoint`) are the harness's own, not the program's
+ */
+export async function runAssertCase(
+  language: SandboxLanguage,
+  program: string,
+  block: string,
+  limits: Partial<SandboxLimits>,
+  prefix = '',
+  trusted: { prelude: string; entryPoint: string } | null = null,
+): Promise<CaseOutcome> {
+  const token = randomBytes(16).toString('hex');
+  const fullBlock = prefix ? `${prefix}\n${block}` : block;
+  const harnessCode = language === 'python' ? pythonHarness(fullBlock, token, trusted?.prelude ?? '', trusted?.entryPoint ?? '') : javascriptHarness(fullBlock, token);
+  const [prog, harn] = await openSessions([
+    { language, code: runnerSource(language, program, prefix), limits },
+    { language, code: harnessCode, limits: harnessLimits(limits) },
+  ]);
+  prog!.stdin.on('error', () => {});
+  harn!.stdin.on('error', () => {});
+  let verdict: { verdict: string; message: string } | null = null;
+  const progOut = new LineReader(prog!.stdout, (line) => {
+    if (verdict === null) harn!.stdin.write(`${line}\n`);
+  });
+  const harnOut = new LineReader(harn!.stdout, (line) => {
+    if (line.startsWith(`${token} `)) {
+      if (verdict !== null) return;
+      try {
+        const v = JSON.parse(line.slice(token.length + 1)) as { verdict: unknown; message: unknown };
+        verdict = { verdict: String(v.verdict), message: String(v.message ?? '') };
+      } catch {
+        verdict = { verdict: 'error', message: 'unreadable verdict' };
+      }
+      if (verdict.verdict !== 'ended') prog!.kill();
+      return;
+    }
+    if (verdict === null) prog!.stdin.write(`${line}\n`);
+  });
+  // The program's answers are all relayed once its stdout ends: then the harness sees end-of-file.
+  void progOut.done().then(() => harn!.stdin.end());
+  await harnOut.done();
+  const hr = await harn!.result;
+  if (verdict === null || (verdict as { verdict: string }).verdict === 'ended') prog!.kill();
+  const pr = await prog!.result;
+  const v = verdict as { verdict: string; message: string } | null;
+  const stderr = pr.stderr ? tail(pr.stderr) : undefined;
+  if (v === null) {
+    if (hr.status === 'sandbox_error') throw sandboxFailure(hr, 'harness process');
+    if (pr.status !== 'ok' && pr.status !== 'runtime_error') return endedOutcome(pr, 'before the test finished');
+    return { status: -2, reason: `the test did not finish (${hr.message ?? hr.status})`, stderr };
+  }
+  switch (v.verdict) {
+    case 'pass':
+      return { status: 1 };
+    case 'fail':
+      return { status: 0, reason: v.message || 'assertion failed', stderr };
+    case 'compile_error':
+      return { status: -4, reason: `the program does not compile: ${v.message}`, stderr };
+    case 'load_error':
+      return { status: -2, reason: v.message, stderr };
+    case 'ended':
+      return endedOutcome(pr, 'before the test finished');
+    case 'protocol':
+      return { status: -2, reason: `protocol error: ${v.message}`, stderr };
+    case 'cannot':
+    case 'bad_test':
+      return { status: -1, reason: v.message, cannotJudge: true };
+    default:
+      return { status: -2, reason: v.message || 'the test raised an error', stderr };
+  }
+}
+
+/** One call-based test: `fn(*args)` must equal `expected`. `args` are JSON texts, one per argument. */
+export interface CallCase {
+  fn: string;
+  args: string[];
+  expected: unknown;
+}
+
+/**
+ * Runs one call-based test: the program process loads the program (after `prefix`, as module
+ * `tmp_sol` like verl's `prime_code`: a `__main__` section does not run), calls `fn` —
+ * or, when the program defines no such name but a `class Solution`, `Solution().fn` — with the
+ * arguments, and replies with the result as plain data; the comparison is made here. Throws when
+ * the sandbox fails.
+ */
+export async function runCallCase(
+  language: SandboxLanguage,
+  program: string,
+  c: CallCase,
+  limits: Partial<SandboxLimits>,
+  opts: { prefix?: string; floatTolerance?: number } = {},
+): Promise<CaseOutcome> {
+  const [prog] = await openSessions([{ language, code: runnerSource(language, program, opts.prefix ?? '', 'tmp_sol'), limits }]);
+  prog!.stdin.on('error', () => {});
+  const out = new LineReader(prog!.stdout);
+  const finish = async (o: CaseOutcome) => {
+    prog!.kill();
+    const r = await prog!.result;
+    if (o.status !== 1 && o.status !== 0 && r.stderr && o.stderr === undefined) o.stderr = tail(r.stderr);
+    return o;
+  };
+  const ended = async () => {
+    const r = await prog!.result;
+    return endedOutcome(r, 'before it answered');
+  };
+  const read = async (): Promise<Record<string, unknown> | null | 'garbage'> => {
+    const line = await out.next();
+    if (line === null) return null;
+    try {
+      const m = JSON.parse(line) as unknown;
+      return m !== null && typeof m === 'object' && !Array.isArray(m) ? (m as Record<string, unknown>) : 'garbage';
+    } catch {
+      return 'garbage';
+    }
+  };
+  const hello = await read();
+  if (hello === null) return ended();
+  if (hello === 'garbage' || typeof hello.hello !== 'object' || hello.hello === null) return finish({ status: -2, reason: 'protocol error: no hello from the program process' });
+  const h = hello.hello as Record<string, unknown>;
+  if ('compile_error' in h) return finish({ status: -4, reason: `the program does not compile: ${String(h.compile_error)}` });
+  if ('error' in h) return finish({ status: -2, reason: String(h.error) });
+  prog!.stdin.write(`${JSON.stringify({ id: 1, op: 'callfn', name: c.fn, a: c.args.map((j) => ({ j })) })}\n`);
+  const rep = await read();
+  if (rep === null) return ended();
+  if (rep === 'garbage' || rep.id !== 1) return finish({ status: -2, reason: 'protocol error: unreadable reply from the program process' });
+  if ('err' in rep) {
+    const e = (rep.err ?? {}) as Record<string, unknown>;
+    return finish({ status: -2, reason: `${String(e.type ?? 'Error')}: ${String(e.msg ?? '')}`.slice(0, 500) });
+  }
+  let got;
+  try {
+    got = decodeValue(rep.ok);
+  } catch (e) {
+    return finish({ status: -2, reason: `protocol error: ${(e as Error).message}` });
+  }
+  if (resultMatches(got, c.expected, { language, floatTolerance: opts.floatTolerance ?? 0 })) return finish({ status: 1 });
+  return finish({ status: 0, reason: 'wrong answer', got: showValue(got) });
+}
