@@ -10,6 +10,7 @@ import { sharedData } from '../../test/shared-data.js';
 import { buildGrader, gradeAll } from './harness.js';
 import { graderKinds } from './registry.js';
 import type { GraderKind } from './types.js';
+import { sandboxSupport } from './code/sandbox.js';
 
 interface Case {
   params: Record<string, unknown>;
@@ -48,7 +49,9 @@ const CASES: Record<string, Case | { skip: string }> = {
     sqlDatabases === null
       ? { params: { mode: 'ngram' }, reference: goldSql, wrong: 'SELECT product_id FROM staff', floor: 0, needsReference: true }
       : { params: { mode: 'execution', databases: sqlDatabases }, reference: goldSql, wrong: 'SELECT product_name FROM products WHERE product_price > 900', floor: 0, needsReference: true },
-  code: { skip: 'todo: src/graders/code/ is wired to the answer regions and the null rule by the code helper (its own null-rule test there)' },
+  code: sandboxSupport().ok
+    ? { params: { timeout: 5 }, reference: { tests: [{ input: '2\n', output: '4\n' }] }, wrong: '```python\nprint(5)\n```', floor: 0, needsReference: true }
+    : { skip: `the code sandbox is unavailable here: ${sandboxSupport().reason ?? ''}` },
   forecast: { params: {}, reference: [1, 2, 3], wrong: '<answer>[100, 200, 300]</answer>', floor: 'penalty', needsReference: true },
   bleu: { params: {}, reference: 'the cat sat on the mat', wrong: 'a dog ran in the park today', floor: 0, needsReference: true, textual: true },
   rouge_l: { params: {}, reference: 'the cat sat on the mat', wrong: 'a dog ran in the park today', floor: 0, needsReference: true, textual: true },
@@ -127,7 +130,7 @@ describe('the null rule over every grader kind', () => {
             if (c.floor === 'penalty') expect(s!).toBeLessThan(0);
             else expect(s).toBe(c.floor);
           }),
-          { numRuns: kind.kind === 'sql' ? 15 : 60 },
+          { numRuns: kind.kind === 'sql' ? 15 : kind.kind === 'code' ? 8 : 60 },
         );
       });
 

@@ -82,7 +82,7 @@ describe('code grader: stdin/stdout', () => {
       { completion: py('a, b = map(int, input().split())\nprint(a - b)'), reference: ADD_IO },
       { completion: py('a, b = map(int, input().split())\nprint(max(a + b, 1))'), reference: ADD_IO },
     ]);
-    expect(ok).toEqual({ score: 1, details: { statuses: [1, 1, 1], passed: 3, total: 3, source: 'tagged_block' } });
+    expect(ok).toEqual({ score: 1, details: { statuses: [1, 1, 1], passed: 3, total: 3, source: 'tagged_block', region: 'whole' } });
     expect(wrong!.details).toMatchObject({ statuses: [0, 0, 1], passed: 1 }); // only 0 − 0 = 0 + 0
     expect(wrong!.score).toBeCloseTo(1 / 3, 12);
     expect(partial!.details!.statuses).toEqual([1, 1, 0]);
@@ -346,4 +346,27 @@ describe('code grader: harnessed tests (verl / APPS / HumanEval shapes)', () => 
       setSessionOpener(null);
     }
   }, 120_000);
+});
+
+describe('code: the answer region', () => {
+  const ref = { tests: [{ input: '2\n', output: '4\n' }] };
+  const ok = '```python\nprint(int(input()) * 2)\n```';
+  const wrong = '```python\nprint(0)\n```';
+  it.skipIf(!sandboxSupport().ok)('reads the program from <answer>, not a draft inside <think>', async () => {
+    const g = buildGrader(codeGrader, {});
+    const [inAnswer, draftOnly, draftRight] = await gradeAll(g, [
+      { completion: `<think>first try:\n${wrong}</think>\n<answer>\n${ok}\n</answer>`, reference: ref },
+      { completion: `<think>${ok}</think>`, reference: ref },
+      { completion: `<think>${ok}</think>\n<answer>\n${wrong}\n</answer>`, reference: ref },
+    ]);
+    expect(inAnswer!.score).toBe(1);
+    expect(inAnswer!.details!.region).toBe('answer_tag');
+    expect(draftOnly!.score).toBe(0); // the only program is in the reasoning: no answer
+    expect(draftRight!.score).toBe(0);
+  });
+  it.skipIf(!sandboxSupport().ok)('answer: whole reads every block of the completion', async () => {
+    const g = buildGrader(codeGrader, { answer: 'whole' });
+    const [r] = await gradeAll(g, [{ completion: `<think>x</think>\n${ok}`, reference: ref }]);
+    expect(r!.score).toBe(1);
+  });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineGrader } from '../types.js';
+import { answerParam, answerRegion, regionDetails, resolveAnswerRegion } from '../answer.js';
 import { outputsMatch } from './compare.js';
 import { extractCode } from './extract.js';
 import { parseJsonExact, runAssertCase, runCallCase, VERL_PY_PREFIX, type CaseOutcome } from './harness/index.js';
@@ -237,9 +238,12 @@ export interface CodeFailure {
  * `code` — runs the completion's program against the rollout's tests in a sandbox and scores the
  * pass fraction (`scoring: fraction`, default) or 1/0 for all-or-nothing (`scoring: all`).
  *
- * **Program.** The last fenced block of the completion tagged with the language (```python, ```py,
- * ```js, ```javascript …), else the last untagged fenced block, else the last block, else the whole
- * completion. An unclosed block at the end of a truncated completion runs to the end.
+ * **Program.** Read from the answer region (`answer:`, default `auto`: the last `<answer>…</answer>`,
+ * else the completion without its `<think>` reasoning — a program drafted while thinking is not the
+ * answer; a missing region scores 0, see graders/answer.ts). In it: the last fenced block tagged with
+ * the language (```python, ```py, ```js, ```javascript …), else the last untagged fenced block, else
+ * the last block, else the whole region. An unclosed block at the end of a truncated completion runs
+ * to the end.
  *
  * **Tests** (from `reference`; a JSON string of it is read too — see {@link parseCodeTests}):
  * - `{tests: [{input, output}]}` or verl/APPS `{inputs, outputs}` — stdin/stdout cases,
@@ -333,8 +337,10 @@ export const codeGrader = defineGrader({
       .nonnegative()
       .default(0)
       .describe('Numeric tokens of stdin/stdout cases, and numbers in call-based results, may differ by this much times max(1, |expected|) (default 0: exact).'),
+    answer: answerParam,
   },
-  create(params) {
+  create(params, ctx) {
+    const region = resolveAnswerRegion(params.answer, ctx.answer);
     const { language, scoring, float_tolerance: floatTolerance } = params;
     const limits: Partial<SandboxLimits> = {
       timeoutMs: Math.round(params.timeout * 1000),
@@ -439,15 +445,18 @@ export const codeGrader = defineGrader({
       async grade(s) {
         const tests = parse(s.reference);
         if ('error' in tests) return { score: null, details: { reason: s.reference === undefined ? 'no reference' : tests.error } };
-        const { code, source } = extractCode(s.completion, language);
         const total = tests.cases.length;
-        if (code.trim() === '') return { score: 0, details: { statuses: new Array(total).fill(null), passed: 0, total, source, reason: 'no program in the completion' } };
+        // The program is read from the answer region (a program drafted inside <think> is not the answer).
+        const a = answerRegion(s.completion, region);
+        if ('missing' in a) return { score: 0, details: { statuses: new Array(total).fill(null), passed: 0, total, ...regionDetails(a) } };
+        const { code, source } = extractCode(a.text, language);
+        if (code.trim() === '') return { score: 0, details: { statuses: new Array(total).fill(null), passed: 0, total, source, region: a.region, reason: 'no program in the completion' } };
         // Identical programs on an equal reference run once: the memo is keyed by the program, and the
         // reference is compared (as JSON) only when the program was seen before.
         const hit = memo.get(code);
         if (hit && (hit.ref === s.reference || hit.refJson === JSON.stringify(s.reference)))
-          return hit.result.then((r) => ({ score: r.score, details: { ...r.details, cached: true } }));
-        const result = runAll(code, tests, source);
+          return hit.result.then((r) => ({ score: r.score, details: { ...r.details, region: a.region, cached: true } }));
+        const result = runAll(code, tests, source).then((r) => ({ score: r.score, details: { ...r.details, region: a.region } }));
         memo.delete(code);
         memo.set(code, { ref: s.reference, refJson: JSON.stringify(s.reference), result });
         if (memo.size > MEMO_SIZE) memo.delete(memo.keys().next().value!);
