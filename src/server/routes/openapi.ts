@@ -123,7 +123,7 @@ export function openApiDocument(ctx: ServerContext): Record<string, unknown> {
                   additionalProperties: false,
                   properties: {
                     spec: { type: 'string', enum: specNames },
-                    rollouts: { type: 'array', minItems: 1, maxItems: ctx.options.maxRollouts, items: { $ref: '#/components/schemas/Rollout' } },
+                    rollouts: { type: 'array', minItems: 1, items: { $ref: '#/components/schemas/Rollout' } },
                     details: { type: 'boolean', default: false },
                     diagnostics: { type: 'boolean', default: false },
                   },
