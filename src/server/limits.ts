@@ -188,7 +188,9 @@ export class AdmissionLane {
   constructor(
     readonly o: LaneOptions,
     private readonly metrics: ServerMetrics,
-  ) {}
+  ) {
+    this.gauges();
+  }
 
   /** Run slots now. */
   get slots(): number {
