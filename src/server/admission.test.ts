@@ -86,6 +86,29 @@ describe('AdmissionLane', () => {
   });
 });
 
+describe('AdmissionLane: clients that go away', () => {
+  it('a waiting request whose client closed leaves the queue unscored; the next one takes its turn', async () => {
+    const { lane: l, rollouts, metrics } = lane({ maxRunning: 1 });
+    const running = await l.enter(1);
+    const gone = new AbortController();
+    const left = l.enter(5, undefined, gone.signal).catch((e) => e);
+    const next = l.enter(2);
+    await tick();
+    expect([l.depth, rollouts.held]).toEqual([2, 8]);
+    gone.abort();
+    const e = await left;
+    expect([e.status, e.message]).toEqual([503, 'the client closed the connection while the request waited in the queue']);
+    expect([l.depth, rollouts.held]).toEqual([1, 3]);
+    running();
+    (await next)();
+    expect([l.active, l.depth, rollouts.held]).toEqual([0, 0, 0]);
+    const already = new AbortController();
+    already.abort();
+    await expect(l.enter(1, undefined, already.signal)).rejects.toThrow(/closed the connection/);
+    expect(metric(await metrics.text(), 'rewardkit_rejected_requests_total{reason="client_gone"}')).toBe(2);
+  });
+});
+
 describe('ByteBudget', () => {
   it('holds bodies up to its capacity, then 503 (or 504) with Retry-After; a body alone always fits; 503 once closing', () => {
     const metrics = new ServerMetrics(() => 0);
@@ -211,11 +234,20 @@ describe('admission over HTTP', () => {
         queued.push(call(url, 'POST', '/v1/score', { rollouts: [{ id: `q${i}`, completion: 'a b', reference: 'a b' }] }).then((r) => (done.push(i), r)));
         await until(async () => (await waiting()) === i + 1, `request ${i} to queue`);
       }
+      // A client that gives up while waiting: its request leaves the queue, unscored.
+      const quitter = new AbortController();
+      const quit = fetch(`${url}/v1/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rollouts: [{ id: 'x', completion: 'a', reference: 'a' }] }), signal: quitter.signal }).catch(() => 'aborted');
+      await until(async () => (await waiting()) === 5, 'the quitter to queue');
+      quitter.abort();
+      expect(await quit).toBe('aborted');
+      await until(async () => (await waiting()) === 4, 'the quitter to leave the queue');
+      expect(metric((await call(url, 'GET', '/metrics')).text, 'rewardkit_rejected_requests_total{reason="client_gone"}')).toBe(1);
       const h = await heavy;
       expect(h.status).toBe(503); // its own scoring deadline, not the queue
       const replies = (await Promise.all(queued)) as { status: number; body: any }[];
       expect(replies.map((r) => [r.status, r.body.results[0].reward])).toEqual(Array(4).fill([200, 1]));
       expect(done).toEqual([0, 1, 2, 3]);
+      expect(metric((await call(url, 'GET', '/metrics')).text, 'rewardkit_rollouts_scored_total{spec="lcs"}')).toBe(4);
     } finally {
       await server.close();
     }

@@ -105,6 +105,7 @@ export async function createServer(input: ServerOptions): Promise<RewardServer> 
   });
   app.decorateRequest('rolloutCount', 0);
   app.decorateRequest('admitted', null);
+  app.decorateRequest('gone', null);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: options.bodyLimit }, (req, body, done) => {
@@ -126,9 +127,15 @@ export async function createServer(input: ServerOptions): Promise<RewardServer> 
       // Admission by capacity: the body's bytes are counted before it is read (503 — /run_code 504 —
       // when the queue cannot hold them); the run slot is taken in the route, after validation.
       const length = Number(req.headers['content-length'] ?? 0);
+      if (length > options.bodyLimit) throw new HttpError(413, `request body larger than the ${options.bodyLimit} byte limit`, '');
       const ticket = admission.bytes.admit(Number.isFinite(length) && length > 0 ? length : 0, req.routeOptions.url === '/run_code' ? 504 : 503);
       req.admitted = ticket;
-      reply.raw.once('close', ticket.release);
+      const gone = new AbortController();
+      req.gone = gone.signal;
+      reply.raw.once('close', () => {
+        ticket.release();
+        if (!reply.raw.writableFinished) gone.abort(new Error('the client closed the connection'));
+      });
     }
   });
 

@@ -30,5 +30,7 @@ declare module 'fastify' {
     rolloutCount: number;
     /** The request's admission (trainer routes): its body bytes held in the queue's budget. */
     admitted: { release(): void; add(bytes: number): void } | null;
+    /** Trainer routes: aborts when the client closes its connection before the response is sent. */
+    gone: AbortSignal | null;
   }
 }

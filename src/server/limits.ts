@@ -218,9 +218,12 @@ export class AdmissionLane {
    * Waits for a run slot for a request of `n` rollouts; resolves with the release function (call it
    * once the request's work has really ended). Throws 503/504 when full or past the wait deadline.
    * A request admitted before the server started closing still enters: a graceful close finishes
-   * the requests it accepted, queued ones included.
+   * the requests it accepted, queued ones included. `gone` aborts when the client has closed its
+   * connection: a waiting request then leaves the queue at once (its client is no longer listening;
+   * a trainer that timed out and retries must not have its old request scored as well).
    */
-  enter(n: number, waitMs = this.o.waitMs): Promise<() => void> {
+  enter(n: number, waitMs = this.o.waitMs, gone?: AbortSignal | null): Promise<() => void> {
+    if (gone?.aborted) return Promise.reject(this.leave());
     if (!this.o.rollouts.fits(n)) {
       this.metrics.rejected.inc({ reason: 'queue_full' });
       return Promise.reject(
@@ -242,16 +245,38 @@ export class AdmissionLane {
       if (this.waiting.includes(w)) {
         w.timer = setTimeout(() => this.expire(w, waitMs), waitMs);
         w.timer.unref();
+        gone?.addEventListener(
+          'abort',
+          () => {
+            if (!this.remove(w)) return;
+            w.fail(this.leave());
+          },
+          { once: true },
+        );
       }
     });
   }
 
-  private expire(w: Waiter, waitMs: number): void {
+  /** The error for a request whose client went away (nobody reads it; counted in metrics). */
+  private leave(): HttpError {
+    this.metrics.rejected.inc({ reason: 'client_gone' });
+    return new HttpError(503, 'the client closed the connection while the request waited in the queue', '');
+  }
+
+  /** Takes a waiter out of the queue (false when it already left: started, expired or gone). */
+  private remove(w: Waiter): boolean {
     const at = this.waiting.indexOf(w);
-    if (at < 0) return;
+    if (at < 0) return false;
     this.waiting.splice(at, 1);
+    if (w.timer) clearTimeout(w.timer);
     this.o.rollouts.add(-w.n);
     this.gauges();
+    return true;
+  }
+
+  private expire(w: Waiter, waitMs: number): void {
+    const at = this.waiting.indexOf(w);
+    if (!this.remove(w)) return;
     this.metrics.rejected.inc({ reason: 'queue_timeout' });
     this.metrics.queueWait.observe({ lane: this.o.name }, waitMs / 1000);
     w.fail(

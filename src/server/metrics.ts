@@ -74,7 +74,7 @@ export class ServerMetrics {
     });
     this.rejected = new Counter({
       name: 'rewardkit_rejected_requests_total',
-      help: 'Requests answered without a result: queue_full (503, /run_code 504: the admission queue could not hold the request), queue_timeout (503/504: waited past the queue deadline), deadline (503: scoring passed the per-request deadline), shutting_down (503).',
+      help: 'Requests answered without a result: queue_full (503, /run_code 504: the admission queue could not hold the request), queue_timeout (503/504: waited past the queue deadline), deadline (503: scoring passed the per-request deadline), shutting_down (503), client_gone (the client closed its connection while its request waited: dropped from the queue unscored).',
       labelNames: ['reason'],
       registers,
     });

@@ -105,13 +105,20 @@ export class ScoreService {
   /**
    * Scores validated rollouts: one batch per spec (`specName`, else routing), after waiting in the
    * admission queue. Throws HttpError 422, or 503 (queue full, wait deadline, scoring deadline).
+   * `gone` (the client closed its connection) takes a waiting request out of the queue and stops
+   * the grading of a running one.
    */
-  async score(rollouts: Rollout[], specName: string | undefined, opts: { details?: boolean; parts?: { entry: SpecEntry; indices: number[] }[] } = {}): Promise<ScoreOutcome> {
+  async score(
+    rollouts: Rollout[],
+    specName: string | undefined,
+    opts: { details?: boolean; parts?: { entry: SpecEntry; indices: number[] }[]; gone?: AbortSignal | null } = {},
+  ): Promise<ScoreOutcome> {
     const n = rollouts.length;
     const parts = opts.parts ?? this.specs.partition(rollouts, specName);
-    const release = await this.lane.enter(n);
-    // Aborted at the deadline: the engine stops grading (see ScoringEngine.score).
+    const release = await this.lane.enter(n, undefined, opts.gone);
+    // Aborted at the deadline, or when the client goes away: the engine stops grading (see ScoringEngine.score).
     const abort = new AbortController();
+    opts.gone?.addEventListener('abort', () => abort.abort(opts.gone!.reason), { once: true });
     let work: Promise<BatchResult[]>;
     try {
       work = Promise.all(

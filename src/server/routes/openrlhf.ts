@@ -132,7 +132,7 @@ export function registerOpenRlhfRoute(app: FastifyInstance, ctx: ServerContext):
       rollouts[i] = r;
     }
     if (ctx.options.logCompletions) req.log.info({ completions: rollouts.map((r) => r.completion) }, 'completions');
-    const out = await ctx.service.score(rollouts, undefined, { parts: [{ entry, indices: rollouts.map((_, i) => i) }] });
+    const out = await ctx.service.score(rollouts, undefined, { parts: [{ entry, indices: rollouts.map((_, i) => i) }], gone: req.gone });
     const names = entry.compiled.names;
     const scoreKey = o.scoreComponent !== undefined && names.includes(o.scoreComponent) ? o.scoreComponent : undefined;
     const rewards = new Array<number>(n);

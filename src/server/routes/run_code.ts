@@ -154,7 +154,7 @@ export function registerRunCodeRoute(app: FastifyInstance, ctx: ServerContext): 
     const timeoutMs = Math.max(1, Math.round(Math.min(r.runTimeoutS, deadlineS) * 1000));
     // Admission: wait in order for a sandbox slot, at most until verl's client would still get the
     // run's answer in time (see sandboxWait); past that 504, the one status verl's client retries.
-    const release = await ctx.admission.sandbox.enter(1, sandboxWait(req.body, ctx.options.sandboxQueueTimeoutMs));
+    const release = await ctx.admission.sandbox.enter(1, sandboxWait(req.body, ctx.options.sandboxQueueTimeoutMs), req.gone);
     const work = runInSandbox({ language, code: r.code, stdin: r.stdin, limits: { timeoutMs, memoryMb: r.memoryMb } });
     const result = await withDeadline(work, ctx.options.deadlineMs, ctx.metrics, release, undefined, 504);
     return toFusionResponse(result);

@@ -41,7 +41,7 @@ export function registerScoreRoute(app: FastifyInstance, ctx: ServerContext): vo
     const rollouts = validateRollouts(body.rollouts);
     req.rolloutCount = rollouts.length;
     if (ctx.options.logCompletions) req.log.info({ completions: rollouts.map((r) => textOf(r.completion, 'completion')) }, 'completions');
-    const out = await ctx.service.score(rollouts, body.spec, { details: body.details });
+    const out = await ctx.service.score(rollouts, body.spec, { details: body.details, gone: req.gone });
     if (!body.diagnostics) return { results: out.results };
     // Keyed by spec name: a null-prototype record, so a spec named __proto__ is a plain key (spec/names.ts).
     const diagnostics = nameRecord<unknown>();
