@@ -25,8 +25,10 @@
  *  - OpenRLHF per-sample client: `--samples` (8000) concurrent `POST /get_reward`, one query each,
  *    5 tries 1 s apart (src/server/trainers.ts);
  *  - verl Sandbox Fusion client: `--runs` (1200) `POST /run_code` of a small Python program at
- *    `max_concurrent` 100, timeout=10 (request timeout 30 s, retries 504 only).
- * Run: npx tsx bench/server.ts --burst [--samples 8000] [--runs 1200] [--out bench/out/server-burst.md]
+ *    `max_concurrent` 100, timeout=10 (request timeout 30 s, retries 504 only);
+ *  - OpenRLHF whole-batch client: one `POST /get_reward` of `--batch` (20000) queries with 2,000-char
+ *    prompts and `--response-chars` (16000) responses (~330 MiB of JSON).
+ * Run: npx tsx bench/server.ts --burst [--samples 8000] [--runs 1200] [--batch 20000] [--out bench/out/server-burst.md]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -101,6 +103,25 @@ if (process.argv.includes('--burst')) {
     await openRlhfBurst(url, Array.from({ length: 200 }, (_, i) => openRlhfSample(i)), () => true);
     const rs = Array.from({ length: samples }, (_, i) => openRlhfSample(i));
     row(`OpenRLHF per-sample burst: ${f0(samples)} concurrent \`POST /get_reward\`, 5 tries 1 s apart`, await openRlhfBurst(url, rs, (_i, b) => Array.isArray(b.rewards) && b.rewards.length === 1));
+    // The whole-batch client: one request of `--batch` (20,000) queries with long texts (2,000-char
+    // prompts, `--response-chars` (16,000) responses: ~330 MB of JSON), as the old OpenRLHF client sent a batch.
+    {
+      const { Agent } = await import('node:http');
+      const { postJson } = await import('../src/server/trainers.js');
+      const nb = Number(arg('batch', '20000'));
+      const chars = Number(arg('response-chars', '16000'));
+      const big = Array.from({ length: nb }, (_, i) => {
+        const x = openRlhfSample(i, chars);
+        return { ...x, prompt: x.prompt + ' '.repeat(Math.max(0, 2000 - x.prompt.length)) };
+      });
+      const body = JSON.stringify({ query: big.map((x) => x.prompt + x.response), prompts: big.map((x) => x.prompt), labels: big.map((x) => x.label) });
+      const x = await postJson(new Agent(), `${url}/get_reward`, body);
+      const ok = x.status === 200 && Array.isArray(x.body.rewards) && x.body.rewards.length === nb;
+      const m = rssOf(proc.pid!);
+      say2(
+        `| OpenRLHF whole batch: 1 \`POST /get_reward\` of ${f0(nb)} queries (${(body.length / 2 ** 20).toFixed(0)} MiB) | 1 | ${ok ? 1 : 0} | ${ok ? 0 : 1} | ${x.status} | ${f0(x.ms)} | | | | ${(x.ms / 1000).toFixed(1)} | ${f0(nb / (x.ms / 1000))} queries/s | ${m.nowMb} (${m.peakMb}) |`,
+      );
+    }
     if (sandboxSupport().ok) {
       const programs = Array.from({ length: runs }, (_, i) => ({ code: 'import sys\nn = int(sys.stdin.read())\nprint(sum(range(n)))\n', stdin: String(i) }));
       row(
