@@ -181,7 +181,8 @@ export function openRlhfSample(i: number, responseChars = 400): { prompt: string
   const b = (i * 104729) % 997;
   const prompt = `<|im_start|>user\nQuestion ${i}: what is ${a} + ${b}? Put the final answer in \\boxed{}.<|im_end|>\n<|im_start|>assistant\n`;
   const right = i % 2 === 0;
-  const reasoning = `We add ${a} and ${b} step by step. `.repeat(Math.max(1, Math.ceil(responseChars / 40))).slice(0, responseChars);
+  const step = `We add ${a} and ${b} step by step. `;
+  const reasoning = step.repeat(Math.ceil(responseChars / step.length)).slice(0, responseChars);
   return { prompt, response: `${reasoning} The answer is \\boxed{${right ? a + b : a + b + 1}}.<|im_end|>`, label: String(a + b) };
 }
 
