@@ -242,7 +242,8 @@ export class AdmissionLane {
       this.waiting.push(w);
       this.gauges();
       this.drain();
-      if (this.waiting.includes(w)) {
+      // Still waiting iff still last: drain serves from the front, so serving w emptied the queue.
+      if (this.waiting[this.waiting.length - 1] === w) {
         w.timer = setTimeout(() => this.expire(w, waitMs), waitMs);
         w.timer.unref();
         gone?.addEventListener(
