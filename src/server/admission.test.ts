@@ -8,6 +8,7 @@ import { HttpError } from './errors.js';
 import { resolveOptions } from './options.js';
 import { startServer } from './app.js';
 import { createScorer } from '../index.js';
+import { serveOptions } from '../cli/serve.js';
 import { SPECS_DIR, call, halfSent, logSink, metric, until } from './testing.js';
 
 /**
@@ -133,6 +134,14 @@ describe('ByteBudget', () => {
     x.release();
     gate.closing = true;
     expect(() => b.admit(1)).toThrow(/shutting down/);
+  });
+
+  it('serve flags map onto the capacity settings (MiB → bytes, seconds → ms; unset → memory-sized defaults)', () => {
+    const base = { spec: ['x'], host: '127.0.0.1', port: 0, route: {}, scoring: 'auto' as const, maxRollouts: 8192, maxInflight: 64, queueTimeout: 120, sandboxQueueTimeout: 60, deadline: 60, maxJsonDepth: 64, nullReward: 0, logLevel: 'info', shutdownTimeout: 30 };
+    const set = serveOptions({ ...base, bodyLimit: 500, queueMemory: 2048, maxInflightRollouts: 10, queueTimeout: 1.5, sandboxQueueTimeout: 9 });
+    expect([set.bodyLimit, set.queueBytes, set.maxInflightRollouts, set.queueTimeoutMs, set.sandboxQueueTimeoutMs]).toEqual([500 * 2 ** 20, 2048 * 2 ** 20, 10, 1500, 9000]);
+    const unset = resolveOptions(serveOptions(base), {});
+    expect(unset).toMatchObject(Object.fromEntries(Object.entries(defaultCapacity()).map(([k, v]) => [k === 'queueRollouts' ? 'maxInflightRollouts' : k, v])));
   });
 
   it('defaults are sized from memory', () => {
