@@ -17,6 +17,18 @@
  * independently of how busy the machine was. The load average is printed with the results.
  * Run: npx tsx bench/server.ts [--spec examples/gsm8k.yaml] [--duration 8] [--soak 300]
  *      [--modes inline,pool] [--workers N] [--out bench/out/server.md]
+ *
+ * Burst mode (issue 13, admission by capacity): `--burst` instead runs the trainers' own call
+ * patterns against a server child started with default admission settings and reports latency
+ * percentiles (per call, retries and queue waits included), HTTP attempts by status and the
+ * server's RSS:
+ *  - OpenRLHF per-sample client: `--samples` (8000) concurrent `POST /get_reward`, one query each,
+ *    5 tries 1 s apart (src/server/trainers.ts);
+ *  - verl Sandbox Fusion client: `--runs` (1200) `POST /run_code` of a small Python program at
+ *    `max_concurrent` 100, timeout=10 (request timeout 30 s, retries 504 only);
+ *  - OpenRLHF whole-batch client: one `POST /get_reward` of `--batch` (20000) queries with 2,000-char
+ *    prompts and `--response-chars` (16000) responses (~330 MiB of JSON).
+ * Run: npx tsx bench/server.ts --burst [--samples 8000] [--runs 1200] [--batch 20000] [--out bench/out/server-burst.md]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -41,7 +53,7 @@ if (process.argv.includes('--child-server')) {
     port: 0,
     scoring: arg('scoring', 'inline') as 'inline' | 'pool',
     workers: Number(arg('workers', String(availableParallelism()))),
-    maxInflightRequests: 1024,
+    ...(process.argv.includes('--defaults') ? {} : { maxInflightRequests: 1024 }),
     logLevel: arg('log-level', 'info'),
   });
   process.send!({ url });
@@ -49,6 +61,85 @@ if (process.argv.includes('--child-server')) {
     server.close().then(() => process.exit(0));
   });
   await new Promise(() => {});
+}
+
+// ---- burst mode: the trainers' clients at production size ------------------------------------
+if (process.argv.includes('--burst')) {
+  const { openRlhfBurst, openRlhfSample, rssOf, sandboxFusionLoad } = await import('../src/server/trainers.js');
+  const { sandboxSupport } = await import('../src/graders/code/sandbox.js');
+  const burstSpec = resolve(arg('spec', join(root, 'examples', 'gsm8k.yaml')));
+  const samples = Number(arg('samples', '8000'));
+  const runs = Number(arg('runs', '1200'));
+  const out = resolve(arg('out', join(root, 'bench', 'out', 'server-burst.md')));
+  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child-server', '--defaults', '--spec', burstSpec, '--scoring', 'auto', '--log-level', 'warn'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const url = await new Promise<string>((res, rej) => {
+    proc.once('message', (m: { url: string }) => res(m.url));
+    proc.once('exit', (code) => rej(new Error(`server child exited with ${code}`)));
+  });
+  const out2: string[] = [];
+  const say2 = (x = '') => {
+    out2.push(x);
+    console.log(x);
+  };
+  const f0 = (x: number) => Math.round(x).toLocaleString('en-US');
+  say2(`### rewardkit serve under trainer bursts — default admission settings, ${availableParallelism()} cores, node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}`);
+  say2();
+  say2('Latency per call from the first attempt to the usable answer (retries and queue waits included); the client runs on the same machine.');
+  say2();
+  say2('| load | calls | ok | failed | attempts by status | p50 ms | p90 ms | p99 ms | max ms | wall s | calls/s | server RSS after (peak) MB |');
+  say2('|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|');
+  const row = (name: string, r: Awaited<ReturnType<typeof openRlhfBurst>>) => {
+    const m = rssOf(proc.pid!);
+    say2(
+      `| ${name} | ${f0(r.calls)} | ${f0(r.ok)} | ${r.failed} | ${Object.entries(r.attempts).map(([k, v]) => `${k === '0' ? 'conn. error' : k}: ${f0(v)}`).join(', ')} | ${f0(r.latency.p50)} | ${f0(r.latency.p90)} | ${f0(r.latency.p99)} | ${f0(r.latency.max)} | ${(r.wallMs / 1000).toFixed(1)} | ${f0(r.calls / (r.wallMs / 1000))} | ${m.nowMb} (${m.peakMb}) |`,
+    );
+    for (const e of r.errors) console.error(`  ${e}`);
+  };
+  try {
+    // Warm-up: JIT and the spec's lazy loads, off the record.
+    await openRlhfBurst(url, Array.from({ length: 200 }, (_, i) => openRlhfSample(i)), () => true);
+    const rs = Array.from({ length: samples }, (_, i) => openRlhfSample(i));
+    row(`OpenRLHF per-sample burst: ${f0(samples)} concurrent \`POST /get_reward\`, 5 tries 1 s apart`, await openRlhfBurst(url, rs, (_i, b) => Array.isArray(b.rewards) && b.rewards.length === 1));
+    // The whole-batch client: one request of `--batch` (20,000) queries with long texts (2,000-char
+    // prompts, `--response-chars` (16,000) responses: ~330 MB of JSON), as the old OpenRLHF client sent a batch.
+    {
+      const { Agent } = await import('node:http');
+      const { postJson } = await import('../src/server/trainers.js');
+      const nb = Number(arg('batch', '20000'));
+      const chars = Number(arg('response-chars', '16000'));
+      const big = Array.from({ length: nb }, (_, i) => {
+        const x = openRlhfSample(i, chars);
+        return { ...x, prompt: x.prompt + ' '.repeat(Math.max(0, 2000 - x.prompt.length)) };
+      });
+      const body = JSON.stringify({ query: big.map((x) => x.prompt + x.response), prompts: big.map((x) => x.prompt), labels: big.map((x) => x.label) });
+      const x = await postJson(new Agent(), `${url}/get_reward`, body);
+      const ok = x.status === 200 && Array.isArray(x.body.rewards) && x.body.rewards.length === nb;
+      const m = rssOf(proc.pid!);
+      say2(
+        `| OpenRLHF whole batch: 1 \`POST /get_reward\` of ${f0(nb)} queries (${(body.length / 2 ** 20).toFixed(0)} MiB) | 1 | ${ok ? 1 : 0} | ${ok ? 0 : 1} | ${x.status} | ${f0(x.ms)} | | | | ${(x.ms / 1000).toFixed(1)} | ${f0(nb / (x.ms / 1000))} queries/s | ${m.nowMb} (${m.peakMb}) |`,
+      );
+    }
+    if (sandboxSupport().ok) {
+      const programs = Array.from({ length: runs }, (_, i) => ({ code: 'import sys\nn = int(sys.stdin.read())\nprint(sum(range(n)))\n', stdin: String(i) }));
+      row(
+        `verl Sandbox Fusion: ${f0(runs)} \`POST /run_code\` (Python), max_concurrent 100, timeout=10`,
+        await sandboxFusionLoad(url, programs, (i, b) => b.status === 'Success' && b.run_result?.stdout === `${(i * (i - 1)) / 2}\n`),
+      );
+    } else say2(`| verl Sandbox Fusion | skipped: ${sandboxSupport().reason} |`);
+  } finally {
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await exited;
+  }
+  say2();
+  say2('Goal (issue 13): zero failed calls, only latency; no 429 at all (503/504 only when the queue is full or a wait passes its deadline).');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, out2.join('\n') + '\n');
+  console.log(`\n(written to ${out})`);
+  process.exit(0);
 }
 
 // ---- load generator and report --------------------------------------------------------------

@@ -13,10 +13,13 @@ export interface ServeCommandOptions {
   route: Record<string, string>;
   scoring: 'inline' | 'pool' | 'auto';
   workers?: number;
-  bodyLimit: number;
+  bodyLimit?: number;
   maxRollouts: number;
   maxInflight: number;
-  maxInflightRollouts: number;
+  maxInflightRollouts?: number;
+  queueMemory?: number;
+  queueTimeout: number;
+  sandboxQueueTimeout: number;
   deadline: number;
   maxJsonDepth: number;
   scoreComponent?: string;
@@ -73,10 +76,13 @@ export function serveOptions(o: ServeCommandOptions): ServerOptions {
     routes: o.route,
     scoring: o.scoring,
     workers: o.workers,
-    bodyLimit: Math.round(o.bodyLimit * 1024 * 1024),
+    bodyLimit: o.bodyLimit === undefined ? undefined : Math.round(o.bodyLimit * 1024 * 1024),
     maxRollouts: o.maxRollouts,
     maxInflightRequests: o.maxInflight,
     maxInflightRollouts: o.maxInflightRollouts,
+    queueBytes: o.queueMemory === undefined ? undefined : Math.round(o.queueMemory * 1024 * 1024),
+    queueTimeoutMs: Math.round(o.queueTimeout * 1000),
+    sandboxQueueTimeoutMs: Math.round(o.sandboxQueueTimeout * 1000),
     deadlineMs: Math.round(o.deadline * 1000),
     maxJsonDepth: o.maxJsonDepth,
     logLevel: o.logLevel,
@@ -153,11 +159,14 @@ export function registerServe(program: Command): void {
       return v;
     }, 'auto')
     .option('--workers <n>', 'worker threads with --scoring pool or auto (default: the number of CPUs; auto on one CPU scores inline)', positiveInt)
-    .option('--body-limit <MiB>', 'largest request body, MiB', positiveNumber, 32)
-    .option('--max-rollouts <n>', 'most rollouts in one request (413 beyond)', positiveInt, 8192)
-    .option('--max-inflight <n>', 'most scoring requests in flight (429 beyond)', positiveInt, 64)
-    .option('--max-inflight-rollouts <n>', 'most rollouts being scored at once (429 beyond)', positiveInt, 65536)
-    .option('--deadline <seconds>', 'per-request scoring deadline (503 past it)', positiveNumber, 60)
+    .option('--body-limit <MiB>', 'largest request body, MiB (413 beyond; default min(480, --queue-memory): a 20,000-query OpenRLHF batch of 18,000-char queries is ~400 MB)', positiveNumber)
+    .option('--max-rollouts <n>', 'scoring chunk: larger requests are graded in chunks of at most N rollouts (groups kept whole) and combined as one batch; not a limit', positiveInt, 8192)
+    .option('--max-inflight <n>', '/v1/score and /get_reward requests scored at once; the rest wait in a FIFO queue (not rejected)', positiveInt, 64)
+    .option('--max-inflight-rollouts <n>', 'queue capacity in rollouts (queued + being scored, all trainer routes); beyond it 503 (/run_code 504) with Retry-After (default: --queue-memory / 2 KiB, at least 32,768)', positiveInt)
+    .option('--queue-memory <MiB>', 'queue capacity in request-body bytes held; beyond it 503 (/run_code 504) with Retry-After, before the body is read (default: min(RAM / 8, V8 heap limit / 4))', positiveNumber)
+    .option('--queue-timeout <seconds>', 'longest wait in the queue for /v1/score and /get_reward; then 503 with Retry-After', positiveNumber, 120)
+    .option('--sandbox-queue-timeout <seconds>', '/run_code: longest wait in the queue (also at most compile_timeout + 8 s, so verl\'s client still gets the answer); then 504, which verl retries', positiveNumber, 60)
+    .option('--deadline <seconds>', 'per-request scoring deadline once scoring starts (503 past it)', positiveNumber, 60)
     .option('--max-json-depth <n>', 'deepest JSON nesting accepted (400 beyond)', positiveInt, 64)
     .option('--score-component <name>', "/get_reward: component whose value (clamped to [0,1]) is OpenRLHF's `scores` (default: the reward, clamped)")
     .option('--null-reward <x>', '/get_reward: reward sent for a null reward when no rollout of its group is judged (otherwise the group\'s mean judged reward is sent: advantage 0)', finite, 0)

@@ -7,7 +7,8 @@ import { TokenAuth } from './auth.js';
 import { AutoEngine, InlineEngine, PoolEngine, type ScoringEngine } from './engine.js';
 import { HttpError } from './errors.js';
 import { parseJsonBody } from './json.js';
-import { InflightLimiter } from './limits.js';
+import { Admission } from './limits.js';
+import { sandboxConfig } from '../graders/code/sandbox.js';
 import { ServerMetrics } from './metrics.js';
 import { ServerConfigError, resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { ScoreService } from './service.js';
@@ -20,7 +21,8 @@ import { registerOpenApiRoutes } from './routes/openapi.js';
 
 /**
  * The reward server: fastify with the routes of routes/*.ts, token auth, JSON-only bodies with size
- * and depth limits, bounded in-flight work (429 beyond it), Prometheus metrics, pino access logs
+ * and depth limits, admission by capacity (a bounded FIFO queue in front of scoring, 503/504 with
+ * `Retry-After` only when it is full or a wait passes its deadline: limits.ts), Prometheus metrics, pino access logs
  * that carry request ids and never request content, and a graceful close that lets in-flight
  * requests finish.
  */
@@ -71,9 +73,18 @@ export async function createServer(input: ServerOptions): Promise<RewardServer> 
     () => engine.queueDepth(),
     () => specs.entries.flatMap((e) => Object.entries(e.compiled.backends?.stats() ?? {}).map(([backend, stats]) => ({ spec: e.name, backend, stats: { ...stats } }))),
   );
-  const limiter = new InflightLimiter(options.maxInflightRequests, options.maxInflightRollouts, metrics);
-  const service = new ScoreService(specs, engine, limiter, metrics, options.deadlineMs);
-  const ctx: ServerContext = { options, specs, service, metrics, limiter };
+  const admission = new Admission(
+    {
+      capacity: { queueBytes: options.queueBytes, queueRollouts: options.maxInflightRollouts },
+      maxRunning: options.maxInflightRequests,
+      sandboxRunning: options.sandboxRunning ?? (() => sandboxConfig().concurrency),
+      waitMs: options.queueTimeoutMs,
+      sandboxWaitMs: options.sandboxQueueTimeoutMs,
+    },
+    metrics,
+  );
+  const service = new ScoreService(specs, engine, admission.score, metrics, options.deadlineMs, options.maxRollouts);
+  const ctx: ServerContext = { options, specs, service, metrics, admission };
   const auth = options.token !== undefined ? new TokenAuth(options.token) : null;
   const state = { closing: false };
 
@@ -93,10 +104,14 @@ export async function createServer(input: ServerOptions): Promise<RewardServer> 
     },
   });
   app.decorateRequest('rolloutCount', 0);
+  app.decorateRequest('admitted', null);
+  app.decorateRequest('gone', null);
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_req, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: options.bodyLimit }, (req, body, done) => {
     try {
+      // A body sent without Content-Length (chunked) counts against the queue's bytes once read.
+      if (req.admitted && req.headers['content-length'] === undefined) req.admitted.add(Buffer.byteLength(body as string));
       done(null, parseJsonBody(body as string, options.maxJsonDepth));
     } catch (e) {
       done(e as Error, undefined);
@@ -109,8 +124,18 @@ export async function createServer(input: ServerOptions): Promise<RewardServer> 
     if (state.closing && req.routeOptions.url !== '/healthz') throw new HttpError(503, 'server is shutting down', '', { 'retry-after': '5', connection: 'close' });
     if (auth) auth.check(config.auth ?? 'bearer', req.headers.authorization, (req.query as Record<string, unknown> | undefined)?.token);
     if (config.scoring) {
-      const release = limiter.admitRequest();
-      reply.raw.once('close', release);
+      // Admission by capacity: the body's bytes are counted before it is read (503 — /run_code 504 —
+      // when the queue cannot hold them); the run slot is taken in the route, after validation.
+      const length = Number(req.headers['content-length'] ?? 0);
+      if (length > options.bodyLimit) throw new HttpError(413, `request body larger than the ${options.bodyLimit} byte limit`, '');
+      const ticket = admission.bytes.admit(Number.isFinite(length) && length > 0 ? length : 0, req.routeOptions.url === '/run_code' ? 504 : 503);
+      req.admitted = ticket;
+      const gone = new AbortController();
+      req.gone = gone.signal;
+      reply.raw.once('close', () => {
+        ticket.release();
+        if (!reply.raw.writableFinished) gone.abort(new Error('the client closed the connection'));
+      });
     }
   });
 
@@ -176,7 +201,7 @@ export async function createServer(input: ServerOptions): Promise<RewardServer> 
     logger,
     async listen() {
       await engine.ready();
-      await app.listen({ host: options.host, port: options.port, listenTextResolver: (address) => `listening on ${address}` });
+      await app.listen({ host: options.host, port: options.port, backlog: 8192, listenTextResolver: (address) => `listening on ${address}` });
       const addr = app.server.address();
       if (addr === null || typeof addr === 'string') return String(addr);
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -185,7 +210,7 @@ export async function createServer(input: ServerOptions): Promise<RewardServer> 
     close() {
       closed ??= (async () => {
         state.closing = true;
-        limiter.startClosing();
+        admission.startClosing();
         await app.close();
         await engine.close();
         await Promise.allSettled(specs.entries.map((e) => e.compiled.close()));

@@ -2,15 +2,15 @@ import type { ResolvedOptions } from './options.js';
 import type { SpecSet } from './specs.js';
 import type { ScoreService } from './service.js';
 import type { ServerMetrics } from './metrics.js';
-import type { InflightLimiter } from './limits.js';
+import type { Admission } from './limits.js';
 
-/** What every route needs: settings, specs, the scoring service, metrics and the limiter. */
+/** What every route needs: settings, specs, the scoring service, metrics and admission (limits.ts). */
 export interface ServerContext {
   options: ResolvedOptions;
   specs: SpecSet;
   service: ScoreService;
   metrics: ServerMetrics;
-  limiter: InflightLimiter;
+  admission: Admission;
 }
 
 /**
@@ -22,11 +22,15 @@ export type AuthMode = 'bearer' | 'query' | 'none';
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: AuthMode;
-    /** Counted against the in-flight request limit (429 beyond it). */
+    /** A trainer route: its body bytes count against the admission queue's capacity (503 beyond it). */
     scoring?: boolean;
   }
   interface FastifyRequest {
     /** Rollouts in the request, for the access log (never their content). */
     rolloutCount: number;
+    /** The request's admission (trainer routes): its body bytes held in the queue's budget. */
+    admitted: { release(): void; add(bytes: number): void } | null;
+    /** Trainer routes: aborts when the client closes its connection before the response is sent. */
+    gone: AbortSignal | null;
   }
 }

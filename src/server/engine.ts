@@ -3,13 +3,11 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { scoreBatch, type BatchResult, type ScoreOptions } from '../pipeline.js';
-import type { CompiledSpec } from '../spec/compile.js';
-import type { Grader } from '../graders/types.js';
 import type { Rollout } from '../rollout/types.js';
-import { groupKey, textOf } from '../rollout/sample.js';
 import { countReason } from '../diagnose/reasons.js';
 import type { SpecEntry } from './specs.js';
-import type { GradeReply, GradeTask, WorkerSpec } from './worker.js';
+import type { GradeTask, WorkerSpec } from './worker.js';
+import { gradeOnly, gradeRollouts, groupPieces, replayPieces, type GradeReply } from './grading.js';
 import { Slicer } from './slicer.js';
 
 /**
@@ -36,6 +34,11 @@ export interface ScoringEngine {
    * grading as soon as it can (the promise may then reject, or resolve with results nobody reads).
    */
   score(entry: SpecEntry, rollouts: Rollout[], opts: ScoreOptions, signal?: AbortSignal): Promise<BatchResult>;
+  /**
+   * Grades one piece of whole groups without combining (see grading.ts): the service grades a request
+   * larger than one scoring chunk piece by piece, then replays the values over the whole request.
+   */
+  grade(entry: SpecEntry, rollouts: Rollout[], details: boolean, signal?: AbortSignal): Promise<GradeReply>;
   /** Batches waiting for a worker (0 inline). */
   queueDepth(): number;
   /** Resolves once the engine can score (pool: every worker has compiled the specs). */
@@ -53,6 +56,10 @@ export class InlineEngine implements ScoringEngine {
   score(entry: SpecEntry, rollouts: Rollout[], opts: ScoreOptions, signal?: AbortSignal): Promise<BatchResult> {
     return scoreBatch(new Slicer(this.sliceMs, signal).spec(entry.compiled), rollouts, opts);
   }
+  /** Grades on the event loop, sliced and stopped by `signal`. */
+  grade(entry: SpecEntry, rollouts: Rollout[], details: boolean, signal?: AbortSignal): Promise<GradeReply> {
+    return gradeRollouts(new Slicer(this.sliceMs, signal).spec(gradeOnly(entry.compiled)), rollouts, details);
+  }
   /** Always 0: nothing queues. */
   queueDepth(): number {
     return 0;
@@ -61,27 +68,6 @@ export class InlineEngine implements ScoringEngine {
   async ready(): Promise<void> {}
   /** Nothing to stop. */
   async close(): Promise<void> {}
-}
-
-/** Grader that replays a worker's result for the rollout it is asked about. */
-function replayGrader(
-  index: ReadonlyMap<Rollout, number>,
-  col: Float64Array,
-  errors: (string | undefined)[] | null,
-  details: (Record<string, unknown> | undefined)[] | null,
-): Grader {
-  return {
-    scope: 'rollout',
-    grade(s) {
-      const i = index.get(s.rollout)!;
-      const msg = errors?.[i];
-      if (msg !== undefined) throw new Error(msg);
-      const v = col[i]!;
-      const score = v === v ? v : null;
-      const d = details?.[i];
-      return d !== undefined ? { score, details: d } : score;
-    },
-  };
 }
 
 /** Where the worker module is: the `.ts` source under tsx/vitest, the compiled `.js` in dist. */
@@ -131,27 +117,38 @@ export class PoolEngine implements ScoringEngine {
     await Promise.all(Array.from({ length: this.workers }, () => this.pool.run({ spec: -1, rollouts: [], details: false })));
   }
 
-  /** Cuts a batch into slices of whole groups, balanced by rollout count; one slice for small batches. */
-  private slices(rollouts: readonly Rollout[]): number[][] {
+  /** Grades a piece in the pool: cut into up to `workers` slices of whole groups when it has at least `2 × sliceSize` rollouts. */
+  async grade(entry: SpecEntry, rollouts: Rollout[], details: boolean, signal?: AbortSignal): Promise<GradeReply> {
+    const { slices, replies } = await this.gradeSlices(entry, rollouts, details, signal);
+    if (slices.length === 1) return replies[0]!;
+    // Reassemble the slices' replies in batch order.
+    const n = rollouts.length;
+    const K = entry.compiled.names.length;
+    const out: GradeReply = { columns: Array.from({ length: K }, () => new Float64Array(n)), errors: new Array(K).fill(null), details: new Array(K).fill(null), reasons: Array.from({ length: K }, () => new Map()) };
+    slices.forEach((idx, p) => {
+      const rep = replies[p]!;
+      for (let k = 0; k < K; k++) {
+        const src = rep.columns[k]!;
+        const dst = out.columns[k]!;
+        for (let j = 0; j < idx.length; j++) dst[idx[j]!] = src[j]!;
+        const e = rep.errors[k];
+        if (e) for (const j in e) (out.errors[k] ??= {})[idx[Number(j)]!] = e[j]!;
+        const d = rep.details[k];
+        if (d) for (const j in d) (out.details[k] ??= {})[idx[Number(j)]!] = d[j]!;
+        for (const [reason, count] of rep.reasons[k] ?? []) countReason(out.reasons[k]!, reason, count);
+      }
+    });
+    return out;
+  }
+
+  private async gradeSlices(entry: SpecEntry, rollouts: Rollout[], details: boolean, signal?: AbortSignal): Promise<{ slices: number[][]; replies: GradeReply[] }> {
     const n = rollouts.length;
     const count = Math.min(this.workers, Math.floor(n / this.sliceSize));
-    if (count <= 1) return [rollouts.map((_, i) => i)];
-    const groups = new Map<string, number[]>();
-    for (let i = 0; i < n; i++) {
-      const r = rollouts[i]!;
-      const key = groupKey(r, r.group === undefined ? textOf(r.prompt, 'prompt') : '');
-      let g = groups.get(key);
-      if (!g) groups.set(key, (g = []));
-      g.push(i);
-    }
-    const out: number[][] = Array.from({ length: count }, () => []);
-    const target = n / count;
-    let s = 0;
-    for (const members of groups.values()) {
-      if (out[s]!.length >= target && s < count - 1) s++;
-      for (const i of members) out[s]!.push(i);
-    }
-    return out.filter((x) => x.length > 0).map((x) => x.sort((a, b) => a - b));
+    const slices = count <= 1 ? [rollouts.map((_, i) => i)] : groupPieces(rollouts, Math.ceil(n / count), count);
+    const replies = await Promise.all(
+      slices.map((idx) => this.pool.run({ spec: entry.index, rollouts: idx.length === n ? rollouts : idx.map((i) => rollouts[i]!), details }, { signal: signal ?? null })),
+    );
+    return { slices, replies };
   }
 
   /**
@@ -159,45 +156,8 @@ export class PoolEngine implements ScoringEngine {
    * aborts the slices' tasks (a running task's worker is terminated and replaced).
    */
   async score(entry: SpecEntry, rollouts: Rollout[], opts: ScoreOptions, signal?: AbortSignal): Promise<BatchResult> {
-    const n = rollouts.length;
-    const details = opts.details === true;
-    const parts = this.slices(rollouts);
-    const replies = await Promise.all(
-      parts.map((idx) => this.pool.run({ spec: entry.index, rollouts: idx.length === n ? rollouts : idx.map((i) => rollouts[i]!), details }, { signal: signal ?? null })),
-    );
-    const K = entry.compiled.names.length;
-    const cols = Array.from({ length: K }, () => new Float64Array(n));
-    const errs: ((string | undefined)[] | null)[] = new Array(K).fill(null);
-    const dets: ((Record<string, unknown> | undefined)[] | null)[] = new Array(K).fill(null);
-    parts.forEach((idx, p) => {
-      const rep = replies[p]!;
-      for (let k = 0; k < K; k++) {
-        const src = rep.columns[k]!;
-        const dst = cols[k]!;
-        for (let j = 0; j < idx.length; j++) dst[idx[j]!] = src[j]!;
-        const e = rep.errors[k];
-        if (e) {
-          const to = (errs[k] ??= new Array(n));
-          for (const j in e) to[idx[Number(j)]!] = e[j];
-        }
-        const d = rep.details[k];
-        if (d) {
-          const to = (dets[k] ??= new Array(n));
-          for (const j in d) to[idx[Number(j)]!] = d[j];
-        }
-      }
-    });
-    const index = new Map<Rollout, number>();
-    for (let i = 0; i < n; i++) index.set(rollouts[i]!, i);
-    const replay: CompiledSpec = { ...entry.compiled, graders: cols.map((c, k) => replayGrader(index, c, errs[k]!, dets[k]!)) };
-    const result = await scoreBatch(replay, rollouts, opts);
-    // The workers saw the graders' null reasons (the replay sees details only when asked): use theirs.
-    result.columns.nullReasons = Array.from({ length: K }, (_, k) => {
-      const merged = new Map<string, number>();
-      for (const rep of replies) for (const [reason, count] of rep.reasons[k] ?? []) countReason(merged, reason, count);
-      return merged;
-    });
-    return result;
+    const { slices, replies } = await this.gradeSlices(entry, rollouts, opts.details === true, signal);
+    return replayPieces(entry.compiled, rollouts, slices, replies, opts);
   }
 
   /** Tasks waiting for a free worker. */
@@ -287,18 +247,27 @@ export class AutoEngine implements ScoringEngine {
   }
 
   /** Scores inline (timed) or in the pool, per {@link AutoEngine}. */
-  async score(entry: SpecEntry, rollouts: Rollout[], opts: ScoreOptions, signal?: AbortSignal): Promise<BatchResult> {
-    if (this.route(entry, rollouts.length) === 'pool') {
+  score(entry: SpecEntry, rollouts: Rollout[], opts: ScoreOptions, signal?: AbortSignal): Promise<BatchResult> {
+    return this.dispatch(entry, rollouts.length, signal, (e) => e.score(entry, rollouts, opts, signal));
+  }
+
+  /** Grades a piece inline (timed) or in the pool, as {@link score} places batches. */
+  grade(entry: SpecEntry, rollouts: Rollout[], details: boolean, signal?: AbortSignal): Promise<GradeReply> {
+    return this.dispatch(entry, rollouts.length, signal, (e) => e.grade(entry, rollouts, details, signal));
+  }
+
+  private async dispatch<T>(entry: SpecEntry, n: number, signal: AbortSignal | undefined, run: (engine: ScoringEngine) => Promise<T>): Promise<T> {
+    if (this.route(entry, n) === 'pool') {
       this.counts.pool++;
-      return this.pool!.score(entry, rollouts, opts, signal);
+      return run(this.pool!);
     }
     this.counts.inline++;
     // CPU time, not wall time: graders that wait on I/O (model backends, sandboxed code) do not block
     // the event loop and gain nothing from worker threads.
     const c0 = process.cpuUsage();
-    const out = await this.inline.score(entry, rollouts, opts, signal);
+    const out = await run(this.inline);
     const c = process.cpuUsage(c0);
-    const ms = (c.user + c.system) / 1000 / Math.max(1, rollouts.length);
+    const ms = (c.user + c.system) / 1000 / Math.max(1, n);
     const cost = this.costOf(entry);
     if (signal?.aborted) {
       // Missed its deadline on the event loop: enough evidence. The spec's later batches go to the
@@ -312,7 +281,7 @@ export class AutoEngine implements ScoringEngine {
     // A spec's first batch pays for lazy module loads and JIT warm-up: it is not a measure of its cost.
     if (++cost.inlineBatches === 1) return out;
     cost.msPerRollout = cost.msPerRollout === undefined ? ms : 0.5 * cost.msPerRollout + 0.5 * ms;
-    cost.heavyStreak = ms * rollouts.length > this.budgetMs ? cost.heavyStreak + 1 : 0;
+    cost.heavyStreak = ms * n > this.budgetMs ? cost.heavyStreak + 1 : 0;
     return out;
   }
 

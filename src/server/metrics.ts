@@ -34,6 +34,12 @@ export class ServerMetrics {
   readonly inflightRequests: Gauge;
   readonly inflightRollouts: Gauge;
   readonly queueDepth: Gauge;
+  readonly queueWaiting: Gauge<'lane'>;
+  readonly queueRunning: Gauge<'lane'>;
+  readonly queueRollouts: Gauge;
+  readonly queueBytes: Gauge;
+  readonly queueWait: Histogram<'lane'>;
+  readonly chunks: Counter;
   readonly backendOps: Gauge<'spec' | 'backend' | 'counter'>;
   readonly componentNulls: Counter<'spec' | 'component'>;
   readonly nullReasons: Counter<'spec' | 'component' | 'reason'>;
@@ -68,7 +74,7 @@ export class ServerMetrics {
     });
     this.rejected = new Counter({
       name: 'rewardkit_rejected_requests_total',
-      help: 'Requests turned away before scoring: busy (429), deadline (503), shutting_down (503).',
+      help: 'Requests answered without a result: queue_full (503, /run_code 504: the admission queue could not hold the request), queue_timeout (503/504: waited past the queue deadline), deadline (503: scoring passed the per-request deadline), shutting_down (503), client_gone (the client closed its connection while its request waited: dropped from the queue unscored).',
       labelNames: ['reason'],
       registers,
     });
@@ -114,11 +120,23 @@ export class ServerMetrics {
       labelNames: ['route', 'kind'],
       registers,
     });
-    this.inflightRequests = new Gauge({ name: 'rewardkit_inflight_requests', help: 'Scoring requests being handled.', registers });
-    this.inflightRollouts = new Gauge({ name: 'rewardkit_inflight_rollouts', help: 'Rollouts being scored.', registers });
+    this.inflightRequests = new Gauge({ name: 'rewardkit_inflight_requests', help: 'Trainer-route requests admitted and not yet answered (body being read, queued or being scored).', registers });
+    this.inflightRollouts = new Gauge({ name: 'rewardkit_inflight_rollouts', help: 'Rollouts being scored (holding a run slot of the score lane).', registers });
+    this.queueWaiting = new Gauge({ name: 'rewardkit_queue_waiting', help: 'Requests waiting in the admission queue for a run slot, by lane (score: /v1/score and /get_reward; sandbox: /run_code).', labelNames: ['lane'], registers });
+    this.queueRunning = new Gauge({ name: 'rewardkit_queue_running', help: 'Requests holding a run slot, by lane.', labelNames: ['lane'], registers });
+    this.queueRollouts = new Gauge({ name: 'rewardkit_queue_rollouts', help: 'Rollouts held by queued and running requests (bounded by --queue-rollouts).', registers });
+    this.queueBytes = new Gauge({ name: 'rewardkit_queue_bytes', help: 'Body bytes of trainer-route requests held (bounded by --queue-memory).', registers });
+    this.chunks = new Counter({ name: 'rewardkit_scoring_chunks_total', help: 'Chunks graded for requests larger than one scoring chunk (--max-rollouts).', registers });
+    this.queueWait = new Histogram({
+      name: 'rewardkit_queue_wait_seconds',
+      help: 'Time a request waited in the admission queue before its run slot (or before its wait deadline passed), by lane.',
+      labelNames: ['lane'],
+      buckets: [0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers,
+    });
     this.queueDepth = new Gauge({
       name: 'rewardkit_queue_depth',
-      help: 'Batches waiting for a pool worker (always 0 with inline scoring).',
+      help: 'Batches waiting for a pool worker (always 0 with inline scoring); see rewardkit_queue_waiting for the admission queue.',
       registers,
       collect() {
         this.set(queueDepth());

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { DestinationStream } from 'pino';
+import { MAX_STRING_BYTES, defaultCapacity } from './limits.js';
 
 /**
  * Server settings, their defaults and the start-up checks (a non-loopback bind without a token is
@@ -50,14 +51,42 @@ export interface ServerOptions {
   scoring?: ScoringMode;
   /** Worker threads in `pool` mode. Default: available cores. */
   workers?: number;
-  /** Largest request body, bytes. Default 32 MiB. */
+  /**
+   * Largest request body, bytes (413 beyond). Default: min(480 MiB, `queueBytes`) — a 20,000-query
+   * OpenRLHF batch with 2,000-character prompts and 16,000-character responses is ~400 MB (see
+   * {@link defaultCapacity}).
+   */
   bodyLimit?: number;
-  /** Most rollouts in one request. Default 8192. */
+  /**
+   * Scoring chunk, rollouts: a request with more rollouts is graded in chunks of at most this many
+   * (groups kept whole), then combined, shaped and given advantages over the whole request, so the
+   * results equal one batch. Not a limit: any number of rollouts is accepted. Default 8192.
+   */
   maxRollouts?: number;
-  /** Most scoring requests in flight; beyond it requests get 429. Default 64. */
+  /** Requests of `/v1/score` and `/get_reward` scored at once; the others wait in the FIFO queue. Default 64. */
   maxInflightRequests?: number;
-  /** Most rollouts being scored at once (a single request over it is still admitted when nothing else runs). Default 65536. */
+  /**
+   * Queue capacity in rollouts: rollouts held by queued and running requests of every trainer route;
+   * a request that would pass it gets 503 (`/run_code` 504) with `Retry-After`. Default: `queueBytes` / 2 KiB, at least 32,768.
+   */
   maxInflightRollouts?: number;
+  /**
+   * Queue capacity in bytes: request bodies held (counted from `Content-Length` when a request
+   * arrives); beyond it 503 with `Retry-After` before the body is read. Default: min(total memory / 8,
+   * V8 heap limit / 4) — 1 GiB with Node's default heap on a machine with 8 GB or more.
+   */
+  queueBytes?: number;
+  /** Longest wait in the queue for `/v1/score` and `/get_reward`, ms; past it 503 with `Retry-After`. Default 120000. */
+  queueTimeoutMs?: number;
+  /**
+   * Longest wait in the queue for `/run_code`, ms; past it 504 (verl's Sandbox Fusion client retries
+   * 504 only). A request also waits at most `compile_timeout` (default 10) + 8 s: verl gives up on a
+   * request after compile_timeout + run_timeout + 10 s, and the run itself may take run_timeout.
+   * Default 60000.
+   */
+  sandboxQueueTimeoutMs?: number;
+  /** Programs `/run_code` runs at once (the others wait in its queue). Default: the sandbox's concurrency (the number of CPUs unless configured). */
+  sandboxRunning?: number;
   /**
    * Per-request deadline for scoring, ms. Past it the request gets 503 `scoring did not finish within
    * the N ms deadline` and its grading stops: inline, grader calls not yet started fail (graders yield
@@ -77,7 +106,9 @@ export interface ServerOptions {
 }
 
 /** Every option filled in. */
-export interface ResolvedOptions extends Required<Omit<ServerOptions, 'token' | 'defaultSpec' | 'logStream' | 'openrlhf'>> {
+export interface ResolvedOptions extends Required<Omit<ServerOptions, 'token' | 'defaultSpec' | 'logStream' | 'openrlhf' | 'sandboxRunning'>> {
+  /** Undefined: follow the sandbox's concurrency. */
+  sandboxRunning: number | undefined;
   token: string | undefined;
   defaultSpec: string | undefined;
   logStream: DestinationStream | undefined;
@@ -108,6 +139,12 @@ function positive(name: string, v: number, integer = true): number {
   return v;
 }
 
+function bodyLimit(v: number): number {
+  positive('body limit', v);
+  if (v > MAX_STRING_BYTES) throw new ServerConfigError(`body limit must be at most ${MAX_STRING_BYTES} bytes (~512 MiB: the longest string V8 holds; a body is read as one string), got ${v}`);
+  return v;
+}
+
 /**
  * Fills defaults and checks the settings. Throws {@link ServerConfigError} for a non-loopback host
  * without a token (unless `insecure`), an empty token, or a bad limit.
@@ -126,6 +163,8 @@ export function resolveOptions(o: ServerOptions, env: NodeJS.ProcessEnv = proces
   const scoring = o.scoring ?? 'auto';
   if (scoring !== 'inline' && scoring !== 'pool' && scoring !== 'auto') throw new ServerConfigError(`scoring must be "inline", "pool" or "auto", got ${JSON.stringify(scoring)}`);
   const nullReward = o.openrlhf?.nullReward ?? 0;
+  const cap = defaultCapacity();
+  const queueBytes = positive('queue memory', o.queueBytes ?? cap.queueBytes);
   if (!Number.isFinite(nullReward)) throw new ServerConfigError('openrlhf null reward must be a finite number');
   return {
     specs: o.specs,
@@ -137,10 +176,14 @@ export function resolveOptions(o: ServerOptions, env: NodeJS.ProcessEnv = proces
     routes: { ...(o.routes ?? {}) },
     scoring,
     workers: positive('workers', o.workers ?? availableParallelism()),
-    bodyLimit: positive('body limit', o.bodyLimit ?? 32 * 1024 * 1024),
+    bodyLimit: bodyLimit(o.bodyLimit ?? Math.min(cap.bodyLimit, queueBytes)),
     maxRollouts: positive('max rollouts', o.maxRollouts ?? 8192),
     maxInflightRequests: positive('max in-flight requests', o.maxInflightRequests ?? 64),
-    maxInflightRollouts: positive('max in-flight rollouts', o.maxInflightRollouts ?? 65536),
+    maxInflightRollouts: positive('max in-flight rollouts', o.maxInflightRollouts ?? cap.queueRollouts),
+    queueBytes,
+    queueTimeoutMs: positive('queue timeout', o.queueTimeoutMs ?? 120_000),
+    sandboxQueueTimeoutMs: positive('sandbox queue timeout', o.sandboxQueueTimeoutMs ?? 60_000),
+    sandboxRunning: o.sandboxRunning === undefined ? undefined : positive('sandbox running', o.sandboxRunning),
     deadlineMs: positive('deadline', o.deadlineMs ?? 60_000),
     maxJsonDepth: positive('max JSON depth', o.maxJsonDepth ?? 64),
     logLevel: o.logLevel ?? 'info',

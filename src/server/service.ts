@@ -3,14 +3,19 @@ import type { ComponentError, Rollout } from '../rollout/types.js';
 import { RolloutError, validateRollout } from '../rollout/validate.js';
 import type { ScoringEngine } from './engine.js';
 import { HttpError, kindOf } from './errors.js';
-import { withDeadline, type InflightLimiter } from './limits.js';
+import { withDeadline, type AdmissionLane } from './limits.js';
+import { groupPieces, replayPieces, type GradeReply } from './grading.js';
+import { Slicer } from './slicer.js';
+import type { ScoreOptions } from '../pipeline.js';
 import type { ServerMetrics } from './metrics.js';
 import type { SpecEntry, SpecSet } from './specs.js';
 
 /**
- * Scoring shared by every scoring route: route rollouts to specs, reserve capacity, score each
- * spec's part as one batch (groups and advantages as the CLI computes them for one batch) under
- * the request deadline, count metrics, and shape slim per-rollout results in request order.
+ * Scoring shared by every scoring route: route rollouts to specs, wait for a run slot in the
+ * admission queue (limits.ts), score each spec's part as one batch (groups and advantages as the
+ * CLI computes them for one batch) under the request deadline — a part larger than one scoring
+ * chunk is graded chunk by chunk (whole groups) and then combined over the whole part, so it still
+ * is one batch — count metrics, and shape slim per-rollout results in request order.
  */
 
 /** One rollout's result as the server returns it (the rollout itself is not echoed back). */
@@ -63,13 +68,13 @@ export interface ScoreOutcome {
 
 /**
  * Checks a request's `rollouts` value against the rollout contract. Throws 422 (wrong type, empty,
- * a rollout breaking the contract — path `rollouts[i].field`) or 413 (more than `max` rollouts).
+ * a rollout breaking the contract — path `rollouts[i].field`). There is no count limit: large
+ * batches are scored in chunks, and the body's byte limit bounds a request.
  */
-export function validateRollouts(v: unknown, max: number, path = 'rollouts'): Rollout[] {
+export function validateRollouts(v: unknown, path = 'rollouts'): Rollout[] {
   if (v === undefined) throw new HttpError(422, 'is required (a list of rollouts)', path);
   if (!Array.isArray(v)) throw new HttpError(422, `expected a list of rollouts, got ${kindOf(v)}`, path);
   if (v.length === 0) throw new HttpError(422, 'empty batch: send at least one rollout', path);
-  if (v.length > max) throw new HttpError(413, `${v.length} rollouts in one request; the limit is ${max} (split the batch)`, path);
   for (let i = 0; i < v.length; i++) {
     try {
       validateRollout(v[i]);
@@ -90,22 +95,34 @@ export class ScoreService {
   constructor(
     readonly specs: SpecSet,
     readonly engine: ScoringEngine,
-    private readonly limiter: InflightLimiter,
+    private readonly lane: AdmissionLane,
     private readonly metrics: ServerMetrics,
     private readonly deadlineMs: number,
+    /** Scoring chunk, rollouts (`--max-rollouts`). */
+    private readonly chunk: number,
   ) {}
 
-  /** Scores validated rollouts: one batch per spec (`specName`, else routing). Throws HttpError 422/429/503. */
-  async score(rollouts: Rollout[], specName: string | undefined, opts: { details?: boolean; parts?: { entry: SpecEntry; indices: number[] }[] } = {}): Promise<ScoreOutcome> {
+  /**
+   * Scores validated rollouts: one batch per spec (`specName`, else routing), after waiting in the
+   * admission queue. Throws HttpError 422, or 503 (queue full, wait deadline, scoring deadline).
+   * `gone` (the client closed its connection) takes a waiting request out of the queue and stops
+   * the grading of a running one.
+   */
+  async score(
+    rollouts: Rollout[],
+    specName: string | undefined,
+    opts: { details?: boolean; parts?: { entry: SpecEntry; indices: number[] }[]; gone?: AbortSignal | null } = {},
+  ): Promise<ScoreOutcome> {
     const n = rollouts.length;
     const parts = opts.parts ?? this.specs.partition(rollouts, specName);
-    const release = this.limiter.reserveRollouts(n);
-    // Aborted at the deadline: the engine stops grading (see ScoringEngine.score).
+    const release = await this.lane.enter(n, undefined, opts.gone);
+    // Aborted at the deadline, or when the client goes away: the engine stops grading (see ScoringEngine.score).
     const abort = new AbortController();
+    opts.gone?.addEventListener('abort', () => abort.abort(opts.gone!.reason), { once: true });
     let work: Promise<BatchResult[]>;
     try {
       work = Promise.all(
-        parts.map((p) => this.engine.score(p.entry, p.indices.length === n ? rollouts : p.indices.map((i) => rollouts[i]!), { details: opts.details, slim: true }, abort.signal)),
+        parts.map((p) => this.scorePart(p.entry, p.indices.length === n ? rollouts : p.indices.map((i) => rollouts[i]!), { details: opts.details, slim: true }, abort.signal)),
       );
     } catch (e) {
       release();
@@ -135,6 +152,23 @@ export class ScoreService {
       }
     });
     return { results, parts: scored };
+  }
+
+  /**
+   * One spec's part as one batch: straight to the engine up to one chunk; beyond, graded chunk by
+   * chunk (whole groups, one after another so a huge request does not take every worker at once)
+   * and replayed over the whole part (grading.ts), so results equal one batch.
+   */
+  private async scorePart(entry: SpecEntry, rollouts: Rollout[], opts: ScoreOptions, signal: AbortSignal): Promise<BatchResult> {
+    if (rollouts.length <= this.chunk) return this.engine.score(entry, rollouts, opts, signal);
+    const pieces = groupPieces(rollouts, this.chunk);
+    const replies: GradeReply[] = [];
+    for (const idx of pieces) {
+      if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('scoring was cancelled');
+      replies.push(await this.engine.grade(entry, idx.map((i) => rollouts[i]!), opts.details === true, signal));
+    }
+    this.metrics.chunks.inc(pieces.length);
+    return replayPieces(entry.compiled, rollouts, pieces, replies, opts, (c) => new Slicer(10, signal).spec(c));
   }
 
   /** Metrics of one scored batch: rollouts per spec, grader errors per component, nulls and their reasons. */

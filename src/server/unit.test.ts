@@ -201,6 +201,7 @@ describe('auto scoring engine', () => {
     const pool = {
       mode: 'pool' as const,
       score: async (_e: unknown, rs: unknown[]) => (pooled.push(rs.length), { results: [], columns: {} } as never),
+      grade: async () => ({}) as never,
       queueDepth: () => 0,
       ready: async () => undefined,
       close: async () => undefined,
@@ -242,7 +243,7 @@ describe('auto scoring engine and deadlines', () => {
     const entry = { name: 'd', file: 'd.yaml', index: 0, compiled, graderKinds: ['exact'] };
     const pooled: number[] = [];
     let started = 0;
-    const pool = { mode: 'pool' as const, score: async (_e: unknown, rs: unknown[]) => (pooled.push(rs.length), {}) as never, queueDepth: () => 0, ready: async () => undefined, close: async () => undefined };
+    const pool = { mode: 'pool' as const, score: async (_e: unknown, rs: unknown[]) => (pooled.push(rs.length), {}) as never, grade: async () => ({}) as never, queueDepth: () => 0, ready: async () => undefined, close: async () => undefined };
     const engine = new AutoEngine(() => (started++, pool), 10, 4);
     const rollouts = Array.from({ length: 5 }, (_, i) => ({ id: `r${i}`, completion: 'a', reference: 'a' }));
     await engine.score(entry as never, rollouts as never, {});
@@ -267,7 +268,7 @@ describe('auto scoring engine and waiting graders', () => {
     const waiting = { scope: 'rollout' as const, grade: () => new Promise<number>((r) => setTimeout(() => r(1), 2)) };
     const entry = { name: 'w', file: 'w.yaml', index: 0, compiled: { ...compiled, graders: [waiting] }, graderKinds: ['exact'] };
     let started = 0;
-    const engine = new AutoEngine(() => (started++, { mode: 'pool' as const, score: async () => ({}) as never, queueDepth: () => 0, ready: async () => undefined, close: async () => undefined }), 10, 4);
+    const engine = new AutoEngine(() => (started++, { mode: 'pool' as const, score: async () => ({}) as never, grade: async () => ({}) as never, queueDepth: () => 0, ready: async () => undefined, close: async () => undefined }), 10, 4);
     const rollouts = Array.from({ length: 100 }, (_, i) => ({ id: `r${i}`, completion: 'a', reference: 'a' }));
     for (let k = 0; k < 4; k++) await engine.score(entry as never, rollouts as never, {});
     expect(engine.counts).toEqual({ inline: 4, pool: 0 });

@@ -4,7 +4,7 @@
  * stay on the main thread over the whole batch, so pooled results equal in-process results.
  */
 import { workerData } from 'node:worker_threads';
-import { scoreBatch } from '../pipeline.js';
+import { gradeOnly, gradeRollouts, type GradeReply } from './grading.js';
 import { compileSpec, type CompiledSpec } from '../spec/compile.js';
 import type { Spec } from '../spec/schema.js';
 import type { Rollout } from '../rollout/types.js';
@@ -25,51 +25,16 @@ export interface GradeTask {
   details: boolean;
 }
 
-/**
- * Per component (spec order): the values (NaN = null), the error message per rollout (only when
- * any), and the details per rollout (only when asked and any).
- */
-export interface GradeReply {
-  columns: Float64Array[];
-  errors: (Record<number, string> | null)[];
-  details: (Record<number, Record<string, unknown>> | null)[];
-  /** Per component: why values were null, with counts (see `BatchColumns.nullReasons`). */
-  reasons: Map<string, number>[];
-}
+export type { GradeReply } from './grading.js';
 
 const given = (workerData as { specs: WorkerSpec[] }).specs;
-/**
- * Grade-only copies of the served specs: no shapers (their running state lives on the main thread), no
- * estimator, no credit, no step components (steps are graded and credited over the whole batch on the
- * main thread).
- */
-const specs: CompiledSpec[] = given.map((w) => {
-  const compiled = 'file' in w ? compileSpecFile(w.file) : compileSpec(w.spec, { source: w.source, specDir: w.specDir });
-  return { ...compiled, shapers: null, estimator: null, credit: null, steps: null };
-});
+/** Grade-only copies of the served specs (see {@link gradeOnly}). */
+const specs: CompiledSpec[] = given.map((w) => gradeOnly('file' in w ? compileSpecFile(w.file) : compileSpec(w.spec, { source: w.source, specDir: w.specDir })));
 
 /** Grades one slice; see {@link GradeReply}. */
 export default async function grade(task: GradeTask): Promise<GradeReply> {
   if (task.spec === -1) return { columns: [], errors: [], details: [], reasons: [] };
   const compiled = specs[task.spec];
   if (!compiled) throw new Error(`worker has no spec #${task.spec}`);
-  const { results, columns } = await scoreBatch(compiled, task.rollouts, { details: task.details });
-  const names = compiled.names;
-  const errors: (Record<number, string> | null)[] = names.map(() => null);
-  const details: (Record<number, Record<string, unknown>> | null)[] = names.map(() => null);
-  const indexOf = new Map(names.map((n, k) => [n, k]));
-  for (let i = 0; i < results.length; i++) {
-    const r = results[i]!;
-    if (r.errors)
-      for (const e of r.errors) {
-        const k = indexOf.get(e.component)!;
-        (errors[k] ??= {})[i] = e.message;
-      }
-    if (task.details && r.details)
-      for (const [name, d] of Object.entries(r.details)) {
-        const k = indexOf.get(name)!;
-        (details[k] ??= {})[i] = d as Record<string, unknown>;
-      }
-  }
-  return { columns: columns.components, errors, details, reasons: columns.nullReasons };
+  return gradeRollouts(compiled, task.rollouts, task.details);
 }

@@ -52,13 +52,12 @@ function stringList(v: unknown, key: string, n: number | undefined): string[] {
 }
 
 /** Checks an OpenRLHF request body (unknown keys are ignored, as OpenRLHF's own server does). */
-export function checkOpenRlhfBody(body: unknown, maxRollouts: number): OpenRlhfBody {
+export function checkOpenRlhfBody(body: unknown): OpenRlhfBody {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(422, `expected a JSON object {query, prompts, labels}, got ${kindOf(body)}`, '');
   const b = body as Record<string, unknown>;
   if (b.query === undefined) throw new HttpError(422, 'is required (a list of prompt+response strings)', 'query');
   const query = stringList(b.query, 'query', undefined);
   if (query.length === 0) throw new HttpError(422, 'empty batch: send at least one query', 'query');
-  if (query.length > maxRollouts) throw new HttpError(413, `${query.length} queries in one request; the limit is ${maxRollouts} (split the batch)`, 'query');
   const prompts = b.prompts === undefined || b.prompts === null ? undefined : stringList(b.prompts, 'prompts', query.length);
   let labels: unknown[] | undefined;
   if (b.labels !== undefined && b.labels !== null) {
@@ -113,7 +112,7 @@ function clamp01(x: number): number {
 export function registerOpenRlhfRoute(app: FastifyInstance, ctx: ServerContext): void {
   const o = ctx.options.openrlhf;
   app.post<{ Querystring: { spec?: string } }>('/get_reward', { config: { auth: 'query', scoring: true } }, async (req) => {
-    const body = checkOpenRlhfBody(req.body, ctx.options.maxRollouts);
+    const body = checkOpenRlhfBody(req.body);
     const specName = req.query.spec;
     const entry: SpecEntry = typeof specName === 'string' && specName.length > 0 ? ctx.specs.named(specName, 'query.spec') : ctx.specs.defaultEntry('query.spec');
     const n = body.query.length;
@@ -133,7 +132,7 @@ export function registerOpenRlhfRoute(app: FastifyInstance, ctx: ServerContext):
       rollouts[i] = r;
     }
     if (ctx.options.logCompletions) req.log.info({ completions: rollouts.map((r) => r.completion) }, 'completions');
-    const out = await ctx.service.score(rollouts, undefined, { parts: [{ entry, indices: rollouts.map((_, i) => i) }] });
+    const out = await ctx.service.score(rollouts, undefined, { parts: [{ entry, indices: rollouts.map((_, i) => i) }], gone: req.gone });
     const names = entry.compiled.names;
     const scoreKey = o.scoreComponent !== undefined && names.includes(o.scoreComponent) ? o.scoreComponent : undefined;
     const rewards = new Array<number>(n);

@@ -131,6 +131,17 @@ export function toFusionResponse(r: RunResult): RunCodeResponse {
   };
 }
 
+/**
+ * Longest wait in the admission queue for one `/run_code` request, ms: the server's setting, and at
+ * most `compile_timeout` (default 10) + 8 s — verl's Sandbox Fusion client gives up on a request after
+ * compile_timeout + run_timeout + 10 s, so a run that starts by then still answers in time.
+ */
+export function sandboxWait(body: unknown, maxMs: number): number {
+  const c = (body as { compile_timeout?: unknown }).compile_timeout;
+  const compileS = typeof c === 'number' && Number.isFinite(c) && c > 0 ? c : 10;
+  return Math.max(1, Math.min(maxMs, Math.round((compileS + 8) * 1000)));
+}
+
 /** Registers `POST /run_code`. */
 export function registerRunCodeRoute(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/run_code', { config: { auth: 'query', scoring: true } }, async (req): Promise<RunCodeResponse> => {
@@ -141,8 +152,11 @@ export function registerRunCodeRoute(app: FastifyInstance, ctx: ServerContext): 
       return { status: 'SandboxError', message: `language "${r.language}" is not supported by rewardkit's sandbox (python, nodejs)`, compile_result: null, run_result: null, executor_pod_name: null, files: {} };
     const deadlineS = ctx.options.deadlineMs / 1000;
     const timeoutMs = Math.max(1, Math.round(Math.min(r.runTimeoutS, deadlineS) * 1000));
+    // Admission: wait in order for a sandbox slot, at most until verl's client would still get the
+    // run's answer in time (see sandboxWait); past that 504, the one status verl's client retries.
+    const release = await ctx.admission.sandbox.enter(1, sandboxWait(req.body, ctx.options.sandboxQueueTimeoutMs), req.gone);
     const work = runInSandbox({ language, code: r.code, stdin: r.stdin, limits: { timeoutMs, memoryMb: r.memoryMb } });
-    const result = await withDeadline(work, ctx.options.deadlineMs, ctx.metrics, () => {});
+    const result = await withDeadline(work, ctx.options.deadlineMs, ctx.metrics, release, undefined, 504);
     return toFusionResponse(result);
   });
 }

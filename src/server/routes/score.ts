@@ -32,15 +32,16 @@ export function checkScoreBody(body: unknown): ScoreBody {
  * `POST /v1/score` — the native API: `{spec?, rollouts, details?, diagnostics?}` →
  * `{results: [{id, reward, components, advantage?, details?, errors?, steps?}], diagnostics?}`. Each spec's
  * rollouts are one batch: groups and advantages as `rewardkit score` computes them for one batch.
- * `diagnostics` is keyed by spec name.
+ * `diagnostics` is keyed by spec name. Waits its turn in the admission queue (limits.ts); any number
+ * of rollouts up to the body's byte limit (larger than one scoring chunk: graded in chunks).
  */
 export function registerScoreRoute(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/v1/score', { config: { auth: 'bearer', scoring: true } }, async (req) => {
     const body = checkScoreBody(req.body);
-    const rollouts = validateRollouts(body.rollouts, ctx.options.maxRollouts);
+    const rollouts = validateRollouts(body.rollouts);
     req.rolloutCount = rollouts.length;
     if (ctx.options.logCompletions) req.log.info({ completions: rollouts.map((r) => textOf(r.completion, 'completion')) }, 'completions');
-    const out = await ctx.service.score(rollouts, body.spec, { details: body.details });
+    const out = await ctx.service.score(rollouts, body.spec, { details: body.details, gone: req.gone });
     if (!body.diagnostics) return { results: out.results };
     // Keyed by spec name: a null-prototype record, so a spec named __proto__ is a plain key (spec/names.ts).
     const diagnostics = nameRecord<unknown>();
