@@ -7,14 +7,14 @@
  * const { results } = await scorer.score([{ id: 'a', completion: 'Paris', reference: 'Paris' }]);
  * // results[0].reward → 1, results[0].components → { correct: 1 }
  */
-import { loadSpecFile, parseSpec } from './spec/load.js';
-import { compileSpec, type CompiledSpec } from './spec/compile.js';
+import { parseSpec } from './spec/load.js';
+import { compileSpec, compileSpecFile, type CompiledSpec } from './spec/compile.js';
 import { scoreBatch, type BatchResult, type ScoreOptions } from './pipeline.js';
 import { validateRollout } from './rollout/validate.js';
 import type { Rollout } from './rollout/types.js';
 
 export { loadSpecFile, parseSpec, parseSpecText, type LoadedSpec } from './spec/load.js';
-export { compileSpec, type CompiledSpec } from './spec/compile.js';
+export { compileSpec, compileSpecFile, type CompiledSpec } from './spec/compile.js';
 export { SpecError, type SpecIssue } from './spec/errors.js';
 export { specSchema, specJsonSchema, type Spec, type SpecInput } from './spec/schema.js';
 export { scoreBatch, type BatchResult, type BatchColumns, type ScoreOptions } from './pipeline.js';
@@ -44,10 +44,7 @@ export interface Scorer {
 export function createScorer(spec: string | object): Scorer {
   const compiled =
     typeof spec === 'string'
-      ? (() => {
-          const l = loadSpecFile(spec);
-          return compileSpec(l.spec, { source: spec, specDir: l.dir });
-        })()
+      ? compileSpecFile(spec)
       : compileSpec(parseSpec(spec, 'spec'), { source: 'spec' });
   return {
     compiled,

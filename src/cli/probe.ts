@@ -1,6 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { loadSpecFile } from '../spec/load.js';
-import { compileSpec, type CompiledSpec } from '../spec/compile.js';
+import { compileSpecFile, type CompiledSpec } from '../spec/compile.js';
 import { SpecError } from '../spec/errors.js';
 import { InputFileError, readJsonlLines } from '../rollout/jsonl.js';
 import { validateRollout } from '../rollout/validate.js';
@@ -83,8 +82,7 @@ export function renderProbeReport(spec: string, report: ProbeReport): string {
 export async function runProbe(o: ProbeCommandOptions, out: (s: string) => void = (s) => process.stdout.write(s + '\n'), err: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<number> {
   let compiled: CompiledSpec;
   try {
-    const loaded = loadSpecFile(o.spec);
-    compiled = compileSpec(loaded.spec, { source: o.spec, specDir: loaded.dir });
+    compiled = compileSpecFile(o.spec);
   } catch (e) {
     if (e instanceof SpecError) {
       err(`error: ${e.message}`);

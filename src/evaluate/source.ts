@@ -1,6 +1,6 @@
 import { basename, extname } from 'node:path';
-import { loadSpecFile, parseSpec } from '../spec/load.js';
-import { compileSpec, type CompiledSpec } from '../spec/compile.js';
+import { parseSpec } from '../spec/load.js';
+import { compileSpec, compileSpecFile, type CompiledSpec } from '../spec/compile.js';
 import { scoreBatch } from '../pipeline.js';
 import type { Rollout } from '../rollout/types.js';
 
@@ -61,8 +61,7 @@ export function compiledSource(compiled: CompiledSpec, label: string): RewardSou
  */
 export function specSource(spec: string | object, label?: string): RewardSource {
   if (typeof spec === 'string') {
-    const l = loadSpecFile(spec);
-    const compiled = compileSpec(l.spec, { source: spec, specDir: l.dir });
+    const compiled = compileSpecFile(spec);
     return compiledSource(compiled, label ?? labelOf(compiled, spec));
   }
   const compiled = compileSpec(parseSpec(spec, 'spec'), { source: 'spec' });

@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { loadSpecFile } from '../spec/load.js';
-import { compileSpec, type CompiledSpec } from '../spec/compile.js';
+import { compileSpecFile, type CompiledSpec } from '../spec/compile.js';
 import { SpecError } from '../spec/errors.js';
 import type { Rollout } from '../rollout/types.js';
 import { HttpError } from './errors.js';
@@ -45,10 +44,7 @@ export function expandSpecPaths(paths: readonly string[]): string[] {
 }
 
 /** Loads and compiles one spec file (used by the server and by each pool worker alike). */
-export function compileSpecFile(file: string): CompiledSpec {
-  const loaded = loadSpecFile(file);
-  return compileSpec(loaded.spec, { source: file, specDir: loaded.dir });
-}
+export { compileSpecFile };
 
 /** Where a routing decision came from (for errors that name the request path). */
 interface RouteChoice {

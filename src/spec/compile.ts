@@ -11,6 +11,7 @@ import type { Spec } from './schema.js';
 import { SpecError, type SpecIssue } from './errors.js';
 import { buildBackends, type BuiltBackends } from '../backends/config.js';
 import { compileAnswerRegion, type AnswerRegion } from '../graders/answer.js';
+import { loadSpecFile } from './load.js';
 
 /** A spec turned into runnable parts: built once, then used for every batch. */
 export interface CompiledSpec {
@@ -139,4 +140,19 @@ export function compileSpec(spec: Spec, opts: { source?: string; specDir?: strin
   let closed: Promise<void> | null = null;
   const close = () => (closed ??= backends ? backends.close() : Promise.resolve());
   return { spec, source, names, weights, graders, combiner: combiner!, shapers, estimator, credit, steps, backends, close };
+}
+
+/**
+ * Reads, validates and compiles a spec file: relative paths in it (databases, models, tokenizers)
+ * resolve against the file's folder. The one way the CLI, the server, its pool workers, the
+ * evaluation sources and the library load a spec from disk. Throws {@link SpecError} naming the file
+ * and every bad path.
+ *
+ * @example
+ * const compiled = compileSpecFile('examples/gsm8k.yaml');
+ * // compiled.names → ['correct', 'format', 'overlong']
+ */
+export function compileSpecFile(path: string): CompiledSpec {
+  const loaded = loadSpecFile(path);
+  return compileSpec(loaded.spec, { source: path, specDir: loaded.dir });
 }
