@@ -89,9 +89,30 @@ function unwrapLatex(s: string): string {
   return unwrapLatexCommands(t);
 }
 
+/**
+ * Unwraps fenced code blocks: the result of `s.replace(/```[^\n]*\n([\s\S]*?)```/g, '$1')` in linear
+ * time (that regex rescans the rest of the line from every backtick of a long backtick run). A fence
+ * that has no newline after it, or no closing fence after that newline, cannot be followed by a
+ * block that has one, so the scan stops at the first such fence.
+ */
+function unwrapFences(s: string): string {
+  let out = '';
+  let p = 0;
+  for (;;) {
+    const open = s.indexOf('```', p);
+    if (open < 0) break;
+    const nl = s.indexOf('\n', open + 3);
+    if (nl < 0) break;
+    const close = s.indexOf('```', nl + 1);
+    if (close < 0) break;
+    out += s.slice(p, open) + s.slice(nl + 1, close);
+    p = close + 3;
+  }
+  return p === 0 ? s : out + s.slice(p);
+}
+
 function unwrapMarkdown(s: string): string {
-  return s
-    .replace(/```[^\n]*\n([\s\S]*?)```/g, '$1')
+  return unwrapFences(s)
     .replace(/`([^`\n]*)`/g, '$1')
     .replace(/(\*\*|__)(?=\S)([^\n]*?\S)\1/g, '$2')
     .replace(/(\*|_)(?=\S)([^\n*_]*?\S)\1/g, '$2');
