@@ -336,11 +336,16 @@ export function anchoredChains(sc: LatexScanner, anchor: RegExp, mode: 'hope' | 
         if (ch) found = { chain: ch, end: ch.end };
       }
     } else {
+      // End of the whitespace run holding p: computed once per run, not once per position (linear).
+      let runEnd = -1;
       for (let g = 0; g <= 100 && a + g < t.length && !found; g++) {
         const p = a + g;
         if (!WS_RE.test(t[p]!)) continue;
-        let w = p;
-        while (w < t.length && WS_RE.test(t[w]!)) w++;
+        if (p >= runEnd) {
+          runEnd = p;
+          while (runEnd < t.length && WS_RE.test(t[runEnd]!)) runEnd++;
+        }
+        const w = runEnd;
         if (!t.startsWith('is', w)) continue;
         let q = w + 2;
         if (t[q] === ':') q++;
