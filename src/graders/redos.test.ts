@@ -78,9 +78,26 @@ const WRAPPERS: Array<[string, string]> = [
   ['Answer: ', '\\text{ cm}'],
 ];
 
-/** Every case: each config × each fragment in two wrappers (chosen by position, so all wrappers occur). */
+/**
+ * Patterns that were quadratic with a small constant (seconds, not minutes, at 200 KB), run at 1 MB so
+ * the budget catches them: markdown bold, the forecast `<answer>` scan, ToolRL's format patterns, and
+ * the math cases of the original report.
+ */
+const DEEP = 1_000_000;
+const DEEP_CASES: RedosCase[] = [
+  { kind: 'exact', params: CONFIGS['exact']![0]![0], reference: 'x', prefix: '', fragment: '**a ', suffix: '', size: DEEP },
+  { kind: 'contains', params: CONFIGS['contains']![0]![0], reference: 'x', prefix: '', fragment: '__a ', suffix: '', size: DEEP },
+  { kind: 'forecast', params: {}, reference: [1, 2, 3], prefix: '', fragment: '<answer>', suffix: '', size: DEEP },
+  { kind: 'tool_call', params: { mode: 'toolrl' }, reference: TOOL_REF, prefix: '<think>', fragment: '</think>\n<tool_call>\n', suffix: 'x', size: DEEP },
+  { kind: 'math', params: {}, reference: '1', prefix: 'The answer is 1', fragment: ' ', suffix: 'x', size: DEEP },
+  { kind: 'math', params: {}, reference: '1', prefix: '$', fragment: ' ', suffix: '$', size: DEEP },
+  { kind: 'math', params: {}, reference: '1', prefix: 'final answer is 1', fragment: ' ', suffix: '', size: DEEP },
+  { kind: 'math', params: { extract: 'letter' }, reference: 'A', prefix: '\\boxed{A', fragment: ' ', suffix: 'x', size: DEEP },
+];
+
+/** Every case: each config × each fragment in two wrappers (chosen by position, so all wrappers occur), then the deep cases. */
 function hostileCases(): RedosCase[] {
-  const cases: RedosCase[] = [];
+  const cases: RedosCase[] = [...DEEP_CASES];
   for (const [kind, configs] of Object.entries(CONFIGS))
     for (const [params, reference] of configs)
       FRAGMENTS.forEach((fragment, i) => {
@@ -144,7 +161,7 @@ describe('hostile completions never stall a rule-based grader', () => {
   });
 
   it(
-    `grades every ~${SIZE / 1000} KB hostile completion within ${CASE_BUDGET_MS / 1000} s per case (stall guard, not a timing measurement)`,
+    `grades every ~${SIZE / 1000} KB (and 1 MB) hostile completion within ${CASE_BUDGET_MS / 1000} s per case (stall guard, not a timing measurement)`,
     async () => {
       const cases = hostileCases();
       const r = await runGuarded(cases);
