@@ -8,10 +8,13 @@ import { fileURLToPath } from 'node:url';
  */
 export const SHARED_DATA = process.env.REWARDKIT_SHARED_DATA ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/data');
 
+let folderWarned = false;
+
 /**
  * Path of a file under the shared data folder, or `null` when it is missing outside CI (the caller
  * skips). Under CI (`CI=true`) a missing file throws with a clear message, so the data is never
- * silently untested there.
+ * silently untested there. A skip prints one line on stderr per test file: that the folder is
+ * missing (once, however many files the test wanted from it), or which file the folder lacks.
  *
  * @example
  * const file = sharedData('math_data/gsm8k_test.jsonl');
@@ -21,6 +24,9 @@ export function sharedData(rel: string): string | null {
   const p = join(SHARED_DATA, rel);
   if (existsSync(p)) return p;
   if (process.env.CI === 'true') throw new Error(`shared test data missing: ${p} (expected ../shared/data beside the checkout, or set REWARDKIT_SHARED_DATA)`);
-  console.warn(`skipping: shared test data not found at ${p}`);
+  if (!existsSync(SHARED_DATA)) {
+    if (!folderWarned) console.warn(`skipping the tests that need shared test data: ${SHARED_DATA} not found (set REWARDKIT_SHARED_DATA to the folder to run them)`);
+    folderWarned = true;
+  } else console.warn(`skipping the tests that need ${rel}: not in the shared test data folder ${SHARED_DATA}`);
   return null;
 }

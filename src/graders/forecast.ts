@@ -115,10 +115,23 @@ export function parseForecast(value: unknown): Forecast {
 
 /** The last `<answer>…</answer>` of a completion (case-insensitive), else the whole completion; trimmed. */
 export function extractForecastAnswer(completion: string): string {
-  const all = [...completion.matchAll(/<answer>([\s\S]*?)<\/answer>/gi)];
-  if (all.length > 0) return all[all.length - 1]![1]!.trim();
-  return completion.trim();
+  // The last match of /<answer>([\s\S]*?)<\/answer>/gi, found in linear time: that regex rescans to the
+  // end from every unclosed `<answer>`; an opening tag with no closing tag after it ends the search.
+  let last: string | null = null;
+  for (let p = 0; ; ) {
+    OPEN_TAG.lastIndex = p;
+    const open = OPEN_TAG.exec(completion);
+    if (open === null) break;
+    CLOSE_TAG.lastIndex = open.index + open[0].length;
+    const close = CLOSE_TAG.exec(completion);
+    if (close === null) break;
+    last = completion.slice(open.index + open[0].length, close.index);
+    p = close.index + close[0].length;
+  }
+  return (last ?? completion).trim();
 }
+const OPEN_TAG = /<answer>/gi;
+const CLOSE_TAG = /<\/answer>/gi;
 
 /** CastFlow's bounded curve: 1 − 0.9·sin(π·e/(2U)) for e ≤ U, else 0.3·exp(−ln3·e/U); continuous at U (0.1). */
 export function boundedErrorReward(error: number, upperBound: number): number {

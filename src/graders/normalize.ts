@@ -89,11 +89,69 @@ function unwrapLatex(s: string): string {
   return unwrapLatexCommands(t);
 }
 
+/**
+ * Unwraps fenced code blocks: the result of `s.replace(/```[^\n]*\n([\s\S]*?)```/g, '$1')` in linear
+ * time (that regex rescans the rest of the line from every backtick of a long backtick run). A fence
+ * that has no newline after it, or no closing fence after that newline, cannot be followed by a
+ * block that has one, so the scan stops at the first such fence.
+ */
+function unwrapFences(s: string): string {
+  let out = '';
+  let p = 0;
+  for (;;) {
+    const open = s.indexOf('```', p);
+    if (open < 0) break;
+    const nl = s.indexOf('\n', open + 3);
+    if (nl < 0) break;
+    const close = s.indexOf('```', nl + 1);
+    if (close < 0) break;
+    out += s.slice(p, open) + s.slice(nl + 1, close);
+    p = close + 3;
+  }
+  return p === 0 ? s : out + s.slice(p);
+}
+
+const WS = /\s/;
+
+/** For each x: the smallest k ≥ x where `s` has `delim` at k and a non-space before it (`s.length` + 1 when none). */
+function closers(s: string, delim: string): Int32Array {
+  const none = s.length + 1;
+  const at = new Int32Array(s.length + 2).fill(none);
+  for (let k = s.length - 1; k >= 1; k--) at[k] = s.startsWith(delim, k) && !WS.test(s[k - 1]!) ? k : at[k + 1]!;
+  return at;
+}
+
+/**
+ * Unwraps `**x**` and `__x__`: the result of `s.replace(/(\*\*|__)(?=\S)([^\n]*?\S)\1/g, '$2')` in
+ * linear time (that regex rescans the rest of the line from every unclosed `**`, e.g. `**a **a **a …`).
+ * From each opening delimiter followed by a non-space, the match ends at the nearest same delimiter
+ * preceded by a non-space, provided no newline comes first — looked up in tables built once.
+ */
+function unwrapStrong(s: string): string {
+  if (!s.includes('**') && !s.includes('__')) return s;
+  const close = { '**': closers(s, '**'), __: closers(s, '__') };
+  const nextNl = new Int32Array(s.length + 1).fill(s.length);
+  for (let i = s.length - 1; i >= 0; i--) nextNl[i] = s[i] === '\n' ? i : nextNl[i + 1]!;
+  let out = '';
+  let last = 0;
+  let p = 0;
+  while (p + 2 < s.length) {
+    const d = s.startsWith('**', p) ? '**' : s.startsWith('__', p) ? '__' : null;
+    if (d !== null && !WS.test(s[p + 2]!)) {
+      const k = close[d][p + 3]!;
+      if (k <= s.length - 2 && nextNl[p + 2]! >= k) {
+        out += s.slice(last, p) + s.slice(p + 2, k);
+        p = last = k + 2;
+        continue;
+      }
+    }
+    p++;
+  }
+  return last === 0 ? s : out + s.slice(last);
+}
+
 function unwrapMarkdown(s: string): string {
-  return s
-    .replace(/```[^\n]*\n([\s\S]*?)```/g, '$1')
-    .replace(/`([^`\n]*)`/g, '$1')
-    .replace(/(\*\*|__)(?=\S)([^\n]*?\S)\1/g, '$2')
+  return unwrapStrong(unwrapFences(s).replace(/`([^`\n]*)`/g, '$1'))
     .replace(/(\*|_)(?=\S)([^\n*_]*?\S)\1/g, '$2');
 }
 

@@ -45,7 +45,10 @@ const ANSWER_WORD = /answer|réponse|reponse|respuesta|antwort|risposta|resposta
 
 // Math-Verify's number grammar (its parser.py `lazy_expr_regex`), with thin and no-break spaces also
 // accepted as thousands separators (Math-Verify: ASCII space and comma only).
-const NUMBER = String.raw`(?<!\d)(?:(?<i1>-?[1-9]\d{0,2}(?:[ ,\u00a0\u2009\u202f]\d{3})+)(?<d1>\.\d+)?|(?<i2>-?\d+)(?<d2>[.,]\d+)|(?<d3>\.\d+)|(?<i3>-?\d+))(?<ex>[eE][+-]?\d+(?![a-zA-Z]))?(?<npct>\s*(?:%|[Pp]ercent|\s*[Pp]ercentage|\s*[Pp]ct))?`;
+const NUMBER = String.raw`(?<!\d)(?:(?<i1>-?[1-9]\d{0,2}(?:[ ,\u00a0\u2009\u202f]\d{3})+)(?<d1>\.\d+)?|(?<i2>-?\d+)(?<d2>[.,]\d+)|(?<d3>\.\d+)|(?<i3>-?\d+))(?<ex>[eE][+-]?\d+(?![a-zA-Z]))?(?<npct>\s*(?:%|[Pp]ercent|[Pp]ct))?`;
+// Math-Verify's percent group is `\s*(?:%|[Pp]ercent|\s*[Pp]ercentage|\s*[Pp]ct)`: its inner `\s*` adds
+// nothing (the outer one already took every space) but makes a long space run after a number
+// quadratic, and `percentage` is never reached after `percent`; the group above matches the same text.
 const OPS = String.raw`+\-*×/^()÷`;
 // Bounded runs: an expression answer is short, and unbounded runs backtrack quadratically.
 const EXPR = String.raw`(?<expr>-?\(?-?\d[\d.\s${OPS}]{0,200}[${OPS}][\d.\s${OPS}]{1,200}\)?)`;
@@ -117,10 +120,17 @@ function fromExpr(c: Cand, parse: ParseFn): { node: Node | null; str: string } {
   if (int !== undefined || dec !== undefined) return numberCand(int ?? '', dec ?? '', g['ex'] ?? '', !!g['npct']);
   const raw = g['expr'] ?? '';
   // Markdown bold and trailing operators are not part of the expression: `**73**` is 73.
-  const cleaned = raw.replace(/^\*\*/, '').replace(/[\s*+\-/^×÷]+$/, '');
+  const cleaned = trimEnd(raw.replace(/^\*\*/, ''), /[\s*+\-/^×÷]/);
   const m = /^(-?\d+)(?:\.(\d+))?$/.exec(cleaned);
   if (m) return numberCand(m[1]!, m[2] ? '.' + m[2] : '', '', false);
   return { node: cleaned ? parse(cleaned.replace(/\n/g, ' '), true) : null, str: raw };
+}
+
+/** `s` without its trailing characters matching `one` (one character) — a linear `s.replace(/[…]+$/, '')`. */
+function trimEnd(s: string, one: RegExp): string {
+  let e = s.length;
+  while (e > 0 && one.test(s[e - 1]!)) e--;
+  return s.slice(0, e);
 }
 
 function numberCand(int: string, dec: string, ex: string, pct: boolean): { node: Node; str: string } {
@@ -326,11 +336,16 @@ export function anchoredChains(sc: LatexScanner, anchor: RegExp, mode: 'hope' | 
         if (ch) found = { chain: ch, end: ch.end };
       }
     } else {
+      // End of the whitespace run holding p: computed once per run, not once per position (linear).
+      let runEnd = -1;
       for (let g = 0; g <= 100 && a + g < t.length && !found; g++) {
         const p = a + g;
         if (!WS_RE.test(t[p]!)) continue;
-        let w = p;
-        while (w < t.length && WS_RE.test(t[w]!)) w++;
+        if (p >= runEnd) {
+          runEnd = p;
+          while (runEnd < t.length && WS_RE.test(t[runEnd]!)) runEnd++;
+        }
+        const w = runEnd;
         if (!t.startsWith('is', w)) continue;
         let q = w + 2;
         if (t[q] === ':') q++;
@@ -401,7 +416,7 @@ function letterPats(letters: string): Array<{ re: RegExp; prio: number }> {
   const suf = String.raw`\)?(?:\*\*)?(?:[.,:;)]|\s|$|(?=[^\x00-\x7F]))`;
   return [
     { re: new RegExp(String.raw`${FINAL_IS}:?\s*\(?${key}\)?\.?\s?I hope`, 'g'), prio: 0 },
-    { re: new RegExp(String.raw`\\(?:boxed|fbox)\{\s*(?:\\text(?:bf)?\{\s*)?\(?${key}\)?\s*\}?\s*\}`, 'g'), prio: 0 },
+    { re: new RegExp(String.raw`\\(?:boxed|fbox)\{\s*(?:\\text(?:bf)?\{\s*)?\(?${key}\)?\s*(?:\}\s*)?\}`, 'g'), prio: 0 },
     { re: new RegExp(String.raw`${FINAL}.{0,100}?\s+is:?\s*\(?${key}\)?(?![A-Za-z])`, 'g'), prio: 50 },
     { re: new RegExp(String.raw`${ANSWER}:.{0,50}?${pre}${key}${suf}`, 'g'), prio: 100 },
     { re: new RegExp(String.raw`${ANSWER}.{0,50}?${pre}${key}${suf}`, 'g'), prio: 200 },

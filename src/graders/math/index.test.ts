@@ -12,6 +12,14 @@ describe('math grader', () => {
     expect(await scoreOne(g, '… so $f(-2)+f(-1)+f(0)=\\boxed{\\dfrac{14}{3}}$.', '\\frac{28}{6}')).toBe(1);
   });
 
+  it('reads command names that are Object.prototype keys as any unknown command', async () => {
+    // `\foo 2` reads as 2 (an unknown command is dropped); a name such as `toString` must not be
+    // found on a plain object's prototype and taken for a known function or accent.
+    expect(await scoreOne(g, '$\\foo 2$', '2')).toBe(1);
+    for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'])
+      expect(await scoreOne(g, `$\\${name} 2$`, '2'), name).toBe(1);
+  });
+
   it('scores 1 for equivalent, 0 for different answers', async () => {
     expect(await scoreOne(g, 'Thus the distance is $\\boxed{3\\sqrt{13}}$.', '\\sqrt{117}')).toBe(1);
     expect(await scoreOne(g, 'Thus the distance is $\\boxed{3\\sqrt{14}}$.', '\\sqrt{117}')).toBe(0);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { boxedContent, normalizeLatex } from './normalize.js';
+import fc from 'fast-check';
+import { boxedContent, normalizeLatex, REPLACEMENTS, replaceAll, stripUnit, UNIT_WORDS } from './normalize.js';
 
 describe('boxedContent', () => {
   it('takes the last box, with braces balanced', () => {
@@ -54,5 +55,31 @@ describe('normalizeLatex', () => {
   it('applies the boxed mode', () => {
     expect(normalizeLatex('x = \\boxed{5}', 'last')).toBe('5');
     expect(normalizeLatex('x = \\boxed{5}', 'none')).toBe('x = \\boxed{5}');
+  });
+});
+
+describe('linear-time rewrites agree with the regexes they replace', () => {
+  // The original one-pass alternation and trailing-unit regex: quadratic on long whitespace runs,
+  // kept here only as the reference the linear versions must agree with.
+  const refReplace = new RegExp(REPLACEMENTS.map(([p]) => `(${p})`).join('|'), 'g');
+  const refReplaceAll = (t: string): string =>
+    t.replace(refReplace, (...m: unknown[]) => {
+      for (let i = 0; i < REPLACEMENTS.length; i++) if (m[i + 1] !== undefined) return REPLACEMENTS[i]![1];
+      return m[0] as string;
+    });
+  const refUnit = new RegExp(`(\\d|\\}|\\s)\\s*(?:${UNIT_WORDS.map((w) => w.replace(/ /g, '\\s')).join('|')})(?:s|es)?\\s*$`);
+  const pieces = [' ', '  ', '   ', ' .5', ', ', '\n', '\t', '\u00a0', '.', '1', '2', '{', '}', ',', '\\', 'and', 'or', 'x', 'a', 'text', '\\text', '{and}', '\\dots', '\\ldots',
+    'percent', 'percentage', 'pct', 'inf', 'infinity', '~=', '\\mathrm', '\\dfrac', 'cm', 'sq', 'm', 'inch', 'es', 's', 'feet', 'children', 'ticket', 'cu', 'min'];
+  const texts = fc.array(fc.constantFrom(...pieces), { maxLength: 14 }).map((a) => a.join(''));
+
+  it('replaceAll equals the global alternation', () => {
+    fc.assert(fc.property(texts, (t) => {
+        expect(replaceAll(t)).toBe(refReplaceAll(t));
+      }), { numRuns: 20000 });
+  });
+  it('stripUnit equals the trailing-unit regex', () => {
+    fc.assert(fc.property(texts, (t) => {
+        expect(stripUnit(t)).toBe(t.replace(refUnit, "$1"));
+      }), { numRuns: 20000 });
   });
 });

@@ -63,7 +63,7 @@ export function boxedContent(text: string, mode: 'all' | 'last'): string {
 
 // One pass of replacements, leftmost match first, as one alternation (order matters where
 // alternatives overlap, e.g. `\text{ and }` before a bare `and`).
-const REPLACEMENTS: Array<[string, string]> = [
+export const REPLACEMENTS: Array<[string, string]> = [
   ['\\\\math(?:rm|it|bf)(?![a-zA-Z])', '\\text'],
   ['\\\\text(?:normal|bf|it|rm)(?![a-zA-Z])', '\\text'],
   ['\\\\[dtc]frac(?![a-zA-Z])', '\\frac'],
@@ -80,18 +80,50 @@ const REPLACEMENTS: Array<[string, string]> = [
   ['\\s*\\b(?:percentage|percent|pct)\\b', '\\%'],
   ['(?<![\\\\a-zA-Z])inf(?![a-zA-Z])', '\\infty'],
 ];
-const REPLACE_RE = new RegExp(REPLACEMENTS.map(([p]) => `(${p})`).join('|'), 'g');
+const REPLACE_Y = new RegExp(REPLACEMENTS.map(([p]) => `(${p})`).join('|'), 'y');
+const WS = /\s/;
 
-function replaceAll(text: string): string {
-  return text.replace(REPLACE_RE, (...m: unknown[]) => {
-    for (let i = 0; i < REPLACEMENTS.length; i++) if (m[i + 1] !== undefined) return REPLACEMENTS[i]![1];
-    return m[0] as string;
-  });
+/**
+ * The same result as `text.replace(<REPLACEMENTS as one global alternation>)`, in linear time. A global
+ * replace retries the alternation at every position, and the alternatives that begin with `\s*` scan
+ * to the end of a whitespace run each time: quadratic on a long run. Here the alternation is tried at
+ * each position with a sticky regex, and inside a run it is tried only where the outcome can differ:
+ * at a position preceded by whitespace, every alternative gives the same result as at the next
+ * position except `\s\.(?=\d)`, which can only match at the run's last character, so after a failure
+ * there the scan jumps to the run's last character (the alternatives' lookbehinds only look at the
+ * preceding character, which is whitespace all along the run).
+ * Exported for tests.
+ */
+export function replaceAll(text: string): string {
+  let out = '';
+  let last = 0;
+  let p = 0;
+  while (p < text.length) {
+    REPLACE_Y.lastIndex = p;
+    const m = REPLACE_Y.exec(text);
+    if (m) {
+      let rep = m[0];
+      for (let i = 0; i < REPLACEMENTS.length; i++)
+        if (m[i + 1] !== undefined) {
+          rep = REPLACEMENTS[i]![1];
+          break;
+        }
+      out += text.slice(last, p) + rep;
+      p = last = p + m[0].length;
+      continue;
+    }
+    if (p > 0 && WS.test(text[p]!) && WS.test(text[p - 1]!)) {
+      let e = p + 1;
+      while (e < text.length && WS.test(text[e]!)) e++;
+      p = Math.max(p + 1, e - 1);
+    } else p++;
+  }
+  return last === 0 ? text : out + text.slice(last);
 }
 
 // Unit words stripped from the end of an answer (`125 miles`, `12 cm^2` inside \text is handled
 // separately). Single letters (m, s, g …) only go when the rest is a plain number: `2c` stays `2c`.
-const UNIT_WORDS = [
+export const UNIT_WORDS = [
   'feet', 'foot', 'digit', 'pound', 'meal', 'edge', 'student', 'children ticket', 'multiple', 'east', 'west',
   'degree', 'mph', 'kmph', 'kmh', 'ft', 'sq m', 'deg', 'mile', 'monkey', 'prime', 'ratio', 'gm', 'lb', 'tile',
   'dm', 'lt', 'way', 'men', 'soldier', 'pie', 'inches', 'inch', 'noon', 'cent', 'gal', 'gallon', 'acre',
@@ -100,7 +132,35 @@ const UNIT_WORDS = [
   'mm', 'km', 'kg', 'month', 'apple', 'liter', 'litre', 'yard', 'metre', 'meter', 'coin', 'toy', 'mark',
   'dollar', 'cm 2', 'rs', 'am', 'pm', 'sq',
 ];
-const UNIT_RE = new RegExp(`(\\d|\\}|\\s)\\s*(?:${UNIT_WORDS.map((w) => w.replace(/ /g, '\\s')).join('|')})(?:s|es)?\\s*$`);
+const UNIT_ALTS = UNIT_WORDS.flatMap((w) => [w, w + 's', w + 'es']);
+
+/**
+ * Strips one trailing unit word, as `text.replace(/(\d|\}|\s)\s*(?:<unit words>)(?:s|es)?\s*$/, '$1')`
+ * would (a space inside a unit word stands for any one whitespace character), in linear time: that
+ * regex retries `\s*` from every position of a whitespace run (quadratic). The replaced match keeps
+ * only its first character, so the result is the text up to the leftmost possible match start:
+ * the character (digit, `}` or whitespace) before the whitespace run that precedes a unit word
+ * ending the text (before trailing whitespace).
+ * Exported for tests.
+ */
+export function stripUnit(text: string): string {
+  let e = text.length;
+  while (e > 0 && WS.test(text[e - 1]!)) e--;
+  let best = -1;
+  for (const w of UNIT_ALTS) {
+    const q = e - w.length;
+    if (q < 1) continue;
+    let ok = true;
+    for (let k = 0; k < w.length && ok; k++) ok = w[k] === ' ' ? WS.test(text[q + k]!) : text[q + k] === w[k];
+    if (!ok) continue;
+    let r = q;
+    while (r > 0 && WS.test(text[r - 1]!)) r--;
+    // The match starts at the digit or `}` before the run, else at the run's first whitespace.
+    const start = r > 0 && /[\d}]/.test(text[r - 1]!) ? r - 1 : r < q ? r : -1;
+    if (start >= 0 && (best < 0 || start < best)) best = start;
+  }
+  return best < 0 ? text : text.slice(0, best + 1);
+}
 const LETTER_UNIT_RE = /^(-?\d+(?:[.,]\d+)?)\s+(?:[mgslhtdc]|cm|mm|km|kg)\s*$/;
 
 function stripTrailingText(text: string): string {
@@ -149,7 +209,7 @@ export function normalizeLatex(text: string, boxed: 'all' | 'last' | 'none' = 'a
   s = stripTrailingText(s);
   if (/[a-zA-Z]\s*$/.test(s)) {
     for (let i = 0; i < 2; i++) {
-      const t = s.replace(UNIT_RE, '$1');
+      const t = stripUnit(s);
       if (t.trim() !== '' && t !== s) s = t;
     }
     const single = LETTER_UNIT_RE.exec(s);

@@ -31,17 +31,20 @@ const PATTERNS = {
  * `<think>`, `<tool_call>` (its JSON lines between newlines), `<response>`, each tag pair once; else 0.
  */
 export function toolrlFormat(response: string, gold: GoldShape): number {
+  // The tag counts are checked before the patterns: with each tag pair present once, every lazy `.*?`
+  // has one place to stop and the pattern runs in linear time; with a tag repeated (`</think>\n<response>`
+  // × 10,000) it would retry from every repetition (quadratic).
   const r = response.trim();
   if (gold.response && !gold.toolCall)
-    return PATTERNS.response.test(r) && count(r, '<response>') === 1 && count(r, '</response>') === 1 ? 1 : 0;
+    return count(r, '<response>') === 1 && count(r, '</response>') === 1 && PATTERNS.response.test(r) ? 1 : 0;
   if (gold.toolCall && !gold.response)
-    return PATTERNS.toolCall.test(r) && count(r, '<tool_call>') === 1 && count(r, '</tool_call>') === 1 ? 1 : 0;
+    return count(r, '<tool_call>') === 1 && count(r, '</tool_call>') === 1 && PATTERNS.toolCall.test(r) ? 1 : 0;
   if (gold.toolCall && gold.response)
-    return PATTERNS.both.test(r) &&
-      count(r, '<tool_call>') === 1 &&
+    return count(r, '<tool_call>') === 1 &&
       count(r, '</tool_call>') === 1 &&
       count(r, '<response>') === 1 &&
-      count(r, '</response>') === 1
+      count(r, '</response>') === 1 &&
+      PATTERNS.both.test(r)
       ? 1
       : 0;
   return PATTERNS.think.test(r) ? 1 : 0;
