@@ -93,6 +93,8 @@ export const pythonGrader = defineGrader({
         throw new Error(r.error);
       },
       close: () => pool.close(),
+      /** The worker pool (diagnostics and tests). */
+      pool,
     };
   },
 });
