@@ -32,7 +32,7 @@ export { PythonPool, type CallResult, type PythonPoolOptions } from './pool.js';
  *
  * **Isolation between calls:** calls in one worker share the module: state the code keeps at module
  * level (a cache, a counter, a monkeypatch) persists across the calls that worker serves, until the
- * worker is recycled (`recycle_after` calls, 10 min, 2 s idle, or any crash) — unlike OpenAI, which
+ * worker is recycled (`recycle_after` calls, 10 min, `idle_ms` idle, or any crash) — unlike OpenAI, which
  * runs each call in isolation. Keep `grade` free of such state. Anything the function runs (including
  * `exec` of a completion) shares the worker and could lie about that worker's other results: the
  * sandbox protects the host, not the scores from the function's own code. A call that hangs is
@@ -59,6 +59,7 @@ export const pythonGrader = defineGrader({
     workers: z.number().int().positive().max(256).optional().describe('Worker processes at most (default: the number of CPUs).'),
     batch_size: z.number().int().positive().max(65_536).default(256).describe('Calls sent to a worker in one message at most.'),
     recycle_after: z.number().int().positive().default(100_000).describe('A worker is replaced after this many calls.'),
+    idle_ms: z.number().int().positive().default(2000).describe('A worker with nothing to do for this long exits, freeing its sandbox slot, ms.'),
     on_error: z.enum(['error', 'zero']).default('error').describe('A call that raises, times out or returns a non-number: an error (null score) or a score of 0 with details.error.'),
   },
   create(params, ctx) {
@@ -82,6 +83,7 @@ export const pythonGrader = defineGrader({
       workers: params.workers ?? Math.max(1, availableParallelism()),
       batchSize: params.batch_size,
       recycleAfter: params.recycle_after,
+      idleMs: params.idle_ms,
     });
     const zero = params.on_error === 'zero';
     return {

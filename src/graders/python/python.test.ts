@@ -97,11 +97,13 @@ def grade(sample, item):
         return None
     if t == "true":
         return True
+    if t == "mem":
+        return len(bytearray(1 << 30))
     return len(t)
 `,
-        { timeout_ms: 300, workers: 1 },
+        { timeout_ms: 300, workers: 1, memory_mb: 256 },
       );
-      const out = await gradeMany(g, ['ab', 'raise', 'abc', 'loop', 'str', 'nan', 'inf', 'none', 'true', 'abcd'].map((completion) => ({ completion })));
+      const out = await gradeMany(g, ['ab', 'raise', 'abc', 'loop', 'str', 'nan', 'inf', 'none', 'true', 'mem', 'abcd'].map((completion) => ({ completion })));
       expect(out).toEqual([
         { score: 2 },
         { error: 'ZeroDivisionError: division by zero (<source>, line 6)' },
@@ -112,6 +114,7 @@ def grade(sample, item):
         { error: 'grade returned inf, not a finite number' },
         { error: 'grade returned NoneType None, not a number' },
         { score: 1 },
+        { error: 'MemoryError (<source>, line 21)' },
         { score: 4 },
       ]);
       await g.close!();
