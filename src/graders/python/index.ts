@@ -59,7 +59,7 @@ export const pythonGrader = defineGrader({
     workers: z.number().int().positive().max(256).optional().describe('Worker processes at most (default: the number of CPUs).'),
     batch_size: z.number().int().positive().max(65_536).default(256).describe('Calls sent to a worker in one message at most.'),
     recycle_after: z.number().int().positive().default(100_000).describe('A worker is replaced after this many calls.'),
-    idle_ms: z.number().int().positive().default(2000).describe('A worker with nothing to do for this long exits, freeing its sandbox slot, ms.'),
+    idle_ms: z.number().int().positive().default(1000).describe('A worker with nothing to do for this long exits, freeing its sandbox slot, ms.'),
     on_error: z.enum(['error', 'zero']).default('error').describe('A call that raises, times out or returns a non-number: an error (null score) or a score of 0 with details.error.'),
   },
   create(params, ctx) {

@@ -17,7 +17,7 @@
  *   blamed); a replacement worker starts on demand;
  * - the source does not compile, has no `grade`, or its module code raises: every call is an error
  *   with that message (the pool remembers it and starts no more workers).
- * Workers are retired after `recycleAfter` calls or `maxAgeMs`, and end when idle for `idleMs` (each
+ * Workers are retired after `recycleAfter` calls or `maxAgeMs`, and end when idle for `idleMs` (default 1 s; each
  * holds a slot of the sandbox's pool while it lives).
  */
 import { openSandboxes, sandboxSupport, type RunResult, type SandboxSession, type SessionRequest } from '../code/sandbox.js';
@@ -41,7 +41,7 @@ export interface PythonPoolOptions {
   batchSize: number;
   /** A worker is retired after this many calls. */
   recycleAfter: number;
-  /** A worker with nothing to do for this long exits (frees its sandbox slot). Default 2000. */
+  /** A worker with nothing to do for this long exits (frees its sandbox slot). Default 1000. */
   idleMs?: number;
   /** Time allowed to load the source (module-level code, imports), ms. Default max(10 s, timeoutMs). */
   loadTimeoutMs?: number;
@@ -61,6 +61,15 @@ interface Call {
 
 /** Grace after the per-call limit before the parent kills a worker that does not answer, ms. */
 const GRACE_MS = 500;
+
+/**
+ * Workers hold sandbox slots (shared with every other sandboxed run of this process) while they live.
+ * So that two python graders of one spec do not wait out each other's idle time: live pools, and the
+ * spawns waiting for a slot. A pool about to spawn retires the other pools' idle workers; a worker that
+ * finishes its batch with nothing queued retires at once when some pool is waiting for a slot.
+ */
+const livePools = new Set<PythonPool>();
+let spawnsWaiting = 0;
 
 class Worker {
   session: SandboxSession | null = null;
@@ -170,7 +179,7 @@ class Worker {
         this.answered = 0;
         if (this.watchdog) clearTimeout(this.watchdog);
         this.watchdog = null;
-        if (this.served >= this.pool.opts.recycleAfter || Date.now() - this.born > this.pool.maxAgeMs) this.retire();
+        if (this.served >= this.pool.opts.recycleAfter || Date.now() - this.born > this.pool.maxAgeMs || (spawnsWaiting > 0 && !this.pool.hasWork)) this.retire();
         else if (!this.retiring) this.armIdle();
         if (this.retiring) this.session?.stdin.end();
         this.pool.pump();
@@ -222,7 +231,7 @@ export class PythonPool {
 
   constructor(opts: PythonPoolOptions) {
     this.opts = opts;
-    this.idleMs = opts.idleMs ?? 2000;
+    this.idleMs = opts.idleMs ?? 1000;
     this.loadTimeoutMs = opts.loadTimeoutMs ?? Math.max(10_000, opts.timeoutMs);
     this.maxAgeMs = opts.maxAgeMs ?? 600_000;
   }
@@ -238,6 +247,16 @@ export class PythonPool {
       if (this.queue.length === 1) queueMicrotask(() => this.pump());
       else if (this.queue.length >= this.opts.batchSize) this.pump();
     });
+  }
+
+  /** Calls waiting for a worker. */
+  get hasWork(): boolean {
+    return this.queue.length + this.singles.length > 0;
+  }
+
+  /** Retires the workers that are up and idle (another pool needs their sandbox slots). */
+  retireIdle(): void {
+    for (const w of this.workers) if (w.ready && !w.busy && !w.dead) w.retire();
   }
 
   /** Live workers (tests and diagnostics). */
@@ -272,6 +291,8 @@ export class PythonPool {
   }
 
   private spawn(): Worker {
+    livePools.add(this);
+    for (const p of livePools) if (p !== this) p.retireIdle();
     const w = new Worker(this);
     this.workers.add(w);
     this.started++;
@@ -293,13 +314,21 @@ export class PythonPool {
         maxOutputBytes: 1 << 30,
       },
     };
+    spawnsWaiting++;
+    let waiting = true;
+    const done = () => {
+      if (waiting) spawnsWaiting--;
+      waiting = false;
+    };
     const opened = open([req]).then(
       ([s]) => {
+        done();
         if (this.closed) s!.kill();
         w.attach(s!, init);
         return s!.result;
       },
       (e: unknown) => {
+        done();
         this.workerEnded(w, w.batch.splice(0), `could not start a python worker: ${(e as Error).message}`, true);
       },
     );
@@ -338,6 +367,7 @@ export class PythonPool {
   async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
+      livePools.delete(this);
       for (const c of this.queue.splice(0)) c.resolve({ error: 'the python grader was closed' });
       for (const c of this.singles.splice(0)) c.resolve({ error: 'the python grader was closed' });
       for (const w of this.workers) {
