@@ -11,7 +11,9 @@ import { buildGrader } from '../harness.js';
 import { toSample } from '../../rollout/sample.js';
 import type { Rollout } from '../../rollout/types.js';
 import type { Grader, RolloutGrader } from '../types.js';
-import { sandboxSupport } from '../code/sandbox.js';
+import { configureSandbox, sandboxConfig, sandboxSupport } from '../code/sandbox.js';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { pythonGrader } from './index.js';
 import { PythonPool } from './pool.js';
 import { compileSpec } from '../../spec/compile.js';
@@ -301,6 +303,33 @@ def grade(sample, item):
       expect(pids.some(alive)).toBe(false);
       expect(g.pool.size).toBe(0);
       await expect(g.grade(toSample({ id: 'c', completion: '1' } as Rollout))).rejects.toThrow('the python grader is closed');
+    },
+    T,
+  );
+
+  // Not under /tmp: the sandbox mounts its own private /tmp over it.
+  it.skipIf(!existsSync('/usr/bin/python3') || !existsSync('/var/tmp'))(
+    "the interpreter is the sandbox's: a venv's own packages are importable",
+    async () => {
+      const dir = mkdtempSync(join('/var/tmp', 'rk-venv-'));
+      chmodSync(dir, 0o755);
+      execFileSync('/usr/bin/python3', ['-m', 'venv', '--without-pip', join(dir, 'venv')]);
+      const lib = join(dir, 'venv', 'lib');
+      const site = join(lib, readdirSync(lib)[0]!, 'site-packages');
+      writeFileSync(join(site, 'rk_venv_probe.py'), 'VALUE = 7\n');
+      const before = sandboxConfig().python;
+      configureSandbox({ python: join(dir, 'venv', 'bin', 'python') });
+      try {
+        const g = py('import rk_venv_probe\ndef grade(s, i):\n    return rk_venv_probe.VALUE\n');
+        expect(await gradeMany(g, [{ completion: 'a' }])).toEqual([{ score: 7 }]);
+        await g.close!();
+      } finally {
+        configureSandbox({ python: before });
+      }
+      const plain = py('import rk_venv_probe\ndef grade(s, i):\n    return 1\n');
+      expect(await gradeMany(plain, [{ completion: 'a' }])).toEqual([{ error: "python grader source: ModuleNotFoundError: No module named 'rk_venv_probe' (<source>, line 1)" }]);
+      await plain.close!();
+      rmSync(dir, { recursive: true, force: true });
     },
     T,
   );
