@@ -30,13 +30,17 @@ export { PythonPool, type CallResult, type PythonPoolOptions } from './pool.js';
  * The interpreter is the sandbox's (`configureSandbox({python: '/path/to/venv/bin/python'})` for a
  * venv with the user's imports). `memory_mb` is each worker's address-space limit.
  *
- * **Isolation between calls:** calls in one worker share the module: state the code keeps at module
- * level (a cache, a counter, a monkeypatch) persists across the calls that worker serves, until the
- * worker is recycled (`recycle_after` calls, 10 min, `idle_ms` idle, or any crash) — unlike OpenAI, which
- * runs each call in isolation. Keep `grade` free of such state. Anything the function runs (including
- * `exec` of a completion) shares the worker and could lie about that worker's other results: the
- * sandbox protects the host, not the scores from the function's own code. A call that hangs is
- * killed with its worker (the others' calls are re-run, each alone) and the pool starts a new one.
+ * **Isolation between calls** (`isolation:`): with `worker` (the default, fastest) calls in one worker
+ * share the module: state the code keeps at module level (a cache, a counter, a monkeypatch) persists
+ * across the calls that worker serves, until the worker is recycled (`recycle_after` calls, 10 min,
+ * `idle_ms` idle, or any crash) — unlike OpenAI, which runs each call in isolation; and anything the
+ * function runs (including `exec` of a completion) shares the worker and could lie about that
+ * worker's other results. A call that hangs is killed with its worker (the others' calls are re-run,
+ * each alone) and the pool starts a new one. With `call`, each call runs in a child forked from the
+ * loaded worker, without the worker's pipes: what it changes dies with it, it can only report its own
+ * score, and a hang or exit ends only that child (about a fork per call: thousands of calls/s, not
+ * tens of thousands). Either way the sandbox protects the host; it cannot protect a score from the
+ * grading function's own code.
  *
  * @example
  * # spec
@@ -60,6 +64,10 @@ export const pythonGrader = defineGrader({
     batch_size: z.number().int().positive().max(65_536).default(256).describe('Calls sent to a worker in one message at most.'),
     recycle_after: z.number().int().positive().default(100_000).describe('A worker is replaced after this many calls.'),
     idle_ms: z.number().int().positive().default(1000).describe('A worker with nothing to do for this long exits, freeing its sandbox slot, ms.'),
+    isolation: z
+      .enum(['worker', 'call'])
+      .default('worker')
+      .describe('worker: calls in one worker share the loaded module (fast). call: each call runs in a process forked from the loaded worker, as OpenAI runs each call in isolation (slower: a fork per call).'),
     on_error: z.enum(['error', 'zero']).default('error').describe('A call that raises, times out or returns a non-number: an error (null score) or a score of 0 with details.error.'),
   },
   create(params, ctx) {
@@ -84,6 +92,7 @@ export const pythonGrader = defineGrader({
       batchSize: params.batch_size,
       recycleAfter: params.recycle_after,
       idleMs: params.idle_ms,
+      isolation: params.isolation,
     });
     const zero = params.on_error === 'zero';
     return {

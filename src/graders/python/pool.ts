@@ -47,6 +47,8 @@ export interface PythonPoolOptions {
   loadTimeoutMs?: number;
   /** A worker is retired after this long (ms, default 10 min); its sandbox wall-clock limit is this + 1 min. */
   maxAgeMs?: number;
+  /** `worker` (default): calls share the loaded module. `call`: each call runs in a process forked from the loaded worker. */
+  isolation?: 'worker' | 'call';
   /** Opens sandbox sessions (tests may wrap it). Default: {@link openSandboxes}. */
   open?: (reqs: SessionRequest[]) => Promise<SandboxSession[]>;
 }
@@ -113,7 +115,7 @@ class Worker {
   private write(): void {
     const line = JSON.stringify(this.batch.map((c) => [c.text, c.item]));
     this.session!.stdin.write(`${line}\n`);
-    this.armWatchdog(this.ready ? this.pool.opts.timeoutMs + GRACE_MS : this.pool.loadTimeoutMs + this.pool.opts.timeoutMs + GRACE_MS);
+    this.armWatchdog(this.ready ? this.pool.callDeadlineMs : this.pool.loadTimeoutMs + this.pool.callDeadlineMs);
   }
 
   private armWatchdog(ms: number): void {
@@ -183,14 +185,14 @@ class Worker {
         else if (!this.retiring) this.armIdle();
         if (this.retiring) this.session?.stdin.end();
         this.pool.pump();
-      } else this.armWatchdog(this.pool.opts.timeoutMs + GRACE_MS);
+      } else this.armWatchdog(this.pool.callDeadlineMs);
       return true;
     }
     if (msg !== null && typeof msg === 'object') {
       const m = msg as { ready?: unknown; fatal?: unknown };
       if (m.ready === 1 && !this.ready) {
         this.ready = true;
-        if (this.busy) this.armWatchdog(this.pool.opts.timeoutMs + GRACE_MS);
+        if (this.busy) this.armWatchdog(this.pool.callDeadlineMs);
         return true;
       }
       if (typeof m.fatal === 'string' && !this.ready) {
@@ -234,7 +236,12 @@ export class PythonPool {
     this.idleMs = opts.idleMs ?? 1000;
     this.loadTimeoutMs = opts.loadTimeoutMs ?? Math.max(10_000, opts.timeoutMs);
     this.maxAgeMs = opts.maxAgeMs ?? 600_000;
+    // With isolation: call the worker itself kills a slow call's process at the limit + 0.5 s.
+    this.callDeadlineMs = opts.timeoutMs + GRACE_MS + (opts.isolation === 'call' ? 1000 : 0);
   }
+
+  /** How long a worker may go without answering a call before the parent kills it, ms. */
+  readonly callDeadlineMs: number;
 
   /** Grades one call. Never rejects: failures are `{error}`. */
   call(text: string, item: unknown): Promise<CallResult> {
@@ -301,6 +308,7 @@ export class PythonPool {
       filename: this.opts.filename,
       timeout: this.opts.timeoutMs / 1000,
       load_timeout: this.loadTimeoutMs / 1000,
+      isolation: this.opts.isolation ?? 'worker',
     });
     const open = this.opts.open ?? openSandboxes;
     const lifetime = this.maxAgeMs + 60_000;
@@ -312,6 +320,8 @@ export class PythonPool {
         cpuSeconds: Math.ceil(lifetime / 1000),
         memoryMb: this.opts.memoryMb,
         maxOutputBytes: 1 << 30,
+        // isolation: call forks one child per call (one at a time).
+        ...(this.opts.isolation === 'call' ? { maxProcesses: 16 } : {}),
       },
     };
     spawnsWaiting++;

@@ -272,6 +272,53 @@ def grade(sample, item):
   );
 
   it(
+    'isolation: call — each call in a forked child: no state carries over, an exit or a stubborn hang ends only that call',
+    async () => {
+      const g = py(
+        `
+import os
+n = 0
+def grade(sample, item):
+    global n
+    n += 1
+    t = sample["output_text"]
+    if t == "exit":
+        os._exit(4)
+    if t == "stubborn":
+        while True:
+            try:
+                while True:
+                    pass
+            except BaseException:
+                pass
+    if t == "forge":
+        for fd in range(3, 64):
+            try:
+                os.write(fd, b'NaN')
+            except OSError:
+                pass
+        os._exit(0)
+    return n
+`,
+        { isolation: 'call', workers: 1, timeout_ms: 300 },
+      ) as RolloutGrader & { pool: PythonPool };
+      const out = await gradeMany(g, ['a', 'exit', 'b', 'stubborn', 'forge', 'c'].map((completion) => ({ completion })));
+      expect(out).toEqual([
+        { score: 1 },
+        { error: 'grade ended its process (exit code 4)' },
+        { score: 1 },
+        { error: 'grade timed out after 300 ms' },
+        // it can spoil only its own result (it holds no pipe to the parent)
+        { error: 'the call wrote something else than its result on its result pipe' },
+        { score: 1 },
+      ]);
+      expect(g.pool.started).toBe(1);
+      await g.close!();
+    },
+    T,
+  );
+
+  it(
     'on_error: zero scores a failing call 0 with details.error',
     async () => {
       const g = py('def grade(s, i):\n    raise ValueError("no answer")\n', { on_error: 'zero' });

@@ -3,7 +3,7 @@
  * works the same from `src` and `dist`).
  *
  * Protocol (one JSON document a line, over the session's stdin/stdout):
- * - parent → worker, first line: `{"source", "filename", "timeout", "load_timeout"}` (seconds);
+ * - parent → worker, first line: `{"source", "filename", "timeout", "load_timeout", "isolation"}` (seconds);
  * - worker → parent: `{"ready":1}` once `grade` is defined, or `{"fatal": message}` (then it exits);
  * - parent → worker, then: one line per batch, `[[output_text, item], ...]`;
  * - worker → parent: the batch's results in order, over one or more lines `[r, r, ...]`, each `r` a
@@ -15,11 +15,14 @@
  * Per call: `signal.setitimer` raises an exception inside `grade` at the time limit (the parent kills
  * the worker when that is not enough); the result must be a real number (bool counts as 0/1, as
  * Python's `float(True)`), finite; anything else is an error naming what was returned. An exception's
- * message is its last traceback line plus the line of the user's source it came from.
+ * message is its last traceback line plus the line of the user's source it came from. With
+ * `isolation: "call"` each call runs in a child forked from the loaded worker (after closing the
+ * protocol pipes): module state does not carry over, and a call that hangs or exits is ended by the
+ * worker itself.
  * @internal
  */
 export const PY_WORKER = String.raw`
-import json, math, numbers, os, signal, sys, time
+import json, math, numbers, os, select, signal, sys, time
 
 def _main():
     rd = os.fdopen(os.dup(0), 'rb')
@@ -46,6 +49,7 @@ def _main():
         pass
 
     pending = []
+    state = {'child': False}
 
     def flush():
         if pending:
@@ -53,7 +57,8 @@ def _main():
             pending.clear()
 
     def on_alarm(signum, frame):
-        flush()  # the parent learns which call is the slow one
+        if not state['child']:
+            flush()  # the parent learns which call is the slow one
         raise GradeTimeout()
 
     signal.signal(signal.SIGALRM, on_alarm)
@@ -121,6 +126,82 @@ def _main():
             return 'grade returned ' + type(r).__name__ + ' ' + shown + ', not a number'
         return 'grade returned a ' + type(r).__name__ + ', not a number'
 
+    def one(sample, item):
+        try:
+            setitimer(REAL, limit)
+            try:
+                r = grade(sample, item)
+            finally:
+                setitimer(REAL, 0)
+            if r is True or r is False:
+                return 1.0 if r else 0.0
+            if isinstance(r, Real):
+                res = float(r)
+                if not isfinite(res):
+                    return {'e': 'grade returned ' + repr(res) + ', not a finite number'}
+                return res
+            return {'e': not_a_number(r)}
+        except GradeTimeout:
+            return {'e': 'grade timed out after ' + str(limit_ms) + ' ms'}
+        except BaseException as e:
+            return {'e': describe(e)}
+
+    isolated = init.get('isolation') == 'call'
+
+    def one_forked(sample, item):
+        # The call runs in a child process: whatever it changes dies with it, and it holds no protocol pipe.
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            state['child'] = True
+            try:
+                os.close(r)
+                os.close(rd.fileno())
+                os.close(wr.fileno())
+                data = dumps(one(sample, item), separators=(',', ':')).encode('utf-8')
+                os.write(w, data)
+            finally:
+                os._exit(0)
+        os.close(w)
+        chunks = []
+        deadline = now() + limit + 0.5
+        timed_out = False
+        while True:
+            left = deadline - now()
+            if left <= 0:
+                timed_out = True
+                break
+            ready, _, _ = select.select([r], [], [], left)
+            if not ready:
+                continue
+            b = os.read(r, 65536)
+            if not b:
+                break
+            chunks.append(b)
+        os.close(r)
+        if timed_out:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        _, status = os.waitpid(pid, 0)
+        if timed_out:
+            return {'e': 'grade timed out after ' + str(limit_ms) + ' ms'}
+        data = b''.join(chunks)
+        try:
+            res = loads(data)
+            if (isinstance(res, float) and isfinite(res)) or (isinstance(res, dict) and isinstance(res.get('e'), str)):
+                return res
+        except Exception:
+            pass
+        if data:
+            return {'e': 'the call wrote something else than its result on its result pipe'}
+        if os.WIFSIGNALED(status):
+            return {'e': 'grade killed its process (signal ' + str(os.WTERMSIG(status)) + ')'}
+        return {'e': 'grade ended its process (exit code ' + str(os.WEXITSTATUS(status) if os.WIFEXITED(status) else status) + ')'}
+
+    call = one_forked if isolated else one
+
     while True:
         line = rd.readline()
         if not line:
@@ -128,26 +209,7 @@ def _main():
         calls = loads(line)
         last = now()
         for text, item in calls:
-            sample = {'output_text': text, 'output_json': output_json(text)}
-            try:
-                setitimer(REAL, limit)
-                try:
-                    r = grade(sample, item)
-                finally:
-                    setitimer(REAL, 0)
-                if r is True or r is False:
-                    res = 1.0 if r else 0.0
-                elif isinstance(r, Real):
-                    res = float(r)
-                    if not isfinite(res):
-                        res = {'e': 'grade returned ' + repr(res) + ', not a finite number'}
-                else:
-                    res = {'e': not_a_number(r)}
-            except GradeTimeout:
-                res = {'e': 'grade timed out after ' + str(limit_ms) + ' ms'}
-            except BaseException as e:
-                res = {'e': describe(e)}
-            pending.append(res)
+            pending.append(call({'output_text': text, 'output_json': output_json(text)}, item))
             t = now()
             if t - last > 0.02:
                 flush()
