@@ -301,7 +301,7 @@ def grade(sample, item):
     return n
 `,
         { isolation: 'call', workers: 1, timeout_ms: 300 },
-      ) as RolloutGrader & { pool: PythonPool };
+      ) as RolloutGrader & { pool: PythonPool; close(): Promise<void> };
       const out = await gradeMany(g, ['a', 'exit', 'b', 'stubborn', 'forge', 'c'].map((completion) => ({ completion })));
       expect(out).toEqual([
         { score: 1 },
