@@ -3,11 +3,12 @@
  * (a pool of long-lived sandboxed workers, batches of 256 calls a message), against, in the same run:
  * - one bare `spawn` of the interpreter per call (no sandbox; the call's sample/item on stdin),
  * - one sandboxed run per call (`runInSandbox`, what a worker-less design would cost),
- * - the same function called in-process by Python (a loop in one interpreter: the ceiling of one core).
+ * - the same function called in-process by Python (a loop in one interpreter: the ceiling of one core);
+ * and the grader with `isolation: call` (each call in a process forked from the loaded worker).
  * The grader and the spawn legs alternate round by round so that background load hits them alike.
  *
  * Needs root (the sandbox does). Run: npx tsx bench/python_grader.ts
- * (ROUNDS=n rounds, default 3; CALLS=n grader calls a round, default 50000; SPAWNS=n per-call runs a round, default 100)
+ * (ROUNDS=n rounds, default 3; CALLS=n grader calls a round, default 50000; SPAWNS=n per-call runs a round, default 100; FORKED=n isolation: call calls a round, default 3000)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -37,6 +38,7 @@ print(grade({"output_text": text, "output_json": output_json}, item))
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const CALLS = Number(process.env.CALLS ?? 50_000);
 const SPAWNS = Number(process.env.SPAWNS ?? 100);
+const FORKED = Math.min(CALLS, Number(process.env.FORKED ?? 3000));
 const WIDTH = availableParallelism();
 
 function rollouts(n: number): Rollout[] {
@@ -100,7 +102,9 @@ async function main(): Promise<void> {
   await Promise.all(samples.slice(0, 2000).map((s) => g.grade(s)));
   const coldMs = performance.now() - t;
 
-  const legs = { grader: [] as number[], spawn: [] as number[], sandboxRun: [] as number[], inProcess: [] as number[] };
+  const gc = buildGrader(pythonGrader, { source: SOURCE, workers: WIDTH, isolation: 'call' }) as RolloutGrader & { close(): Promise<void> };
+  await Promise.all(samples.slice(0, 100).map((s) => gc.grade(s)));
+  const legs = { grader: [] as number[], forked: [] as number[], spawn: [] as number[], sandboxRun: [] as number[], inProcess: [] as number[] };
   const input = JSON.stringify([rs[0]!.completion, rs[0]]);
   for (let round = 0; round < ROUNDS; round++) {
     t = performance.now();
@@ -108,6 +112,11 @@ async function main(): Promise<void> {
     legs.grader.push(CALLS / ((performance.now() - t) / 1000));
     const want = rs.map((r) => (r.completion === r.reference ? 1 : 0));
     if (scores.some((s, i) => s !== want[i])) throw new Error('grader returned a wrong score');
+
+    t = performance.now();
+    const fs = await Promise.all(samples.slice(0, FORKED).map((s) => gc.grade(s)));
+    legs.forked.push(FORKED / ((performance.now() - t) / 1000));
+    if (fs.some((s, i) => s !== want[i])) throw new Error('grader (isolation: call) returned a wrong score');
 
     t = performance.now();
     await pooled(SPAWNS, WIDTH, async () => {
@@ -126,6 +135,7 @@ async function main(): Promise<void> {
     legs.inProcess.push(inProcess(python, rs));
   }
   await g.close();
+  await gc.close();
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
   console.log(`python grader bench — ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load ${loadavg()[0]!.toFixed(2)}, ${python}, ${ROUNDS} rounds, worker source ${PY_WORKER.length} B`);
@@ -133,6 +143,7 @@ async function main(): Promise<void> {
   console.log(`| leg | calls/s (median of ${ROUNDS}) | rounds |`);
   console.log('|---|---:|---|');
   console.log(`| python grader: ${WIDTH} sandboxed workers, batches of 256 (${CALLS} calls a round) | ${fmt(med(legs.grader))} | ${legs.grader.map(fmt).join(', ')} |`);
+  console.log(`| python grader, isolation: call (a fork per call; ${FORKED} calls a round) | ${fmt(med(legs.forked))} | ${legs.forked.map(fmt).join(', ')} |`);
   console.log(`| one bare spawn of python per call (${WIDTH} at a time, ${SPAWNS} calls) | ${fmt(med(legs.spawn))} | ${legs.spawn.map(fmt).join(', ')} |`);
   console.log(`| one sandboxed run per call (runInSandbox, ${WIDTH} at a time, ${SPAWNS} calls) | ${fmt(med(legs.sandboxRun))} | ${legs.sandboxRun.map(fmt).join(', ')} |`);
   console.log(`| the function in-process in Python (one core, ${CALLS} calls) | ${fmt(med(legs.inProcess))} | ${legs.inProcess.map(fmt).join(', ')} |`);
