@@ -210,8 +210,9 @@ class Worker {
     const left = this.batch.slice(this.answered);
     this.batch = [];
     const why = `${r.status}${r.message ? ` (${r.message})` : ''}`;
-    // A sandbox that cannot start is not any call's fault: no retry, the calls fail with the reason.
-    this.pool.workerEnded(this, left, this.hung ? null : why, r.status === 'sandbox_error' && !this.ready);
+    // A worker that never got to load the source (sandbox set-up failed, the interpreter could not start
+    // within its limits) is no call's fault: no retry, the calls fail with the reason.
+    this.pool.workerEnded(this, left, this.hung ? null : this.ready ? why : `it ended before loading the source: ${why}`, !this.ready);
   }
 }
 
