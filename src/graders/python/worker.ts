@@ -6,7 +6,7 @@
  * - parent → worker, first line: `{"source", "filename", "timeout", "load_timeout", "isolation"}` (seconds);
  * - worker → parent: `{"ready":1}` once `grade` is defined, or `{"fatal": message}` (then it exits);
  * - parent → worker, then: one line per batch, `[[output_text, item], ...]`;
- * - worker → parent: the batch's results in order, over one or more lines `[r, r, ...]`, each `r` a
+ * - worker → parent (ASCII only: `json.dumps` escapes the rest): the batch's results in order, over one or more lines `[r, r, ...]`, each `r` a
  *   finite number or `{"e": message}`. A slow batch is answered in pieces (at most ~20 ms apart, and
  *   at once when a call hits its time limit) so that the parent sees progress call by call.
  *
