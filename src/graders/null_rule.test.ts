@@ -66,6 +66,7 @@ const CASES: Record<string, Case | { skip: string }> = {
   frechet: { skip: 'model-backed group kind: an empty completion scores the lowest of its group (frechet.test.ts)' },
   likelihood: { skip: 'model-backed (tested in likelihood.test.ts): prob/mean_prob score 0 for a missing answer, rlpr its floor, logprob/mean_logprob the reference after the whole completion' },
   dpo_implicit: { skip: 'model-backed: the implicit reward is unbounded; an empty completion has no tokens to score' },
+  python: { skip: "the user's function decides what an answer-less completion scores; its failures are errors, or 0 with on_error: zero (python/python.test.ts)" },
 };
 
 /** Completions with no readable answer: empty, blank, prose, truncated, empty or unclosed tags, binary noise. */

@@ -42,7 +42,11 @@ export interface GroupGrader {
   gradeGroup(samples: readonly Sample[]): GradeOutput[] | Promise<GradeOutput[]>;
 }
 
-export type Grader = RolloutGrader | GroupGrader;
+/**
+ * A grader kind that holds resources (worker processes) may add `close`: the compiled spec's `close()`
+ * calls it once. Graders without it hold nothing.
+ */
+export type Grader = (RolloutGrader | GroupGrader) & { close?(): Promise<void> };
 
 /** Where a grader is built: lets it resolve files relative to the spec and name its params in errors. */
 export interface GraderContext {

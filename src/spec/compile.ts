@@ -29,7 +29,7 @@ export interface CompiledSpec {
   readonly steps: StepComponents | null;
   /** The spec's model backends (`backends:`), with their counters; null when it declares none. */
   readonly backends: BuiltBackends | null;
-  /** Releases what the spec holds (backend connections, loaded models, cache files). Idempotent. */
+  /** Releases what the spec holds (backend connections, loaded models, cache files, grader worker processes). Idempotent. */
   close(): Promise<void>;
 }
 
@@ -135,10 +135,12 @@ export function compileSpec(spec: Spec, opts: { source?: string; specDir?: strin
   }
   if (issues.length > 0) {
     void backends?.close();
+    for (const g of [...graders, ...stepGraders]) void g.close?.();
     throw new SpecError(source, issues);
   }
   let closed: Promise<void> | null = null;
-  const close = () => (closed ??= backends ? backends.close() : Promise.resolve());
+  const closeGraders = () => Promise.all([...graders, ...stepGraders].map((g) => g.close?.())).then(() => {});
+  const close = () => (closed ??= Promise.all([backends ? backends.close() : undefined, closeGraders()]).then(() => {}));
   return { spec, source, names, weights, graders, combiner: combiner!, shapers, estimator, credit, steps, backends, close };
 }
 
