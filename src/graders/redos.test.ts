@@ -25,8 +25,13 @@ const SIZE = Number(process.env.REDOS_SIZE ?? 200_000);
 
 /** Kinds graded by a model or an embedding backend: no completion-text regexes of their own to attack. */
 const MODEL_KINDS = new Set(['judge', 'reward_model', 'embedding_similarity', 'vendi', 'frechet', 'likelihood', 'dpo_implicit']);
-/** `code` runs the completion in the sandbox; its text extraction is covered by the code tests. */
-const SANDBOX_KINDS = new Set(['code']);
+/**
+ * `code` runs the completion in the sandbox (its text extraction is covered by the code tests);
+ * `python` runs the user's grader in sandboxed workers with a per-call time limit.
+ */
+const SANDBOX_KINDS = new Set(['code', 'python']);
+/** The user's own graders (`module`: trusted in-process code; `http`: the user's service): their cost is theirs. */
+const USER_KINDS = new Set(['module', 'http']);
 
 const TOOL_REF = '<tool_call>\n{"name": "f", "arguments": {"a": 1}}\n</tool_call>';
 /** Configurations per rule-based kind: [params, reference]. */
@@ -157,7 +162,7 @@ function runGuarded(cases: RedosCase[]): Promise<Outcome> {
 
 describe('hostile completions never stall a rule-based grader', () => {
   it('classifies every registered grader kind (a new kind must be added to the hostile configs)', () => {
-    for (const k of graderKinds) expect(k.kind in CONFIGS || MODEL_KINDS.has(k.kind) || SANDBOX_KINDS.has(k.kind), k.kind).toBe(true);
+    for (const k of graderKinds) expect(k.kind in CONFIGS || MODEL_KINDS.has(k.kind) || SANDBOX_KINDS.has(k.kind) || USER_KINDS.has(k.kind), k.kind).toBe(true);
   });
 
   it(
