@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadSpecFile } from '../spec/load.js';
-import { compileSpec, type CompiledSpec } from '../spec/compile.js';
+import { compileSpecAsync, type CompiledSpec } from '../spec/compile.js';
 import { SpecError } from '../spec/errors.js';
 import { InputFileError, readJsonlLines } from '../rollout/jsonl.js';
 import { validateRollout } from '../rollout/validate.js';
@@ -84,7 +84,7 @@ export async function runProbe(o: ProbeCommandOptions, out: (s: string) => void 
   let compiled: CompiledSpec;
   try {
     const loaded = loadSpecFile(o.spec);
-    compiled = compileSpec(loaded.spec, { source: o.spec, specDir: loaded.dir });
+    compiled = await compileSpecAsync(loaded.spec, { source: o.spec, specDir: loaded.dir });
   } catch (e) {
     if (e instanceof SpecError) {
       err(`error: ${e.message}`);

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadSpecFile } from '../spec/load.js';
-import { compileSpec, type CompiledSpec } from '../spec/compile.js';
+import { compileSpecAsync, type CompiledSpec } from '../spec/compile.js';
 import { SpecError } from '../spec/errors.js';
 import { InputFileError, TruncatedInputError } from '../rollout/jsonl.js';
 import { outputClash, outputTarget, partialPath, readResumeState, ScoreOutput, type ResumeState } from './output.js';
@@ -128,7 +128,7 @@ export async function runScore(o: ScoreCommandOptions, log: (s: string) => void 
   let compiled: CompiledSpec;
   try {
     const loaded = loadSpecFile(o.spec);
-    compiled = compileSpec(loaded.spec, { source: o.spec, specDir: loaded.dir });
+    compiled = await compileSpecAsync(loaded.spec, { source: o.spec, specDir: loaded.dir });
   } catch (e) {
     if (e instanceof SpecError) {
       log(`error: ${e.message}`);

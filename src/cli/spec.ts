@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadSpecFile } from '../spec/load.js';
-import { compileSpec, type CompiledSpec } from '../spec/compile.js';
+import { compileSpecAsync, type CompiledSpec } from '../spec/compile.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SpecError } from '../spec/errors.js';
@@ -106,7 +106,7 @@ export async function runSpecCheck(
         b.type === 'gguf' && !existsSync(resolve(loaded.dir, b.path)) ? [{ path: `backends.${name}.path`, message: `no model file at ${resolve(loaded.dir, b.path)}` }] : [],
       );
       try {
-        c = compileSpec(loaded.spec, { source: f, specDir: loaded.dir });
+        c = await compileSpecAsync(loaded.spec, { source: f, specDir: loaded.dir });
       } catch (e) {
         if (e instanceof SpecError) throw new SpecError(f, [...missing, ...e.issues]);
         throw e;

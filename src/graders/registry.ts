@@ -24,6 +24,7 @@ import { vendiGrader } from './vendi.js';
 import { frechetGrader } from './frechet.js';
 import { likelihoodGrader } from './likelihood.js';
 import { dpoImplicitGrader } from './dpo_implicit.js';
+import { moduleGrader } from './module.js';
 
 /**
  * Every grader kind a spec can name in `components[].grader`, in the order `rewardkit graders` lists them.
@@ -55,6 +56,7 @@ export const graderKinds: readonly GraderKind[] = [
   frechetGrader,
   likelihoodGrader,
   dpoImplicitGrader,
+  moduleGrader,
 ] as unknown as GraderKind[];
 
 const byKind = new Map(graderKinds.map((k) => [k.kind, k]));

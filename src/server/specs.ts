@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { loadSpecFile } from '../spec/load.js';
-import { compileSpec, type CompiledSpec } from '../spec/compile.js';
+import { compileSpec, compileSpecAsync, type CompiledSpec } from '../spec/compile.js';
+import { preloadModules } from '../graders/module.js';
 import { SpecError } from '../spec/errors.js';
 import type { Rollout } from '../rollout/types.js';
 import { HttpError } from './errors.js';
@@ -48,6 +49,34 @@ export function expandSpecPaths(paths: readonly string[]): string[] {
 export function compileSpecFile(file: string): CompiledSpec {
   const loaded = loadSpecFile(file);
   return compileSpec(loaded.spec, { source: file, specDir: loaded.dir });
+}
+
+/** {@link compileSpecFile} for specs with `grader: module` components: imports their modules first. */
+export async function compileSpecFileAsync(file: string): Promise<CompiledSpec> {
+  const loaded = loadSpecFile(file);
+  return compileSpecAsync(loaded.spec, { source: file, specDir: loaded.dir });
+}
+
+/**
+ * Imports the modules of the `grader: module` components of every spec file under `paths`, so that
+ * the synchronous {@link SpecSet} constructor can compile them. A file that does not load is skipped
+ * here (the constructor reports it).
+ */
+export async function preloadSpecFiles(paths: readonly string[]): Promise<void> {
+  let files: string[];
+  try {
+    files = expandSpecPaths(paths);
+  } catch {
+    return;
+  }
+  for (const file of files) {
+    try {
+      const loaded = loadSpecFile(file);
+      await preloadModules(loaded.spec, loaded.dir);
+    } catch {
+      // reported by the SpecSet constructor
+    }
+  }
 }
 
 /** Where a routing decision came from (for errors that name the request path). */

@@ -5,10 +5,10 @@
  */
 import { workerData } from 'node:worker_threads';
 import { scoreBatch } from '../pipeline.js';
-import { compileSpec, type CompiledSpec } from '../spec/compile.js';
+import { compileSpecAsync, type CompiledSpec } from '../spec/compile.js';
 import type { Spec } from '../spec/schema.js';
 import type { Rollout } from '../rollout/types.js';
-import { compileSpecFile } from './specs.js';
+import { compileSpecFileAsync } from './specs.js';
 
 /**
  * How the main thread hands a served spec to the workers: the validated spec object it compiled
@@ -43,13 +43,19 @@ const given = (workerData as { specs: WorkerSpec[] }).specs;
  * estimator, no credit, no step components (steps are graded and credited over the whole batch on the
  * main thread).
  */
-const specs: CompiledSpec[] = given.map((w) => {
-  const compiled = 'file' in w ? compileSpecFile(w.file) : compileSpec(w.spec, { source: w.source, specDir: w.specDir });
-  return { ...compiled, shapers: null, estimator: null, credit: null, steps: null };
-});
+const compiling: Promise<CompiledSpec[]> = Promise.all(
+  given.map(async (w) => {
+    // Async: `grader: module` components import their modules (paths against the spec's folder) first.
+    const compiled = 'file' in w ? await compileSpecFileAsync(w.file) : await compileSpecAsync(w.spec, { source: w.source, specDir: w.specDir });
+    return { ...compiled, shapers: null, estimator: null, credit: null, steps: null };
+  }),
+);
+// Not a top-level await: piscina may load this file with require() (tsx compiles it to CommonJS then).
+compiling.catch(() => {});
 
 /** Grades one slice; see {@link GradeReply}. */
 export default async function grade(task: GradeTask): Promise<GradeReply> {
+  const specs = await compiling;
   if (task.spec === -1) return { columns: [], errors: [], details: [], reasons: [] };
   const compiled = specs[task.spec];
   if (!compiled) throw new Error(`worker has no spec #${task.spec}`);
