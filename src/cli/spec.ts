@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SpecError } from '../spec/errors.js';
 import { specJsonSchema } from '../spec/schema.js';
+import { moduleKindsOf, preloadModules, withModuleKinds } from '../graders/module.js';
 import { BadLineError, readRolloutBatches } from '../rollout/batches.js';
 import { InputFileError } from '../rollout/jsonl.js';
 import type { Rollout } from '../rollout/types.js';
@@ -162,9 +163,23 @@ export function registerSpec(program: Command): void {
     });
   spec
     .command('schema')
-    .description('Print the JSON Schema of spec files (for editor completion, e.g. yaml-language-server).')
-    .action(() => {
-      process.stdout.write(JSON.stringify(specJsonSchema(), null, 2) + '\n');
+    .description('Print the JSON Schema of spec files (for editor completion, e.g. yaml-language-server). With --spec, the params of the defineGrader kinds its module components export are in it too.')
+    .option('--spec <file>', 'a spec whose `grader: module` kinds (made with defineGrader) add their params to the schema')
+    .action(async (o: { spec?: string }) => {
+      let schema = specJsonSchema();
+      if (o.spec !== undefined) {
+        try {
+          const loaded = loadSpecFile(o.spec);
+          await preloadModules(loaded.spec, loaded.dir);
+          schema = withModuleKinds(schema, moduleKindsOf(loaded.spec, loaded.dir));
+        } catch (e) {
+          if (!(e instanceof SpecError)) throw e;
+          process.stderr.write(`error: ${e.message}\n`);
+          process.exitCode = 1;
+          return;
+        }
+      }
+      process.stdout.write(JSON.stringify(schema, null, 2) + '\n');
     });
 }
 

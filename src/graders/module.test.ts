@@ -11,7 +11,9 @@ import { scoreBatch } from '../pipeline.js';
 import { createScorerAsync } from '../index.js';
 import { startServer, type RewardServer } from '../server/app.js';
 import { call, logSink } from '../server/testing.js';
-import { moduleKindsOf, preloadModules } from './module.js';
+import { moduleKindsOf, preloadModules, withModuleKinds } from './module.js';
+import { specJsonSchema } from '../spec/schema.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 
 /**
  * `grader: module` against real module files written to a temporary folder: TypeScript and
@@ -213,6 +215,12 @@ describe('grader: module — defineGrader kinds', () => {
     await preloadModules(s, dir);
     const kinds = moduleKindsOf(s, dir);
     expect(kinds.map((k) => [k.index, k.name, k.kind.kind])).toEqual([[0, 'kw', 'keyword']]);
+    // The JSON Schema with the kind's params: a spec with bad params for that module fails it, others pass.
+    const validate = new Ajv2020({ strict: false }).compile(withModuleKinds(specJsonSchema(), kinds));
+    const withParams = (params: object) => ({ components: [{ name: 'kw', grader: 'module', path: './graders/kind.mts', export: 'keyword', params }] });
+    expect(validate(withParams({ words: ['a'], cap: 3 }))).toBe(true);
+    expect(validate(withParams({ words: [], nope: 1 }))).toBe(false);
+    expect(validate({ components: [{ name: 'x', grader: 'module', path: './other.mts', params: { anything: 1 } }] })).toBe(true);
   });
 });
 

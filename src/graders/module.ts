@@ -330,6 +330,34 @@ function describeValue(v: unknown): string {
   }
 }
 
+/**
+ * The spec JSON Schema with the params of the defineGrader kinds that `kinds` (from
+ * {@link moduleKindsOf}) export: the `module` member of `components[]` gets one `if {path, export}
+ * then {params: <the kind's params>}` rule per kind, so editors check and complete those params.
+ */
+export function withModuleKinds(schema: Record<string, unknown>, kinds: ReturnType<typeof moduleKindsOf>): Record<string, unknown> {
+  if (kinds.length === 0) return schema;
+  const out = structuredClone(schema) as { properties?: { components?: { items?: { oneOf?: Record<string, unknown>[]; anyOf?: Record<string, unknown>[] } } } };
+  const members = out.properties?.components?.items?.oneOf ?? out.properties?.components?.items?.anyOf ?? [];
+  const member = members.find((m) => (m as { properties?: { grader?: { const?: unknown } } }).properties?.grader?.const === 'module');
+  if (!member) return schema;
+  const seen = new Set<string>();
+  const rules: Record<string, unknown>[] = [];
+  for (const k of kinds) {
+    const key = `${k.path}\u0000${k.export}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const params = z.toJSONSchema(z.strictObject(k.kind.params), { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+    delete params.$schema;
+    rules.push({
+      if: { properties: { path: { const: k.path }, export: { const: k.export } }, required: ['path', 'export'] },
+      then: { properties: { params: { ...params, description: `${k.kind.kind} (${k.path}): ${k.kind.summary}` } } },
+    });
+  }
+  member.allOf = [...((member.allOf as unknown[]) ?? []), ...rules];
+  return out as Record<string, unknown>;
+}
+
 /** Checks one result of module code; returns it as a {@link GradeOutput} or throws naming what was wrong. */
 function checkOutput(v: unknown, where: Where, suffix = ''): GradeOutput {
   if (v === null) return null;
