@@ -162,6 +162,15 @@ export function registerSpec(program: Command): void {
       process.exitCode = await runSpecCheck(files, undefined, undefined, { on: o.on, sample: o.sample });
     });
   spec
+    .command('import')
+    .description('Convert an OpenAI grader definition (string_check, python, multi with calculate_output) into a rewardkit spec; what cannot be converted is an error naming the grader and the field.')
+    .argument('<file>', 'the grader JSON ({"type": …} or {"grader": {…}})')
+    .option('--out <spec>', 'write the spec here (default: print it)')
+    .action(async (file: string, o: { out?: string }) => {
+      const { runSpecImport } = await import('./import.js');
+      process.exitCode = runSpecImport(file, { out: o.out });
+    });
+  spec
     .command('schema')
     .description('Print the JSON Schema of spec files (for editor completion, e.g. yaml-language-server). With --spec, the params of the defineGrader kinds its module components export are in it too.')
     .option('--spec <file>', 'a spec whose `grader: module` kinds (made with defineGrader) add their params to the schema')
