@@ -112,7 +112,8 @@ describe('rewardkit spec import (command)', () => {
     const errs: string[] = [];
     expect(runSpecImport(good, { out }, () => {}, (s) => errs.push(s))).toBe(0);
     const spec = parseSpecText(readFileSync(out, 'utf8'), out);
-    expect(spec.components.map((c) => c.grader)).toEqual(['exact', 'contains', 'exact']);
+    expect(spec.components.map((c) => [c.name, c.grader])).toEqual([['exact', 'exact'], ['mention', 'contains'], ['verbose_eq', 'exact']]);
+    expect((spec.combine as { expression: string }).expression).toBe('0.6 * exact + 0.3 * mention + 0.1 * max((1 - verbose_eq), exact) ^ 2');
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ type: 'text_similarity', name: 'sim', input: '{{ sample.output_text }}', reference: '{{ item.a }}', evaluation_metric: 'bleu' }));
     expect(runSpecImport(bad, {}, () => {}, (s) => errs.push(s))).toBe(1);

@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
  * JSON of the fine-tuning / evals graders API) into a rewardkit spec.
  *
  * What converts, and onto what (semantics as OpenAI documents them):
- * - `string_check` — `input` must be `{{ sample.output_text }}` (the completion, read whole: no
+ * - `string_check` (`ne` is held as an `eq` component named `<name>_eq`, read `1 − <name>_eq` by the formula) — `input` must be `{{ sample.output_text }}` (the completion, read whole: no
  *   answer region, no trimming); `reference` must be `{{ item.FIELD }}`, the rollout's `reference`.
  *   `eq` → `exact` (1 when equal, else 0), `ne` → the same component read as `1 − eq` in the
  *   formula, `like` → `contains` (the reference occurs in the output, case-sensitive), `ilike` →
@@ -81,8 +81,11 @@ function checkReference(g: Json, where: string, ctx: Ctx): string {
 /** One converted grader: the component (without its name) and how the formula reads it. */
 interface Converted {
   component: Json;
-  /** How the component's value enters a formula (`x`, or `(1 - x)` for `ne`). */
-  read: (name: string) => string;
+  /**
+   * For `ne`: the component holds `eq` and is named `<name>_eq` (its value would mislead under the
+   * sub-grader's own name); the formula reads `(1 - <name>_eq)`.
+   */
+  negated?: boolean;
 }
 
 function convertOne(g: unknown, where: string, ctx: Ctx): Converted {
@@ -95,17 +98,17 @@ function convertOne(g: unknown, where: string, ctx: Ctx): Converted {
       checkReference(o, where, ctx);
       const op = o.operation;
       const raw = { answer: 'whole', normalize: { trim: false } };
-      if (op === 'eq') return { component: { grader: 'exact', ...raw }, read: (n) => n };
-      if (op === 'ne') return { component: { grader: 'exact', ...raw }, read: (n) => `(1 - ${n})` };
-      if (op === 'like') return { component: { grader: 'contains', ...raw }, read: (n) => n };
-      if (op === 'ilike') return { component: { grader: 'contains', answer: 'whole', normalize: { trim: false, case: 'lower' } }, read: (n) => n };
+      if (op === 'eq') return { component: { grader: 'exact', ...raw } };
+      if (op === 'ne') return { component: { grader: 'exact', ...raw, description: 'OpenAI string_check ne, held as eq: the formula reads 1 minus this.' }, negated: true };
+      if (op === 'like') return { component: { grader: 'contains', ...raw } };
+      if (op === 'ilike') return { component: { grader: 'contains', answer: 'whole', normalize: { trim: false, case: 'lower' } } };
       throw new ImportError(where, 'operation', `expected eq, ne, like or ilike, got ${JSON.stringify(op)}`);
     }
     case 'python': {
       const source = str(o, 'source', where);
       if (o.image_tag !== undefined && o.image_tag !== null)
         throw new ImportError(where, 'image_tag', `cannot convert ${JSON.stringify(o.image_tag)}: rewardkit runs python graders with the interpreter configured on the component, not an OpenAI image`);
-      return { component: { grader: 'python', source }, read: (n) => n };
+      return { component: { grader: 'python', source } };
     }
     case 'text_similarity': {
       const metric = o.evaluation_metric;
@@ -154,8 +157,11 @@ export function convertOpenAIGrader(def: unknown): Json {
       const where = `${topName}.graders.${key}`;
       if (!IDENT.test(key)) throw new ImportError(where, 'graders', `cannot convert the name ${JSON.stringify(key)}: component names are identifiers (letters, digits, _)`);
       const c = convertOne(g, where, ctx);
-      components.push({ name: key, ...c.component });
-      reads.set(key, c.read(key));
+      const name = c.negated ? `${key}_eq` : key;
+      if (c.negated && Object.prototype.hasOwnProperty.call(graders, name))
+        throw new ImportError(where, 'graders', `cannot convert: the ne grader is held as "${name}", which is also the name of another sub-grader`);
+      components.push({ name, ...c.component });
+      reads.set(key, c.negated ? `(1 - ${name})` : key);
     }
     const expr = str(top, 'calculate_output', topName);
     for (const id of expr.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? [])
@@ -165,8 +171,8 @@ export function convertOpenAIGrader(def: unknown): Json {
   } else {
     const name = IDENT.test(topName) ? topName : 'score';
     const c = convertOne(top, topName, ctx);
-    const read = c.read(name);
-    spec = { name: topName, components: [{ name, ...c.component }], ...(read !== name ? { combine: { type: 'formula', expression: read } } : {}) };
+    const held = c.negated ? `${name}_eq` : name;
+    spec = { name: topName, components: [{ name: held, ...c.component }], ...(c.negated ? { combine: { type: 'formula', expression: `1 - ${held}` } } : {}) };
   }
   const note = ctx.itemField !== undefined ? ` item.${ctx.itemField} is each rollout's \`reference\`.` : '';
   return { name: spec.name, description: `Imported from an OpenAI grader definition.${note}`, ...spec };
