@@ -7,14 +7,15 @@
  * const { results } = await scorer.score([{ id: 'a', completion: 'Paris', reference: 'Paris' }]);
  * // results[0].reward → 1, results[0].components → { correct: 1 }
  */
-import { parseSpec } from './spec/load.js';
-import { compileSpec, compileSpecFile, type CompiledSpec } from './spec/compile.js';
+import { loadSpecFile, parseSpec } from './spec/load.js';
+import { compileSpec, compileSpecAsync, compileSpecFile, compileSpecFileAsync, type CompiledSpec } from './spec/compile.js';
 import { scoreBatch, type BatchResult, type ScoreOptions } from './pipeline.js';
 import { validateRollout } from './rollout/validate.js';
 import type { Rollout } from './rollout/types.js';
 
 export { loadSpecFile, parseSpec, parseSpecText, type LoadedSpec } from './spec/load.js';
-export { compileSpec, compileSpecFile, type CompiledSpec } from './spec/compile.js';
+export { compileSpec, compileSpecAsync, compileSpecFile, compileSpecFileAsync, type CompiledSpec } from './spec/compile.js';
+export { preloadModules } from './graders/module.js';
 export { SpecError, type SpecIssue } from './spec/errors.js';
 export { specSchema, specJsonSchema, type Spec, type SpecInput } from './spec/schema.js';
 export { scoreBatch, type BatchResult, type BatchColumns, type ScoreOptions } from './pipeline.js';
@@ -46,6 +47,23 @@ export function createScorer(spec: string | object): Scorer {
     typeof spec === 'string'
       ? compileSpecFile(spec)
       : compileSpec(parseSpec(spec, 'spec'), { source: 'spec' });
+  return scorerOf(compiled);
+}
+
+/**
+ * {@link createScorer} for specs that may hold `grader: module` components (your own TypeScript or
+ * JavaScript graders): imports their modules first. `specDir` is where an inline spec's relative
+ * module paths resolve (default: the working directory); a spec file's own folder is used for files.
+ *
+ * @example
+ * const scorer = await createScorerAsync('reward.yaml'); // components: [{name: mine, grader: module, path: ./mine.mts}]
+ */
+export async function createScorerAsync(spec: string | object, opts: { specDir?: string } = {}): Promise<Scorer> {
+  if (typeof spec === 'string') return scorerOf(await compileSpecFileAsync(spec));
+  return scorerOf(await compileSpecAsync(parseSpec(spec, 'spec'), { source: 'spec', specDir: opts.specDir }));
+}
+
+function scorerOf(compiled: CompiledSpec): Scorer {
   return {
     compiled,
     score(rollouts, opts) {

@@ -2,16 +2,33 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { graderKinds } from '../graders/registry.js';
 import { renderTable } from './table.js';
+import { loadSpecFile } from '../spec/load.js';
+import { SpecError } from '../spec/errors.js';
+import { moduleKindsOf, preloadModules } from '../graders/module.js';
+import type { GraderKind } from '../graders/types.js';
 
-/** `rewardkit graders [KIND]`: lists grader kinds, or shows one kind's params. */
-export function runGraders(kind: string | undefined, out: (s: string) => void = (s) => process.stdout.write(s + '\n')): number {
+/**
+ * `rewardkit graders [KIND] [--spec S]`: lists grader kinds, or shows one kind's params. `extra` are
+ * kinds a spec's `grader: module` components export (listed as `module:<component>`, after the
+ * built-in kinds; KIND may name one by component or by its own kind name).
+ */
+export function runGraders(
+  kind: string | undefined,
+  out: (s: string) => void = (s) => process.stdout.write(s + '\n'),
+  extra: readonly { label: string; kind: GraderKind }[] = [],
+): number {
   if (!kind) {
-    out(renderTable(['grader', 'what it scores'], graderKinds.map((k) => [k.kind, k.summary])));
+    out(
+      renderTable(
+        ['grader', 'what it scores'],
+        [...graderKinds.map((k) => [k.kind, k.summary]), ...extra.map((e) => [e.label, `${e.kind.kind}: ${e.kind.summary}`])],
+      ),
+    );
     return 0;
   }
-  const k = graderKinds.find((g) => g.kind === kind);
+  const k = graderKinds.find((g) => g.kind === kind) ?? extra.find((e) => e.label === kind || e.kind.kind === kind)?.kind;
   if (!k) {
-    process.stderr.write(`error: unknown grader "${kind}" (known: ${graderKinds.map((g) => g.kind).join(', ')})\n`);
+    process.stderr.write(`error: unknown grader "${kind}" (known: ${[...graderKinds.map((g) => g.kind), ...extra.map((e) => e.label)].join(', ')})\n`);
     return 1;
   }
   out(`${k.kind}: ${k.summary}\n`);
@@ -26,7 +43,21 @@ export function registerGraders(program: Command): void {
     .command('graders')
     .description('List the grader kinds, or show the params of one.')
     .argument('[kind]', 'a grader kind')
-    .action((kind?: string) => {
-      process.exitCode = runGraders(kind);
+    .option('--spec <file>', 'also list the kinds (made with defineGrader) that this spec\'s `grader: module` components export')
+    .action(async (kind: string | undefined, o: { spec?: string }) => {
+      let extra: { label: string; kind: GraderKind }[] = [];
+      if (o.spec !== undefined) {
+        try {
+          const loaded = loadSpecFile(o.spec);
+          await preloadModules(loaded.spec, loaded.dir);
+          extra = moduleKindsOf(loaded.spec, loaded.dir).map((m) => ({ label: `module:${m.name}`, kind: m.kind }));
+        } catch (e) {
+          if (!(e instanceof SpecError)) throw e;
+          process.stderr.write(`error: ${e.message}\n`);
+          process.exitCode = 1;
+          return;
+        }
+      }
+      process.exitCode = runGraders(kind, undefined, extra);
     });
 }

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { compileSpecFile, type CompiledSpec } from '../spec/compile.js';
+import { compileSpecFileAsync, type CompiledSpec } from '../spec/compile.js';
 import { SpecError } from '../spec/errors.js';
 import { InputFileError, readJsonlLines } from '../rollout/jsonl.js';
 import { validateRollout } from '../rollout/validate.js';
@@ -82,7 +82,7 @@ export function renderProbeReport(spec: string, report: ProbeReport): string {
 export async function runProbe(o: ProbeCommandOptions, out: (s: string) => void = (s) => process.stdout.write(s + '\n'), err: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<number> {
   let compiled: CompiledSpec;
   try {
-    compiled = compileSpecFile(o.spec);
+    compiled = await compileSpecFileAsync(o.spec);
   } catch (e) {
     if (e instanceof SpecError) {
       err(`error: ${e.message}`);

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { compileSpecFile, type CompiledSpec } from '../spec/compile.js';
+import { compileSpecFileAsync, type CompiledSpec } from '../spec/compile.js';
 import { SpecError } from '../spec/errors.js';
 import { InputFileError, TruncatedInputError } from '../rollout/jsonl.js';
 import { outputClash, outputTarget, partialPath, readResumeState, ScoreOutput, type ResumeState } from './output.js';
@@ -126,7 +126,7 @@ export async function runScore(o: ScoreCommandOptions, log: (s: string) => void 
   }
   let compiled: CompiledSpec;
   try {
-    compiled = compileSpecFile(o.spec);
+    compiled = await compileSpecFileAsync(o.spec);
   } catch (e) {
     if (e instanceof SpecError) {
       log(`error: ${e.message}`);

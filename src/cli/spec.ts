@@ -1,10 +1,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadSpecFile } from '../spec/load.js';
-import { compileSpec, type CompiledSpec } from '../spec/compile.js';
+import { compileSpecAsync, type CompiledSpec } from '../spec/compile.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SpecError } from '../spec/errors.js';
 import { specJsonSchema } from '../spec/schema.js';
+import { moduleKindsOf, preloadModules, withModuleKinds } from '../graders/module.js';
 import { BadLineError, readRolloutBatches } from '../rollout/batches.js';
 import { InputFileError } from '../rollout/jsonl.js';
 import type { Rollout } from '../rollout/types.js';
@@ -106,7 +107,7 @@ export async function runSpecCheck(
         b.type === 'gguf' && !existsSync(resolve(loaded.dir, b.path)) ? [{ path: `backends.${name}.path`, message: `no model file at ${resolve(loaded.dir, b.path)}` }] : [],
       );
       try {
-        c = compileSpec(loaded.spec, { source: f, specDir: loaded.dir });
+        c = await compileSpecAsync(loaded.spec, { source: f, specDir: loaded.dir });
       } catch (e) {
         if (e instanceof SpecError) throw new SpecError(f, [...missing, ...e.issues]);
         throw e;
@@ -161,10 +162,33 @@ export function registerSpec(program: Command): void {
       process.exitCode = await runSpecCheck(files, undefined, undefined, { on: o.on, sample: o.sample });
     });
   spec
+    .command('import')
+    .description('Convert an OpenAI grader definition (string_check, python, multi with calculate_output) into a rewardkit spec; what cannot be converted is an error naming the grader and the field.')
+    .argument('<file>', 'the grader JSON ({"type": …} or {"grader": {…}})')
+    .option('--out <spec>', 'write the spec here (default: print it)')
+    .action(async (file: string, o: { out?: string }) => {
+      const { runSpecImport } = await import('./import.js');
+      process.exitCode = runSpecImport(file, { out: o.out });
+    });
+  spec
     .command('schema')
-    .description('Print the JSON Schema of spec files (for editor completion, e.g. yaml-language-server).')
-    .action(() => {
-      process.stdout.write(JSON.stringify(specJsonSchema(), null, 2) + '\n');
+    .description('Print the JSON Schema of spec files (for editor completion, e.g. yaml-language-server). With --spec, the params of the defineGrader kinds its module components export are in it too.')
+    .option('--spec <file>', 'a spec whose `grader: module` kinds (made with defineGrader) add their params to the schema')
+    .action(async (o: { spec?: string }) => {
+      let schema = specJsonSchema();
+      if (o.spec !== undefined) {
+        try {
+          const loaded = loadSpecFile(o.spec);
+          await preloadModules(loaded.spec, loaded.dir);
+          schema = withModuleKinds(schema, moduleKindsOf(loaded.spec, loaded.dir));
+        } catch (e) {
+          if (!(e instanceof SpecError)) throw e;
+          process.stderr.write(`error: ${e.message}\n`);
+          process.exitCode = 1;
+          return;
+        }
+      }
+      process.stdout.write(JSON.stringify(schema, null, 2) + '\n');
     });
 }
 

@@ -25,6 +25,8 @@ import { frechetGrader } from './frechet.js';
 import { likelihoodGrader } from './likelihood.js';
 import { dpoImplicitGrader } from './dpo_implicit.js';
 import { pythonGrader } from './python/index.js';
+import { moduleGrader } from './module.js';
+import { httpGrader } from './http.js';
 
 /**
  * Every grader kind a spec can name in `components[].grader`, in the order `rewardkit graders` lists them.
@@ -57,6 +59,8 @@ export const graderKinds: readonly GraderKind[] = [
   likelihoodGrader,
   dpoImplicitGrader,
   pythonGrader,
+  moduleGrader,
+  httpGrader,
 ] as unknown as GraderKind[];
 
 const byKind = new Map(graderKinds.map((k) => [k.kind, k]));

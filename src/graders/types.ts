@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Sample } from '../rollout/types.js';
-import type { BackendResolver } from '../backends/types.js';
+import type { Backend, BackendResolver } from '../backends/types.js';
 import type { AnswerRegion } from './answer.js';
 
 /**
@@ -61,6 +61,12 @@ export interface GraderContext {
    * grader reads an answer region by default and that set no `answer:` of their own. Absent = `auto`.
    */
   answer?: AnswerRegion;
+  /**
+   * For a grader that brings its own managed backend (`grader: http`): registers it with the spec, so
+   * that its counters show in the spec's backend stats and it is closed with the spec. Absent outside
+   * a spec compile (then the grader keeps its backend to itself).
+   */
+  registerBackend?: (backend: Backend) => void;
 }
 
 /**

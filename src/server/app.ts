@@ -12,7 +12,7 @@ import { sandboxConfig } from '../graders/code/sandbox.js';
 import { ServerMetrics } from './metrics.js';
 import { ServerConfigError, resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { ScoreService } from './service.js';
-import { SpecSet } from './specs.js';
+import { preloadSpecFiles, SpecSet } from './specs.js';
 import { registerScoreRoute } from './routes/score.js';
 import { registerOpenRlhfRoute } from './routes/openrlhf.js';
 import { registerRunCodeRoute } from './routes/run_code.js';
@@ -49,6 +49,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /** Builds the server (specs loaded and compiled, pool started) without listening. Throws {@link ServerConfigError}. */
 export async function createServer(input: ServerOptions): Promise<RewardServer> {
   const options = resolveOptions(input);
+  await preloadSpecFiles(options.specs);
   const specs = new SpecSet(options.specs, { defaultSpec: options.defaultSpec, routes: options.routes });
   if (options.openrlhf.scoreComponent !== undefined && !specs.entries.some((e) => e.compiled.names.includes(options.openrlhf.scoreComponent!)))
     throw new ServerConfigError(`OpenRLHF score component "${options.openrlhf.scoreComponent}" is not a component of any served spec`);

@@ -1,6 +1,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { compileSpecFile, type CompiledSpec } from '../spec/compile.js';
+import { loadSpecFile } from '../spec/load.js';
+import { compileSpecFile, compileSpecFileAsync, type CompiledSpec } from '../spec/compile.js';
+import { preloadModules } from '../graders/module.js';
 import { SpecError } from '../spec/errors.js';
 import type { Rollout } from '../rollout/types.js';
 import { HttpError } from './errors.js';
@@ -44,7 +46,29 @@ export function expandSpecPaths(paths: readonly string[]): string[] {
 }
 
 /** Loads and compiles one spec file (used by the server and by each pool worker alike). */
-export { compileSpecFile };
+export { compileSpecFile, compileSpecFileAsync };
+
+/**
+ * Imports the modules of the `grader: module` components of every spec file under `paths`, so that
+ * the synchronous {@link SpecSet} constructor can compile them. A file that does not load is skipped
+ * here (the constructor reports it).
+ */
+export async function preloadSpecFiles(paths: readonly string[]): Promise<void> {
+  let files: string[];
+  try {
+    files = expandSpecPaths(paths);
+  } catch {
+    return;
+  }
+  for (const file of files) {
+    try {
+      const loaded = loadSpecFile(file);
+      await preloadModules(loaded.spec, loaded.dir);
+    } catch {
+      // reported by the SpecSet constructor
+    }
+  }
+}
 
 /** Where a routing decision came from (for errors that name the request path). */
 interface RouteChoice {

@@ -5,10 +5,10 @@
  */
 import { workerData } from 'node:worker_threads';
 import { gradeOnly, gradeRollouts, type GradeReply } from './grading.js';
-import { compileSpec, type CompiledSpec } from '../spec/compile.js';
+import { compileSpecAsync, type CompiledSpec } from '../spec/compile.js';
 import type { Spec } from '../spec/schema.js';
 import type { Rollout } from '../rollout/types.js';
-import { compileSpecFile } from './specs.js';
+import { compileSpecFileAsync } from './specs.js';
 
 /**
  * How the main thread hands a served spec to the workers: the validated spec object it compiled
@@ -29,10 +29,18 @@ export type { GradeReply } from './grading.js';
 
 const given = (workerData as { specs: WorkerSpec[] }).specs;
 /** Grade-only copies of the served specs (see {@link gradeOnly}). */
-const specs: CompiledSpec[] = given.map((w) => gradeOnly('file' in w ? compileSpecFile(w.file) : compileSpec(w.spec, { source: w.source, specDir: w.specDir })));
+const compiling: Promise<CompiledSpec[]> = Promise.all(
+  given.map(async (w) =>
+    // Async: `grader: module` components import their modules (paths against the spec's folder) first.
+    gradeOnly('file' in w ? await compileSpecFileAsync(w.file) : await compileSpecAsync(w.spec, { source: w.source, specDir: w.specDir })),
+  ),
+);
+// Not a top-level await: piscina may load this file with require() (tsx compiles it to CommonJS then).
+compiling.catch(() => {});
 
 /** Grades one slice; see {@link GradeReply}. */
 export default async function grade(task: GradeTask): Promise<GradeReply> {
+  const specs = await compiling;
   if (task.spec === -1) return { columns: [], errors: [], details: [], reasons: [] };
   const compiled = specs[task.spec];
   if (!compiled) throw new Error(`worker has no spec #${task.spec}`);

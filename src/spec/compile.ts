@@ -12,6 +12,8 @@ import { SpecError, type SpecIssue } from './errors.js';
 import { buildBackends, type BuiltBackends } from '../backends/config.js';
 import { compileAnswerRegion, type AnswerRegion } from '../graders/answer.js';
 import { loadSpecFile } from './load.js';
+import { preloadModules } from '../graders/module.js';
+import type { Backend } from '../backends/types.js';
 
 /** A spec turned into runnable parts: built once, then used for every batch. */
 export interface CompiledSpec {
@@ -45,6 +47,12 @@ function at(path: string, e: unknown): SpecIssue {
   return { path, message: e instanceof Error ? e.message : String(e) };
 }
 
+/** Like {@link at}, but a {@link SpecError} thrown by a factory (a module kind's params) keeps every issue, under `path`. */
+function allAt(path: string, e: unknown): SpecIssue[] {
+  if (e instanceof SpecError) return e.issues.map((i) => ({ path: i.path ? `${path}.${i.path}` : path, message: i.message }));
+  return [at(path, e)];
+}
+
 /**
  * Builds the graders, combiner, shapers and estimator of a validated spec. Params that are well-typed
  * but wrong (a regex that does not compile, a gate naming no component) are reported as a
@@ -70,6 +78,8 @@ export function compileSpec(spec: Spec, opts: { source?: string; specDir?: strin
     }
   }
   const ctxBackends = backends?.resolver;
+  /** Backends graders brought themselves (`grader: http`), added to the spec's stats and closed with it. */
+  const own: Backend[] = [];
   let answer: AnswerRegion | undefined;
   try {
     answer = spec.answer === undefined ? undefined : compileAnswerRegion(spec.answer);
@@ -85,13 +95,13 @@ export function compileSpec(spec: Spec, opts: { source?: string; specDir?: strin
       grader: string;
     } & Record<string, unknown>;
     try {
-      const built = graderKind(grader)!.create(params as never, { specDir, name, backends: ctxBackends, answer });
+      const built = graderKind(grader)!.create(params as never, { specDir, name, backends: ctxBackends, answer, registerBackend: (b) => own.push(b) });
       if (scope === 'step' && built.scope === 'group') throw new ParamError('scope', `grader "${grader}" grades whole groups and cannot be step-scoped`);
       (scope === 'step' ? stepGraders : graders).push(built);
       (scope === 'step' ? stepNames : names).push(name);
       (scope === 'step' ? stepWeights : weightList).push(weight);
     } catch (e) {
-      issues.push(at(`components[${i}]`, e));
+      issues.push(...allAt(`components[${i}]`, e));
     }
   });
   if (issues.length === 0 && names.length === 0) issues.push({ path: 'components', message: 'needs at least one component with scope: rollout (the episode reward)' });
@@ -133,6 +143,7 @@ export function compileSpec(spec: Spec, opts: { source?: string; specDir?: strin
       issues.push(at('credit', e));
     }
   }
+  if (own.length > 0) backends = withOwnBackends(backends, own);
   if (issues.length > 0) {
     void backends?.close();
     for (const g of [...graders, ...stepGraders]) void g.close?.();
@@ -157,4 +168,40 @@ export function compileSpec(spec: Spec, opts: { source?: string; specDir?: strin
 export function compileSpecFile(path: string): CompiledSpec {
   const loaded = loadSpecFile(path);
   return compileSpec(loaded.spec, { source: path, specDir: loaded.dir });
+}
+
+/**
+ * {@link compileSpecFile} for specs that may hold `grader: module` components (see
+ * {@link compileSpecAsync}): the CLI, the server and its workers load spec files this way.
+ */
+export async function compileSpecFileAsync(path: string): Promise<CompiledSpec> {
+  const loaded = loadSpecFile(path);
+  return compileSpecAsync(loaded.spec, { source: path, specDir: loaded.dir });
+}
+
+/** The spec's backends plus those its graders registered (their stats listed after the spec's, by name). */
+function withOwnBackends(spec: BuiltBackends | null, own: readonly Backend[]): BuiltBackends {
+  const list = [...(spec?.list ?? []), ...own];
+  return {
+    resolver: spec?.resolver ?? { get: (name) => { throw new Error(`unknown backend "${name}" (the spec declares no backends)`); } },
+    list,
+    stats: () => ({ ...(spec?.stats() ?? {}), ...Object.fromEntries(own.map((b) => [b.name, b.stats()])) }),
+    close: async () => {
+      await Promise.allSettled([spec?.close(), ...own.map((b) => b.close())]);
+    },
+  };
+}
+
+/**
+ * {@link compileSpec} for specs that may hold `grader: module` components: imports their modules
+ * first ({@link preloadModules}, paths against `specDir`), then compiles. Every entry point that
+ * loads user specs (CLI, server, workers, `createScorerAsync`) uses it.
+ *
+ * @example
+ * const l = loadSpecFile('reward.yaml');
+ * const compiled = await compileSpecAsync(l.spec, { source: 'reward.yaml', specDir: l.dir });
+ */
+export async function compileSpecAsync(spec: Spec, opts: { source?: string; specDir?: string } = {}): Promise<CompiledSpec> {
+  await preloadModules(spec, opts.specDir ?? process.cwd());
+  return compileSpec(spec, opts);
 }
