@@ -33,7 +33,7 @@ export interface CodeBenchFigure {
   vsBare?: number;
 }
 
-const PROGRAMS: Record<SandboxLanguage, string> = {
+const PROGRAMS: Record<'python' | 'javascript', string> = {
   python: 'print(input())\n',
   javascript: 'process.stdout.write(require("fs").readFileSync(0, "utf8"));\n',
 };
