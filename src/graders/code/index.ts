@@ -4,12 +4,12 @@ import { outputsMatch } from './compare.js';
 import { extractCode } from './extract.js';
 import { runInSandbox, sandboxConfig, type RunResult, type SandboxLanguage, type SandboxLimits } from './sandbox.js';
 
-export { runInSandbox, openSandboxes, configureSandbox, sandboxConfig, sandboxSupport, DEFAULT_LIMITS } from './sandbox.js';
-export type { RunRequest, RunResult, RunStatus, SandboxConfig, SandboxLanguage, SandboxLimits, SandboxSession, SessionRequest } from './sandbox.js';
+export { runInSandbox, runProgram, programToRun, openSandboxes, configureSandbox, sandboxConfig, sandboxSupport, toolchainAvailable, DEFAULT_LIMITS, DEFAULT_COMPILE_LIMITS, SANDBOX_LANGUAGES, COMPILED_LANGUAGES } from './sandbox.js';
+export type { ProgramRequest, ProgramResult, RunRequest, RunResult, RunStatus, SandboxConfig, SandboxLanguage, SandboxLimits, SandboxSession, SessionRequest } from './sandbox.js';
 export { extractCode, fencedBlocks, type ExtractedCode } from './extract.js';
 export { outputsMatch, type CompareOptions } from './compare.js';
-export { runCodeRequestToRun, runResultToRunCodeResponse } from './fusion.js';
-export type { CommandRunResult, RunCodeRequestBody, RunCodeResponseBody } from './fusion.js';
+export { FUSION_LANGUAGES, FUSION_RUNNERS, FusionRequestError, parseRunCodeRequest, runFusion, toFusionResponse, transpileTypeScript } from './fusion.js';
+export type { CommandRunResult, RunCodeRequest, RunCodeResponse } from './fusion.js';
 
 /** One stdin/stdout case. */
 export interface IoTest {

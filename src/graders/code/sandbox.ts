@@ -904,6 +904,9 @@ function tarArchive(entries: { path: string; data: Buffer }[], uid: number): Buf
   return Buffer.concat(blocks);
 }
 
+/** Default of {@link ProgramRequest.maxFetchBytes}. */
+export const MAX_FETCH_BYTES_DEFAULT = 16 << 20;
+
 /** A checked program request, ready to launch. */
 interface Prepared {
   lang: SandboxLanguage;
@@ -911,7 +914,9 @@ interface Prepared {
   limits: SandboxLimits;
   compileLimits: SandboxLimits;
   files: { path: string; data: Buffer }[];
+  /** Normalised relative paths to fetch, and the names the caller gave them. */
   fetch: string[];
+  fetchNames: string[];
   maxFetchBytes: number;
 }
 
@@ -932,10 +937,11 @@ function prepare(req: ProgramRequest): Prepared {
     const room = Math.max(limits.tmpMb, compileLimits.tmpMb) * (1 << 20);
     if (total > room) throw new Error(`files: ${total} bytes do not fit the ${Math.max(limits.tmpMb, compileLimits.tmpMb)} MiB working directory`);
   }
-  const fetch = (req.fetchFiles ?? []).map((f, i) => checkRelativePath(f, `fetchFiles[${i}]`));
-  const maxFetchBytes = req.maxFetchBytes ?? 16 << 20;
+  const fetchNames = [...(req.fetchFiles ?? [])];
+  const fetch = fetchNames.map((f, i) => checkRelativePath(f, `fetchFiles[${i}]`));
+  const maxFetchBytes = req.maxFetchBytes ?? MAX_FETCH_BYTES_DEFAULT;
   if (!(maxFetchBytes > 0)) throw new Error('maxFetchBytes must be positive');
-  return { lang: req.language, code: req.code, limits, compileLimits, files, fetch, maxFetchBytes };
+  return { lang: req.language, code: req.code, limits, compileLimits, files, fetch, fetchNames, maxFetchBytes };
 }
 
 /**
@@ -1296,7 +1302,7 @@ function launch(p: Prepared, mode: 'capture' | 'stream'): Launched {
         const m = /^(\d+) ([A-Za-z0-9+/=]*) (\d+)$/.exec(line);
         if (!m) continue;
         const i = Number(m[1]);
-        const name = p.fetch[i];
+        const name = p.fetchNames[i];
         if (name === undefined || seen.has(i)) continue;
         seen.add(i);
         if (m[3] !== '0') {
@@ -1311,7 +1317,7 @@ function launch(p: Prepared, mode: 'capture' | 'stream'): Launched {
         total += data.length;
         files[name] = data;
       }
-      if (killedIn === 'fetch') for (const name of p.fetch) if (!(name in files) && !fetchSkipped.includes(name)) fetchSkipped.push(name);
+      if (killedIn === 'fetch') for (const name of p.fetchNames) if (!(name in files) && !fetchSkipped.includes(name)) fetchSkipped.push(name);
       resolve({ compile, run, files, fetchSkipped });
     });
   });
