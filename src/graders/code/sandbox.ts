@@ -185,8 +185,10 @@ function defaultJdk(): string {
 
 let config: SandboxConfig | null = null;
 function currentConfig(): SandboxConfig {
+  // `rewardkit serve --python/--sandbox-concurrency` passes its settings to scoring worker threads this way.
+  const envConcurrency = Number(process.env.REWARDKIT_SANDBOX_CONCURRENCY);
   return (config ??= {
-    python: defaultPython(),
+    python: process.env.REWARDKIT_SANDBOX_PYTHON || defaultPython(),
     node: defaultNode(),
     gcc: '/usr/bin/gcc',
     gxx: '/usr/bin/g++',
@@ -194,7 +196,7 @@ function currentConfig(): SandboxConfig {
     go: '/usr/bin/go',
     rustc: '/usr/bin/rustc',
     bash: '/bin/bash',
-    concurrency: Math.max(1, availableParallelism()),
+    concurrency: Number.isInteger(envConcurrency) && envConcurrency > 0 ? envConcurrency : Math.max(1, availableParallelism()),
   });
 }
 
@@ -270,7 +272,7 @@ class Pool {
     this.drain();
   }
 }
-const pool = new Pool(Math.max(1, availableParallelism()));
+const pool = new Pool(currentConfig().concurrency);
 
 const TOOLS = {
   unshare: ['/usr/bin/unshare', '/bin/unshare'],
