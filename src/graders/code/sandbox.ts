@@ -1,7 +1,12 @@
 /**
- * A process sandbox for untrusted programs (Python 3 and JavaScript/Node), built only from what a
- * Debian machine ships: util-linux `unshare`, `mount`, `umount`, `pivot_root` and `setpriv`, and
- * `/bin/sh`'s `ulimit`.
+ * A process sandbox for untrusted programs — Python 3, JavaScript (Node), C, C++, Java, Go, Rust and
+ * bash — built only from what a Debian machine ships: util-linux `unshare`, `mount`, `umount`,
+ * `pivot_root` and `setpriv`, `tar`, and `/bin/sh`'s `ulimit`. Compiled languages are compiled inside
+ * the same sealed sandbox, as the same unprivileged uid, with their own limits (the compiler reads
+ * untrusted source: it is attack surface too), the binary written to the private `/tmp`, then run
+ * ({@link runProgram}); the toolchain (gcc/g++ with cc1, as, ld, headers and crt files; the JDK; the
+ * GOROOT; rustc and its sysroot plus gcc as its linker; bash plus a fixed set of text tools) is
+ * mounted read-only like an interpreter.
  *
  * One run = one fresh set of Linux namespaces (network, pid, mount, ipc, uts) and a fresh random
  * unprivileged uid/gid. **What a program can see:**
@@ -13,11 +18,12 @@
  *   base's stdlib), the
  *   directories of the shared libraries `ldd` lists for it (e.g. `/usr/lib/x86_64-linux-gnu`), the
  *   loader and `/etc/ld.so.cache`, and `setpriv`. Plus: a private, size-limited tmpfs `/tmp` (the
- *   working directory, holding only `prog.py`/`prog.js`) and `/dev/shm`; `/dev` with only `null`,
+ *   working directory, holding only the source file, the request's `files` and what the compiler writes) and `/dev/shm`; `/dev` with only `null`,
  *   `zero`, `random`, `urandom`; a fresh `/proc` of the run's own pid namespace (`hidepid`: only the
  *   program's own processes). The run `pivot_root`s into it and detaches the host root entirely: no
  *   `/etc/passwd`, no `/home`, `/root`, `/work`, `/var`, `/srv`, `/sys`, no host `/tmp`, no project,
- *   no dataset or rollouts file, no `/bin/sh` or other executables — `subprocess` works only with
+ *   no dataset or rollouts file, no executables but the language's toolchain, `setpriv`, `umount` and
+ *   `base64` (bash also gets `/bin/sh` and the text tools) — Python's `subprocess` works only with
  *   `sys.executable`. Everything outside `/tmp` and `/dev/shm` is read-only (and root-owned); both
  *   vanish with the run: nothing a run writes survives it or is seen by another run.
  * - **Processes:** only its own (pid namespace); the namespace's init is a root shell, hidden from
