@@ -11,12 +11,13 @@
  * version's runInSandbox as a third leg (labelled COMPARE_LABEL), alternating with the other two round by round (e.g. main's,
  * from `git archive main | tar -x -C /tmp/rk-main`), so all three share the machine's load.
  *
- * Then `/run_code` per language ({@link benchLanguages}; LANGS=0 skips it, LANG_ROUNDS=n rounds of 8).
+ * Then `/run_code` per language ({@link benchLanguages}; LANGS=0 skips it, CODE=0 skips the part above,
+ * LANG_ROUNDS=n rounds of 8).
  *
  * Needs root (the sandbox does). Run: npx tsx bench/code.ts   (ROUNDS=n, default 5 rounds of 20 runs)
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -177,7 +178,8 @@ export async function benchLanguages(rounds = 3, perRound = 8): Promise<{ figure
       continue;
     }
     const bareOnce = async (i: number) => {
-      const dir = mkdtempSync(join(tmpdir(), 'rk-bench-lang-'));
+      // On tmpfs when the host has one, like the sandbox's private /tmp: the same storage for both legs.
+      const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'rk-bench-lang-'));
       try {
         let code = l.code;
         if (l.name === 'typescript') {
@@ -223,7 +225,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const other = process.env.COMPARE;
   const compare = other ? { label: process.env.COMPARE_LABEL ?? 'compared', run: ((await import(pathToFileURL(other).href)) as { runInSandbox: RunFn }).runInSandbox } : undefined;
   if (other) console.log(`COMPARE = ${other}`);
-  const figures = await benchCode(Number(process.env.ROUNDS ?? 5), 20, compare);
+  const figures = process.env.CODE === '0' ? [] : await benchCode(Number(process.env.ROUNDS ?? 5), 20, compare);
   for (const f of figures) {
     const ratio = f.vsBare === undefined ? '' : `  ${(f.vsBare * 100).toFixed(0).padStart(3)}% of bare`;
     console.log(`${f.name.padEnd(56)} ${f.runsPerSecond.toFixed(1).padStart(7)} runs/s  ${f.meanMs.toFixed(0).padStart(5)} ms/run  (${f.runs})${ratio}`);

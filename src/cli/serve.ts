@@ -92,7 +92,7 @@ export function serveOptions(o: ServeCommandOptions): ServerOptions {
  * environment, read when a worker thread loads the sandbox) to the scoring worker threads started later.
  * Throws {@link ServerConfigError} for a relative or missing interpreter.
  */
-async function configureServeSandbox(o: ServeCommandOptions): Promise<void> {
+export async function configureServeSandbox(o: ServeCommandOptions): Promise<void> {
   if (o.python === undefined && o.sandboxConcurrency === undefined) return;
   const { configureSandbox, toolchainAvailable } = await import('../graders/code/sandbox.js');
   if (o.python !== undefined) {
