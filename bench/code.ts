@@ -189,7 +189,7 @@ export async function benchLanguages(rounds = 3, perRound = 8): Promise<{ figure
         }
         writeFileSync(join(dir, l.source), code);
         const cmd = l.bare(cfg, dir);
-        if (cmd.compile) await bareRun(cmd.compile, '', { HOME: dir, GOCACHE: join(dir, '.cache'), GOPATH: join(dir, '.go'), GO111MODULE: 'off', CGO_ENABLED: '0' });
+        if (cmd.compile) await bareRun(cmd.compile, '', { HOME: dir, TMPDIR: dir, GOCACHE: join(dir, '.cache'), GOPATH: join(dir, '.go'), GO111MODULE: 'off', CGO_ENABLED: '0' });
         const out = await bareRun(cmd.run, `line ${i}\n`);
         if (out !== `line ${i}\n`) throw new Error(`bare ${l.name}: unexpected output ${JSON.stringify(out)}`);
       } finally {

@@ -224,12 +224,12 @@ export function fusionSandboxError(message: string): RunCodeResponse {
   return { status: 'SandboxError', message, compile_result: null, run_result: null, executor_pod_name: null, files: {} };
 }
 
-type Transform = (code: string, options: Record<string, unknown>) => { code: string };
+type Transform = (code: string, options: Record<string, unknown>) => Promise<{ code: string }>;
 let esbuild: Promise<Transform | null> | null = null;
-/** esbuild's transformSync when installed (it is a dependency of the dev tools; a production install may lack it). */
+/** esbuild's `transform` when installed (it is a dependency of the dev tools; a production install may lack it). It runs in esbuild's own process: the event loop stays free. */
 function loadEsbuild(): Promise<Transform | null> {
   esbuild ??= import('esbuild' as string).then(
-    (m: { transformSync?: Transform; default?: { transformSync?: Transform } }) => m.transformSync ?? m.default?.transformSync ?? null,
+    (m: { transform?: Transform; default?: { transform?: Transform } }) => m.transform ?? m.default?.transform ?? null,
     () => null,
   );
   return esbuild;
@@ -245,7 +245,7 @@ export async function transpileTypeScript(code: string): Promise<{ js: string; w
   if (transform === null) return null;
   const t = performance.now();
   try {
-    const js = transform(code, { loader: 'ts', format: 'cjs', target: 'node20', sourcefile: 'prog.ts', logLevel: 'silent' }).code;
+    const js = (await transform(code, { loader: 'ts', format: 'cjs', target: 'node20', sourcefile: 'prog.ts', logLevel: 'silent' })).code;
     return { js, wallMs: performance.now() - t };
   } catch (e) {
     const errors = (e as { errors?: { text: string; location?: { line: number; column: number; lineText: string } | null }[] }).errors ?? [];
