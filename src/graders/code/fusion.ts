@@ -283,7 +283,9 @@ export async function runFusion(r: RunCodeRequest, maxSeconds = Infinity): Promi
     code = t.js;
     tsCompile = { status: 'ok', exitCode: 0, signal: null, stdout: '', stderr: '', wallMs: t.wallMs };
   }
-  const result = await runProgram({
+  let result: ProgramResult;
+  try {
+    result = await runProgram({
     language: runner.language,
     code,
     stdin: r.stdin,
@@ -292,6 +294,9 @@ export async function runFusion(r: RunCodeRequest, maxSeconds = Infinity): Promi
     files: r.files,
     fetchFiles: r.fetchFiles,
     maxFetchBytes: MAX_FETCH_BYTES_DEFAULT,
-  });
+    });
+  } catch (e) {
+    return fusionSandboxError((e as Error).message); // a request the sandbox refuses (e.g. a path both a file and a directory)
+  }
   return toFusionResponse(tsCompile && result.compile === null ? { ...result, compile: tsCompile } : result);
 }

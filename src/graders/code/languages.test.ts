@@ -219,6 +219,20 @@ for (const c of CASES) {
   });
 }
 
+describe.skipIf(!sandboxOk)('/run_code files and fetch_files, hostile', () => {
+  it('a fetched symlink reaches only what the program itself may read (not the init\'s /proc/1/environ)', async () => {
+    const code = 'import os\nos.symlink("/proc/1/environ", "leak")\nos.symlink("/proc/self/status", "own")\nos.mkfifo("fifo")\nprint("ok")';
+    const r = await run({ code, language: 'python', fetch_files: ['leak', 'own', 'fifo', 'nothing'] });
+    expect(r.status, JSON.stringify(r)).toBe('Success');
+    expect(Object.keys(r.files)).toEqual(['own']); // its own status is readable: only ever the sandbox's own view
+  });
+  it('a path that is both a file and a directory is a SandboxError naming it, not a crash', async () => {
+    const r = await run({ code: 'print(1)', language: 'python', files: { a: 'eA==', 'a/b': 'eA==' } });
+    expect(r).toMatchObject({ status: 'SandboxError', run_result: null });
+    expect(r.message).toMatch(/"a" is both a file and a directory/);
+  });
+});
+
 const hasC = sandboxOk && toolchainAvailable('c').ok;
 describe.skipIf(!hasC)('/run_code hostile C programs', () => {
   it('fork in a loop stops at the process limit (and the children die with the run)', async () => {

@@ -818,6 +818,11 @@ function commands(lang: SandboxLanguage, cfg: SandboxConfig, limits: SandboxLimi
   }
 }
 
+/** The source file name of a language (in the working directory). */
+function commandsSource(lang: SandboxLanguage): string {
+  return lang === 'java' ? 'Main.java' : `prog.${{ python: 'py', javascript: 'js', c: 'c', cpp: 'cpp', go: 'go', rust: 'rs', bash: 'sh' }[lang]}`;
+}
+
 /** Environment of both phases (no secrets: the sandbox's own). */
 function phaseEnv(lang: SandboxLanguage, cfg: SandboxConfig): Record<string, string> {
   const env: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8' };
@@ -941,6 +946,15 @@ function prepare(req: ProgramRequest): Prepared {
       const data = Buffer.from(v);
       total += data.length;
       files.push({ path, data });
+    }
+    // A path cannot be both a file and a directory (the source file counts as a file).
+    const names = new Set([...files.map((f) => f.path), commandsSource(req.language)]);
+    for (const f of files) {
+      const parts = f.path.split('/');
+      for (let i = 1; i < parts.length; i++) {
+        const d = parts.slice(0, i).join('/');
+        if (names.has(d)) throw new Error(`files: "${d}" is both a file and a directory`);
+      }
     }
     const room = Math.max(limits.tmpMb, compileLimits.tmpMb) * (1 << 20);
     if (total > room) throw new Error(`files: ${total} bytes do not fit the ${Math.max(limits.tmpMb, compileLimits.tmpMb)} MiB working directory`);
