@@ -687,9 +687,12 @@ const SCRIPT = [
   'cd /tmp || fail cd',
   'unset PWD OLDPWD',
   'ulimit -c 0 && ulimit -s 65536 && ulimit -f $F && ulimit -n $N || fail ulimit',
+  // From here the shell's own stderr is /dev/null (its "Killed" notices never reach the program's
+  // stderr); the phases get the real one as fd 9, closed in the program.
+  'exec 9>&2 2>/dev/null',
   // drop LIMITS ARGV...: in the calling subshell, set the phase's limits and become the sandbox uid.
   'drop() { L=$1; shift; IFS=" "; set -f; set -- $L "$@"; ulimit -S -t $1 && ulimit -H -t $2 && ulimit -v $3 && ulimit -p $4 || { echo "setup ulimit" >&4; exit 125; }; shift 4;',
-  '  exec $S --reuid=$U --regid=$U --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@" 4>&- 5>&- 6>&- 7>&-; }',
+  '  exec $S --reuid=$U --regid=$U --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@" 4>&- 5>&- 6>&- 7>&- 9>&-; }',
   'if [ -n "$CARGS" ]; then',
   '  IFS=$US; set -f',
   '  ( drop "$CLIM" $CARGS ) </dev/null >&5 2>&6',
@@ -699,8 +702,8 @@ const SCRIPT = [
   '  [ "$R" -eq 0 ] || exit 0',
   'fi',
   'exec 5>&- 6>&-',
-  '[ -x "$1" ] || fail interpreter', // the interpreter resolves inside the sealed root (else a set-up failure, not the program's)
-  '( drop "$RLIM" "$@" ) 7>&-',
+  '[ -x "$1" ] || { exec 2>&9; fail interpreter; }', // the interpreter resolves inside the sealed root (else a set-up failure, not the program's)
+  '( drop "$RLIM" "$@" ) 7>&- 2>&9',
   'R=$?',
   'kill -9 -1 2>/dev/null',
   'times >&4', // two lines: the shell's own CPU time, then its children's (the program's processes)
