@@ -243,6 +243,14 @@ describe.skipIf(!hasC)('/run_code hostile C programs', () => {
     expect(n).toBeLessThanOrEqual(16); // the default process limit (8) plus the runtime's allowance, far below 10000
   });
 
+  it('the run phase has its own file-size limit (16 MiB), not the compiler\'s (128 MiB)', async () => {
+    const code = '#include <stdio.h>\n#include <string.h>\nint main(void){static char b[1<<20]; memset(b,1,sizeof b); FILE*f=fopen("big","w"); for(int i=0;i<20;i++){ if(fwrite(b,1,sizeof b,f)!=sizeof b) { puts("short"); return 4; } fflush(f);} puts("wrote 20 MiB"); return 0;}';
+    const r = await run({ code, language: 'c' });
+    expect(r.status).toBe('Failed');
+    expect(r.run_result!.stdout).not.toContain('wrote 20 MiB');
+    expect(r.run_result!.return_code).toBe(-25); // SIGXFSZ
+  });
+
   it('cannot read /proc/1/environ (the namespace init is root and hidden)', async () => {
     const code = '#include <stdio.h>\nint main(void){FILE*f=fopen("/proc/1/environ","r"); if(!f){puts("denied"); return 0;} int c,n=0; while((c=fgetc(f))!=EOF) n++; printf("read=%d\\n", n); return 0;}';
     const r = await run({ code, language: 'c' });

@@ -660,7 +660,7 @@ function fstabFor(layout: RootLayout, tmpMb: number): string {
  * The script run as pid 1 of the new namespaces (root, inside the new mount namespace). Arguments:
  * mount, umount, pivot_root, setpriv, skeleton dir, fstab, uid, fsize (512-byte blocks, as dash's
  * ulimit counts), nofile, tar, the compile argv joined by \037 (empty: no compile phase), the compile
- * limits and the run limits ("cpu-soft cpu-hard address-space-KiB nproc" each), the files to fetch
+ * limits and the run limits ("cpu-soft cpu-hard address-space-KiB nproc fsize-blocks" each), the files to fetch
  * joined by \037, then the run argv.
  * fd 3 carries a tar archive of the working directory in (the source and the request's files, built
  * by the parent from checked relative paths); fd 4 carries the report out: the CPU time (`times`) and
@@ -691,7 +691,7 @@ const SCRIPT = [
   // stderr); the phases get the real one as fd 9, closed in the program.
   'exec 9>&2 2>/dev/null',
   // drop LIMITS ARGV...: in the calling subshell, set the phase's limits and become the sandbox uid.
-  'drop() { L=$1; shift; IFS=" "; set -f; set -- $L "$@"; ulimit -S -t $1 && ulimit -H -t $2 && ulimit -v $3 && ulimit -p $4 || { echo "setup ulimit" >&4; exit 125; }; shift 4;',
+  'drop() { L=$1; shift; IFS=" "; set -f; set -- $L "$@"; ulimit -S -t $1 && ulimit -H -t $2 && ulimit -v $3 && ulimit -p $4 && ulimit -f $5 || { echo "setup ulimit" >&4; exit 125; }; shift 5;',
   '  exec $S --reuid=$U --regid=$U --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@" 4>&- 5>&- 6>&- 7>&- 9>&-; }',
   'if [ -n "$CARGS" ]; then',
   '  IFS=$US; set -f',
@@ -712,7 +712,7 @@ const SCRIPT = [
   'if [ -n "$FETCH" ]; then',
   '  IFS=$US; set -f; i=0',
   '  for f in $FETCH; do',
-  '    if [ -f "$f" ]; then printf "%s " $i >&7; ( drop "5 6 262144 8" /usr/bin/base64 -w0 -- "$f" ) >&7 2>/dev/null; echo " $?" >&7; fi',
+  '    if [ -f "$f" ]; then printf "%s " $i >&7; ( drop "5 6 262144 8 1" /usr/bin/base64 -w0 -- "$f" ) >&7 2>/dev/null; echo " $?" >&7; fi',
   '    i=$((i+1))',
   '  done',
   'fi',
@@ -1133,7 +1133,9 @@ function launch(p: Prepared, mode: 'capture' | 'stream'): Launched {
   const cpu = cpuOf(limits);
   const ccpu = cpuOf(compileLimits);
   const nproc = BASE_TASKS[lang] + Math.floor(limits.maxProcesses);
-  const fsizeBlocks = Math.max(1, Math.ceil(Math.max(limits.maxFileBytes, COMPILED_LANGUAGES.has(p.lang) ? compileLimits.maxFileBytes : 0) / 512));
+  // File size in 512-byte blocks (dash's unit): the shell's own limit is the larger phase's; each phase lowers it to its own.
+  const blocks = (bytes: number) => Math.max(1, Math.ceil(bytes / 512));
+  const fsizeBlocks = blocks(Math.max(limits.maxFileBytes, COMPILED_LANGUAGES.has(p.lang) ? compileLimits.maxFileBytes : 0));
   const layout = rootLayout(lang, cfg, tools.setpriv);
   if ('error' in layout) return failedRun(layout.error);
   let cmd: ReturnType<typeof commands>;
@@ -1152,8 +1154,8 @@ function launch(p: Prepared, mode: 'capture' | 'stream'): Launched {
     '/bin/sh', '-c', SCRIPT, 'sh', tools.mount, tools.umount, tools.pivotRoot, tools.setpriv, layout.dir, fstabFor(layout, tmpMb),
     String(uid), String(fsizeBlocks), String(Math.max(16, Math.floor(Math.max(limits.maxOpenFiles, compiled ? compileLimits.maxOpenFiles : 0)))), tools.tar,
     compiled ? cmd.compile!.join(US) : '',
-    `${ccpu} ${ccpu + 1} ${addressSpaceKb(lang, compileLimits.memoryMb, 'compile')} ${Math.floor(compileLimits.maxProcesses) + 16}`,
-    `${cpu} ${cpu + 1} ${addressSpaceKb(lang, limits.memoryMb, 'run')} ${nproc}`,
+    `${ccpu} ${ccpu + 1} ${addressSpaceKb(lang, compileLimits.memoryMb, 'compile')} ${Math.floor(compileLimits.maxProcesses) + 16} ${blocks(compileLimits.maxFileBytes)}`,
+    `${cpu} ${cpu + 1} ${addressSpaceKb(lang, limits.memoryMb, 'run')} ${nproc} ${blocks(limits.maxFileBytes)}`,
     p.fetch.join(US),
     ...cmd.run,
   ];
