@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseRunCodeRequest, runFusion, type CommandRunResult, type RunCodeResponse } from './fusion.js';
-import { sandboxSupport, toolchainAvailable, type SandboxLanguage } from './sandbox.js';
+import { openSandboxes, sandboxSupport, toolchainAvailable, type SandboxLanguage } from './sandbox.js';
 
 const sandboxOk = sandboxSupport().ok;
 if (!sandboxOk) console.log(`languages.test: skipped, ${sandboxSupport().reason}`);
@@ -241,6 +241,20 @@ describe.skipIf(!hasC)('/run_code hostile C programs', () => {
     expect(r.status, JSON.stringify(r)).toBe('Success');
     const n = Number(/forked=(\d+)/.exec(r.run_result!.stdout!)?.[1]);
     expect(n).toBeLessThanOrEqual(16); // the default process limit (8) plus the runtime's allowance, far below 10000
+  });
+
+  it('an interactive session of a compiled language: compiled first, then stdin/stdout are the program\'s', async () => {
+    const [sess] = await openSandboxes([{ language: 'c', code: '#include <stdio.h>\nint main(void){int x; while(scanf("%d",&x)==1){printf("%d\\n",x*2); fflush(stdout);} return 0;}' }]);
+    let out = '';
+    sess!.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    sess!.stdin.end('1\n2\n21\n');
+    const r = await sess!.result;
+    expect(r.status, JSON.stringify(r)).toBe('ok');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(out).toBe('2\n4\n42\n');
+    const [bad] = await openSandboxes([{ language: 'c', code: 'int main(void){ return y; }' }]);
+    bad!.stdin.end();
+    expect(await bad!.result).toMatchObject({ status: 'compile_error' });
   });
 
   it('the run phase has its own file-size limit (16 MiB), not the compiler\'s (128 MiB)', async () => {
