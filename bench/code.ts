@@ -11,15 +11,18 @@
  * version's runInSandbox as a third leg (labelled COMPARE_LABEL), alternating with the other two round by round (e.g. main's,
  * from `git archive main | tar -x -C /tmp/rk-main`), so all three share the machine's load.
  *
+ * Then `/run_code` per language ({@link benchLanguages}; LANGS=0 skips it, CODE=0 skips the part above,
+ * LANG_ROUNDS=n rounds of 8).
+ *
  * Needs root (the sandbox does). Run: npx tsx bench/code.ts   (ROUNDS=n, default 5 rounds of 20 runs)
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildGrader } from '../src/graders/harness.js';
-import { codeGrader, runInSandbox, sandboxConfig, sandboxSupport, type SandboxLanguage } from '../src/graders/code/index.js';
+import { codeGrader, parseRunCodeRequest, runFusion, runInSandbox, sandboxConfig, sandboxSupport, toolchainAvailable, transpileTypeScript, type SandboxLanguage } from '../src/graders/code/index.js';
 import { toSample } from '../src/rollout/sample.js';
 import type { Rollout } from '../src/rollout/types.js';
 
@@ -33,14 +36,14 @@ export interface CodeBenchFigure {
   vsBare?: number;
 }
 
-const PROGRAMS: Record<SandboxLanguage, string> = {
+const PROGRAMS: Record<'python' | 'javascript', string> = {
   python: 'print(input())\n',
   javascript: 'process.stdout.write(require("fs").readFileSync(0, "utf8"));\n',
 };
 
-function bareRun(argv: string[], stdin: string): Promise<string> {
+function bareRun(argv: string[], stdin: string, env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const c = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' } });
+    const c = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', ...env } });
     let out = '';
     c.stdout.on('data', (d: Buffer) => (out += d.toString()));
     c.stdin.on('error', () => {});
@@ -144,15 +147,97 @@ export async function benchCode(rounds = 5, perRound = 20, compare?: { label: st
   return figures;
 }
 
+/** One trivial echo program per `/run_code` language, and how to compile and run it bare (no sandbox) in a directory. */
+const LANGUAGE_PROGRAMS: { name: string; sandbox: SandboxLanguage; source: string; code: string; bare: (cfg: ReturnType<typeof sandboxConfig>, dir: string) => { compile?: string[]; run: string[] } }[] = [
+  { name: 'python', sandbox: 'python', source: 'prog.py', code: 'print(input())\n', bare: (c, d) => ({ run: [c.python, join(d, 'prog.py')] }) },
+  { name: 'nodejs', sandbox: 'javascript', source: 'prog.js', code: PROGRAMS.javascript, bare: (c, d) => ({ run: [c.node, join(d, 'prog.js')] }) },
+  { name: 'typescript', sandbox: 'javascript', source: 'prog.js', code: 'const s: string = require("fs").readFileSync(0, "utf8");\nprocess.stdout.write(s);\n', bare: (c, d) => ({ run: [c.node, join(d, 'prog.js')] }) },
+  { name: 'bash', sandbox: 'bash', source: 'prog.sh', code: 'read -r x; echo "$x"\n', bare: (c, d) => ({ run: [c.bash, join(d, 'prog.sh')] }) },
+  { name: 'c', sandbox: 'c', source: 'prog.c', code: '#include <stdio.h>\nint main(void){char s[256]; if(fgets(s,sizeof s,stdin)) fputs(s,stdout); return 0;}\n', bare: (c, d) => ({ compile: [c.gcc, '-std=gnu11', '-O2', '-o', join(d, 'prog'), join(d, 'prog.c'), '-lm'], run: [join(d, 'prog')] }) },
+  { name: 'cpp', sandbox: 'cpp', source: 'prog.cpp', code: '#include <iostream>\n#include <string>\nint main(){std::string s; std::getline(std::cin, s); std::cout << s << "\\n";}\n', bare: (c, d) => ({ compile: [c.gxx, '-std=c++17', '-O2', '-o', join(d, 'prog'), join(d, 'prog.cpp'), '-lpthread'], run: [join(d, 'prog')] }) },
+  { name: 'java', sandbox: 'java', source: 'Main.java', code: 'import java.io.*;\npublic class Main { public static void main(String[] a) throws IOException { System.out.println(new BufferedReader(new InputStreamReader(System.in)).readLine()); } }\n', bare: (c, d) => ({ compile: [join(c.jdk, 'bin/javac'), '-J-XX:+UseSerialGC', '-J-XX:TieredStopAtLevel=1', '-d', d, join(d, 'Main.java')], run: [join(c.jdk, 'bin/java'), '-XX:+UseSerialGC', '-XX:-UsePerfData', '-cp', d, 'Main'] }) },
+  { name: 'go', sandbox: 'go', source: 'prog.go', code: 'package main\nimport ("bufio"; "fmt"; "os")\nfunc main() { s := bufio.NewScanner(os.Stdin); s.Scan(); fmt.Println(s.Text()) }\n', bare: (c, d) => ({ compile: [c.go, 'build', '-o', join(d, 'prog'), join(d, 'prog.go')], run: [join(d, 'prog')] }) },
+  { name: 'rust', sandbox: 'rust', source: 'prog.rs', code: 'use std::io::*;\nfn main() { let mut s = String::new(); stdin().read_line(&mut s).unwrap(); print!("{}", s); }\n', bare: (c, d) => ({ compile: [c.rustc, '--edition', '2021', '-O', '-o', join(d, 'prog'), join(d, 'prog.rs')], run: [join(d, 'prog')] }) },
+];
+
+/**
+ * `/run_code` per language: requests per second through {@link runFusion} (sealed compile phase where
+ * the language has one, then the sandboxed run), against the same compile + run spawned bare in a
+ * temporary directory (the baseline), same concurrency, alternating round by round. Languages whose
+ * toolchain is missing are left out (named in the result).
+ */
+export async function benchLanguages(rounds = 3, perRound = 8): Promise<{ figures: CodeBenchFigure[]; skipped: string[] }> {
+  const cfg = sandboxConfig();
+  const width = cfg.concurrency;
+  const figures: CodeBenchFigure[] = [];
+  const skipped: string[] = [];
+  for (const l of LANGUAGE_PROGRAMS) {
+    const tool = toolchainAvailable(l.sandbox);
+    if (!tool.ok) {
+      skipped.push(`${l.name} (${tool.reason})`);
+      continue;
+    }
+    const bareOnce = async (i: number) => {
+      // On tmpfs when the host has one, like the sandbox's private /tmp: the same storage for both legs.
+      const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'rk-bench-lang-'));
+      try {
+        let code = l.code;
+        if (l.name === 'typescript') {
+          const t = await transpileTypeScript(code);
+          if (t === null || 'error' in t) throw new Error('typescript: esbuild missing or failed');
+          code = t.js;
+        }
+        writeFileSync(join(dir, l.source), code);
+        const cmd = l.bare(cfg, dir);
+        if (cmd.compile) await bareRun(cmd.compile, '', { HOME: dir, TMPDIR: dir, GOCACHE: join(dir, '.cache'), GOPATH: join(dir, '.go'), GO111MODULE: 'off', CGO_ENABLED: '0' });
+        const out = await bareRun(cmd.run, `line ${i}\n`);
+        if (out !== `line ${i}\n`) throw new Error(`bare ${l.name}: unexpected output ${JSON.stringify(out)}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    const sandboxOnce = async (i: number) => {
+      const r = await runFusion(parseRunCodeRequest({ code: l.code, language: l.name, stdin: `line ${i}\n`, compile_timeout: 60, run_timeout: 30 }));
+      if (r.status !== 'Success' || r.run_result?.stdout !== `line ${i}\n`) throw new Error(`/run_code ${l.name}: ${JSON.stringify(r).slice(0, 400)}`);
+    };
+    await bareOnce(0); // warm-up: page cache, the sealed root's layout
+    await sandboxOnce(0);
+    let bare = 0;
+    let sandboxed = 0;
+    for (let r = 0; r < rounds; r++) {
+      let t = performance.now();
+      await pooled(perRound, width, bareOnce);
+      bare += performance.now() - t;
+      t = performance.now();
+      await pooled(perRound, width, sandboxOnce);
+      sandboxed += performance.now() - t;
+    }
+    const runs = rounds * perRound;
+    const phases = l.bare(cfg, '/').compile ? 'compile + run' : 'run';
+    figures.push({ name: `${l.name} (${phases}), bare spawn`, runs, runsPerSecond: runs / (bare / 1000), meanMs: (bare * width) / runs });
+    figures.push({ name: `${l.name} (${phases}), /run_code sandboxed`, runs, runsPerSecond: runs / (sandboxed / 1000), meanMs: (sandboxed * width) / runs, vsBare: bare / sandboxed });
+  }
+  return { figures, skipped };
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   console.log(`code sandbox, trivial echo program; ${cpus().length} CPUs, concurrency ${sandboxConfig().concurrency}, load average ${loadavg()[0]!.toFixed(1)}`);
   const other = process.env.COMPARE;
   const compare = other ? { label: process.env.COMPARE_LABEL ?? 'compared', run: ((await import(pathToFileURL(other).href)) as { runInSandbox: RunFn }).runInSandbox } : undefined;
   if (other) console.log(`COMPARE = ${other}`);
-  const figures = await benchCode(Number(process.env.ROUNDS ?? 5), 20, compare);
+  const figures = process.env.CODE === '0' ? [] : await benchCode(Number(process.env.ROUNDS ?? 5), 20, compare);
   for (const f of figures) {
     const ratio = f.vsBare === undefined ? '' : `  ${(f.vsBare * 100).toFixed(0).padStart(3)}% of bare`;
     console.log(`${f.name.padEnd(56)} ${f.runsPerSecond.toFixed(1).padStart(7)} runs/s  ${f.meanMs.toFixed(0).padStart(5)} ms/run  (${f.runs})${ratio}`);
+  }
+  if (process.env.LANGS !== '0') {
+    console.log(`\n/run_code per language, trivial echo program (compile + run where the language compiles); concurrency ${sandboxConfig().concurrency}`);
+    const { figures: lf, skipped } = await benchLanguages(Number(process.env.LANG_ROUNDS ?? 3), 8);
+    for (const f of lf) {
+      const ratio = f.vsBare === undefined ? '' : `  ${(f.vsBare * 100).toFixed(0).padStart(3)}% of bare`;
+      console.log(`${f.name.padEnd(56)} ${f.runsPerSecond.toFixed(1).padStart(7)} runs/s  ${f.meanMs.toFixed(0).padStart(5)} ms/run  (${f.runs})${ratio}`);
+    }
+    for (const s of skipped) console.log(`skipped: ${s}`);
   }
   console.log(`load average after: ${loadavg()[0]!.toFixed(1)}`);
 }

@@ -28,6 +28,8 @@ export interface ServeCommandOptions {
   logLevel: string;
   logCompletions?: boolean;
   shutdownTimeout: number;
+  python?: string;
+  sandboxConcurrency?: number;
 }
 
 function positiveInt(v: string): number {
@@ -92,6 +94,27 @@ export function serveOptions(o: ServeCommandOptions): ServerOptions {
 }
 
 /**
+ * Applies `--python` and `--sandbox-concurrency` to the code sandbox of this process, and (through the
+ * environment, read when a worker thread loads the sandbox) to the scoring worker threads started later.
+ * Throws {@link ServerConfigError} for a relative or missing interpreter.
+ */
+export async function configureServeSandbox(o: ServeCommandOptions): Promise<void> {
+  if (o.python === undefined && o.sandboxConcurrency === undefined) return;
+  const { configureSandbox, toolchainAvailable } = await import('../graders/code/sandbox.js');
+  if (o.python !== undefined) {
+    if (!o.python.startsWith('/')) throw new ServerConfigError(`--python must be an absolute path, got ${o.python}`);
+    configureSandbox({ python: o.python });
+    const ok = toolchainAvailable('python');
+    if (!ok.ok) throw new ServerConfigError(`--python: ${ok.reason}`);
+    process.env.REWARDKIT_SANDBOX_PYTHON = o.python;
+  }
+  if (o.sandboxConcurrency !== undefined) {
+    configureSandbox({ concurrency: o.sandboxConcurrency });
+    process.env.REWARDKIT_SANDBOX_CONCURRENCY = String(o.sandboxConcurrency);
+  }
+}
+
+/**
  * Runs the server until SIGTERM or SIGINT, then drains: in-flight requests finish (up to
  * `--shutdown-timeout` seconds), new ones get 503. Returns the exit code: 0 after a clean drain,
  * 1 when the drain timed out, 2 for a refused configuration (bad spec, non-loopback bind without
@@ -101,6 +124,7 @@ export async function runServe(o: ServeCommandOptions, log: (s: string) => void 
   let server: RewardServer;
   let url: string;
   try {
+    await configureServeSandbox(o);
     // fastify, pino and prom-client (~45 MB) load only for `serve`, not for every command.
     const { createServer } = await import('../server/app.js');
     server = await createServer(serveOptions(o));
@@ -173,6 +197,8 @@ export function registerServe(program: Command): void {
     .option('--eos <marker>', '/get_reward: end-of-sequence marker stripped from responses (repeatable; replaces the built-in list)', collect)
     .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug', 'info')
     .option('--log-completions', 'also log completion text (off by default)')
+    .option('--python <path>', "Python interpreter of the code sandbox, e.g. a venv's bin/python with the packages a dataset's tests import (its venv and base install are mounted read-only)")
+    .option('--sandbox-concurrency <n>', 'sandboxed programs running at once, per scoring thread (default: the number of CPUs)', positiveInt)
     .option('--shutdown-timeout <seconds>', 'longest wait for in-flight requests on SIGTERM', positiveNumber, 30)
     .action(async (opts: ServeCommandOptions) => {
       if (opts.spec.length === 0) {

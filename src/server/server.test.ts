@@ -238,7 +238,7 @@ describe('reward server (inline scoring, token auth)', () => {
       expect(typeof r.body.run_result.execution_time).toBe('number');
     });
 
-    it('rejects bad requests with the key at fault; unsupported languages are a SandboxError', async () => {
+    it('rejects bad requests with the key at fault; Sandbox Fusion languages it does not run are a SandboxError', async () => {
       for (const [body, path] of [
         [{ language: 'python' }, 'code'],
         [{ code: 'x' }, 'language'],
@@ -247,13 +247,14 @@ describe('reward server (inline scoring, token auth)', () => {
         [{ code: 'x', language: 'constructor' }, 'language'],
         [{ code: 'x', language: 'toString' }, 'language'],
         [{ code: 'x', language: 'python', stdin: 5 }, 'stdin'],
-        [{ code: 'x', language: 'python', fetch_files: ['out.txt'] }, 'fetch_files'],
+        [{ code: 'x', language: 'python', fetch_files: ['../out.txt'] }, 'fetch_files[0]'],
+        [{ code: 'x', language: 'python', files: { '/etc/x': 'eA==' } }, 'files["/etc/x"]'],
       ] as const) {
         const r = await call(url, 'POST', '/run_code', body, auth);
         expect([r.status, r.body.path]).toEqual([422, path]);
       }
-      const cpp = await call(url, 'POST', '/run_code', { code: 'int main(){}', language: 'cpp' }, auth);
-      expect(cpp.body).toMatchObject({ status: 'SandboxError', run_result: null });
+      const lua = await call(url, 'POST', '/run_code', { code: 'print(1)', language: 'lua' }, auth);
+      expect(lua.body).toMatchObject({ status: 'SandboxError', run_result: null });
     });
   });
 

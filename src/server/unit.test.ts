@@ -4,7 +4,7 @@ import { findProtoKey, jsonDepth, parseJsonBody } from './json.js';
 import { isLoopback, resolveOptions, ServerConfigError } from './options.js';
 import { splitQuery } from './routes/openrlhf.js';
 import { checkRunCodeBody, toFusionResponse } from './routes/run_code.js';
-import { runCodeRequestToRun } from '../graders/code/fusion.js';
+import type { RunResult } from '../graders/code/sandbox.js';
 import { withDeadline } from './limits.js';
 import { ServerMetrics } from './metrics.js';
 import { DEFAULT_STRIP_SUFFIXES } from './options.js';
@@ -79,24 +79,25 @@ describe('OpenRLHF query splitting', () => {
 
 describe('Sandbox Fusion mapping', () => {
   it('checks requests like Sandbox Fusion does', () => {
-    expect(checkRunCodeBody({ code: 'x', language: 'python' })).toEqual({ code: 'x', language: 'python', stdin: undefined, runTimeoutS: 10, memoryMb: 1024 });
+    expect(checkRunCodeBody({ code: 'x', language: 'python' })).toEqual({ code: 'x', language: 'python', stdin: undefined, compileTimeoutS: 10, runTimeoutS: 10, memoryMb: 4096, files: {}, fetchFiles: [] });
     expect(checkRunCodeBody({ code: 'x', language: 'nodejs', run_timeout: 2.5, memory_limit_MB: 100000, stdin: null, files: {}, fetch_files: [] })).toMatchObject({ runTimeoutS: 2.5, memoryMb: 4096 });
     expect(httpError(() => checkRunCodeBody({ language: 'python' })).path).toBe('code');
     expect(httpError(() => checkRunCodeBody({ code: 'x', language: 'klingon' })).path).toBe('language');
     expect(httpError(() => checkRunCodeBody({ code: 'x', language: 'python', run_timeout: '5' })).path).toBe('run_timeout');
-    expect(httpError(() => checkRunCodeBody({ code: 'x', language: 'python', files: { 'a.txt': 'eA==' } })).path).toBe('files');
+    expect(httpError(() => checkRunCodeBody({ code: 'x', language: 'python', files: { '../a.txt': 'eA==' } })).path).toBe('files["../a.txt"]');
     expect(httpError(() => checkRunCodeBody({ code: 'x', language: 'python', memory_limit_MB: 0 })).path).toBe('memory_limit_MB');
   });
   it('treats a language named like an Object.prototype member as an unknown language (422, never a 500)', () => {
     for (const language of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
       const e = httpError(() => checkRunCodeBody({ code: 'x', language }));
-      expect([e.status, e.path, e.message]).toEqual([422, 'language', `unknown language "${language}" (this server runs: python, nodejs)`]);
-      expect(runCodeRequestToRun({ code: 'x', language })).toEqual({ error: `unsupported language ${JSON.stringify(language)}; supported: python, nodejs` });
+      expect([e.status, e.path]).toEqual([422, 'language']);
+      expect(e.message).toMatch(new RegExp(`^unknown language "${language}" \\(this server runs: python, nodejs, `));
     }
   });
   it('maps run results to Sandbox Fusion statuses as verl reads them', () => {
     const base = { exitCode: 0, signal: null, stdout: '42\n', stderr: '', wallMs: 61.4 };
-    expect(toFusionResponse({ ...base, status: 'ok' })).toEqual({
+    const run = (r: RunResult) => toFusionResponse({ compile: null, run: r, files: {}, fetchSkipped: [] });
+    expect(run({ ...base, status: 'ok' })).toEqual({
       status: 'Success',
       message: '',
       compile_result: null,
@@ -104,11 +105,11 @@ describe('Sandbox Fusion mapping', () => {
       executor_pod_name: null,
       files: {},
     });
-    expect(toFusionResponse({ ...base, status: 'runtime_error', exitCode: 1 }).status).toBe('Failed');
-    expect(toFusionResponse({ ...base, status: 'compile_error', exitCode: 1 }).run_result).toMatchObject({ status: 'Finished', return_code: 1 });
-    expect(toFusionResponse({ ...base, status: 'timeout', exitCode: null, signal: 'SIGKILL' })).toMatchObject({ status: 'Failed', run_result: { status: 'TimeLimitExceeded', return_code: -9 } });
-    expect(toFusionResponse({ ...base, status: 'output_limit', exitCode: null, signal: 'SIGKILL' }).run_result).toMatchObject({ status: 'Finished', return_code: -9 });
-    expect(toFusionResponse({ ...base, status: 'sandbox_error', exitCode: null, message: 'needs root' })).toMatchObject({ status: 'SandboxError', message: 'needs root' });
+    expect(run({ ...base, status: 'runtime_error', exitCode: 1 }).status).toBe('Failed');
+    expect(run({ ...base, status: 'compile_error', exitCode: 1 }).run_result).toMatchObject({ status: 'Finished', return_code: 1 });
+    expect(run({ ...base, status: 'timeout', exitCode: null, signal: 'SIGKILL' })).toMatchObject({ status: 'Failed', run_result: { status: 'TimeLimitExceeded', return_code: null } });
+    expect(run({ ...base, status: 'output_limit', exitCode: null, signal: 'SIGKILL' }).run_result).toMatchObject({ status: 'Finished', return_code: -9 });
+    expect(run({ ...base, status: 'sandbox_error', exitCode: null, message: 'needs root' })).toMatchObject({ status: 'SandboxError', message: 'needs root' });
   });
 });
 

@@ -4,6 +4,12 @@ import type { SandboxLanguage } from './sandbox.js';
 const TAGS: Record<SandboxLanguage, ReadonlySet<string>> = {
   python: new Set(['python', 'python3', 'py', 'py3', 'python2']),
   javascript: new Set(['javascript', 'js', 'node', 'nodejs', 'mjs', 'cjs', 'jsx']),
+  c: new Set(['c', 'h']),
+  cpp: new Set(['cpp', 'c++', 'cc', 'cxx', 'hpp']),
+  java: new Set(['java']),
+  go: new Set(['go', 'golang']),
+  rust: new Set(['rust', 'rs']),
+  bash: new Set(['bash', 'sh', 'shell']),
 };
 
 export interface ExtractedCode {

@@ -6,14 +6,14 @@ import { extractCode } from './extract.js';
 import { parseJsonExact, runAssertCase, runCallCase, VERL_PY_PREFIX, type CaseOutcome } from './harness/index.js';
 import { runInSandbox, sandboxConfig, type RunResult, type SandboxLimits } from './sandbox.js';
 
-export { runInSandbox, openSandboxes, configureSandbox, sandboxConfig, sandboxSupport, DEFAULT_LIMITS } from './sandbox.js';
-export type { RunRequest, RunResult, RunStatus, SandboxConfig, SandboxLanguage, SandboxLimits, SandboxSession, SessionRequest } from './sandbox.js';
+export { runInSandbox, runProgram, programToRun, openSandboxes, configureSandbox, sandboxConfig, sandboxSupport, toolchainAvailable, DEFAULT_LIMITS, DEFAULT_COMPILE_LIMITS, SANDBOX_LANGUAGES, COMPILED_LANGUAGES } from './sandbox.js';
+export type { ProgramRequest, ProgramResult, RunRequest, RunResult, RunStatus, SandboxConfig, SandboxLanguage, SandboxLimits, SandboxSession, SessionRequest } from './sandbox.js';
 export { extractCode, fencedBlocks, type ExtractedCode } from './extract.js';
 export { outputsMatch, type CompareOptions } from './compare.js';
 export { runAssertCase, runCallCase, setSessionOpener, resultMatches, parseJsonExact, decodeValue } from './harness/index.js';
 export type { CallCase, CaseOutcome, OpenSessions, ProcessRequest, ProcessSession } from './harness/index.js';
-export { runCodeRequestToRun, runResultToRunCodeResponse } from './fusion.js';
-export type { CommandRunResult, RunCodeRequestBody, RunCodeResponseBody } from './fusion.js';
+export { FUSION_LANGUAGES, FUSION_RUNNERS, FusionRequestError, parseRunCodeRequest, runFusion, toFusionResponse, transpileTypeScript } from './fusion.js';
+export type { CommandRunResult, RunCodeRequest, RunCodeResponse } from './fusion.js';
 
 /** One stdin/stdout case. */
 export interface IoTest {

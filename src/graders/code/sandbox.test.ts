@@ -187,6 +187,7 @@ describe('killed from outside', () => {
   it('a program that ignores SIGXCPU is killed at the CPU hard limit: timeout, not sandbox_error', async () => {
     const r = await runInSandbox({ language: 'python', code: 'import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\nwhile True: pass', limits: { timeoutMs: 60_000, cpuSeconds: 1 } });
     expect(r).toMatchObject({ status: 'timeout', signal: 'SIGKILL' });
+    expect(r.stderr).toBe(''); // the sandbox's own shell never writes into the program's stderr (no "Killed" notice)
   }, 120_000);
 
   it('a program that blows its own memory limit is memory_limit (a program failure)', async () => {

@@ -1,7 +1,12 @@
 /**
- * A process sandbox for untrusted programs (Python 3 and JavaScript/Node), built only from what a
- * Debian machine ships: util-linux `unshare`, `mount`, `umount`, `pivot_root` and `setpriv`, and
- * `/bin/sh`'s `ulimit`.
+ * A process sandbox for untrusted programs — Python 3, JavaScript (Node), C, C++, Java, Go, Rust and
+ * bash — built only from what a Debian machine ships: util-linux `unshare`, `mount`, `umount`,
+ * `pivot_root` and `setpriv`, `tar`, and `/bin/sh`'s `ulimit`. Compiled languages are compiled inside
+ * the same sealed sandbox, as the same unprivileged uid, with their own limits (the compiler reads
+ * untrusted source: it is attack surface too), the binary written to the private `/tmp`, then run
+ * ({@link runProgram}); the toolchain (gcc/g++ with cc1, as, ld, headers and crt files; the JDK; the
+ * GOROOT; rustc and its sysroot plus gcc as its linker; bash plus a fixed set of text tools) is
+ * mounted read-only like an interpreter.
  *
  * One run = one fresh set of Linux namespaces (network, pid, mount, ipc, uts) and a fresh random
  * unprivileged uid/gid. **What a program can see:**
@@ -13,11 +18,12 @@
  *   base's stdlib), the
  *   directories of the shared libraries `ldd` lists for it (e.g. `/usr/lib/x86_64-linux-gnu`), the
  *   loader and `/etc/ld.so.cache`, and `setpriv`. Plus: a private, size-limited tmpfs `/tmp` (the
- *   working directory, holding only `prog.py`/`prog.js`) and `/dev/shm`; `/dev` with only `null`,
+ *   working directory, holding only the source file, the request's `files` and what the compiler writes) and `/dev/shm`; `/dev` with only `null`,
  *   `zero`, `random`, `urandom`; a fresh `/proc` of the run's own pid namespace (`hidepid`: only the
  *   program's own processes). The run `pivot_root`s into it and detaches the host root entirely: no
  *   `/etc/passwd`, no `/home`, `/root`, `/work`, `/var`, `/srv`, `/sys`, no host `/tmp`, no project,
- *   no dataset or rollouts file, no `/bin/sh` or other executables — `subprocess` works only with
+ *   no dataset or rollouts file, no executables but the language's toolchain, `setpriv`, `umount` and
+ *   `base64` (bash also gets `/bin/sh` and the text tools) — Python's `subprocess` works only with
  *   `sys.executable`. Everything outside `/tmp` and `/dev/shm` is read-only (and root-owned); both
  *   vanish with the run: nothing a run writes survives it or is seen by another run.
  * - **Processes:** only its own (pid namespace); the namespace's init is a root shell, hidden from
@@ -53,13 +59,23 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomInt } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 
-/** Languages the sandbox can run. */
-export type SandboxLanguage = 'python' | 'javascript';
+/**
+ * Languages the sandbox can run. Compiled languages (`c`, `cpp`, `java`, `go`, `rust`) have a compile
+ * phase, run inside the same sealed sandbox as the program (the compiler reads untrusted source), then a
+ * run phase; see {@link runProgram}.
+ */
+export type SandboxLanguage = 'python' | 'javascript' | 'c' | 'cpp' | 'java' | 'go' | 'rust' | 'bash';
+
+/** Every {@link SandboxLanguage}, in a stable order. */
+export const SANDBOX_LANGUAGES: readonly SandboxLanguage[] = Object.freeze(['python', 'javascript', 'c', 'cpp', 'java', 'go', 'rust', 'bash']);
+
+/** Languages with a compile phase. */
+export const COMPILED_LANGUAGES: ReadonlySet<SandboxLanguage> = new Set(['c', 'cpp', 'java', 'go', 'rust']);
 
 /** Resource limits of one run. Every field has a default ({@link DEFAULT_LIMITS}). */
 export interface SandboxLimits {
@@ -129,12 +145,24 @@ export interface RunResult {
   message?: string;
 }
 
-/** Interpreters and pool size used by every run of this process. */
+/** Interpreters, toolchains and pool size used by every run of this process. */
 export interface SandboxConfig {
-  /** Python 3 interpreter; must be readable by an unprivileged uid (default: /usr/bin/python3). */
+  /** Python 3 interpreter, e.g. a venv's `bin/python` (its venv and base install are mounted); must be readable by an unprivileged uid (default: /usr/bin/python3). */
   python: string;
   /** Node interpreter (default: this process's node when it lives outside /root, else /usr/bin/node). */
   node: string;
+  /** C compiler driver (default /usr/bin/gcc); also the linker driver rustc calls. */
+  gcc: string;
+  /** C++ compiler driver (default /usr/bin/g++). */
+  gxx: string;
+  /** JDK home holding bin/javac and bin/java (default: the JDK of /usr/bin/javac). */
+  jdk: string;
+  /** The go command (default /usr/bin/go); its GOROOT is mounted. */
+  go: string;
+  /** rustc (default /usr/bin/rustc: a real compiler, not a rustup proxy); its sysroot is mounted. */
+  rustc: string;
+  /** bash (default /bin/bash); a fixed set of text tools (coreutils, grep, sed, awk) is mounted beside it. */
+  bash: string;
   /** Runs executing at once in this process (default: the number of CPUs). */
   concurrency: number;
 }
@@ -150,9 +178,58 @@ function defaultNode(): string {
   return existsSync('/usr/bin/node') ? '/usr/bin/node' : own;
 }
 
+function defaultJdk(): string {
+  for (const javac of ['/usr/bin/javac', '/usr/local/bin/javac']) {
+    try {
+      return dirname(dirname(realpathSync(javac)));
+    } catch {
+      /* not installed */
+    }
+  }
+  return '/usr/lib/jvm/default-java';
+}
+
 let config: SandboxConfig | null = null;
 function currentConfig(): SandboxConfig {
-  return (config ??= { python: defaultPython(), node: defaultNode(), concurrency: Math.max(1, availableParallelism()) });
+  // `rewardkit serve --python/--sandbox-concurrency` passes its settings to scoring worker threads this way.
+  const envConcurrency = Number(process.env.REWARDKIT_SANDBOX_CONCURRENCY);
+  return (config ??= {
+    python: process.env.REWARDKIT_SANDBOX_PYTHON || defaultPython(),
+    node: defaultNode(),
+    gcc: '/usr/bin/gcc',
+    gxx: '/usr/bin/g++',
+    jdk: defaultJdk(),
+    go: '/usr/bin/go',
+    rustc: '/usr/bin/rustc',
+    bash: '/bin/bash',
+    concurrency: Number.isInteger(envConcurrency) && envConcurrency > 0 ? envConcurrency : Math.max(1, availableParallelism()),
+  });
+}
+
+/** The host files a language needs to exist before it can run (its compiler or interpreter). */
+function requiredTools(lang: SandboxLanguage, cfg: SandboxConfig): string[] {
+  switch (lang) {
+    case 'python': return [cfg.python];
+    case 'javascript': return [cfg.node];
+    case 'c': return [cfg.gcc];
+    case 'cpp': return [cfg.gxx];
+    case 'java': return [join(cfg.jdk, 'bin/javac'), join(cfg.jdk, 'bin/java')];
+    case 'go': return [cfg.go];
+    case 'rust': return [cfg.rustc, cfg.gcc];
+    case 'bash': return [cfg.bash];
+  }
+}
+
+/**
+ * Whether this machine has the toolchain of a language (its compiler/interpreter exists as configured).
+ * Does not check the sandbox itself ({@link sandboxSupport}).
+ *
+ * @example
+ * toolchainAvailable('go') // → { ok: false, reason: 'go needs /usr/bin/go (not found)' } on a machine without Go
+ */
+export function toolchainAvailable(lang: SandboxLanguage): { ok: boolean; reason?: string } {
+  const missing = requiredTools(lang, currentConfig()).filter((p) => !existsSync(p));
+  return missing.length === 0 ? { ok: true } : { ok: false, reason: `${lang} needs ${missing.join(', ')} (not found)` };
 }
 
 /** The configuration in force (interpreters, pool size). */
@@ -201,7 +278,7 @@ class Pool {
     this.drain();
   }
 }
-const pool = new Pool(Math.max(1, availableParallelism()));
+const pool = new Pool(currentConfig().concurrency);
 
 const TOOLS = {
   unshare: ['/usr/bin/unshare', '/bin/unshare'],
@@ -209,10 +286,11 @@ const TOOLS = {
   mount: ['/usr/bin/mount', '/bin/mount'],
   umount: ['/usr/bin/umount', '/bin/umount'],
   pivotRoot: ['/usr/sbin/pivot_root', '/sbin/pivot_root', '/usr/bin/pivot_root'],
+  tar: ['/usr/bin/tar', '/bin/tar'],
   sh: ['/bin/sh'],
 };
 
-type Tools = { unshare: string; setpriv: string; mount: string; umount: string; pivotRoot: string };
+type Tools = { unshare: string; setpriv: string; mount: string; umount: string; pivotRoot: string; tar: string };
 let support: ({ ok: true } & Tools) | { ok: false; reason: string } | null = null;
 
 /**
@@ -227,12 +305,13 @@ export function sandboxSupport(): { ok: boolean; reason?: string } {
     const mount = find(TOOLS.mount);
     const umount = find(TOOLS.umount);
     const pivotRoot = find(TOOLS.pivotRoot);
+    const tar = find(TOOLS.tar);
     if (process.platform !== 'linux') support = { ok: false, reason: `the code sandbox needs Linux namespaces (platform is ${process.platform})` };
     else if (typeof process.getuid !== 'function' || process.getuid() !== 0)
       support = { ok: false, reason: 'the code sandbox needs root (namespaces, private mounts and a switch to an unprivileged uid)' };
-    else if (!unshare || !setpriv || !mount || !umount || !pivotRoot || !find(TOOLS.sh))
-      support = { ok: false, reason: 'the code sandbox needs util-linux (unshare, setpriv, mount, umount, pivot_root) and /bin/sh' };
-    else support = { ok: true, unshare, setpriv, mount, umount, pivotRoot };
+    else if (!unshare || !setpriv || !mount || !umount || !pivotRoot || !tar || !find(TOOLS.sh))
+      support = { ok: false, reason: 'the code sandbox needs util-linux (unshare, setpriv, mount, umount, pivot_root), tar and /bin/sh' };
+    else support = { ok: true, unshare, setpriv, mount, umount, pivotRoot, tar };
   }
   return support.ok ? { ok: true } : { ok: false, reason: support.reason };
 }
@@ -378,22 +457,132 @@ function symlinkChain(path: string): string[] {
   return chain;
 }
 
-/** The mounts a language's interpreter needs, besides the skeleton's fixed ones. */
-function interpreterBinds(lang: SandboxLanguage, interpreter: string, setpriv: string): Bind[] {
-  if (!isAbsolute(interpreter)) throw new Error(`the ${lang} interpreter must be an absolute path, got ${interpreter}`);
-  const real = realpathSync(interpreter);
-  const dirs = lang === 'python' ? pythonDirs(interpreter) : [];
-  const elves = [real, realpathSync(setpriv), ...UMOUNT.map((u) => realpathSync(u))];
-  if (lang === 'python') {
-    for (const d of dirs) {
-      if (!/lib-dynload$/.test(d)) continue;
-      for (const f of readdirSync(d)) if (f.endsWith('.so')) elves.push(join(d, f));
+/** Text tools mounted beside bash (those the host has): a shell program's usual helpers, no network or package tools. */
+const BASH_TOOLS = [
+  'cat', 'head', 'tail', 'sort', 'uniq', 'wc', 'cut', 'tr', 'seq', 'expr', 'printf', 'echo', 'rev', 'tac', 'paste', 'fold', 'tee',
+  'basename', 'dirname', 'true', 'false', 'test', 'ls', 'cp', 'mv', 'rm', 'mkdir', 'touch', 'sleep', 'date', 'od', 'factor', 'nl', 'join',
+  'comm', 'md5sum', 'sha256sum', 'grep', 'sed', 'awk', 'mawk', 'bc', 'dc', 'xargs', 'env', 'yes', 'shuf', 'numfmt',
+].map((t) => `/usr/bin/${t}`);
+
+/** A directory's files that look like ELF shared objects or executables (for ldd). */
+function elfFiles(dir: string): string[] {
+  const out: string[] = [];
+  try {
+    for (const f of readdirSync(dir)) {
+      const p = join(dir, f);
+      try {
+        const st = statSync(p);
+        if (!st.isFile()) continue;
+        if (/\.so(\.|$)/.test(f) || (st.mode & 0o111) !== 0) {
+          const head = Buffer.alloc(4);
+          const fd = openSync(p, 'r');
+          try {
+            readSync(fd, head, 0, 4, 0);
+          } finally {
+            closeSync(fd);
+          }
+          if ( head[0] === 0x7f && head.toString('latin1', 1, 4) === 'ELF') out.push(p);
+        }
+      } catch {
+        /* unreadable entry */
+      }
+    }
+  } catch {
+    /* no such dir */
+  }
+  return out;
+}
+
+/** What a toolchain needs mounted: files (with their symlink chains), whole directories, and ELF files whose libraries to add. */
+interface ToolchainMounts {
+  files: string[];
+  dirs: string[];
+  elves: string[];
+}
+
+/** The host's gcc toolchain: drivers, cc1/cc1plus/collect2, as/ld, headers, crt files (C, C++, and rustc's linker). */
+function gccMounts(cfg: SandboxConfig, cxx: boolean): ToolchainMounts {
+  const driver = cxx ? cfg.gxx : cfg.gcc;
+  const ask = (what: string) => execFileSync(driver, [what], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', LANG: 'C' }, timeout: 30_000 }).trim();
+  const libDir = dirname(ask('-print-libgcc-file-name')); // /usr/lib/gcc/<triplet>/<ver>: crt*.o, libgcc, headers
+  const execDir = dirname(ask('-print-prog-name=cc1')); // where cc1, cc1plus, collect2 live
+  const tools = ['as', 'ld'].map((t) => ask(`-print-prog-name=${t}`)).map((t) => (isAbsolute(t) ? t : `/usr/bin/${t}`));
+  const files = [cfg.gcc, driver, ...tools, '/usr/bin/cc', '/usr/bin/c++'].filter((f) => existsSync(f));
+  const dirs = [libDir, execDir, '/usr/include', '/usr/lib/x86_64-linux-gnu', '/lib/x86_64-linux-gnu', '/usr/lib/bfd-plugins', '/usr/lib64'].filter((d) => existsSync(d));
+  const elves = [...files.map((f) => realpathSync(f)), ...elfFiles(execDir), ...elfFiles(libDir)];
+  return { files, dirs, elves };
+}
+
+/** The mounts a language needs, besides the skeleton's fixed ones. */
+function toolchainMounts(lang: SandboxLanguage, cfg: SandboxConfig): ToolchainMounts {
+  switch (lang) {
+    case 'python': {
+      const dirs = pythonDirs(cfg.python);
+      const elves = [cfg.python];
+      for (const d of dirs) if (/lib-dynload$/.test(d)) for (const f of readdirSync(d)) if (f.endsWith('.so')) elves.push(join(d, f));
+      return { files: [cfg.python], dirs, elves };
+    }
+    case 'javascript':
+      return { files: [cfg.node], dirs: [], elves: [cfg.node] };
+    case 'c':
+      return gccMounts(cfg, false);
+    case 'cpp':
+      return gccMounts(cfg, true);
+    case 'java': {
+      // The JDK's conf/ links into /etc/java-N-openjdk (Debian): that directory too (configuration only).
+      const dirs = [cfg.jdk];
+      const conf = join(cfg.jdk, 'conf');
+      try {
+        for (const f of readdirSync(conf)) {
+          const p = join(conf, f);
+          if (lstatSync(p).isSymbolicLink()) dirs.push(dirname(realpathSync(p)));
+        }
+      } catch {
+        /* no conf dir */
+      }
+      const files = [join(cfg.jdk, 'bin/java'), join(cfg.jdk, 'bin/javac')];
+      return { files: [], dirs: [...new Set(dirs)], elves: [...files, ...elfFiles(join(cfg.jdk, 'lib')), ...elfFiles(join(cfg.jdk, 'lib/server'))] };
+    }
+    case 'go': {
+      // Debian's GOROOT links src/ and friends into /usr/share: their targets too.
+      const goroot = dirname(dirname(realpathSync(cfg.go)));
+      const dirs = [goroot];
+      for (const f of readdirSync(goroot)) {
+        const p = join(goroot, f);
+        if (lstatSync(p).isSymbolicLink()) {
+          const real = realpathSync(p);
+          dirs.push(statSync(real).isDirectory() ? real : dirname(real));
+        }
+      }
+      return { files: [cfg.go], dirs: [...new Set(dirs)], elves: [realpathSync(cfg.go), ...elfFiles(join(goroot, 'pkg/tool/linux_amd64'))] };
+    }
+    case 'rust': {
+      const sysroot = execFileSync(cfg.rustc, ['--print', 'sysroot'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', LANG: 'C' }, timeout: 30_000 }).trim();
+      const gcc = gccMounts(cfg, false);
+      const rustlib = join(sysroot, 'lib/rustlib');
+      return { files: [cfg.rustc, ...gcc.files], dirs: [...gcc.dirs, rustlib].filter((d) => existsSync(d)), elves: [realpathSync(cfg.rustc), ...gcc.elves] };
+    }
+    case 'bash': {
+      const tools = BASH_TOOLS.filter((t) => existsSync(t));
+      const files = [cfg.bash, '/usr/bin/bash', '/bin/sh', ...tools].filter((f) => existsSync(f));
+      return { files, dirs: [], elves: files.map((f) => realpathSync(f)) };
     }
   }
+}
+
+/** Read back requested files after a run (as the run's uid), base64-encoded: mounted in every sealed root. */
+const BASE64 = '/usr/bin/base64';
+
+/** The mounts of a language's sealed root: its toolchain, the libraries it links, the loader, setpriv, umount and base64. */
+function toolchainBinds(lang: SandboxLanguage, cfg: SandboxConfig, setpriv: string): Bind[] {
+  const t = toolchainMounts(lang, cfg);
+  for (const f of t.files) if (!isAbsolute(f)) throw new Error(`the ${lang} toolchain path must be absolute, got ${f}`);
+  const extra = [setpriv, ...UMOUNT, ...(existsSync(BASE64) ? [BASE64] : [])];
+  const elves = [...t.elves.map((e) => realpathSync(e)), ...extra.map((u) => realpathSync(u))];
   const libs = sharedLibraries(elves);
   const libDirs = new Set<string>();
-  // Every hop of the interpreter's symlink chain (a venv's bin/python → /usr/bin/python3 → python3.11) must resolve inside.
-  const files = new Set<string>([...symlinkChain(interpreter), real, setpriv]);
+  // Every hop of each tool's symlink chain (a venv's bin/python → /usr/bin/python3 → python3.11) must resolve inside.
+  const files = new Set<string>([...t.files.flatMap((f) => [...symlinkChain(f), realpathSync(f)]), ...extra]);
   for (const lib of libs) {
     libDirs.add(dirname(lib));
     try {
@@ -405,7 +594,7 @@ function interpreterBinds(lang: SandboxLanguage, interpreter: string, setpriv: s
   }
   if (existsSync('/etc/ld.so.cache')) files.add('/etc/ld.so.cache');
   const binds: Bind[] = [];
-  for (const d of [...dirs, ...libDirs]) binds.push({ at: d, from: d, kind: 'dir', opts: RO });
+  for (const d of [...t.dirs, ...libDirs]) binds.push({ at: d, from: d, kind: 'dir', opts: RO });
   for (const f of files) binds.push({ at: f, from: f, kind: 'file', opts: RO });
   // Shortest first; drop anything already visible under a bound directory (a venv's bin/python, lib-dynload under the stdlib).
   binds.sort((a, b) => a.at.length - b.at.length || a.at.localeCompare(b.at));
@@ -417,19 +606,21 @@ function interpreterBinds(lang: SandboxLanguage, interpreter: string, setpriv: s
   return kept;
 }
 
-/** The sealed-root layout of one language (built once per interpreter), or why it cannot be built. */
-function rootLayout(lang: SandboxLanguage, interpreter: string, setpriv: string): RootLayout | { error: string } {
-  const key = `${lang}\0${interpreter}`;
+/** The sealed-root layout of one language (built once per toolchain configuration), or why it cannot be built. */
+function rootLayout(lang: SandboxLanguage, cfg: SandboxConfig, setpriv: string): RootLayout | { error: string } {
+  const key = `${lang}\0${requiredTools(lang, cfg).join('\0')}`;
   const known = layouts.get(key);
   if (known) return known;
   let layout: RootLayout | { error: string };
   try {
-    const binds = interpreterBinds(lang, interpreter, setpriv);
+    const missing = requiredTools(lang, cfg).filter((p) => !existsSync(p));
+    if (missing.length > 0) throw new Error(`not installed: ${missing.join(', ')}`);
+    const binds = toolchainBinds(lang, cfg, setpriv);
     for (const d of DEVICES) binds.push({ at: d, from: d, kind: 'file', opts: 'bind,nosuid' }); // device nodes: not nodev
     const dir = buildSkeleton(binds);
     layout = { dir, binds, fstabs: new Map() };
   } catch (e) {
-    layout = { error: `cannot prepare the sealed root for ${lang} (${interpreter}): ${(e as Error).message.split('\n')[0]}` };
+    layout = { error: `cannot prepare the sealed root for ${lang} (${requiredTools(lang, cfg).join(', ')}): ${(e as Error).message.split('\n')[0]}` };
   }
   layouts.set(key, layout);
   return layout;
@@ -467,30 +658,64 @@ function fstabFor(layout: RootLayout, tmpMb: number): string {
 
 /*
  * The script run as pid 1 of the new namespaces (root, inside the new mount namespace). Arguments:
- * mount, setpriv, uid, tmp MiB, cpu soft, cpu hard, address space KiB, nproc, fsize (512-byte blocks,
- * as dash's ulimit counts), nofile, program file name, then the interpreter's argv.
- * fd 3 carries the program source in; fd 4 carries the program's CPU time (`times`) and "exit <status>"
- * (or "setup <step>") out — the
- * program has neither, so it cannot forge the sandbox's report. The shell stays pid 1 (it waits for
- * the program instead of exec-ing it) so that the kill-on-parent-death signal set by unshare survives.
+ * mount, umount, pivot_root, setpriv, skeleton dir, fstab, uid, fsize (512-byte blocks, as dash's
+ * ulimit counts), nofile, tar, the compile argv joined by \037 (empty: no compile phase), the compile
+ * limits and the run limits ("cpu-soft cpu-hard address-space-KiB nproc fsize-blocks" each), the files to fetch
+ * joined by \037, then the run argv.
+ * fd 3 carries a tar archive of the working directory in (the source and the request's files, built
+ * by the parent from checked relative paths); fd 4 carries the report out: the CPU time (`times`) and
+ * "compiled <status>" after a compile phase, "exit <status>" after the run (or "setup <step>");
+ * fds 5 and 6 carry the compiler's stdout and stderr; fd 7 the fetched files ("<index> <base64> <rc>"
+ * lines). The program holds none of fds 3–7, so it cannot forge the report or the compiler's output.
+ * Each phase runs in a subshell with its own CPU/memory/process limits, as the unprivileged uid;
+ * after each phase every process of the namespace but this shell is SIGKILLed (`kill -9 -1`), so
+ * nothing the compiler or the program started outlives its phase. The shell stays pid 1 (it waits
+ * instead of exec-ing) so that the kill-on-parent-death signal set by unshare survives. Requested
+ * files are read back after that, as the run's uid (so a symlink can only reach what the program
+ * itself could read), regular files only.
  */
 const SCRIPT = [
   'fail() { echo "setup $1" >&4; exit 0; }',
-  'M=$1 UM=$2 PR=$3 S=$4 D=$5 FS=$6 U=$7 C=$8 CH=$9 AS=${10} P=${11} F=${12} N=${13} PROG=${14}; shift 14',
+  'M=$1 UM=$2 PR=$3 S=$4 D=$5 FS=$6 U=$7 F=$8 N=$9 TAR=${10} CARGS=${11} CLIM=${12} RLIM=${13} FETCH=${14}; shift 14',
+  "US=$(printf '\\037')",
   '$M -a -T "$FS" || fail mount',
-  'cat <&3 >"$D/tmp/$PROG" || fail write',
+  '$TAR -x -f - -C "$D/tmp" <&3 || fail write',
   'exec 3<&-',
   // The host root is parked on /tmp (above the run's tmpfs), then detached with everything under it
   // by its own umount binary (libraries resolve in the new root); /tmp's tmpfs shows through again.
   'cd "$D" && $PR . tmp && /tmp$UM -l -c /tmp || fail pivot',
   'cd /tmp || fail cd',
-  '[ -x "$1" ] || fail interpreter', // the interpreter resolves inside the sealed root (else a set-up failure, not the program's)
   'unset PWD OLDPWD',
-  'ulimit -c 0 && ulimit -s 65536 && ulimit -f $F && ulimit -n $N && ulimit -v $AS && ulimit -p $P && ulimit -S -t $C && ulimit -H -t $CH || fail ulimit',
-  '$S --reuid=$U --regid=$U --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@" 4>&-',
+  'ulimit -c 0 && ulimit -s 65536 && ulimit -f $F && ulimit -n $N || fail ulimit',
+  // From here the shell's own stderr is /dev/null (its "Killed" notices never reach the program's
+  // stderr); the phases get the real one as fd 9, closed in the program.
+  'exec 9>&2 2>/dev/null',
+  // drop LIMITS ARGV...: in the calling subshell, set the phase's limits and become the sandbox uid.
+  'drop() { L=$1; shift; IFS=" "; set -f; set -- $L "$@"; ulimit -S -t $1 && ulimit -H -t $2 && ulimit -v $3 && ulimit -p $4 && ulimit -f $5 || { echo "setup ulimit" >&4; exit 125; }; shift 5;',
+  '  exec $S --reuid=$U --regid=$U --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@" 4>&- 5>&- 6>&- 7>&- 9>&-; }',
+  'if [ -n "$CARGS" ]; then',
+  '  IFS=$US; set -f',
+  '  ( drop "$CLIM" $CARGS ) </dev/null >&5 2>&6',
+  '  R=$?; IFS=" "',
+  '  kill -9 -1 2>/dev/null',
+  '  times >&4; echo "compiled $R" >&4',
+  '  [ "$R" -eq 0 ] || exit 0',
+  'fi',
+  'exec 5>&- 6>&-',
+  '[ -x "$1" ] || { exec 2>&9; fail interpreter; }', // the interpreter resolves inside the sealed root (else a set-up failure, not the program's)
+  '( drop "$RLIM" "$@" ) 7>&- 2>&9',
   'R=$?',
-  'times >&4', // two lines: the shell's own CPU time, then its children's (the program's process)
+  'kill -9 -1 2>/dev/null',
+  'times >&4', // two lines: the shell's own CPU time, then its children's (the program's processes)
   'echo "exit $R" >&4',
+  'exec 4>&-',
+  'if [ -n "$FETCH" ]; then',
+  '  IFS=$US; set -f; i=0',
+  '  for f in $FETCH; do',
+  '    if [ -f "$f" ]; then printf "%s " $i >&7; ( drop "5 6 262144 8 1" /usr/bin/base64 -w0 -- "$f" ) >&7 2>/dev/null; echo " $?" >&7; fi',
+  '    i=$((i+1))',
+  '  done',
+  'fi',
 ].join('\n');
 
 const SIGNALS: Record<number, string> = {
@@ -498,10 +723,11 @@ const SIGNALS: Record<number, string> = {
   10: 'SIGUSR1', 11: 'SIGSEGV', 12: 'SIGUSR2', 13: 'SIGPIPE', 14: 'SIGALRM', 15: 'SIGTERM', 24: 'SIGXCPU', 25: 'SIGXFSZ', 31: 'SIGSYS',
 };
 
-/** Interpreter tasks that count against RLIMIT_NPROC before the program starts anything (node runs ~11 threads). */
-const BASE_TASKS: Record<SandboxLanguage, number> = { python: 2, javascript: 16 };
+/** Runtime tasks that count against RLIMIT_NPROC before the program starts anything (node runs ~11 threads, a JVM ~20, Go ~5). */
+const BASE_TASKS: Record<SandboxLanguage, number> = { python: 2, javascript: 16, c: 1, cpp: 1, java: 40, go: 12, rust: 1, bash: 2 };
 
 function isCompileError(language: SandboxLanguage, stderr: string): boolean {
+  if (language !== 'python' && language !== 'javascript') return false; // compiled languages report it from their compile phase
   if (language === 'python') {
     // A syntax error in the main script is reported before any frame runs: no traceback header.
     return !stderr.includes('Traceback (most recent call last)') && /^(SyntaxError|IndentationError|TabError): /m.test(stderr);
@@ -511,12 +737,19 @@ function isCompileError(language: SandboxLanguage, stderr: string): boolean {
 }
 
 function isMemoryError(language: SandboxLanguage, stderr: string): boolean {
-  if (language === 'python') return /^MemoryError\b/m.test(stderr);
-  return /JavaScript heap out of memory|Array buffer allocation failed|FATAL ERROR: .*(Allocation failed|out of memory)|Fatal process out of memory/.test(stderr);
+  switch (language) {
+    case 'python': return /^MemoryError\b/m.test(stderr);
+    case 'javascript': return /JavaScript heap out of memory|Array buffer allocation failed|FATAL ERROR: .*(Allocation failed|out of memory)|Fatal process out of memory/.test(stderr);
+    case 'java': return /java\.lang\.OutOfMemoryError/.test(stderr);
+    case 'go': return /^fatal error: (runtime: out of memory|out of memory)/m.test(stderr);
+    case 'rust': return /^memory allocation of \d+ bytes failed/m.test(stderr);
+    case 'cpp': return /std::bad_alloc/.test(stderr);
+    default: return false;
+  }
 }
 
-function resolveLimits(l: Partial<SandboxLimits> | undefined): SandboxLimits {
-  const out = { ...DEFAULT_LIMITS, ...(l ?? {}) };
+function resolveLimits(l: Partial<SandboxLimits> | undefined, defaults: Readonly<SandboxLimits> = DEFAULT_LIMITS): SandboxLimits {
+  const out = { ...defaults, ...(l ?? {}) };
   for (const [k, v] of Object.entries(out)) {
     if (v === undefined) continue;
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`sandbox limit ${k} must be a positive number, got ${String(v)}`);
@@ -524,24 +757,263 @@ function resolveLimits(l: Partial<SandboxLimits> | undefined): SandboxLimits {
   return out;
 }
 
+/** Limits of a compile phase when the request gives none: compilers need more memory, processes and /tmp than programs. */
+export const DEFAULT_COMPILE_LIMITS: Readonly<SandboxLimits> = Object.freeze({
+  timeoutMs: 10_000,
+  memoryMb: 2048,
+  maxProcesses: 64,
+  maxOutputBytes: 1 << 20,
+  maxFileBytes: 128 << 20,
+  tmpMb: 256,
+  maxOpenFiles: 512,
+});
+
+/** A program with its working directory: what {@link runProgram} runs. */
+export interface ProgramRequest extends RunRequest {
+  /** Files written into the working directory (`/tmp`) before the compile phase, by relative path (no `..`, not absolute). The source file wins over a file of the same name. */
+  files?: Record<string, Uint8Array | string>;
+  /** Relative paths read back after the run (regular files only; a missing one is left out, as Sandbox Fusion does). */
+  fetchFiles?: string[];
+  /** Limits of the compile phase (compiled languages); defaults: {@link DEFAULT_COMPILE_LIMITS}. The sandbox's /tmp is the larger of the two phases' `tmpMb`. */
+  compileLimits?: Partial<SandboxLimits>;
+  /** Bytes of fetched file content (before base64) returned in all; files past it are left out and named in `fetchSkipped`. Default 16 MiB. */
+  maxFetchBytes?: number;
+}
+
+/** How a {@link runProgram} went, phase by phase. */
+export interface ProgramResult {
+  /** The compile phase: null for interpreted languages, and when the sandbox failed before it. */
+  compile: RunResult | null;
+  /** The run phase: null when the compile phase did not succeed. A sandbox failure before any phase is a run with status `sandbox_error`. */
+  run: RunResult | null;
+  /** Fetched files by requested path (raw bytes). */
+  files: Record<string, Buffer>;
+  /** Requested files that existed but were left out (over `maxFetchBytes`, or unreadable by the program). */
+  fetchSkipped: string[];
+}
+
+/** Source file name and phase commands of each language (compile output goes to /tmp, the working directory). */
+function commands(lang: SandboxLanguage, cfg: SandboxConfig, limits: SandboxLimits): { source: string; compile: string[] | null; run: string[] } {
+  const mem = Math.max(16, Math.floor(limits.memoryMb));
+  switch (lang) {
+    case 'python':
+      return { source: 'prog.py', compile: null, run: [cfg.python, 'prog.py'] };
+    case 'javascript':
+      return { source: 'prog.js', compile: null, run: [cfg.node, `--max-old-space-size=${mem}`, 'prog.js'] };
+    case 'c':
+      return { source: 'prog.c', compile: [cfg.gcc, '-std=gnu11', '-O2', '-o', 'prog', 'prog.c', '-lm'], run: ['/tmp/prog'] };
+    case 'cpp':
+      return { source: 'prog.cpp', compile: [cfg.gxx, '-std=c++17', '-O2', '-o', 'prog', 'prog.cpp', '-lpthread'], run: ['/tmp/prog'] };
+    case 'java': {
+      const jvm = ['-XX:+UseSerialGC', '-XX:-UsePerfData', '-XX:ReservedCodeCacheSize=64m', '-XX:CompressedClassSpaceSize=64m'];
+      return {
+        source: 'Main.java',
+        compile: [join(cfg.jdk, 'bin/javac'), ...['-Xmx512m', ...jvm, '-XX:TieredStopAtLevel=1'].map((f) => `-J${f}`), '-encoding', 'UTF-8', '-cp', '/tmp', '-d', '/tmp', 'Main.java'],
+        run: [join(cfg.jdk, 'bin/java'), `-Xmx${mem}m`, '-Xss16m', ...jvm, '-ea', '-cp', '/tmp', 'Main'],
+      };
+    }
+    case 'go':
+      return { source: 'prog.go', compile: [cfg.go, 'build', '-o', 'prog', 'prog.go'], run: ['/tmp/prog'] };
+    case 'rust':
+      return { source: 'prog.rs', compile: [cfg.rustc, '--edition', '2021', '-O', '-o', 'prog', 'prog.rs'], run: ['/tmp/prog'] };
+    case 'bash':
+      return { source: 'prog.sh', compile: null, run: [cfg.bash, 'prog.sh'] };
+  }
+}
+
+/** The source file name of a language (in the working directory). */
+function commandsSource(lang: SandboxLanguage): string {
+  return lang === 'java' ? 'Main.java' : `prog.${{ python: 'py', javascript: 'js', c: 'c', cpp: 'cpp', go: 'go', rust: 'rs', bash: 'sh' }[lang]}`;
+}
+
+/** Environment of both phases (no secrets: the sandbox's own). */
+function phaseEnv(lang: SandboxLanguage, cfg: SandboxConfig): Record<string, string> {
+  const env: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8' };
+  if (lang === 'go') Object.assign(env, { GOROOT: dirname(dirname(realpathSync(cfg.go))), GOCACHE: '/tmp/.cache/go-build', GOPATH: '/tmp/.go', GO111MODULE: 'off', CGO_ENABLED: '0', GOTOOLCHAIN: 'local', GOTELEMETRY: 'off', GOFLAGS: '' });
+  if (lang === 'java') env.JAVA_HOME = cfg.jdk;
+  return env;
+}
+
+/** Address-space limit (KiB) of a phase: runtimes that reserve virtual memory up front get headroom above the memory limit they enforce themselves. */
+function addressSpaceKb(lang: SandboxLanguage, memoryMb: number, phase: 'compile' | 'run'): number {
+  const kb = Math.ceil(memoryMb * 1024);
+  if (phase === 'compile') return lang === 'java' || lang === 'rust' || lang === 'go' ? kb + (2 << 20) : kb;
+  if (lang === 'javascript') return kb + (1 << 20);
+  if (lang === 'java') return kb + (2 << 20);
+  if (lang === 'go') return kb + (512 << 10);
+  return kb;
+}
+
+/** Checks a path of `files`/`fetchFiles`: relative, no `.`/`..` or empty parts, no control characters; returns it normalised. */
+function checkRelativePath(path: unknown, field: string): string {
+  if (typeof path !== 'string' || path.length === 0) throw new Error(`${field}: expected a non-empty relative path, got ${JSON.stringify(path)}`);
+  if (path.startsWith('/')) throw new Error(`${field}: ${JSON.stringify(path)} is absolute (paths are relative to the working directory)`);
+  if (/[\x00-\x1f\x7f]/.test(path)) throw new Error(`${field}: ${JSON.stringify(path)} contains a control character`);
+  const parts = path.replace(/^\.\//, '').split('/');
+  if (parts.some((p) => p === '..')) throw new Error(`${field}: ${JSON.stringify(path)} leaves the working directory ("..")`);
+  if (parts.some((p) => p === '' || p === '.')) throw new Error(`${field}: ${JSON.stringify(path)} has an empty or "." component`);
+  const norm = parts.join('/');
+  if (Buffer.byteLength(norm) > 250) throw new Error(`${field}: ${JSON.stringify(path)} is longer than 250 bytes`);
+  return norm;
+}
+
+/** Writes an octal or (above 7 digits) base-256 number into a tar header field. */
+function tarNumber(h: Buffer, at: number, width: number, n: number): void {
+  const oct = n.toString(8);
+  if (oct.length < width) {
+    h.write(oct.padStart(width - 1, '0'), at, 'latin1');
+    h[at + width - 1] = 0;
+    return;
+  }
+  h[at] = 0x80; // GNU base-256
+  let v = BigInt(n);
+  for (let i = width - 1; i > 0; i--) {
+    h[at + i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+}
+
+/** A ustar archive of these directories and files, owned by uid (the run extracts it into its /tmp as root, before dropping privileges). */
+function tarArchive(entries: { path: string; data: Buffer }[], uid: number): Buffer {
+  const blocks: Buffer[] = [];
+  const header = (path: string, size: number, type: '0' | '5') => {
+    const h = Buffer.alloc(512);
+    let name = path;
+    let prefix = '';
+    if (Buffer.byteLength(name) > 100) {
+      const cut = path.lastIndexOf('/', 155);
+      prefix = path.slice(0, cut);
+      name = path.slice(cut + 1);
+      if (cut <= 0 || Buffer.byteLength(name) > 100 || Buffer.byteLength(prefix) > 155) throw new Error(`files: path ${JSON.stringify(path)} is too long`);
+    }
+    h.write(name, 0, 'utf8');
+    tarNumber(h, 100, 8, type === '5' ? 0o755 : 0o644);
+    tarNumber(h, 108, 8, uid);
+    tarNumber(h, 116, 8, uid);
+    tarNumber(h, 124, 12, size);
+    tarNumber(h, 136, 12, 0);
+    h.write('        ', 148, 'latin1');
+    h.write(type, 156, 'latin1');
+    h.write('ustar\0', 257, 'latin1');
+    h.write('00', 263, 'latin1');
+    h.write(prefix, 345, 'utf8');
+    let sum = 0;
+    for (const byte of h) sum += byte;
+    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    return h;
+  };
+  const dirs = new Set<string>();
+  for (const e of entries) {
+    const parts = e.path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const d = parts.slice(0, i).join('/');
+      if (dirs.has(d)) continue;
+      dirs.add(d);
+      blocks.push(header(d, 0, '5'));
+    }
+  }
+  for (const e of entries) {
+    blocks.push(header(e.path, e.data.length, '0'), e.data);
+    if (e.data.length % 512 !== 0) blocks.push(Buffer.alloc(512 - (e.data.length % 512)));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
+}
+
+/** Default of {@link ProgramRequest.maxFetchBytes}. */
+export const MAX_FETCH_BYTES_DEFAULT = 16 << 20;
+
+/** A checked program request, ready to launch. */
+interface Prepared {
+  lang: SandboxLanguage;
+  code: string;
+  limits: SandboxLimits;
+  compileLimits: SandboxLimits;
+  files: { path: string; data: Buffer }[];
+  /** Normalised relative paths to fetch, and the names the caller gave them. */
+  fetch: string[];
+  fetchNames: string[];
+  maxFetchBytes: number;
+}
+
+function prepare(req: ProgramRequest): Prepared {
+  const limits = checkRequest(req);
+  const compileLimits = resolveLimits(req.compileLimits, DEFAULT_COMPILE_LIMITS);
+  const files: { path: string; data: Buffer }[] = [];
+  if (req.files !== undefined && req.files !== null) {
+    if (typeof req.files !== 'object' || Array.isArray(req.files)) throw new Error('files: expected an object of relative path → content');
+    let total = 0;
+    for (const [k, v] of Object.entries(req.files)) {
+      const path = checkRelativePath(k, `files[${JSON.stringify(k)}]`);
+      if (typeof v !== 'string' && !(v instanceof Uint8Array)) throw new Error(`files[${JSON.stringify(k)}]: expected bytes or a string`);
+      const data = Buffer.from(v);
+      total += data.length;
+      files.push({ path, data });
+    }
+    // A path cannot be both a file and a directory (the source file counts as a file).
+    const names = new Set([...files.map((f) => f.path), commandsSource(req.language)]);
+    for (const f of files) {
+      const parts = f.path.split('/');
+      for (let i = 1; i < parts.length; i++) {
+        const d = parts.slice(0, i).join('/');
+        if (names.has(d)) throw new Error(`files: "${d}" is both a file and a directory`);
+      }
+    }
+    const room = Math.max(limits.tmpMb, compileLimits.tmpMb) * (1 << 20);
+    if (total > room) throw new Error(`files: ${total} bytes do not fit the ${Math.max(limits.tmpMb, compileLimits.tmpMb)} MiB working directory`);
+  }
+  const fetchNames = [...(req.fetchFiles ?? [])];
+  const fetch = fetchNames.map((f, i) => checkRelativePath(f, `fetchFiles[${i}]`));
+  const maxFetchBytes = req.maxFetchBytes ?? MAX_FETCH_BYTES_DEFAULT;
+  if (!(maxFetchBytes > 0)) throw new Error('maxFetchBytes must be positive');
+  return { lang: req.language, code: req.code, limits, compileLimits, files, fetch, fetchNames, maxFetchBytes };
+}
+
 /**
  * Runs one program in a fresh sandbox (see the module comment) and reports how it ended. Runs of
  * this process share one pool ({@link configureSandbox}); a run waits for a free slot first.
- * Never throws for anything the program does; a bad request (unknown language, invalid limits)
- * rejects.
+ * Compiled languages are compiled first, in the same sandbox ({@link runProgram}); a program that
+ * does not compile is `compile_error` (a compile phase past its limits: `compile_error` too, with the
+ * compiler's output as stderr). Never throws for anything the program does; a bad request (unknown
+ * language, invalid limits) rejects.
  *
  * @example
  * const r = await runInSandbox({ language: 'python', code: 'print(int(input()) * 2)', stdin: '21\n' });
  * // r → { status: 'ok', exitCode: 0, signal: null, stdout: '42\n', stderr: '', wallMs: 61 }
  */
 export async function runInSandbox(req: RunRequest): Promise<RunResult> {
-  const limits = checkRequest(req);
+  return programToRun(await runProgram(req));
+}
+
+/** A {@link ProgramResult} as one {@link RunResult}: a failed compile phase becomes `compile_error` (sandbox failures stay `sandbox_error`). */
+export function programToRun(p: ProgramResult): RunResult {
+  if (p.run !== null) return p.run;
+  const c = p.compile;
+  if (c === null) return sandboxError('the sandbox produced no result');
+  if (c.status === 'sandbox_error') return c;
+  const why = c.status === 'timeout' ? 'the compiler passed its time limit' : c.status === 'output_limit' ? 'the compiler wrote too much output' : 'the program does not compile';
+  return { ...c, status: 'compile_error', message: `${why}${c.message ? ` (${c.message})` : ''}` };
+}
+
+/**
+ * Runs a program with its working directory, phase by phase: writes `files` and the source into a
+ * fresh private `/tmp`, compiles it there (compiled languages; the compiler runs sealed, as the
+ * unprivileged uid, with {@link DEFAULT_COMPILE_LIMITS} or `compileLimits`, its binary written to
+ * `/tmp`), runs it with `limits` and `stdin`, then reads back `fetchFiles`. One sandbox (one set of
+ * namespaces and one uid) for all phases; nothing survives it.
+ *
+ * @example
+ * const r = await runProgram({ language: 'c', code: '#include <stdio.h>\nint main(){FILE*f=fopen("out.txt","w");fputs("hi",f);return 0;}', fetchFiles: ['out.txt'] });
+ * // r.compile.status → 'ok'; r.run.status → 'ok'; r.files['out.txt'].toString() → 'hi'
+ */
+export async function runProgram(req: ProgramRequest): Promise<ProgramResult> {
+  const p = prepare(req);
   await pool.acquire(1);
   try {
-    const run = launch(req.language, req.code, limits, 'capture');
+    const run = launch(p, 'capture');
     run.stdin.on('error', () => {}); // EPIPE when the program exits without reading its input
     run.stdin.end(req.stdin ?? '');
-    return await run.result;
+    return await run.program;
   } finally {
     pool.release(1);
   }
@@ -561,11 +1033,13 @@ export interface SandboxSession {
   readonly pid: number | undefined;
 }
 
-/** One program to open as a {@link SandboxSession}. */
+/** One program to open as a {@link SandboxSession} (compiled languages are compiled first; the session's stdout is the run's). */
 export interface SessionRequest {
   language: SandboxLanguage;
   code: string;
   limits?: Partial<SandboxLimits>;
+  compileLimits?: Partial<SandboxLimits>;
+  files?: Record<string, Uint8Array | string>;
 }
 
 /**
@@ -582,12 +1056,12 @@ export interface SessionRequest {
  * // b.stdout yields '42\n'; (await a.result).status → 'ok'
  */
 export async function openSandboxes(reqs: SessionRequest[]): Promise<SandboxSession[]> {
-  const checked = reqs.map((r) => checkRequest(r));
+  const checked = reqs.map((r) => prepare(r));
   if (reqs.length === 0) return [];
   let held = await pool.acquire(reqs.length);
   let running = reqs.length;
-  return reqs.map((r, i) => {
-    const run = launch(r.language, r.code, checked[i]!, 'stream');
+  return reqs.map((_, i) => {
+    const run = launch(checked[i]!, 'stream');
     run.stdin.on('error', () => {}); // EPIPE when the program exits without reading its input
     void run.result.then(() => {
       running--;
@@ -601,7 +1075,7 @@ export async function openSandboxes(reqs: SessionRequest[]): Promise<SandboxSess
 }
 
 function checkRequest(req: { language: SandboxLanguage; code: string; limits?: Partial<SandboxLimits> }): SandboxLimits {
-  if (req.language !== 'python' && req.language !== 'javascript') throw new Error(`unsupported language ${String(req.language)}`);
+  if (typeof req.language !== 'string' || !SANDBOX_LANGUAGES.includes(req.language)) throw new Error(`unsupported language ${JSON.stringify(req.language)}`);
   if (typeof req.code !== 'string') throw new Error('code must be a string');
   return resolveLimits(req.limits);
 }
@@ -611,12 +1085,18 @@ function sandboxError(message: string, wallMs = 0): RunResult {
 }
 
 /** A run that could not start: its streams are inert and its result is the sandbox error. */
-function failedRun(message: string): SandboxSession {
+function failedRun(message: string): Launched {
   const stdout = new PassThrough();
   stdout.end();
   const stdin = new PassThrough();
   stdin.resume();
-  return { stdin, stdout, result: Promise.resolve(sandboxError(message)), kill() {}, pid: undefined };
+  const err = sandboxError(message);
+  return { stdin, stdout, result: Promise.resolve(err), program: Promise.resolve({ compile: null, run: err, files: {}, fetchSkipped: [] }), kill() {}, pid: undefined };
+}
+
+/** A launched sandbox: the session plus the phase-by-phase outcome. */
+interface Launched extends SandboxSession {
+  readonly program: Promise<ProgramResult>;
 }
 
 /** Uids of the runs of this process still alive. */
@@ -632,37 +1112,59 @@ function oomKills(): number | null {
   }
 }
 
+/** Seconds a fetch may take after the run, and the fd-7 bytes it may send beyond the content limit's base64. */
+const FETCH_TIMEOUT_MS = 10_000;
+
 /**
- * The one spawn path of the sandbox: starts the program in fresh namespaces and returns its live
- * streams and its result. `capture` collects stdout into the result (runInSandbox); `stream` hands
+ * The one spawn path of the sandbox: starts the phases in fresh namespaces and returns the run's live
+ * streams and its result. `capture` collects stdout into the result (runProgram); `stream` hands
  * stdout to the caller (sessions). Never throws: a failure to start is the result's sandbox_error.
  */
-function launch(lang: SandboxLanguage, code: string, limits: SandboxLimits, mode: 'capture' | 'stream'): SandboxSession {
+function launch(p: Prepared, mode: 'capture' | 'stream'): Launched {
   const sup = sandboxSupport();
   if (!sup.ok || support === null || !support.ok) return failedRun(sup.reason ?? 'sandbox unavailable');
   const tools = support;
+  const { lang, limits, compileLimits } = p;
   const cfg = currentConfig();
   let uid = randomInt(1_000_000, 1_999_999_999);
   while (liveUids.has(uid)) uid = randomInt(1_000_000, 1_999_999_999); // two live runs never share a uid
 
-  const cpu = Math.max(1, Math.ceil(limits.cpuSeconds ?? limits.timeoutMs / 1000));
-  const memKb = Math.ceil(limits.memoryMb * 1024);
-  const asKb = lang === 'javascript' ? memKb + (1 << 20) : memKb;
+  const cpuOf = (l: SandboxLimits) => Math.max(1, Math.ceil(l.cpuSeconds ?? l.timeoutMs / 1000));
+  const cpu = cpuOf(limits);
+  const ccpu = cpuOf(compileLimits);
   const nproc = BASE_TASKS[lang] + Math.floor(limits.maxProcesses);
-  const fsizeBlocks = Math.max(1, Math.ceil(limits.maxFileBytes / 512));
-  const file = lang === 'python' ? 'prog.py' : 'prog.js';
-  const argv =
-    lang === 'python'
-      ? [cfg.python, file]
-      : [cfg.node, `--max-old-space-size=${Math.max(16, Math.floor(limits.memoryMb))}`, file];
-  const layout = rootLayout(lang, argv[0]!, tools.setpriv);
+  // File size in 512-byte blocks (dash's unit): the shell's own limit is the larger phase's; each phase lowers it to its own.
+  const blocks = (bytes: number) => Math.max(1, Math.ceil(bytes / 512));
+  const fsizeBlocks = blocks(Math.max(limits.maxFileBytes, COMPILED_LANGUAGES.has(p.lang) ? compileLimits.maxFileBytes : 0));
+  const layout = rootLayout(lang, cfg, tools.setpriv);
   if ('error' in layout) return failedRun(layout.error);
+  let cmd: ReturnType<typeof commands>;
+  let env: Record<string, string>;
+  try {
+    cmd = commands(lang, cfg, limits);
+    env = phaseEnv(lang, cfg);
+  } catch (e) {
+    return failedRun(`cannot prepare the ${lang} toolchain: ${(e as Error).message}`);
+  }
+  const compiled = cmd.compile !== null;
+  const tmpMb = Math.max(1, Math.ceil(compiled ? Math.max(limits.tmpMb, compileLimits.tmpMb) : limits.tmpMb));
+  const US = '\x1f';
   const args = [
     '--net', '--pid', '--fork', '--kill-child', '--mount', '--ipc', '--uts', '--',
-    '/bin/sh', '-c', SCRIPT, 'sh', tools.mount, tools.umount, tools.pivotRoot, tools.setpriv, layout.dir, fstabFor(layout, Math.max(1, Math.ceil(limits.tmpMb))),
-    String(uid), String(cpu), String(cpu + 1), String(asKb), String(nproc),
-    String(fsizeBlocks), String(Math.max(16, Math.floor(limits.maxOpenFiles))), file, ...argv,
+    '/bin/sh', '-c', SCRIPT, 'sh', tools.mount, tools.umount, tools.pivotRoot, tools.setpriv, layout.dir, fstabFor(layout, tmpMb),
+    String(uid), String(fsizeBlocks), String(Math.max(16, Math.floor(Math.max(limits.maxOpenFiles, compiled ? compileLimits.maxOpenFiles : 0)))), tools.tar,
+    compiled ? cmd.compile!.join(US) : '',
+    `${ccpu} ${ccpu + 1} ${addressSpaceKb(lang, compileLimits.memoryMb, 'compile')} ${Math.floor(compileLimits.maxProcesses) + 16} ${blocks(compileLimits.maxFileBytes)}`,
+    `${cpu} ${cpu + 1} ${addressSpaceKb(lang, limits.memoryMb, 'run')} ${nproc} ${blocks(limits.maxFileBytes)}`,
+    p.fetch.join(US),
+    ...cmd.run,
   ];
+  let archive: Buffer;
+  try {
+    archive = tarArchive([...p.files.filter((f) => f.path !== cmd.source), { path: cmd.source, data: Buffer.from(p.code, 'utf8') }], uid);
+  } catch (e) {
+    return failedRun((e as Error).message);
+  }
 
   const started = performance.now();
   const oomBefore = oomKills();
@@ -672,20 +1174,32 @@ function launch(lang: SandboxLanguage, code: string, limits: SandboxLimits, mode
     // passes it on to the namespace's init, whose death ends every process of the run.
     child = spawn(tools.setpriv, ['--pdeathsig', 'SIGKILL', '--', tools.unshare, ...args], {
       detached: true, // own process group: the timeout kills the group
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
-      env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8' },
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+      env,
     });
   } catch (e) {
     return failedRun(`could not start the sandbox: ${(e as Error).message}`);
   }
   const pid = child.pid;
+  let phase: 'compile' | 'run' | 'fetch' = compiled ? 'compile' : 'run';
   let killedFor: 'timeout' | 'output_limit' | 'caller' | null = null;
+  let killedIn: 'compile' | 'run' | 'fetch' | null = null;
   let spawnError: string | null = null;
   const out: Buffer[] = [];
   const err: Buffer[] = [];
+  const cout: Buffer[] = [];
+  const cerr: Buffer[] = [];
   let outBytes = 0;
   let errBytes = 0;
+  let compileBytes = 0;
+  let fetchText = '';
+  let fetchBytes = 0;
+  const fetchCap = Math.ceil((p.maxFetchBytes * 4) / 3) + 64 * (p.fetch.length + 1);
   let report = '';
+  let compileReport = '';
+  let compileMs = 0;
+  let runStarted = started;
+  let runMs: number | null = null;
   const live = mode === 'stream' ? new PassThrough() : null;
 
   const killGroup = () => {
@@ -696,10 +1210,14 @@ function launch(lang: SandboxLanguage, code: string, limits: SandboxLimits, mode
       /* already gone */
     }
   };
-  const timer = setTimeout(() => {
-    killedFor ??= 'timeout';
+  const kill = (why: 'timeout' | 'output_limit' | 'caller') => {
+    if (killedFor === null) {
+      killedFor = why;
+      killedIn = phase;
+    }
     killGroup();
-  }, limits.timeoutMs);
+  };
+  let timer = setTimeout(() => kill('timeout'), compiled ? compileLimits.timeoutMs : limits.timeoutMs);
 
   const onData = (which: 'out' | 'err') => (chunk: Buffer) => {
     if (killedFor === 'output_limit') return;
@@ -712,54 +1230,133 @@ function launch(lang: SandboxLanguage, code: string, limits: SandboxLimits, mode
       errBytes += chunk.length;
       err.push(chunk);
     }
-    if (outBytes + errBytes > limits.maxOutputBytes) {
-      killedFor ??= 'output_limit';
-      killGroup();
-    }
+    if (outBytes + errBytes > limits.maxOutputBytes) kill('output_limit');
+  };
+  const onCompile = (into: Buffer[]) => (chunk: Buffer) => {
+    compileBytes += chunk.length;
+    if (compileBytes <= compileLimits.maxOutputBytes) into.push(chunk);
+    else kill('output_limit');
   };
   // Read in flowing mode whatever the caller does: the run's end never waits for a slow reader
   // (a session's unread stdout is buffered, at most the output limit).
   child.stdout!.on('data', onData('out'));
   child.stderr!.on('data', onData('err'));
   if (live) child.stdout!.on('end', () => live.end());
-  const status = child.stdio[4] as NodeJS.ReadableStream;
-  status.on('data', (c: Buffer) => {
-    if (report.length < 512) report += c.toString('utf8');
+  const stream = (n: number) => {
+    const st = child.stdio[n] as unknown as NodeJS.ReadableStream & NodeJS.WritableStream;
+    st.on('error', () => {});
+    return st;
+  };
+  stream(5).on('data', onCompile(cout));
+  stream(6).on('data', onCompile(cerr));
+  stream(7).on('data', (c: Buffer) => {
+    fetchBytes += c.length;
+    if (fetchBytes > fetchCap) {
+      kill('output_limit'); // only in the fetch phase: the run's result is already known
+      return;
+    }
+    fetchText += c.toString('latin1');
   });
-  status.on('error', () => {});
-  const src = child.stdio[3] as NodeJS.WritableStream;
-  src.on('error', () => {});
-  src.end(code);
+  stream(4).on('data', (c: Buffer) => {
+    if (report.length > 4096) return;
+    report += c.toString('utf8');
+    if (phase === 'compile' && /^compiled -?\d+$/m.test(report)) {
+      clearTimeout(timer);
+      compileReport = report;
+      report = '';
+      compileMs = performance.now() - started;
+      runStarted = performance.now();
+      phase = 'run';
+      if (/^compiled 0$/m.test(compileReport)) timer = setTimeout(() => kill('timeout'), limits.timeoutMs);
+    }
+    if (phase === 'run' && /^exit \S+$/m.test(report)) {
+      clearTimeout(timer);
+      runMs = performance.now() - runStarted;
+      phase = 'fetch';
+      timer = setTimeout(() => kill('timeout'), FETCH_TIMEOUT_MS);
+    }
+  });
+  const src = stream(3);
+  src.end(archive);
   child.on('error', (e) => {
     spawnError = e.message;
   });
 
   liveUids.add(uid);
-  const result = new Promise<RunResult>((resolve) => {
+  const program = new Promise<ProgramResult>((resolve) => {
     child.on('close', (code, sig) => {
       clearTimeout(timer);
       liveUids.delete(uid);
       if (live && !live.writableEnded) live.end();
       const wallMs = performance.now() - started;
+      const none: ProgramResult = { compile: null, run: null, files: {}, fetchSkipped: [] };
       if (spawnError !== null) {
-        resolve(sandboxError(`could not start the sandbox: ${spawnError}`, wallMs));
+        resolve({ ...none, run: sandboxError(`could not start the sandbox: ${spawnError}`, wallMs) });
         return;
       }
+      const oomAfter = oomKills();
       const stdout = live ? '' : Buffer.concat(out).subarray(0, limits.maxOutputBytes).toString('utf8');
       const stderr = Buffer.concat(err).subarray(0, limits.maxOutputBytes).toString('utf8');
-      resolve(
-        classifyEnding({ lang, limits, cpu, stdout, stderr, wallMs, killedFor, report, outerCode: code, outerSignal: sig, oomBefore, oomAfter: oomKills() }),
-      );
+      const setup = /^setup \S+/m.test(compileReport + report);
+      let compile: RunResult | null = null;
+      if (compiled) {
+        const crep = compileReport || report; // no "compiled" line: the compile phase never finished
+        const cres = classifyEnding({
+          lang, limits: compileLimits, cpu: ccpu,
+          stdout: Buffer.concat(cout).toString('utf8'), stderr: Buffer.concat(cerr).toString('utf8'),
+          wallMs: compileReport ? compileMs : wallMs,
+          killedFor: killedIn === 'compile' ? killedFor : null,
+          report: crep.replace(/^compiled /m, 'exit '), outerCode: code, outerSignal: sig, oomBefore, oomAfter, phase: 'compile',
+        });
+        compile = cres;
+        if (cres.status !== 'ok' || setup) {
+          resolve({ ...none, compile: setup && cres.status === 'ok' ? sandboxError(`sandbox set-up failed: ${cres.stderr.trim().slice(-300)}`, wallMs) : cres });
+          return;
+        }
+      }
+      const run = classifyEnding({
+        lang, limits, cpu, stdout, stderr,
+        wallMs: runMs ?? performance.now() - runStarted,
+        killedFor: killedIn === 'run' || (killedIn === 'compile' && !compiled) ? killedFor : null,
+        report: compileReport + report, outerCode: code, outerSignal: sig, oomBefore, oomAfter, phase: 'run',
+      });
+      // Fetched files: "<index> <base64> <rc>" lines, rc 0 only (a file base64 could not read is skipped).
+      const files: Record<string, Buffer> = Object.create(null) as Record<string, Buffer>;
+      const fetchSkipped: string[] = [];
+      let total = 0;
+      const seen = new Set<number>();
+      for (const line of fetchText.split('\n')) {
+        const m = /^(\d+) ([A-Za-z0-9+/=]*) (\d+)$/.exec(line);
+        if (!m) continue;
+        const i = Number(m[1]);
+        const name = p.fetchNames[i];
+        if (name === undefined || seen.has(i)) continue;
+        seen.add(i);
+        if (m[3] !== '0') {
+          fetchSkipped.push(name);
+          continue;
+        }
+        const data = Buffer.from(m[2]!, 'base64');
+        if (total + data.length > p.maxFetchBytes) {
+          fetchSkipped.push(name);
+          continue;
+        }
+        total += data.length;
+        files[name] = data;
+      }
+      if (killedIn === 'fetch') for (const name of p.fetchNames) if (!(name in files) && !fetchSkipped.includes(name)) fetchSkipped.push(name);
+      resolve({ compile, run, files, fetchSkipped });
     });
   });
+  const result = program.then(programToRun);
   return {
     stdin: child.stdin!,
     stdout: live ?? child.stdout!,
     result,
+    program,
     pid,
     kill() {
-      killedFor ??= 'caller';
-      killGroup();
+      kill('caller');
     },
   };
 }
@@ -779,6 +1376,8 @@ export interface Ending {
   /** The kernel's OOM-kill counter when the run started and when it ended (null: not available). */
   oomBefore: number | null;
   oomAfter: number | null;
+  /** Which phase this is (default `run`): a compile phase's errors are never the program's memory or compile errors. */
+  phase?: 'compile' | 'run';
 }
 
 /**
@@ -814,16 +1413,18 @@ export function classifyEnding(e: Ending): RunResult {
     if (e.oomBefore !== null && e.oomAfter !== null && e.oomAfter > e.oomBefore)
       return { ...sandboxError('killed by the kernel OOM killer (the host ran out of memory, not the program of its limit)', wallMs), stdout, stderr };
   }
-  if (isMemoryError(lang, stderr)) return { ...base, status: 'memory_limit', exitCode, signal, message: `ran out of memory (limit ${limits.memoryMb} MiB)` };
-  if (signal === null && isCompileError(lang, stderr)) return { ...base, status: 'compile_error', exitCode, signal, message: 'the program does not compile' };
+  if (e.phase !== 'compile' && isMemoryError(lang, stderr)) return { ...base, status: 'memory_limit', exitCode, signal, message: `ran out of memory (limit ${limits.memoryMb} MiB)` };
+  if (e.phase !== 'compile' && signal === null && isCompileError(lang, stderr)) return { ...base, status: 'compile_error', exitCode, signal, message: 'the program does not compile' };
   if (signal === 'SIGXFSZ') return { ...base, status: 'runtime_error', exitCode, signal, message: `wrote a file larger than ${limits.maxFileBytes} bytes` };
   return { ...base, status: 'runtime_error', exitCode, signal, message: signal ? `killed by ${signal}` : `exited with code ${rc}` };
 }
 
 /** User + system CPU seconds of the program's process (dash's `times`, second line: the children of the init shell). */
 function cpuUsed(report: string): number | null {
+  // Pairs of lines (the shell's own time, then its children's); children's time is cumulative over the phases.
   const lines = [...report.matchAll(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/gm)];
-  const m = lines[1];
-  if (!m) return null;
-  return Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]);
+  const secs = (m: RegExpMatchArray) => Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]);
+  const children = lines.filter((_, i) => i % 2 === 1).map(secs);
+  if (children.length === 0) return null;
+  return children[children.length - 1]! - (children.length > 1 ? children[children.length - 2]! : 0);
 }

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { outputsMatch } from './compare.js';
 import { extractCode, fencedBlocks } from './extract.js';
-import { decodeValue, parseCodeTests, parseJsonExact, resultMatches, runCodeRequestToRun, runResultToRunCodeResponse, type RunResult } from './index.js';
+import { decodeValue, FusionRequestError, parseCodeTests, parseJsonExact, parseRunCodeRequest, resultMatches, toFusionResponse, type RunCodeResponse, type RunResult } from './index.js';
 
 describe('extractCode', () => {
   it('takes the last block tagged with the language', () => {
@@ -150,29 +150,43 @@ describe('call-based comparison (as verl prime_code)', () => {
 });
 
 describe('Sandbox Fusion /run_code mapping', () => {
-  it('reads requests', () => {
-    expect(runCodeRequestToRun({ code: 'print(1)', language: 'python', run_timeout: 2.5, memory_limit_MB: -1 })).toEqual({
-      language: 'python',
-      code: 'print(1)',
-      stdin: '',
-      limits: { timeoutMs: 2500 },
+  it('reads requests field by field', () => {
+    expect(parseRunCodeRequest({ code: 'print(1)', language: 'python', run_timeout: 2.5, memory_limit_MB: -1 })).toEqual({
+      code: 'print(1)', language: 'python', stdin: undefined, compileTimeoutS: 10, runTimeoutS: 2.5, memoryMb: 4096, files: {}, fetchFiles: [],
     });
-    expect(runCodeRequestToRun({ code: 'x', language: 'nodejs', stdin: '1', memory_limit_MB: 128 })).toEqual({
-      language: 'javascript',
-      code: 'x',
-      stdin: '1',
-      limits: { timeoutMs: 10000, memoryMb: 128 },
+    const r = parseRunCodeRequest({ code: 'x', language: 'cpp', stdin: '1', compile_timeout: 3, memory_limit_MB: 128, files: { 'a/b.txt': 'eA==', skipped: null }, fetch_files: ['out.txt'] });
+    expect({ ...r, files: Object.fromEntries(Object.entries(r.files).map(([k, v]) => [k, v.toString()])) }).toEqual({
+      code: 'x', language: 'cpp', stdin: '1', compileTimeoutS: 3, runTimeoutS: 10, memoryMb: 128, files: { 'a/b.txt': 'x' }, fetchFiles: ['out.txt'],
     });
-    expect(runCodeRequestToRun({ code: 'x', language: 'cpp' })).toHaveProperty('error');
-    expect(runCodeRequestToRun({ language: 'python' })).toHaveProperty('error');
-    expect(runCodeRequestToRun({ code: 'x', language: 'python', files: { 'a.txt': 'eA==' } })).toHaveProperty('error');
-    expect(runCodeRequestToRun({ code: 'x', language: 'python', run_timeout: 0 })).toHaveProperty('error');
+    const field = (b: unknown) => {
+      try {
+        parseRunCodeRequest(b);
+      } catch (e) {
+        if (e instanceof FusionRequestError) return e.field;
+        throw e;
+      }
+      return null;
+    };
+    expect(field({ language: 'python' })).toBe('code');
+    expect(field({ code: 'x', language: 'klingon' })).toBe('language');
+    expect(field({ code: 'x', language: '__proto__' })).toBe('language');
+    expect(field({ code: 'x', language: 'python', run_timeout: 0 })).toBe('run_timeout');
+    expect(field({ code: 'x', language: 'python', compile_timeout: -1 })).toBe('compile_timeout');
+    expect(field({ code: 'x', language: 'python', memory_limit_MB: 0 })).toBe('memory_limit_MB');
+    expect(field({ code: 'x', language: 'python', files: { '/etc/passwd': 'eA==' } })).toBe('files["/etc/passwd"]');
+    expect(field({ code: 'x', language: 'python', files: { 'a/../../x': 'eA==' } })).toBe('files["a/../../x"]');
+    expect(field({ code: 'x', language: 'python', files: { 'a.txt': 5 } })).toBe('files["a.txt"]');
+    expect(field({ code: 'x', language: 'python', files: { 'a.txt': 'not base64!' } })).toBe('files["a.txt"]');
+    expect(field({ code: 'x', language: 'python', fetch_files: ['../x'] })).toBe('fetch_files[0]');
+    expect(field({ code: 'x', language: 'python', fetch_files: ['/tmp/x'] })).toBe('fetch_files[0]');
+    expect(field({ code: 'x', language: 'python', fetch_files: 'x' })).toBe('fetch_files');
+    expect(field({ code: 'x', language: 'lua' })).toBeNull(); // a Sandbox Fusion language: accepted, answered with a SandboxError
   });
-  it('writes responses that verl classifies as the code grader does', () => {
+  it('writes responses that verl classifies as Sandbox Fusion would', () => {
     const r = (over: Partial<RunResult>): RunResult => ({ status: 'ok', exitCode: 0, signal: null, stdout: 'o', stderr: 'e', wallMs: 1500, ...over });
     // verl's rule, restated: SandboxError → −1; Failed with a failed compile → −4; run TLE → −3;
     // run Error or non-zero exit → −2; Success and Finished → compare stdout.
-    const verl = (b: ReturnType<typeof runResultToRunCodeResponse>) => {
+    const verl = (b: RunCodeResponse) => {
       if (b.status === 'SandboxError') return -1;
       if (b.status === 'Failed') {
         if (b.compile_result && (b.compile_result.status !== 'Finished' || b.compile_result.return_code !== 0)) return -4;
@@ -182,7 +196,8 @@ describe('Sandbox Fusion /run_code mapping', () => {
       }
       return b.run_result?.status === 'Finished' ? 1 : -1;
     };
-    expect(runResultToRunCodeResponse(r({}))).toEqual({
+    const none = { files: {}, fetchSkipped: [] };
+    expect(toFusionResponse({ compile: null, run: r({}), ...none })).toEqual({
       status: 'Success',
       message: '',
       compile_result: null,
@@ -190,17 +205,23 @@ describe('Sandbox Fusion /run_code mapping', () => {
       executor_pod_name: null,
       files: {},
     });
-    const cases: [Partial<RunResult>, number][] = [
-      [{}, 1],
-      [{ status: 'compile_error', exitCode: 1 }, -4],
-      [{ status: 'timeout', exitCode: null, signal: 'SIGKILL' }, -3],
-      [{ status: 'runtime_error', exitCode: 3 }, -2],
-      [{ status: 'runtime_error', exitCode: null, signal: 'SIGSEGV' }, -2],
-      [{ status: 'memory_limit', exitCode: 1 }, -2],
-      [{ status: 'output_limit', exitCode: null, signal: 'SIGKILL' }, -2],
-      [{ status: 'sandbox_error', exitCode: null, message: 'no root' }, -1],
+    const cases: [Partial<RunResult> | null, Partial<RunResult> | null, number][] = [
+      [null, {}, 1],
+      [{}, {}, 1],
+      [{ status: 'runtime_error', exitCode: 1 }, null, -4],
+      [{ status: 'timeout', exitCode: null, signal: 'SIGKILL' }, null, -4],
+      [{}, { status: 'timeout', exitCode: null, signal: 'SIGKILL' }, -3],
+      [null, { status: 'compile_error', exitCode: 1 }, -2], // a Python syntax error: Sandbox Fusion has no compile phase for Python
+      [null, { status: 'runtime_error', exitCode: 3 }, -2],
+      [null, { status: 'runtime_error', exitCode: null, signal: 'SIGSEGV' }, -2],
+      [null, { status: 'memory_limit', exitCode: 1 }, -2],
+      [null, { status: 'output_limit', exitCode: null, signal: 'SIGKILL' }, -2],
+      [null, { status: 'sandbox_error', exitCode: null, message: 'no root' }, -1],
+      [{ status: 'sandbox_error', exitCode: null, message: 'no root' }, null, -1],
     ];
-    for (const [over, code] of cases) expect(verl(runResultToRunCodeResponse(r(over))), JSON.stringify(over)).toBe(code);
-    expect(runResultToRunCodeResponse(r({ status: 'runtime_error', exitCode: null, signal: 'SIGSEGV' })).run_result!.return_code).toBe(139);
+    for (const [c, x, code] of cases) expect(verl(toFusionResponse({ compile: c && r(c), run: x && r(x), ...none })), JSON.stringify([c, x])).toBe(code);
+    expect(toFusionResponse({ compile: null, run: r({ status: 'runtime_error', exitCode: null, signal: 'SIGSEGV' }), ...none }).run_result!.return_code).toBe(-11);
+    expect(toFusionResponse({ compile: null, run: r({ status: 'timeout', exitCode: null, signal: 'SIGKILL' }), ...none }).run_result).toMatchObject({ status: 'TimeLimitExceeded', return_code: null });
+    expect(toFusionResponse({ compile: null, run: r({}), files: { 'o.bin': Buffer.from([0, 255]) }, fetchSkipped: [] }).files).toEqual({ 'o.bin': 'AP8=' });
   });
 });

@@ -194,7 +194,8 @@ export function openApiDocument(ctx: ServerContext): Record<string, unknown> {
       '/run_code': {
         post: {
           summary: 'Run a program (Sandbox Fusion protocol, for verl)',
-          description: 'python and nodejs run in the code grader\'s sandbox. The response follows Sandbox Fusion: 200 with `status` Success / Failed / SandboxError.',
+          description:
+            'python, nodejs (js, javascript), typescript (ts), c, cpp, java, go, rust and bash run in the code grader\'s sealed sandbox (compiled languages are compiled there first; a language whose toolchain the machine lacks answers SandboxError). The response follows Sandbox Fusion: 200 with `status` Success / Failed / SandboxError, `compile_result` for compiled languages, fetched `files` as base64.',
           security: bearerOrQuery,
           requestBody: {
             required: true,
@@ -205,13 +206,14 @@ export function openApiDocument(ctx: ServerContext): Record<string, unknown> {
                   required: ['code', 'language'],
                   properties: {
                     code: { type: 'string' },
-                    language: { type: 'string' },
+                    language: { type: 'string', description: 'python, nodejs, js, javascript, typescript, ts, c, cpp, java, go, rust, bash; other Sandbox Fusion languages answer SandboxError' },
                     stdin: { type: ['string', 'null'] },
-                    compile_timeout: { type: 'number' },
-                    run_timeout: { type: 'number' },
-                    memory_limit_MB: { type: 'integer' },
-                    files: { type: 'object' },
-                    fetch_files: { type: 'array' },
+                    compile_timeout: { type: 'number', description: 'seconds, default 10 (compiled languages)' },
+                    run_timeout: { type: 'number', description: 'seconds, default 10' },
+                    memory_limit_MB: { type: 'integer', description: 'MiB, default -1: no per-request limit (the sandbox ceiling, 4096)' },
+                    files: { type: 'object', additionalProperties: { type: ['string', 'null'] }, description: 'relative path → base64 content, written to the working directory before the run' },
+                    fetch_files: { type: 'array', items: { type: 'string' }, description: 'relative paths read back after the run (base64 in the response `files`)' },
+                    args: { type: 'array', description: 'accepted and ignored (Sandbox Fusion passes them to pytest)' },
                   },
                 },
               },
