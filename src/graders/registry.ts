@@ -27,6 +27,10 @@ import { dpoImplicitGrader } from './dpo_implicit.js';
 import { pythonGrader } from './python/index.js';
 import { moduleGrader } from './module.js';
 import { httpGrader } from './http.js';
+import { firstJudgedKind } from './first_judged.js';
+
+/** Built here so it can look up the other kinds (no import cycle). */
+const firstJudgedGrader = firstJudgedKind((kind) => byKind.get(kind));
 
 /**
  * Every grader kind a spec can name in `components[].grader`, in the order `rewardkit graders` lists them.
@@ -61,6 +65,7 @@ export const graderKinds: readonly GraderKind[] = [
   pythonGrader,
   moduleGrader,
   httpGrader,
+  firstJudgedGrader,
 ] as unknown as GraderKind[];
 
 const byKind = new Map(graderKinds.map((k) => [k.kind, k]));
