@@ -1,7 +1,45 @@
 import { z } from 'zod';
-import { ParamError, defineGrader, type GradeOutput, type Grader, type GraderKind, type RolloutGrader } from './types.js';
+import { ParamError, defineGrader, type GradeOutput, type Grader, type GraderContext, type GraderKind, type RolloutGrader } from './types.js';
 
-const entrySchema = z
+/** A rollout grader built from an entry, with its kind's name. */
+export interface InnerGrader {
+  kind: string;
+  grader: RolloutGrader & { close?(): Promise<void> };
+}
+
+/**
+ * Builds the rollout grader an entry `{grader: <kind>, …params}` names, for composite kinds
+ * (`first_judged`, `hindsight_bonus`): params validated as a component's are, errors naming
+ * `<where>.<param>`; group graders and the composite kind itself are rejected.
+ */
+export function buildInnerGrader(
+  lookup: (kind: string) => GraderKind | undefined,
+  entry: Record<string, unknown>,
+  where: string,
+  ctx: GraderContext,
+  self: string,
+): InnerGrader {
+  const { grader: kindName, ...rest } = entry as { grader: string } & Record<string, unknown>;
+  if (kindName === self) throw new ParamError(`${where}.grader`, `${self} cannot nest itself`);
+  const kind = lookup(kindName);
+  if (kind === undefined) throw new ParamError(`${where}.grader`, `unknown grader kind "${kindName}"`);
+  const parsed = z.strictObject(kind.params).safeParse(rest);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ParamError([where, ...issue.path.map(String)].join('.'), issue.message);
+  }
+  let g: Grader;
+  try {
+    g = kind.create(parsed.data as never, { ...ctx, name: `${ctx.name}.${where}` });
+  } catch (e) {
+    if (e instanceof ParamError) throw new ParamError(`${where}.${e.param}`, e.message);
+    throw e;
+  }
+  if (g.scope !== 'rollout') throw new ParamError(`${where}.grader`, `grader "${kindName}" grades whole groups; ${self} takes rollout graders only`);
+  return { kind: kindName, grader: g };
+}
+
+export const entrySchema = z
   .looseObject({
     grader: z.string().min(1).describe('Grader kind of this entry (any rollout-scoped kind); the other keys are its params.'),
   })
@@ -47,28 +85,7 @@ export function firstJudgedKind(lookup: (kind: string) => GraderKind | undefined
         .describe('Graders in order of precedence, e.g. a rule grader then a model grader: `[{grader: math}, {grader: reward_model, backend: rm}]`.'),
     },
     create(params, ctx) {
-      const built: { kind: string; grader: RolloutGrader & { close?(): Promise<void> } }[] = [];
-      params.graders.forEach((entry, k) => {
-        const { grader: kindName, ...rest } = entry as { grader: string } & Record<string, unknown>;
-        const where = `graders[${k}]`;
-        if (kindName === 'first_judged') throw new ParamError(`${where}.grader`, 'first_judged cannot nest itself; list every grader in one first_judged');
-        const kind = lookup(kindName);
-        if (kind === undefined) throw new ParamError(`${where}.grader`, `unknown grader kind "${kindName}"`);
-        const parsed = z.strictObject(kind.params).safeParse(rest);
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0]!;
-          throw new ParamError([where, ...issue.path.map(String)].join('.'), issue.message);
-        }
-        let g: Grader;
-        try {
-          g = kind.create(parsed.data as never, { ...ctx, name: `${ctx.name}.${where}` });
-        } catch (e) {
-          if (e instanceof ParamError) throw new ParamError(`${where}.${e.param}`, e.message);
-          throw e;
-        }
-        if (g.scope !== 'rollout') throw new ParamError(`${where}.grader`, `grader "${kindName}" grades whole groups; first_judged takes rollout graders only`);
-        built.push({ kind: kindName, grader: g });
-      });
+      const built = params.graders.map((entry, k) => buildInnerGrader(lookup, entry, `graders[${k}]`, ctx, 'first_judged'));
       const closers = built.filter((b) => b.grader.close !== undefined);
       const out: RolloutGrader & { close?(): Promise<void> } = {
         scope: 'rollout',

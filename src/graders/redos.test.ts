@@ -33,7 +33,7 @@ const SANDBOX_KINDS = new Set(['code', 'python']);
 /** The user's own graders (`module`: trusted in-process code; `http`: the user's service): their cost is theirs. */
 const USER_KINDS = new Set(['module', 'http']);
 /** Composite kinds: they run the kinds listed above, covered there. */
-const COMPOSITE_KINDS = new Set(['first_judged']);
+const COMPOSITE_KINDS = new Set(['first_judged', 'hindsight_bonus']);
 
 const TOOL_REF = '<tool_call>\n{"name": "f", "arguments": {"a": 1}}\n</tool_call>';
 /** Configurations per rule-based kind: [params, reference]. */
