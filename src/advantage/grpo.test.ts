@@ -115,16 +115,27 @@ describe('grpo', () => {
     expectClose(grpo([1, 0, 0, 1], [0, 0, 0, 0], { std: 'population', eps: 0 }), [1, -1, -1, 1]);
   });
 
-  it('value_anchor adds weight·(r − anchor) to groups under the std threshold only', () => {
+  it('value_anchor (VGPO [INF]) adds λ·(r − anchor) to every group: A = z + λ(R − anchor)', () => {
     const r = [1, 1, 1, 0, 0, 1, 0];
     const g = [0, 0, 0, 1, 1, 2, 2];
     const plain = grpo(r, g);
-    const anchored = grpo(r, g, { value_anchor: { anchor: 0.5 } });
     expect(plain.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
-    expectClose(anchored, [0.5, 0.5, 0.5, -0.5, -0.5, plain[5], plain[6]]);
+    // group 2 = [1, 0]: mean 0.5, sample std 0.70711 → z = ±0.70711 (·1/(1 + 1e-6/0.70711))
+    const z = 0.5 / (Math.SQRT1_2 + 1e-6);
+    expect(plain[5]).toBeCloseTo(0.7071058, 6);
+    const anchored = grpo(r, g, { value_anchor: { anchor: 0.5 } });
+    expectClose(anchored, [0.5, 0.5, 0.5, -0.5, -0.5, z + 0.5, -z - 0.5]);
+    expect(anchored[5]).toBeCloseTo(1.2071, 4);
     const bm = grpo(r, g, { value_anchor: { anchor: 'batch_mean', weight: 2 } });
-    expectClose(bm.slice(0, 5), [1, 1, 1, 0, 0].map((x) => 2 * (x - 4 / 7)));
-    // a high threshold reaches non-collapsed groups too
+    expectClose(bm, r.map((x, i) => plain[i] + 2 * (x - 4 / 7)));
+  });
+
+  it('value_anchor threshold (project variant, off by default) restricts the absolute term to low-std groups', () => {
+    const r = [1, 1, 1, 0, 0, 1, 0];
+    const g = [0, 0, 0, 1, 1, 2, 2];
+    const plain = grpo(r, g);
+    const low = grpo(r, g, { value_anchor: { anchor: 0.5, threshold: 1e-6 } });
+    expectClose(low, [0.5, 0.5, 0.5, -0.5, -0.5, plain[5], plain[6]]);
     const all = grpo([1, 0], [0, 0], { value_anchor: { threshold: 10, anchor: 0 } });
     expectClose(all, [plain[5] + 1, plain[6]]);
   });

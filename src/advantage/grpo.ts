@@ -14,15 +14,21 @@ import { Scratch, checkBatch, defineEstimator, groupCentres, groupStd, outputFor
  * `batch` by the std of every non-null reward in the batch (0 for fewer than two), `none` by nothing
  * (that is `dr_grpo`). `std: population` uses ddof 0 instead.
  *
- * `value_anchor` — the project's reading of VGPO's absolute-value anchoring ("Value-Anchored Group
- * Policy Optimization", arXiv 2512.12387) **[INF, unverified]**: in a group whose std is below
- * `threshold`, add `weight·(r_i − anchor)` to the advantage, so a collapsed group (std 0, GRPO
- * advantage 0) still says whether its rewards are good or bad in absolute terms; other groups are
- * plain GRPO. `anchor` is a number or `batch_mean` (the mean non-null reward of the batch).
+ * `value_anchor` — VGPO's Adaptive Dual Advantage ("Anchoring Values in Temporal and Group
+ * Dimensions for Flow Matching Model Alignment", Shao et al., arXiv 2512.12387; value-anchored group
+ * policy optimization). Reading of mechanics-A §15 / C §7 **[INF, unverified: the paper's equations
+ * were not reachable]**: `A_i = (r_i − mean_g)/(std_g + eps) + λ·(r_i − anchor)`, the relative
+ * (group) term plus an absolute term, added to **every** group, so a collapsed group (std 0, GRPO
+ * advantage 0) still says whether its rewards are good or bad in absolute terms. λ = `weight`;
+ * `anchor` is a number or `batch_mean` (the mean non-null reward of the batch). The optional
+ * `threshold` is the project's variant, off by default: when set, only groups whose std is below it
+ * get the absolute term. The per-step form on a trajectory (VGPO's temporal cumulative reward) is
+ * the `vgpo` credit method.
  *
  * @example
  * # one group, rewards [1, 0, 0, 1]: mean 0.5, std 0.57735 → [0.866, −0.866, −0.866, 0.866]
- * # value_anchor {anchor: 0.5}: group [1, 1, 1] → [0.5, 0.5, 0.5] instead of [0, 0, 0]
+ * # value_anchor {anchor: 0.5}: group [1, 1, 1] → [0.5, 0.5, 0.5] instead of [0, 0, 0];
+ * # group [1, 0] → [0.7071 + 0.5, −0.7071 − 0.5] = [1.2071, −1.2071]
  */
 export const grpoEstimator = defineEstimator({
   estimator: 'grpo',
@@ -33,12 +39,12 @@ export const grpoEstimator = defineEstimator({
     scale: z.enum(['group', 'batch', 'none']).default('group').describe('Divide by the group std, the batch std, or nothing (TRL scale_rewards).'),
     value_anchor: z
       .strictObject({
-        threshold: z.number().nonnegative().default(1e-6).describe('Group std below which the absolute term is added.'),
+        threshold: z.number().nonnegative().optional().describe('Project variant, off by default: add the absolute term only to groups whose std is below this (unset = every group, the VGPO reading).'),
         weight: z.number().default(1).describe('Weight of the absolute term r − anchor.'),
         anchor: z.union([z.number(), z.literal('batch_mean')]).default(0).describe('Reference reward of the absolute term, or batch_mean.'),
       })
       .optional()
-      .describe('VGPO-style absolute anchoring for low-variance groups (project reading of the paper).'),
+      .describe('VGPO adaptive dual advantage [INF]: add weight·(r − anchor) to the group-relative advantage.'),
   },
   create(p) {
     const ddof = p.std === 'sample' ? 1 : 0;
@@ -76,7 +82,7 @@ export const grpoEstimator = defineEstimator({
           const anchor = va.anchor === 'batch_mean' ? moments(r).mean : va.anchor;
           for (let i = 0; i < n; i++) {
             const g = groupOf[i];
-            if (r[i] === r[i] && groupStd(m, g, ddof) < va.threshold) out[i] += va.weight * (r[i] - anchor);
+            if (r[i] === r[i] && (va.threshold === undefined || groupStd(m, g, ddof) < va.threshold)) out[i] += va.weight * (r[i] - anchor);
           }
         }
         return zeroNullAdvantages(r, out);

@@ -21,13 +21,33 @@ describe('oprl credit (iStar implicit step rewards)', () => {
     expectClose(out.returns, [1.8, -0.1, 0]);
   });
 
-  it('batch_max step normalisation divides every step reward by max |s| + 1e-6', () => {
+  it('batch_max divides by the batch max |reverse cumulative sum| + 1e-6 (mechanics-C §11), not max |s|', () => {
+    // Reverse cumsums: A [0.8, 0.5], B [−0.1, 0.1], C [0] → Z = 0.8 + 1e-6; max |s| would be 0.5.
+    // s/Z = [0.375, 0.625, −0.25, 0.125, 0]; first-step baseline (0.375 − 0.25 + 0)/3 = 0.041667;
+    // A^S = 1.5·(s/Z − 0.041667) = [0.5, 0.875, −0.4375, 0.125, −0.0625]; A = A^E + A^S.
     const out = buildCredit({ method: 'oprl', signal: 's' }).compute(b);
-    const k = 1 / (0.5 + 1e-6);
-    const base = (0.3 - 0.2 + 0) / 3;
-    const aS = [0.3, 0.5, -0.2, 0.1, 0].map((s) => 1.5 * (s * k - base * k));
-    expectClose(out.advantage, [1 + aS[0], 1 + aS[1], -0.5 + aS[2], -0.5 + aS[3], -0.5 + aS[4]]);
-    expectClose(out.reward, [0.3 * k, 0.5 * k + 1, -0.2 * k, 0.1 * k, 0]);
+    expectClose(out.advantage, [1.5, 1.875, -0.9375, -0.375, -0.5625], 1e-5);
+    expectClose(out.reward, [0.375, 1.625, -0.25, 0.125, 0], 1e-5);
+    // by hand with the exact epsilon
+    const k = 1 / (0.8 + 1e-6);
+    expect(out.reward[0]).toBeCloseTo(0.3 * k, 12);
+    // the older reading (max |s| = 0.5) gives different numbers
+    const old = buildCredit({ method: 'oprl', signal: 's', step_norm: 'batch_max_step' }).compute(b);
+    const k2 = 1 / (0.5 + 1e-6);
+    expectClose(old.reward, [0.3 * k2, 0.5 * k2 + 1, -0.2 * k2, 0.1 * k2, 0]);
+    expect(Math.abs(old.reward[0] - out.reward[0])).toBeGreaterThan(0.2);
+  });
+
+  it('batch_max: a negative tail counts by absolute value; every trajectory with one step reduces to max |s|', () => {
+    const neg = batchOf([{ outcome: 0, steps: blankSteps(3) }, { outcome: 1, steps: blankSteps(1) }], { s: [-0.4, -0.4, 0.2, 0.5] });
+    // reverse cumsums [−0.6, −0.2, 0.2] and [0.5] → Z = 0.6 + 1e-6
+    const out = buildCredit({ method: 'oprl', signal: 's', step_weight: 1 }).compute(neg);
+    expect(out.reward[3] - 1).toBeCloseTo(0.5 / 0.600001, 12);
+    const single = batchOf([{ outcome: 0, steps: blankSteps(1) }, { outcome: 1, steps: blankSteps(1) }], { s: [-0.4, 0.2] });
+    const a = buildCredit({ method: 'oprl', signal: 's', step_norm: 'batch_max' }).compute(single);
+    const c = buildCredit({ method: 'oprl', signal: 's', step_norm: 'batch_max_step' }).compute(single);
+    expectClose(a.advantage, c.advantage, 1e-12);
+    expect(a.reward[0]).toBeCloseTo(-0.4 / 0.400001, 12);
   });
 
   it('grpo (mean_norm and mean_std_norm), the all-steps baseline and step_weight', () => {

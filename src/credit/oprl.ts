@@ -29,8 +29,12 @@ function finishStats(st: GroupStats, m2: Float64Array): void {
  * `s_t = β·Σ_tokens (log π_φ − log π_old)` summed over the step's tokens (iStar β = 0.05; e.g. a
  * step-scoped `dpo_implicit` grader with the PRM as policy and the rollout policy as reference). The
  * signal carries the β-scaled sum so the credit method needs no log-probs. With
- * `step_norm: batch_max` (iStar `istar_norm: batch_norm`, default) every s is divided by
- * `max_batch |s| + 1e-6`.
+ * `step_norm: batch_max` (iStar `istar_norm: batch_norm`, default) every s is divided by the batch
+ * maximum of the absolute reverse cumulative sum, `Z = max_{i,t} |Σ_{k≥t} s_{i,k}| + 1e-6`
+ * (mechanics-C §11: the authors divide by max |reverse-cumsum| + 1e-6, not by max |s|).
+ * [INF] The released code takes the reverse cumsum along a row's tokens; here a rollout is one
+ * trajectory and the cumsum runs over its steps (the return-to-go of the step rewards). When every
+ * trajectory has one step the two coincide. `batch_max_step` keeps the older reading, max |s| + 1e-6.
  *
  * Advantage: `A = A^E + α·A^S` (α = `step_weight`, iStar 1.0). Both are centred within the group:
  * - `estimator: rloo` (the released scripts): `A = n/(n−1)·(x − mean)`, a single value keeps x;
@@ -50,6 +54,8 @@ function finishStats(st: GroupStats, m2: Float64Array): void {
  * @example
  * # RLOO, α = 1, no step_norm: A (R 1) s = [0.3, 0.5]; B (R 0) s = [−0.2, 0.1]; C (R 0) s = [0]
  * # → A^E = [1, 1, −0.5, −0.5, −0.5]; A^S = [0.40, 0.70, −0.35, 0.10, −0.05]; A = [1.40, 1.70, −0.85, −0.40, −0.55]
+ * # step_norm: batch_max — reverse cumsums A [0.8, 0.5], B [−0.1, 0.1], C [0] → Z = 0.8 + 1e-6 (max |s| would be 0.5)
+ * # → step rewards s/Z = [0.375, 0.625, −0.25, 0.125, 0]; A = [1.5, 1.875, −0.9375, −0.375, −0.5625]
  */
 export const oprlCredit = defineCredit({
   method: 'oprl',
@@ -61,9 +67,9 @@ export const oprlCredit = defineCredit({
     std_norm: z.boolean().default(false).describe('grpo only: divide by the sample std + eps (iStar mode mean_std_norm).'),
     eps: z.number().nonnegative().default(1e-6).describe('grpo with std_norm: added to the std.'),
     step_norm: z
-      .enum(['batch_max', 'none'])
+      .enum(['batch_max', 'batch_max_step', 'none'])
       .default('batch_max')
-      .describe('batch_max: divide every step reward by the batch max |s| + 1e-6 (iStar istar_norm batch_norm); none: use them as given.'),
+      .describe('batch_max: divide every step reward by the batch max over trajectories and steps of |reverse cumulative sum| + 1e-6 (iStar istar_norm batch_norm); batch_max_step: by max |s| + 1e-6 (older reading); none: use them as given.'),
     step_baseline: z
       .enum(['first_step', 'all_steps'])
       .default('first_step')
@@ -92,13 +98,16 @@ export const oprlCredit = defineCredit({
         const G = b.groupCount;
         const live = (i: number) => b.outcome[i] === b.outcome[i];
         let scale = 1;
-        if (p.step_norm === 'batch_max') {
+        if (p.step_norm !== 'none') {
+          const cum = p.step_norm === 'batch_max';
           let max = 0;
           for (let i = 0; i < n; i++) {
             if (!live(i)) continue;
-            for (let k = offsets[i]; k < offsets[i + 1]; k++) {
+            let tail = 0;
+            for (let k = offsets[i + 1] - 1; k >= offsets[i]; k--) {
               if (S[k] !== S[k]) throw missingStepValue(b, k, `value for signal "${p.signal}" (credit.signal)`, 'oprl needs one on every step');
-              max = Math.max(max, Math.abs(S[k]));
+              tail = cum ? tail + S[k] : S[k];
+              max = Math.max(max, Math.abs(tail));
             }
           }
           scale = 1 / (max + 1e-6);

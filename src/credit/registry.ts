@@ -12,6 +12,7 @@ import { prorlCredit } from './prorl.js';
 import { renormCredit } from './renorm.js';
 import { restMctsCredit } from './rest_mcts.js';
 import { spaCredit } from './spa.js';
+import { vgpoCredit } from './vgpo.js';
 import type { Credit, CreditKind, CreditOutput, SignalRef, StepBatch } from './types.js';
 
 /** Every credit method, by its `credit: {method: …}` name in the spec. */
@@ -29,6 +30,7 @@ export const credits = {
   lare: lareCredit,
   comam: comamCredit,
   gae: gaeCredit,
+  vgpo: vgpoCredit,
 } as const;
 
 export type CreditMethod = keyof typeof credits;
@@ -61,6 +63,7 @@ export const creditSchema = z
     option(lareCredit),
     option(comamCredit),
     option(gaeCredit),
+    option(vgpoCredit),
   ])
   .describe('How the reward of a multi-turn rollout is assigned to its steps.');
 

@@ -62,6 +62,8 @@ const CASES: Record<string, Case | { skip: string }> = {
   http: { skip: "the user's service: the null rule is its own (documented); malformed answers and failed requests are errors, never a score (http.test.ts)" },
   module: { skip: "user code: the null rule is the module's own (documented); its bad results are errors, never a score (module.test.ts)" },
   judge: { skip: 'model-backed: a judge rates whatever it is shown; its parse failures are errors (judge/hostile.test.ts)' },
+  first_judged: { skip: 'composite: each entry keeps its own null rule; an answer-less completion scores the first rule grader\'s floor (first_judged.test.ts)' },
+  hindsight_bonus: { skip: 'composite: the inner grader\'s null rule; r null stays null, rewrites come from meta (hindsight_bonus.test.ts)' },
   reward_model: { skip: 'model-backed: scores any text; null only without a reference for reference-conditioned models (reward_model.test.ts)' },
   embedding_similarity: { skip: 'model-backed: no answer scores the cosine minimum (embedding_similarity.test.ts)' },
   vendi: { skip: 'model-backed group kind: an empty completion scores the lowest of its group (vendi.test.ts)' },

@@ -27,6 +27,12 @@ import { dpoImplicitGrader } from './dpo_implicit.js';
 import { pythonGrader } from './python/index.js';
 import { moduleGrader } from './module.js';
 import { httpGrader } from './http.js';
+import { firstJudgedKind } from './first_judged.js';
+import { hindsightBonusKind } from './hindsight_bonus.js';
+
+/** Built here so it can look up the other kinds (no import cycle). */
+const firstJudgedGrader = firstJudgedKind((kind) => byKind.get(kind));
+const hindsightBonusGrader = hindsightBonusKind((kind) => byKind.get(kind));
 
 /**
  * Every grader kind a spec can name in `components[].grader`, in the order `rewardkit graders` lists them.
@@ -61,6 +67,8 @@ export const graderKinds: readonly GraderKind[] = [
   pythonGrader,
   moduleGrader,
   httpGrader,
+  firstJudgedGrader,
+  hindsightBonusGrader,
 ] as unknown as GraderKind[];
 
 const byKind = new Map(graderKinds.map((k) => [k.kind, k]));

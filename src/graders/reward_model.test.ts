@@ -9,7 +9,8 @@ import { parseSpec } from '../spec/load.js';
 import { scoreBatch } from '../pipeline.js';
 import type { Grader, GraderKind, RolloutGrader } from './types.js';
 import { gradeAll } from './harness.js';
-import { polarInput, rewardModelGrader } from './reward_model.js';
+import { cooperInput, polarInput, rewardModelGrader } from './reward_model.js';
+import { fakeReward, startFakeOpenAIServer } from '../backends/testing/openai_server.js';
 
 function build<S extends z.ZodRawShape>(kind: GraderKind<S>, params: Record<string, unknown>, backends: Backend[]): Grader {
   return kind.create(z.strictObject(kind.params).parse(params) as z.infer<z.ZodObject<S>>, { specDir: '.', name: 't', backends: resolverOf(backends) });
@@ -152,5 +153,79 @@ describe('reward_model', () => {
       /no `backends` section/,
     );
     expect(() => build(rewardModelGrader, { backend: 'rm', batch_size: 0 }, [backend])).toThrow();
+  });
+
+  describe('Cooper VerifyRM (input_format: cooper, σ(logit)) through the fake OpenAI server', () => {
+    const verifyText = '<question>1+1?</question>\n<reference_answer>2</reference_answer>\n<completion>It is 2.</completion>';
+
+    it('cooperInput lays out <question>/<reference_answer>/<completion>', () => {
+      const i = cooperInput('1+1?', '2', 'It is 2.');
+      expect(i.prompt + i.completion).toBe(verifyText);
+    });
+
+    it('mechanics-C §9: logit 1.2 → reward σ(1.2) = 0.7685; binarize (reward_scale) → 1; logit −0.3 → 0', async () => {
+      const server = await startFakeOpenAIServer();
+      const seen: string[] = [];
+      server.handle('pooling', (req) => {
+        const texts = req.body.input as string[];
+        seen.push(...texts);
+        return { object: 'list', data: texts.map((t, index) => ({ index, object: 'pooling', data: [t.includes('It is 2.') ? 1.2 : -0.3] })) };
+      });
+      try {
+        const spec = parseSpec({
+          backends: { verifyrm: { type: 'openai', base_url: server.baseURL, model: 'verifyrm', reward_format: 'pooling', cache: false } },
+          components: [
+            { name: 'verify', grader: 'reward_model', backend: 'verifyrm', input_format: 'cooper', sigmoid: true },
+            { name: 'verify_bin', grader: 'reward_model', backend: 'verifyrm', input_format: 'cooper', sigmoid: true, binarize: true },
+          ],
+        });
+        const compiled = compileSpec(spec, { specDir: process.cwd() });
+        try {
+          const rows = [
+            { prompt: '1+1?', completion: 'It is 2.', reference: '2' },
+            { prompt: '1+1?', completion: 'It is 3.', reference: '2' },
+            { prompt: '1+1?', completion: 'It is 2.' },
+          ];
+          const cont = await gradeAll(compiled.graders[0]!, rows);
+          expect(cont[0]!.score).toBeCloseTo(0.7685, 4);
+          expect(cont[0]!.score).toBeCloseTo(1 / (1 + Math.exp(-1.2)), 12);
+          expect(cont[1]!.score).toBeCloseTo(0.4256, 4);
+          expect(cont[2]!.score).toBeNull(); // no reference: cannot judge
+          const bin = await gradeAll(compiled.graders[1]!, rows);
+          expect(bin.map((o) => o.score)).toEqual([1, 0, null]);
+          expect(seen).toContain(verifyText);
+          expect(server.counts.pooling).toBeGreaterThan(0);
+        } finally {
+          await compiled.close();
+        }
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('a classify backend returns the probability itself: score = σ(r) of the fake model, no sigmoid needed', async () => {
+      const server = await startFakeOpenAIServer();
+      try {
+        const spec = parseSpec({
+          backends: { verifyrm: { type: 'openai', base_url: server.baseURL, model: 'verifyrm', reward_format: 'classify', reward_label_index: 1, cache: false } },
+          components: [{ name: 'verify', grader: 'reward_model', backend: 'verifyrm', input_format: 'cooper' }],
+        });
+        const compiled = compileSpec(spec, { specDir: process.cwd() });
+        try {
+          const [o] = await gradeAll(compiled.graders[0]!, [{ prompt: '1+1?', completion: 'It is 2.', reference: '2' }]);
+          expect(o!.score).toBeCloseTo(1 / (1 + Math.exp(-fakeReward(verifyText))), 12);
+          expect(server.counts.classify).toBe(1);
+        } finally {
+          await compiled.close();
+        }
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('cooper implies the reference; reference_conditioned: false is rejected', () => {
+      const { backend } = scripted(() => 0);
+      expect(() => build(rewardModelGrader, { backend: 'rm', input_format: 'cooper', reference_conditioned: false }, [backend])).toThrow(/reference_conditioned/);
+    });
   });
 });

@@ -81,7 +81,7 @@ export const judgeParams = {
   verdict: z
     .enum(['binary', 'probability'])
     .optional()
-    .describe('reference mode: `binary` (default) scores 1 correct / 0 not; `probability` asks also for the probability p that the answer is correct and scores p (Cooper\'s σ(logit)).'),
+    .describe('reference mode: `binary` (default) scores 1 correct / 0 not; `probability` asks also for the probability p that the answer is correct and scores p (a chat judge\'s approximation of Cooper\'s σ(logit); the paper\'s reward is reward_model with input_format: cooper).'),
   binarize: z.boolean().optional().describe('reference mode with `verdict: probability`: score 1[p > 0.5] instead of p (Cooper\'s reward_scale).'),
   both_orders: z.boolean().optional().describe('pairwise mode: judge each pair in both orders to cancel position bias (default true).'),
   allow_tie: z.boolean().optional().describe('pairwise mode: the judge may answer "tie" (worth ½ to each; default true).'),

@@ -8,6 +8,24 @@ const q = (k: number) => `{"name": "search", "parameters": {"q": "x", "k": ${k}}
 const out = (body: string) => `<think>ok</think>\n<tool_call>\n${body}\n</tool_call>`;
 
 describe('tool_call grader', () => {
+  it('toolrl schedule dynamic reads meta.step: step 0 → 3 (format 2 + 1), step 75 → 2.75 (1.5 + 1.25), bad format at 75 → −1 + 1.25', async () => {
+    const ref = out(q(5));
+    const g = buildGrader(toolCallGrader, { mode: 'toolrl', schedule: 'dynamic' });
+    const rows = await gradeAll(g, [
+      { completion: out(q(3)), reference: ref, meta: { step: 0 } },
+      { completion: out(q(3)), reference: ref, meta: { step: 75 } },
+      { completion: `${out(q(3))} trailing`, reference: ref, meta: { step: 75 } },
+    ]);
+    expect(rows.map((r) => r.score)).toEqual([3, 2.75, 0.25]);
+    expect(rows[1]!.details).toMatchObject({ step: 75, correct_range: [-2.5, 2.5], format_range: [-1, 1.5] });
+    await expect(gradeAll(g, [{ completion: out(q(3)), reference: ref }])).rejects.toThrow(/meta\.step/);
+    const coarse = buildGrader(toolCallGrader, { mode: 'toolrl', granularity: 'coarse' });
+    expect(await scoreOne(coarse, out(q(3)), ref)).toBe(-2);
+    expect(await scoreOne(coarse, out(q(5)), ref)).toBe(4);
+    expect(await scoreOne(buildGrader(toolCallGrader, { mode: 'toolrl', granularity: 'intermediate', part: 'correctness' }), out(q(3)), ref)).toBe(0);
+    expect(() => buildGrader(toolCallGrader, { granularity: 'coarse' })).toThrow(/granularity/);
+  });
+
   it('toolrl: the documented example gives 2.5, and each part on its own', async () => {
     const ref = out(q(5));
     expect(await scoreOne(buildGrader(toolCallGrader, { mode: 'toolrl' }), out(q(3)), ref)).toBe(2.5);

@@ -5,7 +5,7 @@ import { checkCalls } from './bfcl.js';
 import { plain } from './json.js';
 import { callsFromMessages, extractCalls, parseReference, type ExtractedCalls, type RefCall } from './parse.js';
 import { partialCredit } from './partial.js';
-import { goldShape, toolrlCorrectness, toolrlFormat, toolrlGoldCalls, toolrlLength, type GoldShape } from './toolrl.js';
+import { goldShape, toolrlCorrectness, toolrlFormat, toolrlGoldCalls, toolrlLength, toolrlSchedule, type GoldShape, type ToolRLRanges } from './toolrl.js';
 
 const callsDetail = (ex: ExtractedCalls) => ex.calls.map((c) => ({ name: c.name, arguments: plain(c.args) }));
 
@@ -44,6 +44,9 @@ const callsDetail = (ex: ExtractedCalls) => ex.calls.map((c) => ({ name: c.name,
  *   expects calls and `<response>` when it expects none; pass ToolRL's gold output text for its exact rule.
  *   Unlike ToolRL, `arguments` is accepted for `parameters`. A gold text whose `<tool_call>` section
  *   ToolRL cannot read (e.g. the tag mentioned inside `<think>`) raises an error naming the reference.
+ *   The paper's reward-design variants: `granularity` fine (default) / intermediate / coarse, and
+ *   `schedule: dynamic` (the reward scale moves with the training step, read from `meta.step`):
+ *   see `toolrl.ts` (`toolrlSchedule`, ToolRLGranularity).
  *
  * @example
  * # spec
@@ -73,12 +76,20 @@ export const toolCallGrader = defineGrader({
       .boolean()
       .optional()
       .describe("toolrl only: add ToolRL's length reward min(1, #think words / 512) to the sum (default false)."),
+    granularity: z
+      .enum(['fine', 'intermediate', 'coarse'])
+      .optional()
+      .describe('toolrl only: reward granularity of the correctness term — fine (default: names, parameter names and values), intermediate (a call counts only when exactly right; ToolRL INTERMEDIATEREWARD), coarse (max for an exact call list, else min; COARSEREWARD).'),
+    schedule: z
+      .enum(['static', 'dynamic'])
+      .optional()
+      .describe('toolrl only: static ranges (default), or ToolRL\'s dynamic reward scale (SCHEDULEREWARD) by the training step in the rollout\'s meta.step: correctness ±2 → ±3 over 150 steps, format max 2 → 1 and a failed format −2 → −1.'),
     answer: wholeByDefaultAnswerParam,
   },
   create(params) {
     const { mode } = params;
     if (mode !== 'toolrl') {
-      for (const key of ['part', 'correct_max', 'length'] as const)
+      for (const key of ['part', 'correct_max', 'length', 'granularity', 'schedule'] as const)
         if (params[key] !== undefined) throw new ParamError(key, `\`${key}\` applies to mode toolrl only (mode is ${mode})`);
     }
     if (mode === 'toolrl' && params.answer !== undefined)
@@ -87,6 +98,8 @@ export const toolCallGrader = defineGrader({
     const part = params.part ?? 'sum';
     const correctMax = params.correct_max ?? 3;
     const withLength = params.length ?? false;
+    const granularity = params.granularity ?? 'fine';
+    const dynamic = params.schedule === 'dynamic';
     return {
       scope: 'rollout',
       grade(s): Graded | null {
@@ -102,8 +115,17 @@ export const toolCallGrader = defineGrader({
             gold = ref.calls.length > 0 ? ref.calls : null;
             shape = { toolCall: gold !== null, response: gold === null };
           }
-          const format = toolrlFormat(s.completion, shape);
-          const correct = toolrlCorrectness(s.completion, gold, correctMax);
+          let ranges: ToolRLRanges = { correctMin: -correctMax, correctMax, formatMin: 0, formatMax: 1 };
+          let step: number | undefined;
+          if (dynamic) {
+            const st = s.meta.step;
+            if (typeof st !== 'number' || !Number.isFinite(st) || st < 0)
+              throw new Error(`schedule: dynamic needs the training step as a non-negative number in meta.step (got ${st === undefined ? 'none' : JSON.stringify(st)})`);
+            step = st;
+            ranges = toolrlSchedule(correctMax, st);
+          }
+          const format = toolrlFormat(s.completion, shape) === 1 ? ranges.formatMax : ranges.formatMin;
+          const correct = toolrlCorrectness(s.completion, gold, ranges.correctMax, { granularity, min: ranges.correctMin });
           const length = part === 'length' || withLength ? toolrlLength(s.completion) : undefined;
           const sum = format + correct.score + (withLength ? length! : 0);
           const score = part === 'sum' ? sum : part === 'format' ? format : part === 'correctness' ? correct.score : length!;
@@ -111,6 +133,7 @@ export const toolCallGrader = defineGrader({
           if (length !== undefined) details.length = length;
           if (correct.s !== undefined) Object.assign(details, { s: correct.s, s_max: correct.sMax });
           if (correct.reason !== undefined) details.reason = correct.reason;
+          if (step !== undefined) Object.assign(details, { step, correct_range: [ranges.correctMin, ranges.correctMax], format_range: [ranges.formatMin, ranges.formatMax] });
           return { score, details };
         }
         const ref = parseReference(s.reference, s.meta, s.rollout);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { sharedData } from '../../../test/shared-data.js';
-import { matchScore, toolrlCorrectness, toolrlFormat, toolrlGoldCalls, toolrlLength, toolrlLines } from './toolrl.js';
+import { matchScore, toolrlCorrectness, toolrlSchedule, toolrlFormat, toolrlGoldCalls, toolrlLength, toolrlLines } from './toolrl.js';
 
 const block = (...calls: object[]) => `<tool_call>\n${calls.map((c) => JSON.stringify(c)).join('\n')}\n</tool_call>`;
 const answer = (...calls: object[]) => `<think>reasoning</think>\n${block(...calls)}`;
@@ -104,3 +104,44 @@ describe.skipIf(file === null)('ToolRL gold outputs (rlla_sft.json)', () => {
     }
   });
 });
+
+describe('ToolRL reward granularity and dynamic schedule (rlla.py COARSEREWARD / INTERMEDIATEREWARD / SCHEDULEREWARD)', () => {
+  const g1 = gold({ name: 'search', parameters: { q: 'x', k: 5 } });
+  const p1 = answer({ name: 'search', parameters: { q: 'x', k: 3 } });
+  const g2 = gold({ name: 'search', parameters: { q: 'x', k: 5 } }, { name: 'open', parameters: { id: 1 } });
+  const p2 = answer({ name: 'search', parameters: { q: 'x', k: 3 } }, { name: 'open', parameters: { id: 1 } });
+
+  it('one wrong value: fine 1.5, intermediate S = 1 (names) of S_max = 2 → 0, coarse −3', () => {
+    expect(toolrlCorrectness(p1, g1).score).toBe(1.5);
+    expect(toolrlCorrectness(p1, g1, 3, { granularity: 'intermediate' })).toEqual({ score: 0, s: 1, sMax: 2 });
+    expect(toolrlCorrectness(p1, g1, 3, { granularity: 'coarse' }).score).toBe(-3);
+  });
+
+  it('two calls, one exact: fine S = 5/6 → 2; intermediate S = 1 + 1 of 3 → 1; coarse −3', () => {
+    expect(toolrlCorrectness(p2, g2)).toEqual({ score: 2, s: 5, sMax: 6 });
+    expect(toolrlCorrectness(p2, g2, 3, { granularity: 'intermediate' }).score).toBeCloseTo(1, 12);
+    expect(toolrlCorrectness(p2, g2, 3, { granularity: 'coarse' }).score).toBe(-3);
+  });
+
+  it('exact answers get the maximum at every granularity; coarse is order-sensitive as `gt_tools == pd_tools`', () => {
+    const exact = answer({ name: 'search', parameters: { q: 'x', k: 5 } }, { name: 'open', parameters: { id: 1 } });
+    for (const granularity of ['fine', 'intermediate', 'coarse'] as const) expect(toolrlCorrectness(exact, g2, 3, { granularity }).score).toBe(3);
+    const swapped = answer({ name: 'open', parameters: { id: 1 } }, { name: 'search', parameters: { q: 'x', k: 5 } });
+    expect(toolrlCorrectness(swapped, g2, 3, { granularity: 'coarse' }).score).toBe(-3);
+    expect(toolrlCorrectness(swapped, g2).score).toBe(3);
+    // an extra call is not exact
+    const extra = answer({ name: 'search', parameters: { q: 'x', k: 5 } }, { name: 'open', parameters: { id: 1 } }, { name: 'open', parameters: { id: 2 } });
+    expect(toolrlCorrectness(extra, g2, 3, { granularity: 'coarse' }).score).toBe(-3);
+    expect(toolrlCorrectness(extra, g2, 3, { granularity: 'intermediate' }).score).toBeLessThan(3);
+  });
+
+  it('dynamic schedule: steps 0, 75, 150, 300', () => {
+    expect(toolrlSchedule(3, 0)).toEqual({ correctMin: -2, correctMax: 2, formatMin: -2, formatMax: 2 });
+    expect(toolrlSchedule(3, 75)).toEqual({ correctMin: -2.5, correctMax: 2.5, formatMin: -1, formatMax: 1.5 });
+    expect(toolrlSchedule(3, 150)).toEqual({ correctMin: -3, correctMax: 3, formatMin: -1, formatMax: 1 });
+    expect(toolrlSchedule(3, 300)).toEqual({ correctMin: -3, correctMax: 3, formatMin: -1, formatMax: 1 });
+    // step 75, one wrong value: (2.5 − (−2.5))·3/4 − 2.5 = 1.25
+    expect(toolrlCorrectness(p1, g1, 2.5, { min: -2.5 }).score).toBeCloseTo(1.25, 12);
+  });
+});
+

@@ -1,7 +1,9 @@
 /**
  * ToolRL's reward ("ToolRL: Reward is All Tool Learning Needs", Qian et al. 2025; qiancheng0/ToolRL,
- * `verl/utils/reward_score/rlla.py`), re-implemented for one response without the training-schedule
- * switches (the defaults of that file: correctness in [−3, 3], format in {0, 1}, length off).
+ * `verl/utils/reward_score/rlla.py`), re-implemented for one response: by default the defaults of
+ * that file (correctness in [−3, 3], format in {0, 1}, length off); the paper's reward-design
+ * variants are options — granularity (`COARSEREWARD`, `INTERMEDIATEREWARD`) and the dynamic reward
+ * scale (`SCHEDULEREWARD`), see {@link toolrlGranularity} and {@link toolrlSchedule}.
  */
 import { parsePyJson, PyFloat, pyEqual, type PyValue } from './json.js';
 import type { RefCall } from './parse.js';
@@ -107,6 +109,63 @@ export function matchScore(a: readonly string[], b: readonly string[]): number {
   return inter / (a.length + b.length - inter);
 }
 
+/**
+ * ToolRL's reward granularity (paper §"reward granularity"; rlla.py env flags), for the correctness term:
+ * - `fine` (default): the partial credit below (names, parameter names, parameter values);
+ * - `intermediate` (`INTERMEDIATEREWARD`): each gold call earns 1 only when an unused predicted call
+ *   equals it exactly (name and every parameter value), else 0; S_max = 1 + #gold calls (the
+ *   name-match term stays);
+ * - `coarse` (`COARSEREWARD`): max when the predicted call list equals the gold list exactly (same
+ *   order), else min.
+ *
+ * @example
+ * // gold search(q="x",k=5), predicted search(q="x",k=3): fine 1.5; intermediate S = 1, S_max = 2 → 0; coarse −3
+ */
+export type ToolRLGranularity = 'fine' | 'intermediate' | 'coarse';
+export const toolrlGranularity: readonly ToolRLGranularity[] = ['fine', 'intermediate', 'coarse'];
+
+/** Correctness and format ranges at a training step. */
+export interface ToolRLRanges {
+  correctMin: number;
+  correctMax: number;
+  formatMin: number;
+  formatMax: number;
+}
+
+/**
+ * ToolRL's dynamic reward scale (`SCHEDULEREWARD`, rlla.py) at training step t, from the static
+ * ranges correctness [−M, M] and format [0, 1]: correctness `max_t = min(3, (M − 2)·t/150 + 2)`,
+ * `min_t = max(−3, (−M + 2)·t/150 − 2)` (±2 → ±3 over 150 steps for M = 3); format
+ * `max_t = max(1, 2 − (2 − 1)·t/150)` (2 → 1) and `min_t = min(−1, −2 + (2 + 0)·t/150)` (−2 → −1 by
+ * step 75, then −1: a wrong format costs at least 1 throughout, as in the code).
+ *
+ * @example
+ * toolrlSchedule(3, 75) // → { correctMin: -2.5, correctMax: 2.5, formatMin: -1, formatMax: 1.5 }
+ */
+export function toolrlSchedule(correctMax: number, step: number): ToolRLRanges {
+  return {
+    correctMax: Math.min(3, ((correctMax - 2) * step) / 150 + 2),
+    correctMin: Math.max(-3, ((-correctMax + 2) * step) / 150 - 2),
+    formatMax: Math.max(1, 2 - ((2 - 1) * step) / 150),
+    formatMin: Math.min(-1, -2 + ((2 + 0) * step) / 150),
+  };
+}
+
+/** One gold call equals one predicted call (ToolRL's `gt_tool == pd_tool`): same name and parameters. */
+function callEquals(g: RefCall, p: LineCall): boolean {
+  if (p.name !== g.name || typeof p.params === 'string') return false;
+  const pp = p.params;
+  for (const k of Object.keys(pp)) if (!g.params.has(k)) return false;
+  for (const [k, gp] of g.params) {
+    if (!Object.hasOwn(pp, k)) {
+      if (gp.optional) continue;
+      return false;
+    }
+    if (!gp.values.some((v) => !(gp.optional && v === '') && pyEqual(pp[k], v))) return false;
+  }
+  return true;
+}
+
 /** Details of a correctness score. */
 export interface ToolRLCorrectness {
   score: number;
@@ -127,10 +186,38 @@ export interface ToolRLCorrectness {
  * @example
  * // gold search(q="x", k=5), predicted search(q="x", k=3): S = 1 + (1 + 1) = 3, S_max = 4 → 1.5
  */
-export function toolrlCorrectness(response: string, gold: readonly RefCall[] | null, max = 3): ToolRLCorrectness {
+export function toolrlCorrectness(
+  response: string,
+  gold: readonly RefCall[] | null,
+  max = 3,
+  opts: { granularity?: ToolRLGranularity; min?: number } = {},
+): ToolRLCorrectness {
   if (gold === null) return { score: 0, reason: 'the gold has no tool call' };
+  const min = opts.min ?? -max;
+  const granularity = opts.granularity ?? 'fine';
   const pred = toolrlLines(response.trim());
-  if (typeof pred === 'string') return { score: -max, reason: pred };
+  if (typeof pred === 'string') return { score: min, reason: pred };
+  if (granularity === 'coarse') {
+    // ToolRL's `gt_tools == pd_tools`: the same calls in the same order.
+    const exact = pred.length === gold.length && gold.every((g, i) => callEquals(g, pred[i]!));
+    return exact ? { score: max, s: 1, sMax: 1 } : { score: min, s: 0, sMax: 1, reason: 'coarse: not an exact match' };
+  }
+  if (granularity === 'intermediate') {
+    let si = matchScore(
+      gold.map((g) => g.name),
+      pred.map((p) => p.name),
+    );
+    const usedI = new Set<number>();
+    for (const g of gold) {
+      const i = pred.findIndex((p, k) => !usedI.has(k) && callEquals(g, p));
+      if (i >= 0) {
+        usedI.add(i);
+        si += 1;
+      }
+    }
+    const sMaxI = 1 + gold.length;
+    return { score: ((max - min) * si) / sMaxI + min, s: si, sMax: sMaxI };
+  }
   let s = matchScore(
     gold.map((g) => g.name),
     pred.map((p) => p.name),
@@ -145,7 +232,7 @@ export function toolrlCorrectness(response: string, gold: readonly RefCall[] | n
     for (let i = 0; i < pred.length; i++) {
       const p = pred[i]!;
       if (used.has(i) || p.name !== g.name) continue;
-      if (typeof p.params === 'string') return { score: -max, reason: `predicted call ${p.name} has ${p.params} parameters` };
+      if (typeof p.params === 'string') return { score: min, reason: `predicted call ${p.name} has ${p.params} parameters` };
       const pp = p.params;
       const keys = [...g.params].filter(([k, gp]) => !gp.optional || Object.hasOwn(pp, k));
       const keyScore = matchScore(
@@ -166,7 +253,7 @@ export function toolrlCorrectness(response: string, gold: readonly RefCall[] | n
       s += bestScore;
     }
   }
-  return { score: ((2 * max) * s) / sMax - max, s, sMax };
+  return { score: ((max - min) * s) / sMax + min, s, sMax };
 }
 
 function roundHalfEven2(x: number): number {
