@@ -23,7 +23,9 @@ describe('Python clients (verl naive/batch/dapo/prime/reward loop, TRL sync/asyn
   const token = 'py-token-51d2';
 
   beforeAll(async () => {
-    ({ server, url } = await startServer({ specs: [SPECS_DIR], port: 0, token, defaultSpec: 'exact', routes: { 'openai/gsm8k': 'exact' }, logStream: logSink() }));
+    // A 32 MiB body limit (the default is sized from memory, up to 480 MiB) so the client's
+    // over-the-limit split can be tested with a 40 MB batch.
+    ({ server, url } = await startServer({ specs: [SPECS_DIR], port: 0, token, defaultSpec: 'exact', routes: { 'openai/gsm8k': 'exact' }, bodyLimit: 32 << 20, logStream: logSink() }));
   });
   afterAll(async () => {
     await server.close();
