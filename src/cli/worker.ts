@@ -19,6 +19,8 @@ export interface WorkerCommandOptions {
   /** Times a job may stall (its worker died) before it fails instead of being retried. */
   maxStalledCount: number;
   quiet?: boolean;
+  /** Print a line when a chunk starts and when it is done. */
+  verbose?: boolean;
 }
 
 /** Compiled specs by hash, most recent last; a few kept so runs of different specs can share workers. */
@@ -115,7 +117,10 @@ export async function runWorker(o: WorkerCommandOptions, log: (s: string) => voi
   conn.on('ready', () => {
     lastError = '';
   });
-  const worker = new Worker<ChunkJobData, ChunkResult>(QUEUE_NAME, async (job: Job<ChunkJobData, ChunkResult>) => scoreChunk(job.data, getSpec), {
+  const worker = new Worker<ChunkJobData, ChunkResult>(QUEUE_NAME, async (job: Job<ChunkJobData, ChunkResult>) => {
+    if (o.verbose) log(`worker ${process.pid}: chunk ${job.data.index} of run ${job.data.run} started (${job.data.lines.length} rollouts)`);
+    return scoreChunk(job.data, getSpec);
+  }, {
     connection: conn,
     concurrency: o.concurrency,
     lockDuration: o.lockDuration,
@@ -124,7 +129,7 @@ export async function runWorker(o: WorkerCommandOptions, log: (s: string) => voi
   });
   worker.on('completed', (job) => {
     done++;
-    if (!o.quiet && process.env.REWARDKIT_WORKER_LOG) log(`worker ${process.pid}: chunk ${job.data.index} done (${done})`);
+    if (o.verbose) log(`worker ${process.pid}: chunk ${job.data.index} of run ${job.data.run} done (${done} chunks so far)`);
   });
   worker.on('failed', (job, err) => {
     if (!o.quiet) log(`warning: chunk ${job?.data.index ?? '?'} failed: ${err.message}`);
@@ -175,6 +180,7 @@ export function registerWorker(program: Command): void {
     .option('--stalled-interval <ms>', 'how often to look for chunks of dead workers', positiveInt, 30_000)
     .option('--max-stalled-count <n>', 'times a chunk may lose its worker before it fails (the submitter then stops)', nonNegativeInt, 2)
     .option('-q, --quiet', 'print nothing but errors')
+    .option('-v, --verbose', 'print a line when each chunk starts and ends')
     .action(async (opts: WorkerCommandOptions) => {
       process.exitCode = await runWorker(opts);
       process.exit(process.exitCode);
