@@ -216,6 +216,28 @@ describe.skipIf(!haveRedis)('score --queue with real Redis and workers', () => {
     expect(children.size).toBe(0);
   }, 120_000);
 
+  it('Redis restarted (empty) within --redis-timeout: the chunks in flight are enqueued again and the run completes exactly', async () => {
+    const port = await freePort();
+    const url = `redis://127.0.0.1:${port}/0`;
+    let redis = await startRedis(port);
+    const ws = [worker(url), worker(url)];
+    await until(() => ws.every((w) => w.err().includes('consuming')), 'workers to start');
+    const out = join(dir, 'out3.jsonl');
+    const sub = start('node', [BIN, 'score', '--spec', spec, '--in', input, '--out', out, '--queue', url, '--batch-size', '40', '--window', '4', '--redis-timeout', '30']);
+    await until(() => (ws[0]!.err() + ws[1]!.err()).split(' done ').length > 6, 'some chunks to be scored');
+    await stop(redis);
+    await new Promise((r) => setTimeout(r, 500));
+    redis = await startRedis(port);
+    expect(await sub.exited, sub.err()).toBe(0);
+    expect(sub.err()).toMatch(/is gone from Redis \(restarted without persistence\?\); enqueued again/);
+    const text = readFileSync(out, 'utf8');
+    expect(ids(text)).toEqual(inputIds);
+    expect(text).toBe(reference);
+    for (const w of ws) expect(await stop(w)).toBe(0);
+    await stop(redis);
+    expect(children.size).toBe(0);
+  }, 120_000);
+
   it('refuses a spec with state across batches (meanstd) in --queue mode, naming the shaper', async () => {
     const stateful = join(dir, 'stateful.yaml');
     writeFileSync(stateful, readFileSync(spec, 'utf8').replace('combine:', 'shape: [{type: meanstd}]\ncombine:'));
