@@ -238,6 +238,47 @@ describe.skipIf(!haveRedis)('score --queue with real Redis and workers', () => {
     expect(children.size).toBe(0);
   }, 120_000);
 
+  it('submitter SIGKILLed mid-run: --resume continues (with the same workers) to the single-process output; --strict stops at a bad line as without --queue', async () => {
+    const port = await freePort();
+    const url = `redis://127.0.0.1:${port}/0`;
+    const redis = await startRedis(port);
+    const ws = [worker(url), worker(url)];
+    await until(() => ws.every((w) => w.err().includes('consuming')), 'workers to start');
+    const out = join(dir, 'out4.jsonl');
+    const args = ['score', '--spec', spec, '--in', input, '--out', out, '--queue', url, '--batch-size', '40', '--window', '4', '--progress-interval', '0'];
+    const sub = start('node', [BIN, ...args]);
+    await until(() => Math.max(0, ...[...sub.err().matchAll(/^scoring: ([\d,]+) rollouts/gm)].map((m) => Number(m[1]!.replace(/,/g, '')))) >= 800, '800 rollouts written');
+    await new Promise((r) => setTimeout(r, 100));
+    sub.child.kill('SIGKILL');
+    await sub.exited;
+    const partial = readFileSync(out + '.partial', 'utf8');
+    expect(ids(partial.slice(0, partial.lastIndexOf('\n') + 1)).length).toBeGreaterThan(0);
+    const again = start('node', [BIN, ...args, '--resume']);
+    expect(await again.exited, again.err()).toBe(0);
+    expect(again.err()).toMatch(/resuming: [\d,]+ rollouts already in .*out4\.jsonl\.partial/);
+    const text = readFileSync(out, 'utf8');
+    expect(ids(text)).toEqual(inputIds);
+    expect(text).toBe(reference);
+
+    // A bad line at 1,000 under --strict: the chunks before it are written (queue or not), then exit 1.
+    const lines = readFileSync(input, 'utf8').split('\n');
+    lines.splice(999, 0, '{"id": "broken", ');
+    const bad = join(dir, 'bad.jsonl');
+    writeFileSync(bad, lines.join('\n'));
+    const plain = spawnSync('node', [BIN, 'score', '--spec', spec, '--in', bad, '--out', join(dir, 'bad-plain.jsonl'), '--batch-size', '40', '--strict', '-q'], { cwd: ROOT, encoding: 'utf8' });
+    expect(plain.status).toBe(1);
+    const q = start('node', [BIN, 'score', '--spec', spec, '--in', bad, '--out', join(dir, 'bad-queue.jsonl'), '--queue', url, '--batch-size', '40', '--strict', '-q']);
+    expect(await q.exited).toBe(1);
+    expect(q.err()).toMatch(/bad\.jsonl:1000: invalid JSON/);
+    const written = readFileSync(join(dir, 'bad-queue.jsonl'), 'utf8');
+    expect(ids(written)).toHaveLength(999);
+    expect(written).toBe(readFileSync(join(dir, 'bad-plain.jsonl'), 'utf8'));
+
+    for (const w of ws) expect(await stop(w)).toBe(0);
+    await stop(redis);
+    expect(children.size).toBe(0);
+  }, 120_000);
+
   it('refuses a spec with state across batches (meanstd) in --queue mode, naming the shaper', async () => {
     const stateful = join(dir, 'stateful.yaml');
     writeFileSync(stateful, readFileSync(spec, 'utf8').replace('combine:', 'shape: [{type: meanstd}]\ncombine:'));

@@ -266,7 +266,8 @@ export async function submitChunks(batches: AsyncIterable<RolloutBatch>, o: Subm
       queue.add(
         'chunk',
         { run, index: c.index, spec, details: o.details, lines: c.lines },
-        { jobId: c.jobId, attempts: 1, removeOnComplete: false, removeOnFail: false },
+        // Results wait for the submitter, which removes them; those of a submitter that died go after a day.
+        { jobId: c.jobId, attempts: 1, removeOnComplete: { age: 86_400 }, removeOnFail: { age: 86_400 } },
       ),
     );
 
@@ -333,6 +334,7 @@ export async function submitChunks(batches: AsyncIterable<RolloutBatch>, o: Subm
   };
   const poller = setInterval(() => void poll(), 100);
 
+  let readerError: unknown;
   try {
     await redis(() => conn.ping());
     const it = batches[Symbol.asyncIterator]();
@@ -344,7 +346,15 @@ export async function submitChunks(batches: AsyncIterable<RolloutBatch>, o: Subm
         o.progress(written, eta());
       }
       if (o.stopped()) break;
-      const got = await o.untilSignal(Promise.race([it.next(), failed]));
+      let got: IteratorResult<RolloutBatch> | null;
+      try {
+        got = await o.untilSignal(Promise.race([it.next(), failed]));
+      } catch (e) {
+        if (e === failure) throw e;
+        // The reader stopped (a --strict bad line, a broken .gz): the chunks before it are written first, as without --queue.
+        readerError = e;
+        break;
+      }
       if (got === null || o.stopped()) break;
       if (got.done) break;
       const { lines } = got.value;
@@ -364,6 +374,7 @@ export async function submitChunks(batches: AsyncIterable<RolloutBatch>, o: Subm
       o.progress(written, eta());
     }
     await flush();
+    if (readerError !== undefined && !o.stopped()) throw readerError;
   } finally {
     clearInterval(poller);
     clearInterval(watchdog);
