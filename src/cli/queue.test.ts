@@ -288,6 +288,16 @@ describe.skipIf(!haveRedis)('score --queue with real Redis and workers', () => {
     expect(existsSync(join(dir, 'x.jsonl.partial'))).toBe(false);
   });
 
+  it('fails loudly when Redis cannot be reached, leaving no output', async () => {
+    const port = await freePort(); // nothing listens there
+    const out = join(dir, 'none.jsonl');
+    const r = spawnSync('node', [BIN, 'score', '--spec', spec, '--in', input, '--out', out, '--queue', `redis://127.0.0.1:${port}/0`, '--redis-timeout', '1'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`error: Redis at redis://127\\.0\\.0\\.1:${port}/0 unreachable for 1 s \\(--redis-timeout; last error: connect ECONNREFUSED`));
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack traces
+    expect(existsSync(out) || existsSync(out + '.partial')).toBe(false);
+  });
+
   it('refuses a URL that is not redis://', async () => {
     const r = spawnSync('node', [BIN, 'worker', '--queue', 'http://127.0.0.1:1/0'], { cwd: ROOT, encoding: 'utf8' });
     expect(r.status).toBe(2);

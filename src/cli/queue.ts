@@ -222,8 +222,14 @@ export async function submitChunks(batches: AsyncIterable<RolloutBatch>, o: Subm
       fail!(e);
     }
   };
-  conn.on('error', () => {
+  let lastError = '';
+  conn.on('error', (e: Error) => {
+    lastError = e.message;
     downSince ??= Date.now();
+  });
+  // BullMQ prints connection errors of a queue without an 'error' listener; the watchdog reports them once.
+  queue.on('error', (e: Error) => {
+    lastError = e.message;
   });
   conn.on('close', () => {
     downSince ??= Date.now();
@@ -233,7 +239,7 @@ export async function submitChunks(batches: AsyncIterable<RolloutBatch>, o: Subm
   });
   const watchdog = setInterval(() => {
     if (downSince !== null && Date.now() - downSince > o.redisTimeout * 1000)
-      raise(new QueueRunError(`Redis at ${o.url} unreachable for ${o.redisTimeout} s (--redis-timeout); ${inflight.size} chunks were in flight`));
+      raise(new QueueRunError(`Redis at ${o.url} unreachable for ${o.redisTimeout} s (--redis-timeout${lastError ? `; last error: ${lastError}` : ''}); ${inflight.size} chunks were in flight`));
   }, 250);
 
   let wake: (() => void) | null = null;

@@ -325,6 +325,11 @@ async function scoreWith(compiled: CompiledSpec, o: ScoreCommandOptions, log: (s
       return 1;
     }
     if (e instanceof QueueRunError) {
+      if (n === 0 && !resumed) {
+        await output.discard().catch(() => undefined);
+        log(`error: ${e.message}; nothing was written`);
+        return 1;
+      }
       await output.keepPartial().catch(() => undefined);
       log(`error: ${e.message}. ${output.partial ?? o.out} holds ${n.toLocaleString('en-US')} scored rollouts, whole lines, in input order${output.partial ? `; once Redis and the workers are back, continue with:\n  ${resumeCommand(o)}` : ''}`);
       return 1;
