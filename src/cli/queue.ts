@@ -261,6 +261,9 @@ export async function submitChunks(batches: AsyncIterable<RolloutBatch>, o: Subm
       } catch (e) {
         if (failure) throw failure;
         if (e instanceof QueueRunError) throw e;
+        // Redis answered with an error (not a lost connection): no use retrying.
+        const msg = (e as Error).message ?? String(e);
+        if (!/connect|connection|stream|closed|writeable|ECONN|EPIPE|ETIMEDOUT|timeout|reconnect|LOADING/i.test(msg)) throw new QueueRunError(`Redis at ${o.url}: ${msg}`);
         downSince ??= Date.now();
         await Promise.race([new Promise((r) => setTimeout(r, 200)), failed]);
       }
@@ -314,13 +317,13 @@ export async function submitChunks(batches: AsyncIterable<RolloutBatch>, o: Subm
         const c = pending[k]!;
         const st = states[k]!;
         if (st === 'completed') {
-          const job = await Job.fromId<ChunkJobData, ChunkResult>(queue, c.jobId);
-          const value = job?.returnvalue as ChunkResult | string | undefined;
-          const res = typeof value === 'string' ? (JSON.parse(value) as ChunkResult) : value;
+          // The return value alone (the job's hash also holds its input lines: no need to fetch them back).
+          const value = await conn.hget(queue.toKey(c.jobId), 'returnvalue');
+          const res = value ? (JSON.parse(value) as ChunkResult) : undefined;
           if (!res || typeof res.text !== 'string') throw new QueueRunError(`chunk ${c.index}: its job completed without a result (a worker of another version?)`);
           // A result for a chunk written or buffered already (a retried job) is dropped: each chunk once.
           if (c.index >= next && !ready.has(c.index) && inflight.has(c.index)) ready.set(c.index, res);
-          await job?.remove().catch(() => undefined);
+          await queue.remove(c.jobId).catch(() => undefined);
         } else if (st === 'failed') {
           const job = await Job.fromId(queue, c.jobId);
           throw new QueueRunError(`chunk ${c.index} (rollouts from input line of id "${firstId(c.lines[0])}") failed on a worker: ${job?.failedReason ?? 'unknown reason'}`);
