@@ -417,7 +417,7 @@ export function registerScore(program: Command): void {
     .option('--no-progress', 'no progress line on a terminal')
     .option('--progress-interval <seconds>', 'when stderr is not a terminal (logs, CI), print progress as plain lines at most this often (0: after every batch)', nonNegative)
     .option('--queue <url>', 'score on `rewardkit worker` processes through Redis (BullMQ): redis://HOST:PORT/DB; output in input order')
-    .option('--window <n>', 'with --queue: chunks (batches) enqueued ahead of the next one written', positiveInt)
+    .option('--window <n>', 'with --queue: chunks (batches) enqueued ahead of the next one written, bounding memory (default 8)', positiveInt)
     .option('--redis-timeout <seconds>', 'with --queue: how long Redis may be unreachable before the run fails (default 60)', nonNegative)
     .option('--resume', 'continue an interrupted run: skip rollouts whose ids are already in OUT.partial (or OUT), append the rest, then rename onto OUT')
     .action(async (opts: ScoreCommandOptions) => {
