@@ -127,6 +127,11 @@ function jsonKey(k: string): string {
  * after the last whole batch written, close the (gzip) stream, keep `OUT.partial`, print how many
  * rollouts it holds and the `--resume` command, and return 130/143. A truncated `.gz` input is scored
  * up to the line where it breaks, written, and reported (exit 1).
+ *
+ * With `queue` (`--queue redis://…`), the batches are scored by `rewardkit worker` processes through
+ * BullMQ ({@link submitChunks}, src/cli/queue.ts) and written in input order, each once; specs with
+ * state across batches are refused (exit 2); Redis away longer than `redisTimeout` or a failed chunk
+ * stops the run (exit 1) with `OUT.partial` kept for `--resume`.
  */
 export async function runScore(o: ScoreCommandOptions, log: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<number> {
   const usage = checkPaths(o);
