@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   eval: async () => (await import('./eval.js')).registerEval,
   serve: async () => (await import('./serve.js')).registerServe,
   probe: async () => (await import('./probe.js')).registerProbe,
+  worker: async () => (await import('./worker.js')).registerWorker,
 };
 
 /**

@@ -16,14 +16,14 @@ export class Progress {
     this.everyMs = this.tty ? 200 : (intervalSecs ?? 0) * 1000;
   }
 
-  update(scored: number, errors: number, badLines: number, force = false): void {
+  update(scored: number, errors: number, badLines: number, force = false, suffix?: string): void {
     if (!this.tty && !this.lines) return;
     const now = Date.now();
     if (!force && this.last !== 0 && now - this.last < this.everyMs) return;
     this.last = now;
     const secs = Math.max((now - this.start) / 1000, 1e-3);
     const rate = Math.round(scored / secs);
-    const text = `scoring: ${scored.toLocaleString('en-US')} rollouts · ${rate.toLocaleString('en-US')}/s · ${errors} grader errors · ${badLines} bad lines`;
+    const text = `scoring: ${scored.toLocaleString('en-US')} rollouts · ${rate.toLocaleString('en-US')}/s · ${errors} grader errors · ${badLines} bad lines${suffix ? ` · ${suffix}` : ''}`;
     process.stderr.write(this.tty ? `\r\x1b[2K${text}` : `${text}\n`);
   }
 

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { compileSpecFileAsync, type CompiledSpec } from '../spec/compile.js';
 import { SpecError } from '../spec/errors.js';
@@ -10,6 +10,7 @@ import type { Rollout, ScoredRollout } from '../rollout/types.js';
 import { scoreBatch } from '../pipeline.js';
 import { Progress } from './progress.js';
 import { ScoreSummary } from './summary.js';
+import { QueueRunError, queueRefusal, submitChunks } from './queue.js';
 
 export interface ScoreCommandOptions {
   spec: string;
@@ -27,6 +28,12 @@ export interface ScoreCommandOptions {
   resume?: boolean;
   /** Max bad-line messages printed before only counting them. */
   maxReported?: number;
+  /** Score on workers through Redis (BullMQ): `redis://HOST:PORT/DB` (src/cli/queue.ts). */
+  queue?: string;
+  /** With `queue`: chunks enqueued ahead of the next one to write (in flight plus reorder buffer). */
+  window?: number;
+  /** With `queue`: seconds Redis may be unreachable before the run fails. */
+  redisTimeout?: number;
 }
 
 /** Exit code of a run stopped by a signal: 128 + the signal's number, as shells report it. */
@@ -47,6 +54,9 @@ export function resumeCommand(o: ScoreCommandOptions): string {
   if (o.quiet) args.push('--quiet');
   if (o.progress === false) args.push('--no-progress');
   if (o.progressInterval !== undefined) args.push('--progress-interval', String(o.progressInterval));
+  if (o.queue) args.push('--queue', o.queue);
+  if (o.queue && o.window !== undefined) args.push('--window', String(o.window));
+  if (o.queue && o.redisTimeout !== undefined) args.push('--redis-timeout', String(o.redisTimeout));
   args.push('--resume');
   return args.map(shellWord).join(' ');
 }
@@ -117,6 +127,11 @@ function jsonKey(k: string): string {
  * after the last whole batch written, close the (gzip) stream, keep `OUT.partial`, print how many
  * rollouts it holds and the `--resume` command, and return 130/143. A truncated `.gz` input is scored
  * up to the line where it breaks, written, and reported (exit 1).
+ *
+ * With `queue` (`--queue redis://…`), the batches are scored by `rewardkit worker` processes through
+ * BullMQ ({@link submitChunks}, src/cli/queue.ts) and written in input order, each once; specs with
+ * state across batches are refused (exit 2); Redis away longer than `redisTimeout` or a failed chunk
+ * stops the run (exit 1) with `OUT.partial` kept for `--resume`.
  */
 export async function runScore(o: ScoreCommandOptions, log: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<number> {
   const usage = checkPaths(o);
@@ -133,6 +148,14 @@ export async function runScore(o: ScoreCommandOptions, log: (s: string) => void 
       return 1;
     }
     throw e;
+  }
+  if (o.queue) {
+    const refusal = queueRefusal(compiled);
+    if (refusal) {
+      await compiled.close();
+      log(`error: --queue: ${refusal}`);
+      return 2;
+    }
   }
   let code = 70;
   try {
@@ -238,8 +261,27 @@ async function scoreWith(compiled: CompiledSpec, o: ScoreCommandOptions, log: (s
         if (firstDuplicates.length < 5) firstDuplicates.push(`"${id}" at line ${line} (first at line ${first})`);
       },
     });
-    const it = batches[Symbol.asyncIterator]();
-    for (;;) {
+    if (o.queue) {
+      await submitChunks(batches, {
+        url: o.queue,
+        spec: { path: resolve(o.spec), dir: dirname(resolve(o.spec)) },
+        details: o.details === true,
+        window: o.window ?? 8,
+        redisTimeout: o.redisTimeout ?? 60,
+        input: o.in,
+        stopped: () => signal !== null,
+        untilSignal,
+        write: async (text, columns, withErrors, errors) => {
+          await output.writer.write(text);
+          graderErrors += errors;
+          summary.add(columns, withErrors);
+        },
+        progress: (_, suffix) => progress.update(summary.rollouts, graderErrors, badLines, false, suffix),
+        log,
+      });
+    }
+    const it = o.queue ? null : batches[Symbol.asyncIterator]();
+    while (it) {
       const got = await untilSignal(it.next());
       if (got === null || signal) break;
       if (got.done) break;
@@ -285,6 +327,16 @@ async function scoreWith(compiled: CompiledSpec, o: ScoreCommandOptions, log: (s
     if (e instanceof TruncatedInputError) {
       await output.commit().catch(() => undefined);
       log(`error: ${o.in}:${e.line}: the compressed input breaks here (${e.reason}); the lines before it were scored and ${holds}`);
+      return 1;
+    }
+    if (e instanceof QueueRunError) {
+      if (n === 0 && !resumed) {
+        await output.discard().catch(() => undefined);
+        log(`error: ${e.message}; nothing was written`);
+        return 1;
+      }
+      await output.keepPartial().catch(() => undefined);
+      log(`error: ${e.message}. ${output.partial ?? o.out} holds ${n.toLocaleString('en-US')} scored rollouts, whole lines, in input order${output.partial ? `; once Redis and the workers are back, continue with:\n  ${resumeCommand(o)}` : ''}`);
       return 1;
     }
     if (e instanceof InputFileError) {
@@ -369,6 +421,9 @@ export function registerScore(program: Command): void {
     .option('-q, --quiet', 'print nothing but errors')
     .option('--no-progress', 'no progress line on a terminal')
     .option('--progress-interval <seconds>', 'when stderr is not a terminal (logs, CI), print progress as plain lines at most this often (0: after every batch)', nonNegative)
+    .option('--queue <url>', 'score on `rewardkit worker` processes through Redis (BullMQ): redis://HOST:PORT/DB; output in input order')
+    .option('--window <n>', 'with --queue: chunks (batches) enqueued ahead of the next one written, bounding memory (default 8)', positiveInt)
+    .option('--redis-timeout <seconds>', 'with --queue: how long Redis may be unreachable before the run fails (default 60)', nonNegative)
     .option('--resume', 'continue an interrupted run: skip rollouts whose ids are already in OUT.partial (or OUT), append the rest, then rename onto OUT')
     .action(async (opts: ScoreCommandOptions) => {
       const code = await runScore(opts);
