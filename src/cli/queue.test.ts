@@ -73,8 +73,10 @@ async function stop(p: Proc, sig: NodeJS.Signals = 'SIGTERM'): Promise<number | 
 }
 
 function worker(url: string, extra: string[] = []): Proc {
-  // Short lock and stalled check, so a killed worker's chunk comes back within seconds.
-  return start('node', [BIN, 'worker', '--queue', url, '--verbose', '--lock-duration', '1500', '--stalled-interval', '500', ...extra]);
+  // Short lock and stalled check, so a killed worker's chunk comes back within seconds; a loaded CI
+  // machine may miss a lock renewal of a live worker now and then (its chunk is then scored twice and
+  // written once), so a chunk may stall many times before it counts as failed.
+  return start('node', [BIN, 'worker', '--queue', url, '--verbose', '--lock-duration', '3000', '--stalled-interval', '1000', '--max-stalled-count', '20', ...extra]);
 }
 
 /** 24 groups of 4 × `reps`, contiguous, with distinct ids and groups. */
