@@ -16,12 +16,12 @@
  *
  * Needs root (the sandbox does). Run: npx tsx bench/code.ts   (ROUNDS=n, default 5 rounds of 20 runs)
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildGrader } from '../src/graders/harness.js';
+import { bareRun, pooled } from './spawn.js';
 import { codeGrader, parseRunCodeRequest, runFusion, runInSandbox, sandboxConfig, sandboxSupport, toolchainAvailable, transpileTypeScript, type SandboxLanguage } from '../src/graders/code/index.js';
 import { toSample } from '../src/rollout/sample.js';
 import type { Rollout } from '../src/rollout/types.js';
@@ -41,26 +41,7 @@ const PROGRAMS: Record<'python' | 'javascript', string> = {
   javascript: 'process.stdout.write(require("fs").readFileSync(0, "utf8"));\n',
 };
 
-function bareRun(argv: string[], stdin: string, env: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', ...env } });
-    let out = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.stdin.on('error', () => {});
-    c.stdin.end(stdin);
-    c.on('error', reject);
-    c.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}`))));
-  });
-}
 
-async function pooled(n: number, width: number, fn: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < n) await fn(next++);
-    }),
-  );
-}
 
 type RunFn = typeof runInSandbox;
 

@@ -10,9 +10,10 @@
  * Needs root (the sandbox does). Run: npx tsx bench/python_grader.ts
  * (ROUNDS=n rounds, default 3; CALLS=n grader calls a round, default 50000; SPAWNS=n per-call runs a round, default 100; FORKED=n isolation: call calls a round, default 3000)
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { buildGrader } from '../src/graders/harness.js';
+import { bareRun, pooled } from './spawn.js';
 import { pythonGrader } from '../src/graders/python/index.js';
 import { PY_WORKER } from '../src/graders/python/worker.js';
 import { runInSandbox, sandboxConfig, sandboxSupport } from '../src/graders/code/sandbox.js';
@@ -45,26 +46,7 @@ function rollouts(n: number): Rollout[] {
   return Array.from({ length: n }, (_, i) => ({ id: `q${i % 500}-${i}`, group: `q${i % 500}`, prompt: `What is ${i % 97} + ${i % 89}?`, completion: String((i % 97) + (i % 89) + (i % 3 === 0 ? 1 : 0)), reference: String((i % 97) + (i % 89)) }));
 }
 
-function bareRun(python: string, stdin: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(python, ['-c', ONE_CALL], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' } });
-    let out = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.stdin.on('error', () => {});
-    c.stdin.end(stdin);
-    c.on('error', reject);
-    c.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}`))));
-  });
-}
 
-async function pooled(n: number, width: number, fn: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < n) await fn(next++);
-    }),
-  );
-}
 
 /** The function in-process: one interpreter loops over the same calls (sample dicts built per call, as the worker does). */
 function inProcess(python: string, rs: Rollout[]): number {
@@ -120,7 +102,7 @@ async function main(): Promise<void> {
 
     t = performance.now();
     await pooled(SPAWNS, WIDTH, async () => {
-      const out = await bareRun(python, input);
+      const out = await bareRun([python, '-c', ONE_CALL], input);
       if (out.trim() !== '0.0' && out.trim() !== '1.0') throw new Error(`bare spawn printed ${out}`);
     });
     legs.spawn.push(SPAWNS / ((performance.now() - t) / 1000));
