@@ -10,7 +10,6 @@ import type { Rollout, ScoredRollout } from '../rollout/types.js';
 import { scoreBatch } from '../pipeline.js';
 import { Progress } from './progress.js';
 import { ScoreSummary } from './summary.js';
-import { QueueRunError, queueRefusal, submitChunks } from './queue.js';
 
 export interface ScoreCommandOptions {
   spec: string;
@@ -149,8 +148,10 @@ export async function runScore(o: ScoreCommandOptions, log: (s: string) => void 
     }
     throw e;
   }
-  if (o.queue) {
-    const refusal = queueRefusal(compiled);
+  // The queue path (BullMQ, ioredis) is loaded only with --queue: plain runs do not pay its start-up.
+  const queue = o.queue ? await import('./queue.js') : null;
+  if (queue) {
+    const refusal = queue.queueRefusal(compiled);
     if (refusal) {
       await compiled.close();
       log(`error: --queue: ${refusal}`);
@@ -159,7 +160,7 @@ export async function runScore(o: ScoreCommandOptions, log: (s: string) => void 
   }
   let code = 70;
   try {
-    code = await scoreWith(compiled, o, log);
+    code = await scoreWith(compiled, o, log, queue);
     return code;
   } finally {
     // After a signal, graders may still be busy with the batch in flight: give them a moment, no more.
@@ -168,6 +169,9 @@ export async function runScore(o: ScoreCommandOptions, log: (s: string) => void 
     else await close;
   }
 }
+
+/** The `--queue` path's module, loaded only when asked for. */
+type QueueModule = typeof import('./queue.js');
 
 const SIGNAL_CODES: Record<number, true> = { 130: true, 143: true };
 
@@ -183,7 +187,7 @@ function checkPaths(o: ScoreCommandOptions): string | null {
   return null;
 }
 
-async function scoreWith(compiled: CompiledSpec, o: ScoreCommandOptions, log: (s: string) => void): Promise<number> {
+async function scoreWith(compiled: CompiledSpec, o: ScoreCommandOptions, log: (s: string) => void, queue: QueueModule | null): Promise<number> {
   const summaryOut = o.out === '-' ? log : (s: string) => process.stdout.write(s + '\n');
   const maxReported = o.maxReported ?? 20;
   const progress = new Progress(!o.quiet && o.progress !== false, o.progressInterval);
@@ -261,8 +265,8 @@ async function scoreWith(compiled: CompiledSpec, o: ScoreCommandOptions, log: (s
         if (firstDuplicates.length < 5) firstDuplicates.push(`"${id}" at line ${line} (first at line ${first})`);
       },
     });
-    if (o.queue) {
-      await submitChunks(batches, {
+    if (queue && o.queue) {
+      await queue.submitChunks(batches, {
         url: o.queue,
         spec: { path: resolve(o.spec), dir: dirname(resolve(o.spec)) },
         details: o.details === true,
@@ -329,7 +333,7 @@ async function scoreWith(compiled: CompiledSpec, o: ScoreCommandOptions, log: (s
       log(`error: ${o.in}:${e.line}: the compressed input breaks here (${e.reason}); the lines before it were scored and ${holds}`);
       return 1;
     }
-    if (e instanceof QueueRunError) {
+    if (queue && e instanceof queue.QueueRunError) {
       if (n === 0 && !resumed) {
         await output.discard().catch(() => undefined);
         log(`error: ${e.message}; nothing was written`);
