@@ -119,6 +119,16 @@ function pairOf(r: Rollout): { none: Rollout; wrong: Rollout } | null {
   return { none: withSteps(none, ''), wrong: withSteps(wrong, String(wrongOf(ref))) };
 }
 
+/**
+ * Specs whose reward is not a verdict on the answer, with the reason. `local_model.yaml` scores how
+ * well a tiny random model predicts the reference after the completion's reasoning (its numbers mean
+ * nothing, README): with the answer removed or replaced, the reasoning text differs and so does the
+ * noise. The no-answer semantics of `likelihood` are tested in src/graders/likelihood.test.ts.
+ */
+const EXEMPT: Record<string, string> = {
+  'local_model.yaml': 'a likelihood reward on a tiny random model: no verdict on the answer to compare',
+};
+
 describe('bundled specs: no answer never scores above a wrong answer', () => {
   it('every bundled spec has its example rollouts listed here', () => {
     expect(readdirSync(EXAMPLES).filter((f) => f.endsWith('.yaml')).sort()).toEqual(Object.keys(ROLLOUTS).sort());
@@ -127,6 +137,10 @@ describe('bundled specs: no answer never scores above a wrong answer', () => {
   for (const [specFile, rolloutFile] of Object.entries(ROLLOUTS)) {
     const loaded = loadSpecFile(join(EXAMPLES, specFile));
     const missingModel = Object.values(loaded.spec.backends ?? {}).some((b) => b.type === 'gguf' && !existsSync(resolve(loaded.dir, b.path)));
+    if (EXEMPT[specFile]) {
+      it.skip(`${specFile}: exempt (${EXEMPT[specFile]})`, () => {});
+      continue;
+    }
     it.skipIf(missingModel)(`${specFile} on ${rolloutFile}`, async () => {
       const compiled = compileSpec(loaded.spec, { source: specFile, specDir: loaded.dir });
       try {
