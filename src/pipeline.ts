@@ -9,6 +9,7 @@ import { stepsToTokens } from './credit/tokens.js';
 import { rolloutTokenCount } from './tokenize/count.js';
 import { estimateTokens } from './tokenize/estimate.js';
 import { countReason, reasonOfError, reasonOfNull, type ReasonCounts } from './diagnose/reasons.js';
+import type { DiagnoseInput } from './diagnose/types.js';
 import { nameRecord } from './spec/names.js';
 
 /**
@@ -438,5 +439,31 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
       nullReasons: states.map((s) => s.reasons),
       ...(stepTally ? { steps: stepTally } : {}),
     },
+  };
+}
+
+/**
+ * The diagnostics' view of a scored batch: its columns as {@link DiagnoseInput} (rewards, components,
+ * advantages, groups, token lengths, null and error counts, null reasons, step credit), for
+ * `diagnoseBatch`. `groupNames` names flagged groups (default: batch index).
+ *
+ * @example
+ * const { columns } = await scoreBatch(compiled, rollouts);
+ * const d = diagnoseBatch(diagnoseInputOf(columns, compiled.names), compiled.spec.diagnostics);
+ */
+export function diagnoseInputOf(columns: BatchColumns, names: readonly string[], groupNames?: readonly string[]): DiagnoseInput {
+  return {
+    rewards: columns.rewards,
+    components: columns.components,
+    names,
+    advantages: columns.advantages ?? undefined,
+    groupOf: columns.groupOf,
+    groupCount: columns.groupCount,
+    lengths: columns.tokenLengths,
+    nullCounts: columns.nullCounts,
+    errorCounts: columns.errorCounts,
+    nullReasons: columns.nullReasons,
+    groupNames,
+    steps: columns.steps,
   };
 }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadSpecFile } from '../src/spec/load.js';
 import { compileSpec } from '../src/spec/compile.js';
 import { scoreBatch } from '../src/pipeline.js';
 import type { Rollout } from '../src/rollout/types.js';
-import { ROOT } from './cli.js';
+import { EXAMPLES, EXAMPLE_ROLLOUTS, readExampleRollouts } from './examples.js';
 
 /**
  * Issue 12, item 3's "done when": for every bundled spec, a completion with no answer never scores
@@ -14,27 +14,10 @@ import { ROOT } from './cli.js';
  * example rollouts whose completion states the reference: every occurrence removed (no answer)
  * vs replaced by a wrong value (wrong answer) — in the completion and in the final step.
  */
-const EXAMPLES = join(ROOT, 'examples');
 
-/** The example rollouts each bundled spec is written for. */
-const ROLLOUTS: Record<string, string> = {
-  'agent_dense.yaml': 'agent_rollouts.jsonl',
-  'agent_gated.yaml': 'agent_rollouts.jsonl',
-  'agent_outcome.yaml': 'agent_rollouts.jsonl',
-  'gated.yaml': 'gsm8k_rollouts.jsonl',
-  'gdpo.yaml': 'gsm8k_rollouts.jsonl',
-  'gsm8k.yaml': 'gsm8k_rollouts.jsonl',
-  'hierarchical.yaml': 'gsm8k_rollouts.jsonl',
-  'local_model.yaml': 'gsm8k_rollouts.jsonl',
-  'tool_json.yaml': 'tool_json_rollouts.jsonl',
-};
+const ROLLOUTS = EXAMPLE_ROLLOUTS;
 
-function readRollouts(file: string): Rollout[] {
-  return readFileSync(join(EXAMPLES, file), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim().length > 0)
-    .map((l) => JSON.parse(l) as Rollout);
-}
+const readRollouts = readExampleRollouts;
 
 function replaceLast(text: string, needle: string, by: string): string | null {
   const at = text.lastIndexOf(needle);

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadSpecFile } from '../src/spec/load.js';
 import { compileSpec } from '../src/spec/compile.js';
 import { BUILTIN_SAMPLES, probeSpec } from '../src/probe/index.js';
-import type { Rollout } from '../src/rollout/types.js';
-import { ROOT } from './cli.js';
+import { EXAMPLES, EXAMPLE_ROLLOUTS, readExampleRollouts } from './examples.js';
 
 /**
  * Issue 11's "done when": `rewardkit probe` on each bundled example spec finds nothing, or the
@@ -13,21 +12,8 @@ import { ROOT } from './cli.js';
  * written for (the built-in samples for the eval specs). Huge-output attempts are 200k characters
  * here (1M in the CLI) to keep the suite quick; the strategies are the same.
  */
-const EXAMPLES = join(ROOT, 'examples');
 
-const SAMPLES: Record<string, string | null> = {
-  'agent_dense.yaml': 'agent_rollouts.jsonl',
-  'agent_gated.yaml': 'agent_rollouts.jsonl',
-  'agent_outcome.yaml': 'agent_rollouts.jsonl',
-  'gated.yaml': 'gsm8k_rollouts.jsonl',
-  'gdpo.yaml': 'gsm8k_rollouts.jsonl',
-  'gsm8k.yaml': 'gsm8k_rollouts.jsonl',
-  'hierarchical.yaml': 'gsm8k_rollouts.jsonl',
-  'local_model.yaml': 'gsm8k_rollouts.jsonl',
-  'tool_json.yaml': 'tool_json_rollouts.jsonl',
-  'eval/length.yaml': null,
-  'eval/refusal.yaml': null,
-};
+const SAMPLES: Record<string, string | null> = { ...EXAMPLE_ROLLOUTS, 'eval/length.yaml': null, 'eval/refusal.yaml': null };
 
 /**
  * Findings accepted on purpose: the eval specs are reward *baselines* for `rewardkit eval` (how
@@ -42,12 +28,7 @@ const ACCEPTED: Record<string, { strategies: RegExp; why: string }> = {
   },
 };
 
-function readRollouts(file: string): Rollout[] {
-  return readFileSync(join(EXAMPLES, file), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim().length > 0)
-    .map((l) => JSON.parse(l) as Rollout);
-}
+const readRollouts = readExampleRollouts;
 
 describe('rewardkit probe on the bundled example specs', () => {
   it('lists every bundled spec', () => {

@@ -9,7 +9,7 @@ import { moduleKindsOf, preloadModules, withModuleKinds } from '../graders/modul
 import { BadLineError, readRolloutBatches } from '../rollout/batches.js';
 import { InputFileError } from '../rollout/jsonl.js';
 import type { Rollout } from '../rollout/types.js';
-import { scoreBatch } from '../pipeline.js';
+import { diagnoseInputOf, scoreBatch } from '../pipeline.js';
 import { diagnoseBatch, formatReasons } from '../diagnose/index.js';
 import { renderTable } from './table.js';
 import { nullWarningLines } from './summary.js';
@@ -42,20 +42,7 @@ const pct = (a: number, n: number) => (n > 0 ? `${((a / n) * 100).toFixed(1)}%` 
  */
 export async function nullTable(c: CompiledSpec, rollouts: Rollout[]): Promise<{ text: string; warnings: number }> {
   const { columns } = await scoreBatch(c, rollouts);
-  const d = diagnoseBatch(
-    {
-      rewards: columns.rewards,
-      components: columns.components,
-      names: c.names,
-      groupOf: columns.groupOf,
-      groupCount: columns.groupCount,
-      lengths: columns.tokenLengths,
-      nullCounts: columns.nullCounts,
-      errorCounts: columns.errorCounts,
-      nullReasons: columns.nullReasons,
-    },
-    c.spec.diagnostics,
-  );
+  const d = diagnoseBatch(diagnoseInputOf(columns, c.names), c.spec.diagnostics);
   const n = d.rollouts;
   const rows = d.components.map((k) => [k.name, pct(Math.max(k.nulls, k.errors), n), pct(k.errors, n), k.null_reasons.length > 0 ? formatReasons(k.null_reasons.slice(0, 3)) : '-']);
   rows.push(['reward', pct(d.null_rewards, n), '-', d.null_rewards > 0 ? 'advantage 0 for these rollouts' : '-']);

@@ -1,5 +1,6 @@
 import { diagnoseBatch, type BatchDiagnostics } from '../diagnose/index.js';
 import type { ScoredPart } from './service.js';
+import { diagnoseInputOf } from '../pipeline.js';
 
 /**
  * Batch diagnostics of one scored part (one spec's rollouts of a request), as `/v1/score` returns
@@ -18,21 +19,5 @@ export function diagnosePart(part: ScoredPart): BatchDiagnostics {
     const r = results[firstOf[g]!];
     return r && r.group === undefined ? `prompt of ${r.id}` : key;
   });
-  return diagnoseBatch(
-    {
-      rewards: columns.rewards,
-      components: columns.components,
-      names: part.entry.compiled.names,
-      advantages: columns.advantages ?? undefined,
-      groupOf: columns.groupOf,
-      groupCount: columns.groupCount,
-      lengths: columns.tokenLengths,
-      nullCounts: columns.nullCounts,
-      errorCounts: columns.errorCounts,
-      nullReasons: columns.nullReasons,
-      groupNames,
-      steps: columns.steps,
-    },
-    part.entry.compiled.spec.diagnostics,
-  );
+  return diagnoseBatch(diagnoseInputOf(columns, part.entry.compiled.names, groupNames), part.entry.compiled.spec.diagnostics);
 }
