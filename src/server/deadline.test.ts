@@ -46,10 +46,12 @@ for (const scoring of ['inline', 'pool'] as const) {
     const inflight = async () => metric((await call(url, 'GET', '/metrics')).text, 'rewardkit_inflight_rollouts');
 
     it('answers /healthz while a heavy batch runs, then 503s the batch at its deadline and stops its work', async () => {
-      // Inline: many calls of some tens of ms each (seconds in all); pool: one call of many seconds.
+      // Inline: many calls of some tens of ms each (tens of seconds in all, far past the 2 s deadline
+      // even on a fast, idle machine: the deadline stops the calls not yet started); pool: one call
+      // of many seconds.
       const rollouts =
         scoring === 'inline'
-          ? Array.from({ length: 200 }, (_, i) => ({ id: `h${i}`, completion: words(2000, 7), reference: words(2000, 11) }))
+          ? Array.from({ length: 1000 }, (_, i) => ({ id: `h${i}`, completion: words(2000, 7), reference: words(2000, 11) }))
           : [{ id: 'h0', completion: words(40000, 7), reference: words(40000, 11) }];
       let heavyDone = false;
       const heavy = call(url, 'POST', '/v1/score', { rollouts }).finally(() => (heavyDone = true));
