@@ -228,13 +228,14 @@ describe('admission over HTTP', () => {
   });
 
   it('beyond --max-inflight requests wait in order instead of 429; past the wait deadline 503 with Retry-After', async () => {
-    // The slot holder: rouge_l LCS over long texts, seconds of sliced grading, ended by the 2 s deadline.
+    // The slot holder: rouge_l LCS over long texts, 1,000 rollouts of tens of ms each (many seconds of sliced
+    // grading even on an idle machine), ended by the 2 s deadline.
     const dir = mkdtempSync(join(tmpdir(), 'rk-queue-'));
     writeFileSync(join(dir, 'lcs.yaml'), 'name: lcs\ncomponents:\n  - {name: lcs, grader: rouge_l, max_tokens: 100000}\n');
     const { server, url } = await startServer({ specs: [dir], port: 0, scoring: 'inline', maxInflightRequests: 1, deadlineMs: 2000, queueTimeoutMs: 30_000, logStream: logSink() });
     const words = (n: number, k: number) => Array.from({ length: n }, (_, i) => `w${(i * k) % 97}`).join(' ');
     try {
-      const heavy = call(url, 'POST', '/v1/score', { rollouts: Array.from({ length: 200 }, (_, i) => ({ id: `h${i}`, completion: words(2000, 7), reference: words(2000, 11) })) });
+      const heavy = call(url, 'POST', '/v1/score', { rollouts: Array.from({ length: 1000 }, (_, i) => ({ id: `h${i}`, completion: words(2000, 7), reference: words(2000, 11) })) });
       const waiting = async () => metric((await call(url, 'GET', '/metrics')).text, 'rewardkit_queue_waiting{lane="score"}');
       await until(async () => metric((await call(url, 'GET', '/metrics')).text, 'rewardkit_queue_running{lane="score"}') === 1, 'the heavy request to run');
       const done: number[] = [];
@@ -262,7 +263,7 @@ describe('admission over HTTP', () => {
     }
     const short = await startServer({ specs: [dir], port: 0, scoring: 'inline', maxInflightRequests: 1, deadlineMs: 2000, queueTimeoutMs: 100, logStream: logSink() });
     try {
-      const heavy = call(short.url, 'POST', '/v1/score', { rollouts: Array.from({ length: 200 }, (_, i) => ({ id: `h${i}`, completion: words(2000, 7), reference: words(2000, 11) })) });
+      const heavy = call(short.url, 'POST', '/v1/score', { rollouts: Array.from({ length: 1000 }, (_, i) => ({ id: `h${i}`, completion: words(2000, 7), reference: words(2000, 11) })) });
       await until(async () => metric((await call(short.url, 'GET', '/metrics')).text, 'rewardkit_queue_running{lane="score"}') === 1, 'the heavy request to run');
       const late = await call(short.url, 'POST', '/v1/score', { rollouts: [{ id: 'late', completion: 'a', reference: 'a' }] });
       expect(late.status).toBe(503);
