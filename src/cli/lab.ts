@@ -58,6 +58,11 @@ export async function runLab(name: string, o: LabRunOptions, out: (s: string) =>
   return results.every((r) => r.claims.every((c) => c.holds)) ? 0 : 1;
 }
 
+/** The `lab list --json` value: one object per experiment. */
+export function labListJson(): { name: string; title: string; paper: string; defaultSeeds: number; variants: Record<string, string> }[] {
+  return experiments.map((e) => ({ name: e.name, title: e.title, paper: e.paper, defaultSeeds: e.defaultSeeds, variants: e.variants }));
+}
+
 /** The `lab list` text: one experiment a line with its paper and variants. */
 export function renderLabList(): string {
   return renderTable(
@@ -84,7 +89,7 @@ export function registerLab(program: Command): void {
     .description('List the experiments, their default seeds and their broken variants.')
     .option('--json', 'print [{name, title, paper, defaultSeeds, variants}]')
     .action((opts: { json?: boolean }) => {
-      if (opts.json) process.stdout.write(JSON.stringify(experiments.map((e) => ({ name: e.name, title: e.title, paper: e.paper, defaultSeeds: e.defaultSeeds, variants: e.variants }))) + '\n');
+      if (opts.json) process.stdout.write(JSON.stringify(labListJson()) + '\n');
       else process.stdout.write(renderLabList() + '\n');
     });
   lab

@@ -7,7 +7,7 @@ import { chartIds } from '../evaluate/report.js';
 import { chartsOf, renderLabReport } from './report.js';
 import { gdpoVsGrpo } from './experiments/gdpo-vs-grpo.js';
 import { graVsDirect } from './experiments/gra-vs-direct.js';
-import { runLab } from '../cli/lab.js';
+import { labListJson, renderLabList, runLab } from '../cli/lab.js';
 import type { ExperimentResult } from './types.js';
 
 let results: ExperimentResult[] = [];
@@ -60,6 +60,12 @@ describe('rewardkit lab run (command function)', () => {
     expect(await runLab('gdpo-vs-grpo', { variant: 'gdpo-as-grpo', seeds: 3 }, (s) => text.push(s), () => {})).toBe(1);
     expect(text.join('\n')).toMatch(/0\/2 claims hold/);
   }, 60_000);
+  it('lab list names every experiment with its seeds and variants', () => {
+    const list = labListJson();
+    expect(list.map((e) => e.name)).toEqual(expect.arrayContaining(['gdpo-vs-grpo', 'par-goodhart', 'gra-vs-direct', 'speakrl-clarify']));
+    expect(list.find((e) => e.name === 'par-goodhart')!.variants).toHaveProperty('no-par');
+    expect(renderLabList()).toMatch(/speakrl-clarify +10 +always-reward-clarify/);
+  });
   it('usage errors exit 2 and name the problem', async () => {
     const err: string[] = [];
     expect(await runLab('nope', {}, () => {}, (s) => err.push(s))).toBe(2);
