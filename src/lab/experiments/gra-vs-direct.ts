@@ -8,7 +8,7 @@
  */
 import { buildCredit } from '../../credit/registry.js';
 import { SoftmaxPolicy } from '../learners/softmax.js';
-import { ASK, EDIT, SEARCH, SUBMIT, EpisodeBuffer, TOOL_ACTIONS, TOOL_DEFAULTS, TOOL_STATES, evaluateToolPolicy, runToolEpisode, toStepBatch, toolStats, type ToolTaskConfig } from '../envs/tooluse.js';
+import { ASK, EDIT, SEARCH, SUBMIT, EpisodeBuffer, TOOL_ACTIONS, TOOL_DEFAULTS, TOOL_STATES, evaluateToolPolicy, runToolEpisode, toStepBatch, toolStats, type ToolTaskConfig, checkToolConfig } from '../envs/tooluse.js';
 import { Rng } from '../rng.js';
 import { claimOnMean, pairedDiff } from '../stats.js';
 import { checkRunOptions, checkpoints, column, curveOf, forSeeds } from '../seeds.js';
@@ -58,6 +58,7 @@ export interface GatedRun {
  */
 export function trainGated(threshold: number | null, seed: number): GatedRun {
   const { task, groups, groupSize: G, steps, lr, every, evalEpisodes } = GRA_SETUP;
+  checkToolConfig(task);
   const allowed = TOOL_ACTIONS.map((_, a) => (a === ASK ? 0 : 1));
   const pi = new SoftmaxPolicy(TOOL_STATES, TOOL_ACTIONS.length, pretrainedLogits(GRA_SETUP.prior), allowed);
   const credit = buildCredit({ method: 'gated', threshold: threshold ?? -Number.MAX_VALUE, estimator: 'grpo' });

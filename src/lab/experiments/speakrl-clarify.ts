@@ -7,7 +7,7 @@
  * makes it over-ask (mechanics-B §22, [TXT/INF]).
  */
 import { AdvantageStep, SoftmaxPolicy } from '../learners/softmax.js';
-import { ASK, EpisodeBuffer, TOOL_ACTIONS, TOOL_DEFAULTS, TOOL_STATES, evaluateToolPolicy, runToolEpisode, type ToolTaskConfig } from '../envs/tooluse.js';
+import { ASK, EpisodeBuffer, TOOL_ACTIONS, TOOL_DEFAULTS, TOOL_STATES, evaluateToolPolicy, runToolEpisode, type ToolTaskConfig, checkToolConfig } from '../envs/tooluse.js';
 import { pretrainedLogits } from './gra-vs-direct.js';
 import { Rng } from '../rng.js';
 import { claimOnMean, pairedDiff } from '../stats.js';
@@ -69,6 +69,7 @@ export interface ClarifyRun {
  */
 export function trainClarify(kind: ClarifyReward, askable: boolean, seed: number): ClarifyRun {
   const { task, groups, groupSize: G, steps, lr, every, evalEpisodes, prior } = SPEAKRL_SETUP;
+  checkToolConfig(task);
   const allowed = TOOL_ACTIONS.map((_, a) => (a === ASK && !askable ? 0 : 1));
   const pi = new SoftmaxPolicy(TOOL_STATES, TOOL_ACTIONS.length, pretrainedLogits(prior), allowed);
   const adv = new AdvantageStep({ estimator: 'rloo' }, groups, G);
