@@ -149,7 +149,7 @@ export const gdpoVsGrpo: Experiment = {
     const jointDiff = pairedDiff(column(runs, (r) => last(r.gdpo.joint)), column(runs, (r) => last(r.grpo.joint)));
     const collapseDiff = pairedDiff(column(runs, (r) => r.grpo.collapsedAll), column(runs, (r) => r.gdpo.collapsedAll));
     const x = checkpoints(GDPO_SETUP.steps, GDPO_SETUP.every);
-    const lab = variant === 'gdpo-as-grpo' ? 'GDPO (replaced by GRPO)' : 'GDPO';
+    const lab = variant === 'gdpo-as-grpo' ? 'GDPO arm (GRPO)' : 'GDPO';
     return {
       experiment: gdpoVsGrpo.name,
       paper: gdpoVsGrpo.paper,

@@ -121,7 +121,7 @@ export const graVsDirect: Experiment = {
     const gate = variant === 'no-gate' ? null : GRA_SETUP.threshold;
     const runs = await forSeeds(opts, seeds, seed0, (seed) => ({ gra: trainGated(gate, seed), dra: trainGated(null, seed) }));
     const x = checkpoints(GRA_SETUP.steps, GRA_SETUP.every);
-    const lab = variant === 'no-gate' ? 'G-RA (gate removed)' : 'G-RA';
+    const lab = variant === 'no-gate' ? 'G-RA arm (no gate)' : 'G-RA';
     return {
       experiment: graVsDirect.name,
       paper: graVsDirect.paper,

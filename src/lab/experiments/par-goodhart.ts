@@ -169,7 +169,7 @@ export const parGoodhart: Experiment = {
     const usePar = variant !== 'no-par';
     const runs = await forSeeds(opts, seeds, seed0, async (seed) => ({ par: await trainPar(usePar, seed), raw: await trainPar(false, seed) }));
     const x = checkpoints(PAR_SETUP.steps, PAR_SETUP.every);
-    const lab = usePar ? 'PAR' : 'PAR (removed: raw proxy)';
+    const lab = usePar ? 'PAR' : 'PAR arm (raw proxy)';
     return {
       experiment: parGoodhart.name,
       paper: parGoodhart.paper,

@@ -143,7 +143,7 @@ export const speakrlClarify: Experiment = {
       mute: trainClarify('none', false, seed),
     }));
     const x = checkpoints(SPEAKRL_SETUP.steps, SPEAKRL_SETUP.every);
-    const lab = kind === 'always' ? 'SpeakRL (replaced by the naive bonus)' : 'SpeakRL reward';
+    const lab = kind === 'always' ? 'SpeakRL arm (naive bonus)' : 'SpeakRL reward';
     return {
       experiment: speakrlClarify.name,
       paper: speakrlClarify.paper,
