@@ -67,6 +67,16 @@ export const TOOL_DEFAULTS: ToolTaskConfig = {
   levels: { noSubmit: 0, empty: 0, fail: 0.25, pass: 1 },
 };
 
+/**
+ * Logits of a "pretrained" agent: in every state the action that makes progress (search at stage 0,
+ * edit at stage 1, submit at stage 2) gets `+prior`, the others 0.
+ */
+export function pretrainedLogits(prior: number): Float64Array {
+  const th = new Float64Array(TOOL_STATES * TOOL_ACTIONS.length);
+  for (let s = 0; s < TOOL_STATES; s++) th[s * TOOL_ACTIONS.length + [SEARCH, EDIT, SUBMIT][Math.floor(s / 3)]] = prior;
+  return th;
+}
+
 /** Checks a config; errors name the field. */
 export function checkToolConfig(c: ToolTaskConfig): ToolTaskConfig {
   const prob = (v: number, f: string) => {

@@ -8,13 +8,13 @@
  */
 import { buildCredit } from '../../credit/registry.js';
 import { SoftmaxPolicy } from '../learners/softmax.js';
-import { ASK, EDIT, SEARCH, SUBMIT, EpisodeBuffer, TOOL_ACTIONS, TOOL_DEFAULTS, TOOL_STATES, evaluateToolPolicy, runToolEpisode, toStepBatch, toolStats, type ToolTaskConfig, checkToolConfig } from '../envs/tooluse.js';
+import { ASK, EpisodeBuffer, pretrainedLogits, TOOL_ACTIONS, TOOL_DEFAULTS, TOOL_STATES, evaluateToolPolicy, runToolEpisode, toStepBatch, toolStats, type ToolTaskConfig, checkToolConfig } from '../envs/tooluse.js';
 import { Rng } from '../rng.js';
 import { claimOnMean, pairedDiff } from '../stats.js';
 import { checkRunOptions, checkpoints, column, curveOf, forSeeds } from '../seeds.js';
 import type { Experiment, ExperimentResult, RunOptions } from '../types.js';
 
-/** Setup: the toy's defaults (no ambiguity, no ask action), Δ between the empty and the fail level. */
+/** Setup: the toy's defaults (no ambiguity, no ask action) with step reward 0.3; Δ between the empty and the fail level. */
 export const GRA_SETUP = {
   task: { ...TOOL_DEFAULTS, stepReward: 0.3 } satisfies ToolTaskConfig,
   /** Δ: a submitted patch (fail 0.25 or pass 1) opens the gate; no submit or an empty one (0) does not. */
@@ -28,16 +28,6 @@ export const GRA_SETUP = {
   /** Logit bonus of the progress action of each stage in the starting ("pretrained") policy. */
   prior: 1.5,
 };
-
-/**
- * Logits of a "pretrained" agent: in every state the action that makes progress (search at stage 0,
- * edit at stage 1, submit at stage 2) gets `+prior`, the others 0.
- */
-export function pretrainedLogits(prior: number): Float64Array {
-  const th = new Float64Array(TOOL_STATES * TOOL_ACTIONS.length);
-  for (let s = 0; s < TOOL_STATES; s++) th[s * TOOL_ACTIONS.length + [SEARCH, EDIT, SUBMIT][Math.floor(s / 3)]] = prior;
-  return th;
-}
 
 /** What one training run reports (per checkpoint curves and evaluations before and after). */
 export interface GatedRun {

@@ -7,8 +7,7 @@
  * makes it over-ask (mechanics-B §22, [TXT/INF]).
  */
 import { AdvantageStep, SoftmaxPolicy } from '../learners/softmax.js';
-import { ASK, EpisodeBuffer, TOOL_ACTIONS, TOOL_DEFAULTS, TOOL_STATES, evaluateToolPolicy, runToolEpisode, type ToolTaskConfig, checkToolConfig } from '../envs/tooluse.js';
-import { pretrainedLogits } from './gra-vs-direct.js';
+import { ASK, EpisodeBuffer, pretrainedLogits, TOOL_ACTIONS, TOOL_DEFAULTS, TOOL_STATES, evaluateToolPolicy, runToolEpisode, type ToolTaskConfig, checkToolConfig } from '../envs/tooluse.js';
 import { Rng } from '../rng.js';
 import { claimOnMean, pairedDiff } from '../stats.js';
 import { checkRunOptions, checkpoints, column, curveOf, forSeeds } from '../seeds.js';
