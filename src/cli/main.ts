@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   serve: async () => (await import('./serve.js')).registerServe,
   probe: async () => (await import('./probe.js')).registerProbe,
   worker: async () => (await import('./worker.js')).registerWorker,
+  lab: async () => (await import('./lab.js')).registerLab,
 };
 
 /**

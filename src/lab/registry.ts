@@ -3,9 +3,18 @@
  * under `src/lab/experiments/` and is added here.
  */
 import type { Experiment } from './types.js';
+import { gdpoVsGrpo } from './experiments/gdpo-vs-grpo.js';
+import { parGoodhart } from './experiments/par-goodhart.js';
+import { graVsDirect } from './experiments/gra-vs-direct.js';
+import { speakrlClarify } from './experiments/speakrl-clarify.js';
 
 /** The lab's experiments, in `lab list` order. */
-export const experiments: readonly Experiment[] = [];
+export const experiments: readonly Experiment[] = [
+  gdpoVsGrpo,
+  parGoodhart,
+  graVsDirect,
+  speakrlClarify,
+];
 
 /** The experiment named `name`, or an error listing the known names. */
 export function experimentByName(name: string): Experiment {
