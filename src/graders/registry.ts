@@ -30,6 +30,7 @@ import { httpGrader } from './http.js';
 import { firstJudgedKind } from './first_judged.js';
 import { hindsightBonusKind } from './hindsight_bonus.js';
 import { personaFaithfulnessGrader } from './persona_faithfulness.js';
+import { pathFaithfulnessGrader } from './path_faithfulness.js';
 
 /** Built here so it can look up the other kinds (no import cycle). */
 const firstJudgedGrader = firstJudgedKind((kind) => byKind.get(kind));
@@ -71,6 +72,7 @@ export const graderKinds: readonly GraderKind[] = [
   firstJudgedGrader,
   hindsightBonusGrader,
   personaFaithfulnessGrader,
+  pathFaithfulnessGrader,
 ] as unknown as GraderKind[];
 
 const byKind = new Map(graderKinds.map((k) => [k.kind, k]));
