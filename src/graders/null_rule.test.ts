@@ -72,6 +72,7 @@ const CASES: Record<string, Case | { skip: string }> = {
   dpo_implicit: { skip: 'model-backed: the implicit reward is unbounded; an empty completion has no tokens to score' },
   persona_faithfulness: { skip: 'model-backed: no persona statements → null; a blank completion scores 0 without a call (persona_faithfulness.test.ts)' },
   path_faithfulness: { skip: 'model-backed (path_faithfulness.test.ts): no gold-CoT → null; mean_prob scores 0 without an answer or steps, mean_logprob has no floor (as likelihood)' },
+  persona_rubric: { skip: 'model-backed judge: no user history → null; a blank completion scores 0 without a call; unusable chains are errors, never a score (persona_rubric.test.ts)' },
   python: { skip: "the user's function decides what an answer-less completion scores; its failures are errors, or 0 with on_error: zero (python/python.test.ts)" },
 };
 

@@ -31,6 +31,7 @@ import { firstJudgedKind } from './first_judged.js';
 import { hindsightBonusKind } from './hindsight_bonus.js';
 import { personaFaithfulnessGrader } from './persona_faithfulness.js';
 import { pathFaithfulnessGrader } from './path_faithfulness.js';
+import { personaRubricGrader } from './persona_rubric.js';
 
 /** Built here so it can look up the other kinds (no import cycle). */
 const firstJudgedGrader = firstJudgedKind((kind) => byKind.get(kind));
@@ -73,6 +74,7 @@ export const graderKinds: readonly GraderKind[] = [
   hindsightBonusGrader,
   personaFaithfulnessGrader,
   pathFaithfulnessGrader,
+  personaRubricGrader,
 ] as unknown as GraderKind[];
 
 const byKind = new Map(graderKinds.map((k) => [k.kind, k]));
