@@ -89,6 +89,10 @@ export function prefixEnds(K: number, maxPrefixes: number): number[] {
  *   evenly, the last always kept), so a policy cannot multiply the calls by writing many tiny steps.
  *   P2S adds this to an outcome reward, R = R_outcome + λ·PFR: in rewardkit, a second component
  *   (`likelihood` with `variant: rlpr`, say) and the weights of `combine`.
+ * - A consequence of the proportional alignment: a completion written as one step is scored on the
+ *   gold conclusion alone (an RLPR-like score), while a stepwise one is also scored on the longer gold
+ *   suffixes after its early steps. If a policy drifts toward one-block reasoning, require steps with a
+ *   `format` or `regex` component.
  *
  * The gold-CoT is the rollout's `reference` (a text, or a list whose best-scoring entry counts), or
  * `meta.<gold_key>` when `gold_key` is set; P2S synthesises and filters it from the question and the
