@@ -55,7 +55,7 @@ describe('path_faithfulness (P2S PFR, [INF] reading)', () => {
       { prompt: 'Q? x\n\n', continuation: 'B\n\nC' },
       { prompt: 'Q? x\n\ny\n\n', continuation: 'C' },
     ]);
-    expect(r!.details).toMatchObject({ model_steps: 2, gold_steps: 3, steps: [{ step: 1, gold_from: 2, pfr: 0.5 }, { step: 2, gold_from: 3, pfr: 0.9 }] });
+    expect(r!.details).toMatchObject({ model_steps: 2, gold_steps: 3, steps: [{ step: 1, end: 1, gold_from: 2, pfr: 0.5 }, { step: 2, end: 4, gold_from: 3, pfr: 0.9 }] });
     const [l] = await gradeAll(build(backend, { reduce: 'mean_logprob' }), [{ prompt: 'Q? ', completion, reference: gold }]);
     expect(l!.score).toBeCloseTo((Math.log(0.5) + Math.log(0.9)) / 2, 14);
   });

@@ -85,7 +85,8 @@ export function prefixEnds(K: number, maxPrefixes: number): number[] {
  * - PFR_k is the suffix's mean token probability (`reduce: mean_prob`, default: RLPR's score, which
  *   P2S extends; in [0, 1]) or its mean token log-probability (`reduce: mean_logprob`).
  * - The reward is the mean of PFR_k over the evaluated prefixes; each PFR_k is in
- *   `details.steps`. At most `max_prefixes` prefixes are evaluated (default 16; more steps are sampled
+ *   `details.steps` (`{step: k, end, gold_from, pfr}`, `end` the character offset in the completion
+ *   where step k ends, so a trainer can place the dense per-step rewards on its tokens). At most `max_prefixes` prefixes are evaluated (default 16; more steps are sampled
  *   evenly, the last always kept), so a policy cannot multiply the calls by writing many tiny steps.
  *   P2S adds this to an outcome reward, R = R_outcome + λ·PFR: in rewardkit, a second component
  *   (`likelihood` with `variant: rlpr`, say) and the weights of `combine`.
@@ -177,7 +178,7 @@ export const pathFaithfulnessGrader = defineGrader({
         ends.map(async (k) => pfrOf(await continuationLogprobs(backend, context(s.prompt, reasoning.slice(0, steps[k - 1]![1])), suffix(goldSuffixStart(k, K, M))))),
       );
       const score = pfr.reduce((a, b) => a + b, 0) / pfr.length;
-      return { score, details: { steps: ends.map((k, i) => ({ step: k, gold_from: goldSuffixStart(k, K, M) + 1, pfr: pfr[i] })), model_steps: K, gold_steps: M } };
+      return { score, details: { steps: ends.map((k, i) => ({ step: k, end: steps[k - 1]![1], gold_from: goldSuffixStart(k, K, M) + 1, pfr: pfr[i] })), model_steps: K, gold_steps: M } };
     };
 
     return {
