@@ -6,6 +6,7 @@ import type { CompiledSpec, StepComponents } from './spec/compile.js';
 import { buildStepBatch, type CreditOutput } from './credit/types.js';
 import { StepCreditTally } from './credit/diagnostics.js';
 import { stepsToTokens } from './credit/tokens.js';
+import { addTokenSignal } from './credit/token_rewards.js';
 import { rolloutTokenCount } from './tokenize/count.js';
 import { estimateTokens } from './tokenize/estimate.js';
 import { countReason, reasonOfError, reasonOfNull, type ReasonCounts } from './diagnose/reasons.js';
@@ -273,7 +274,7 @@ function stepOutputs(
  * (each step's value on its `last_token`, 0 elsewhere; null where the value is null). Needs every
  * step's `last_token` and the rollout's `response_length`; throws naming the missing field.
  */
-function tokenValues(r: Rollout, credit: CreditOutput, base: number): { token_rewards: (number | null)[]; token_advantages: (number | null)[] } {
+function tokenValues(r: Rollout, credit: CreditOutput, base: number, signal: TokenSignal | null): { token_rewards: (number | null)[]; token_advantages: (number | null)[] } {
   const steps = r.steps ?? [];
   const len = r.response_length;
   if (typeof len !== 'number') throw new Error('response_length (the response length in tokens) is required with credit.token_rewards');
@@ -285,14 +286,48 @@ function tokenValues(r: Rollout, credit: CreditOutput, base: number): { token_re
   const end = base + steps.length;
   const nullable = (x: Float64Array) => Array.from(x, (v) => (v === v ? v : null));
   try {
+    const rewards = stepsToTokens(offsets, credit.reward.subarray(base, end), last, [len])[0]!;
     return {
-      token_rewards: nullable(stepsToTokens(offsets, credit.reward.subarray(base, end), last, [len])[0]!),
+      token_rewards: nullable(signal ? addTokenSignal(rewards, signal.values, signal.weight) : rewards),
       token_advantages: nullable(stepsToTokens(offsets, credit.advantage.subarray(base, end), last, [len])[0]!),
     };
   } catch (e) {
     // stepsToTokens numbers rollouts within its call, which here holds this rollout alone.
     throw new Error(errorMessage(e).replace(/^rollout 0: /, ''));
   }
+}
+
+/** A rollout's token-level signal for `credit.token_rewards: {signal, weight}`: one value per response token. */
+interface TokenSignal {
+  values: number[];
+  weight: number;
+}
+
+/**
+ * The token-level signal of rollout i: the signal component's `details.token_rewards`, checked to be
+ * finite numbers, one per response token (the rollout's `completion_ids` count or `response_length`).
+ * Throws naming what is wrong; a null score (the component could not judge) has no signal.
+ */
+function tokenSignalOf(r: Rollout, name: string, score: number, details: Record<string, unknown> | undefined, weight: number): TokenSignal {
+  if (score !== score) throw new Error(`the token signal "${name}" is null for this rollout: no token rewards`);
+  const v = details?.token_rewards;
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isFinite(x)))
+    throw new Error(`component "${name}" gave no details.token_rewards (a list of numbers, one per token): use grader token_reward`);
+  const len = rolloutTokenCount(r);
+  if (len === undefined) throw new Error('response_length or completion_ids (the response length in tokens) is required with credit.token_rewards.signal');
+  if (v.length !== len) throw new Error(`the token signal "${name}" has ${v.length} tokens for a response of ${len}: its backend must tokenize as the policy does`);
+  return { values: v as number[], weight };
+}
+
+/**
+ * `credit.token_rewards: {signal}` on a rollout without steps: the whole response is one step ending on
+ * its last token, which carries the rollout's reward (null when the reward is), plus the signal on
+ * every token.
+ */
+function singleStepTokenRewards(reward: number, signal: TokenSignal): (number | null)[] {
+  const base = new Float64Array(signal.values.length);
+  if (base.length > 0) base[base.length - 1] = reward;
+  return Array.from(addTokenSignal(base, signal.values, signal.weight), (v) => (v === v ? v : null));
 }
 
 /**
@@ -332,9 +367,11 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
   }
 
   const errors = new Array<ComponentError[] | undefined>(n);
-  const states: GradeState[] = compiled.names.map(() => ({
+  const tokenSpec = compiled.spec.credit?.token_rewards;
+  const signalIndex = typeof tokenSpec === 'object' ? compiled.names.indexOf(tokenSpec.signal) : -1;
+  const states: GradeState[] = compiled.names.map((_, k) => ({
     col: new Float64Array(n).fill(NaN),
-    details: opts.details ? new Array(n) : null,
+    details: opts.details || k === signalIndex ? new Array(n) : null,
     errors,
     errorCount: 0,
     reasons: new Map(),
@@ -412,9 +449,12 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
       out.details = d;
     } else if ('details' in src) delete out.details;
     if ((credit || stepGrades) && Array.isArray(src.steps)) out.steps = stepOutputs(src.steps, i, credit, stepOffsets, stepGrades, compiled.steps);
-    if (credit && stepOffsets && compiled.spec.credit?.token_rewards && Array.isArray(src.steps) && src.steps.length > 0) {
+    const withSteps = Array.isArray(src.steps) && src.steps.length > 0;
+    if (tokenSpec && (withSteps ? credit && stepOffsets : signalIndex >= 0)) {
       try {
-        Object.assign(out, tokenValues(src, credit, stepOffsets[i]!));
+        const signal = signalIndex >= 0 ? tokenSignalOf(src, compiled.names[signalIndex]!, components[signalIndex]![i]!, states[signalIndex]!.details![i], (tokenSpec as { weight: number }).weight) : null;
+        if (withSteps) Object.assign(out, tokenValues(src, credit!, stepOffsets![i]!, signal));
+        else out.token_rewards = singleStepTokenRewards(r, signal!);
       } catch (e) {
         (errors[i] ??= []).push({ component: 'credit', message: errorMessage(e) });
       }

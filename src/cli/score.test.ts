@@ -22,6 +22,11 @@ describe('scoredLine', () => {
     expect(out).toBe(JSON.stringify({ ...input, ...fields }));
     expect(out.match(/"reward"/g)).toHaveLength(1);
   });
+  it('keeps the token rewards of a rollout without steps (credit.token_rewards: {signal})', () => {
+    const input: Rollout = { id: 'x', completion: 'ab', response_length: 2 };
+    const scored = { id: 'x', ...fields, token_rewards: [0.1, 1.2] } as unknown as ScoredRollout; // slim: no completion
+    expect(JSON.parse(scoredLine(input, JSON.stringify(input), scored))).toEqual({ ...input, ...fields, token_rewards: [0.1, 1.2] });
+  });
   it('parses to input + fields for any rollout (property)', () => {
     fc.assert(
       fc.property(

@@ -83,8 +83,8 @@ function mergeScored(input: Rollout, scored: ScoredRollout): ScoredRollout {
  */
 export function scoredLine(input: Rollout, line: string, scored: ScoredRollout): string {
   for (const k of OUTPUT_KEYS) if (k in input) return JSON.stringify(mergeScored(input, scored));
-  // credited steps (and their token values) replace the input's
-  if (scored.steps !== undefined && scored.steps !== input.steps) return JSON.stringify(mergeScored(input, scored));
+  // credited steps (and their token values) replace the input's; token values of a rollout without steps too
+  if ((scored.steps !== undefined && scored.steps !== input.steps) || scored.token_rewards !== undefined) return JSON.stringify(mergeScored(input, scored));
   // What JSON.stringify({reward, components, advantage?, details?, errors?}) gives, written directly.
   let fields = `,"reward":${jsonNumber(scored.reward)},"components":{`;
   let first = true;

@@ -9,3 +9,5 @@ export { rankConsistency } from './comam.js';
 export { rrdLoss } from './lare.js';
 export { stepDiagnostics } from './diagnostics.js';
 export type { StepDiagnostics, PositionCredit } from './diagnostics.js';
+export { addTokenSignal, contrastiveTokenRewards, tgdpoLoss, tgdpoTokenRewards, tgdpoTokenWeights, tregLoss } from './token_rewards.js';
+export type { ContrastiveNormalize, TokenPair } from './token_rewards.js';

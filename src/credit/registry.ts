@@ -35,12 +35,19 @@ export const credits = {
 
 export type CreditMethod = keyof typeof credits;
 
-/** Shared by every method: also write the step rewards onto tokens (see `stepsToTokens`). */
+/** Shared by every method: also write the step rewards onto tokens (see `stepsToTokens`), optionally plus a token-level signal. */
 const tokenRewardsParam = z
-  .boolean()
+  .union([
+    z.boolean(),
+    z.strictObject({
+      signal: z.string().min(1).describe('A rollout-scoped component whose grader gives one value per response token in `details.token_rewards` (`grader: token_reward`: TGDPO, T-REG).'),
+      weight: z.number().finite().default(1).describe('Factor on the signal before it is added to the token rewards (default 1).'),
+    }),
+  ])
   .default(false)
   .describe(
-    'Also give each rollout `token_rewards` (one value per response token: each step\'s credited reward on the step\'s last token, 0 elsewhere) and `token_advantages`, from each step\'s `last_token` (index in the response) and the rollout\'s `response_length` — for trainers that put rewards on tokens (verl token_level_rewards).',
+    'Also give each rollout `token_rewards` (one value per response token: each step\'s credited reward on the step\'s last token, 0 elsewhere) and `token_advantages`, from each step\'s `last_token` (index in the response) and the rollout\'s `response_length` — for trainers that put rewards on tokens (verl token_level_rewards). ' +
+      '`{signal, weight}` adds weight × the named component\'s per-token values to every token (TGDPO / T-REG token rewards); a rollout without steps then gets its reward on its last token plus the signal, and no token_advantages.',
   );
 
 function option<const N extends string, S extends z.ZodRawShape>(k: CreditKind<N, S>) {

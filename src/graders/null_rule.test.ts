@@ -70,6 +70,10 @@ const CASES: Record<string, Case | { skip: string }> = {
   frechet: { skip: 'model-backed group kind: an empty completion scores the lowest of its group (frechet.test.ts)' },
   likelihood: { skip: 'model-backed (tested in likelihood.test.ts): prob/mean_prob score 0 for a missing answer, rlpr its floor, logprob/mean_logprob the reference after the whole completion' },
   dpo_implicit: { skip: 'model-backed: the implicit reward is unbounded; an empty completion has no tokens to score' },
+  persona_faithfulness: { skip: 'model-backed: no persona statements → null; a blank completion scores 0 without a call (persona_faithfulness.test.ts)' },
+  path_faithfulness: { skip: 'model-backed (path_faithfulness.test.ts): no gold-CoT → null; mean_prob scores 0 without an answer or steps, mean_logprob has no floor (as likelihood)' },
+  persona_rubric: { skip: 'model-backed judge: no user history → null; a blank completion scores 0 without a call; unusable chains are errors, never a score (persona_rubric.test.ts)' },
+  token_reward: { skip: 'model-backed (token_reward.test.ts): an empty completion scores t_reg\'s floor; tgdpo and normalize: none are unbounded (null, as dpo_implicit)' },
   python: { skip: "the user's function decides what an answer-less completion scores; its failures are errors, or 0 with on_error: zero (python/python.test.ts)" },
 };
 

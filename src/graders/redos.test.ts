@@ -24,7 +24,7 @@ const CASE_BUDGET_MS = 20_000;
 const SIZE = Number(process.env.REDOS_SIZE ?? 200_000);
 
 /** Kinds graded by a model or an embedding backend: no completion-text regexes of their own to attack. */
-const MODEL_KINDS = new Set(['judge', 'reward_model', 'embedding_similarity', 'vendi', 'frechet', 'likelihood', 'dpo_implicit']);
+const MODEL_KINDS = new Set(['judge', 'reward_model', 'embedding_similarity', 'vendi', 'frechet', 'likelihood', 'dpo_implicit', 'persona_faithfulness', 'path_faithfulness', 'persona_rubric', 'token_reward']);
 /**
  * `code` runs the completion in the sandbox (its text extraction is covered by the code tests);
  * `python` runs the user's grader in sandboxed workers with a per-call time limit.

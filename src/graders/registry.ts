@@ -29,6 +29,10 @@ import { moduleGrader } from './module.js';
 import { httpGrader } from './http.js';
 import { firstJudgedKind } from './first_judged.js';
 import { hindsightBonusKind } from './hindsight_bonus.js';
+import { personaFaithfulnessGrader } from './persona_faithfulness.js';
+import { pathFaithfulnessGrader } from './path_faithfulness.js';
+import { personaRubricGrader } from './persona_rubric.js';
+import { tokenRewardGrader } from './token_reward.js';
 
 /** Built here so it can look up the other kinds (no import cycle). */
 const firstJudgedGrader = firstJudgedKind((kind) => byKind.get(kind));
@@ -69,6 +73,10 @@ export const graderKinds: readonly GraderKind[] = [
   httpGrader,
   firstJudgedGrader,
   hindsightBonusGrader,
+  personaFaithfulnessGrader,
+  pathFaithfulnessGrader,
+  personaRubricGrader,
+  tokenRewardGrader,
 ] as unknown as GraderKind[];
 
 const byKind = new Map(graderKinds.map((k) => [k.kind, k]));

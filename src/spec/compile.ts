@@ -139,6 +139,9 @@ export function compileSpec(spec: Spec, opts: { source?: string; specDir?: strin
             path: `credit.${param}`,
             message: `names "${signal}", which is not a step-scoped component (${stepNames.length ? `step components: ${stepNames.join(', ')}` : 'add one with scope: step'})`,
           });
+      const tr = spec.credit.token_rewards;
+      if (typeof tr === 'object' && !names.includes(tr.signal))
+        issues.push({ path: 'credit.token_rewards.signal', message: `names "${tr.signal}", which is not a rollout-scoped component (components: ${names.join(', ')})` });
     } catch (e) {
       issues.push(at('credit', e));
     }

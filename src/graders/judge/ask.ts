@@ -8,6 +8,8 @@ export interface CallOptions {
   /** Extra attempts after an unusable answer. */
   parse_retries: number;
   strip_think: boolean;
+  /** Sampling seed sent with every request of the call (distinct seeds make distinct, separately cached samples). */
+  seed?: number;
 }
 
 /** A usable answer and how many calls it took. */
@@ -50,6 +52,7 @@ export async function askJudge<T>(backend: Backend, messages: ChatMessage[], for
       max_tokens: opts.max_tokens,
       temperature: opts.temperature,
       json_schema: { name: format.name, schema: format.jsonSchema },
+      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
     });
     text = typeof res.text === 'string' ? res.text : '';
     try {
