@@ -29,6 +29,7 @@ import { moduleGrader } from './module.js';
 import { httpGrader } from './http.js';
 import { firstJudgedKind } from './first_judged.js';
 import { hindsightBonusKind } from './hindsight_bonus.js';
+import { pairPenaltyGrader } from './pair_penalty.js';
 
 /** Built here so it can look up the other kinds (no import cycle). */
 const firstJudgedGrader = firstJudgedKind((kind) => byKind.get(kind));
@@ -69,6 +70,7 @@ export const graderKinds: readonly GraderKind[] = [
   httpGrader,
   firstJudgedGrader,
   hindsightBonusGrader,
+  pairPenaltyGrader,
 ] as unknown as GraderKind[];
 
 const byKind = new Map(graderKinds.map((k) => [k.kind, k]));
