@@ -7,5 +7,7 @@ export { stepsToTokens } from './tokens.js';
 export { StepwiseCentring } from './centring.js';
 export { rankConsistency } from './comam.js';
 export { rrdLoss } from './lare.js';
+export { hopLabel, reconstructProgress } from './hop_progress.js';
+export type { HopMode } from './hop_progress.js';
 export { stepDiagnostics } from './diagnostics.js';
 export type { StepDiagnostics, PositionCredit } from './diagnostics.js';

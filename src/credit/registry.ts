@@ -3,6 +3,7 @@ import { comamCredit } from './comam.js';
 import { denseTurnCredit } from './dense_turn.js';
 import { gaeCredit } from './gae.js';
 import { gatedCredit } from './gated.js';
+import { hopProgressCredit } from './hop_progress.js';
 import { igpoCredit } from './igpo.js';
 import { lareCredit } from './lare.js';
 import { oprlCredit } from './oprl.js';
@@ -31,6 +32,7 @@ export const credits = {
   comam: comamCredit,
   gae: gaeCredit,
   vgpo: vgpoCredit,
+  hop_progress: hopProgressCredit,
 } as const;
 
 export type CreditMethod = keyof typeof credits;
@@ -64,6 +66,7 @@ export const creditSchema = z
     option(comamCredit),
     option(gaeCredit),
     option(vgpoCredit),
+    option(hopProgressCredit),
   ])
   .describe('How the reward of a multi-turn rollout is assigned to its steps.');
 
