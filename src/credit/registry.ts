@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { clarifyCredit } from './clarify.js';
 import { comamCredit } from './comam.js';
 import { denseTurnCredit } from './dense_turn.js';
 import { gaeCredit } from './gae.js';
@@ -33,6 +34,7 @@ export const credits = {
   gae: gaeCredit,
   vgpo: vgpoCredit,
   hop_progress: hopProgressCredit,
+  clarify: clarifyCredit,
 } as const;
 
 export type CreditMethod = keyof typeof credits;
@@ -67,6 +69,7 @@ export const creditSchema = z
     option(gaeCredit),
     option(vgpoCredit),
     option(hopProgressCredit),
+    option(clarifyCredit),
   ])
   .describe('How the reward of a multi-turn rollout is assigned to its steps.');
 
