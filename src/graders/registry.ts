@@ -30,6 +30,7 @@ import { httpGrader } from './http.js';
 import { firstJudgedKind } from './first_judged.js';
 import { hindsightBonusKind } from './hindsight_bonus.js';
 import { pairPenaltyGrader } from './pair_penalty.js';
+import { perspectiveDiversityGrader } from './perspective_diversity.js';
 
 /** Built here so it can look up the other kinds (no import cycle). */
 const firstJudgedGrader = firstJudgedKind((kind) => byKind.get(kind));
@@ -71,6 +72,7 @@ export const graderKinds: readonly GraderKind[] = [
   firstJudgedGrader,
   hindsightBonusGrader,
   pairPenaltyGrader,
+  perspectiveDiversityGrader,
 ] as unknown as GraderKind[];
 
 const byKind = new Map(graderKinds.map((k) => [k.kind, k]));
