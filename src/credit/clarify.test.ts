@@ -91,3 +91,34 @@ describe('clarify (SpeakRL clarification reward per turn, [INF] reading)', () =>
     expect(out.advantage[3]).toBeLessThan(0);
   });
 });
+
+describe('clarify in a spec: step-scoped graders supply ask and needed', () => {
+  it('a question naming the missing slot earns the bonus on its turn; a needless question costs', async () => {
+    const { parseSpec } = await import('../spec/load.js');
+    const { compileSpec } = await import('../spec/compile.js');
+    const { scoreBatch } = await import('../pipeline.js');
+    const c = compileSpec(
+      parseSpec({
+        components: [
+          { name: 'booked', grader: 'exact' },
+          // weight 0: the signals steer the credit method without adding to the step reward themselves
+          { name: 'asks', grader: 'regex', pattern: '\\?\\s*$', scope: 'step', weight: 0 },
+          { name: 'fills_slot', grader: 'contains', scope: 'step', weight: 0 },
+        ],
+        credit: { method: 'clarify', ask: 'asks', needed: 'fills_slot', whiten: false },
+      }),
+    );
+    const rollouts = [
+      // The user did not say the date: asking for it (the step's reference names the slot) then booking.
+      { id: 'ask', group: 'g', prompt: 'Book me a table for two.', completion: 'booked', reference: 'booked', steps: [{ content: 'For which date?', reference: 'date' }, { content: 'book(date=fri)' }] },
+      // Asking something nobody needed, then booking.
+      { id: 'nag', group: 'g', prompt: 'Book me a table for two.', completion: 'booked', reference: 'booked', steps: [{ content: 'Do you like food?', reference: 'date' }, { content: 'book(date=fri)' }] },
+      // Guessing and failing.
+      { id: 'guess', group: 'g', prompt: 'Book me a table for two.', completion: 'failed', reference: 'booked', steps: [{ content: 'book(date=mon)' }] },
+    ];
+    const { results } = await scoreBatch(c, rollouts);
+    expect(results[0]!.steps!.map((s) => s.reward)).toEqual([expect.closeTo(0.15, 12), expect.closeTo(0.95, 12)]);
+    expect(results[1]!.steps!.map((s) => s.reward)).toEqual([expect.closeTo(-0.25, 12), expect.closeTo(0.95, 12)]);
+    expect(results[2]!.steps!.map((s) => s.reward)).toEqual([expect.closeTo(-0.05, 12)]);
+  });
+});
