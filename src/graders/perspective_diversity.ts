@@ -65,7 +65,8 @@ function normalizedEntropy(counts: Iterable<number>, k: number): number {
  *   this is near 0 for any ordinary text; the paper's tables imply an unstated rescaling [INF]);
  * - bi: distinct bigrams / bigrams (the tables' "bi." column);
  * - func: entropy over the {@link FUNCTION_WORDS} inventory normalised by log|F| [INF list].
- * Sub-scores with too little text (one sentence for len/pat-less/adj, fewer than two tokens for bi) are 0.
+ * A sub-score without enough text to measure is 0: len and adj with one sentence, bi with one token,
+ * ent with one word type, func with no function word.
  * Returns null for a text without word tokens. Linear in the text's length.
  *
  * @example
