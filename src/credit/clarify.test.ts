@@ -118,6 +118,9 @@ describe('clarify in a spec: step-scoped graders supply ask and needed', () => {
     ];
     const { results } = await scoreBatch(c, rollouts);
     expect(results[0]!.steps!.map((s) => s.reward)).toEqual([expect.closeTo(0.15, 12), expect.closeTo(0.95, 12)]);
+    expect(() =>
+      compileSpec(parseSpec({ components: [{ name: 'booked', grader: 'exact' }, { name: 'asks', grader: 'regex', pattern: '\\?', scope: 'step', weight: 0 }], credit: { method: 'clarify', ask: 'asks', needed: 'slot' } })),
+    ).toThrow(/credit\.needed.*"slot"/s);
     expect(results[1]!.steps!.map((s) => s.reward)).toEqual([expect.closeTo(-0.25, 12), expect.closeTo(0.95, 12)]);
     expect(results[2]!.steps!.map((s) => s.reward)).toEqual([expect.closeTo(-0.05, 12)]);
   });
