@@ -394,7 +394,7 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
 
   if (compiled.shapers) compiled.shapers.apply({ rewards, groupOf, groupCount: groupKeys.length, lengths: charLengths, tokenLengths, samples });
   const advantages = compiled.estimator
-    ? compiled.estimator.compute({ rewards, components, weights: compiled.weights, groupOf, groupCount: groupKeys.length })
+    ? compiled.estimator.compute({ rewards, components, weights: compiled.weights, groupOf, groupCount: groupKeys.length, completionLengths: tokenLengths })
     : null;
 
   const hasSteps = rollouts.some((r) => Array.isArray(r.steps) && r.steps.length > 0);

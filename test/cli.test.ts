@@ -186,6 +186,19 @@ describe('rewardkit advantages', { timeout: 120_000 }, () => {
     a.forEach((x, i) => expect(x.advantage).toBeCloseTo((8 / 7) * b[i].advantage, 12));
     expect(a[0]).toMatchObject({ id: 'apples-0', reward: 1.2 });
   });
+  it('dcpo reads each rollout’s completion length (completion_ids): the shorter of two equal rewards is kept', () => {
+    const f = join(dir, 'dcpo.jsonl');
+    const rows = [
+      { id: 'long', group: 'g', completion: 'x', reward: 1, completion_ids: [1, 2, 3, 4, 5, 6] },
+      { id: 'short', group: 'g', completion: 'x', reward: 1, completion_ids: [1, 2] },
+      { id: 'bad-short', group: 'g', completion: 'x', reward: 0, completion_ids: [1] },
+      { id: 'bad-long', group: 'g', completion: 'x', reward: 0, completion_ids: [1, 2, 3, 4, 5, 6, 7, 8] },
+    ];
+    writeFileSync(f, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const out = join(dir, 'dcpo-out.jsonl');
+    expect(rewardkit(['advantages', '-i', f, '-e', 'dcpo', '-o', out, '-q']).code).toBe(0);
+    expect(readJsonl(out).map((r) => Math.sign(r.advantage))).toEqual([0, 1, 0, -1]);
+  });
   it('rejects bad estimator options (exit 2) and non-finite rewards (exit 1)', () => {
     const bad = rewardkit(['advantages', '-i', ex('gsm8k_rollouts.jsonl'), '-e', 'grpo', '--option', 'std=bogus']);
     expect(bad.code).toBe(2);

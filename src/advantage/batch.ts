@@ -14,6 +14,8 @@ export interface PlainBatch {
   weights?: ArrayLike<number>;
   /** Token count per rollout (REINFORCE++ token weighting). */
   tokenLengths?: ArrayLike<number>;
+  /** Completion length in tokens per rollout (`dcpo` selection). */
+  completionLengths?: ArrayLike<number>;
 }
 
 /**
@@ -50,5 +52,6 @@ export function buildAdvantageBatch(p: PlainBatch): { batch: AdvantageBatch; gro
   const weights = p.weights !== undefined ? Float64Array.from(p.weights) : new Float64Array(comps.length).fill(1);
   const batch: AdvantageBatch = { rewards, components: comps, weights, groupOf, groupCount: groupKeys.length };
   if (p.tokenLengths !== undefined) batch.tokenLengths = toColumn(p.tokenLengths, 'token length');
+  if (p.completionLengths !== undefined) batch.completionLengths = toColumn(p.completionLengths, 'completion length');
   return { batch, groupKeys };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { dcpoEstimator } from './dcpo.js';
 import { drGrpoEstimator } from './dr_grpo.js';
 import { gdpoEstimator } from './gdpo.js';
 import { grpoEstimator } from './grpo.js';
@@ -16,6 +17,7 @@ export const estimators = {
   reinforce_pp: reinforcePpEstimator,
   reinforce_pp_baseline: reinforcePpBaselineEstimator,
   gdpo: gdpoEstimator,
+  dcpo: dcpoEstimator,
   none: noneEstimator,
 } as const;
 
@@ -34,6 +36,7 @@ export const advantageSchema = z
     option(reinforcePpEstimator),
     option(reinforcePpBaselineEstimator),
     option(gdpoEstimator),
+    option(dcpoEstimator),
     option(noneEstimator),
   ])
   .describe('How rewards become advantages.');

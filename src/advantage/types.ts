@@ -27,6 +27,11 @@ export interface AdvantageBatch {
    * without it every rollout counts once.
    */
   tokenLengths?: Float64Array;
+  /**
+   * Optional completion length in tokens per rollout, for estimators that select by length (`dcpo`).
+   * Unlike `tokenLengths` it does not switch `reinforce_pp` to token weighting; the pipeline always fills it.
+   */
+  completionLengths?: Float64Array;
 }
 
 /**

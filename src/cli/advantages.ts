@@ -6,6 +6,8 @@ import { InputFileError, openJsonlWriter } from '../rollout/jsonl.js';
 import { BadLineError, readRolloutBatches } from '../rollout/batches.js';
 import { groupKey, textOf } from '../rollout/sample.js';
 import type { Rollout } from '../rollout/types.js';
+import { rolloutTokenCount } from '../tokenize/count.js';
+import { estimateTokens } from '../tokenize/estimate.js';
 
 export interface AdvantagesCommandOptions {
   in: string;
@@ -89,8 +91,10 @@ export async function runAdvantages(o: AdvantagesCommandOptions, log: (s: string
       const rewards = new Float64Array(n);
       const components = names.map(() => new Float64Array(n));
       const groupOf = new Int32Array(n);
+      const completionLengths = new Float64Array(n);
       const index = new Map<string, number>();
       batch.forEach((r: Rollout, i) => {
+        completionLengths[i] = rolloutTokenCount(r) ?? estimateTokens(textOf(r.completion, 'completion'));
         try {
           rewards[i] = numberOrNull(r.reward, 'reward');
           const comps = (r.components ?? {}) as Record<string, unknown>;
@@ -104,7 +108,7 @@ export async function runAdvantages(o: AdvantagesCommandOptions, log: (s: string
         if (g === undefined) index.set(key, (g = index.size));
         groupOf[i] = g;
       });
-      const adv = estimator.compute({ rewards, components, weights: weights!, groupOf, groupCount: index.size });
+      const adv = estimator.compute({ rewards, components, weights: weights!, groupOf, groupCount: index.size, completionLengths });
       let text = '';
       for (let i = 0; i < n; i++) {
         const a = adv[i]!;

@@ -7,6 +7,8 @@ export { stepsToTokens } from './tokens.js';
 export { StepwiseCentring } from './centring.js';
 export { rankConsistency } from './comam.js';
 export { rrdLoss } from './lare.js';
+export { hopLabel, reconstructProgress } from './hop_progress.js';
+export type { HopMode } from './hop_progress.js';
 export { stepDiagnostics } from './diagnostics.js';
 export type { StepDiagnostics, PositionCredit } from './diagnostics.js';
 export { addTokenSignal, contrastiveTokenRewards, tgdpoLoss, tgdpoTokenRewards, tgdpoTokenWeights, tregLoss } from './token_rewards.js';

@@ -11,6 +11,8 @@ const minimal: Record<string, CreditSpecInput> = {
   spa: { method: 'spa', features: ['s'], executable_bonus: 0 },
   lare: { method: 'lare', factors: ['s'] },
   comam: { method: 'comam' },
+  hop_progress: { method: 'hop_progress', signals: [{ signal: 's' }] },
+  clarify: { method: 'clarify', ask: 's', needed: 's' },
 };
 
 describe('credit registry', () => {
@@ -19,7 +21,7 @@ describe('credit registry', () => {
     expect(creditSchema.parse({ method: 'gated', threshold: 0.5 })).toMatchObject({ method: 'gated', threshold: 0.5, estimator: 'grpo' });
     expect(creditSchema.parse({ method: 'oprl', signal: 'q' })).toMatchObject({ step_weight: 1, estimator: 'rloo', step_norm: 'batch_max', step_baseline: 'first_step' });
     expect(Object.keys(credits).sort()).toEqual(
-      ['comam', 'dense_turn', 'gae', 'gated', 'igpo', 'lare', 'oprl', 'outcome', 'potential', 'prorl', 'renorm', 'rest_mcts', 'spa', 'vgpo'],
+      ['clarify', 'comam', 'dense_turn', 'gae', 'gated', 'hop_progress', 'igpo', 'lare', 'oprl', 'outcome', 'potential', 'prorl', 'renorm', 'rest_mcts', 'spa', 'vgpo'],
     );
     for (const m of Object.keys(credits)) {
       const spec = minimal[m] ?? ({ method: m } as CreditSpecInput);

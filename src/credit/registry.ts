@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { clarifyCredit } from './clarify.js';
 import { comamCredit } from './comam.js';
 import { denseTurnCredit } from './dense_turn.js';
 import { gaeCredit } from './gae.js';
 import { gatedCredit } from './gated.js';
+import { hopProgressCredit } from './hop_progress.js';
 import { igpoCredit } from './igpo.js';
 import { lareCredit } from './lare.js';
 import { oprlCredit } from './oprl.js';
@@ -31,6 +33,8 @@ export const credits = {
   comam: comamCredit,
   gae: gaeCredit,
   vgpo: vgpoCredit,
+  hop_progress: hopProgressCredit,
+  clarify: clarifyCredit,
 } as const;
 
 export type CreditMethod = keyof typeof credits;
@@ -71,6 +75,8 @@ export const creditSchema = z
     option(comamCredit),
     option(gaeCredit),
     option(vgpoCredit),
+    option(hopProgressCredit),
+    option(clarifyCredit),
   ])
   .describe('How the reward of a multi-turn rollout is assigned to its steps.');
 

@@ -59,6 +59,8 @@ const CASES: Record<string, Case | { skip: string }> = {
   edit_distance: { params: {}, reference: 'the cat sat on the mat', wrong: 'a dog ran in the park today', floor: 0, needsReference: true, textual: true },
   ngram_jaccard: { params: {}, reference: 'the cat sat on the mat', wrong: 'a dog ran in the park today', floor: 0, needsReference: true, textual: true },
   distinct_n: { params: { mode: 'self' }, reference: undefined, wrong: 'the the the the', floor: 0, needsReference: false, textual: true, extra: ['one'] },
+  pair_penalty: { params: {}, reference: { scores: { a: 4, b: 2, c: 5 } }, wrong: '{"scores": {"a": 5, "b": 3, "c": 1}}', floor: 0, needsReference: true },
+  perspective_diversity: { params: {}, reference: undefined, wrong: 'the the the the', floor: 0, needsReference: false, textual: true },
   http: { skip: "the user's service: the null rule is its own (documented); malformed answers and failed requests are errors, never a score (http.test.ts)" },
   module: { skip: "user code: the null rule is the module's own (documented); its bad results are errors, never a score (module.test.ts)" },
   judge: { skip: 'model-backed: a judge rates whatever it is shown; its parse failures are errors (judge/hostile.test.ts)' },

@@ -65,6 +65,11 @@ const CONFIGS: Record<string, Array<[Record<string, unknown>, unknown]>> = {
   edit_distance: [[{}, 'the answer is 1 000']],
   ngram_jaccard: [[{}, 'the answer is 1 000']],
   distinct_n: [[{}, null]],
+  pair_penalty: [[{}, { scores: { a: 4, b: 2, c: 5 } }]],
+  perspective_diversity: [
+    [{}, null],
+    [{ measure: 'opinions' }, null],
+  ],
 };
 
 const FRAGMENTS = [

@@ -33,6 +33,8 @@ import { personaFaithfulnessGrader } from './persona_faithfulness.js';
 import { pathFaithfulnessGrader } from './path_faithfulness.js';
 import { personaRubricGrader } from './persona_rubric.js';
 import { tokenRewardGrader } from './token_reward.js';
+import { pairPenaltyGrader } from './pair_penalty.js';
+import { perspectiveDiversityGrader } from './perspective_diversity.js';
 
 /** Built here so it can look up the other kinds (no import cycle). */
 const firstJudgedGrader = firstJudgedKind((kind) => byKind.get(kind));
@@ -77,6 +79,8 @@ export const graderKinds: readonly GraderKind[] = [
   pathFaithfulnessGrader,
   personaRubricGrader,
   tokenRewardGrader,
+  pairPenaltyGrader,
+  perspectiveDiversityGrader,
 ] as unknown as GraderKind[];
 
 const byKind = new Map(graderKinds.map((k) => [k.kind, k]));
