@@ -10,8 +10,8 @@
  *
  * Builders (all seeded, all checked to connect start and goal):
  * - {@link sparseGoalGrid} — an open board with scattered walls and a single goal: reward only there.
- * - {@link deceptiveMaze} — a cup of walls under the goal opening towards the start: the cell closest to
- *   the goal in Euclidean distance is a dead end, and the way round first leads away from the goal.
+ * - {@link deceptiveMaze} — the start inside a cup of walls under the goal: the cell closest to the goal
+ *   in Euclidean distance is the cup's dead end, and the way out first leads away from the goal.
  * - {@link cycleGrid} — a sparse-goal board with a "coin" cell off the shortest path whose bonus is paid
  *   on every entry: a non-potential bonus that a policy can farm by stepping out and back in.
  */
@@ -153,32 +153,35 @@ export function sparseGoalGrid(rng: Rng, W: number, H: number, wallFraction = 0.
 }
 
 /**
- * The deceptive maze: a cup of walls under the goal opens towards the start, so moving straight at the
- * goal ends in the cup's dead end (Euclidean distance 2 from the goal) while the way round leaves by the
- * sides, first moving away from the goal. `W` odd ≥ 11, `H` ≥ 11.
+ * The deceptive maze: the agent starts inside a cup of walls whose lid lies just under the goal and whose
+ * mouth opens away from it. Moving towards the goal ends against the lid, in the cup's dead end at
+ * Euclidean distance 3 from the goal; the way out leaves by the mouth, first moving away from the goal
+ * (to a distance larger than the start's), round the side and back along the top corridor.
+ * `W` odd ≥ 11, `H` ≥ 11; the cup's side walls run from row 2 down to `sideEnd` (default H − 4).
  *
  * ```
- * #..........G..........#   (top row: goal)
- * ...#################...   wall across, open at both ends
- * ...#...............#...   the cup: its inside is the dead end
- * ...#...............#...
- *           S               start below the cup
+ * .......G.......   row 0: goal
+ * ...............   row 1: top corridor
+ * ...#########...   the lid
+ * ...#.......#...
+ * ...#...S...#...   start inside the cup (lowest inner row)
+ * ...............   the mouth opens downwards
  * ```
  */
-export function deceptiveMaze(W = 21, H = 17): Grid {
+export function deceptiveMaze(W = 15, H = 13, sideEnd = H - 4): Grid {
   if (!(W >= 11 && W % 2 === 1 && H >= 11)) throw new RangeError(`deceptiveMaze: W must be odd ≥ 11 and H ≥ 11, got ${W}×${H}`);
+  if (!(Number.isInteger(sideEnd) && sideEnd >= 4 && sideEnd <= H - 2)) throw new RangeError(`deceptiveMaze: sideEnd must be an integer in [4, H − 2], got ${sideEnd}`);
   const rows: string[][] = Array.from({ length: H }, () => Array.from({ length: W }, () => '.'));
   const mid = (W - 1) / 2;
   rows[0][mid] = 'G';
-  // the cup: a lid across row 2 and side walls down to row H − 5, open at the bottom
   const left = 3;
   const right = W - 4;
   for (let x = left; x <= right; x++) rows[2][x] = '#';
-  for (let y = 2; y <= H - 5; y++) {
+  for (let y = 2; y <= sideEnd; y++) {
     rows[y][left] = '#';
     rows[y][right] = '#';
   }
-  rows[H - 2][mid] = 'S';
+  rows[sideEnd][mid] = 'S';
   return gridFromAscii(`deceptive-maze-${W}x${H}`, rows.map((r) => r.join('')));
 }
 
