@@ -3,9 +3,14 @@
  * under `src/lab/experiments/` and is added here.
  */
 import type { Experiment } from './types.js';
+import { potentialShaping } from './experiments/potential_shaping.js';
+import { qdMaze } from './experiments/qd_maze.js';
+import { intrinsicOni } from './experiments/intrinsic_oni.js';
+import { barfi } from './experiments/barfi.js';
+import { epicRegret } from './experiments/epic_regret.js';
 
 /** The lab's experiments, in `lab list` order. */
-export const experiments: readonly Experiment[] = [];
+export const experiments: readonly Experiment[] = [potentialShaping, qdMaze, intrinsicOni, barfi, epicRegret];
 
 /** The experiment named `name`, or an error listing the known names. */
 export function experimentByName(name: string): Experiment {

@@ -13,7 +13,7 @@ import { qLearning, type QLearningOptions } from '../learners/qlearning.js';
 import { Rng } from '../rng.js';
 import { claimOnMean, pairedDiff } from '../stats.js';
 import type { Experiment, ExperimentResult, RunOptions } from '../types.js';
-import { curveOf, seedsOf, subSeed } from './grid_support.js';
+import { curveOf, replicateDone, seedsOf, subSeed } from './grid_support.js';
 
 const NAME = 'barfi';
 const VARIANTS = {
@@ -142,7 +142,7 @@ async function run(opts: RunOptions): Promise<ExperimentResult> {
     finalBarfi.push(await inner(phi, 100, false, P.evalRuns));
     finalNaive.push(await inner(naive, 100, false, P.evalRuns));
     finalEnv.push(await inner([0, 0], 100, false, P.evalRuns));
-    opts.onProgress?.(i + 1, seeds.length);
+    await replicateDone(opts, i + 1, seeds.length);
   }
   const x = outerCurves[0].map((_, k) => k);
   return {

@@ -11,7 +11,7 @@ import { greedyPolicy, mdpOfGrid, policyValues, valueIteration, type TabularMdp 
 import { Rng } from '../rng.js';
 import { claimOnMean, pairedDiff } from '../stats.js';
 import type { Experiment, ExperimentResult, RunOptions } from '../types.js';
-import { curveOf, seedsOf, subSeed } from './grid_support.js';
+import { curveOf, replicateDone, seedsOf, subSeed } from './grid_support.js';
 
 const NAME = 'epic-regret';
 const VARIANTS = {
@@ -119,7 +119,7 @@ async function run(opts: RunOptions): Promise<ExperimentResult> {
       curve.push(sum / (hi - lo));
     }
     binCurves.push(curve);
-    opts.onProgress?.(i + 1, seeds.length);
+    await replicateDone(opts, i + 1, seeds.length);
   }
   return {
     experiment: NAME,

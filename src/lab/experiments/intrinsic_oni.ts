@@ -12,7 +12,7 @@ import { qLearning, windowMeans, type QLearningOptions } from '../learners/qlear
 import { Rng } from '../rng.js';
 import { claimOnMean, pairedDiff } from '../stats.js';
 import type { ClaimResult, Curve, Experiment, ExperimentResult, RunOptions } from '../types.js';
-import { curveOf, seedsOf, subSeed } from './grid_support.js';
+import { curveOf, replicateDone, seedsOf, subSeed } from './grid_support.js';
 
 const NAME = 'intrinsic-oni';
 const VARIANTS = {
@@ -80,7 +80,7 @@ async function run(opts: IntrinsicOniOptions): Promise<ExperimentResult> {
       finals[arm].push(won / (P.episodes - from));
       curves[arm].push(windowMeans(res.extReturn, P.window));
     }
-    opts.onProgress?.(i + 1, seeds.length);
+    await replicateDone(opts, i + 1, seeds.length);
   }
   const x = curves.ext[0].map((_, k) => (k + 1) * P.window);
   const claims: ClaimResult[] = [
@@ -118,8 +118,13 @@ async function run(opts: IntrinsicOniOptions): Promise<ExperimentResult> {
   };
 }
 
+/** The experiment, whose `run` also takes a judge backend or a labeller ({@link IntrinsicOniOptions}). */
+export interface IntrinsicOniExperiment extends Experiment {
+  run(opts: IntrinsicOniOptions): Promise<ExperimentResult>;
+}
+
 /** The experiment (see docs/lab-experiments-2.md). */
-export const intrinsicOni: Experiment & { run(opts: IntrinsicOniOptions): Promise<ExperimentResult> } = {
+export const intrinsicOni: IntrinsicOniExperiment = {
   name: NAME,
   title: 'Count-based and ONI-style (judge-labelled event) intrinsic rewards solve a sparse key-and-door task',
   paper: 'Zheng et al. 2024 (ONI: Online Intrinsic Rewards for Decision Making Agents from LLM Feedback); count-based exploration (Strehl & Littman 2008; Tang et al. 2017)',

@@ -11,7 +11,7 @@ import { qLearning, windowMeans } from '../learners/qlearning.js';
 import { Rng } from '../rng.js';
 import { claimOnMean, pairedDiff } from '../stats.js';
 import type { Experiment, ExperimentResult, RunOptions } from '../types.js';
-import { curveOf, seedsOf, subSeed } from './grid_support.js';
+import { curveOf, replicateDone, seedsOf, subSeed } from './grid_support.js';
 
 const NAME = 'potential-shaping';
 const VARIANTS = {
@@ -156,7 +156,7 @@ async function run(opts: RunOptions): Promise<ExperimentResult> {
     curves.plain.push(windowMeans(plain.extReturn, P.window));
     curves.shaped.push(windowMeans(sh.extReturn, P.window));
     curves.coin.push(windowMeans(co.extReturn, P.window));
-    opts.onProgress?.(i + 1, seeds.length);
+    await replicateDone(opts, i + 1, seeds.length);
   }
   const x = curves.plain[0].map((_, k) => (k + 1) * P.window);
   const shapedLabel = v === 'no-potential' ? 'progress bonus λΦ̃(s′) (variant)' : v === 'no-shaping' ? 'no shaping (variant)' : 'potential shaping γΦ(s′) − Φ(s)';

@@ -8,7 +8,7 @@ import { searchMaze, type SearchOptions, type SearchResult } from '../learners/n
 import { Rng } from '../rng.js';
 import { claimOnMean, pairedDiff } from '../stats.js';
 import type { Experiment, ExperimentResult, RunOptions } from '../types.js';
-import { curveOf, seedsOf, subSeed } from './grid_support.js';
+import { curveOf, replicateDone, seedsOf, subSeed } from './grid_support.js';
 
 const NAME = 'qd-maze';
 const VARIANTS = {
@@ -47,7 +47,7 @@ async function run(opts: RunOptions): Promise<ExperimentResult> {
     res.novelty.push(n);
     res['map-elites'].push(m);
     envSteps += o.envSteps + n.envSteps + m.envSteps;
-    opts.onProgress?.(i + 1, seeds.length);
+    await replicateDone(opts, i + 1, seeds.length);
   }
   const solved = (rs: SearchResult[]) => rs.map((r) => (r.solvedAt > 0 ? 1 : 0));
   const x = Array.from({ length: P.curvePoints }, (_, k) => Math.ceil((P.evaluations * (k + 1)) / P.curvePoints));

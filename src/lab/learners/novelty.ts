@@ -104,12 +104,15 @@ export function noveltyScores(qx: Float64Array, qy: Float64Array, px: Float64Arr
       out[q] = 0;
       continue;
     }
+    // the k smallest squared distances by insertion (k is small); square roots of those k only
     best.fill(Infinity);
     let skipped = !selfIn;
+    const x = qx[q];
+    const y = qy[q];
     for (let j = 0; j < n; j++) {
-      const dx = qx[q] - px[j];
-      const dy = qy[q] - py[j];
-      const d = Math.sqrt(dx * dx + dy * dy);
+      const dx = x - px[j];
+      const dy = y - py[j];
+      const d = dx * dx + dy * dy;
       if (!skipped && d === 0) {
         skipped = true;
         continue;
@@ -123,7 +126,7 @@ export function noveltyScores(qx: Float64Array, qy: Float64Array, px: Float64Arr
       best[p] = d;
     }
     let s = 0;
-    for (let j = 0; j < kk; j++) s += best[j];
+    for (let j = 0; j < kk; j++) s += Math.sqrt(best[j]);
     out[q] = s / kk;
   }
 }
@@ -255,22 +258,24 @@ export function searchMaze(g: Grid, rng: Rng, o: SearchOptions): SearchResult {
         next.set(pool.subarray(i * L, (i + 1) * L), j * L);
       }
       const c2 = new Int32Array(keep);
+      const s2 = new Float64Array(keep);
       const f2 = new Float64Array(keep);
       const x2 = new Float64Array(keep);
       const y2 = new Float64Array(keep);
       for (let j = 0; j < keep; j++) {
         c2[j] = cell[idx[j]];
+        s2[j] = score[idx[j]];
         f2[j] = fit[idx[j]];
         x2[j] = bx[idx[j]];
         y2[j] = by[idx[j]];
       }
       cell.set(c2);
+      score.set(s2);
       fit.set(f2);
       bx.set(x2);
       by.set(y2);
       [pool, next] = [next, pool];
       have = keep;
-      scoreAll(have);
     }
   }
 
