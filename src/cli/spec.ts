@@ -134,7 +134,7 @@ export async function runSpecCheck(
   return failed > 0 ? 1 : 0;
 }
 
-/** Registers `rewardkit spec check` and `rewardkit spec schema`. */
+/** Registers `rewardkit spec check`, `spec import`, `spec draft` and `spec schema`. */
 export function registerSpec(program: Command): void {
   const spec = program.command('spec').description('Check spec files or print the spec JSON Schema.');
   spec
@@ -156,6 +156,23 @@ export function registerSpec(program: Command): void {
     .action(async (file: string, o: { out?: string }) => {
       const { runSpecImport } = await import('./import.js');
       process.exitCode = runSpecImport(file, { out: o.out });
+    });
+  spec
+    .command('draft')
+    .description(
+      'Language to Rewards: ask a model (--backend) to write a spec for a task; the draft must compile, use rule-based graders only, survive `probe`, and score right answers above wrong ones on sample rollouts before it is accepted (a rejected draft is sent back with the reason). Exit 0 accepted, 1 rejected or backend failure, 2 usage. Guide: docs/lab-experiments-2.md',
+    )
+    .argument('<task>', 'the task, in words (e.g. "grade answers to grade-school math word problems")')
+    .requiredOption('--backend <url|file>', 'an OpenAI-compatible base URL (with --model), or a YAML/JSON file with one backend config ({type: openai, base_url, model, …})')
+    .option('--model <name>', 'model name (required with a URL backend)')
+    .option('--api-key-env <var>', 'environment variable holding the API key (URL backend)')
+    .option('--in <rollouts>', 'sample rollouts (.jsonl) with prompt and reference (and ideally a right completion); default: built-in math, fact and multiple-choice samples')
+    .option('--out <spec>', 'write the accepted spec here (default: print it)')
+    .option('--attempts <n>', 'drafts asked for at most (the first plus corrections)', positiveInt, 3)
+    .option('--json', 'print {"accepted", "attempts": [{"attempt", "stage", "error"?}], "spec"?}')
+    .action(async (task: string, o: { backend: string; model?: string; apiKeyEnv?: string; in?: string; out?: string; attempts: number; json?: boolean }) => {
+      const { runSpecDraft } = await import('./draft.js');
+      process.exitCode = await runSpecDraft(task, o);
     });
   spec
     .command('schema')

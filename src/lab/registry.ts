@@ -7,6 +7,11 @@ import { gdpoVsGrpo } from './experiments/gdpo-vs-grpo.js';
 import { parGoodhart } from './experiments/par-goodhart.js';
 import { graVsDirect } from './experiments/gra-vs-direct.js';
 import { speakrlClarify } from './experiments/speakrl-clarify.js';
+import { potentialShaping } from './experiments/potential_shaping.js';
+import { qdMaze } from './experiments/qd_maze.js';
+import { intrinsicOni } from './experiments/intrinsic_oni.js';
+import { barfi } from './experiments/barfi.js';
+import { epicRegret } from './experiments/epic_regret.js';
 
 /** The lab's experiments, in `lab list` order. */
 export const experiments: readonly Experiment[] = [
@@ -14,6 +19,11 @@ export const experiments: readonly Experiment[] = [
   parGoodhart,
   graVsDirect,
   speakrlClarify,
+  potentialShaping,
+  qdMaze,
+  intrinsicOni,
+  barfi,
+  epicRegret,
 ];
 
 /** The experiment named `name`, or an error listing the known names. */
