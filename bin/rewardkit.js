@@ -5,6 +5,11 @@
 // It prefers the start-up bundle (dist/cli-bundle, scripts/bundle-cli.mjs) when that is at least as new as
 // dist/cli/main.js, so a bare `tsc` rebuild never runs stale code; REWARDKIT_NO_BUNDLE=1 forces dist/cli.
 import { statSync } from 'node:fs';
+import * as nodeModule from 'node:module';
+
+// Node ≥ 22.1 keeps V8's compiled code of the modules on disk (NODE_COMPILE_CACHE or the OS temp
+// folder) and reuses it on the next start; Node 20 has no such API (then this is a no-op).
+nodeModule.enableCompileCache?.();
 
 const bundle = new URL('../dist/cli-bundle/main.js', import.meta.url);
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
