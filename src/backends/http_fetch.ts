@@ -13,8 +13,9 @@
  * object, a streamed or form body) goes to the global fetch. gzip, deflate and br bodies are decoded;
  * redirects are not followed (an API answering 3xx is reported as that status).
  */
-import http from 'node:http';
-import https from 'node:https';
+import { createRequire } from 'node:module';
+import type httpModule from 'node:http';
+import type httpsModule from 'node:https';
 import zlib from 'node:zlib';
 
 /** Statuses whose response has no body (the Response constructor refuses one). */
@@ -57,6 +58,11 @@ function bodyBytes(body: unknown): string | Uint8Array | undefined | null {
  * const client = new OpenAI({ apiKey, baseURL, fetch: lean.fetch, maxRetries: 0 });
  */
 export function createNodeFetch(): NodeFetch {
+  // Loaded here, not at import: node:https brings TLS and crypto, which `rewardkit score` on a spec
+  // without model backends never needs (start-up, bench/startup.ts).
+  const req = createRequire(import.meta.url);
+  const http = req('node:http') as typeof httpModule;
+  const https = req('node:https') as typeof httpsModule;
   const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
 
   function leanFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {

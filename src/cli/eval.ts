@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { SpecError } from '../spec/errors.js';
 import { InputFileError } from '../rollout/jsonl.js';
-import { parseSource, type RewardSource } from '../evaluate/source.js';
+import { parseSourceAsync, type RewardSource } from '../evaluate/source.js';
 import { EvalInputError } from '../evaluate/io.js';
 import { evaluatePairs, type PairsResult, type AccuracyCell } from '../evaluate/pairs.js';
 import { evaluateBon, type BonResult } from '../evaluate/bon.js';
@@ -70,9 +70,12 @@ async function run<R extends EvalResult>(o: CommonOptions, io: EvalIO, evaluate:
   return 0;
 }
 
-function loadSources(args: string[], io: EvalIO): RewardSource[] | null {
+/** The sources named on the command line, spec files loaded with their `grader: module` modules; null (after an error line) when one is invalid. */
+async function loadSources(args: string[], io: EvalIO): Promise<RewardSource[] | null> {
   try {
-    return args.map(parseSource);
+    const sources: RewardSource[] = [];
+    for (const a of args) sources.push(await parseSourceAsync(a));
+    return sources;
   } catch (e) {
     if (e instanceof SpecError || e instanceof InputFileError) {
       io.err(`error: ${e.message}`);
@@ -151,7 +154,7 @@ function parseSections(list: string[] | undefined): Record<string, string[]> {
 
 /** `rewardkit eval pairs`. Returns the exit code. */
 export async function runEvalPairs(o: PairsCommandOptions, io: EvalIO = defaultIO()): Promise<number> {
-  const sources = loadSources([o.spec], io);
+  const sources = await loadSources([o.spec], io);
   if (!sources) return 1;
   return run(
     o,
@@ -194,7 +197,7 @@ export function renderBonText(r: BonResult): string {
 }
 
 export async function runEvalBon(o: BonCommandOptions, io: EvalIO = defaultIO()): Promise<number> {
-  const sources = loadSources([o.spec], io);
+  const sources = await loadSources([o.spec], io);
   if (!sources) return 1;
   return run(o, io, (log, progress) => evaluateBon(o.in, sources[0]!, { strict: o.strict, log, progress }), renderBonText, 'rows');
 }
@@ -236,7 +239,7 @@ export async function runEvalStrength(o: StrengthCommandOptions, io: EvalIO = de
     io.err('error: eval strength needs at least two --spec (an ensemble of scorers)');
     return 2;
   }
-  const sources = loadSources(o.spec, io);
+  const sources = await loadSources(o.spec, io);
   if (!sources) return 1;
   return run(
     o,
@@ -326,7 +329,7 @@ export async function runEvalEpic(o: EpicCommandOptions, io: EvalIO = defaultIO(
   }
   if (steps > 0) sources = args.map(stepSource);
   else {
-    const loaded = loadSources(args, io);
+    const loaded = await loadSources(args, io);
     if (!loaded) return 1;
     sources = loaded;
   }
@@ -371,7 +374,7 @@ export function renderHackingText(r: HackingResult): string {
 }
 
 export async function runEvalHacking(o: HackingCommandOptions, io: EvalIO = defaultIO()): Promise<number> {
-  const sources = loadSources([o.proxy, o.gold], io);
+  const sources = await loadSources([o.proxy, o.gold], io);
   if (!sources) return 1;
   return run(
     o,

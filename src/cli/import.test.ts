@@ -73,6 +73,69 @@ describe('spec import: OpenAI multi grader', () => {
   });
 });
 
+/**
+ * OpenAI's text_similarity rouge_* metrics are rouge-score's F-measures (`RougeScorer([...],
+ * use_stemmer=False)`), written out here independently of rewardkit: rouge-score's tokeniser
+ * (lower-case, non-[a-z0-9] runs are separators), clipped n-gram overlap, LCS for rouge_l.
+ */
+const rougeScore = {
+  tokens: (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim().split(' ').filter((t) => t !== ''),
+  f: (overlap: number, p: number, t: number) => {
+    const P = overlap / Math.max(p, 1);
+    const R = overlap / Math.max(t, 1);
+    return P + R > 0 ? (2 * P * R) / (P + R) : 0;
+  },
+  n(output: string, ref: string, n: number): number {
+    const grams = (x: string[]) => Array.from({ length: Math.max(x.length - n + 1, 0) }, (_, i) => x.slice(i, i + n).join(' '));
+    const o = grams(this.tokens(output));
+    const r = grams(this.tokens(ref));
+    const left = [...r];
+    let overlap = 0;
+    for (const g of o) {
+      const k = left.indexOf(g);
+      if (k >= 0) [overlap, left[k]] = [overlap + 1, '\u0000'];
+    }
+    return this.f(overlap, o.length, r.length);
+  },
+  l(output: string, ref: string): number {
+    const a = this.tokens(output);
+    const b = this.tokens(ref);
+    const t = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+    for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) t[i]![j] = a[i - 1] === b[j - 1] ? t[i - 1]![j - 1]! + 1 : Math.max(t[i - 1]![j]!, t[i]![j - 1]!);
+    return a.length && b.length ? this.f(t[a.length]![b.length]!, a.length, b.length) : 0;
+  },
+};
+
+describe('spec import: OpenAI text_similarity rouge_*', () => {
+  const outputs = ['The cat sat on the mat.', 'the cat lay on the mat', 'so the cat sat on the mat today', 'A dog ran in the park today', 'mat the on sat cat the', 'THE CAT', ''];
+  const reference = 'the cat sat on the mat';
+  for (const metric of ['rouge_1', 'rouge_2', 'rouge_3', 'rouge_4', 'rouge_5', 'rouge_l'])
+    it(`${metric} converts and scores as rouge-score computes it`, async () => {
+      const spec = convertOpenAIGrader({ type: 'text_similarity', name: 'sim', input: '{{ sample.output_text }}', reference: '{{ item.answer }}', evaluation_metric: metric, pass_threshold: 0.5 });
+      const c = compileSpec(parseSpec(spec, 'imported'));
+      const { results } = await scoreBatch(c, outputs.map((completion, i) => ({ id: `r${i}`, completion, reference })));
+      const expected = outputs.map((o) => (metric === 'rouge_l' ? rougeScore.l(o, reference) : rougeScore.n(o, reference, Number(metric.slice(6)))));
+      results.forEach((r, i) => expect(r.reward, `${metric} on ${JSON.stringify(outputs[i])}`).toBeCloseTo(expected[i]!, 12));
+      // Not a test that cannot fail: the outputs give distinct values for every metric.
+      expect(new Set(expected.map((x) => x.toFixed(6))).size).toBeGreaterThan(2);
+    });
+
+  it('inside a multi: rouge_2 and string_check combined by calculate_output', async () => {
+    const spec = convertOpenAIGrader({
+      type: 'multi',
+      name: 'mix',
+      graders: {
+        overlap: { type: 'text_similarity', name: 'overlap', input: '{{ sample.output_text }}', reference: '{{ item.answer }}', evaluation_metric: 'rouge_2' },
+        exact: multi.graders.exact,
+      },
+      calculate_output: '0.5 * overlap + 0.5 * exact',
+    });
+    const c = compileSpec(parseSpec(spec, 'imported'));
+    const { results } = await scoreBatch(c, outputs.map((completion, i) => ({ id: `r${i}`, completion, reference })));
+    results.forEach((r, i) => expect(r.reward).toBeCloseTo(0.5 * rougeScore.n(outputs[i]!, reference, 2) + 0.5 * openai.eq(outputs[i]!, reference), 12));
+  });
+});
+
 describe('spec import: what cannot be converted is an error naming grader and field', () => {
   const fails = (def: unknown) => {
     try {
@@ -83,6 +146,12 @@ describe('spec import: what cannot be converted is an error naming grader and fi
     }
     throw new Error('expected an ImportError');
   };
+  it('text_similarity with an unknown metric, or a template other than the output text as input', () => {
+    expect(fails({ type: 'text_similarity', name: 'sim', input: '{{ sample.output_text }}', reference: '{{ item.answer }}', evaluation_metric: 'rouge_9' })).toMatch(
+      /^grader sim: evaluation_metric: expected one of .*got "rouge_9"/,
+    );
+    expect(fails({ type: 'text_similarity', name: 'sim', input: '{{ item.question }}', reference: '{{ item.answer }}', evaluation_metric: 'rouge_l' })).toMatch(/^grader sim: input: cannot convert/);
+  });
   it('text_similarity', () => {
     expect(fails({ ...multi, graders: { ...multi.graders, sim: { type: 'text_similarity', name: 'sim', input: '{{ sample.output_text }}', reference: '{{ item.answer }}', evaluation_metric: 'fuzzy_match' } } })).toMatch(
       /^grader capital_check\.graders\.sim: evaluation_metric: cannot convert "fuzzy_match"/,

@@ -16,9 +16,15 @@ import { stringify } from 'yaml';
  *   → `combine: {type: formula, expression}` (same operators: + − * / ^, min, max, abs, floor, ceil,
  *   exp, sqrt, log).
  *
- * What does not convert (an error naming the grader and the field): `text_similarity` (rewardkit has
- * no metric computed exactly as OpenAI's: its fuzzy_match is rapidfuzz's WRatio, its BLEU/GLEU/METEOR
- * NLTK's, its ROUGE the rouge-score package's, its cosine an OpenAI embedding model), `score_model` and
+ * - `text_similarity` with `rouge_l` → `rouge_l`, `rouge_1` … `rouge_5` → `rouge_n` with `n: 1` … `5`
+ *   (rouge-score's F-measure, its tokeniser, no stemmer — the package OpenAI's ROUGE is computed
+ *   with), same `input`/`reference` rules as `string_check`; `pass_threshold` is dropped (the reward
+ *   is the score).
+ *
+ * What does not convert (an error naming the grader and the field): `text_similarity` with
+ * `fuzzy_match`, `bleu`, `gleu`, `meteor` or `cosine` (rewardkit has no metric computed exactly as
+ * OpenAI's: its fuzzy_match is rapidfuzz's WRatio, its BLEU/GLEU/METEOR NLTK's, its cosine an OpenAI
+ * embedding model), `score_model` and
  * `label_model` (not yet: they need a judge prompt and an openai backend written by hand), a
  * multi inside a multi, templates other than `{{ sample.output_text }}` as input or a literal
  * reference, and references to more than one `item` field (a rollout has one `reference`).
@@ -112,11 +118,19 @@ function convertOne(g: unknown, where: string, ctx: Ctx): Converted {
     }
     case 'text_similarity': {
       const metric = o.evaluation_metric;
-      throw new ImportError(
-        where,
-        'evaluation_metric',
-        `cannot convert ${JSON.stringify(metric)}: rewardkit has no metric computed exactly as OpenAI's (fuzzy_match = rapidfuzz WRatio, bleu/gleu/meteor = NLTK, rouge_* = rouge-score, cosine = an OpenAI embedding model); pick a rewardkit grader (bleu, rouge_l, chrf, edit_distance, embedding_similarity) by hand`,
-      );
+      checkInput(o, where);
+      checkReference(o, where, ctx);
+      // rouge-score's rougeL / rouge1…rouge5 F-measure (no stemmer), read on the whole completion.
+      if (metric === 'rouge_l') return { component: { grader: 'rouge_l' } };
+      const rouge = typeof metric === 'string' ? /^rouge_([1-5])$/.exec(metric) : null;
+      if (rouge) return { component: { grader: 'rouge_n', n: Number(rouge[1]) } };
+      if (metric === 'fuzzy_match' || metric === 'bleu' || metric === 'gleu' || metric === 'meteor' || metric === 'cosine')
+        throw new ImportError(
+          where,
+          'evaluation_metric',
+          `cannot convert ${JSON.stringify(metric)}: rewardkit has no metric computed exactly as OpenAI's (fuzzy_match = rapidfuzz WRatio, bleu/gleu/meteor = NLTK, cosine = an OpenAI embedding model); pick a rewardkit grader (bleu, chrf, edit_distance, embedding_similarity) by hand`,
+        );
+      throw new ImportError(where, 'evaluation_metric', `expected one of fuzzy_match, bleu, gleu, meteor, cosine, rouge_1 … rouge_5, rouge_l; got ${JSON.stringify(metric)}`);
     }
     case 'score_model':
     case 'label_model':

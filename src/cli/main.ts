@@ -49,6 +49,11 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
   });
+  // `--version` needs no command: answered before any is loaded (what commander prints for it).
+  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
+    process.stdout.write(`${version}\n`);
+    return 0;
+  }
   const program = await buildProgram(argv[2]);
   try {
     process.exitCode = 0;

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { Worker, UnrecoverableError, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import { compileSpecAsync, type CompiledSpec } from '../spec/compile.js';
 import { parseSpecText } from '../spec/load.js';
 import { SpecError } from '../spec/errors.js';
@@ -7,7 +7,14 @@ import { RolloutError, validateRollout } from '../rollout/validate.js';
 import type { Rollout } from '../rollout/types.js';
 import { scoreBatch } from '../pipeline.js';
 import { scoredLine } from './score.js';
-import { encodeColumns, QUEUE_NAME, queueRefusal, redisConnection, type ChunkJobData, type ChunkResult } from './queue.js';
+import type { ChunkJobData, ChunkResult } from './queue.js';
+
+/**
+ * BullMQ and the queue module (ioredis) load when a worker runs or a chunk is scored, not when the
+ * command is registered: `rewardkit --help` registers every command (start-up, bench/startup.ts).
+ */
+const bull = () => import('bullmq');
+const queueModule = () => import('./queue.js');
 
 export interface WorkerCommandOptions {
   queue: string;
@@ -39,7 +46,7 @@ export async function scoreChunk(data: ChunkJobData, getSpec: (s: ChunkJobData['
     try {
       rollouts[i] = validateRollout(JSON.parse(data.lines[i]!));
     } catch (e) {
-      if (e instanceof RolloutError || e instanceof SyntaxError) throw new UnrecoverableError(`chunk ${data.index}, rollout ${i}: ${e.message}`);
+      if (e instanceof RolloutError || e instanceof SyntaxError) throw new (await bull()).UnrecoverableError(`chunk ${data.index}, rollout ${i}: ${e.message}`);
       throw e;
     }
   }
@@ -55,7 +62,7 @@ export async function scoreChunk(data: ChunkJobData, getSpec: (s: ChunkJobData['
     }
     out[i] = scoredLine(rollouts[i]!, data.lines[i]!, r);
   }
-  return { text: out.join('\n'), rollouts: rollouts.length, withErrors, graderErrors, columns: encodeColumns(res.columns) };
+  return { text: out.join('\n'), rollouts: rollouts.length, withErrors, graderErrors, columns: (await queueModule()).encodeColumns(res.columns) };
 }
 
 /**
@@ -69,6 +76,7 @@ export async function scoreChunk(data: ChunkJobData, getSpec: (s: ChunkJobData['
  * wait for the event loop): keep `--batch-size` so a chunk takes seconds, not minutes.
  */
 export async function runWorker(o: WorkerCommandOptions, log: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<number> {
+  const [{ Worker, UnrecoverableError }, { QUEUE_NAME, queueRefusal, redisConnection }] = await Promise.all([bull(), queueModule()]);
   let conn;
   try {
     conn = redisConnection(o.queue, { blocking: true });

@@ -35,7 +35,18 @@ const pairs = file(
   ]),
 );
 
+// A spec with a `grader: module` component (a JavaScript module beside it): `eval` loads it like `score`.
+file('vowels.mjs', 'export function grade(s) { return (s.completion.match(/[aeiou]/g) ?? []).length; }\n');
+const moduleSpec = file('vowels.yaml', 'name: vowels\ncomponents:\n  - {name: v, grader: module, path: ./vowels.mjs, export: grade}\n');
+
 describe('rewardkit eval pairs (in process)', () => {
+  it('loads a spec with a grader: module component and scores with it', async () => {
+    const c = io();
+    expect(await runEvalPairs({ spec: moduleSpec, in: pairs, json: true }, c), c.stderr.join('\n')).toBe(0);
+    const r = JSON.parse(c.stdout[0]!);
+    // vowels: q1 chosen 9 > rejected 1 (right); q2 1 < 8 (wrong); q3 tie; the HH pair: 'hello there, friend' 6 > 'go' 1 (right).
+    expect(r).toMatchObject({ eval: 'pairs', scorer: 'vowels', n: 4, correct: 2, ties: 1, scoring_errors: 0 });
+  });
   it('prints the stable JSON keys with --json', async () => {
     const c = io();
     expect(await runEvalPairs({ spec: lengthSpec, in: pairs, json: true }, c)).toBe(0);

@@ -1,6 +1,6 @@
 import { basename, extname } from 'node:path';
 import { parseSpec } from '../spec/load.js';
-import { compileSpec, compileSpecFile, type CompiledSpec } from '../spec/compile.js';
+import { compileSpec, compileSpecAsync, compileSpecFile, compileSpecFileAsync, type CompiledSpec } from '../spec/compile.js';
 import { scoreBatch } from '../pipeline.js';
 import type { Rollout } from '../rollout/types.js';
 
@@ -65,6 +65,22 @@ export function specSource(spec: string | object, label?: string): RewardSource 
     return compiledSource(compiled, label ?? labelOf(compiled, spec));
   }
   const compiled = compileSpec(parseSpec(spec, 'spec'), { source: 'spec' });
+  return compiledSource(compiled, label ?? compiled.spec.name);
+}
+
+/**
+ * {@link specSource} for specs that may hold `grader: module` components: imports their modules first
+ * (`compileSpecFileAsync`). The CLI's `rewardkit eval` loads specs this way.
+ *
+ * @example
+ * const s = await specSourceAsync('examples/eval/length.yaml'); // s.label → 'length'
+ */
+export async function specSourceAsync(spec: string | object, label?: string): Promise<RewardSource> {
+  if (typeof spec === 'string') {
+    const compiled = await compileSpecFileAsync(spec);
+    return compiledSource(compiled, label ?? labelOf(compiled, spec));
+  }
+  const compiled = await compileSpecAsync(parseSpec(spec, 'spec'), { source: 'spec' });
   return compiledSource(compiled, label ?? compiled.spec.name);
 }
 
@@ -134,6 +150,12 @@ export function functionSource(label: string, fn: (r: Rollout) => number | null)
 export function parseSource(arg: string): RewardSource {
   if (arg.startsWith('field:')) return fieldSource(arg.slice(6), arg);
   return specSource(arg);
+}
+
+/** {@link parseSource} with spec files loaded by {@link specSourceAsync} (`grader: module` components work). */
+export async function parseSourceAsync(arg: string): Promise<RewardSource> {
+  if (arg.startsWith('field:')) return fieldSource(arg.slice(6), arg);
+  return specSourceAsync(arg);
 }
 
 /** Makes labels unique by suffixing repeats (`len`, `len#2`), so tables and matrices stay unambiguous. */

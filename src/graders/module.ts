@@ -441,7 +441,9 @@ function wrapKind(kind: GraderKind, raw: Record<string, unknown>, ctx: GraderCon
   try {
     built = kind.create(parsed.data as never, ctx);
   } catch (e) {
-    if (e instanceof ParamError) throw new ParamError(`params.${e.param}`, e.message);
+    // By name, not instanceof: the module's ParamError may come from another copy of rewardkit (the
+    // package's dist/index.js while the CLI runs from its bundle).
+    if (e instanceof Error && e.name === 'ParamError' && typeof (e as ParamError).param === 'string') throw new ParamError(`params.${(e as ParamError).param}`, e.message);
     throw new ParamError('params', `${where.label} (kind "${kind.kind}") failed to build: ${thrown(e, where).message.slice(where.label.length + 2)}`);
   }
   if (built?.scope === 'rollout' && typeof built.grade === 'function') {

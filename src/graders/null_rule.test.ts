@@ -55,6 +55,7 @@ const CASES: Record<string, Case | { skip: string }> = {
   forecast: { params: {}, reference: [1, 2, 3], wrong: '<answer>[100, 200, 300]</answer>', floor: 'penalty', needsReference: true },
   bleu: { params: {}, reference: 'the cat sat on the mat', wrong: 'a dog ran in the park today', floor: 0, needsReference: true, textual: true },
   rouge_l: { params: {}, reference: 'the cat sat on the mat', wrong: 'a dog ran in the park today', floor: 0, needsReference: true, textual: true },
+  rouge_n: { params: { n: 2 }, reference: 'the cat sat on the mat', wrong: 'a dog ran in the park today', floor: 0, needsReference: true, textual: true },
   chrf: { params: {}, reference: 'the cat sat on the mat', wrong: 'a dog ran in the park today', floor: 0, needsReference: true, textual: true },
   edit_distance: { params: {}, reference: 'the cat sat on the mat', wrong: 'a dog ran in the park today', floor: 0, needsReference: true, textual: true },
   ngram_jaccard: { params: {}, reference: 'the cat sat on the mat', wrong: 'a dog ran in the park today', floor: 0, needsReference: true, textual: true },

@@ -61,6 +61,7 @@ const CONFIGS: Record<string, Array<[Record<string, unknown>, unknown]>> = {
   forecast: [[{}, [1, 2, 3]]],
   bleu: [[{}, 'the answer is 1 000']],
   rouge_l: [[{}, 'the answer is 1 000']],
+  rouge_n: [[{ n: 2 }, 'the answer is 1 000']],
   chrf: [[{}, 'the answer is 1 000']],
   edit_distance: [[{}, 'the answer is 1 000']],
   ngram_jaccard: [[{}, 'the answer is 1 000']],

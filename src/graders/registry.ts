@@ -13,6 +13,7 @@ import { codeGrader } from './code/index.js';
 import { forecastGrader } from './forecast.js';
 import { bleuGrader } from './bleu.js';
 import { rougeLGrader } from './rouge_l.js';
+import { rougeNGrader } from './rouge_n.js';
 import { chrfGrader } from './chrf.js';
 import { editDistanceGrader } from './edit_distance.js';
 import { ngramJaccardGrader } from './ngram_jaccard.js';
@@ -59,6 +60,7 @@ export const graderKinds: readonly GraderKind[] = [
   forecastGrader,
   bleuGrader,
   rougeLGrader,
+  rougeNGrader,
   chrfGrader,
   editDistanceGrader,
   ngramJaccardGrader,

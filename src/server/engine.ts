@@ -70,11 +70,15 @@ export class InlineEngine implements ScoringEngine {
   async close(): Promise<void> {}
 }
 
-/** Where the worker module is: the `.ts` source under tsx/vitest, the compiled `.js` in dist. */
+/**
+ * Where the worker module is: the `.ts` source under tsx/vitest, the compiled `.js` in dist. Written
+ * `../server/worker.js` so that it resolves to dist/server/worker.js from dist/server/ and from the CLI
+ * bundle in dist/cli-bundle/ alike (scripts/bundle-cli.mjs; the worker itself is not bundled).
+ */
 function workerFile(): { filename: string; execArgv: string[] | undefined } {
   const here = import.meta.url;
   if (here.endsWith('.ts')) return { filename: fileURLToPath(new URL('./worker.ts', here)), execArgv: ['--import', 'tsx'] };
-  const js = fileURLToPath(new URL('./worker.js', here));
+  const js = fileURLToPath(new URL('../server/worker.js', here));
   if (!existsSync(js)) throw new Error(`worker module not found at ${js}`);
   return { filename: js, execArgv: undefined };
 }

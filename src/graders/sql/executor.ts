@@ -13,7 +13,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { QueryReply, QueryRequest, ReadyMessage } from './protocol.js';
 
@@ -31,7 +31,12 @@ export interface RunOptions {
 
 const here = fileURLToPath(import.meta.url);
 const fromSource = here.endsWith('.ts');
-const childPath = join(dirname(here), fromSource ? 'child.ts' : 'child.js');
+// From the CLI bundle (dist/cli-bundle/, scripts/bundle-cli.mjs) the query process is still dist/graders/sql/child.js.
+const childPath = fromSource
+  ? join(dirname(here), 'child.ts')
+  : basename(dirname(here)) === 'cli-bundle'
+    ? join(dirname(here), '..', 'graders', 'sql', 'child.js')
+    : join(dirname(here), 'child.js');
 // Run from TypeScript sources (tests, tsx): the query process needs the same loader.
 const childExecArgv = fromSource ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [];
 const STARTUP_TIMEOUT_MS = 30_000;

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, rewardkit } from './cli.js';
+
+/**
+ * The start-up bundle (dist/cli-bundle, scripts/bundle-cli.mjs) behaves as the compiled modules it is
+ * built from: same output bytes, same errors, and the files it starts by path (the SQL query process,
+ * the server's pool worker) are found from it. Needs `npm run build` (a bare `tsc` leaves the bundle
+ * stale, and bin/rewardkit.js then ignores it: this file says so and skips).
+ */
+const bundle = join(ROOT, 'dist', 'cli-bundle', 'main.js');
+const compiled = join(ROOT, 'dist', 'cli', 'main.js');
+const fresh = existsSync(bundle) && existsSync(compiled) && statSync(bundle).mtimeMs >= statSync(compiled).mtimeMs;
+if (!fresh) console.warn('skipping the CLI bundle tests: dist/cli-bundle is missing or older than dist/cli (run `npm run build`)');
+
+describe.skipIf(!fresh)('CLI bundle', { timeout: 180_000 }, () => {
+  const modules = { REWARDKIT_NO_BUNDLE: '1' };
+
+  it('score writes the same bytes from the bundle as from the compiled modules', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rk-bundle-'));
+    try {
+      const args = (out: string) => ['score', '--spec', 'examples/gsm8k.yaml', '--in', 'examples/gsm8k_rollouts.jsonl', '--out', out, '--details', '-q'];
+      const a = rewardkit(args(join(dir, 'a.jsonl')));
+      const b = rewardkit(args(join(dir, 'b.jsonl')), { env: modules });
+      expect(a.code, a.stderr).toBe(0);
+      expect(b.code, b.stderr).toBe(0);
+      const text = readFileSync(join(dir, 'a.jsonl'), 'utf8');
+      expect(text.length).toBeGreaterThan(0);
+      expect(text).toBe(readFileSync(join(dir, 'b.jsonl'), 'utf8'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('bin runs the bundle when it is fresh, and the compiled modules with REWARDKIT_NO_BUNDLE=1', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rk-bundle-hooks-'));
+    try {
+      // A module resolve hook that lists every rewardkit file the CLI loads.
+      writeFileSync(join(dir, 'hooks.mjs'), "export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.includes('/dist/')) process.stderr.write('loaded ' + r.url + '\\n'); return r; }\n");
+      writeFileSync(join(dir, 'register.mjs'), "import { register } from 'node:module';\nregister(new URL('./hooks.mjs', import.meta.url));\n");
+      const loaded = (env: Record<string, string>) => {
+        const r = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), join(ROOT, 'bin', 'rewardkit.js'), 'spec', 'check', 'examples/gsm8k.yaml'], {
+          cwd: ROOT,
+          encoding: 'utf8',
+          env: { ...process.env, REWARDKIT_NO_BUNDLE: '', ...env },
+        });
+        expect(r.status, r.stderr).toBe(0);
+        return [...r.stderr.matchAll(/^loaded .*\/dist\/(.*)$/gm)].map((m) => m[1]!);
+      };
+      const fromBundle = loaded({});
+      expect(fromBundle.length).toBeGreaterThan(0);
+      expect(fromBundle.filter((f) => !f.startsWith('cli-bundle/'))).toEqual([]);
+      const fromModules = loaded(modules);
+      expect(fromModules).toContain('cli/main.js');
+      expect(fromModules.filter((f) => f.startsWith('cli-bundle/'))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--version, --help, graders and a spec error print the same from both', () => {
+    for (const args of [['--version'], ['--help'], ['graders'], ['spec', 'check', 'no/such/spec.yaml']]) {
+      const a = rewardkit(args);
+      const b = rewardkit(args, { env: modules });
+      expect([a.code, a.stdout, a.stderr], args.join(' ')).toEqual([b.code, b.stdout, b.stderr]);
+    }
+    expect(rewardkit(['--version']).stdout).toBe(`${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`);
+  });
+});
