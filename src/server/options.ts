@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import type { DestinationStream } from 'pino';
 import { MAX_STRING_BYTES, defaultCapacity } from './limits.js';
+import { checkRedisUrl } from '../backends/redis_url.js';
 
 /**
  * Server settings, their defaults and the start-up checks (a non-loopback bind without a token is
@@ -103,10 +104,30 @@ export interface ServerOptions {
   /** Where logs go (tests pass a stream). Default stdout. */
   logStream?: DestinationStream;
   openrlhf?: OpenRlhfOptions;
+  /**
+   * `redis://HOST:PORT/DB`: keep the cross-batch state of specs that have it (shapers `meanstd`,
+   * `clip`, `minmax`; credit `lare` with `carry`, `prorl` centring) in Redis, updated atomically per
+   * batch, so replicas fed batches in any interleaving give the rewards of one process fed the same
+   * sequence (state.ts). Default: none (state stays in this process).
+   */
+  state?: string;
+  /** Longest wait for one state-store command or connection, ms. Default 2000. */
+  stateTimeoutMs?: number;
+  /** Lease of a spec's state lock, ms (renewed while held; how long a crashed replica blocks the spec). Default 5000. */
+  stateLeaseMs?: number;
+  /**
+   * Name of this replica: a `replica` label on every metric and the writer of state commits. Default
+   * with `state`: `HOSTNAME-PID`; without it, none (no label).
+   */
+  replicaName?: string;
 }
 
 /** Every option filled in. */
-export interface ResolvedOptions extends Required<Omit<ServerOptions, 'token' | 'defaultSpec' | 'logStream' | 'openrlhf' | 'sandboxRunning'>> {
+export interface ResolvedOptions extends Required<Omit<ServerOptions, 'token' | 'defaultSpec' | 'logStream' | 'openrlhf' | 'sandboxRunning' | 'state' | 'replicaName'>> {
+  /** Undefined: no shared state store. */
+  state: string | undefined;
+  /** Undefined: no replica label. */
+  replicaName: string | undefined;
   /** Undefined: follow the sandbox's concurrency. */
   sandboxRunning: number | undefined;
   token: string | undefined;
@@ -166,6 +187,15 @@ export function resolveOptions(o: ServerOptions, env: NodeJS.ProcessEnv = proces
   const cap = defaultCapacity();
   const queueBytes = positive('queue memory', o.queueBytes ?? cap.queueBytes);
   if (!Number.isFinite(nullReward)) throw new ServerConfigError('openrlhf null reward must be a finite number');
+  if (o.state !== undefined) {
+    try {
+      checkRedisUrl(o.state, '--state');
+    } catch (e) {
+      throw new ServerConfigError((e as Error).message);
+    }
+  }
+  if (o.replicaName !== undefined && !/^[A-Za-z0-9._:-]{1,128}$/.test(o.replicaName))
+    throw new ServerConfigError(`replica name must be 1–128 characters of A–Z a–z 0–9 . _ : -, got ${JSON.stringify(o.replicaName)}`);
   return {
     specs: o.specs,
     host,
@@ -189,6 +219,10 @@ export function resolveOptions(o: ServerOptions, env: NodeJS.ProcessEnv = proces
     logLevel: o.logLevel ?? 'info',
     logCompletions: o.logCompletions ?? false,
     logStream: o.logStream,
+    state: o.state,
+    stateTimeoutMs: positive('state timeout', o.stateTimeoutMs ?? 2000),
+    stateLeaseMs: positive('state lease', o.stateLeaseMs ?? 5000),
+    replicaName: o.replicaName ?? (o.state !== undefined ? `${hostname()}-${process.pid}` : undefined),
     openrlhf: {
       scoreComponent: o.openrlhf?.scoreComponent,
       stripSuffixes: o.openrlhf?.stripSuffixes ?? DEFAULT_STRIP_SUFFIXES,
