@@ -39,6 +39,11 @@ components:
   - {name: sim, grader: edit_distance, weight: 1.0}
 shape: [{type: clip}, {type: minmax}]
 `,
+    prorl: `name: prorl-centred
+components:
+  - {name: sim, grader: edit_distance, weight: 1.0}
+credit: {method: prorl, center: {min_std: 0.1}}
+`,
     plain: `name: plain
 components:
   - {name: sim, grader: edit_distance, weight: 1.0}
@@ -62,6 +67,7 @@ function makeBatches(count: number, seed: number): Rollout[][] {
       prompt: 'what is the answer?',
       completion: Array.from({ length: 1 + Math.floor(rnd() * 6) }, () => words[Math.floor(rnd() * words.length)]).join(' '),
       reference: 'the answer is 42',
+      steps: Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => ({ reward: Math.round(rnd() * 100) / 100 })),
     })),
   );
 }
@@ -69,17 +75,25 @@ function makeBatches(count: number, seed: number): Rollout[][] {
 interface Scored {
   reward: number | null;
   advantage?: number | null;
+  /** Per step: [reward, advantage] (credit specs). */
+  steps?: [unknown, unknown][];
+}
+
+function slim(x: { reward: number | null; advantage?: number | null; steps?: unknown }): Scored {
+  const out: Scored = { reward: x.reward, advantage: x.advantage };
+  if (Array.isArray(x.steps) && x.steps.some((st) => 'advantage' in st)) out.steps = (x.steps as { reward: unknown; advantage: unknown }[]).map((st) => [st.reward, st.advantage]);
+  return out;
 }
 
 async function score(url: string, spec: string, rollouts: Rollout[]): Promise<{ status: number; results: Scored[]; body: any; headers: Headers }> {
   const r = await call(url, 'POST', '/v1/score', { spec, rollouts });
-  return { status: r.status, results: r.status === 200 ? (r.body.results as Scored[]).map((x) => ({ reward: x.reward, advantage: x.advantage })) : [], body: r.body, headers: r.headers };
+  return { status: r.status, results: r.status === 200 ? (r.body.results as Scored[]).map(slim) : [], body: r.body, headers: r.headers };
 }
 
 /** One process: the library's scoreBatch on one compiled spec, batch after batch. */
 async function oneProcess(compiled: CompiledSpec, batch: Rollout[]): Promise<Scored[]> {
   const { results } = await scoreBatch(compiled, batch);
-  return results.map((x) => ({ reward: x.reward, advantage: x.advantage }));
+  return results.map((x) => slim(x as Parameters<typeof slim>[0]));
 }
 
 async function replica(specs: string[], state: string, name: string): Promise<{ server: RewardServer; url: string }> {
@@ -103,20 +117,25 @@ describe.skipIf(!haveRedisServer)('serve --state with a real Redis', () => {
     const paths = writeSpecs();
     const redis = await startRedis(await freePort(), mkdtempSync(join(dir, 'r1-')));
     redises.push(redis);
-    const a = await replica([paths.meanstd!, paths.chain!, paths.plain!], redis.url, 'replica-a');
-    const b = await replica([paths.meanstd!, paths.chain!, paths.plain!], redis.url, 'replica-b');
-    const ref = { meanstd: compileSpecFile(paths.meanstd!), chain: compileSpecFile(paths.chain!) };
+    const all = [paths.meanstd!, paths.chain!, paths.prorl!, paths.plain!];
+    const a = await replica(all, redis.url, 'replica-a');
+    const b = await replica(all, redis.url, 'replica-b');
+    const ref = { meanstd: compileSpecFile(paths.meanstd!), chain: compileSpecFile(paths.chain!), prorl: compileSpecFile(paths.prorl!) };
+    expect(statefulParts(a.server.specs.entries.find((e) => e.name === 'prorl-centred')!)).toEqual(['credit (prorl)']);
+    expect(statefulParts(a.server.specs.entries.find((e) => e.name === 'plain')!)).toEqual([]);
 
     // In turn: A, B, A, B …: the sequence is the sending order.
     const batches = makeBatches(8, 7);
     for (let k = 0; k < batches.length; k++) {
       const url = k % 2 === 0 ? a.url : b.url;
-      for (const [spec, compiled] of [['par-meanstd', ref.meanstd], ['par-chain', ref.chain]] as const) {
+      for (const [spec, compiled] of [['par-meanstd', ref.meanstd], ['par-chain', ref.chain], ['prorl-centred', ref.prorl]] as const) {
         const got = await score(url, spec, batches[k]!);
         expect(got.status, JSON.stringify(got.body)).toBe(200);
         expect(got.results).toEqual(await oneProcess(compiled, batches[k]!));
       }
     }
+    expect(ref.prorl.credit!.state!.save()).toMatchObject({ count: expect.any(Number) });
+    expect((ref.prorl.credit!.state!.save() as { count: number }).count).toBeGreaterThan(12 * 8);
     // The running statistics moved: the same batch scores differently later (the test can fail).
     const again = await score(a.url, 'par-meanstd', batches[0]!);
     expect(again.results).not.toEqual(await oneProcess(compileSpecFile(paths.meanstd!), batches[0]!));
