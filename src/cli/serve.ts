@@ -32,6 +32,7 @@ export interface ServeCommandOptions {
   sandboxConcurrency?: number;
   state?: string;
   stateTimeout?: number;
+  queue?: string;
   replicaName?: string;
 }
 
@@ -94,6 +95,7 @@ export function serveOptions(o: ServeCommandOptions): ServerOptions {
     logCompletions: o.logCompletions,
     openrlhf: { scoreComponent: o.scoreComponent, nullReward: o.nullReward, ...(o.eos ? { stripSuffixes: o.eos } : {}) },
     state: o.state,
+    queue: o.queue,
     stateTimeoutMs: o.stateTimeout === undefined ? undefined : Math.round(o.stateTimeout * 1000),
     replicaName: o.replicaName,
   };
@@ -210,6 +212,7 @@ export function registerServe(program: Command): void {
     .option('--python <path>', "Python interpreter of the code sandbox, e.g. a venv's bin/python with the packages a dataset's tests import (its venv and base install are mounted read-only)")
     .option('--sandbox-concurrency <n>', 'sandboxed programs running at once, per scoring thread (default: the number of CPUs)', positiveInt)
     .option('--state <redis-url>', 'keep cross-batch state (running statistics of meanstd/clip/minmax, LaRe, ProRL centring) in Redis at redis://HOST:PORT/DB, updated atomically per batch, so replicas give the rewards of one process (specs with state get 503 while Redis is unreachable; the others are served)')
+    .option('--queue <redis-url>', 'run sandboxed programs (code grader test runs, /run_code) on `rewardkit worker --queue` processes on other machines, through Redis at redis://HOST:PORT/DB (BullMQ), so sandbox capacity grows with machines')
     .option('--state-timeout <seconds>', 'longest wait for one Redis command or connection of --state', positiveNumber, 2)
     .option('--replica-name <name>', 'name of this replica: a `replica` label on every metric (default with --state: HOSTNAME-PID)')
     .option('--shutdown-timeout <seconds>', 'longest wait for in-flight requests on SIGTERM', positiveNumber, 30)

@@ -65,6 +65,30 @@ export async function createServer(input: ServerOptions): Promise<RewardServer> 
     options.logStream ?? pino.destination({ fd: 1, sync: false }),
   );
 
+  // `--queue`: sandboxed programs go to workers on other machines (graders/code/remote.ts); the pool's
+  // threads, started below, read the queue from the environment and connect themselves.
+  let remote: { close(): Promise<void> } | null = null;
+  if (options.queue !== undefined) {
+    const { connectRemoteSandbox } = await import('../graders/code/remote.js');
+    const { setRemoteRunner } = await import('../graders/code/sandbox.js');
+    let r;
+    try {
+      r = await connectRemoteSandbox(options.queue, { waitMs: options.queueWaitMs });
+    } catch (e) {
+      throw new ServerConfigError((e as Error).message);
+    }
+    setRemoteRunner((req) => r.run(req));
+    process.env.REWARDKIT_SANDBOX_QUEUE = options.queue;
+    process.env.REWARDKIT_SANDBOX_QUEUE_WAIT_MS = String(options.queueWaitMs);
+    remote = {
+      async close() {
+        setRemoteRunner(null);
+        delete process.env.REWARDKIT_SANDBOX_QUEUE;
+        await r.close();
+      },
+    };
+  }
+
   const engine: ScoringEngine =
     options.scoring === 'pool'
       ? new PoolEngine(specs.entries, options.workers)
@@ -227,6 +251,7 @@ export async function createServer(input: ServerOptions): Promise<RewardServer> 
         await app.close();
         await engine.close();
         await shared?.close();
+        await remote?.close();
         await Promise.allSettled(specs.entries.map((e) => e.compiled.close()));
         logger.flush?.();
       })();

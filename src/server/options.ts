@@ -111,6 +111,14 @@ export interface ServerOptions {
    * sequence (state.ts). Default: none (state stays in this process).
    */
   state?: string;
+  /**
+   * `redis://HOST:PORT/DB`: send sandboxed programs (the `code` grader's runs, `/run_code`) to
+   * `rewardkit worker` processes on other machines through the BullMQ queue `rewardkit-sandbox`
+   * (graders/code/remote.ts), so sandbox capacity grows with machines. Default: run them here.
+   */
+  queue?: string;
+  /** Longest wait of a queued program for a free worker, on top of its own limits, ms. Default 60000. */
+  queueWaitMs?: number;
   /** Longest wait for one state-store command or connection, ms. Default 2000. */
   stateTimeoutMs?: number;
   /** Lease of a spec's state lock, ms (renewed while held; how long a crashed replica blocks the spec). Default 5000. */
@@ -123,7 +131,9 @@ export interface ServerOptions {
 }
 
 /** Every option filled in. */
-export interface ResolvedOptions extends Required<Omit<ServerOptions, 'token' | 'defaultSpec' | 'logStream' | 'openrlhf' | 'sandboxRunning' | 'state' | 'replicaName'>> {
+export interface ResolvedOptions extends Required<Omit<ServerOptions, 'token' | 'defaultSpec' | 'logStream' | 'openrlhf' | 'sandboxRunning' | 'state' | 'replicaName' | 'queue'>> {
+  /** Undefined: programs run in this process's sandbox. */
+  queue: string | undefined;
   /** Undefined: no shared state store. */
   state: string | undefined;
   /** Undefined: no replica label. */
@@ -187,6 +197,13 @@ export function resolveOptions(o: ServerOptions, env: NodeJS.ProcessEnv = proces
   const cap = defaultCapacity();
   const queueBytes = positive('queue memory', o.queueBytes ?? cap.queueBytes);
   if (!Number.isFinite(nullReward)) throw new ServerConfigError('openrlhf null reward must be a finite number');
+  if (o.queue !== undefined) {
+    try {
+      checkRedisUrl(o.queue, '--queue');
+    } catch (e) {
+      throw new ServerConfigError((e as Error).message);
+    }
+  }
   if (o.state !== undefined) {
     try {
       checkRedisUrl(o.state, '--state');
@@ -220,6 +237,8 @@ export function resolveOptions(o: ServerOptions, env: NodeJS.ProcessEnv = proces
     logCompletions: o.logCompletions ?? false,
     logStream: o.logStream,
     state: o.state,
+    queue: o.queue,
+    queueWaitMs: positive('queue wait', o.queueWaitMs ?? 60_000),
     stateTimeoutMs: positive('state timeout', o.stateTimeoutMs ?? 2000),
     stateLeaseMs: positive('state lease', o.stateLeaseMs ?? 5000),
     replicaName: o.replicaName ?? (o.state !== undefined ? `${hostname()}-${process.pid}` : undefined),
