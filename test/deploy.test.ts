@@ -112,6 +112,7 @@ describe('deploy/compose.yaml', () => {
   it('every rewardkit command is a real command with real flags; specs compile; a non-loopback server has its token', async () => {
     const server = await checkInvocation(services.server!.command!, redisHosts, 'compose server');
     expect(server.state).toBe('redis://redis:6379/0');
+    expect(server.queue).toBe('redis://redis:6379/0');
     expect(server.host).toBe('0.0.0.0');
     expect(services.server!.environment?.REWARDKIT_TOKEN).toBeDefined();
     const worker = await checkInvocation(services.worker!.command!, redisHosts, 'compose worker');
@@ -209,6 +210,7 @@ describe('deploy/k8s', () => {
         seen.push(c.args[0]!);
         if (c.args[0] === 'serve') {
           expect(opts.state).toBe('redis://rewardkit-redis:6379/0');
+          expect(opts.queue).toBe('redis://rewardkit-redis:6379/0');
           expect(opts.host).toBe('0.0.0.0');
           expect(c.env?.map((e) => e.name)).toContain('REWARDKIT_TOKEN');
         }
