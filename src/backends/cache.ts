@@ -18,14 +18,29 @@ import type Database from 'better-sqlite3';
 /** How long a write waits for another process's write lock before failing. */
 const BUSY_TIMEOUT_MS = 10_000;
 
-/** A key → JSON value store for backend responses. */
+/**
+ * A key → JSON value store for backend responses: the SQLite file ({@link openCache}, synchronous), or
+ * Redis (`cache: redis://…`, redis_cache.ts, asynchronous) so that replicas on several machines share
+ * answers. `set` never rejects with an asynchronous store (a failed write is a missed chance, not an error).
+ */
 export interface ResponseCache {
-  /** Absolute path of the SQLite file. */
+  /** Absolute path of the SQLite file, or the Redis URL (without its password). */
   readonly path: string;
   /** The stored value, or `undefined` when absent. */
   get(key: string): unknown;
-  set(key: string, value: unknown): void;
+  /** The stored values of several keys (`undefined` where absent), in order. */
+  getMany(keys: readonly string[]): unknown[] | Promise<unknown[]>;
+  set(key: string, value: unknown): void | Promise<void>;
   /** Number of stored responses. */
+  size(): number | Promise<number>;
+  clear(): void | Promise<void>;
+  close(): void | Promise<void>;
+}
+
+/** The SQLite cache: every operation synchronous. */
+export interface LocalResponseCache extends ResponseCache {
+  getMany(keys: readonly string[]): unknown[];
+  set(key: string, value: unknown): void;
   size(): number;
   clear(): void;
   close(): void;
@@ -90,7 +105,7 @@ function fail(path: string, action: string, e: unknown): never {
   throw new Error(`response cache ${path}: cannot ${action} (${reason}); delete or move the file, or point the backend's cache (or REWARDKIT_CACHE) elsewhere`, { cause: e });
 }
 
-class SqliteCache implements ResponseCache {
+class SqliteCache implements LocalResponseCache {
   private readonly db: Database.Database;
   private readonly getStmt: Database.Statement<[string], { value: string }>;
   private readonly setStmt: Database.Statement<[string, string, number]>;
@@ -135,6 +150,10 @@ class SqliteCache implements ResponseCache {
     }
   }
 
+  getMany(keys: readonly string[]): unknown[] {
+    return keys.map((k) => this.get(k));
+  }
+
   set(key: string, value: unknown): void {
     try {
       this.setStmt.run(key, JSON.stringify(value), Date.now());
@@ -173,6 +192,6 @@ class SqliteCache implements ResponseCache {
  * cache.set(cacheKey('openai', 'm', 'chat', req), { text: 'ok' });
  * cache.get(cacheKey('openai', 'm', 'chat', req)) // → { text: 'ok' }
  */
-export function openCache(path?: string): ResponseCache {
+export function openCache(path?: string): LocalResponseCache {
   return new SqliteCache(resolve(path ?? defaultCachePath()));
 }

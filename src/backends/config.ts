@@ -18,6 +18,8 @@ import { homedir } from 'node:os';
 import { z } from 'zod';
 import { SpecError, zodIssues } from '../spec/errors.js';
 import { defaultCachePath, openCache, type ResponseCache } from './cache.js';
+import { openRedisCache } from './redis_cache.js';
+import { isRedisUrl } from './redis_url.js';
 import { resolverOf } from './fake.js';
 import { createGgufTransport, ggufConfigSchema } from './gguf.js';
 import { manage } from './managed.js';
@@ -54,7 +56,7 @@ export function sharedBackendOptions(defaults: { concurrency: number }) {
     cache: z
       .union([z.boolean(), z.string().min(1)])
       .default(true)
-      .describe('Persistent response cache: true (the default file: $REWARDKIT_CACHE, else $XDG_CACHE_HOME/rewardkit/responses.sqlite, else ~/.cache/rewardkit/responses.sqlite), false (none), or the path of a SQLite file (relative to the spec).'),
+      .describe('Persistent response cache: true (the default file: $REWARDKIT_CACHE, else $XDG_CACHE_HOME/rewardkit/responses.sqlite, else ~/.cache/rewardkit/responses.sqlite), false (none), the path of a SQLite file (relative to the spec), or redis://HOST:PORT/DB[?ttl=SECONDS] to share answers between replicas and machines (Redis unreachable: the model is called, nothing fails).'),
   };
 }
 
@@ -175,14 +177,15 @@ export function buildBackends(section: z.input<typeof backendsSectionSchema>, op
   const list: Backend[] = [];
   const closeAll = async () => {
     await Promise.allSettled(list.map((b) => b.close()));
-    for (const c of caches.values()) c.close();
+    await Promise.allSettled([...caches.values()].map(async (c) => c.close()));
   };
   for (const [name, config] of Object.entries(parsed.data)) {
     try {
       let cache: ResponseCache | null = null;
       if (config.cache !== false) {
-        const path = config.cache === true ? defaultCachePath(env) : resolve(opts.specDir, expandHome(config.cache));
-        cache = caches.get(path) ?? openCache(path);
+        const redis = typeof config.cache === 'string' && isRedisUrl(config.cache);
+        const path = config.cache === true ? defaultCachePath(env) : redis ? (config.cache as string) : resolve(opts.specDir, expandHome(config.cache as string));
+        cache = caches.get(path) ?? (redis ? openRedisCache(path) : openCache(path));
         caches.set(path, cache);
       }
       const key = config.type === 'openai' ? apiKeyOf(config, env) : PLACEHOLDER_API_KEY;

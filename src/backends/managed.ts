@@ -401,7 +401,9 @@ export function manage(name: string, transport: Transport, options: ManageOption
     if (cache) {
       try {
         k = key(op, req);
-        const hit = cache.get(k);
+        // The SQLite cache answers at once; Redis (redis_cache.ts) with a promise.
+        const got = cache.get(k);
+        const hit = got instanceof Promise ? await got : got;
         if (hit !== undefined) {
           st.cache_hits++;
           return hit as Res;
@@ -460,13 +462,21 @@ export function manage(name: string, transport: Transport, options: ManageOption
     const mine: { index: number; key?: string; d: Deferred<Out> }[] = [];
     let called = false;
     try {
+      let keys: string[] | undefined;
+      let hits: unknown[] | undefined;
+      if (cache) {
+        keys = items.map((item) => key(op, item));
+        // One round trip for the whole batch (Redis: MGET).
+        const got = cache.getMany(keys);
+        hits = got instanceof Promise ? await got : got;
+      }
       for (let i = 0; i < items.length; i++) {
         if (!cache) {
           mine.push({ index: i, d: deferred<Out>() });
           continue;
         }
-        const k = key(op, items[i]);
-        const hit = cache.get(k);
+        const k = keys![i]!;
+        const hit = hits![i];
         if (hit !== undefined) {
           results[i] = hit as Out;
           continue;

@@ -30,6 +30,10 @@ export interface ServeCommandOptions {
   shutdownTimeout: number;
   python?: string;
   sandboxConcurrency?: number;
+  state?: string;
+  stateTimeout?: number;
+  queue?: string;
+  replicaName?: string;
 }
 
 function positiveInt(v: string): number {
@@ -90,6 +94,10 @@ export function serveOptions(o: ServeCommandOptions): ServerOptions {
     logLevel: o.logLevel,
     logCompletions: o.logCompletions,
     openrlhf: { scoreComponent: o.scoreComponent, nullReward: o.nullReward, ...(o.eos ? { stripSuffixes: o.eos } : {}) },
+    state: o.state,
+    queue: o.queue,
+    stateTimeoutMs: o.stateTimeout === undefined ? undefined : Math.round(o.stateTimeout * 1000),
+    replicaName: o.replicaName,
   };
 }
 
@@ -145,6 +153,10 @@ export async function runServe(o: ServeCommandOptions, log: (s: string) => void 
   if (o.token !== undefined) log('note: a token given with --token is visible in the process list; prefer the REWARDKIT_TOKEN environment variable');
   const names = server.specs.names();
   log(`rewardkit serving ${names.length} spec${names.length === 1 ? '' : 's'} (${names.join(', ')}) on ${url} — scoring: ${server.engine.mode}${server.options.token ? ', token required' : ''}`);
+  if (server.options.state !== undefined) {
+    const { redactRedisUrl } = await import('../backends/redis_url.js');
+    log(`cross-batch state in Redis at ${redactRedisUrl(server.options.state)} as replica ${server.options.replicaName}`);
+  }
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -199,6 +211,10 @@ export function registerServe(program: Command): void {
     .option('--log-completions', 'also log completion text (off by default)')
     .option('--python <path>', "Python interpreter of the code sandbox, e.g. a venv's bin/python with the packages a dataset's tests import (its venv and base install are mounted read-only)")
     .option('--sandbox-concurrency <n>', 'sandboxed programs running at once, per scoring thread (default: the number of CPUs)', positiveInt)
+    .option('--state <redis-url>', 'keep cross-batch state (running statistics of meanstd/clip/minmax, LaRe, ProRL centring) in Redis at redis://HOST:PORT/DB, updated atomically per batch, so replicas give the rewards of one process (specs with state get 503 while Redis is unreachable; the others are served)')
+    .option('--queue <redis-url>', 'run sandboxed programs (code grader test runs, /run_code) on `rewardkit worker --queue` processes on other machines, through Redis at redis://HOST:PORT/DB (BullMQ), so sandbox capacity grows with machines')
+    .option('--state-timeout <seconds>', 'longest wait for one Redis command or connection of --state', positiveNumber, 2)
+    .option('--replica-name <name>', 'name of this replica: a `replica` label on every metric (default with --state: HOSTNAME-PID)')
     .option('--shutdown-timeout <seconds>', 'longest wait for in-flight requests on SIGTERM', positiveNumber, 30)
     .action(async (opts: ServeCommandOptions) => {
       if (opts.spec.length === 0) {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Job } from 'bullmq';
 import { compileSpecAsync, type CompiledSpec } from '../spec/compile.js';
@@ -28,6 +29,8 @@ export interface WorkerCommandOptions {
   quiet?: boolean;
   /** Print a line when a chunk starts and when it is done. */
   verbose?: boolean;
+  /** Sandboxed programs from `serve --queue` run at once (0: take none). */
+  sandboxJobs: number;
 }
 
 /** Compiled specs by hash, most recent last; a few kept so runs of different specs can share workers. */
@@ -147,6 +150,28 @@ export async function runWorker(o: WorkerCommandOptions, log: (s: string) => voi
   });
   if (!o.quiet) log(`worker ${process.pid}: consuming ${QUEUE_NAME} on ${o.queue} (concurrency ${o.concurrency})`);
 
+  // Sandboxed programs of servers started with `serve --queue` (graders/code/remote.ts).
+  let sandbox: Worker | null = null;
+  let sandboxConn: ReturnType<typeof redisConnection> | null = null;
+  if (o.sandboxJobs > 0) {
+    const { SANDBOX_QUEUE, runSandboxJob } = await import('../graders/code/remote.js');
+    const { configureSandbox } = await import('../graders/code/sandbox.js');
+    configureSandbox({ concurrency: o.sandboxJobs });
+    sandboxConn = redisConnection(o.queue, { blocking: true });
+    sandboxConn.on('error', () => {});
+    let runs = 0;
+    sandbox = new Worker(SANDBOX_QUEUE, async (job: Job) => {
+      const r = await runSandboxJob(job.data);
+      runs++;
+      if (o.verbose) log(`worker ${process.pid}: sandbox run ${job.id} done (${r.run?.status ?? r.compile?.status ?? 'no result'}; ${runs} runs so far)`);
+      return r;
+    }, { connection: sandboxConn, concurrency: o.sandboxJobs, lockDuration: o.lockDuration, stalledInterval: o.stalledInterval, maxStalledCount: o.maxStalledCount });
+    sandbox.on('error', (e) => {
+      if (!o.quiet && e.message !== lastError) log(`warning: sandbox worker: ${e.message}`);
+    });
+    if (!o.quiet) log(`worker ${process.pid}: consuming ${SANDBOX_QUEUE} on ${o.queue} (${o.sandboxJobs} programs at once)`);
+  }
+
   let stopping = false;
   await new Promise<void>((resolve) => {
     const stop = (s: NodeJS.Signals) => {
@@ -158,7 +183,8 @@ export async function runWorker(o: WorkerCommandOptions, log: (s: string) => voi
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  await Promise.race([worker.close(), new Promise((r) => setTimeout(r, 30_000).unref())]);
+  await Promise.race([Promise.all([worker.close(), sandbox?.close()]), new Promise((r) => setTimeout(r, 30_000).unref())]);
+  sandboxConn?.disconnect();
   await Promise.allSettled([...specs.values()].map(async (p) => (await p).close()));
   conn.disconnect();
   if (!o.quiet) log(`worker ${process.pid}: stopped after ${done} chunks`);
@@ -181,12 +207,13 @@ function nonNegativeInt(v: string): number {
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('Score chunks that `rewardkit score --queue` enqueues on Redis (BullMQ); run one or more on any machine.')
+    .description('Score chunks that `rewardkit score --queue` enqueues on Redis (BullMQ), and run the sandboxed programs of servers started with `serve --queue`; run one or more on any machine.')
     .requiredOption('--queue <url>', 'Redis holding the queue: redis://HOST:PORT/DB')
     .option('--concurrency <n>', 'chunks scored at once by this process (helps when graders wait: sandboxes, HTTP, models)', positiveInt, 1)
     .option('--lock-duration <ms>', "a job's lock; a killed worker's chunk is retried elsewhere once it expires", positiveInt, 30_000)
     .option('--stalled-interval <ms>', 'how often to look for chunks of dead workers', positiveInt, 30_000)
     .option('--max-stalled-count <n>', 'times a chunk may lose its worker before it fails (the submitter then stops)', nonNegativeInt, 2)
+    .option('--sandbox-jobs <n>', 'sandboxed programs (code grader test runs, /run_code) of servers started with `serve --queue` run at once by this process; 0: none (default: the number of CPUs)', nonNegativeInt, availableParallelism())
     .option('-q, --quiet', 'print nothing but errors')
     .option('-v, --verbose', 'print a line when each chunk starts and ends')
     .action(async (opts: WorkerCommandOptions) => {

@@ -13,6 +13,7 @@ import { ServerMetrics } from './metrics.js';
 import { ServerConfigError, resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { ScoreService } from './service.js';
 import { preloadSpecFiles, SpecSet } from './specs.js';
+import type { SharedState } from './state.js';
 import { registerScoreRoute } from './routes/score.js';
 import { registerOpenRlhfRoute } from './routes/openrlhf.js';
 import { registerRunCodeRoute } from './routes/run_code.js';
@@ -64,6 +65,30 @@ export async function createServer(input: ServerOptions): Promise<RewardServer> 
     options.logStream ?? pino.destination({ fd: 1, sync: false }),
   );
 
+  // `--queue`: sandboxed programs go to workers on other machines (graders/code/remote.ts); the pool's
+  // threads, started below, read the queue from the environment and connect themselves.
+  let remote: { close(): Promise<void> } | null = null;
+  if (options.queue !== undefined) {
+    const { connectRemoteSandbox } = await import('../graders/code/remote.js');
+    const { setRemoteRunner } = await import('../graders/code/sandbox.js');
+    let r;
+    try {
+      r = await connectRemoteSandbox(options.queue, { waitMs: options.queueWaitMs });
+    } catch (e) {
+      throw new ServerConfigError((e as Error).message);
+    }
+    setRemoteRunner((req) => r.run(req));
+    process.env.REWARDKIT_SANDBOX_QUEUE = options.queue;
+    process.env.REWARDKIT_SANDBOX_QUEUE_WAIT_MS = String(options.queueWaitMs);
+    remote = {
+      async close() {
+        setRemoteRunner(null);
+        delete process.env.REWARDKIT_SANDBOX_QUEUE;
+        await r.close();
+      },
+    };
+  }
+
   const engine: ScoringEngine =
     options.scoring === 'pool'
       ? new PoolEngine(specs.entries, options.workers)
@@ -84,8 +109,19 @@ export async function createServer(input: ServerOptions): Promise<RewardServer> 
     },
     metrics,
   );
-  const service = new ScoreService(specs, engine, admission.score, metrics, options.deadlineMs, options.maxRollouts);
-  const ctx: ServerContext = { options, specs, service, metrics, admission };
+  if (options.replicaName !== undefined) metrics.setReplica(options.replicaName);
+  // `--state`: specs with cross-batch state keep it in Redis (state.ts; ioredis loads only then).
+  let shared: SharedState | null = null;
+  const stateful = new Set<number>();
+  if (options.state !== undefined) {
+    const { SharedState, statefulParts } = await import('./state.js');
+    for (const e of specs.entries) if (statefulParts(e).length > 0) stateful.add(e.index);
+    metrics.enableState();
+    shared = new SharedState({ url: options.state, timeoutMs: options.stateTimeoutMs, leaseMs: options.stateLeaseMs, replica: options.replicaName!, metrics, logger });
+    await shared.connect();
+  }
+  const service = new ScoreService(specs, engine, admission.score, metrics, options.deadlineMs, options.maxRollouts, shared, stateful);
+  const ctx: ServerContext = { options, specs, service, metrics, admission, state: shared };
   const auth = options.token !== undefined ? new TokenAuth(options.token) : null;
   const state = { closing: false };
 
@@ -214,6 +250,8 @@ export async function createServer(input: ServerOptions): Promise<RewardServer> 
         admission.startClosing();
         await app.close();
         await engine.close();
+        await shared?.close();
+        await remote?.close();
         await Promise.allSettled(specs.entries.map((e) => e.compiled.close()));
         logger.flush?.();
       })();

@@ -3,6 +3,7 @@ import type { SpecSet } from './specs.js';
 import type { ScoreService } from './service.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Admission } from './limits.js';
+import type { SharedState } from './state.js';
 
 /** What every route needs: settings, specs, the scoring service, metrics and admission (limits.ts). */
 export interface ServerContext {
@@ -11,6 +12,8 @@ export interface ServerContext {
   service: ScoreService;
   metrics: ServerMetrics;
   admission: Admission;
+  /** `--state`: the shared state store (state.ts), else null. */
+  state: SharedState | null;
 }
 
 /**

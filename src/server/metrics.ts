@@ -47,6 +47,12 @@ export class ServerMetrics {
   readonly nullRateWarnings: Counter<'spec' | 'component'>;
   readonly nullRewards: Counter<'spec'>;
   readonly neutralRewards: Counter<'route' | 'kind'>;
+  /** With `--state` ({@link enableState}): whether the state store is connected (1/0). */
+  stateUp!: Gauge;
+  /** With `--state`: state steps by spec and outcome (committed, conflict, unavailable, lost). */
+  stateOps!: Counter<'spec' | 'outcome'>;
+  /** With `--state`: wait for a spec's state lock. */
+  stateLockWait!: Histogram<'spec'>;
   /** Reason labels in use per `spec\0component` (capped at MAX_REASON_LABELS). */
   private readonly reasonLabels = new Map<string, Set<string>>();
 
@@ -150,6 +156,33 @@ export class ServerMetrics {
       collect() {
         for (const { spec, backend, stats } of backendStats()) for (const [counter, v] of Object.entries(stats)) this.set({ spec, backend, counter }, v);
       },
+    });
+  }
+
+  /**
+   * Names this replica on every metric (a `replica` label on each series), so the metrics of
+   * replicas behind one load balancer stay apart after aggregation.
+   */
+  setReplica(name: string): void {
+    this.registry.setDefaultLabels({ replica: name });
+  }
+
+  /** Registers the state store's metrics (`serve --state`, see state.ts). */
+  enableState(): void {
+    const registers = [this.registry];
+    this.stateUp = new Gauge({ name: 'rewardkit_state_store_up', help: 'Whether the shared state store (--state redis://…) is connected: 1 yes, 0 no (specs with state then get 503).', registers });
+    this.stateOps = new Counter({
+      name: 'rewardkit_state_steps_total',
+      help: 'Atomic state steps of specs with cross-batch state, by spec and outcome: committed, conflict (another replica committed first: step redone), unavailable (Redis unreachable: 503), lost (state gone or older than seen: 500).',
+      labelNames: ['spec', 'outcome'],
+      registers,
+    });
+    this.stateLockWait = new Histogram({
+      name: 'rewardkit_state_lock_wait_seconds',
+      help: "Wait for a spec's state lock (other replicas' batches of the same spec are being applied), by spec.",
+      labelNames: ['spec'],
+      buckets: [0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
     });
   }
 

@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import type { DestinationStream } from 'pino';
 import { MAX_STRING_BYTES, defaultCapacity } from './limits.js';
+import { checkRedisUrl } from '../backends/redis_url.js';
 
 /**
  * Server settings, their defaults and the start-up checks (a non-loopback bind without a token is
@@ -103,10 +104,40 @@ export interface ServerOptions {
   /** Where logs go (tests pass a stream). Default stdout. */
   logStream?: DestinationStream;
   openrlhf?: OpenRlhfOptions;
+  /**
+   * `redis://HOST:PORT/DB`: keep the cross-batch state of specs that have it (shapers `meanstd`,
+   * `clip`, `minmax`; credit `lare` with `carry`, `prorl` centring) in Redis, updated atomically per
+   * batch, so replicas fed batches in any interleaving give the rewards of one process fed the same
+   * sequence (state.ts). Default: none (state stays in this process).
+   */
+  state?: string;
+  /**
+   * `redis://HOST:PORT/DB`: send sandboxed programs (the `code` grader's runs, `/run_code`) to
+   * `rewardkit worker` processes on other machines through the BullMQ queue `rewardkit-sandbox`
+   * (graders/code/remote.ts), so sandbox capacity grows with machines. Default: run them here.
+   */
+  queue?: string;
+  /** Longest wait of a queued program for a free worker, on top of its own limits, ms. Default 60000. */
+  queueWaitMs?: number;
+  /** Longest wait for one state-store command or connection, ms. Default 2000. */
+  stateTimeoutMs?: number;
+  /** Lease of a spec's state lock, ms (renewed while held; how long a crashed replica blocks the spec). Default 5000. */
+  stateLeaseMs?: number;
+  /**
+   * Name of this replica: a `replica` label on every metric and the writer of state commits. Default
+   * with `state`: `HOSTNAME-PID`; without it, none (no label).
+   */
+  replicaName?: string;
 }
 
 /** Every option filled in. */
-export interface ResolvedOptions extends Required<Omit<ServerOptions, 'token' | 'defaultSpec' | 'logStream' | 'openrlhf' | 'sandboxRunning'>> {
+export interface ResolvedOptions extends Required<Omit<ServerOptions, 'token' | 'defaultSpec' | 'logStream' | 'openrlhf' | 'sandboxRunning' | 'state' | 'replicaName' | 'queue'>> {
+  /** Undefined: programs run in this process's sandbox. */
+  queue: string | undefined;
+  /** Undefined: no shared state store. */
+  state: string | undefined;
+  /** Undefined: no replica label. */
+  replicaName: string | undefined;
   /** Undefined: follow the sandbox's concurrency. */
   sandboxRunning: number | undefined;
   token: string | undefined;
@@ -166,6 +197,22 @@ export function resolveOptions(o: ServerOptions, env: NodeJS.ProcessEnv = proces
   const cap = defaultCapacity();
   const queueBytes = positive('queue memory', o.queueBytes ?? cap.queueBytes);
   if (!Number.isFinite(nullReward)) throw new ServerConfigError('openrlhf null reward must be a finite number');
+  if (o.queue !== undefined) {
+    try {
+      checkRedisUrl(o.queue, '--queue');
+    } catch (e) {
+      throw new ServerConfigError((e as Error).message);
+    }
+  }
+  if (o.state !== undefined) {
+    try {
+      checkRedisUrl(o.state, '--state');
+    } catch (e) {
+      throw new ServerConfigError((e as Error).message);
+    }
+  }
+  if (o.replicaName !== undefined && !/^[A-Za-z0-9._:-]{1,128}$/.test(o.replicaName))
+    throw new ServerConfigError(`replica name must be 1–128 characters of A–Z a–z 0–9 . _ : -, got ${JSON.stringify(o.replicaName)}`);
   return {
     specs: o.specs,
     host,
@@ -189,6 +236,12 @@ export function resolveOptions(o: ServerOptions, env: NodeJS.ProcessEnv = proces
     logLevel: o.logLevel ?? 'info',
     logCompletions: o.logCompletions ?? false,
     logStream: o.logStream,
+    state: o.state,
+    queue: o.queue,
+    queueWaitMs: positive('queue wait', o.queueWaitMs ?? 60_000),
+    stateTimeoutMs: positive('state timeout', o.stateTimeoutMs ?? 2000),
+    stateLeaseMs: positive('state lease', o.stateLeaseMs ?? 5000),
+    replicaName: o.replicaName ?? (o.state !== undefined ? `${hostname()}-${process.pid}` : undefined),
     openrlhf: {
       scoreComponent: o.openrlhf?.scoreComponent,
       stripSuffixes: o.openrlhf?.stripSuffixes ?? DEFAULT_STRIP_SUFFIXES,

@@ -9,6 +9,7 @@ import { Slicer } from './slicer.js';
 import type { ScoreOptions } from '../pipeline.js';
 import type { ServerMetrics } from './metrics.js';
 import type { SpecEntry, SpecSet } from './specs.js';
+import type { SharedState } from './state.js';
 
 /**
  * Scoring shared by every scoring route: route rollouts to specs, wait for a run slot in the
@@ -100,6 +101,10 @@ export class ScoreService {
     private readonly deadlineMs: number,
     /** Scoring chunk, rollouts (`--max-rollouts`). */
     private readonly chunk: number,
+    /** `--state`: where specs with cross-batch state keep it (state.ts); null keeps it in this process. */
+    private readonly state: SharedState | null = null,
+    /** Spec indices whose state goes to {@link state}. */
+    private readonly stateful: ReadonlySet<number> = new Set(),
   ) {}
 
   /**
@@ -160,6 +165,7 @@ export class ScoreService {
    * and replayed over the whole part (grading.ts), so results equal one batch.
    */
   private async scorePart(entry: SpecEntry, rollouts: Rollout[], opts: ScoreOptions, signal: AbortSignal): Promise<BatchResult> {
+    if (this.state !== null && this.stateful.has(entry.index)) return this.scoreShared(this.state, entry, rollouts, opts, signal);
     if (rollouts.length <= this.chunk) return this.engine.score(entry, rollouts, opts, signal);
     const pieces = groupPieces(rollouts, this.chunk);
     const replies: GradeReply[] = [];
@@ -169,6 +175,23 @@ export class ScoreService {
     }
     this.metrics.chunks.inc(pieces.length);
     return replayPieces(entry.compiled, rollouts, pieces, replies, opts, (c) => new Slicer(10, signal).spec(c));
+  }
+
+  /**
+   * A part of a spec whose cross-batch state is shared (`--state`): graded first, chunk by chunk as
+   * {@link scorePart} does, with no lock held; then combined, shaped, credited and given advantages
+   * as one atomic step on the shared state (state.ts), so the rewards are those of the committed update.
+   */
+  private async scoreShared(state: SharedState, entry: SpecEntry, rollouts: Rollout[], opts: ScoreOptions, signal: AbortSignal): Promise<BatchResult> {
+    state.assertAvailable(entry);
+    const pieces = groupPieces(rollouts, this.chunk);
+    const replies: GradeReply[] = [];
+    for (const idx of pieces) {
+      if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('scoring was cancelled');
+      replies.push(await this.engine.grade(entry, idx.length === rollouts.length ? rollouts : idx.map((i) => rollouts[i]!), opts.details === true, signal));
+    }
+    if (pieces.length > 1) this.metrics.chunks.inc(pieces.length);
+    return state.run(entry, signal, () => replayPieces(entry.compiled, rollouts, pieces, replies, opts, (c) => new Slicer(10, signal).spec(c)));
   }
 
   /** Metrics of one scored batch: rollouts per spec, grader errors per component, nulls and their reasons. */

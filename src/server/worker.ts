@@ -38,9 +38,22 @@ const compiling: Promise<CompiledSpec[]> = Promise.all(
 // Not a top-level await: piscina may load this file with require() (tsx compiles it to CommonJS then).
 compiling.catch(() => {});
 
+// `serve --queue`: this thread's sandboxed programs go to the workers too (graders/code/remote.ts).
+const sandboxQueue = process.env.REWARDKIT_SANDBOX_QUEUE;
+const remoteReady: Promise<void> = sandboxQueue
+  ? (async () => {
+      const { connectRemoteSandbox } = await import('../graders/code/remote.js');
+      const { setRemoteRunner } = await import('../graders/code/sandbox.js');
+      const r = await connectRemoteSandbox(sandboxQueue, { waitMs: Number(process.env.REWARDKIT_SANDBOX_QUEUE_WAIT_MS ?? 60_000) });
+      setRemoteRunner((req) => r.run(req));
+    })()
+  : Promise.resolve();
+remoteReady.catch(() => {});
+
 /** Grades one slice; see {@link GradeReply}. */
 export default async function grade(task: GradeTask): Promise<GradeReply> {
   const specs = await compiling;
+  await remoteReady;
   if (task.spec === -1) return { columns: [], errors: [], details: [], reasons: [] };
   const compiled = specs[task.spec];
   if (!compiled) throw new Error(`worker has no spec #${task.spec}`);

@@ -1008,6 +1008,7 @@ export function programToRun(p: ProgramResult): RunResult {
  */
 export async function runProgram(req: ProgramRequest): Promise<ProgramResult> {
   const p = prepare(req);
+  if (remoteRunner !== null) return remoteRunner(req);
   await pool.acquire(1);
   try {
     const run = launch(p, 'capture');
@@ -1017,6 +1018,18 @@ export async function runProgram(req: ProgramRequest): Promise<ProgramResult> {
   } finally {
     pool.release(1);
   }
+}
+
+/** Where {@link runProgram} sends programs instead of this machine's sandbox; null: here. */
+let remoteRunner: ((req: ProgramRequest) => Promise<ProgramResult>) | null = null;
+
+/**
+ * Sends every later {@link runProgram} (and so `runInSandbox`, the `code` grader and `/run_code`) to
+ * `runner` — sandbox workers on other machines (`serve --queue`, graders/code/remote.ts) — after the
+ * request has been checked here; `null` runs them here again. Sessions ({@link openSandboxes}) stay local.
+ */
+export function setRemoteRunner(runner: ((req: ProgramRequest) => Promise<ProgramResult>) | null): void {
+  remoteRunner = runner;
 }
 
 /** A sandboxed process with live stdin/stdout, for interactive protocols (a test harness talking to a program). */

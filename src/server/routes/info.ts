@@ -8,6 +8,8 @@ import type { ServerContext } from '../context.js';
 export function registerInfoRoutes(app: FastifyInstance, ctx: ServerContext, state: { closing: boolean }): void {
   app.get('/healthz', { config: { auth: 'none' } }, async (_req, reply) => {
     if (state.closing) return reply.code(503).send({ status: 'shutting_down' });
+    // With --state: still 200 while Redis is away (specs without state are served), but say so.
+    if (ctx.state) return { status: 'ok', state: ctx.state.available() ? 'up' : 'unavailable' };
     return { status: 'ok' };
   });
 

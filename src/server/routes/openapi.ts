@@ -226,7 +226,7 @@ export function openApiDocument(ctx: ServerContext): Record<string, unknown> {
         },
       },
       '/v1/specs': { get: { summary: 'Served specs, default spec and data_source routes', security: bearer, responses: { 200: { description: 'The specs.' }, ...errorResponses(401) } } },
-      '/healthz': { get: { summary: 'Liveness (no token needed)', security: [], responses: { 200: { description: '`{status: "ok"}`' }, 503: { description: 'Shutting down.' } } } },
+      '/healthz': { get: { summary: 'Liveness (no token needed)', security: [], responses: { 200: { description: '`{status: "ok"}`; with `--state`, also `state: "up"` or `"unavailable"` (Redis unreachable: specs with cross-batch state get 503 meanwhile, the others are served)' }, 503: { description: 'Shutting down.' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', security: bearer, responses: { 200: { description: 'Prometheus text exposition.' }, ...errorResponses(401) } } },
       '/openapi.json': { get: { summary: 'This document', security: bearer, responses: { 200: { description: 'OpenAPI 3.1 JSON.' } } } },
       '/docs': { get: { summary: 'This document as HTML', security: bearer, responses: { 200: { description: 'HTML.' } } } },
