@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { Job } from 'bullmq';
+import type { Job, Worker as BullWorker } from 'bullmq';
 import { compileSpecAsync, type CompiledSpec } from '../spec/compile.js';
 import { parseSpecText } from '../spec/load.js';
 import { SpecError } from '../spec/errors.js';
@@ -151,7 +151,7 @@ export async function runWorker(o: WorkerCommandOptions, log: (s: string) => voi
   if (!o.quiet) log(`worker ${process.pid}: consuming ${QUEUE_NAME} on ${o.queue} (concurrency ${o.concurrency})`);
 
   // Sandboxed programs of servers started with `serve --queue` (graders/code/remote.ts).
-  let sandbox: Worker | null = null;
+  let sandbox: BullWorker | null = null;
   let sandboxConn: ReturnType<typeof redisConnection> | null = null;
   if (o.sandboxJobs > 0) {
     const { SANDBOX_QUEUE, runSandboxJob } = await import('../graders/code/remote.js');
@@ -166,7 +166,7 @@ export async function runWorker(o: WorkerCommandOptions, log: (s: string) => voi
       if (o.verbose) log(`worker ${process.pid}: sandbox run ${job.id} done (${r.run?.status ?? r.compile?.status ?? 'no result'}; ${runs} runs so far)`);
       return r;
     }, { connection: sandboxConn, concurrency: o.sandboxJobs, lockDuration: o.lockDuration, stalledInterval: o.stalledInterval, maxStalledCount: o.maxStalledCount });
-    sandbox.on('error', (e) => {
+    sandbox.on('error', (e: Error) => {
       if (!o.quiet && e.message !== lastError) log(`warning: sandbox worker: ${e.message}`);
     });
     if (!o.quiet) log(`worker ${process.pid}: consuming ${SANDBOX_QUEUE} on ${o.queue} (${o.sandboxJobs} programs at once)`);
