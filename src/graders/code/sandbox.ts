@@ -63,6 +63,7 @@ import { chmodSync, closeSync, existsSync, openSync, readSync, lstatSync, mkdirS
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { warmSpawn, type WarmRun } from './pool/warm.js';
 
 /**
  * Languages the sandbox can run. Compiled languages (`c`, `cpp`, `java`, `go`, `rust`) have a compile
@@ -1168,19 +1169,34 @@ function launch(p: Prepared, mode: 'capture' | 'stream'): Launched {
 
   const started = performance.now();
   const oomBefore = oomKills();
-  let child: ChildProcess;
-  try {
-    // setpriv (still root) arms a SIGKILL for unshare when this process dies; unshare's --kill-child
-    // passes it on to the namespace's init, whose death ends every process of the run.
-    child = spawn(tools.setpriv, ['--pdeathsig', 'SIGKILL', '--', tools.unshare, ...args], {
+  // setpriv (still root) arms a SIGKILL for unshare when this process dies; unshare's --kill-child
+  // passes it on to the namespace's init, whose death ends every process of the run.
+  const coldStart = () =>
+    spawn(tools.setpriv, ['--pdeathsig', 'SIGKILL', '--', tools.unshare, ...args], {
       detached: true, // own process group: the timeout kills the group
       stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
       env,
     });
+  let child: ChildProcess;
+  let warm: WarmRun | null = null;
+  try {
+    // Python runs are forked from the warm pool's zygote (pool/warm.ts) unless it is off.
+    if (lang === 'python') {
+      warm = warmSpawn(
+        { python: cfg.python, mount: tools.mount, umount: tools.umount, pivotRoot: tools.pivotRoot, setpriv: tools.setpriv, unshare: tools.unshare, skeleton: layout.dir, fstab: fstabFor(layout, 1), env },
+        {
+          uid, tmpMb, cpuSoft: cpu, cpuHard: cpu + 1, addressSpaceBytes: addressSpaceKb(lang, limits.memoryMb, 'run') * 1024, nproc,
+          fileBytes: blocks(limits.maxFileBytes) * 512, openFiles: Math.max(16, Math.floor(limits.maxOpenFiles)),
+          source: Buffer.from(p.code, 'utf8'), files: p.files.filter((f) => f.path !== cmd.source), fetch: p.fetch,
+        },
+        coldStart,
+      );
+    }
+    child = warm !== null ? (warm as unknown as ChildProcess) : coldStart();
   } catch (e) {
     return failedRun(`could not start the sandbox: ${(e as Error).message}`);
   }
-  const pid = child.pid;
+  const pid = warm === null ? child.pid : undefined;
   let phase: 'compile' | 'run' | 'fetch' = compiled ? 'compile' : 'run';
   let killedFor: 'timeout' | 'output_limit' | 'caller' | null = null;
   let killedIn: 'compile' | 'run' | 'fetch' | null = null;
@@ -1203,6 +1219,10 @@ function launch(p: Prepared, mode: 'capture' | 'stream'): Launched {
   const live = mode === 'stream' ? new PassThrough() : null;
 
   const killGroup = () => {
+    if (warm !== null) {
+      warm.kill();
+      return;
+    }
     if (pid === undefined) return;
     try {
       process.kill(-pid, 'SIGKILL');
@@ -1354,7 +1374,9 @@ function launch(p: Prepared, mode: 'capture' | 'stream'): Launched {
     stdout: live ?? child.stdout!,
     result,
     program,
-    pid,
+    get pid() {
+      return warm !== null ? warm.pid : pid;
+    },
     kill() {
       kill('caller');
     },
