@@ -80,17 +80,18 @@ const LATE_CONNECT_MS = 250;
 /*
  * The zygote's sandbox: pid 1 of fresh namespaces, as a cold run's init shell, but it becomes the
  * zygote (exec) after mounting the sealed root, binding the host's socket directory at /tmp/.rk and
- * detaching the host root. Arguments: mount, umount, pivot_root, skeleton, fstab, socket dir, python.
+ * detaching the host root. Arguments: mount, umount, pivot_root, skeleton, fstab, socket dir, python, setpriv.
  */
 const ZYGOTE_SCRIPT = [
-  'M=$1 UM=$2 PR=$3 D=$4 FS=$5 H=$6 PY=$7',
+  'M=$1 UM=$2 PR=$3 D=$4 FS=$5 H=$6 PY=$7 SP=$8',
   '$M -a -T "$FS" || { echo "setup mount" >&2; exit 101; }',
   'mkdir "$D/tmp/.rk" && $M --bind "$H" "$D/tmp/.rk" || { echo "setup bind" >&2; exit 102; }',
   'cd "$D" && $PR . tmp && /tmp$UM -l -c /tmp || { echo "setup pivot" >&2; exit 103; }',
   'cd /tmp || exit 104',
   'unset PWD OLDPWD',
   'ulimit -c 0 && ulimit -s 65536 || { echo "setup ulimit" >&2; exit 105; }',
-  'exec "$PY" /tmp/.rk/zygote.py',
+  // Only the capabilities the zygote uses stay in its bounding set (zygote.ts drops them in each program).
+  'exec $SP --bounding-set=-all,+chown,+dac_override,+kill,+setgid,+setuid,+setpcap,+sys_admin -- "$PY" /tmp/.rk/zygote.py',
 ].join('\n');
 
 let warnedDisabled = false;
@@ -299,7 +300,7 @@ export class Zygote {
       let child: ChildProcess;
       try {
         child = spawn(s.setpriv, ['--pdeathsig', 'SIGKILL', '--', s.unshare, '--net', '--pid', '--fork', '--kill-child', '--mount', '--ipc', '--uts', '--',
-          '/bin/sh', '-c', ZYGOTE_SCRIPT, 'sh', s.mount, s.umount, s.pivotRoot, s.skeleton, s.fstab, this.dir, s.python], {
+          '/bin/sh', '-c', ZYGOTE_SCRIPT, 'sh', s.mount, s.umount, s.pivotRoot, s.skeleton, s.fstab, this.dir, s.python, s.setpriv], {
           detached: true,
           stdio: ['pipe', 'pipe', 'pipe'],
           env: s.env,
@@ -467,13 +468,13 @@ export function warmPoolEnabled(): boolean {
 }
 
 /**
- * Turns the pool on or off for this process (off: every Python run takes the cold path; the running
- * zygotes are stopped). Turning it on again also forgets earlier start failures.
+ * Turns the pool on or off for this process (off: every Python run takes the cold path; an idle
+ * zygote stays up for when it is turned on again — {@link stopWarmPools} ends them). Turning it on
+ * again also forgets earlier start failures.
  */
 export function setWarmPool(on: boolean): void {
   disabled = !on;
   if (on) startFailures = 0;
-  else stopWarmPools();
 }
 
 /** Stops every zygote of this process (their runs in flight end as `sandbox_error`). */

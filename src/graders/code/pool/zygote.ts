@@ -34,7 +34,6 @@
 
 /** Source of the zygote (run as `python3 /tmp/.rk/zygote.py` inside the sandbox). */
 export const ZYGOTE_PY = String.raw`import sys, os
-_RK_BASE = frozenset(sys.modules)
 import _signal, select, ctypes, _socket, binascii, resource
 
 _RK_LIBC = ctypes.CDLL(None, use_errno=True)
@@ -45,6 +44,10 @@ MNT_DETACH = 2
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 4, 24, 38, 47, 4
 _RK_LIBC.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p)
 _RK_LIBC.umount2.argtypes = (ctypes.c_char_p, ctypes.c_int)
+# The capabilities left in the zygote's bounding set (the launcher drops every other one):
+# chown, dac_override, kill, setgid, setuid, setpcap, sys_admin.
+_RK_CAPS = (0, 1, 5, 6, 7, 8, 21)
+_RK_KEYCTL = {'x86_64': 250, 'aarch64': 219}.get(os.uname().machine)
 _RK_LIBC.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
 
 
@@ -97,14 +100,17 @@ def _rk_drop(uid, lim):
     R.setrlimit(R.RLIMIT_AS, (as_bytes, as_bytes))
     R.setrlimit(R.RLIMIT_NPROC, (nproc, nproc))
     R.setrlimit(R.RLIMIT_FSIZE, (fsize, fsize))
-    for cap in range(64):
-        if _RK_LIBC.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == 22:
-            break
+    for cap in _RK_CAPS:
+        _rk_sys(_RK_LIBC.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), 'capbset')
     _rk_sys(_RK_LIBC.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), 'ambient')
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     _rk_sys(_RK_LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 'no_new_privs')
+    # A session keyring of its own: the one inherited is shared by every run (keys added to it would
+    # be seen by the next program).
+    if _RK_KEYCTL is not None and _RK_LIBC.syscall(_RK_KEYCTL, 1, None) == -1 and ctypes.get_errno() != 38:
+        _rk_sys(-1, 'keyctl')
     _rk_sys(_RK_LIBC.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), 'dumpable')
 
 
@@ -159,7 +165,7 @@ def _rk_put(path, data, uid):
         os.close(fd)
 
 
-def _rk_init(rid, uid, tmp_mb, lim):
+def _rk_init(rid, uid, tmp_mb, lim, netns):
     """Pid 1 of a run's pid namespace (root). Returns only in the program's process."""
     ctl = -1
     try:
@@ -173,8 +179,12 @@ def _rk_init(rid, uid, tmp_mb, lim):
         ctl = 3
         for i, fd in enumerate(fds):
             os.dup2(fd, i)
-        os.closerange(4, 1 << 16)
-        _rk_step('unshare', lambda: _rk_sys(_RK_LIBC.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC), 'unshare'))
+        os.dup2(netns, 4)
+        netns = 4
+        os.closerange(5, 1 << 16)
+        _rk_step('unshare', lambda: _rk_sys(_RK_LIBC.setns(netns, CLONE_NEWNET), 'setns'))
+        _rk_step('unshare', lambda: _rk_sys(_RK_LIBC.unshare(CLONE_NEWNS | CLONE_NEWIPC), 'unshare'))
+        os.close(netns)
         _rk_step('mount', _rk_mount, None, b'/', None, MS_REC | MS_PRIVATE, None)
         _rk_step('mount', lambda: _rk_sys(_RK_LIBC.umount2(b'/tmp/.rk', MNT_DETACH), 'umount'))
         opts = ('size=%dm,nr_inodes=4096,mode=1777' % tmp_mb).encode()
@@ -277,6 +287,11 @@ def _rk_serve():
     gc.freeze()
     pids = {}
     ids = {}
+    # Network namespaces, each used by one run at a time (empty, loopback down: nothing of a run
+    # outlives its processes in it), so that a run joins one (setns) instead of creating one.
+    own_netns = os.open('/proc/self/ns/net', os.O_RDONLY | os.O_CLOEXEC)
+    free_net = []
+    net_of = {}
     buf = b''
     out = []
     out.append(b'ready %d\n' % os.getpid())
@@ -299,6 +314,8 @@ def _rk_serve():
                     if p == 0:
                         break
                     rid = pids.pop(p, None)
+                    if p in net_of:
+                        free_net.append(net_of.pop(p))
                     if rid is not None:
                         ids.pop(rid, None)
                         out.append(b'X %s %d\n' % (rid, st))
@@ -329,6 +346,11 @@ def _rk_serve():
                 try:
                     uid, tmp_mb = int(msg[2]), int(msg[3])
                     lim = tuple(int(x) for x in msg[4:10])
+                    if not free_net:
+                        _rk_sys(_RK_LIBC.unshare(CLONE_NEWNET), 'unshare')
+                        free_net.append(os.open('/proc/self/ns/net', os.O_RDONLY | os.O_CLOEXEC))
+                        _rk_sys(_RK_LIBC.setns(own_netns, CLONE_NEWNET), 'setns')
+                    netns = free_net.pop()
                     _rk_sys(_RK_LIBC.unshare(CLONE_NEWPID), 'unshare')
                 except (OSError, ValueError) as e:
                     out.append(b'F %s %s\n' % (rid, str(e).encode()[:200].replace(b'\n', b' ')))
@@ -336,12 +358,14 @@ def _rk_serve():
                 try:
                     p = os.fork()
                 except OSError as e:
+                    free_net.append(netns)
                     _rk_sys(_RK_LIBC.setns(own_pidns, CLONE_NEWPID), 'setns')
                     out.append(b'F %s %s\n' % (rid, str(e).encode()[:200].replace(b'\n', b' ')))
                     continue
                 if p == 0:
-                    return _rk_init(rid.decode(), uid, tmp_mb, lim)
+                    return _rk_init(rid.decode(), uid, tmp_mb, lim, netns)
                 _rk_sys(_RK_LIBC.setns(own_pidns, CLONE_NEWPID), 'setns')
+                net_of[p] = netns
                 pids[p] = rid
                 ids[rid] = p
                 out.append(b'S %s %d\n' % (rid, p))
@@ -350,9 +374,8 @@ def _rk_serve():
 _rk_serve()
 # Only a program's process gets here (its own uid, limits and namespaces; see _rk_init): it becomes
 # "python3 prog.py" run in /tmp — a fresh __main__, the interpreter's own modules only.
-for _rk_name in [n for n in sys.modules if n not in _RK_BASE]:
-    del sys.modules[_rk_name]
-sys.path_importer_cache.clear()
+sys.path_importer_cache.pop('/tmp', None)
+sys.path_importer_cache.pop('/tmp/.rk', None)
 sys.argv[:] = ['prog.py']
 sys.orig_argv[1:] = ['prog.py']
 sys.path[0] = '/tmp'
