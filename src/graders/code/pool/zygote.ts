@@ -1,8 +1,8 @@
 /**
  * The Python zygote of the warm sandbox pool (see `warm.ts`): a small fork server that runs as root
  * inside one long-lived sealed sandbox (the same sealed root, namespaces and skeleton as a cold run),
- * having imported only what it needs (ctypes, select, _socket, resource, binascii — all dropped from
- * `sys.modules` again in each program). It reads one line per command from its stdin (the host's
+ * having imported only what it needs (ctypes, select, _socket, resource, binascii; never `random`,
+ * `threading` or anything holding per-process state, which each program imports fresh). It reads one line per command from its stdin (the host's
  * control pipe; nothing else ever holds it):
  * - `R <id> <uid> <tmpMb> <cpuSoft> <cpuHard> <addressSpaceBytes> <nproc> <fileBytes> <openFiles>`:
  *   unshare a new pid namespace and fork the run's *init* (pid 1 there; `setns` back afterwards);
@@ -13,15 +13,16 @@
  * payload and report (`c`) and the program's stdin, stdout and stderr (`i`, `o`, `e`), so the zygote's
  * memory (which every later run inherits) holds only command lines (ids, uids, limits).
  *
- * The run's init (root, in the run's own pid namespace): connects its four sockets, enters new mount,
- * network and IPC namespaces, detaches `/tmp/.rk`, mounts a fresh size-limited tmpfs on `/tmp` and
+ * The run's init (root, in the run's own pid namespace): connects its four sockets, joins a network
+ * namespace no other live run uses (empty, loopback down; the zygote keeps a few and hands each to one
+ * run at a time — nothing of a run outlives its processes there), enters new mount and IPC namespaces, detaches `/tmp/.rk`, mounts a fresh size-limited tmpfs on `/tmp` and
  * `/dev/shm` and a fresh `/proc` (hidepid=2) of its pid namespace, reads the payload (source, files,
  * fetch list) and writes it into `/tmp` (owned by the run's uid), then forks the program's process.
  * That process sets the rlimits (CPU soft/hard, address space, processes, file size, open files, no
  * core), empties the capability bounding and ambient sets, drops supplementary groups, becomes the
  * run's uid/gid, sets no_new_privs, closes the report socket, and returns to the module's top level,
- * where it turns into `python3 prog.py` run in `/tmp`: the zygote's own modules are removed from
- * `sys.modules`, a fresh `__main__`, `sys.argv`/`sys.path[0]` as Python sets them, the source
+ * where it turns into `python3 prog.py` run in `/tmp`: a fresh `__main__`, `sys.argv`/`sys.path[0]`
+ * as Python sets them, its own session keyring, the source
  * compiled and executed; a SyntaxError or an uncaught exception is printed exactly as the interpreter
  * prints it (no zygote frame). Interpreter shutdown is emulated in what a program can observe
  * (non-daemon threads joined, atexit, the program's objects finalised and cycles collected, stdio
