@@ -1167,7 +1167,7 @@ function launch(p: Prepared, mode: 'capture' | 'stream'): Launched {
     return failedRun((e as Error).message);
   }
 
-  const started = performance.now();
+  let started = performance.now();
   const oomBefore = oomKills();
   // setpriv (still root) arms a SIGKILL for unshare when this process dies; unshare's --kill-child
   // passes it on to the namespace's init, whose death ends every process of the run.
@@ -1237,7 +1237,17 @@ function launch(p: Prepared, mode: 'capture' | 'stream'): Launched {
     }
     killGroup();
   };
-  let timer = setTimeout(() => kill('timeout'), compiled ? compileLimits.timeoutMs : limits.timeoutMs);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    timer = setTimeout(() => kill('timeout'), compiled ? compileLimits.timeoutMs : limits.timeoutMs);
+  };
+  // A warm run waiting for its zygote to start (the first runs of a process) is timed from when it is handed to the zygote.
+  if (warm !== null && !warm.sent)
+    warm.once('spawn', () => {
+      started = runStarted = performance.now();
+      if (killedFor === null) arm();
+    });
+  else arm();
 
   const onData = (which: 'out' | 'err') => (chunk: Buffer) => {
     if (killedFor === 'output_limit') return;

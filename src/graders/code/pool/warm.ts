@@ -70,6 +70,9 @@ export interface ZygoteSetup {
   env: Record<string, string>;
 }
 
+/** Test hooks (not part of the package API): `failStarts` makes every zygote start fail. @internal */
+export const warmPoolTestHooks = { failStarts: false };
+
 /** Failed zygote starts in a row after which the pool is disabled for this process. */
 export const MAX_START_FAILURES = 3;
 
@@ -111,6 +114,8 @@ export class WarmRun extends EventEmitter {
   readonly sockets: Partial<Record<'c' | 'i' | 'o' | 'e', Socket>> = {};
   readonly ended: Record<'c' | 'o' | 'e', boolean> = { c: false, o: false, e: false };
   exitStatus: number | null = null;
+  /** Handed to the zygote (or to the cold path); emits `spawn` then. */
+  sent = false;
   gone = false;
   closed = false;
   private archive: Buffer[] = [];
@@ -164,6 +169,8 @@ export class WarmRun extends EventEmitter {
       return;
     }
     this.cold = child;
+    this.sent = true;
+    this.emit('spawn');
     child.on('error', (e) => this.emit('error', e));
     this.stdin.pipe(child.stdin!);
     child.stdin!.on('error', () => {});
@@ -280,6 +287,10 @@ export class Zygote {
   constructor(private readonly setup: ZygoteSetup) {}
 
   start(): void {
+    if (warmPoolTestHooks.failStarts) {
+      setImmediate(() => this.die('the start failed (test hook)'));
+      return;
+    }
     try {
       mkdirSync(POOL_ROOT, { recursive: true, mode: 0o755 });
       sweepStale();
@@ -333,6 +344,8 @@ export class Zygote {
   }
 
   private send(r: WarmRun): void {
+    r.sent = true;
+    r.emit('spawn');
     const s = r.spec;
     this.child!.stdin!.write(`R ${r.id} ${s.uid} ${s.tmpMb} ${s.cpuSoft} ${s.cpuHard} ${s.addressSpaceBytes} ${s.nproc} ${s.fileBytes} ${s.openFiles}\n`);
   }
