@@ -55,7 +55,8 @@ describe.skipIf(!supported)('programs from the warm pool', () => {
 describe.skipIf(!supported)('no state passes from one program to the next', () => {
   // Each probe runs first as the "writer", then as the "reader", in a new program each time.
   const writer = [
-    'import os, sys, json, builtins, ctypes',
+    'import os, sys, json, builtins, ctypes, random',
+    'random.seed(1)',
     'open("/tmp/leak.txt", "w").write("x")',
     'open("/dev/shm/leak", "w").write("x")',
     'os.environ["RK_LEAK"] = "1"',
@@ -67,7 +68,6 @@ describe.skipIf(!supported)('no state passes from one program to the next', () =
     'sys.modules["rk_leak"] = json',
     'sys.path.append("/tmp/rk-leak-path")',
     'sys.setrecursionlimit(12345)',
-    'import random; random.seed(1)',
     // A SysV shared-memory segment (it outlives its creator unless the IPC namespace goes).
     'libc = ctypes.CDLL(None, use_errno=True)',
     'shm = libc.shmget(0x524b4c, 4096, 0o1666)',
@@ -114,6 +114,7 @@ describe.skipIf(!supported)('no state passes from one program to the next', () =
       '    reached = True',
       'except OSError:',
       '    reached = False',
+      'c.close()',
       'try:',
       '    os.kill(-1, signal.SIGKILL)',
       '    killed = "someone"',

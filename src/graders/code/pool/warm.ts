@@ -186,7 +186,14 @@ export class WarmRun extends EventEmitter {
     child.on('close', (code, sig) => {
       for (const n of [4, 7]) (this.stdio[n] as PassThrough).end();
       this.closed = true;
-      this.emit('close', code, sig);
+      let open = 2;
+      const done = () => {
+        if (--open === 0) setImmediate(() => this.emit('close', code, sig));
+      };
+      for (const st of [this.stdout, this.stderr]) {
+        if (st.readableEnded) done();
+        else st.once('end', done);
+      }
     });
   }
 
@@ -329,16 +336,30 @@ export class Zygote {
         this.errTail = (this.errTail + d.toString('utf8')).slice(-2000);
       });
       child.on('close', (code, sig) => this.die(`the zygote ended (exit ${code ?? 'none'}, signal ${sig ?? 'none'})${this.errTail.trim() ? `: ${this.errTail.trim().slice(-500)}` : ''}`));
-      // Neither the zygote nor its socket keeps this process alive; runs in flight do (their sockets and timers).
+      // The zygote and its socket keep this process alive only while it has runs (see hold()).
       child.unref();
-      for (const st of [child.stdin, child.stdout, child.stderr]) (st as unknown as { unref?: () => void }).unref?.();
-      server.unref();
+      for (const st of [child.stdin, child.stderr]) (st as unknown as { unref?: () => void }).unref?.();
+      this.hold();
     });
+  }
+
+  /** Keeps the event loop alive while runs are queued or in flight, and not when the zygote is idle. */
+  private hold(): void {
+    const on = this.runs.size > 0;
+    const out = this.child?.stdout as unknown as { ref?: () => void; unref?: () => void } | undefined;
+    if (on) {
+      out?.ref?.();
+      this.server?.ref();
+    } else {
+      out?.unref?.();
+      this.server?.unref();
+    }
   }
 
   /** Queues or starts a run. */
   run(r: WarmRun): void {
     this.runs.set(r.id, r);
+    this.hold();
     if (this.state === 'ready') this.send(r);
     else this.queued.push(r);
   }
@@ -363,6 +384,7 @@ export class Zygote {
 
   forget(r: WarmRun): void {
     this.runs.delete(r.id);
+    this.hold();
   }
 
   private onZygote(d: string): void {
