@@ -3,7 +3,7 @@
  * `python3 prog.py` would, leave nothing behind for the next program, keep every limit, cannot reach
  * the zygote or one another, and the pool survives its zygote's death.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSandboxes, runInSandbox, runProgram, sandboxSupport, type RunResult } from '../sandbox.js';
@@ -218,6 +218,7 @@ describe.skipIf(!supported)('the pool recovers', () => {
       return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
     }) as typeof process.stderr.write;
     for (const p of warmZygotePids()) process.kill(-p, 'SIGKILL');
+    while (warmZygotePids().length > 0) await new Promise((r) => setTimeout(r, 20)); // the pool has seen its zygote die
     warmPoolTestHooks.failStarts = true;
     try {
       const runs = [];
@@ -244,9 +245,13 @@ describe.skipIf(!supported)('the pool recovers', () => {
 });
 
 describe.skipIf(!supported)('the pool leaves nothing on the host', () => {
-  it('its directory holds only the zygote source and the socket, root-only', () => {
+  it('its directory holds only the zygote source and the socket, root-only', async () => {
+    expect((await run(FROM_POOL)).stdout).toBe('pool\n');
     const dirs = readdirSync('/run/rewardkit-sandbox').filter((d) => d.startsWith(`pool-${process.pid}-`));
     expect(dirs.length).toBeGreaterThan(0);
-    for (const d of dirs) expect(readdirSync(`/run/rewardkit-sandbox/${d}`).sort()).toEqual(['sock', 'zygote.py']);
-  });
+    for (const d of dirs) {
+      expect(readdirSync(`/run/rewardkit-sandbox/${d}`).sort()).toEqual(['sock', 'zygote.py']);
+      expect(statSync(`/run/rewardkit-sandbox/${d}`).mode & 0o777).toBe(0o700);
+    }
+  }, 120_000);
 });
