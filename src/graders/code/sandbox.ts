@@ -52,6 +52,13 @@
  * from outside) is a `sandbox_error`. A program that exhausts its own memory limit (`MemoryError`,
  * V8 heap) is `memory_limit`.
  *
+ * **Python runs come from a warm pool** (`pool/warm.ts`, `pool/zygote.ts`): forked from a Python
+ * zygote that lives in one such sealed sandbox, each into its own pid, mount and IPC namespaces, a
+ * network namespace no other live run uses, a fresh tmpfs `/tmp` and `/dev/shm`, its own `/proc`, its
+ * own uid and the same rlimits — same guarantees and verdicts, without starting a sandbox and an
+ * interpreter per run. `REWARDKIT_SANDBOX_POOL=0` (or `setWarmPool(false)`) turns it off; a pool that
+ * cannot start falls back to the path described here.
+ *
  * Needs Linux and root (CAP_SYS_ADMIN for the namespaces and mounts, CAP_SETUID to drop to the
  * sandbox uid). Without them every run reports `sandbox_error` — it never falls back to running the
  * program unsandboxed. Mount-point skeletons (empty directories and files, no content) are kept in
