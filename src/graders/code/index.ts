@@ -7,6 +7,7 @@ import { parseJsonExact, runAssertCase, runCallCase, VERL_PY_PREFIX, type CaseOu
 import { runInSandbox, sandboxConfig, type RunResult, type SandboxLimits } from './sandbox.js';
 
 export { runInSandbox, runProgram, programToRun, openSandboxes, configureSandbox, sandboxConfig, sandboxSupport, toolchainAvailable, DEFAULT_LIMITS, DEFAULT_COMPILE_LIMITS, SANDBOX_LANGUAGES, COMPILED_LANGUAGES } from './sandbox.js';
+export { setWarmPool, stopWarmPools, warmPoolEnabled } from './pool/warm.js';
 export type { ProgramRequest, ProgramResult, RunRequest, RunResult, RunStatus, SandboxConfig, SandboxLanguage, SandboxLimits, SandboxSession, SessionRequest } from './sandbox.js';
 export { extractCode, fencedBlocks, type ExtractedCode } from './extract.js';
 export { outputsMatch, type CompareOptions } from './compare.js';
@@ -290,7 +291,8 @@ export interface CodeFailure {
  * network, a private read-only view of the filesystem with its own `/tmp` as working directory, an
  * unprivileged uid, a fixed three-variable environment — with CPU, wall-clock, memory, process-count,
  * file-size and output limits; the whole process tree is killed at the wall-clock limit. Runs share a
- * process-wide pool sized to the CPU count (`configureSandbox`). Needs Linux and root; a sandbox
+ * process-wide pool sized to the CPU count (`configureSandbox`); Python programs (and the harness) are
+ * forked from a warm, pre-isolated zygote (`pool/warm.ts`) with the same guarantees. Needs Linux and root; a sandbox
  * failure makes the rollout's component an error (null), never a score.
  *
  * **Details**: `statuses` (one verl status code per case: 1 pass, 0 wrong answer, −1 cannot judge,

@@ -52,6 +52,13 @@
  * from outside) is a `sandbox_error`. A program that exhausts its own memory limit (`MemoryError`,
  * V8 heap) is `memory_limit`.
  *
+ * **Python runs come from a warm pool** (`pool/warm.ts`, `pool/zygote.ts`): forked from a Python
+ * zygote that lives in one such sealed sandbox, each into its own pid, mount and IPC namespaces, a
+ * network namespace no other live run uses, a fresh tmpfs `/tmp` and `/dev/shm`, its own `/proc`, its
+ * own uid and the same rlimits — same guarantees and verdicts, without starting a sandbox and an
+ * interpreter per run. `REWARDKIT_SANDBOX_POOL=0` (or `setWarmPool(false)`) turns it off; a pool that
+ * cannot start falls back to the path described here.
+ *
  * Needs Linux and root (CAP_SYS_ADMIN for the namespaces and mounts, CAP_SETUID to drop to the
  * sandbox uid). Without them every run reports `sandbox_error` — it never falls back to running the
  * program unsandboxed. Mount-point skeletons (empty directories and files, no content) are kept in
@@ -63,6 +70,7 @@ import { chmodSync, closeSync, existsSync, openSync, readSync, lstatSync, mkdirS
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { warmSpawn, type WarmRun } from './pool/warm.js';
 
 /**
  * Languages the sandbox can run. Compiled languages (`c`, `cpp`, `java`, `go`, `rust`) have a compile
@@ -1179,21 +1187,36 @@ function launch(p: Prepared, mode: 'capture' | 'stream'): Launched {
     return failedRun((e as Error).message);
   }
 
-  const started = performance.now();
+  let started = performance.now();
   const oomBefore = oomKills();
-  let child: ChildProcess;
-  try {
-    // setpriv (still root) arms a SIGKILL for unshare when this process dies; unshare's --kill-child
-    // passes it on to the namespace's init, whose death ends every process of the run.
-    child = spawn(tools.setpriv, ['--pdeathsig', 'SIGKILL', '--', tools.unshare, ...args], {
+  // setpriv (still root) arms a SIGKILL for unshare when this process dies; unshare's --kill-child
+  // passes it on to the namespace's init, whose death ends every process of the run.
+  const coldStart = () =>
+    spawn(tools.setpriv, ['--pdeathsig', 'SIGKILL', '--', tools.unshare, ...args], {
       detached: true, // own process group: the timeout kills the group
       stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
       env,
     });
+  let child: ChildProcess;
+  let warm: WarmRun | null = null;
+  try {
+    // Python runs are forked from the warm pool's zygote (pool/warm.ts) unless it is off.
+    if (lang === 'python') {
+      warm = warmSpawn(
+        { python: cfg.python, mount: tools.mount, umount: tools.umount, pivotRoot: tools.pivotRoot, setpriv: tools.setpriv, unshare: tools.unshare, skeleton: layout.dir, fstab: fstabFor(layout, 1), env },
+        {
+          uid, tmpMb, cpuSoft: cpu, cpuHard: cpu + 1, addressSpaceBytes: addressSpaceKb(lang, limits.memoryMb, 'run') * 1024, nproc,
+          fileBytes: blocks(limits.maxFileBytes) * 512, openFiles: Math.max(16, Math.floor(limits.maxOpenFiles)),
+          source: Buffer.from(p.code, 'utf8'), files: p.files.filter((f) => f.path !== cmd.source), fetch: p.fetch,
+        },
+        coldStart,
+      );
+    }
+    child = warm !== null ? (warm as unknown as ChildProcess) : coldStart();
   } catch (e) {
     return failedRun(`could not start the sandbox: ${(e as Error).message}`);
   }
-  const pid = child.pid;
+  const pid = warm === null ? child.pid : undefined;
   let phase: 'compile' | 'run' | 'fetch' = compiled ? 'compile' : 'run';
   let killedFor: 'timeout' | 'output_limit' | 'caller' | null = null;
   let killedIn: 'compile' | 'run' | 'fetch' | null = null;
@@ -1216,6 +1239,10 @@ function launch(p: Prepared, mode: 'capture' | 'stream'): Launched {
   const live = mode === 'stream' ? new PassThrough() : null;
 
   const killGroup = () => {
+    if (warm !== null) {
+      warm.kill();
+      return;
+    }
     if (pid === undefined) return;
     try {
       process.kill(-pid, 'SIGKILL');
@@ -1230,7 +1257,17 @@ function launch(p: Prepared, mode: 'capture' | 'stream'): Launched {
     }
     killGroup();
   };
-  let timer = setTimeout(() => kill('timeout'), compiled ? compileLimits.timeoutMs : limits.timeoutMs);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    timer = setTimeout(() => kill('timeout'), compiled ? compileLimits.timeoutMs : limits.timeoutMs);
+  };
+  // A warm run waiting for its zygote to start (the first runs of a process) is timed from when it is handed to the zygote.
+  if (warm !== null && !warm.sent)
+    warm.once('spawn', () => {
+      started = runStarted = performance.now();
+      if (killedFor === null) arm();
+    });
+  else arm();
 
   const onData = (which: 'out' | 'err') => (chunk: Buffer) => {
     if (killedFor === 'output_limit') return;
@@ -1367,7 +1404,9 @@ function launch(p: Prepared, mode: 'capture' | 'stream'): Launched {
     stdout: live ?? child.stdout!,
     result,
     program,
-    pid,
+    get pid() {
+      return warm !== null ? warm.pid : pid;
+    },
     kill() {
       kill('caller');
     },
