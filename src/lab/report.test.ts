@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chartIds } from '../evaluate/report.js';
 import { chartsOf, renderLabReport } from './report.js';
-import { gdpoVsGrpo } from './experiments/gdpo-vs-grpo.js';
-import { graVsDirect } from './experiments/gra-vs-direct.js';
+import { gdpoVsGrpo } from './experiments/gdpo_vs_grpo.js';
+import { graVsDirect } from './experiments/gra_vs_direct.js';
 import { labListJson, renderLabList, runLab } from '../cli/lab.js';
 import type { ExperimentResult } from './types.js';
 
