@@ -12,7 +12,7 @@ import { qLearning, windowMeans, type QLearningOptions } from '../learners/qlear
 import { Rng } from '../rng.js';
 import { claimOnMean, pairedDiff } from '../stats.js';
 import type { ClaimResult, Curve, Experiment, ExperimentResult, RunOptions } from '../types.js';
-import { curveOf, replicateDone, seedsOf, subSeed } from './grid_support.js';
+import { checkRunOptions, curveOf, forSeeds, subSeed } from '../seeds.js';
 
 const NAME = 'intrinsic-oni';
 const VARIANTS = {
@@ -48,7 +48,7 @@ export interface IntrinsicOniOptions extends RunOptions {
 
 async function run(opts: IntrinsicOniOptions): Promise<ExperimentResult> {
   const t0 = performance.now();
-  const seeds = seedsOf(NAME, VARIANTS, opts);
+  const { seeds, seed0 } = checkRunOptions({ name: NAME, variants: VARIANTS }, opts);
   const v = opts.variant;
   const P = INTRINSIC_ONI_SETTINGS;
   const labeller = opts.labeller ?? (opts.judge ? judgeLabeller(opts.judge) : undefined);
@@ -56,8 +56,7 @@ async function run(opts: IntrinsicOniOptions): Promise<ExperimentResult> {
   const finals: Record<'ext' | 'count' | 'oni', number[]> = { ext: [], count: [], oni: [] };
   const curves: Record<'ext' | 'count' | 'oni', number[][]> = { ext: [], count: [], oni: [] };
   let envSteps = 0;
-  for (let i = 0; i < seeds.length; i++) {
-    const seed = seeds[i];
+  await forSeeds(opts, seeds, seed0, async (seed) => {
     const m = keyDoorGrid(new Rng(subSeed(seed, 0)), P.W, P.H, P.distractors);
     const r = goalReward(m);
     const q: QLearningOptions = { episodes: P.episodes, horizon: P.horizon, gamma: P.gamma, alpha: P.alpha, epsilon: P.epsilon };
@@ -80,8 +79,7 @@ async function run(opts: IntrinsicOniOptions): Promise<ExperimentResult> {
       finals[arm].push(won / (P.episodes - from));
       curves[arm].push(windowMeans(res.extReturn, P.window));
     }
-    await replicateDone(opts, i + 1, seeds.length);
-  }
+  });
   const x = curves.ext[0].map((_, k) => (k + 1) * P.window);
   const claims: ClaimResult[] = [
     claimOnMean(
@@ -109,7 +107,7 @@ async function run(opts: IntrinsicOniOptions): Promise<ExperimentResult> {
   return {
     experiment: NAME,
     paper: intrinsicOni.paper,
-    seeds: seeds.length,
+    seeds,
     ...(v !== undefined ? { variant: v } : {}),
     claims,
     curves: out,
