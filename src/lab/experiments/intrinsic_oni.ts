@@ -4,7 +4,6 @@
  * the game events an LLM labels as progress (Zheng et al., "Online Intrinsic Rewards for Decision Making
  * Agents from Large Language Model Feedback" — ONI).
  */
-import type { Backend } from '../../backends/types.js';
 import { keyDoorGrid } from '../envs/keydoor.js';
 import { goalReward } from '../envs/tabular_mdp.js';
 import { countBonus, judgeLabeller, oniBonus, type MessageLabeller } from '../learners/intrinsic.js';
@@ -38,10 +37,11 @@ export const INTRINSIC_ONI_SETTINGS = {
   window: 25,
 };
 
-/** Extra options of this experiment: an ONI judge (a chat backend), or a labeller function. */
+/**
+ * Options of this experiment: {@link RunOptions.judge} labels the game events (the ONI arm; without a
+ * judge or a `labeller` the ONI arm is not run), or a labeller function does.
+ */
 export interface IntrinsicOniOptions extends RunOptions {
-  /** A chat backend that labels game events (ONI arm); without it (and without `labeller`), the ONI arm is not run. */
-  judge?: Backend;
   /** Labels events directly (instead of `judge`). */
   labeller?: MessageLabeller;
 }
@@ -135,6 +135,7 @@ export const intrinsicOni: IntrinsicOniExperiment = {
     '[INF] ONI trains APPO on NetHack with an asynchronous Llama-3.1-8B labeller and also classification/ranking reward models; our tabular learner, small grid, synchronous per-episode labelling and prompt are ours. ' +
     'Without a backend only the count-based claim is checked.',
   defaultSeeds: 10,
+  judge: 'labels the game events as progress or not: the ONI arm and its claim run only with a judge',
   variants: VARIANTS,
   run,
 };
