@@ -27,14 +27,12 @@ import { graderKind } from '../graders/registry.js';
 import { answerLayout, referenceStrings } from '../probe/baseline.js';
 import { BUILTIN_SAMPLES, componentsNeedingSamples, probedComponents, probeSpec, type ProbeReport } from '../probe/index.js';
 import { FINDING_EPSILON } from '../probe/run.js';
-import { readJsonlLines } from '../rollout/jsonl.js';
 import { textOf } from '../rollout/sample.js';
 import type { Rollout } from '../rollout/types.js';
-import { validateRollout } from '../rollout/validate.js';
 import { compileSpecAsync, type CompiledSpec } from '../spec/compile.js';
 import { SpecError } from '../spec/errors.js';
 import { parseSpec } from '../spec/load.js';
-import { openChatBackend, UsageError, type BackendOptions } from './backend_option.js';
+import { openChatBackend, readSampleRollouts, UsageError, type BackendOptions } from './inputs.js';
 
 /** Grader kinds a drafted spec may use: rule-based, no model, no code execution, no network. */
 export const DRAFT_KINDS: readonly string[] = ['exact', 'contains', 'regex', 'format', 'numeric', 'math', 'json', 'length', 'bleu', 'rouge_l', 'chrf', 'edit_distance', 'ngram_jaccard', 'distinct_n'];
@@ -167,25 +165,7 @@ export function draftUserPrompt(task: string, samples: readonly Rollout[]): stri
 
 async function readSamples(path: string): Promise<Rollout[]> {
   if (!existsSync(path)) throw new UsageError(`--in: no such file ${path}`);
-  const out: Rollout[] = [];
-  for await (const chunk of readJsonlLines(path)) {
-    for (const l of chunk) {
-      if (l.tooLong) throw new UsageError(`${path}:${l.line}: line too long`);
-      let v: unknown;
-      try {
-        v = JSON.parse(l.text);
-      } catch (e) {
-        throw new UsageError(`${path}:${l.line}: not JSON (${(e as Error).message})`);
-      }
-      if (v !== null && typeof v === 'object' && !Array.isArray(v) && !('completion' in v)) v = { ...v, completion: '' };
-      try {
-        out.push(validateRollout(v));
-      } catch (e) {
-        throw new UsageError(`${path}:${l.line}: ${(e as Error).message}`);
-      }
-    }
-  }
-  if (out.length === 0) throw new UsageError(`${path}: no rollouts`);
+  const out = await readSampleRollouts(path);
   for (const r of out) if (referenceStrings(r.reference).every((s) => s.trim() === '')) throw new UsageError(`${path}: sample "${r.id}" has no reference; spec draft needs the right answer of every sample`);
   return out;
 }

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { experimentByName, experiments } from '../lab/registry.js';
 import { renderLabReport } from '../lab/report.js';
 import type { Experiment, ExperimentResult } from '../lab/types.js';
-import { addBackendOptions, openChatBackend, UsageError, type BackendOptions } from './backend_option.js';
+import { addBackendOptions, openChatBackend, UsageError, type BackendOptions } from './inputs.js';
 import { num, renderTable } from './table.js';
 
 /** Options of {@link runLab} (the flags of `lab run`). */

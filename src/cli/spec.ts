@@ -11,7 +11,7 @@ import { InputFileError } from '../rollout/jsonl.js';
 import type { Rollout } from '../rollout/types.js';
 import { diagnoseInputOf, scoreBatch } from '../pipeline.js';
 import { diagnoseBatch, formatReasons } from '../diagnose/index.js';
-import { addBackendOptions } from './backend_option.js';
+import { addBackendOptions } from './inputs.js';
 import { renderTable } from './table.js';
 import { nullWarningLines } from './summary.js';
 

@@ -1,7 +1,10 @@
 /**
- * `--backend URL|FILE [--model M] [--api-key-env VAR]`: the one chat backend a CLI command talks to
- * (`spec draft` asks it for a spec; `lab run` asks it for judge labels). Defined once here: the
- * options ({@link addBackendOptions}) and the backend they name ({@link openChatBackend}).
+ * Inputs several CLI commands share, defined once here:
+ * - `--backend URL|FILE [--model M] [--api-key-env VAR]`: the one chat backend a command talks to
+ *   (`spec draft` asks it for a spec; `lab run` asks it for judge labels): the options
+ *   ({@link addBackendOptions}) and the backend they name ({@link openChatBackend});
+ * - sample rollouts from a JSONL file, whose completion may be left out ({@link readSampleRollouts};
+ *   `probe --in`, `spec draft --in`).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -9,6 +12,9 @@ import type { Command } from 'commander';
 import { parseDocument } from 'yaml';
 import { buildBackends, type BuiltBackends } from '../backends/config.js';
 import type { Backend } from '../backends/types.js';
+import { readJsonlLines } from '../rollout/jsonl.js';
+import type { Rollout } from '../rollout/types.js';
+import { validateRollout } from '../rollout/validate.js';
 
 /** A usage error of a CLI command (its message is printed after `error: `; the command exits 2). */
 export class UsageError extends Error {}
@@ -78,4 +84,35 @@ export function openChatBackend(o: BackendOptions, name: string): { backend: Bac
     void built.close();
     throw new UsageError(`--backend: ${e instanceof Error ? e.message : String(e)}`);
   }
+}
+
+/**
+ * Reads sample rollouts (JSONL, one rollout a line; a sample may be a prompt and a reference alone: its
+ * completion defaults to empty). Throws a {@link UsageError} naming the file and line of a bad line, or
+ * the file when it holds no rollouts.
+ *
+ * @example
+ * const samples = await readSampleRollouts('samples.jsonl');
+ */
+export async function readSampleRollouts(path: string): Promise<Rollout[]> {
+  const out: Rollout[] = [];
+  for await (const chunk of readJsonlLines(path)) {
+    for (const l of chunk) {
+      if (l.tooLong) throw new UsageError(`${path}:${l.line}: line too long`);
+      let v: unknown;
+      try {
+        v = JSON.parse(l.text);
+      } catch (e) {
+        throw new UsageError(`${path}:${l.line}: not JSON (${(e as Error).message})`);
+      }
+      if (v !== null && typeof v === 'object' && !Array.isArray(v) && !('completion' in v)) v = { ...v, completion: '' };
+      try {
+        out.push(validateRollout(v));
+      } catch (e) {
+        throw new UsageError(`${path}:${l.line}: ${(e as Error).message}`);
+      }
+    }
+  }
+  if (out.length === 0) throw new UsageError(`${path}: no rollouts`);
+  return out;
 }
