@@ -161,7 +161,7 @@ export function registerSpec(program: Command): void {
   const draft = spec
     .command('draft')
     .description(
-      'Language to Rewards: ask a model (--backend) to write a spec for a task; the draft must compile, use rule-based graders only, survive `probe`, and score right answers above wrong ones on sample rollouts before it is accepted (a rejected draft is sent back with the reason). Exit 0 accepted, 1 rejected or backend failure, 2 usage. Guide: docs/lab-experiments-2.md',
+      'Language to Rewards: ask a model (--backend) to write a spec for a task; the draft must compile, use rule-based graders only, survive `probe`, and score right answers above wrong ones on sample rollouts before it is accepted (a rejected draft is sent back with the reason). Exit 0 accepted, 1 rejected or backend failure, 2 usage. Guide: docs/spec-draft.md',
     )
     .argument('<task>', 'the task, in words (e.g. "grade answers to grade-school math word problems")');
   addBackendOptions(draft, 'the model that writes the spec', true)

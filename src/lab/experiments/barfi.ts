@@ -184,7 +184,7 @@ async function run(opts: RunOptions): Promise<ExperimentResult> {
   };
 }
 
-/** The experiment (see docs/lab-experiments-2.md). */
+/** The experiment (see docs/lab.md). */
 export const barfi: Experiment = {
   name: NAME,
   title: 'Bi-level optimisation of auxiliary-reward weights (BARFI) recovers from a misspecified auxiliary reward',

@@ -164,7 +164,7 @@ function shuffle(xs: number[], rng: Rng): number[] {
   return out;
 }
 
-/** The experiment (see docs/lab-experiments-2.md). */
+/** The experiment (see docs/lab.md). */
 export const epicRegret: Experiment = {
   name: NAME,
   title: 'EPIC distance to the true reward predicts the regret of the optimal policy; the plain Pearson distance does not',

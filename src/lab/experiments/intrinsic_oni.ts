@@ -121,7 +121,7 @@ export interface IntrinsicOniExperiment extends Experiment {
   run(opts: IntrinsicOniOptions): Promise<ExperimentResult>;
 }
 
-/** The experiment (see docs/lab-experiments-2.md). */
+/** The experiment (see docs/lab.md). */
 export const intrinsicOni: IntrinsicOniExperiment = {
   name: NAME,
   title: 'Count-based and ONI-style (judge-labelled event) intrinsic rewards solve a sparse key-and-door task',

@@ -194,7 +194,7 @@ async function run(opts: RunOptions): Promise<ExperimentResult> {
   };
 }
 
-/** The experiment (see docs/lab-experiments-2.md). */
+/** The experiment (see docs/lab.md). */
 export const potentialShaping: Experiment = {
   name: NAME,
   title: 'Potential-based shaping keeps the optimal policy and speeds Q-learning; a farmable bonus changes it',

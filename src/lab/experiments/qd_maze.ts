@@ -83,7 +83,7 @@ async function run(opts: RunOptions): Promise<ExperimentResult> {
   };
 }
 
-/** The experiment (see docs/lab-experiments-2.md). */
+/** The experiment (see docs/lab.md). */
 export const qdMaze: Experiment = {
   name: NAME,
   title: 'Novelty search and MAP-Elites solve a deceptive maze that objective-only search fails',
