@@ -20,34 +20,25 @@
  * of correcting a reward from feedback). The accepted spec is printed (or written with `--out`).
  * Exit 0 when a draft is accepted, 1 when every attempt was rejected or the backend failed, 2 for usage errors.
  */
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { buildBackends, type BuiltBackends } from '../backends/config.js';
 import type { Backend, ChatMessage } from '../backends/types.js';
 import { graderKind } from '../graders/registry.js';
 import { answerLayout, referenceStrings } from '../probe/baseline.js';
 import { BUILTIN_SAMPLES, componentsNeedingSamples, probedComponents, probeSpec, type ProbeReport } from '../probe/index.js';
 import { FINDING_EPSILON } from '../probe/run.js';
-import { readJsonlLines } from '../rollout/jsonl.js';
 import { textOf } from '../rollout/sample.js';
 import type { Rollout } from '../rollout/types.js';
-import { validateRollout } from '../rollout/validate.js';
 import { compileSpecAsync, type CompiledSpec } from '../spec/compile.js';
 import { SpecError } from '../spec/errors.js';
 import { parseSpec } from '../spec/load.js';
+import { openChatBackend, readSampleRollouts, UsageError, type BackendOptions } from './inputs.js';
 
 /** Grader kinds a drafted spec may use: rule-based, no model, no code execution, no network. */
 export const DRAFT_KINDS: readonly string[] = ['exact', 'contains', 'regex', 'format', 'numeric', 'math', 'json', 'length', 'bleu', 'rouge_l', 'chrf', 'edit_distance', 'ngram_jaccard', 'distinct_n'];
 
 /** Options of {@link runSpecDraft}. */
-export interface SpecDraftOptions {
-  /** An OpenAI-compatible base URL (with `--model`), or a YAML/JSON file holding one backend config (as an entry of a spec's `backends:`). */
-  backend: string;
-  /** Model name when `backend` is a URL. */
-  model?: string;
-  /** Environment variable holding the API key when `backend` is a URL. */
-  apiKeyEnv?: string;
+export interface SpecDraftOptions extends BackendOptions {
   /** Sample rollouts (JSONL: prompt, reference, ideally a right completion); default the built-in samples. */
   in?: string;
   /** Write the accepted spec here instead of printing it. */
@@ -80,8 +71,6 @@ function completionText(r: Rollout): string {
 }
 
 /** Thrown for input the command cannot use (exit 2). */
-class UsageError extends Error {}
-
 /**
  * The spec text of a model reply: the first fenced ```yaml, ```yml, ```json or bare ``` block, else the
  * whole reply when it parses as a mapping.
@@ -176,52 +165,9 @@ export function draftUserPrompt(task: string, samples: readonly Rollout[]): stri
 
 async function readSamples(path: string): Promise<Rollout[]> {
   if (!existsSync(path)) throw new UsageError(`--in: no such file ${path}`);
-  const out: Rollout[] = [];
-  for await (const chunk of readJsonlLines(path)) {
-    for (const l of chunk) {
-      if (l.tooLong) throw new UsageError(`${path}:${l.line}: line too long`);
-      let v: unknown;
-      try {
-        v = JSON.parse(l.text);
-      } catch (e) {
-        throw new UsageError(`${path}:${l.line}: not JSON (${(e as Error).message})`);
-      }
-      if (v !== null && typeof v === 'object' && !Array.isArray(v) && !('completion' in v)) v = { ...v, completion: '' };
-      try {
-        out.push(validateRollout(v));
-      } catch (e) {
-        throw new UsageError(`${path}:${l.line}: ${(e as Error).message}`);
-      }
-    }
-  }
-  if (out.length === 0) throw new UsageError(`${path}: no rollouts`);
+  const out = await readSampleRollouts(path);
   for (const r of out) if (referenceStrings(r.reference).every((s) => s.trim() === '')) throw new UsageError(`${path}: sample "${r.id}" has no reference; spec draft needs the right answer of every sample`);
   return out;
-}
-
-/** The backend of `--backend`: a URL (with --model) or a file with one backend config. */
-function draftBackend(o: SpecDraftOptions): BuiltBackends {
-  let config: Record<string, unknown>;
-  let dir = process.cwd();
-  if (/^https?:\/\//i.test(o.backend)) {
-    if (!o.model) throw new UsageError('--model is required when --backend is a URL');
-    config = { type: 'openai', base_url: o.backend, model: o.model, cache: false, ...(o.apiKeyEnv ? { api_key_env: o.apiKeyEnv } : {}) };
-  } else {
-    const path = resolve(o.backend);
-    if (!existsSync(path)) throw new UsageError(`--backend: "${o.backend}" is neither an http(s) URL nor an existing backend config file`);
-    const doc = parseDocument(readFileSync(path, 'utf8'));
-    if (doc.errors.length > 0) throw new UsageError(`--backend ${o.backend}: ${doc.errors[0].message.split('\n')[0]}`);
-    const v: unknown = doc.toJS();
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UsageError(`--backend ${o.backend}: expected a mapping such as {type: openai, base_url: …, model: …}`);
-    config = { cache: false, ...(v as Record<string, unknown>) };
-    if (o.model) config.model = o.model;
-    dir = dirname(path);
-  }
-  try {
-    return buildBackends({ draft: config as never }, { specDir: dir });
-  } catch (e) {
-    throw new UsageError(`--backend: ${e instanceof Error ? e.message.replace(/^invalid spec backends:\n\s*/, '') : String(e)}`);
-  }
 }
 
 /** Samples with a right completion each: their own when it contains the reference, else the reference in the spec's answer layout. */
@@ -298,12 +244,12 @@ export async function runSpecDraft(
     return 2;
   }
   const attempts = o.attempts ?? 3;
-  let built: BuiltBackends;
+  let built: { backend: Backend; close: () => Promise<void> };
   let samples: readonly Rollout[];
   try {
     if (!(Number.isInteger(attempts) && attempts >= 1)) throw new UsageError(`--attempts must be a positive integer, got ${attempts}`);
     samples = o.in !== undefined ? await readSamples(o.in) : BUILTIN_SAMPLES;
-    built = draftBackend(o);
+    built = openChatBackend(o, 'draft');
   } catch (e) {
     if (e instanceof UsageError) {
       err(`error: ${e.message}`);
@@ -316,13 +262,7 @@ export async function runSpecDraft(
     if (o.json) out(JSON.stringify({ accepted, attempts: log, ...(spec !== undefined ? { spec } : {}) }));
   };
   try {
-    let backend: Backend;
-    try {
-      backend = built.resolver.get('draft', ['chat']);
-    } catch (e) {
-      err(`error: --backend: ${e instanceof Error ? e.message : String(e)}`);
-      return 2;
-    }
+    const backend = built.backend;
     const messages: ChatMessage[] = [
       { role: 'system', content: draftSystemPrompt() },
       { role: 'user', content: draftUserPrompt(task, samples) },

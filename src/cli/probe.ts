@@ -1,10 +1,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { compileSpecFileAsync, type CompiledSpec } from '../spec/compile.js';
 import { SpecError } from '../spec/errors.js';
-import { InputFileError, readJsonlLines } from '../rollout/jsonl.js';
-import { validateRollout } from '../rollout/validate.js';
+import { InputFileError } from '../rollout/jsonl.js';
 import type { Rollout } from '../rollout/types.js';
 import { BUILTIN_SAMPLES, componentsNeedingSamples, probedComponents, probeSpec, type ProbeReport } from '../probe/index.js';
+import { readSampleRollouts, UsageError } from './inputs.js';
 import { num, renderTable } from './table.js';
 
 export interface ProbeCommandOptions {
@@ -13,33 +13,6 @@ export interface ProbeCommandOptions {
   json?: boolean;
   maxRollouts: number;
   hugeChars: number;
-}
-
-/** Thrown for input the command cannot use (exit 2). */
-class UsageError extends Error {}
-
-async function readSamples(path: string): Promise<Rollout[]> {
-  const out: Rollout[] = [];
-  for await (const chunk of readJsonlLines(path)) {
-    for (const l of chunk) {
-      if (l.tooLong) throw new UsageError(`${path}:${l.line}: line too long`);
-      let v: unknown;
-      try {
-        v = JSON.parse(l.text);
-      } catch (e) {
-        throw new UsageError(`${path}:${l.line}: not JSON (${(e as Error).message})`);
-      }
-      // A sample may be a prompt and a reference alone: its completion defaults to empty.
-      if (v !== null && typeof v === 'object' && !Array.isArray(v) && !('completion' in v)) v = { ...v, completion: '' };
-      try {
-        out.push(validateRollout(v));
-      } catch (e) {
-        throw new UsageError(`${path}:${l.line}: ${(e as Error).message}`);
-      }
-    }
-  }
-  if (out.length === 0) throw new UsageError(`${path}: no rollouts`);
-  return out;
 }
 
 /** One line of a table cell: newlines shown as ⏎, at most `max` characters. */
@@ -92,7 +65,7 @@ export async function runProbe(o: ProbeCommandOptions, out: (s: string) => void 
   }
   try {
     let samples: Rollout[];
-    if (o.in !== undefined) samples = await readSamples(o.in);
+    if (o.in !== undefined) samples = await readSampleRollouts(o.in);
     else {
       const need = componentsNeedingSamples(probedComponents(compiled.spec));
       if (need.length > 0) {

@@ -11,6 +11,7 @@ import { InputFileError } from '../rollout/jsonl.js';
 import type { Rollout } from '../rollout/types.js';
 import { diagnoseInputOf, scoreBatch } from '../pipeline.js';
 import { diagnoseBatch, formatReasons } from '../diagnose/index.js';
+import { addBackendOptions } from './inputs.js';
 import { renderTable } from './table.js';
 import { nullWarningLines } from './summary.js';
 
@@ -157,15 +158,13 @@ export function registerSpec(program: Command): void {
       const { runSpecImport } = await import('./import.js');
       process.exitCode = runSpecImport(file, { out: o.out });
     });
-  spec
+  const draft = spec
     .command('draft')
     .description(
-      'Language to Rewards: ask a model (--backend) to write a spec for a task; the draft must compile, use rule-based graders only, survive `probe`, and score right answers above wrong ones on sample rollouts before it is accepted (a rejected draft is sent back with the reason). Exit 0 accepted, 1 rejected or backend failure, 2 usage. Guide: docs/lab-experiments-2.md',
+      'Language to Rewards: ask a model (--backend) to write a spec for a task; the draft must compile, use rule-based graders only, survive `probe`, and score right answers above wrong ones on sample rollouts before it is accepted (a rejected draft is sent back with the reason). Exit 0 accepted, 1 rejected or backend failure, 2 usage. Guide: docs/spec-draft.md',
     )
-    .argument('<task>', 'the task, in words (e.g. "grade answers to grade-school math word problems")')
-    .requiredOption('--backend <url|file>', 'an OpenAI-compatible base URL (with --model), or a YAML/JSON file with one backend config ({type: openai, base_url, model, …})')
-    .option('--model <name>', 'model name (required with a URL backend)')
-    .option('--api-key-env <var>', 'environment variable holding the API key (URL backend)')
+    .argument('<task>', 'the task, in words (e.g. "grade answers to grade-school math word problems")');
+  addBackendOptions(draft, 'the model that writes the spec', true)
     .option('--in <rollouts>', 'sample rollouts (.jsonl) with prompt and reference (and ideally a right completion); default: built-in math, fact and multiple-choice samples')
     .option('--out <spec>', 'write the accepted spec here (default: print it)')
     .option('--attempts <n>', 'drafts asked for at most (the first plus corrections)', positiveInt, 3)

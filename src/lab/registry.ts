@@ -3,10 +3,10 @@
  * under `src/lab/experiments/` and is added here.
  */
 import type { Experiment } from './types.js';
-import { gdpoVsGrpo } from './experiments/gdpo-vs-grpo.js';
-import { parGoodhart } from './experiments/par-goodhart.js';
-import { graVsDirect } from './experiments/gra-vs-direct.js';
-import { speakrlClarify } from './experiments/speakrl-clarify.js';
+import { gdpoVsGrpo } from './experiments/gdpo_vs_grpo.js';
+import { parGoodhart } from './experiments/par_goodhart.js';
+import { graVsDirect } from './experiments/gra_vs_direct.js';
+import { speakrlClarify } from './experiments/speakrl_clarify.js';
 import { potentialShaping } from './experiments/potential_shaping.js';
 import { qdMaze } from './experiments/qd_maze.js';
 import { intrinsicOni } from './experiments/intrinsic_oni.js';

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chartIds } from '../evaluate/report.js';
 import { chartsOf, renderLabReport } from './report.js';
-import { gdpoVsGrpo } from './experiments/gdpo-vs-grpo.js';
-import { graVsDirect } from './experiments/gra-vs-direct.js';
+import { gdpoVsGrpo } from './experiments/gdpo_vs_grpo.js';
+import { graVsDirect } from './experiments/gra_vs_direct.js';
 import { labListJson, renderLabList, runLab } from '../cli/lab.js';
 import type { ExperimentResult } from './types.js';
 
@@ -74,6 +74,18 @@ describe('rewardkit lab run (command function)', () => {
     expect(err[1]).toMatch(/--variant: unknown variant "x" of gdpo-vs-grpo; known: gdpo-as-grpo/);
     expect(await runLab('all', { variant: 'no-par' }, () => {}, (s) => err.push(s))).toBe(2);
     expect(err[2]).toMatch(/--variant needs one experiment/);
+    expect(await runLab('gdpo-vs-grpo', { backend: 'http://127.0.0.1:9/v1', model: 'm' }, () => {}, (s) => err.push(s))).toBe(2);
+    expect(err[3]).toBe('error: --backend: gdpo-vs-grpo takes no judge; experiments that do: intrinsic-oni');
+    expect(await runLab('intrinsic-oni', { backend: 'http://127.0.0.1:9/v1' }, () => {}, (s) => err.push(s))).toBe(2);
+    expect(err[4]).toBe('error: --model is required when --backend is a URL');
+    expect(await runLab('intrinsic-oni', { backend: 'no/such/judge.yaml' }, () => {}, (s) => err.push(s))).toBe(2);
+    expect(err[5]).toMatch(/--backend: "no\/such\/judge.yaml" is neither an http\(s\) URL nor an existing backend config file/);
+    expect(await runLab('intrinsic-oni', { model: 'm' }, () => {}, (s) => err.push(s))).toBe(2);
+    expect(err[6]).toBe('error: --model and --api-key-env go with --backend');
+  });
+  it('lab list says which experiments take a judge', () => {
+    expect(labListJson().find((e) => e.name === 'intrinsic-oni')!.judge).toMatch(/ONI/);
+    expect(labListJson().find((e) => e.name === 'gdpo-vs-grpo')).not.toHaveProperty('judge');
   });
 });
 

@@ -1,6 +1,7 @@
 /**
- * Helpers the lab's experiments share: running replicates over seeds, checking the variant name, and
- * turning per-seed learning curves into banded {@link Curve}s.
+ * Helpers all the lab's experiments share: checking the run options (seeds, seed0, variant), running
+ * replicates over seeds, sub-seeds for the arms of one replicate, and turning per-seed learning curves
+ * into banded {@link Curve}s.
  */
 import { band } from './stats.js';
 import type { Curve, Experiment, RunOptions } from './types.js';
@@ -29,6 +30,17 @@ export async function forSeeds<T>(opts: RunOptions, seeds: number, seed0: number
     await new Promise((r) => setImmediate(r));
   }
   return out;
+}
+
+/**
+ * A seed for a sub-stream of replicate `seed`: arms of one replicate share `seed` and differ in `stream`
+ * (e.g. the grid from stream 0, the exploration from stream 1).
+ *
+ * @example
+ * new Rng(subSeed(seed, 0)); // the environment of replicate `seed`
+ */
+export function subSeed(seed: number, stream: number): number {
+  return (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(stream + 1, 0x85ebca77)) >>> 0;
 }
 
 /** A banded curve from per-seed series (`runs[seed][t]`) sampled at `x`. */

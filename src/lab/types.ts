@@ -6,6 +6,7 @@
  * statistic with a confidence interval and whether the paper's claimed direction holds, plus the
  * learning {@link Curve}s the HTML report draws. Experiments are deterministic given their seeds.
  */
+import type { Backend } from '../backends/types.js';
 
 /** One claim from a paper, checked over seeds. */
 export interface ClaimResult {
@@ -51,6 +52,11 @@ export interface RunOptions {
   variant?: string;
   /** Progress callback: replicates done so far. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * A chat backend as a judge (`rewardkit lab run --backend`), for experiments whose claims need one
+   * (those with {@link Experiment.judge}); the others ignore it. A failing judge call rejects the run.
+   */
+  judge?: Backend;
 }
 
 /** What one run returns; `rewardkit lab run NAME --json` prints it. */
@@ -82,6 +88,8 @@ export interface Experiment {
   description: string;
   /** Default number of seeds (≥ 10). */
   defaultSeeds: number;
+  /** What a judge backend ({@link RunOptions.judge}) adds, in words; absent when the experiment takes none. */
+  judge?: string;
   /** Broken variants, name → what is removed; a claim must fail under each. */
   variants: Record<string, string>;
   run(opts: RunOptions): Promise<ExperimentResult>;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MultiRewardBandit } from './bandit.js';
 import { ASK, EDIT, EMPTY, EpisodeBuffer, NO_SUBMIT, PASS, RESOLVED, RUN_TESTS, SEARCH, SUBMIT, TOOL_ACTIONS, TOOL_DEFAULTS, TOOL_STATES, checkToolConfig, runToolEpisode, toStepBatch, toolStats } from './tooluse.js';
 import { CANDIDATES, CompletionScorer, additionPrompts, candidateText } from './completion.js';
-import { GOLD_SPEC, PAR_SPEC, PROXY_SPEC } from '../experiments/par-goodhart.js';
+import { GOLD_SPEC, PAR_SPEC, PROXY_SPEC } from '../experiments/par_goodhart.js';
 import { AdvantageStep, SoftmaxPolicy } from '../learners/softmax.js';
 import { buildEstimator } from '../../advantage/registry.js';
 import { buildCredit } from '../../credit/registry.js';

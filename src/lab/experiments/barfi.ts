@@ -13,7 +13,7 @@ import { qLearning, type QLearningOptions } from '../learners/qlearning.js';
 import { Rng } from '../rng.js';
 import { claimOnMean, pairedDiff } from '../stats.js';
 import type { Experiment, ExperimentResult, RunOptions } from '../types.js';
-import { curveOf, replicateDone, seedsOf, subSeed } from './grid_support.js';
+import { checkRunOptions, curveOf, forSeeds, subSeed } from '../seeds.js';
 
 const NAME = 'barfi';
 const VARIANTS = {
@@ -89,7 +89,7 @@ function coinReward(g: Grid, m: TabularMdp, rng: Rng, coin: number): Float64Arra
 
 async function run(opts: RunOptions): Promise<ExperimentResult> {
   const t0 = performance.now();
-  const seeds = seedsOf(NAME, VARIANTS, opts);
+  const { seeds, seed0 } = checkRunOptions({ name: NAME, variants: VARIANTS }, opts);
   const v = opts.variant;
   const P = BARFI_SETTINGS;
   const naive = [1, 1];
@@ -99,8 +99,7 @@ async function run(opts: RunOptions): Promise<ExperimentResult> {
   const coinWeight: number[] = [];
   const outerCurves: number[][] = [];
   let envSteps = 0;
-  for (let i = 0; i < seeds.length; i++) {
-    const seed = seeds[i];
+  await forSeeds(opts, seeds, seed0, async (seed) => {
     const g = sparseGoalGrid(new Rng(subSeed(seed, 0)), P.W, P.H, P.wallFraction);
     const m = mdpOfGrid(g);
     const env = goalReward(m);
@@ -142,13 +141,12 @@ async function run(opts: RunOptions): Promise<ExperimentResult> {
     finalBarfi.push(await inner(phi, 100, false, P.evalRuns));
     finalNaive.push(await inner(naive, 100, false, P.evalRuns));
     finalEnv.push(await inner([0, 0], 100, false, P.evalRuns));
-    await replicateDone(opts, i + 1, seeds.length);
-  }
+  });
   const x = outerCurves[0].map((_, k) => k);
   return {
     experiment: NAME,
     paper: barfi.paper,
-    seeds: seeds.length,
+    seeds,
     ...(v !== undefined ? { variant: v } : {}),
     claims: [
       claimOnMean(
@@ -186,7 +184,7 @@ async function run(opts: RunOptions): Promise<ExperimentResult> {
   };
 }
 
-/** The experiment (see docs/lab-experiments-2.md). */
+/** The experiment (see docs/lab.md). */
 export const barfi: Experiment = {
   name: NAME,
   title: 'Bi-level optimisation of auxiliary-reward weights (BARFI) recovers from a misspecified auxiliary reward',

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { gdpoVsGrpo } from './gdpo-vs-grpo.js';
-import { parGoodhart } from './par-goodhart.js';
-import { graVsDirect } from './gra-vs-direct.js';
-import { speakrlClarify } from './speakrl-clarify.js';
+import { gdpoVsGrpo } from './gdpo_vs_grpo.js';
+import { parGoodhart } from './par_goodhart.js';
+import { graVsDirect } from './gra_vs_direct.js';
+import { speakrlClarify } from './speakrl_clarify.js';
 import { experimentByName, experiments } from '../registry.js';
 import type { Experiment } from '../types.js';
 

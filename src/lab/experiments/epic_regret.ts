@@ -11,7 +11,7 @@ import { greedyPolicy, mdpOfGrid, policyValues, valueIteration, type TabularMdp 
 import { Rng } from '../rng.js';
 import { claimOnMean, pairedDiff } from '../stats.js';
 import type { Experiment, ExperimentResult, RunOptions } from '../types.js';
-import { curveOf, replicateDone, seedsOf, subSeed } from './grid_support.js';
+import { checkRunOptions, curveOf, forSeeds, subSeed } from '../seeds.js';
 
 const NAME = 'epic-regret';
 const VARIANTS = {
@@ -52,7 +52,7 @@ function saOf(m: TabularMdp, R: RewardTable): Float64Array {
 
 async function run(opts: RunOptions): Promise<ExperimentResult> {
   const t0 = performance.now();
-  const seeds = seedsOf(NAME, VARIANTS, opts);
+  const { seeds, seed0 } = checkRunOptions({ name: NAME, variants: VARIANTS }, opts);
   const v = opts.variant;
   const P = EPIC_REGRET_SETTINGS;
   const rhoEpic: number[] = [];
@@ -60,8 +60,7 @@ async function run(opts: RunOptions): Promise<ExperimentResult> {
   // the per-seed relation regret vs EPIC distance, binned, for the report
   const bins = 5;
   const binCurves: number[][] = [];
-  for (let i = 0; i < seeds.length; i++) {
-    const seed = seeds[i];
+  await forSeeds(opts, seeds, seed0, async (seed) => {
     const rng = new Rng(subSeed(seed, 0));
     const g = sparseGoalGrid(rng, P.W, P.H, P.wallFraction);
     const m = mdpOfGrid(g);
@@ -119,12 +118,11 @@ async function run(opts: RunOptions): Promise<ExperimentResult> {
       curve.push(sum / (hi - lo));
     }
     binCurves.push(curve);
-    await replicateDone(opts, i + 1, seeds.length);
-  }
+  });
   return {
     experiment: NAME,
     paper: epicRegret.paper,
-    seeds: seeds.length,
+    seeds,
     ...(v !== undefined ? { variant: v } : {}),
     claims: [
       claimOnMean(
@@ -166,7 +164,7 @@ function shuffle(xs: number[], rng: Rng): number[] {
   return out;
 }
 
-/** The experiment (see docs/lab-experiments-2.md). */
+/** The experiment (see docs/lab.md). */
 export const epicRegret: Experiment = {
   name: NAME,
   title: 'EPIC distance to the true reward predicts the regret of the optimal policy; the plain Pearson distance does not',

@@ -4,7 +4,6 @@
  * the game events an LLM labels as progress (Zheng et al., "Online Intrinsic Rewards for Decision Making
  * Agents from Large Language Model Feedback" — ONI).
  */
-import type { Backend } from '../../backends/types.js';
 import { keyDoorGrid } from '../envs/keydoor.js';
 import { goalReward } from '../envs/tabular_mdp.js';
 import { countBonus, judgeLabeller, oniBonus, type MessageLabeller } from '../learners/intrinsic.js';
@@ -12,7 +11,7 @@ import { qLearning, windowMeans, type QLearningOptions } from '../learners/qlear
 import { Rng } from '../rng.js';
 import { claimOnMean, pairedDiff } from '../stats.js';
 import type { ClaimResult, Curve, Experiment, ExperimentResult, RunOptions } from '../types.js';
-import { curveOf, replicateDone, seedsOf, subSeed } from './grid_support.js';
+import { checkRunOptions, curveOf, forSeeds, subSeed } from '../seeds.js';
 
 const NAME = 'intrinsic-oni';
 const VARIANTS = {
@@ -38,17 +37,18 @@ export const INTRINSIC_ONI_SETTINGS = {
   window: 25,
 };
 
-/** Extra options of this experiment: an ONI judge (a chat backend), or a labeller function. */
+/**
+ * Options of this experiment: {@link RunOptions.judge} labels the game events (the ONI arm; without a
+ * judge or a `labeller` the ONI arm is not run), or a labeller function does.
+ */
 export interface IntrinsicOniOptions extends RunOptions {
-  /** A chat backend that labels game events (ONI arm); without it (and without `labeller`), the ONI arm is not run. */
-  judge?: Backend;
   /** Labels events directly (instead of `judge`). */
   labeller?: MessageLabeller;
 }
 
 async function run(opts: IntrinsicOniOptions): Promise<ExperimentResult> {
   const t0 = performance.now();
-  const seeds = seedsOf(NAME, VARIANTS, opts);
+  const { seeds, seed0 } = checkRunOptions({ name: NAME, variants: VARIANTS }, opts);
   const v = opts.variant;
   const P = INTRINSIC_ONI_SETTINGS;
   const labeller = opts.labeller ?? (opts.judge ? judgeLabeller(opts.judge) : undefined);
@@ -56,8 +56,7 @@ async function run(opts: IntrinsicOniOptions): Promise<ExperimentResult> {
   const finals: Record<'ext' | 'count' | 'oni', number[]> = { ext: [], count: [], oni: [] };
   const curves: Record<'ext' | 'count' | 'oni', number[][]> = { ext: [], count: [], oni: [] };
   let envSteps = 0;
-  for (let i = 0; i < seeds.length; i++) {
-    const seed = seeds[i];
+  await forSeeds(opts, seeds, seed0, async (seed) => {
     const m = keyDoorGrid(new Rng(subSeed(seed, 0)), P.W, P.H, P.distractors);
     const r = goalReward(m);
     const q: QLearningOptions = { episodes: P.episodes, horizon: P.horizon, gamma: P.gamma, alpha: P.alpha, epsilon: P.epsilon };
@@ -80,8 +79,7 @@ async function run(opts: IntrinsicOniOptions): Promise<ExperimentResult> {
       finals[arm].push(won / (P.episodes - from));
       curves[arm].push(windowMeans(res.extReturn, P.window));
     }
-    await replicateDone(opts, i + 1, seeds.length);
-  }
+  });
   const x = curves.ext[0].map((_, k) => (k + 1) * P.window);
   const claims: ClaimResult[] = [
     claimOnMean(
@@ -109,7 +107,7 @@ async function run(opts: IntrinsicOniOptions): Promise<ExperimentResult> {
   return {
     experiment: NAME,
     paper: intrinsicOni.paper,
-    seeds: seeds.length,
+    seeds,
     ...(v !== undefined ? { variant: v } : {}),
     claims,
     curves: out,
@@ -123,7 +121,7 @@ export interface IntrinsicOniExperiment extends Experiment {
   run(opts: IntrinsicOniOptions): Promise<ExperimentResult>;
 }
 
-/** The experiment (see docs/lab-experiments-2.md). */
+/** The experiment (see docs/lab.md). */
 export const intrinsicOni: IntrinsicOniExperiment = {
   name: NAME,
   title: 'Count-based and ONI-style (judge-labelled event) intrinsic rewards solve a sparse key-and-door task',
@@ -137,6 +135,7 @@ export const intrinsicOni: IntrinsicOniExperiment = {
     '[INF] ONI trains APPO on NetHack with an asynchronous Llama-3.1-8B labeller and also classification/ranking reward models; our tabular learner, small grid, synchronous per-episode labelling and prompt are ours. ' +
     'Without a backend only the count-based claim is checked.',
   defaultSeeds: 10,
+  judge: 'labels the game events as progress or not: the ONI arm and its claim run only with a judge',
   variants: VARIANTS,
   run,
 };

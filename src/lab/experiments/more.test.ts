@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runLab } from '../../cli/lab.js';
 import { startFakeOpenAIServer, type FakeServer } from '../../backends/testing/openai_server.js';
 import { buildBackends, type BuiltBackends } from '../../backends/config.js';
 import { experimentByName, experiments } from '../registry.js';
@@ -110,6 +114,46 @@ describe('intrinsic-oni with a judge backend (the fake OpenAI-compatible server)
     expect(asked.length).toBeLessThanOrEqual(10 * 9);
     expect(asked.some((a) => a.includes('Find the key, then open the locked door with it.'))).toBe(true);
   }, 120_000);
+
+  it('`lab run intrinsic-oni --backend URL --model M`: the ONI claim appears and holds, with labels from the server', async () => {
+    asked.length = 0;
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runLab('intrinsic-oni', { backend: server.baseURL, model: 'judge', json: true }, (s) => out.push(s), (s) => err.push(s));
+    expect(err).toEqual([]);
+    expect(code).toBe(0);
+    const r = JSON.parse(out[0]) as { claims: { claim: string; holds: boolean }[] };
+    expect(r.claims).toHaveLength(2);
+    expect(r.claims[1].claim).toMatch(/^ONI-style event rewards from a judge/);
+    expect(r.claims[1].holds).toBe(true);
+    expect(asked.length).toBeGreaterThan(10);
+  }, 120_000);
+
+  it('`lab run intrinsic-oni` without --backend checks the count claim only', async () => {
+    asked.length = 0;
+    const out: string[] = [];
+    expect(await runLab('intrinsic-oni', { seeds: 2, json: true }, (s) => out.push(s), () => {})).not.toBe(2);
+    expect((JSON.parse(out[0]) as { claims: unknown[] }).claims).toHaveLength(1);
+    expect(asked).toEqual([]);
+  }, 60_000);
+
+  it('`lab run` with a failing judge (a --backend FILE): an error naming the backend, exit 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lab-judge-'));
+    const file = join(dir, 'judge.yaml');
+    writeFileSync(file, `type: openai\nbase_url: ${server.baseURL}\nmodel: judge\nretries: 0\n`);
+    server.fail('chat', { kind: 'status', status: 400, message: 'bad model' }, 50);
+    const out: string[] = [];
+    const err: string[] = [];
+    try {
+      expect(await runLab('intrinsic-oni', { seeds: 2, backend: file }, (s) => out.push(s), (s) => err.push(s))).toBe(1);
+    } finally {
+      server.reset();
+      server.handle('chat', () => ({ id: 'x', object: 'chat.completion', created: 0, model: 'judge', choices: [{ index: 0, message: { role: 'assistant', content: '0' }, finish_reason: 'stop' }] }));
+    }
+    expect(out).toEqual([]);
+    expect(err).toHaveLength(1);
+    expect(err[0]).toContain(`error: intrinsic-oni (judge backend ${file}): ONI judge backend "judge" failed to label`);
+  }, 60_000);
 
   it('no-intrinsic makes the ONI claim fail too', async () => {
     const judge = built.resolver.get('judge', ['chat']);

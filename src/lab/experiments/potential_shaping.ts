@@ -11,7 +11,7 @@ import { qLearning, windowMeans } from '../learners/qlearning.js';
 import { Rng } from '../rng.js';
 import { claimOnMean, pairedDiff } from '../stats.js';
 import type { Experiment, ExperimentResult, RunOptions } from '../types.js';
-import { curveOf, replicateDone, seedsOf, subSeed } from './grid_support.js';
+import { checkRunOptions, curveOf, forSeeds, subSeed } from '../seeds.js';
 
 const NAME = 'potential-shaping';
 const VARIANTS = {
@@ -106,7 +106,7 @@ function agreement(m: TabularMdp, g: Grid, q: Float64Array, qStar: Float64Array)
 
 async function run(opts: RunOptions): Promise<ExperimentResult> {
   const t0 = performance.now();
-  const seeds = seedsOf(NAME, VARIANTS, opts);
+  const { seeds, seed0 } = checkRunOptions({ name: NAME, variants: VARIANTS }, opts);
   const v = opts.variant;
   const P = POTENTIAL_SHAPING_SETTINGS;
   const agree: number[] = [];
@@ -116,8 +116,7 @@ async function run(opts: RunOptions): Promise<ExperimentResult> {
   const finalCoin: number[] = [];
   const curves: Record<'plain' | 'shaped' | 'coin', number[][]> = { plain: [], shaped: [], coin: [] };
   let envSteps = 0;
-  for (let i = 0; i < seeds.length; i++) {
-    const seed = seeds[i];
+  await forSeeds(opts, seeds, seed0, async (seed) => {
     const g = sparseGoalGrid(new Rng(subSeed(seed, 0)), P.W, P.H, P.wallFraction);
     const m = mdpOfGrid(g);
     const r = goalReward(m);
@@ -156,14 +155,13 @@ async function run(opts: RunOptions): Promise<ExperimentResult> {
     curves.plain.push(windowMeans(plain.extReturn, P.window));
     curves.shaped.push(windowMeans(sh.extReturn, P.window));
     curves.coin.push(windowMeans(co.extReturn, P.window));
-    await replicateDone(opts, i + 1, seeds.length);
-  }
+  });
   const x = curves.plain[0].map((_, k) => (k + 1) * P.window);
   const shapedLabel = v === 'no-potential' ? 'progress bonus λΦ̃(s′) (variant)' : v === 'no-shaping' ? 'no shaping (variant)' : 'potential shaping γΦ(s′) − Φ(s)';
   return {
     experiment: NAME,
     paper: potentialShaping.paper,
-    seeds: seeds.length,
+    seeds,
     ...(v !== undefined ? { variant: v } : {}),
     claims: [
       claimOnMean(
@@ -196,7 +194,7 @@ async function run(opts: RunOptions): Promise<ExperimentResult> {
   };
 }
 
-/** The experiment (see docs/lab-experiments-2.md). */
+/** The experiment (see docs/lab.md). */
 export const potentialShaping: Experiment = {
   name: NAME,
   title: 'Potential-based shaping keeps the optimal policy and speeds Q-learning; a farmable bonus changes it',

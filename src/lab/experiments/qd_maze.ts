@@ -8,7 +8,7 @@ import { searchMaze, type SearchOptions, type SearchResult } from '../learners/n
 import { Rng } from '../rng.js';
 import { claimOnMean, pairedDiff } from '../stats.js';
 import type { Experiment, ExperimentResult, RunOptions } from '../types.js';
-import { curveOf, replicateDone, seedsOf, subSeed } from './grid_support.js';
+import { checkRunOptions, curveOf, forSeeds, subSeed } from '../seeds.js';
 
 const NAME = 'qd-maze';
 const VARIANTS = {
@@ -31,15 +31,14 @@ export const QD_MAZE_SETTINGS = {
 
 async function run(opts: RunOptions): Promise<ExperimentResult> {
   const t0 = performance.now();
-  const seeds = seedsOf(NAME, VARIANTS, opts);
+  const { seeds, seed0 } = checkRunOptions({ name: NAME, variants: VARIANTS }, opts);
   const v = opts.variant;
   const P = QD_MAZE_SETTINGS;
   const g = deceptiveMaze(P.W, P.H);
   const base: Omit<SearchOptions, 'algorithm'> = { length: P.length, evaluations: P.evaluations, population: P.population, mutation: P.mutation, curvePoints: P.curvePoints };
   const res: Record<'objective' | 'novelty' | 'map-elites', SearchResult[]> = { objective: [], novelty: [], 'map-elites': [] };
   let envSteps = 0;
-  for (let i = 0; i < seeds.length; i++) {
-    const seed = seeds[i];
+  await forSeeds(opts, seeds, seed0, async (seed) => {
     const o = searchMaze(g, new Rng(subSeed(seed, 0)), { ...base, algorithm: 'objective' });
     const n = searchMaze(g, new Rng(subSeed(seed, 0)), { ...base, algorithm: 'novelty', noveltyScore: v === 'ns-objective' ? 'objective' : 'novelty' });
     const m = searchMaze(g, new Rng(subSeed(seed, 0)), { ...base, algorithm: 'map-elites', niches: v === 'me-one-niche' ? 'single' : 'cell' });
@@ -47,8 +46,7 @@ async function run(opts: RunOptions): Promise<ExperimentResult> {
     res.novelty.push(n);
     res['map-elites'].push(m);
     envSteps += o.envSteps + n.envSteps + m.envSteps;
-    await replicateDone(opts, i + 1, seeds.length);
-  }
+  });
   const solved = (rs: SearchResult[]) => rs.map((r) => (r.solvedAt > 0 ? 1 : 0));
   const x = Array.from({ length: P.curvePoints }, (_, k) => Math.ceil((P.evaluations * (k + 1)) / P.curvePoints));
   const nsLabel = v === 'ns-objective' ? 'novelty search ranked by the objective (variant)' : 'novelty search';
@@ -56,7 +54,7 @@ async function run(opts: RunOptions): Promise<ExperimentResult> {
   return {
     experiment: NAME,
     paper: qdMaze.paper,
-    seeds: seeds.length,
+    seeds,
     ...(v !== undefined ? { variant: v } : {}),
     claims: [
       claimOnMean(
@@ -85,7 +83,7 @@ async function run(opts: RunOptions): Promise<ExperimentResult> {
   };
 }
 
-/** The experiment (see docs/lab-experiments-2.md). */
+/** The experiment (see docs/lab.md). */
 export const qdMaze: Experiment = {
   name: NAME,
   title: 'Novelty search and MAP-Elites solve a deceptive maze that objective-only search fails',
