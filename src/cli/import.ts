@@ -19,15 +19,30 @@ import { stringify } from 'yaml';
  * - `text_similarity` with `rouge_l` → `rouge_l`, `rouge_1` … `rouge_5` → `rouge_n` with `n: 1` … `5`
  *   (rouge-score's F-measure, its tokeniser, no stemmer — the package OpenAI's ROUGE is computed
  *   with), same `input`/`reference` rules as `string_check`; `pass_threshold` is dropped (the reward
- *   is the score).
+ *   is the score). `cosine` → `embedding_similarity` (the cosine in [−1, 1]) through an openai
+ *   embeddings backend `openai_embeddings` with `text-embedding-3-large`, the model OpenAI names
+ *   (rewardkit trims both texts before embedding them).
+ * - `score_model` → `judge` with `mode: score` and `range` (default [0, 1]): the model's result is
+ *   clamped to the range, as OpenAI truncates it; `label_model` → `judge` with `mode: label`,
+ *   `labels`, `passing_labels` (1 when the model's label is a passing one, else 0). Both go through an
+ *   openai backend (`openai`, then `openai_<model>` for further models) at api.openai.com with the
+ *   key from $OPENAI_API_KEY. `input` messages: `system`/`developer` → the judge's `system` (joined in
+ *   order; they may hold no template variables — data is fenced, and only in user messages),
+ *   `user`/`assistant` → `messages` in order; text content items (`input_text`, `output_text`, or a
+ *   list of them, joined by newlines) only. Templates: `{{ sample.output_text }}` → `{{completion}}`,
+ *   `{{ item.FIELD }}` → `{{reference}}` when a string_check/text_similarity sub-grader made FIELD the
+ *   reference, else `{{meta.FIELD}}`. `sampling_params`: `temperature`, `seed` → `sampling_seed`,
+ *   `max_completion_tokens` → `max_tokens`, `top_p: 1`. Where OpenAI scores a non-numeric answer 0,
+ *   rewardkit's judge re-asks and then records an error (null): an unusable answer never pays.
  *
  * What does not convert (an error naming the grader and the field): `text_similarity` with
- * `fuzzy_match`, `bleu`, `gleu`, `meteor` or `cosine` (rewardkit has no metric computed exactly as
- * OpenAI's: its fuzzy_match is rapidfuzz's WRatio, its BLEU/GLEU/METEOR NLTK's, its cosine an OpenAI
- * embedding model), `score_model` and
- * `label_model` (not yet: they need a judge prompt and an openai backend written by hand), a
- * multi inside a multi, templates other than `{{ sample.output_text }}` as input or a literal
- * reference, and references to more than one `item` field (a rollout has one `reference`).
+ * `fuzzy_match`, `bleu`, `gleu` or `meteor` (OpenAI documents no implementation that rewardkit could
+ * match number for number: which rapidfuzz scorer, which BLEU tokeniser and smoothing; METEOR needs
+ * WordNet — the error names the grader to use instead), image or audio content, other roles,
+ * template variables in system/developer messages or other than `sample.output_text` / `item.*`,
+ * `top_p` other than 1 and `reasoning_effort`, a multi inside a multi, templates other than
+ * `{{ sample.output_text }}` as a string grader's input or a literal reference, and references to
+ * more than one `item` field (a rollout has one `reference`).
  *
  * The null rule of the converted spec is rewardkit's: a rollout without a reference scores null on
  * `exact`/`contains` (cannot judge) where OpenAI would compare with an empty string.
