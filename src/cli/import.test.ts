@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { parseSpecText, parseSpec } from '../spec/load.js';
 import { compileSpec } from '../spec/compile.js';
 import { scoreBatch } from '../pipeline.js';
 import { convertOpenAIGrader, ImportError, runSpecImport } from './import.js';
+import { fakeEmbedding, startFakeOpenAIServer, type FakeRequest, type FakeServer } from '../backends/testing/openai_server.js';
 
 /** OpenAI's documented string_check semantics, computed independently of rewardkit. */
 const openai = {
@@ -167,7 +168,7 @@ describe('spec import: what cannot be converted is an error naming grader and fi
   it('bad operation, unknown name in calculate_output, models and nested multis', () => {
     expect(fails({ ...multi.graders.exact, operation: 'regex' })).toMatch(/^grader exact: operation: expected eq, ne, like or ilike/);
     expect(fails({ ...multi, calculate_output: 'exact + bogus' })).toMatch(/^grader capital_check: calculate_output: names "bogus"/);
-    expect(fails({ type: 'score_model', name: 'judge', input: [], model: 'o4-mini' })).toMatch(/^grader judge: type: cannot convert score_model/);
+    expect(fails({ type: 'score_model', name: 'judge', input: [], model: 'o4-mini' })).toMatch(/^grader judge: input: expected a non-empty list of messages/);
     expect(fails({ ...multi, graders: { inner: { ...multi } }, calculate_output: 'inner' })).toMatch(/^grader capital_check\.graders\.inner: type: cannot convert a multi/);
   });
 });
@@ -189,5 +190,209 @@ describe('rewardkit spec import (command)', () => {
     expect(errs.at(-1)).toMatch(/bad\.json: grader sim: evaluation_metric: cannot convert "bleu"/);
     writeFileSync(bad, '{not json');
     expect(runSpecImport(bad, {}, () => {}, (s) => errs.push(s))).toBe(2);
+  });
+});
+
+/** The fenced values of every user message of a recorded chat request (tag from the system message). */
+function fenced(req: FakeRequest): Map<string, string> {
+  const messages = req.body.messages as { role: string; content: string }[];
+  const tag = /<<<BEGIN ([0-9a-f]{32}) name>>>/.exec(messages[0]!.content)![1]!;
+  const out = new Map<string, string>();
+  for (const m of messages.filter((x) => x.role === 'user'))
+    for (const b of m.content.matchAll(new RegExp(`<<<BEGIN ${tag} ([^>]+)>>>\\n([\\s\\S]*?)\\n<<<END ${tag} \\1>>>`, 'g'))) out.set(b[1]!, b[2]!);
+  return out;
+}
+
+const chatReply = (content: string) => ({ id: 'x', object: 'chat.completion', created: 0, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }] });
+
+describe('spec import: OpenAI score_model, label_model and cosine, scored through a fake OpenAI server', () => {
+  let server: FakeServer;
+  beforeAll(async () => {
+    server = await startFakeOpenAIServer();
+  });
+  afterAll(async () => server.close());
+
+  /** The converted spec with its openai backends pointed at the fake server (no cache, no retries). */
+  const local = (spec: Record<string, unknown>) => {
+    const backends = Object.fromEntries(Object.entries(spec.backends as Record<string, Record<string, unknown>>).map(([n, b]) => [n, { ...b, base_url: server.baseURL, cache: false, retries: 0 }]));
+    return compileSpec(parseSpec({ ...spec, backends }, 'imported'), { specDir: process.cwd() });
+  };
+
+  /** OpenAI's score_model semantics: the model's number truncated to the range. */
+  const openaiScore = (x: number, [lo, hi]: [number, number]) => Math.min(hi, Math.max(lo, x));
+
+  const scoreModel = {
+    type: 'score_model',
+    name: 'closeness',
+    model: 'o4-mini',
+    input: [
+      { role: 'developer', content: 'Score how close the model answer is to the reference, 0 to 10.' },
+      { role: 'user', content: [{ type: 'input_text', text: 'Question: {{ item.question }}\nReference: {{item.answer}}' }] },
+      { role: 'user', content: 'Model answer: {{ sample.output_text }}' },
+    ],
+    range: [0, 10],
+    pass_threshold: 7,
+    sampling_params: { temperature: 0.5, seed: 7, max_completion_tokens: 2048, top_p: 1 },
+  };
+
+  it('score_model converts onto judge mode score with an openai backend; input messages and templates map onto the chat', () => {
+    const spec = convertOpenAIGrader(scoreModel);
+    expect(spec.backends).toEqual({ openai: { type: 'openai', base_url: 'https://api.openai.com/v1', model: 'o4-mini', api_key_env: 'OPENAI_API_KEY' } });
+    expect(spec.components).toEqual([
+      {
+        name: 'closeness',
+        grader: 'judge',
+        backend: 'openai',
+        mode: 'score',
+        range: [0, 10],
+        system: 'Score how close the model answer is to the reference, 0 to 10.',
+        messages: [
+          { role: 'user', content: 'Question: {{meta.question}}\nReference: {{meta.answer}}' },
+          { role: 'user', content: 'Model answer: {{completion}}' },
+        ],
+        temperature: 0.5,
+        sampling_seed: 7,
+        max_tokens: 2048,
+      },
+    ]);
+    expect(spec.description).toMatch(/item\.question, item\.answer are read from each rollout's `meta`/);
+  });
+
+  it('a multi with a score_model, a string_check and a rouge_1 sub-grader scores as OpenAI computes it', async () => {
+    server.reset();
+    server.resetCounts();
+    // The grader model reads the number the answer starts with (some out of range, one not a number).
+    server.handle('chat', (req) => {
+      const answer = fenced(req).get('completion')!;
+      const n = Number(answer.split(' ')[0]);
+      return chatReply(Number.isFinite(n) ? JSON.stringify({ steps: [{ description: 'compare', conclusion: 'done' }], result: n }) : '{"steps": [], "result": "n/a"}');
+    });
+    const def = {
+      type: 'multi',
+      name: 'mixed',
+      graders: {
+        judged: scoreModel,
+        exact: { type: 'string_check', name: 'exact', input: '{{ sample.output_text }}', reference: '{{ item.answer }}', operation: 'eq' },
+        overlap: { type: 'text_similarity', name: 'overlap', input: '{{ sample.output_text }}', reference: '{{ item.answer }}', evaluation_metric: 'rouge_1' },
+      },
+      calculate_output: '0.5 * judged / 10 + 0.3 * exact + 0.2 * overlap',
+    };
+    const spec = convertOpenAIGrader(def);
+    // item.answer is the strings' reference, so the judge reads it as {{reference}}; item.question stays in meta.
+    expect((spec.components as { messages?: unknown }[])[0]!.messages).toEqual([
+      { role: 'user', content: 'Question: {{meta.question}}\nReference: {{reference}}' },
+      { role: 'user', content: 'Model answer: {{completion}}' },
+    ]);
+    const c = local(spec);
+    try {
+      const answer = '7 apples';
+      const outs = ['7 apples', '12 pears and apples', '-2 apples', '3', 'apples'];
+      const rollouts = outs.map((completion, i) => ({ id: `r${i}`, completion, reference: answer, meta: { question: 'How many?' } }));
+      const { results } = await scoreBatch(c, rollouts, { details: true });
+      const expected = outs.map((o) => {
+        const n = Number(o.split(' ')[0]);
+        if (!Number.isFinite(n)) return null; // an unusable grader answer: an error, not OpenAI's 0
+        return (0.5 * openaiScore(n, [0, 10])) / 10 + 0.3 * openai.eq(o, answer) + 0.2 * rougeScore.n(o, answer, 1);
+      });
+      results.forEach((r, i) => (expected[i] === null ? expect(r.reward).toBeNull() : expect(r.reward, outs[i]).toBeCloseTo(expected[i]!, 12)));
+      // by hand: "7 apples" → 0.35 + 0.3 + 0.2 = 0.85; "12 pears and apples" → 0.5 (12 clamped to 10) + 0 + 0.2·F(P ¼, R ½) = 0.5 + 0.2·⅓
+      expect(results[0]!.reward).toBeCloseTo(0.85, 12);
+      expect(results[1]!.reward).toBeCloseTo(0.5 + 0.2 / 3, 12);
+      expect(results[4]!.errors).toEqual([{ component: 'judged', message: expect.stringMatching(/^judge gave no usable answer/) }]);
+      const req = server.requests.find((r) => fenced(r).get('completion') === '7 apples')!;
+      expect(fenced(req)).toEqual(new Map([['meta.question', 'How many?'], ['reference', '7 apples'], ['completion', '7 apples']]));
+      expect(req.body).toMatchObject({ model: 'o4-mini', temperature: 0.5, seed: 7, max_tokens: 2048 });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('label_model converts onto judge mode label: 1 for a passing label, else 0', async () => {
+    server.reset();
+    server.handle('chat', (req) => {
+      const t = fenced(req).get('completion')!;
+      return chatReply(JSON.stringify({ steps: [], result: t.includes('great') ? 'positive' : t.includes('awful') ? 'negative' : 'neutral' }));
+    });
+    const spec = convertOpenAIGrader({
+      type: 'label_model',
+      name: 'sentiment',
+      model: 'gpt-4o-2024-08-06',
+      input: [
+        { role: 'developer', content: "Classify the sentiment of the following statement as one of 'positive', 'neutral', or 'negative'" },
+        { role: 'user', content: 'Statement: {{sample.output_text}}' },
+      ],
+      labels: ['positive', 'neutral', 'negative'],
+      passing_labels: ['positive'],
+    });
+    expect(spec.components).toMatchObject([{ grader: 'judge', mode: 'label', labels: ['positive', 'neutral', 'negative'], passing_labels: ['positive'] }]);
+    const c = local(spec);
+    try {
+      const outs = ['a great day', 'an awful day', 'a day'];
+      const { results } = await scoreBatch(c, outs.map((completion, i) => ({ id: `r${i}`, completion })));
+      // OpenAI: 1 when the model's label is in passing_labels, else 0.
+      expect(results.map((r) => r.reward)).toEqual([1, 0, 0]);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('text_similarity cosine converts onto embedding_similarity over text-embedding-3-large embeddings', async () => {
+    const spec = convertOpenAIGrader({ type: 'text_similarity', name: 'sem', input: '{{ sample.output_text }}', reference: '{{ item.answer }}', evaluation_metric: 'cosine', pass_threshold: 0.8 });
+    expect(spec.backends).toEqual({ openai_embeddings: { type: 'openai', base_url: 'https://api.openai.com/v1', model: 'text-embedding-3-large', api_key_env: 'OPENAI_API_KEY' } });
+    const c = local(spec);
+    try {
+      const outs = ['Paris is the capital.', 'Lyon', 'The capital of France is Paris.'];
+      const reference = 'Paris';
+      const { results } = await scoreBatch(c, outs.map((completion, i) => ({ id: `r${i}`, completion, reference })));
+      // OpenAI: cosine of the two embeddings (the fake server's embeddings stand in for the model's).
+      const cos = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0) / Math.sqrt(a.reduce((s, x) => s + x * x, 0) * b.reduce((s, x) => s + x * x, 0));
+      results.forEach((r, i) => expect(r.reward).toBeCloseTo(cos(fakeEmbedding(outs[i]!), fakeEmbedding(reference)), 12));
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('spec import: model graders and metrics that cannot be converted name grader and field', () => {
+  const fails = (def: unknown) => {
+    try {
+      convertOpenAIGrader(def);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ImportError);
+      return (e as ImportError).message;
+    }
+    throw new Error('expected an ImportError');
+  };
+  const base = { type: 'score_model', name: 'j', model: 'o4-mini', input: [{ role: 'user', content: 'Rate {{ sample.output_text }}' }] };
+  const user = (content: unknown) => ({ ...base, input: [{ role: 'user', content }] });
+  it('inputs: images, unknown roles, templates in system messages, unknown variables, no output text', () => {
+    expect(fails(user([{ type: 'input_text', text: '{{ sample.output_text }}' }, { type: 'input_image', image_url: 'https://x/y.png' }]))).toMatch(
+      /^grader j: input\[0\]\.content: cannot convert a "input_image" content item/,
+    );
+    expect(fails({ ...base, input: [{ role: 'tool', content: 'x' }, ...base.input] })).toMatch(/^grader j: input\[0\]\.role: expected system, developer, user or assistant, got "tool"/);
+    expect(fails({ ...base, input: [{ role: 'system', content: 'Reference: {{ item.answer }}' }, ...base.input] })).toMatch(/^grader j: input\[0\]\.content: cannot convert template variables in a system message/);
+    expect(fails(user('Rate {{ sample.output_json.answer }}'))).toMatch(/^grader j: input\[0\]\.content: cannot convert the template variable \{\{ sample\.output_json\.answer \}\}/);
+    expect(fails(user('Rate {{ item.answer }}'))).toMatch(/^grader j: input: cannot convert: no message uses \{\{ sample\.output_text \}\}/);
+    expect(fails({ ...base, input: [{ role: 'assistant', content: '{{ sample.output_text }}' }] })).toMatch(/^grader j: input: cannot convert: no user message/);
+    expect(fails({ ...base, model: undefined })).toMatch(/^grader j: model: expected a string/);
+  });
+  it('range, sampling params we cannot honour, labels', () => {
+    expect(fails({ ...base, range: [1, 0] })).toMatch(/^grader j: range: expected \[min, max\] with min < max/);
+    expect(fails({ ...base, sampling_params: { top_p: 0.9 } })).toMatch(/^grader j: sampling_params\.top_p: cannot convert top_p 0\.9/);
+    expect(fails({ ...base, sampling_params: { reasoning_effort: 'high' } })).toMatch(/^grader j: sampling_params\.reasoning_effort: cannot convert/);
+    expect(fails({ ...base, sampling_params: { logprobs: true } })).toMatch(/^grader j: sampling_params\.logprobs: unknown sampling parameter/);
+    const label = { ...base, type: 'label_model', labels: ['a', 'b'], passing_labels: ['a'] };
+    expect(fails({ ...label, passing_labels: ['c'] })).toMatch(/^grader j: passing_labels: must be a subset of labels; "c" is not a label/);
+    expect(fails({ ...label, labels: [] })).toMatch(/^grader j: labels: expected a non-empty list/);
+    expect(fails({ ...multi, graders: { ...multi.graders, m: { ...label, input: [{ role: 'user', content: [{ type: 'input_audio', input_audio: {} }] }] } }, calculate_output: 'm' })).toMatch(
+      /^grader capital_check\.graders\.m: input\[0\]\.content: cannot convert a "input_audio"/,
+    );
+  });
+  it('fuzzy_match, bleu, gleu and meteor say why they cannot be matched and what to use', () => {
+    const sim = (evaluation_metric: string) => fails({ type: 'text_similarity', name: 's', input: '{{ sample.output_text }}', reference: '{{ item.answer }}', evaluation_metric });
+    expect(sim('fuzzy_match')).toMatch(/^grader s: evaluation_metric: cannot convert "fuzzy_match": OpenAI documents only that it uses rapidfuzz.*use edit_distance/);
+    expect(sim('bleu')).toMatch(/^grader s: evaluation_metric: cannot convert "bleu": .*use the bleu grader/);
+    expect(sim('gleu')).toMatch(/^grader s: evaluation_metric: cannot convert "gleu": /);
+    expect(sim('meteor')).toMatch(/^grader s: evaluation_metric: cannot convert "meteor": METEOR needs WordNet/);
   });
 });

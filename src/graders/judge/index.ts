@@ -7,6 +7,8 @@ import { buildReference } from './modes/reference.js';
 import { buildRubric } from './modes/rubric.js';
 import { buildScale } from './modes/scale.js';
 import { buildThinkThenScore } from './modes/think_then_score.js';
+import { buildScore } from './modes/score.js';
+import { buildLabel } from './modes/label.js';
 
 export { JudgeAnswerError } from './ask.js';
 export { JudgeParseError } from './parse.js';
@@ -19,15 +21,19 @@ const BUILDERS: Record<JudgeMode, (env: ModeEnv) => Grader> = {
   scale: buildScale,
   pairwise: buildPairwise,
   think_then_score: buildThinkThenScore,
+  score: buildScore,
+  label: buildLabel,
 };
 
 /**
- * `judge` — an LLM judge through a chat backend named in the spec's `backends`, in six modes (see
+ * `judge` — an LLM judge through a chat backend named in the spec's `backends`, in eight modes (see
  * src/graders/judge/README.md): `rubric` (HeRL: weighted share of rubric items met), `principle`
  * (RewardAnything: listwise 1–N scores of the whole group, names masked and shuffled), `reference`
  * (Cooper: correct given the reference answer, 1/0 or a probability), `scale` (a 1–N score mapped to
  * [0, 1], RoboReward's progress rubric by default), `pairwise` (win rate within the group, both
- * orders) and `think_then_score` (DeScore: free reasoning, then a separate constrained score call).
+ * orders), `think_then_score` (DeScore: free reasoning, then a separate constrained score call), and
+ * OpenAI's model graders: `score` (a number in `range`, clamped; score_model) and `label` (1 when the
+ * label is a passing one; label_model), both taking a `messages` chat.
  * Rollout text is fenced between markers carrying a tag derived from the call's data, which the
  * judge is told to treat as data. Answers must be JSON matching the mode's schema (sent as
  * `json_schema`, checked with zod); an unusable answer is re-asked `parse_retries` times and then
@@ -47,7 +53,7 @@ const BUILDERS: Record<JudgeMode, (env: ModeEnv) => Grader> = {
  */
 export const judgeGrader = defineGrader({
   kind: 'judge',
-  summary: 'LLM judge through a chat backend: rubric, principle (listwise), reference, 1–N scale, pairwise win rate, think-then-score.',
+  summary: 'LLM judge through a chat backend: rubric, principle (listwise), reference, 1–N scale, pairwise win rate, think-then-score, score in a range, label.',
   params: judgeParams,
   create(params: JudgeParams, ctx) {
     for (const [key, modes] of Object.entries(MODE_PARAMS))
@@ -62,7 +68,13 @@ export const judgeGrader = defineGrader({
     } catch (e) {
       throw new ParamError('backend', e instanceof Error ? e.message : String(e));
     }
-    const call = { max_tokens: params.max_tokens, temperature: params.temperature, parse_retries: params.parse_retries, strip_think: params.strip_think };
+    const call = {
+      max_tokens: params.max_tokens,
+      temperature: params.temperature,
+      parse_retries: params.parse_retries,
+      strip_think: params.strip_think,
+      ...(params.sampling_seed !== undefined ? { seed: params.sampling_seed } : {}),
+    };
     return BUILDERS[params.mode]({ backend, params, call });
   },
 });

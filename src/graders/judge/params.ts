@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Backend } from '../../backends/types.js';
 import type { CallOptions } from './ask.js';
 
-export const JUDGE_MODES = ['rubric', 'principle', 'reference', 'scale', 'pairwise', 'think_then_score'] as const;
+export const JUDGE_MODES = ['rubric', 'principle', 'reference', 'scale', 'pairwise', 'think_then_score', 'score', 'label'] as const;
 export type JudgeMode = (typeof JUDGE_MODES)[number];
 
 /** One rubric item (HeRL): a criterion the judge marks met or unmet, and its weight. */
@@ -17,6 +17,12 @@ export const rubricItemSchema = z.strictObject({
 
 export type RubricItem = z.infer<typeof rubricItemSchema>;
 
+/** One chat turn of `messages` (score and label modes): a user or assistant message, a template. */
+export const chatTurnSchema = z.strictObject({
+  role: z.enum(['user', 'assistant']).describe('user or assistant (instructions for the judge go in `system`).'),
+  content: z.string().min(1).describe('The message, a template: {{prompt}}, {{completion}}, {{reference}}, {{meta.<key>}} (each filled value is fenced as data).'),
+});
+
 /**
  * The `judge` params. Mode-specific params carry no zod default so that `create` can reject one given
  * to a mode it does not apply to; their defaults are applied by the mode.
@@ -28,7 +34,8 @@ export const judgeParams = {
     .describe(
       'rubric: weighted share of rubric items met (HeRL); principle: listwise 1–N scores of the whole group against a principle (RewardAnything); ' +
         'reference: correct or not given the reference answer (Cooper); scale: one 1–N score mapped to [0, 1] (RoboReward); ' +
-        'pairwise: win rate in pairwise comparisons within the group; think_then_score: free reasoning, then a separate constrained score call (DeScore).',
+        'pairwise: win rate in pairwise comparisons within the group; think_then_score: free reasoning, then a separate constrained score call (DeScore); ' +
+        'score: a number in `range`, clamped to it (OpenAI score_model); label: 1 when the judge\'s label is one of `passing_labels`, else 0 (OpenAI label_model).',
     ),
   template: z
     .string()
@@ -104,6 +111,33 @@ export const judgeParams = {
     .max(131_072)
     .optional()
     .describe('think_then_score mode: token limit of the free reasoning call (default 2048).'),
+  messages: z
+    .array(chatTurnSchema)
+    .min(1)
+    .max(64)
+    .optional()
+    .describe('score and label modes: the chat shown to the judge, in order, instead of the single `template` user message (at least one user message; OpenAI grader `input` messages convert to this).'),
+  range: z
+    .tuple([z.number().finite(), z.number().finite()])
+    .optional()
+    .describe('score mode: [min, max] of the score (default [0, 1]); an answer outside it is clamped to it, as OpenAI\'s score_model truncates to its range.'),
+  labels: z
+    .array(z.string().min(1))
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('label mode (required): the labels the judge chooses one of; any other answer is unusable (re-asked, then an error).'),
+  passing_labels: z
+    .array(z.string().min(1))
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('label mode (required): the labels that score 1 (a subset of `labels`); every other label scores 0.'),
+  sampling_seed: z
+    .number()
+    .int()
+    .optional()
+    .describe('score and label modes: sampling seed sent with every request (OpenAI sampling_params.seed); default none.'),
 };
 
 export type JudgeParams = z.infer<z.ZodObject<typeof judgeParams>>;
@@ -129,4 +163,9 @@ export const MODE_PARAMS: Readonly<Record<string, readonly JudgeMode[]>> = {
   max_pairs: ['pairwise'],
   seed: ['principle', 'pairwise'],
   reasoning_max_tokens: ['think_then_score'],
+  messages: ['score', 'label'],
+  range: ['score'],
+  labels: ['label'],
+  passing_labels: ['label'],
+  sampling_seed: ['score', 'label'],
 };

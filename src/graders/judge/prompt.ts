@@ -54,6 +54,43 @@ export function judgeMessages(parts: CallParts): ChatMessage[] | { missing: stri
   ];
 }
 
+/** One turn of a judge conversation: its role and its template. */
+export interface ConversationTurn {
+  role: 'user' | 'assistant';
+  template: Template;
+}
+
+/**
+ * The chat messages of a call made of several turns (the `messages` of score and label modes): the
+ * system message (`system`, the fence notice, the answer format), then each turn in order with its
+ * placeholders filled. One fence tag covers every fenced value of every turn. Returns the first
+ * placeholder the rollout cannot fill instead, when one is missing.
+ *
+ * @example
+ * judgeConversation({ system: 'Grade it.', turns: [{ role: 'user', template: compileTemplate('{{completion}}', ['completion'], 't') }],
+ *   slot: () => ({ data: [{ label: 'completion', text: '42' }] }) })
+ * // → [{role: 'system', content: 'Grade it.\n\nParts of the user message …'}, {role: 'user', content: '<<<BEGIN … completion>>>\n42\n<<<END … completion>>>'}]
+ */
+export function judgeConversation(parts: { system: string; instruction?: string; turns: readonly ConversationTurn[]; slot: (name: string) => SlotValue | undefined }): ChatMessage[] | { missing: string } {
+  const values = new Map<string, SlotValue>();
+  const fenced: string[] = [];
+  for (const turn of parts.turns)
+    for (const name of turn.template.slots) {
+      if (values.has(name)) continue;
+      const v = parts.slot(name);
+      if (v === undefined) return { missing: name };
+      values.set(name, v);
+      if (typeof v !== 'string') for (const d of v.data) fenced.push(d.text);
+    }
+  const tag = fenceTag(fenced);
+  const fill = (name: string) => {
+    const v = values.get(name)!;
+    return typeof v === 'string' ? v : v.data.map((d) => fenceBlock(tag, d)).join('\n\n');
+  };
+  const system = [parts.system.trim(), fenceNotice(tag), parts.instruction?.trim()].filter((s) => s).join('\n\n');
+  return [{ role: 'system', content: system }, ...parts.turns.map((t) => ({ role: t.role, content: renderTemplate(t.template, fill) }))];
+}
+
 function lookup(meta: Readonly<Record<string, unknown>>, path: string): unknown {
   let v: unknown = meta;
   for (const key of path.split('.')) {
