@@ -264,6 +264,7 @@ export interface PreferencesCommandOptions extends CommonOptions {
   margin?: number;
   minComparisons?: number;
   out?: string;
+  pairsOut?: string;
 }
 
 export function renderPreferencesText(r: PreferencesResult): string {
@@ -281,12 +282,19 @@ export function renderPreferencesText(r: PreferencesResult): string {
   }
   if (r.cycles.components.length) lines.push(`intransitive sets: ${r.cycles.components.slice(0, 5).map((c) => `{${c.join(', ')}}`).join(' ')}`);
   if (r.groups) lines.push(`groups ${int(r.groups.count)} · with a cycle ${int(r.groups.with_cycles)} · cyclic triple rate ${pct(r.groups.cyclic_triple_rate)}`);
+  if (r.tree) {
+    const t = r.tree;
+    lines.push(
+      `trees ${int(t.trees)} · scored leaves ${int(t.scored_leaves)} of ${int(t.leaves)} · pairs ${int(t.pairs)} (${int(t.ties)} ties; a chain of independent pairs would give ${int(t.chain_pairs)}) · by branching depth ${t.pairs_by_depth.map((k, d) => `${d}: ${int(k)}`).join(' · ')} · mean shared prefix ${n0(t.mean_shared_prefix)} chars`,
+    );
+  }
   if (r.out) lines.push(`wrote ${int(r.out.written)} win-rate rewards to ${r.out.path}`);
+  if (r.pairs_out) lines.push(`wrote ${int(r.pairs_out.written)} tree pairs to ${r.pairs_out.path}`);
   return lines.join('\n');
 }
 
 export async function runEvalPreferences(o: PreferencesCommandOptions, io: EvalIO = defaultIO()): Promise<number> {
-  return run(o, io, (log) => evaluatePreferences(o.in, { margin: o.margin, minComparisons: o.minComparisons, out: o.out, strict: o.strict, log }), renderPreferencesText, 'comparisons');
+  return run(o, io, (log) => evaluatePreferences(o.in, { margin: o.margin, minComparisons: o.minComparisons, out: o.out, pairsOut: o.pairsOut, strict: o.strict, log }), renderPreferencesText, 'comparisons');
 }
 
 // ───────────────────────────── epic ─────────────────────────────
@@ -484,12 +492,13 @@ export function registerEval(program: Command): void {
   common(
     ev
       .command('preferences')
-      .description('General pairwise preferences {a, b, winner} or {a, b, p}: win-rate matrix, Bradley–Terry fit, DNO win-rate rewards, and preference cycles (intransitivity).'),
+      .description('General pairwise preferences {a, b, winner} or {a, b, p}, or response trees {tree: {text, children, score}} (tree-structured preferences): win-rate matrix, Bradley–Terry fit, DNO win-rate rewards, and preference cycles (intransitivity).'),
     'comparisons',
   )
     .option('--margin <m>', 'an edge i → j needs win rate > 0.5 + m', number, 0)
     .option('--min-comparisons <n>', 'an edge needs at least n comparisons', positiveInt, 1)
     .option('-o, --out <file>', 'write the win-rate reward of every item (per group when rows have `group`)')
+    .option('--pairs-out <file>', 'tree rows: write their comparisons as {prompt, chosen, rejected} pairs (ties left out)')
     .action(async (opts: PreferencesCommandOptions) => {
       process.exitCode = await runEvalPreferences(opts);
     });

@@ -534,6 +534,19 @@ function preferencesBody(r: PreferencesResult): string {
   b += table(['item', 'BT score', 'win-rate reward'], r.ranking.map((x) => [x, r.bradley_terry.scores[x]!, r.win_rate[x] ?? null]));
   if (r.cycles.strongest && r.cycles.strongest.length > 0)
     b += '<h2>Strongest preference cycles</h2>' + table(['cycle', 'strength (min W − ½)'], r.cycles.strongest.map((c) => [`${c.items.join(' ≻ ')} ≻ ${c.items[0]}`, c.strength]));
+  if (r.tree) {
+    const t = r.tree;
+    b += '<h2>Response trees</h2>';
+    b += keyValues([
+      ['trees', String(t.trees)],
+      ['scored leaves', `${t.scored_leaves} of ${t.leaves}`],
+      ['pairs (tree)', String(t.pairs)],
+      ['pairs (chain of independent pairs)', String(t.chain_pairs)],
+      ['ties', String(t.ties)],
+      ['mean shared prefix', `${fmt(t.mean_shared_prefix)} chars`],
+    ]);
+    b += barChart({ id: 'tree-pairs-by-depth', title: 'Comparisons by depth of the branching node (0 = root)', labels: t.pairs_by_depth.map((_, d) => `depth ${d}`), values: t.pairs_by_depth, xLabel: 'pairs' });
+  }
   if (r.cycles.components.length > 0) b += '<h2>Intransitive sets</h2>' + table(['items'], r.cycles.components.slice(0, 20).map((c) => [c.join(', ')]));
   return b;
 }
