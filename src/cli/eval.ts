@@ -10,6 +10,7 @@ import { evaluateStrength, type StrengthResult } from '../evaluate/strength.js';
 import { evaluatePreferences, type PreferencesResult } from '../evaluate/preferences.js';
 import { evaluateEpic, stepSource, type EpicResult, type StepSource } from '../evaluate/epic.js';
 import { evaluateHacking, type HackingResult } from '../evaluate/hacking.js';
+import { evaluateDownstream, type DownstreamResult, type Correlation } from '../evaluate/downstream.js';
 import { renderReport, type EvalResult } from '../evaluate/report.js';
 import { num, renderTable } from './table.js';
 
@@ -391,6 +392,57 @@ export async function runEvalHacking(o: HackingCommandOptions, io: EvalIO = defa
   );
 }
 
+// ───────────────────────────── downstream ─────────────────────────────
+
+export interface DownstreamCommandOptions extends CommonOptions {
+  spec: string[];
+  bon: string;
+  level?: number;
+  minUserPairs?: number;
+  batchSize?: number;
+}
+
+const corr = (c: Correlation) => `${n0(c.r)}${c.ci ? ` (${ci(c.ci)})` : ''}`;
+
+export function renderDownstreamText(r: DownstreamResult): string {
+  const lines = [
+    `eval downstream · ${r.scorers.length} scorers · benchmark ${int(r.pairs)} pairs from ${r.input} · best-of-N ${int(r.bon_rows)} rows from ${r.bon_input}`,
+    `best-of-N gold: random pick ${n0(r.bon_random)} · oracle ${n0(r.bon_oracle)}`,
+    '',
+    renderTable(
+      ['scorer', 'accuracy', 'mean user acc', 'worst user acc', 'best-of-N gold'],
+      r.scorers.map((s) => {
+        const p = r.per_scorer[s]!;
+        return [s, n0(p.accuracy), n0(p.mean_user_accuracy), n0(p.worst_user_accuracy), n0(p.bon)];
+      }),
+    ),
+    '',
+    renderTable(
+      ['benchmark statistic', 'Pearson vs best-of-N (CI)', 'Spearman (CI)'],
+      (['accuracy', 'mean_user_accuracy', 'worst_user_accuracy'] as const).map((k) => [k.replace(/_/g, ' '), corr(r.correlations[k].pearson), corr(r.correlations[k].spearman)]),
+    ),
+  ];
+  if (r.user_cells) lines.push(`per (scorer, user) cell: Pearson ${corr(r.user_cells.pearson)} · Spearman ${corr(r.user_cells.spearman)} over ${int(r.user_cells.pearson.n)} cells`);
+  if (r.scorers.length < 4) lines.push('note: intervals need at least 4 scorers');
+  return lines.join('\n');
+}
+
+export async function runEvalDownstream(o: DownstreamCommandOptions, io: EvalIO = defaultIO()): Promise<number> {
+  if (o.spec.length < 2) {
+    io.err('error: eval downstream needs at least two --spec (a correlation over reward models)');
+    return 2;
+  }
+  const sources = loadSources(o.spec, io);
+  if (!sources) return 1;
+  return run(
+    o,
+    io,
+    (log, progress) => evaluateDownstream(o.in, o.bon, sources, { level: o.level, minUserPairs: o.minUserPairs, batchPairs: o.batchSize, strict: o.strict, log, progress }),
+    renderDownstreamText,
+    'rows',
+  );
+}
+
 // ───────────────────────────── registration ─────────────────────────────
 
 function positiveInt(v: string): number {
@@ -501,6 +553,21 @@ export function registerEval(program: Command): void {
     .option('--pairs-out <file>', 'tree rows: write their comparisons as {prompt, chosen, rejected} pairs (ties left out)')
     .action(async (opts: PreferencesCommandOptions) => {
       process.exitCode = await runEvalPreferences(opts);
+    });
+
+  common(
+    ev
+      .command('downstream')
+      .description("Benchmark validity (Personalized RewardBench): each scorer's pairwise accuracy (overall, mean and worst per user) on --in against the gold score of its best-of-N pick on --bon; Pearson and Spearman over scorers, and over (scorer, user) cells.")
+      .requiredOption('-s, --spec <spec>', 'a scorer (repeat: at least two; intervals need four)', collect)
+      .requiredOption('--bon <file>', 'best-of-N rows {prompt, responses, gold: [score per response], user?} (or eval bon rows: gold 1 for correct)'),
+    'benchmark pairs {prompt, chosen, rejected, user?}',
+  )
+    .option('--level <p>', 'confidence level of the intervals', level, 0.95)
+    .option('--min-user-pairs <n>', 'users with fewer pairs are left out of the worst-user figure', positiveInt, 1)
+    .option('--batch-size <n>', 'pairs scored per batch', positiveInt, 2048)
+    .action(async (opts: DownstreamCommandOptions) => {
+      process.exitCode = await runEvalDownstream(opts);
     });
 
   common(

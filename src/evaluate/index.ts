@@ -11,4 +11,6 @@ export * from './strength.js';
 export * from './preferences.js';
 export * from './epic.js';
 export * from './hacking.js';
+export * from './downstream.js';
+export * from './tree.js';
 export { renderReport, chartIds, type EvalResult } from './report.js';

@@ -4,6 +4,7 @@ import type { StrengthResult } from './strength.js';
 import type { PreferencesResult } from './preferences.js';
 import type { EpicResult } from './epic.js';
 import type { HackingResult } from './hacking.js';
+import type { DownstreamResult } from './downstream.js';
 import type { HistogramBin } from './stats.js';
 
 /**
@@ -13,7 +14,7 @@ import type { HistogramBin } from './stats.js';
  * the numbers. `<meta name="rewardkit-charts">` lists the charts the page holds.
  */
 
-export type EvalResult = PairsResult | BonResult | StrengthResult | PreferencesResult | EpicResult | HackingResult;
+export type EvalResult = PairsResult | BonResult | StrengthResult | PreferencesResult | EpicResult | HackingResult | DownstreamResult;
 
 const PALETTE = ['#4269d0', '#ff725c', '#3ca951', '#efb118', '#a463f2', '#6cc5b0', '#ff8ab7', '#97bbf5'];
 
@@ -615,6 +616,43 @@ function hackingBody(r: HackingResult): string {
   return b;
 }
 
+function downstreamBody(r: DownstreamResult): string {
+  const c = r.correlations.accuracy;
+  let b = keyValues([
+    ['scorers', String(r.scorers.length)],
+    ['benchmark pairs', String(r.pairs)],
+    ['best-of-N rows', String(r.bon_rows)],
+    ['Pearson (accuracy, best-of-N)', `${fmt(c.pearson.r)}${c.pearson.ci ? ` (${fmt(c.pearson.ci.low)}–${fmt(c.pearson.ci.high)})` : ''}`],
+    ['Spearman', fmt(c.spearman.r)],
+    ['random / oracle pick', `${fmt(r.bon_random)} / ${fmt(r.bon_oracle)}`],
+  ]);
+  b += '<h2>Benchmark accuracy against best-of-N</h2>';
+  b += scatterChart({
+    id: 'downstream-scatter',
+    title: 'Each scorer: pairwise accuracy (x) and gold score of its best-of-N pick (y)',
+    points: r.scorers.map((s) => ({ x: r.per_scorer[s]!.accuracy ?? NaN, y: r.per_scorer[s]!.bon ?? NaN })).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)),
+    xLabel: 'accuracy',
+    yLabel: 'best-of-N gold',
+  });
+  b += table(
+    ['scorer', 'accuracy', 'mean user accuracy', 'worst user accuracy', 'best-of-N gold'],
+    r.scorers.map((s) => {
+      const p = r.per_scorer[s]!;
+      return [s, p.accuracy, p.mean_user_accuracy, p.worst_user_accuracy, p.bon];
+    }),
+  );
+  b += '<h2>Correlations over scorers</h2>';
+  b += table(
+    ['statistic', 'Pearson', 'CI low', 'CI high', 'Spearman', 'CI low', 'CI high'],
+    (['accuracy', 'mean_user_accuracy', 'worst_user_accuracy'] as const).map((k) => {
+      const x = r.correlations[k];
+      return [k, x.pearson.r, x.pearson.ci?.low ?? null, x.pearson.ci?.high ?? null, x.spearman.r, x.spearman.ci?.low ?? null, x.spearman.ci?.high ?? null];
+    }),
+  );
+  if (r.user_cells) b += `<p>Per (scorer, user) cell: Pearson ${esc(fmt(r.user_cells.pearson.r))}, Spearman ${esc(fmt(r.user_cells.spearman.r))} over ${r.user_cells.pearson.n} cells.</p>`;
+  return b;
+}
+
 /** Renders any evaluation result as a self-contained HTML page. */
 export function renderReport(r: EvalResult): string {
   let title: string;
@@ -645,6 +683,11 @@ export function renderReport(r: EvalResult): string {
       title = `EPIC distance: ${r.names.join(' vs ')}`;
       sub = `rewardkit eval epic · ${r.input}`;
       body = epicBody(r);
+      break;
+    case 'downstream':
+      title = `Benchmark vs best-of-N: ${r.scorers.join(', ')}`;
+      sub = `rewardkit eval downstream · ${r.input} · ${r.bon_input}`;
+      body = downstreamBody(r);
       break;
     case 'hacking':
       title = `Reward hacking: ${r.proxy} → ${r.gold}`;

@@ -45,7 +45,7 @@ describe('tree-structured preferences (Topological Perspective; mechanics-B §6)
     type N = { text: string; children?: N[]; score?: number };
     const node: fc.Memo<N> = fc.memo((d) =>
       d <= 1
-        ? fc.record({ text: fc.string({ maxLength: 3 }), score: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }) })
+        ? (fc.record({ text: fc.string({ maxLength: 3 }), score: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }) }) as fc.Arbitrary<N>)
         : fc.oneof(fc.record({ text: fc.string({ maxLength: 3 }), score: fc.integer({ min: 0, max: 3 }) }), fc.record({ text: fc.string({ maxLength: 3 }), children: fc.array(node(d - 1), { minLength: 1, maxLength: 4 }) })),
     );
     fc.assert(
