@@ -69,6 +69,7 @@ const CONFIGS: Record<string, Array<[Record<string, unknown>, unknown]>> = {
   edit_distance: [[{}, 'the answer is 1 000']],
   ngram_jaccard: [[{}, 'the answer is 1 000']],
   distinct_n: [[{}, null]],
+  tamper: [[{ paths: ['/srv/reward/spec.yaml'], names: ['compute_reward.py'], disk_check: false }, null]],
 };
 
 const FRAGMENTS = [

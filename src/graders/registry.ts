@@ -20,6 +20,7 @@ import { distinctNGrader } from './distinct_n.js';
 import { judgeGrader } from './judge/index.js';
 import { rewardModelGrader } from './reward_model.js';
 import { linearRmGrader } from './linear_rm.js';
+import { tamperGrader } from './tamper.js';
 import { embeddingSimilarityGrader } from './embedding_similarity.js';
 import { vendiGrader } from './vendi.js';
 import { frechetGrader } from './frechet.js';
@@ -61,6 +62,7 @@ export const graderKinds: readonly GraderKind[] = [
   judgeGrader,
   rewardModelGrader,
   linearRmGrader,
+  tamperGrader,
   embeddingSimilarityGrader,
   vendiGrader,
   frechetGrader,
