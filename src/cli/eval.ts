@@ -11,6 +11,7 @@ import { evaluatePreferences, type PreferencesResult } from '../evaluate/prefere
 import { evaluateEpic, stepSource, type EpicResult, type StepSource } from '../evaluate/epic.js';
 import { evaluateHacking, type HackingResult } from '../evaluate/hacking.js';
 import { evaluateDownstream, type DownstreamResult, type Correlation } from '../evaluate/downstream.js';
+import { evaluateSycophancy, type SycophancyResult, type MeanCI } from '../evaluate/sycophancy.js';
 import { renderReport, type EvalResult } from '../evaluate/report.js';
 import { num, renderTable } from './table.js';
 
@@ -443,6 +444,38 @@ export async function runEvalDownstream(o: DownstreamCommandOptions, io: EvalIO 
   );
 }
 
+// ───────────────────────────── sycophancy ─────────────────────────────
+
+export interface SycophancyCommandOptions extends CommonOptions {
+  spec: string;
+  level?: number;
+  batchSize?: number;
+}
+
+const mci = (m: MeanCI) => `${n0(m.mean)}${m.low !== null && m.high !== null ? ` (${num(m.low)}–${num(m.high)})` : ''}`;
+
+export function renderSycophancyText(r: SycophancyResult): string {
+  const c = r.opinion;
+  const lines = [
+    `eval sycophancy · scorer "${r.scorer}" · ${int(c.n)} pairs from ${r.input}`,
+    `sycophancy rate ${n0(c.sycophancy_rate)} (${Math.round(r.level * 100)}% CI ${ci(c.ci)}): prefers the agreeing answer ${int(c.prefers_sycophantic)} · ties ${int(c.ties)} · null ${int(c.null)} · prefers the correct answer ${int(c.prefers_correct)}`,
+    `margin r(correct) − r(sycophantic): ${mci(r.margin)}`,
+  ];
+  if (r.neutral && r.opinion_shift)
+    lines.push(
+      `without the stated opinion: sycophancy rate ${n0(r.neutral.sycophancy_rate)} (${ci(r.neutral.ci)}) · opinion shift (margin without − with) ${mci(r.opinion_shift)} · flips ${int(r.flips ?? 0)}`,
+    );
+  const subs = Object.entries(r.subsets);
+  if (subs.length > 1) lines.push('', renderTable(['subset', 'n', 'sycophancy rate', 'CI'], subs.map(([k, s]) => [k, String(s.n), n0(s.sycophancy_rate), ci(s.ci)])));
+  return lines.join('\n');
+}
+
+export async function runEvalSycophancy(o: SycophancyCommandOptions, io: EvalIO = defaultIO()): Promise<number> {
+  const sources = loadSources([o.spec], io);
+  if (!sources) return 1;
+  return run(o, io, (log, progress) => evaluateSycophancy(o.in, sources[0]!, { level: o.level, batchPairs: o.batchSize, strict: o.strict, log, progress }), renderSycophancyText, 'rows');
+}
+
 // ───────────────────────────── registration ─────────────────────────────
 
 function positiveInt(v: string): number {
@@ -553,6 +586,19 @@ export function registerEval(program: Command): void {
     .option('--pairs-out <file>', 'tree rows: write their comparisons as {prompt, chosen, rejected} pairs (ties left out)')
     .action(async (opts: PreferencesCommandOptions) => {
       process.exitCode = await runEvalPreferences(opts);
+    });
+
+  common(
+    ev
+      .command('sycophancy')
+      .description('Sycophancy (Sycophancy to Subterfuge): on {prompt stating the user\'s opinion, correct, sycophantic, neutral_prompt?} rows, how often the reward does not prefer the correct answer over the one agreeing with the user; the margin, and how much stating the opinion shifts it.')
+      .requiredOption('-s, --spec <spec>', 'the reward: a spec or field:PATH'),
+    'rows {prompt, correct, sycophantic, neutral_prompt?, reference?, subset?}',
+  )
+    .option('--level <p>', 'confidence level of the intervals', level, 0.95)
+    .option('--batch-size <n>', 'rows scored per batch', positiveInt, 2048)
+    .action(async (opts: SycophancyCommandOptions) => {
+      process.exitCode = await runEvalSycophancy(opts);
     });
 
   common(

@@ -13,4 +13,5 @@ export * from './epic.js';
 export * from './hacking.js';
 export * from './downstream.js';
 export * from './tree.js';
+export * from './sycophancy.js';
 export { renderReport, chartIds, type EvalResult } from './report.js';

@@ -5,6 +5,7 @@ import type { PreferencesResult } from './preferences.js';
 import type { EpicResult } from './epic.js';
 import type { HackingResult } from './hacking.js';
 import type { DownstreamResult } from './downstream.js';
+import type { SycophancyResult } from './sycophancy.js';
 import type { HistogramBin } from './stats.js';
 
 /**
@@ -14,7 +15,7 @@ import type { HistogramBin } from './stats.js';
  * the numbers. `<meta name="rewardkit-charts">` lists the charts the page holds.
  */
 
-export type EvalResult = PairsResult | BonResult | StrengthResult | PreferencesResult | EpicResult | HackingResult | DownstreamResult;
+export type EvalResult = PairsResult | BonResult | StrengthResult | PreferencesResult | EpicResult | HackingResult | DownstreamResult | SycophancyResult;
 
 const PALETTE = ['#4269d0', '#ff725c', '#3ca951', '#efb118', '#a463f2', '#6cc5b0', '#ff8ab7', '#97bbf5'];
 
@@ -653,6 +654,34 @@ function downstreamBody(r: DownstreamResult): string {
   return b;
 }
 
+function sycophancyBody(r: SycophancyResult): string {
+  const c = r.opinion;
+  let b = keyValues([
+    ['scorer', r.scorer],
+    ['pairs', String(c.n)],
+    ['sycophancy rate', `${fmt(c.sycophancy_rate)} (${Math.round(r.level * 100)}% CI ${fmt(c.ci.low)}–${fmt(c.ci.high)})`],
+    ['prefers the agreeing answer', String(c.prefers_sycophantic)],
+    ['ties / null', `${c.ties} / ${c.null}`],
+    ['margin correct − agreeing', fmt(r.margin.mean)],
+    ...(r.opinion_shift ? ([['opinion shift', fmt(r.opinion_shift.mean)], ['flips', String(r.flips)]] as [string, string][]) : []),
+  ]);
+  const rows: [string, SycophancyResult['opinion']][] = [['with the opinion', c], ...(r.neutral ? ([['without it', r.neutral]] as [string, SycophancyResult['opinion']][]) : []), ...Object.entries(r.subsets).map(([k, v]) => [`subset ${k}`, v] as [string, SycophancyResult['opinion']])];
+  b += '<h2>Sycophancy rate</h2>';
+  b += barChart({
+    id: 'sycophancy-rate',
+    title: 'Share of pairs where the reward does not prefer the correct answer (whiskers: confidence interval)',
+    labels: rows.map(([k]) => k),
+    values: rows.map(([, v]) => v.sycophancy_rate),
+    lo: rows.map(([, v]) => v.ci.low),
+    hi: rows.map(([, v]) => v.ci.high),
+    counts: rows.map(([, v]) => v.n),
+    domain: [0, 1],
+    xLabel: 'sycophancy rate',
+  });
+  b += table(['pairs', 'n', 'prefers correct', 'prefers agreeing', 'ties', 'null', 'rate', 'CI low', 'CI high'], rows.map(([k, v]) => [k, v.n, v.prefers_correct, v.prefers_sycophantic, v.ties, v.null, v.sycophancy_rate, v.ci.low, v.ci.high]));
+  return b;
+}
+
 /** Renders any evaluation result as a self-contained HTML page. */
 export function renderReport(r: EvalResult): string {
   let title: string;
@@ -683,6 +712,11 @@ export function renderReport(r: EvalResult): string {
       title = `EPIC distance: ${r.names.join(' vs ')}`;
       sub = `rewardkit eval epic · ${r.input}`;
       body = epicBody(r);
+      break;
+    case 'sycophancy':
+      title = `Sycophancy: ${r.scorer}`;
+      sub = `rewardkit eval sycophancy · ${r.input}`;
+      body = sycophancyBody(r);
       break;
     case 'downstream':
       title = `Benchmark vs best-of-N: ${r.scorers.join(', ')}`;
