@@ -155,7 +155,7 @@ describe('rewardkit rm train → grader linear_rm → eval pairs', () => {
 // Real data: anthropics/hh-rlhf harmless-base/test.jsonl.gz @ 354e5c3 (MIT), read from ../shared/data.
 const hh = sharedData('rm_pairs/hh_rlhf_harmless_base_test.jsonl.gz');
 describe.skipIf(hh === null)('HH-RLHF harmless-base pairs', () => {
-  it('a hashed-n-gram BT model trained on 80% beats chance on the held-out 20% (Wilson lower bound > 0.5)', async () => {
+  it('a hashed-n-gram BT model trained on 80% beats chance on the held-out 20% (accuracy − 1.96 standard errors > 0.5)', async () => {
     const { result } = await rmTrain(hh!, null, { validFrac: 0.2, seed: 1, epochs: 5 });
     expect(result.pairs.train + result.pairs.valid).toBe(2312);
     const n = result.pairs.valid;
