@@ -529,7 +529,7 @@ function common(c: Command, input: string): Command {
 export function registerEval(program: Command): void {
   const ev = program
     .command('eval')
-    .description('Evaluate reward models and reward functions: pairwise accuracy, best-of-N, preference strength, preferences, EPIC distance, reward hacking.');
+    .description('Evaluate reward models and reward functions: pairwise accuracy, best-of-N, preference strength, preferences (and response trees), EPIC distance, reward hacking, sycophancy, benchmark-vs-downstream correlation.');
 
   common(
     ev

@@ -8,9 +8,8 @@ import { finiteOrNull, normalQuantile, pearson, spearman } from './stats.js';
 /**
  * `eval downstream`: is a pairwise benchmark a good proxy for what a reward model does downstream?
  * "Personalized RewardBench: Evaluating Reward Models with Human Aligned Personalization" ([TXT],
- * mechanics-B §2) judges a benchmark by the
- * correlation, across reward models, between their benchmark accuracy and their downstream
- * best-of-N (and PPO) performance. For each scorer m:
+ * mechanics-B §2) judges a benchmark by the correlation, across reward models, between their
+ * benchmark accuracy and their downstream best-of-N (and PPO) performance. For each scorer m:
  *
  * - benchmark: `eval pairs` on the pairs file — accuracy, mean per-user accuracy, worst-user accuracy;
  * - downstream best-of-N [INF, the reference's standard form]: mean over prompts of the gold score of
@@ -20,7 +19,7 @@ import { finiteOrNull, normalQuantile, pearson, spearman } from './stats.js';
  *
  * then Pearson and Spearman correlations over the M scorers between each benchmark statistic and the
  * downstream score, with Fisher-z intervals (Spearman's with the Fieller–Hartley–Pearson variance
- * 1.06/(M − 3)); undefined for fewer than 4 scorers. With `user` on both files, the same correlation
+ * 1.06/(M − 3)); the intervals need at least 4 scorers. With `user` on both files, the same correlation
  * over (scorer, user) cells — whether per-user accuracy predicts per-user best-of-N.
  */
 
