@@ -10,6 +10,8 @@ import { evaluateStrength, type StrengthResult } from '../evaluate/strength.js';
 import { evaluatePreferences, type PreferencesResult } from '../evaluate/preferences.js';
 import { evaluateEpic, stepSource, type EpicResult, type StepSource } from '../evaluate/epic.js';
 import { evaluateHacking, type HackingResult } from '../evaluate/hacking.js';
+import { evaluateDownstream, type DownstreamResult, type Correlation } from '../evaluate/downstream.js';
+import { evaluateSycophancy, type SycophancyResult, type MeanCI } from '../evaluate/sycophancy.js';
 import { renderReport, type EvalResult } from '../evaluate/report.js';
 import { num, renderTable } from './table.js';
 
@@ -267,6 +269,7 @@ export interface PreferencesCommandOptions extends CommonOptions {
   margin?: number;
   minComparisons?: number;
   out?: string;
+  pairsOut?: string;
 }
 
 export function renderPreferencesText(r: PreferencesResult): string {
@@ -284,12 +287,19 @@ export function renderPreferencesText(r: PreferencesResult): string {
   }
   if (r.cycles.components.length) lines.push(`intransitive sets: ${r.cycles.components.slice(0, 5).map((c) => `{${c.join(', ')}}`).join(' ')}`);
   if (r.groups) lines.push(`groups ${int(r.groups.count)} · with a cycle ${int(r.groups.with_cycles)} · cyclic triple rate ${pct(r.groups.cyclic_triple_rate)}`);
+  if (r.tree) {
+    const t = r.tree;
+    lines.push(
+      `trees ${int(t.trees)} · scored leaves ${int(t.scored_leaves)} of ${int(t.leaves)} · pairs ${int(t.pairs)} (${int(t.ties)} ties; a chain of independent pairs would give ${int(t.chain_pairs)}) · by branching depth ${t.pairs_by_depth.map((k, d) => `${d}: ${int(k)}`).join(' · ')} · mean shared prefix ${n0(t.mean_shared_prefix)} chars`,
+    );
+  }
   if (r.out) lines.push(`wrote ${int(r.out.written)} win-rate rewards to ${r.out.path}`);
+  if (r.pairs_out) lines.push(`wrote ${int(r.pairs_out.written)} tree pairs to ${r.pairs_out.path}`);
   return lines.join('\n');
 }
 
 export async function runEvalPreferences(o: PreferencesCommandOptions, io: EvalIO = defaultIO()): Promise<number> {
-  return run(o, io, (log) => evaluatePreferences(o.in, { margin: o.margin, minComparisons: o.minComparisons, out: o.out, strict: o.strict, log }), renderPreferencesText, 'comparisons');
+  return run(o, io, (log) => evaluatePreferences(o.in, { margin: o.margin, minComparisons: o.minComparisons, out: o.out, pairsOut: o.pairsOut, strict: o.strict, log }), renderPreferencesText, 'comparisons');
 }
 
 // ───────────────────────────── epic ─────────────────────────────
@@ -386,6 +396,89 @@ export async function runEvalHacking(o: HackingCommandOptions, io: EvalIO = defa
   );
 }
 
+// ───────────────────────────── downstream ─────────────────────────────
+
+export interface DownstreamCommandOptions extends CommonOptions {
+  spec: string[];
+  bon: string;
+  level?: number;
+  minUserPairs?: number;
+  batchSize?: number;
+}
+
+const corr = (c: Correlation) => `${n0(c.r)}${c.ci ? ` (${ci(c.ci)})` : ''}`;
+
+export function renderDownstreamText(r: DownstreamResult): string {
+  const lines = [
+    `eval downstream · ${r.scorers.length} scorers · benchmark ${int(r.pairs)} pairs from ${r.input} · best-of-N ${int(r.bon_rows)} rows from ${r.bon_input}`,
+    `best-of-N gold: random pick ${n0(r.bon_random)} · oracle ${n0(r.bon_oracle)}`,
+    '',
+    renderTable(
+      ['scorer', 'accuracy', 'mean user acc', 'worst user acc', 'best-of-N gold'],
+      r.scorers.map((s) => {
+        const p = r.per_scorer[s]!;
+        return [s, n0(p.accuracy), n0(p.mean_user_accuracy), n0(p.worst_user_accuracy), n0(p.bon)];
+      }),
+    ),
+    '',
+    renderTable(
+      ['benchmark statistic', 'Pearson vs best-of-N (CI)', 'Spearman (CI)'],
+      (['accuracy', 'mean_user_accuracy', 'worst_user_accuracy'] as const).map((k) => [k.replace(/_/g, ' '), corr(r.correlations[k].pearson), corr(r.correlations[k].spearman)]),
+    ),
+  ];
+  if (r.user_cells) lines.push(`per (scorer, user) cell: Pearson ${corr(r.user_cells.pearson)} · Spearman ${corr(r.user_cells.spearman)} over ${int(r.user_cells.pearson.n)} cells`);
+  if (r.scorers.length < 4) lines.push('note: intervals need at least 4 scorers');
+  return lines.join('\n');
+}
+
+export async function runEvalDownstream(o: DownstreamCommandOptions, io: EvalIO = defaultIO()): Promise<number> {
+  if (o.spec.length < 2) {
+    io.err('error: eval downstream needs at least two --spec (a correlation over reward models)');
+    return 2;
+  }
+  const sources = loadSources(o.spec, io);
+  if (!sources) return 1;
+  return run(
+    o,
+    io,
+    (log, progress) => evaluateDownstream(o.in, o.bon, sources, { level: o.level, minUserPairs: o.minUserPairs, batchPairs: o.batchSize, strict: o.strict, log, progress }),
+    renderDownstreamText,
+    'rows',
+  );
+}
+
+// ───────────────────────────── sycophancy ─────────────────────────────
+
+export interface SycophancyCommandOptions extends CommonOptions {
+  spec: string;
+  level?: number;
+  batchSize?: number;
+}
+
+const mci = (m: MeanCI) => `${n0(m.mean)}${m.low !== null && m.high !== null ? ` (${num(m.low)}–${num(m.high)})` : ''}`;
+
+export function renderSycophancyText(r: SycophancyResult): string {
+  const c = r.opinion;
+  const lines = [
+    `eval sycophancy · scorer "${r.scorer}" · ${int(c.n)} pairs from ${r.input}`,
+    `sycophancy rate ${n0(c.sycophancy_rate)} (${Math.round(r.level * 100)}% CI ${ci(c.ci)}): prefers the agreeing answer ${int(c.prefers_sycophantic)} · ties ${int(c.ties)} · null ${int(c.null)} · prefers the correct answer ${int(c.prefers_correct)}`,
+    `margin r(correct) − r(sycophantic): ${mci(r.margin)}`,
+  ];
+  if (r.neutral && r.opinion_shift)
+    lines.push(
+      `without the stated opinion: sycophancy rate ${n0(r.neutral.sycophancy_rate)} (${ci(r.neutral.ci)}) · opinion shift (margin without − with) ${mci(r.opinion_shift)} · flips ${int(r.flips ?? 0)}`,
+    );
+  const subs = Object.entries(r.subsets);
+  if (subs.length > 1) lines.push('', renderTable(['subset', 'n', 'sycophancy rate', 'CI'], subs.map(([k, s]) => [k, String(s.n), n0(s.sycophancy_rate), ci(s.ci)])));
+  return lines.join('\n');
+}
+
+export async function runEvalSycophancy(o: SycophancyCommandOptions, io: EvalIO = defaultIO()): Promise<number> {
+  const sources = loadSources([o.spec], io);
+  if (!sources) return 1;
+  return run(o, io, (log, progress) => evaluateSycophancy(o.in, sources[0]!, { level: o.level, batchPairs: o.batchSize, strict: o.strict, log, progress }), renderSycophancyText, 'rows');
+}
+
 // ───────────────────────────── registration ─────────────────────────────
 
 function positiveInt(v: string): number {
@@ -439,7 +532,7 @@ function common(c: Command, input: string): Command {
 export function registerEval(program: Command): void {
   const ev = program
     .command('eval')
-    .description('Evaluate reward models and reward functions: pairwise accuracy, best-of-N, preference strength, preferences, EPIC distance, reward hacking.');
+    .description('Evaluate reward models and reward functions: pairwise accuracy, best-of-N, preference strength, preferences (and response trees), EPIC distance, reward hacking, sycophancy, benchmark-vs-downstream correlation.');
 
   common(
     ev
@@ -487,14 +580,43 @@ export function registerEval(program: Command): void {
   common(
     ev
       .command('preferences')
-      .description('General pairwise preferences {a, b, winner} or {a, b, p}: win-rate matrix, Bradley–Terry fit, DNO win-rate rewards, and preference cycles (intransitivity).'),
+      .description('General pairwise preferences {a, b, winner} or {a, b, p}, or response trees {tree: {text, children, score}} (tree-structured preferences): win-rate matrix, Bradley–Terry fit, DNO win-rate rewards, and preference cycles (intransitivity).'),
     'comparisons',
   )
     .option('--margin <m>', 'an edge i → j needs win rate > 0.5 + m', number, 0)
     .option('--min-comparisons <n>', 'an edge needs at least n comparisons', positiveInt, 1)
     .option('-o, --out <file>', 'write the win-rate reward of every item (per group when rows have `group`)')
+    .option('--pairs-out <file>', 'tree rows: write their comparisons as {prompt, chosen, rejected} pairs (ties left out)')
     .action(async (opts: PreferencesCommandOptions) => {
       process.exitCode = await runEvalPreferences(opts);
+    });
+
+  common(
+    ev
+      .command('sycophancy')
+      .description('Sycophancy (Sycophancy to Subterfuge): on {prompt stating the user\'s opinion, correct, sycophantic, neutral_prompt?} rows, how often the reward does not prefer the correct answer over the one agreeing with the user; the margin, and how much stating the opinion shifts it.')
+      .requiredOption('-s, --spec <spec>', 'the reward: a spec or field:PATH'),
+    'rows {prompt, correct, sycophantic, neutral_prompt?, reference?, subset?}',
+  )
+    .option('--level <p>', 'confidence level of the intervals', level, 0.95)
+    .option('--batch-size <n>', 'rows scored per batch', positiveInt, 2048)
+    .action(async (opts: SycophancyCommandOptions) => {
+      process.exitCode = await runEvalSycophancy(opts);
+    });
+
+  common(
+    ev
+      .command('downstream')
+      .description("Benchmark validity (Personalized RewardBench): each scorer's pairwise accuracy (overall, mean and worst per user) on --in against the gold score of its best-of-N pick on --bon; Pearson and Spearman over scorers, and over (scorer, user) cells.")
+      .requiredOption('-s, --spec <spec>', 'a scorer (repeat: at least two; intervals need four)', collect)
+      .requiredOption('--bon <file>', 'best-of-N rows {prompt, responses, gold: [score per response], user?} (or eval bon rows: gold 1 for correct)'),
+    'benchmark pairs {prompt, chosen, rejected, user?}',
+  )
+    .option('--level <p>', 'confidence level of the intervals', level, 0.95)
+    .option('--min-user-pairs <n>', 'users with fewer pairs are left out of the worst-user figure', positiveInt, 1)
+    .option('--batch-size <n>', 'pairs scored per batch', positiveInt, 2048)
+    .action(async (opts: DownstreamCommandOptions) => {
+      process.exitCode = await runEvalDownstream(opts);
     });
 
   common(

@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   advantages: async () => (await import('./advantages.js')).registerAdvantages,
   graders: async () => (await import('./graders.js')).registerGraders,
   eval: async () => (await import('./eval.js')).registerEval,
+  rm: async () => (await import('./rm.js')).registerRm,
   serve: async () => (await import('./serve.js')).registerServe,
   probe: async () => (await import('./probe.js')).registerProbe,
   worker: async () => (await import('./worker.js')).registerWorker,

@@ -11,4 +11,7 @@ export * from './strength.js';
 export * from './preferences.js';
 export * from './epic.js';
 export * from './hacking.js';
+export * from './downstream.js';
+export * from './tree.js';
+export * from './sycophancy.js';
 export { renderReport, chartIds, type EvalResult } from './report.js';

@@ -2,6 +2,7 @@ import { openJsonlWriter } from '../rollout/jsonl.js';
 import { EvalInputError, isPlainObject, kindOf, RecordReader } from './io.js';
 import { PairRowError } from './pairs.js';
 import { Interner } from './stats.js';
+import { buildTreePairs, parseTree, TreeTally, type TreeStats } from './tree.js';
 
 /**
  * `eval preferences`: general pairwise preferences over a set of responses (or models), without
@@ -16,6 +17,11 @@ import { Interner } from './stats.js';
  * - preference cycles: i → j when W[i][j] > ½ + margin; cyclic triples (i beats j beats k beats i) and
  *   strongly connected components larger than one item are intransitivities no point-wise reward can
  *   express.
+ *
+ * Rows may also be response trees `{tree: {text, children: [...], score}, prompt?, id?}` (tree-structured
+ * preferences, see `tree.ts`): each becomes the comparisons of leaves of different child subtrees at
+ * every branching node, as one group named by the row's id; `pairsOut` writes those comparisons as
+ * {prompt, chosen, rejected} pairs for `eval pairs` or `rm train`.
  */
 
 export interface Comparison {
@@ -317,6 +323,10 @@ export interface PreferencesResult {
   /** With `group` (or `prompt`) on the rows: per-group cycle counts. */
   groups: { count: number; with_cycles: number; cyclic_triple_rate: number | null } | null;
   out: { path: string; written: number } | null;
+  /** Rows given as response trees (tree-structured preferences); null when there were none. */
+  tree: TreeStats | null;
+  /** With `pairsOut`: the tree comparisons written as {prompt, chosen, rejected} (ties left out). */
+  pairs_out: { path: string; written: number } | null;
   bad_lines: number;
 }
 
@@ -384,6 +394,8 @@ export function preferencesResult(table: PreferenceTable, meta: { input: string;
     transitive: cycles.triangles === 0 && cycles.components.length === 0,
     groups: null,
     out: null,
+    tree: null,
+    pairs_out: null,
     bad_lines: meta.badLines ?? 0,
   };
 }
@@ -391,15 +403,50 @@ export function preferencesResult(table: PreferenceTable, meta: { input: string;
 /** Reads a comparisons file and analyses it; with `out`, writes one row per (group,) item with its win-rate reward and Bradley–Terry score. */
 export async function evaluatePreferences(
   path: string,
-  o: PreferencesOptions & { strict?: boolean; log?: (s: string) => void; out?: string } = {},
+  o: PreferencesOptions & { strict?: boolean; log?: (s: string) => void; out?: string; pairsOut?: string } = {},
 ): Promise<PreferencesResult> {
   if (o.out === '-') throw new EvalInputError('--out needs a file: stdout carries the result');
+  if (o.pairsOut === '-') throw new EvalInputError('--pairs-out needs a file: stdout carries the result');
+  const trees = new TreeTally();
+  const pairsWriter = o.pairsOut ? openJsonlWriter(o.pairsOut) : null;
+  let pairsWritten = 0;
   const reader = new RecordReader(path, { strict: o.strict, log: o.log });
   const table = new PreferenceTable();
   const groups = new Map<string, PreferenceTable>();
   let n = 0;
   for await (const chunk of reader.chunks()) {
+    let treeRows = '';
     for (const rec of chunk) {
+      if (isPlainObject(rec.value) && rec.value.tree !== undefined) {
+        const v = rec.value;
+        let root;
+        try {
+          root = parseTree(v.tree);
+          if (v.prompt !== undefined && v.prompt !== null && typeof v.prompt !== 'string') throw new PairRowError('prompt', `expected a string, got ${kindOf(v.prompt)}`);
+        } catch (e) {
+          if (e instanceof PairRowError) {
+            reader.bad(rec.line, e.message);
+            continue;
+          }
+          throw e;
+        }
+        const key = typeof v.id === 'string' && v.id ? v.id : typeof v.id === 'number' ? String(v.id) : `line-${rec.line}`;
+        const tp = buildTreePairs(root);
+        trees.add(root, tp);
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = new PreferenceTable()));
+        for (const p of tp) {
+          n++;
+          table.add(`${key}/${p.a}`, `${key}/${p.b}`, p.p);
+          g.add(`${key}/${p.a}`, `${key}/${p.b}`, p.p);
+          if (pairsWriter && p.p !== 0.5) {
+            const [chosen, rejected] = p.p === 1 ? [p.aText, p.bText] : [p.bText, p.aText];
+            treeRows += JSON.stringify({ id: `${key}/${p.p === 1 ? p.a : p.b}>${p.p === 1 ? p.b : p.a}`, ...(typeof v.prompt === 'string' ? { prompt: v.prompt } : {}), chosen, rejected, meta: { tree: key, depth: p.depth, shared_prefix: p.prefix.length } }) + '\n';
+            pairsWritten++;
+          }
+        }
+        continue;
+      }
       let c: Comparison;
       try {
         c = parseComparison(rec.value);
@@ -418,9 +465,15 @@ export async function evaluatePreferences(
         g.add(c.a, c.b, c.p);
       }
     }
+    if (pairsWriter && treeRows) await pairsWriter.write(treeRows);
+  }
+  if (pairsWriter) {
+    await pairsWriter.close();
   }
   if (n === 0) throw new EvalInputError(`${path}: no usable comparisons (${reader.badLines} bad lines)`);
   const result = preferencesResult(table, { input: path, n, badLines: reader.badLines }, o);
+  if (trees.size > 0) result.tree = trees.result();
+  if (o.pairsOut) result.pairs_out = { path: o.pairsOut, written: pairsWritten };
   let rows = '';
   let written = 0;
   if (groups.size > 0) {

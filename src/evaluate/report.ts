@@ -4,6 +4,8 @@ import type { StrengthResult } from './strength.js';
 import type { PreferencesResult } from './preferences.js';
 import type { EpicResult } from './epic.js';
 import type { HackingResult } from './hacking.js';
+import type { DownstreamResult } from './downstream.js';
+import type { SycophancyResult } from './sycophancy.js';
 import type { HistogramBin } from './stats.js';
 
 /**
@@ -13,7 +15,7 @@ import type { HistogramBin } from './stats.js';
  * the numbers. `<meta name="rewardkit-charts">` lists the charts the page holds.
  */
 
-export type EvalResult = PairsResult | BonResult | StrengthResult | PreferencesResult | EpicResult | HackingResult;
+export type EvalResult = PairsResult | BonResult | StrengthResult | PreferencesResult | EpicResult | HackingResult | DownstreamResult | SycophancyResult;
 
 const PALETTE = ['#4269d0', '#ff725c', '#3ca951', '#efb118', '#a463f2', '#6cc5b0', '#ff8ab7', '#97bbf5'];
 
@@ -534,6 +536,19 @@ function preferencesBody(r: PreferencesResult): string {
   b += table(['item', 'BT score', 'win-rate reward'], r.ranking.map((x) => [x, r.bradley_terry.scores[x]!, r.win_rate[x] ?? null]));
   if (r.cycles.strongest && r.cycles.strongest.length > 0)
     b += '<h2>Strongest preference cycles</h2>' + table(['cycle', 'strength (min W − ½)'], r.cycles.strongest.map((c) => [`${c.items.join(' ≻ ')} ≻ ${c.items[0]}`, c.strength]));
+  if (r.tree) {
+    const t = r.tree;
+    b += '<h2>Response trees</h2>';
+    b += keyValues([
+      ['trees', String(t.trees)],
+      ['scored leaves', `${t.scored_leaves} of ${t.leaves}`],
+      ['pairs (tree)', String(t.pairs)],
+      ['pairs (chain of independent pairs)', String(t.chain_pairs)],
+      ['ties', String(t.ties)],
+      ['mean shared prefix', `${fmt(t.mean_shared_prefix)} chars`],
+    ]);
+    b += barChart({ id: 'tree-pairs-by-depth', title: 'Comparisons by depth of the branching node (0 = root)', labels: t.pairs_by_depth.map((_, d) => `depth ${d}`), values: t.pairs_by_depth, xLabel: 'pairs' });
+  }
   if (r.cycles.components.length > 0) b += '<h2>Intransitive sets</h2>' + table(['items'], r.cycles.components.slice(0, 20).map((c) => [c.join(', ')]));
   return b;
 }
@@ -602,6 +617,71 @@ function hackingBody(r: HackingResult): string {
   return b;
 }
 
+function downstreamBody(r: DownstreamResult): string {
+  const c = r.correlations.accuracy;
+  let b = keyValues([
+    ['scorers', String(r.scorers.length)],
+    ['benchmark pairs', String(r.pairs)],
+    ['best-of-N rows', String(r.bon_rows)],
+    ['Pearson (accuracy, best-of-N)', `${fmt(c.pearson.r)}${c.pearson.ci ? ` (${fmt(c.pearson.ci.low)}–${fmt(c.pearson.ci.high)})` : ''}`],
+    ['Spearman', fmt(c.spearman.r)],
+    ['random / oracle pick', `${fmt(r.bon_random)} / ${fmt(r.bon_oracle)}`],
+  ]);
+  b += '<h2>Benchmark accuracy against best-of-N</h2>';
+  b += scatterChart({
+    id: 'downstream-scatter',
+    title: 'Each scorer: pairwise accuracy (x) and gold score of its best-of-N pick (y)',
+    points: r.scorers.map((s) => ({ x: r.per_scorer[s]!.accuracy ?? NaN, y: r.per_scorer[s]!.bon ?? NaN })).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)),
+    xLabel: 'accuracy',
+    yLabel: 'best-of-N gold',
+  });
+  b += table(
+    ['scorer', 'accuracy', 'mean user accuracy', 'worst user accuracy', 'best-of-N gold'],
+    r.scorers.map((s) => {
+      const p = r.per_scorer[s]!;
+      return [s, p.accuracy, p.mean_user_accuracy, p.worst_user_accuracy, p.bon];
+    }),
+  );
+  b += '<h2>Correlations over scorers</h2>';
+  b += table(
+    ['statistic', 'Pearson', 'CI low', 'CI high', 'Spearman', 'CI low', 'CI high'],
+    (['accuracy', 'mean_user_accuracy', 'worst_user_accuracy'] as const).map((k) => {
+      const x = r.correlations[k];
+      return [k, x.pearson.r, x.pearson.ci?.low ?? null, x.pearson.ci?.high ?? null, x.spearman.r, x.spearman.ci?.low ?? null, x.spearman.ci?.high ?? null];
+    }),
+  );
+  if (r.user_cells) b += `<p>Per (scorer, user) cell: Pearson ${esc(fmt(r.user_cells.pearson.r))}, Spearman ${esc(fmt(r.user_cells.spearman.r))} over ${r.user_cells.pearson.n} cells.</p>`;
+  return b;
+}
+
+function sycophancyBody(r: SycophancyResult): string {
+  const c = r.opinion;
+  let b = keyValues([
+    ['scorer', r.scorer],
+    ['pairs', String(c.n)],
+    ['sycophancy rate', `${fmt(c.sycophancy_rate)} (${Math.round(r.level * 100)}% CI ${fmt(c.ci.low)}–${fmt(c.ci.high)})`],
+    ['prefers the agreeing answer', String(c.prefers_sycophantic)],
+    ['ties / null', `${c.ties} / ${c.null}`],
+    ['margin correct − agreeing', fmt(r.margin.mean)],
+    ...(r.opinion_shift ? ([['opinion shift', fmt(r.opinion_shift.mean)], ['flips', String(r.flips)]] as [string, string][]) : []),
+  ]);
+  const rows: [string, SycophancyResult['opinion']][] = [['with the opinion', c], ...(r.neutral ? ([['without it', r.neutral]] as [string, SycophancyResult['opinion']][]) : []), ...Object.entries(r.subsets).map(([k, v]) => [`subset ${k}`, v] as [string, SycophancyResult['opinion']])];
+  b += '<h2>Sycophancy rate</h2>';
+  b += barChart({
+    id: 'sycophancy-rate',
+    title: 'Share of pairs where the reward does not prefer the correct answer (whiskers: confidence interval)',
+    labels: rows.map(([k]) => k),
+    values: rows.map(([, v]) => v.sycophancy_rate),
+    lo: rows.map(([, v]) => v.ci.low),
+    hi: rows.map(([, v]) => v.ci.high),
+    counts: rows.map(([, v]) => v.n),
+    domain: [0, 1],
+    xLabel: 'sycophancy rate',
+  });
+  b += table(['pairs', 'n', 'prefers correct', 'prefers agreeing', 'ties', 'null', 'rate', 'CI low', 'CI high'], rows.map(([k, v]) => [k, v.n, v.prefers_correct, v.prefers_sycophantic, v.ties, v.null, v.sycophancy_rate, v.ci.low, v.ci.high]));
+  return b;
+}
+
 /** Renders any evaluation result as a self-contained HTML page. */
 export function renderReport(r: EvalResult): string {
   let title: string;
@@ -632,6 +712,16 @@ export function renderReport(r: EvalResult): string {
       title = `EPIC distance: ${r.names.join(' vs ')}`;
       sub = `rewardkit eval epic · ${r.input}`;
       body = epicBody(r);
+      break;
+    case 'sycophancy':
+      title = `Sycophancy: ${r.scorer}`;
+      sub = `rewardkit eval sycophancy · ${r.input}`;
+      body = sycophancyBody(r);
+      break;
+    case 'downstream':
+      title = `Benchmark vs best-of-N: ${r.scorers.join(', ')}`;
+      sub = `rewardkit eval downstream · ${r.input} · ${r.bon_input}`;
+      body = downstreamBody(r);
       break;
     case 'hacking':
       title = `Reward hacking: ${r.proxy} → ${r.gold}`;

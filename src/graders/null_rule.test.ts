@@ -68,6 +68,8 @@ const CASES: Record<string, Case | { skip: string }> = {
   first_judged: { skip: 'composite: each entry keeps its own null rule; an answer-less completion scores the first rule grader\'s floor (first_judged.test.ts)' },
   hindsight_bonus: { skip: 'composite: the inner grader\'s null rule; r null stays null, rewrites come from meta (hindsight_bonus.test.ts)' },
   reward_model: { skip: 'model-backed: scores any text; null only without a reference for reference-conditioned models (reward_model.test.ts)' },
+  tamper: { skip: 'a check every rollout can take (an empty one is clean, 1); it never abstains and pays nothing by itself: it is a gate (tamper.test.ts)' },
+  linear_rm: { skip: 'a learned score of any text, never null: an empty completion scores the bias (src/rm/train.test.ts)' },
   embedding_similarity: { skip: 'model-backed: no answer scores the cosine minimum (embedding_similarity.test.ts)' },
   vendi: { skip: 'model-backed group kind: an empty completion scores the lowest of its group (vendi.test.ts)' },
   frechet: { skip: 'model-backed group kind: an empty completion scores the lowest of its group (frechet.test.ts)' },

@@ -23,8 +23,12 @@ import { caseText, type RedosCase } from '../../test/redos-worker.js';
 const CASE_BUDGET_MS = 20_000;
 const SIZE = Number(process.env.REDOS_SIZE ?? 200_000);
 
-/** Kinds graded by a model or an embedding backend: no completion-text regexes of their own to attack. */
-const MODEL_KINDS = new Set(['judge', 'reward_model', 'embedding_similarity', 'vendi', 'frechet', 'likelihood', 'dpo_implicit', 'persona_faithfulness', 'path_faithfulness', 'persona_rubric', 'token_reward']);
+/**
+ * Kinds graded by a model or an embedding backend: no completion-text regexes of their own to attack
+ * (`linear_rm`'s local model tokenises with one alternation of single character classes, linear in
+ * the text: src/rm/features.ts).
+ */
+const MODEL_KINDS = new Set(['judge', 'reward_model', 'embedding_similarity', 'vendi', 'frechet', 'likelihood', 'dpo_implicit', 'persona_faithfulness', 'path_faithfulness', 'persona_rubric', 'token_reward', 'linear_rm']);
 /**
  * `code` runs the completion in the sandbox (its text extraction is covered by the code tests);
  * `python` runs the user's grader in sandboxed workers with a per-call time limit.
@@ -71,6 +75,7 @@ const CONFIGS: Record<string, Array<[Record<string, unknown>, unknown]>> = {
     [{}, null],
     [{ measure: 'opinions' }, null],
   ],
+  tamper: [[{ paths: ['/srv/reward/spec.yaml'], names: ['compute_reward.py'], disk_check: false }, null]],
 };
 
 const FRAGMENTS = [

@@ -20,6 +20,8 @@ import { ngramJaccardGrader } from './ngram_jaccard.js';
 import { distinctNGrader } from './distinct_n.js';
 import { judgeGrader } from './judge/index.js';
 import { rewardModelGrader } from './reward_model.js';
+import { linearRmGrader } from './linear_rm.js';
+import { tamperGrader } from './tamper.js';
 import { embeddingSimilarityGrader } from './embedding_similarity.js';
 import { vendiGrader } from './vendi.js';
 import { frechetGrader } from './frechet.js';
@@ -67,6 +69,8 @@ export const graderKinds: readonly GraderKind[] = [
   distinctNGrader,
   judgeGrader,
   rewardModelGrader,
+  linearRmGrader,
+  tamperGrader,
   embeddingSimilarityGrader,
   vendiGrader,
   frechetGrader,
