@@ -436,7 +436,7 @@ export async function runEvalDownstream(o: DownstreamCommandOptions, io: EvalIO 
     io.err('error: eval downstream needs at least two --spec (a correlation over reward models)');
     return 2;
   }
-  const sources = loadSources(o.spec, io);
+  const sources = await loadSources(o.spec, io);
   if (!sources) return 1;
   return run(
     o,
@@ -474,7 +474,7 @@ export function renderSycophancyText(r: SycophancyResult): string {
 }
 
 export async function runEvalSycophancy(o: SycophancyCommandOptions, io: EvalIO = defaultIO()): Promise<number> {
-  const sources = loadSources([o.spec], io);
+  const sources = await loadSources([o.spec], io);
   if (!sources) return 1;
   return run(o, io, (log, progress) => evaluateSycophancy(o.in, sources[0]!, { level: o.level, batchPairs: o.batchSize, strict: o.strict, log, progress }), renderSycophancyText, 'rows');
 }
