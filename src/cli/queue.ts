@@ -263,7 +263,10 @@ export async function submitChunks(batches: AsyncIterable<RolloutBatch>, o: Subm
         if (e instanceof QueueRunError) throw e;
         // Redis answered with an error (not a lost connection): no use retrying.
         const msg = (e as Error).message ?? String(e);
-        if (!/connect|connection|stream|closed|writeable|ECONN|EPIPE|ETIMEDOUT|timeout|reconnect|LOADING/i.test(msg)) throw new QueueRunError(`Redis at ${o.url}: ${msg}`);
+        // ioredis fails a command sent while it reconnects with MaxRetriesPerRequestError ("Reached the
+        // max retries per request limit"): that is a lost connection too, not an answer.
+        const lost = (e as Error).name === 'MaxRetriesPerRequestError' || /connect|connection|stream|closed|writeable|ECONN|EPIPE|ETIMEDOUT|timeout|reconnect|LOADING|max retries per request/i.test(msg);
+        if (!lost) throw new QueueRunError(`Redis at ${o.url}: ${msg}`);
         downSince ??= Date.now();
         await Promise.race([new Promise((r) => setTimeout(r, 200)), failed]);
       }

@@ -30,7 +30,7 @@ export interface RmTrainCommandOptions {
 export function renderRmTrainText(r: RmTrainResult): string {
   const o = r.options;
   const lines = [
-    `rm train · ${r.pairs.train.toLocaleString('en-US')} training pairs${r.pairs.valid ? ` · ${r.pairs.valid.toLocaleString('en-US')} held out` : ''} from ${r.input}`,
+    `rm train · ${r.pairs.train.toLocaleString('en-US')} training pairs from ${r.input}${r.pairs.valid ? ` · ${r.pairs.valid.toLocaleString('en-US')} held out ${r.valid_input ? `from ${r.valid_input}` : '(split from the input by the seed)'}` : ''}`,
     `features: hashed ${r.features.ngrams.join('+')}-grams in ${r.features.dim.toLocaleString('en-US')} buckets${r.features.lengthFeature ? ' + log length' : ''} · ${r.nonzero_weights.toLocaleString('en-US')} non-zero weights`,
     `loss: Bradley–Terry${o.margin !== 0 ? ` with margin ${typeof o.margin === 'string' ? `from ${o.margin}` : num(o.margin)}` : ''}${o.label_smoothing ? ` and label smoothing ${num(o.label_smoothing)}` : ''} · ${o.epochs} epochs · Adam lr ${num(o.lr)} · L2 ${num(o.l2)} · batch ${o.batch_size} · seed ${o.seed}`,
     `epoch loss: ${r.epoch_loss.map((x) => num(x)).join(' → ')}`,

@@ -26,6 +26,8 @@ export interface RmTrainOptions extends TrainOptions {
 export interface RmTrainResult {
   command: 'rm train';
   input: string;
+  /** The held-out pairs' file (`--valid`), or null when they were split from `input`. */
+  valid_input: string | null;
   out: string | null;
   pairs: { train: number; valid: number };
   features: FeatureConfig;
@@ -96,6 +98,7 @@ export async function rmTrain(path: string, out: string | null, o: RmTrainOption
   const result: RmTrainResult = {
     command: 'rm train',
     input: path,
+    valid_input: o.valid ?? null,
     out,
     pairs: { train: train.length, valid: valid.length },
     features,
