@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../../test/redis.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decodeColumns, encodeColumns } from './queue.js';
@@ -18,17 +18,6 @@ const haveRedis = existsSync(REDIS) && existsSync(join(ROOT, 'dist/cli/worker.js
 
 const children = new Set<ChildProcess>();
 let dir = '';
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 interface Proc {
   child: ChildProcess;
