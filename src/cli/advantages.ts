@@ -8,6 +8,7 @@ import { groupKey, textOf } from '../rollout/sample.js';
 import type { Rollout } from '../rollout/types.js';
 import { rolloutTokenCount } from '../tokenize/count.js';
 import { estimateTokens } from '../tokenize/estimate.js';
+import { positiveInt } from './args.js';
 
 export interface AdvantagesCommandOptions {
   in: string;
@@ -131,12 +132,6 @@ export async function runAdvantages(o: AdvantagesCommandOptions, log: (s: string
   }
   if (!o.quiet) log(`advantages (${o.estimator}) for ${rollouts.toLocaleString('en-US')} rollouts → ${o.out}${badLines ? ` (${badLines} bad lines skipped)` : ''}`);
   return 0;
-}
-
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
-  return n;
 }
 
 function finite(v: string): number {

@@ -14,6 +14,7 @@ import { evaluateDownstream, type DownstreamResult, type Correlation } from '../
 import { evaluateSycophancy, type SycophancyResult, type MeanCI } from '../evaluate/sycophancy.js';
 import { renderReport, type EvalResult } from '../evaluate/report.js';
 import { num, renderTable } from './table.js';
+import { positiveInt, nonNegInt, number } from './args.js';
 
 /** Where a command writes: stdout for the result, stderr for warnings and progress. Tests pass their own. */
 export interface EvalIO {
@@ -480,24 +481,6 @@ export async function runEvalSycophancy(o: SycophancyCommandOptions, io: EvalIO 
 }
 
 // ───────────────────────────── registration ─────────────────────────────
-
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
-  return n;
-}
-
-function nonNegInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${v}"`);
-  return n;
-}
-
-function number(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${v}"`);
-  return n;
-}
 
 function unit(v: string): number {
   const n = Number(v);

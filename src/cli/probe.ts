@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { compileSpecFileAsync, type CompiledSpec } from '../spec/compile.js';
 import { SpecError } from '../spec/errors.js';
 import { InputFileError } from '../rollout/jsonl.js';
@@ -6,6 +6,7 @@ import type { Rollout } from '../rollout/types.js';
 import { BUILTIN_SAMPLES, componentsNeedingSamples, probedComponents, probeSpec, type ProbeReport } from '../probe/index.js';
 import { readSampleRollouts, UsageError } from './inputs.js';
 import { num, renderTable } from './table.js';
+import { positiveInt } from './args.js';
 
 export interface ProbeCommandOptions {
   spec: string;
@@ -103,12 +104,6 @@ export async function runProbe(o: ProbeCommandOptions, out: (s: string) => void 
   } finally {
     await compiled.close();
   }
-}
-
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
-  return n;
 }
 
 /** Registers `rewardkit probe`. */

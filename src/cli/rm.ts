@@ -3,6 +3,7 @@ import { EvalInputError } from '../evaluate/io.js';
 import { InputFileError } from '../rollout/jsonl.js';
 import { rmTrain, type RmTrainResult } from '../rm/run.js';
 import { num } from './table.js';
+import { positiveInt, nonNegInt, number } from './args.js';
 
 /** Options of `rewardkit rm train` as commander parses them. */
 export interface RmTrainCommandOptions {
@@ -74,21 +75,6 @@ export async function runRmTrain(o: RmTrainCommandOptions, io: { out: (s: string
   }
 }
 
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
-  return n;
-}
-function nonNegInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${v}"`);
-  return n;
-}
-function number(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${v}"`);
-  return n;
-}
 function nonNeg(v: string): number {
   const n = Number(v);
   if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a non-negative number, got "${v}"`);

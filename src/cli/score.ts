@@ -10,6 +10,7 @@ import type { Rollout, ScoredRollout } from '../rollout/types.js';
 import { scoreBatch } from '../pipeline.js';
 import { Progress } from './progress.js';
 import { ScoreSummary } from './summary.js';
+import { positiveInt } from './args.js';
 
 export interface ScoreCommandOptions {
   spec: string;
@@ -396,12 +397,6 @@ async function scoreWith(compiled: CompiledSpec, o: ScoreCommandOptions, log: (s
     if (notes.length > 0) summaryOut(`note: ${notes.join('; ')}`);
   }
   return 0;
-}
-
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
-  return n;
 }
 
 function nonNegative(v: string): number {

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { RewardServer } from '../server/app.js';
 import { ServerConfigError, type ServerOptions } from '../server/options.js';
+import { positiveInt } from './args.js';
 
 /** Flags of `rewardkit serve`, as commander parses them. */
 export interface ServeCommandOptions {
@@ -34,12 +35,6 @@ export interface ServeCommandOptions {
   stateTimeout?: number;
   queue?: string;
   replicaName?: string;
-}
-
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
-  return n;
 }
 
 function positiveNumber(v: string): number {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { loadSpecFile } from '../spec/load.js';
 import { compileSpecAsync, type CompiledSpec } from '../spec/compile.js';
 import { existsSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { diagnoseBatch, formatReasons } from '../diagnose/index.js';
 import { addBackendOptions } from './inputs.js';
 import { renderTable } from './table.js';
 import { nullWarningLines } from './summary.js';
+import { positiveInt } from './args.js';
 
 /** Options of `rewardkit spec check`. */
 export interface SpecCheckOptions {
@@ -195,8 +196,3 @@ export function registerSpec(program: Command): void {
     });
 }
 
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
-  return n;
-}

@@ -9,6 +9,7 @@ import type { Rollout } from '../rollout/types.js';
 import { scoreBatch } from '../pipeline.js';
 import { scoredLine } from './score.js';
 import type { ChunkJobData, ChunkResult } from './queue.js';
+import { positiveInt } from './args.js';
 
 /**
  * BullMQ and the queue module (ioredis) load when a worker runs or a chunk is scored, not when the
@@ -189,12 +190,6 @@ export async function runWorker(o: WorkerCommandOptions, log: (s: string) => voi
   conn.disconnect();
   if (!o.quiet) log(`worker ${process.pid}: stopped after ${done} chunks`);
   return 0;
-}
-
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
-  return n;
 }
 
 function nonNegativeInt(v: string): number {
