@@ -44,6 +44,19 @@ describe('rouge_n', () => {
     expect(await scoreOne(buildGrader(rougeNGrader), 'the cat', null)).toBeNull();
   });
 
+  it('a hostile completion cannot spray its way up: the reference repeated, or padded with a vocabulary dump, scores below the reference itself', async () => {
+    const ref = 'the quick brown fox jumps over the lazy dog';
+    const g = buildGrader(rougeNGrader, { n: 2 });
+    const honest = await scoreOne(g, ref, ref);
+    expect(honest).toBe(1);
+    const repeated = (await scoreOne(g, Array(10).fill(ref).join(' '), ref)) as number;
+    expect(repeated).toBeLessThan(0.25); // clipped counts: recall 1, precision ≈ 1/10
+    const dump = (await scoreOne(g, `${ref} ${Array.from({ length: 200 }, (_, i) => `w${i}`).join(' ')}`, ref)) as number;
+    expect(dump).toBeLessThan(0.1);
+    // An empty completion is a wrong answer (0), never null.
+    expect(await scoreOne(g, '', ref)).toBe(0);
+  });
+
   it('takes the best of several references', async () => {
     expect(await scoreOne(buildGrader(rougeNGrader), 'a b', ['x y', 'a b'])).toBe(1);
   });
