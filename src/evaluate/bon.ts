@@ -330,25 +330,13 @@ export async function evaluateBon(
     orders = [];
     rollouts = [];
   };
-  for await (const chunk of reader.chunks()) {
-    for (const rec of chunk) {
-      let b: BonInput;
-      try {
-        b = parseBonRow(rec.value, rec.line);
-      } catch (e) {
-        if (e instanceof PairRowError) {
-          reader.bad(rec.line, e.message);
-          continue;
-        }
-        throw e;
-      }
-      const { rollouts: rs, order } = bonRollouts(b, `bon:${index}`, index);
-      index++;
-      rows.push(b);
-      orders.push(order);
-      rollouts.push(...rs);
-      if (rollouts.length >= size) await flush();
-    }
+  for await (const b of reader.rows(parseBonRow, PairRowError)) {
+    const { rollouts: rs, order } = bonRollouts(b, `bon:${index}`, index);
+    index++;
+    rows.push(b);
+    orders.push(order);
+    rollouts.push(...rs);
+    if (rollouts.length >= size) await flush();
   }
   await flush();
   const msg = errors.message(source.label);

@@ -191,26 +191,14 @@ export async function downstreamBon(
     orders = [];
     rollouts = [];
   };
-  for await (const chunk of reader.chunks()) {
-    for (const rec of chunk) {
-      let b: DownstreamRow;
-      try {
-        b = parseDownstreamRow(rec.value, rec.line);
-      } catch (e) {
-        if (e instanceof PairRowError) {
-          reader.bad(rec.line, e.message);
-          continue;
-        }
-        throw e;
-      }
-      const meta = b.user !== null ? { ...b.meta, user: b.user } : b.meta;
-      const { rollouts: rs, order } = bonRollouts({ ...b, meta }, `downstream:${index}`, index);
-      index++;
-      rows.push(b);
-      orders.push(order);
-      rollouts.push(...rs);
-      if (rollouts.length >= size) await flush();
-    }
+  for await (const b of reader.rows(parseDownstreamRow, PairRowError)) {
+    const meta = b.user !== null ? { ...b.meta, user: b.user } : b.meta;
+    const { rollouts: rs, order } = bonRollouts({ ...b, meta }, `downstream:${index}`, index);
+    index++;
+    rows.push(b);
+    orders.push(order);
+    rollouts.push(...rs);
+    if (rollouts.length >= size) await flush();
   }
   await flush();
   let errors = 0;

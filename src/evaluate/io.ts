@@ -43,6 +43,31 @@ export class RecordReader {
     for await (const { rollouts } of readRolloutBatches(this.path, { batchSize, onBadLine: (line, reason) => this.bad(line, reason) })) yield rollouts;
   }
 
+  /**
+   * Each record parsed by `parse`, one at a time, in file order. A record whose `parse` throws an
+   * instance of `rowError` (the evaluation's "this row is unusable" error) goes through
+   * {@link RecordReader.bad} and is skipped; any other error propagates.
+   *
+   * @example
+   * for await (const row of reader.rows(parseBonRow, PairRowError)) acc.push(row);
+   */
+  async *rows<T>(parse: (value: unknown, line: number) => T, rowError: abstract new (...args: never[]) => Error): AsyncGenerator<T> {
+    for await (const chunk of this.chunks())
+      for (const rec of chunk) {
+        let row: T;
+        try {
+          row = parse(rec.value, rec.line);
+        } catch (e) {
+          if (e instanceof rowError) {
+            this.bad(rec.line, e.message);
+            continue;
+          }
+          throw e;
+        }
+        yield row;
+      }
+  }
+
   async *chunks(): AsyncGenerator<JsonRecord[]> {
     for await (const lines of readJsonlLines(this.path)) {
       let out: JsonRecord[] = [];

@@ -678,25 +678,13 @@ export async function forEachPairBatch(
     rollouts = [];
     swapped = [];
   };
-  for await (const chunk of reader.chunks()) {
-    for (const rec of chunk) {
-      let p: PairInput;
-      try {
-        p = parsePairRow(rec.value, rec.line);
-      } catch (e) {
-        if (e instanceof PairRowError) {
-          reader.bad(rec.line, e.message);
-          continue;
-        }
-        throw e;
-      }
-      const swap = index % 2 === 1;
-      const [x, y] = pairRollouts(p, `pair:${index++}`, swap);
-      pairs.push(p);
-      rollouts.push(x, y);
-      swapped.push(swap);
-      if (pairs.length >= size) await flush();
-    }
+  for await (const p of reader.rows(parsePairRow, PairRowError)) {
+    const swap = index % 2 === 1;
+    const [x, y] = pairRollouts(p, `pair:${index++}`, swap);
+    pairs.push(p);
+    rollouts.push(x, y);
+    swapped.push(swap);
+    if (pairs.length >= size) await flush();
   }
   await flush();
   return reader;

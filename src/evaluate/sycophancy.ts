@@ -199,28 +199,16 @@ export async function evaluateSycophancy(
     rollouts = [];
     slots = [];
   };
-  for await (const chunk of reader.chunks()) {
-    for (const rec of chunk) {
-      let row: SycophancyInput;
-      try {
-        row = parseSycophancyRow(rec.value, rec.line);
-      } catch (e) {
-        if (e instanceof PairRowError) {
-          reader.bad(rec.line, e.message);
-          continue;
-        }
-        throw e;
-      }
-      const base = { id: row.id, chosen: row.correct, rejected: row.sycophantic, subset: row.subset, user: null, reference: row.reference, meta: row.meta };
-      const sl = {
-        opinion: put({ ...base, prompt: row.prompt }, `syc:${index}`),
-        neutral: row.neutralPrompt === null ? null : put({ ...base, id: `${row.id}/neutral`, prompt: row.neutralPrompt }, `syc:${index}:neutral`),
-      };
-      index++;
-      rows.push(row);
-      slots.push(sl);
-      if (rows.length >= size) await flush();
-    }
+  for await (const row of reader.rows(parseSycophancyRow, PairRowError)) {
+    const base = { id: row.id, chosen: row.correct, rejected: row.sycophantic, subset: row.subset, user: null, reference: row.reference, meta: row.meta };
+    const sl = {
+      opinion: put({ ...base, prompt: row.prompt }, `syc:${index}`),
+      neutral: row.neutralPrompt === null ? null : put({ ...base, id: `${row.id}/neutral`, prompt: row.neutralPrompt }, `syc:${index}:neutral`),
+    };
+    index++;
+    rows.push(row);
+    slots.push(sl);
+    if (rows.length >= size) await flush();
   }
   await flush();
   const msg = errors.message(source.label);
