@@ -185,13 +185,16 @@ const SECRET_OUTPUT = `expected-${tag}`;
 /** Files and folders a sealed program must not open. */
 const HOST_FILES = ['/etc/passwd', '/etc/shadow', '/proc/1/root/etc/passwd', '/proc/1/environ', '/root/.bashrc', join(ROOT, 'package.json'), ...leakFiles];
 const HOST_DIRS = ['/home', '/root', '/work', '/sys', '/proc/1/root', '/var', '/srv', '/opt', ROOT, join(ROOT, 'examples'), ...leakDirs];
+/** What the probes try: one file and one folder a sealed program may open (/dev/null, its own /tmp) as a control, then the host's. */
+const PROBE_FILES = ['/dev/null', ...HOST_FILES];
+const PROBE_DIRS = ['/tmp', ...HOST_DIRS];
 
 interface LangCase {
   name: string;
   sandbox: SandboxLanguage;
   correct: string;
   tricks: Record<string, string>;
-  /** Prints `opened=N`: how many of HOST_FILES it could open and of HOST_DIRS it could list. */
+  /** Prints `opened=N`: how many of PROBE_FILES it could open and of PROBE_DIRS it could list (2: the controls only). */
   probe: string;
 }
 
@@ -199,8 +202,8 @@ const cList = (xs: string[]) => xs.map((x) => JSON.stringify(x)).join(', ');
 const C_PROBE = `#include <stdio.h>
 #include <dirent.h>
 int main(void) {
-  const char *files[] = {${cList(HOST_FILES)}};
-  const char *dirs[] = {${cList(HOST_DIRS)}};
+  const char *files[] = {${cList(PROBE_FILES)}};
+  const char *dirs[] = {${cList(PROBE_DIRS)}};
   int n = 0;
   for (unsigned i = 0; i < sizeof files / sizeof *files; i++) { FILE *f = fopen(files[i], "r"); if (f) { n++; fclose(f); } }
   for (unsigned i = 0; i < sizeof dirs / sizeof *dirs; i++) { DIR *d = opendir(dirs[i]); if (d) { n++; closedir(d); } }
@@ -242,7 +245,7 @@ const LANGS: LangCase[] = [
       uncaughtHandler: 'public class Main { public static void main(String[] x) { Thread.setDefaultUncaughtExceptionHandler((t, e) -> Runtime.getRuntime().halt(0)); throw new RuntimeException("wrong"); } }',
       shutdownHook: 'public class Main { public static void main(String[] x) { Runtime.getRuntime().addShutdownHook(new Thread(() -> Runtime.getRuntime().halt(0))); System.exit(3); } }',
     },
-    probe: `import java.io.*;\npublic class Main { public static void main(String[] x) { String[] files = {${cList(HOST_FILES)}}; String[] dirs = {${cList(HOST_DIRS)}}; int n = 0; for (String f : files) { try (FileInputStream in = new FileInputStream(f)) { n++; } catch (Exception e) {} } for (String d : dirs) { if (new File(d).list() != null) n++; } System.out.println("opened=" + n); } }`,
+    probe: `import java.io.*;\npublic class Main { public static void main(String[] x) { String[] files = {${cList(PROBE_FILES)}}; String[] dirs = {${cList(PROBE_DIRS)}}; int n = 0; for (String f : files) { try (FileInputStream in = new FileInputStream(f)) { n++; } catch (Exception e) {} } for (String d : dirs) { if (new File(d).list() != null) n++; } System.out.println("opened=" + n); } }`,
   },
   {
     name: 'go',
@@ -252,7 +255,7 @@ const LANGS: LangCase[] = [
       osExit: 'package main\nimport "os"\nfunc main() { os.Exit(0) }',
       recoverExit: 'package main\nimport "os"\nfunc main() { defer func() { recover(); os.Exit(0) }(); var m map[string]int; m["x"] = 1 }',
     },
-    probe: `package main\nimport ("fmt"; "os")\nfunc main() { n := 0; for _, f := range []string{${cList(HOST_FILES)}} { if h, err := os.Open(f); err == nil { n++; h.Close() } }; for _, d := range []string{${cList(HOST_DIRS)}} { if _, err := os.ReadDir(d); err == nil { n++ } }; fmt.Printf("opened=%d\\n", n) }`,
+    probe: `package main\nimport ("fmt"; "os")\nfunc main() { n := 0; for _, f := range []string{${cList(PROBE_FILES)}} { if h, err := os.Open(f); err == nil { n++; h.Close() } }; for _, d := range []string{${cList(PROBE_DIRS)}} { if _, err := os.ReadDir(d); err == nil { n++ } }; fmt.Printf("opened=%d\\n", n) }`,
   },
   {
     name: 'rust',
@@ -262,7 +265,7 @@ const LANGS: LangCase[] = [
       processExit: 'fn main() { std::process::exit(0); }',
       panicHook: 'fn main() { std::panic::set_hook(Box::new(|_| std::process::exit(0))); panic!("wrong"); }',
     },
-    probe: `fn main() { let mut n = 0; for f in [${cList(HOST_FILES)}] { if std::fs::File::open(f).is_ok() { n += 1; } } for d in [${cList(HOST_DIRS)}] { if std::fs::read_dir(d).is_ok() { n += 1; } } println!("opened={}", n); }`,
+    probe: `fn main() { let mut n = 0; for f in [${cList(PROBE_FILES)}] { if std::fs::File::open(f).is_ok() { n += 1; } } for d in [${cList(PROBE_DIRS)}] { if std::fs::read_dir(d).is_ok() { n += 1; } } println!("opened={}", n); }`,
   },
   {
     name: 'bash',
@@ -273,7 +276,7 @@ const LANGS: LangCase[] = [
       trapExit: "trap 'exit 0' EXIT\nfalse\nexit 1",
       errTrap: "set -e\ntrap 'exit 0' ERR\nfalse",
     },
-    probe: `n=0\nfor f in ${HOST_FILES.map((f) => `'${f}'`).join(' ')}; do cat "$f" >/dev/null 2>&1 && n=$((n+1)); done\nfor d in ${HOST_DIRS.map((d) => `'${d}'`).join(' ')}; do ls "$d" >/dev/null 2>&1 && n=$((n+1)); done\necho "opened=$n"`,
+    probe: `n=0\nfor f in ${PROBE_FILES.map((f) => `'${f}'`).join(' ')}; do cat "$f" >/dev/null 2>&1 && n=$((n+1)); done\nfor d in ${PROBE_DIRS.map((d) => `'${d}'`).join(' ')}; do ls "$d" >/dev/null 2>&1 && n=$((n+1)); done\necho "opened=$n"`,
   },
   {
     name: 'typescript',
@@ -283,21 +286,21 @@ const LANGS: LangCase[] = [
       processExit: 'const code: number = 0;\nprocess.exit(code);',
       exitListener: 'process.on("exit", (): void => { process.exitCode = 0; });\nthrow new Error("wrong");',
     },
-    probe: `const fs = require("fs"); let n: number = 0;\nfor (const f of [${cList(HOST_FILES)}]) { try { fs.closeSync(fs.openSync(f, "r")); n++; } catch (e) {} }\nfor (const d of [${cList(HOST_DIRS)}]) { try { fs.readdirSync(d); n++; } catch (e) {} }\nconsole.log("opened=" + n);`,
+    probe: `const fs = require("fs"); let n: number = 0;\nfor (const f of [${cList(PROBE_FILES)}]) { try { fs.closeSync(fs.openSync(f, "r")); n++; } catch (e) {} }\nfor (const d of [${cList(PROBE_DIRS)}]) { try { fs.readdirSync(d); n++; } catch (e) {} }\nconsole.log("opened=" + n);`,
   },
   {
     name: 'python',
     sandbox: 'python',
     correct: 'a, b = map(int, input().split())\nprint(a + b)',
     tricks: {},
-    probe: `import os\nn = 0\nfor f in [${cList(HOST_FILES)}]:\n    try:\n        open(f).close(); n += 1\n    except OSError:\n        pass\nfor d in [${cList(HOST_DIRS)}]:\n    try:\n        os.listdir(d); n += 1\n    except OSError:\n        pass\nprint(f"opened={n}")`,
+    probe: `import os\nn = 0\nfor f in [${cList(PROBE_FILES)}]:\n    try:\n        open(f).close(); n += 1\n    except OSError:\n        pass\nfor d in [${cList(PROBE_DIRS)}]:\n    try:\n        os.listdir(d); n += 1\n    except OSError:\n        pass\nprint(f"opened={n}")`,
   },
   {
     name: 'nodejs',
     sandbox: 'javascript',
     correct: 'const [a, b] = require("fs").readFileSync(0, "utf8").trim().split(/\\s+/).map(Number);\nconsole.log(a + b);',
     tricks: {},
-    probe: `const fs = require("fs"); let n = 0;\nfor (const f of [${cList(HOST_FILES)}]) { try { fs.closeSync(fs.openSync(f, "r")); n++; } catch (e) {} }\nfor (const d of [${cList(HOST_DIRS)}]) { try { fs.readdirSync(d); n++; } catch (e) {} }\nconsole.log("opened=" + n);`,
+    probe: `const fs = require("fs"); let n = 0;\nfor (const f of [${cList(PROBE_FILES)}]) { try { fs.closeSync(fs.openSync(f, "r")); n++; } catch (e) {} }\nfor (const d of [${cList(PROBE_DIRS)}]) { try { fs.readdirSync(d); n++; } catch (e) {} }\nconsole.log("opened=" + n);`,
   },
 ];
 
@@ -330,7 +333,7 @@ describe.skipIf(!sandboxOk)('issue 11: /run_code in every language — exit tric
       // Each trick really ran (compiled and ended), so "fails" is the verdict, not a compile error.
       for (const [i, r] of tricked.entries()) expect(r.run_result, `${names[i]}: ${JSON.stringify(r).slice(0, 300)}`).not.toBeNull();
       expect(probe.status, JSON.stringify(probe).slice(0, 600)).toBe('Success');
-      expect(probe.run_result!.stdout.trim()).toBe('opened=0');
+      expect(probe.run_result!.stdout.trim()).toBe('opened=2'); // /dev/null and /tmp: nothing of the host
     }, 600_000);
   }
 });
