@@ -169,6 +169,69 @@ describe.skipIf(!sandboxOk)('issue 11: exit and harness tricks in every test mod
 });
 
 // ---------------------------------------------------------------------------------------------------
+// OPEN hole (inside src/graders/code/harness/): the function under test need not be the program's
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * A program that defines nothing passes when the test's function name is also a name the harness
+ * itself provides: call-based tests look `fn_name` up in a namespace that also holds verl's import
+ * prefix (`from math import *`, `from operator import *` …, harness/python.ts VERL_PY_PREFIX) and the
+ * builtins (JavaScript: globalThis), and assertion blocks resolve names through the dataset's
+ * `import_prefix` (and HumanEval's `entry_point`) when the program does not define them. So `pass`
+ * earns 1 on a TACO/APPS row whose fn_name is `gcd`, `factorial`, `comb`, `lcm`, `add`, `sorted`, `max`
+ * …, and `const x = 1;` on `parseInt`/`isNaN`. verl's prime_code behaves the same (getattr on the
+ * module after its import prefix), but a policy that learns to answer such rows with an empty program
+ * is rewarded for not doing the task.
+ *
+ * Fix (harness/python.ts, harness/javascript.ts, harness/index.ts): resolve `fn_name` / `entry_point` /
+ * the block's free names only among the names the program's own code binds — Python: snapshot the
+ * module globals after the prefix ran and accept a name only if the program (re)bound it (`def`,
+ * `class`, assignment or its own `import`, which stays legitimate); JavaScript: only the program's own
+ * top-level declarations (its scope), never globalThis — and report "the program does not define
+ * `fn`" as a runtime error (−2, score 0), as a missing function is today when no library has the name.
+ */
+const NOT_DEFINED: Record<string, Case> = {
+  'py/call-lists/gcd': P('pass', { fn_name: 'gcd', inputs: [[12, 18]], outputs: [6] }),
+  'py/call-lists/add': P('pass', { fn_name: 'add', inputs: [[2, 3]], outputs: [5] }),
+  'py/call-jsonl/comb': P('pass', { fn_name: 'comb', inputs: ['5\n2'], outputs: ['10'] }),
+  'py/call-lists/sorted': P('x = 1', { fn_name: 'sorted', inputs: [[[3, 1, 2]]], outputs: [[1, 2, 3]] }),
+  'py/assert/import_prefix': P('pass', { assert: 'assert gcd(12, 18) == 6', import_prefix: 'from math import *' }),
+  'py/humaneval/entry_point': P('pass', { assert_case: 'def check(candidate):\n    assert candidate(12, 18) == 6\n', entry_point: 'gcd', import_prefix: 'from math import *' }),
+  'js/call/parseInt': J('const x = 1;', { fn_name: 'parseInt', inputs: [['12']], outputs: [12] }),
+  'js/call/isNaN': J('const x = 1;', { fn_name: 'isNaN', inputs: [['x']], outputs: [true] }),
+};
+
+describe.skipIf(!sandboxOk)('issue 11 (open): a test function the program never defined', () => {
+  const results: Record<string, Graded> = {};
+  beforeAll(async () => {
+    const opts = { timeout: 5, memory_mb: 256, max_processes: 4, max_output_kb: 256 };
+    const graders = { python: buildGrader(codeGrader, opts), javascript: buildGrader(codeGrader, { ...opts, language: 'javascript' }) };
+    await Promise.all(
+      Object.entries(NOT_DEFINED).map(async ([name, c]) => {
+        const g = graders[c.language ?? 'python'];
+        if (g.scope !== 'rollout') throw new Error('code is a rollout grader');
+        results[name] = asGraded(await g.grade(toSample({ id: name, completion: c.completion, reference: c.reference } as Rollout)));
+      }),
+    );
+  }, 300_000);
+
+  // Today every one of these scores 1 (see the comment above): remove `.fails` with the fix.
+  it.fails('a program that defines nothing scores 0 whatever the function is called', () => {
+    const paid = Object.keys(NOT_DEFINED).filter((n) => results[n]!.score !== 0);
+    expect(paid).toEqual([]);
+  });
+  it('(documents the hole; delete with the fix) today each of them is paid 1', () => {
+    expect(Object.keys(NOT_DEFINED).filter((n) => results[n]!.score !== 1)).toEqual([]);
+  });
+  it('a program that imports the library function itself is a correct program and keeps its 1 (the fix must not change this)', async () => {
+    const g = buildGrader(codeGrader, { timeout: 5 });
+    if (g.scope !== 'rollout') throw new Error('code is a rollout grader');
+    const r = asGraded(await g.grade(toSample({ id: 'imp', completion: py('from math import gcd'), reference: { fn_name: 'gcd', inputs: [[12, 18]], outputs: [6] } } as Rollout)));
+    expect(r.score).toBe(1);
+  }, 120_000);
+});
+
+// ---------------------------------------------------------------------------------------------------
 // /run_code languages other than Python and JavaScript
 // ---------------------------------------------------------------------------------------------------
 
