@@ -237,7 +237,7 @@ describe.skipIf(!sandboxOk)('issue 11 (open): a test function the program never 
 
 /** verl's Sandbox Fusion client on a stdin/stdout case: the run succeeded and its stripped stdout equals the expected output. */
 function verlPasses(r: RunCodeResponse, expected: string): boolean {
-  return r.status === 'Success' && r.run_result !== null && r.run_result.stdout.trim() === expected.trim();
+  return r.status === 'Success' && r.run_result !== null && (r.run_result.stdout ?? '').trim() === expected.trim();
 }
 
 const tag = randomBytes(6).toString('hex');
@@ -396,7 +396,7 @@ describe.skipIf(!sandboxOk)('issue 11: /run_code in every language — exit tric
       // Each trick really ran (compiled and ended), so "fails" is the verdict, not a compile error.
       for (const [i, r] of tricked.entries()) expect(r.run_result, `${names[i]}: ${JSON.stringify(r).slice(0, 300)}`).not.toBeNull();
       expect(probe.status, JSON.stringify(probe).slice(0, 600)).toBe('Success');
-      expect(probe.run_result!.stdout.trim()).toBe('opened=2'); // /dev/null and /tmp: nothing of the host
+      expect((probe.run_result!.stdout ?? '').trim()).toBe('opened=2'); // /dev/null and /tmp: nothing of the host
     }, 600_000);
   }
 });
