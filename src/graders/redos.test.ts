@@ -83,6 +83,8 @@ const FRAGMENTS = [
   '1 000 ', '1,000,', '1 ', '= ', '$ ', '\\ ', ' \n', '**a ', '__a ', '```\n', '``',
   '<answer>', '</answer>', '\\boxed{', '\\text{', '\\frac{', '\\left(', '{,}', 'answer ', 'final answer ',
   '<think>', '</think>\n<response>', '<tool_call>\n', '{"a":', '[1,', '"', 'a1', '1e', '%', 'I hope ',
+  // Unicode blanks that a hand-written scanner may treat differently from /\s/ (tamper's shell splitter once looped forever on them).
+  '\u00a0', '\ufeff', '\u2028 ',
 ];
 const WRAPPERS: Array<[string, string]> = [
   ['The answer is 1', 'x'],

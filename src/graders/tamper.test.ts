@@ -95,6 +95,12 @@ describe('tamper detection: hostile variants', () => {
   it('shell words: quotes, escapes and operators', () => {
     expect(shellWords("a'b'\"c\" $'\\x64' e\\ f;g>h").map((w) => w.text)).toEqual(['abc', 'd', 'e f', ';', 'g', '>', 'h']);
   });
+  it('shell words: every Unicode blank separates words and ends (a BOM or a no-break space once looped forever)', () => {
+    for (const blank of ['\ufeff', '\u00a0', '\u2028', '\u3000', '\v', '\f', '\u200a']) {
+      expect(shellWords(`${blank}echo${blank}x${blank}>${blank}f${blank}`).map((w) => w.text), JSON.stringify(blank)).toEqual(['echo', 'x', '>', 'f']);
+      expect(tampered(`echo x >${blank}/srv/reward/spec.yaml`), JSON.stringify(blank)).toBe(true);
+    }
+  });
 });
 
 describe('grader tamper', () => {

@@ -112,7 +112,10 @@ export function shellWords(s: string, vars: Map<string, string> = new Map()): Wo
   const n = s.length;
   while (i < n) {
     const c = s[i]!;
-    if (c === ' ' || c === '\t' || c === '\r') {
+    // Blanks between words: every whitespace character but the newline (an operator) — the same class
+    // that ends a word below, so a word never starts on a character that ends it (a BOM or a no-break
+    // space once made this loop push empty words forever).
+    if (c !== '\n' && /\s/.test(c)) {
       i++;
       continue;
     }

@@ -138,6 +138,25 @@ describe('probeSpec on weak specs', { timeout: 120_000 }, () => {
     // The prompt's numbers summed give 33: echoing them is a finding only if the grader takes any of them.
     for (const f of r.findings) expect(f.baseline).toBe(0.2);
   });
+
+  it('stateful shapers (meanstd, minmax, clip): no finding from the running statistics drifting between batches, and the spec\'s state is left as it was', async () => {
+    for (const type of ['meanstd', 'minmax', 'clip']) {
+      const c = compile({
+        components: [
+          { name: 'correct', grader: 'numeric' },
+          { name: 'format', grader: 'format', tags: ['think', 'answer'], weight: 0.2 },
+        ],
+        shape: [{ type }],
+      });
+      await scoreBatch(c, [{ id: 'warm', completion: '<answer>1</answer>', reference: '2' }, { id: 'warm2', completion: '2', reference: '2' }]);
+      const before = JSON.stringify(c.shapers!.save());
+      const sample: Rollout = { id: 'a', prompt: 'Mara has 14 apples and gets 19 more. How many?', completion: '<think>\n14 + 19 = 33\n</think>\n<answer>33</answer>', reference: '33' };
+      const r = await probeSpec(c, [sample, { ...sample, id: 'b', prompt: 'Tom has 3 pens and buys 4 more. How many?', completion: '<think>3 + 4 = 7</think>\n<answer>7</answer>', reference: '7' }], { hugeChars: HUGE, batchSize: 8 });
+      expect(r.findings.map((f) => `${type}: ${f.strategy} ${f.reward} > ${f.baseline}`)).toEqual([]);
+      expect(r.samples.every((s) => s.right! > s.baseline!), type).toBe(true);
+      expect(JSON.stringify(c.shapers!.save()), type).toBe(before);
+    }
+  });
 });
 
 describe('probeSpec on graders replaced by deliberately weak ones', { timeout: 120_000 }, () => {

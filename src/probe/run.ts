@@ -161,86 +161,97 @@ export async function probeSpec(compiled: CompiledSpec, samples: readonly Rollou
   let nullRewards = 0;
   let graderErrors = 0;
   const firstError = new Map<string, string>();
+  // Stateful shapers (meanstd, minmax, clip) normalise by statistics of every batch seen so far: a
+  // reward from one batch is not comparable with one from another. Each sample's completions are
+  // scored in a single batch from the same saved state (within one batch these shapers are monotone,
+  // so the order of rewards is the order before shaping), and the spec's state is restored after.
+  const shaperState = compiled.shapers?.save() ?? null;
+  const stateful = shaperState !== null && shaperState.some((st) => st !== null);
 
-  for (const sample of picked) {
-    const baseline = buildBaseline(sample, components);
-    const prompt = promptText(sample);
-    const index = new Map<string, number>();
-    const texts: string[] = [];
-    const slot = (c: string) => {
-      let k = index.get(c);
-      if (k === undefined) {
-        k = texts.length;
-        index.set(c, k);
-        texts.push(c);
-      }
-      return k;
-    };
-    const alternatives = baseline.alternatives.map(slot);
-    const right = isRight(sample) ? slot(completionText(sample)) : -1;
-    const entries = plan.map((p) => {
-      let attempts: Attempt[] = [];
-      try {
-        attempts = p.strategy.build({ sample, prompt, baseline, component: p.component, components, hugeChars });
-      } catch (e) {
-        notes.push(`sample "${sample.id}": strategy ${p.strategy.name} could not build its attempts (${e instanceof Error ? e.message : String(e)})`);
-      }
-      return { ...p, attempts: attempts.map((a) => ({ at: slot(a.completion), control: a.control === undefined ? -1 : slot(a.control) })) };
-    });
-    const scored = await scoreCompletions(compiled, sample, texts, batchSize);
-    // The baseline is the best-paid plain wrong answer (null only when all are null).
-    const baseSlot = alternatives.reduce((b, k) => ((scored[k]!.reward ?? -Infinity) > (scored[b]!.reward ?? -Infinity) ? k : b), alternatives[0]!);
-    const base = scored[baseSlot]!;
-    probed.push({ id: sample.id, baseline: base.reward, right: right >= 0 ? scored[right]!.reward : null });
-    if (base.reward === null) {
-      notes.push(`sample "${sample.id}": the plain wrong answer's reward is null, so nothing can be compared to it (skipped)`);
-      continue;
-    }
-    if (right >= 0) {
-      const r = scored[right]!.reward;
-      if (r !== null && r <= base.reward + FINDING_EPSILON)
-        notes.push(`sample "${sample.id}": the plain wrong answer gets ${base.reward}, as much as the sample's right completion (${r}); the reward does not separate them`);
-    }
-    for (const e of entries) {
-      let top: { gain: number; reward: number; control: number; at: number; controlAt: number } | null = null;
-      let won = 0;
-      for (const attempt of e.attempts) {
-        const a = attempt.control < 0 ? { ...attempt, control: baseSlot } : attempt;
-        tried++;
-        const s = scored[a.at]!;
-        if (s.errors.length > 0) {
-          graderErrors++;
-          for (const err of s.errors) if (!firstError.has(err.component)) firstError.set(err.component, err.message);
+  try {
+    for (const sample of picked) {
+      const baseline = buildBaseline(sample, components);
+      const prompt = promptText(sample);
+      const index = new Map<string, number>();
+      const texts: string[] = [];
+      const slot = (c: string) => {
+        let k = index.get(c);
+        if (k === undefined) {
+          k = texts.length;
+          index.set(c, k);
+          texts.push(c);
         }
-        const c = scored[a.control]!;
-        if (s.reward === null) {
-          nullRewards++;
-          continue;
-        }
-        if (c.reward === null) continue;
-        const gain = s.reward - c.reward;
-        if (gain > FINDING_EPSILON) won++;
-        if (!top || gain > top.gain) top = { gain, reward: s.reward, control: c.reward, at: a.at, controlAt: a.control };
-      }
-      if (!top || top.gain <= FINDING_EPSILON) continue;
-      const key = `${e.strategy.name}\u0000${e.label}`;
-      const rose = roseIn(scored[top.at]!, scored[top.controlAt]!, compiled.names);
-      const have = best.get(key);
-      const finding: ProbeFinding = {
-        component: rose.length > 0 ? rose.join(',') : e.label,
-        strategy: e.strategy.name,
-        reward: top.reward,
-        baseline: top.control,
-        gain: top.gain,
-        example: shorten(texts[top.at]!),
-        sample: sample.id,
-        wins: (have?.wins ?? 0) + 1,
-        samples: 0,
-        attemptsWon: won,
-        attempts: e.attempts.length,
+        return k;
       };
-      best.set(key, have && have.gain >= finding.gain ? { ...have, wins: finding.wins } : finding);
+      const alternatives = baseline.alternatives.map(slot);
+      const right = isRight(sample) ? slot(completionText(sample)) : -1;
+      const entries = plan.map((p) => {
+        let attempts: Attempt[] = [];
+        try {
+          attempts = p.strategy.build({ sample, prompt, baseline, component: p.component, components, hugeChars });
+        } catch (e) {
+          notes.push(`sample "${sample.id}": strategy ${p.strategy.name} could not build its attempts (${e instanceof Error ? e.message : String(e)})`);
+        }
+        return { ...p, attempts: attempts.map((a) => ({ at: slot(a.completion), control: a.control === undefined ? -1 : slot(a.control) })) };
+      });
+      if (stateful) compiled.shapers!.load(shaperState);
+      const scored = await scoreCompletions(compiled, sample, texts, stateful ? Math.max(1, texts.length) : batchSize);
+      // The baseline is the best-paid plain wrong answer (null only when all are null).
+      const baseSlot = alternatives.reduce((b, k) => ((scored[k]!.reward ?? -Infinity) > (scored[b]!.reward ?? -Infinity) ? k : b), alternatives[0]!);
+      const base = scored[baseSlot]!;
+      probed.push({ id: sample.id, baseline: base.reward, right: right >= 0 ? scored[right]!.reward : null });
+      if (base.reward === null) {
+        notes.push(`sample "${sample.id}": the plain wrong answer's reward is null, so nothing can be compared to it (skipped)`);
+        continue;
+      }
+      if (right >= 0) {
+        const r = scored[right]!.reward;
+        if (r !== null && r <= base.reward + FINDING_EPSILON)
+          notes.push(`sample "${sample.id}": the plain wrong answer gets ${base.reward}, as much as the sample's right completion (${r}); the reward does not separate them`);
+      }
+      for (const e of entries) {
+        let top: { gain: number; reward: number; control: number; at: number; controlAt: number } | null = null;
+        let won = 0;
+        for (const attempt of e.attempts) {
+          const a = attempt.control < 0 ? { ...attempt, control: baseSlot } : attempt;
+          tried++;
+          const s = scored[a.at]!;
+          if (s.errors.length > 0) {
+            graderErrors++;
+            for (const err of s.errors) if (!firstError.has(err.component)) firstError.set(err.component, err.message);
+          }
+          const c = scored[a.control]!;
+          if (s.reward === null) {
+            nullRewards++;
+            continue;
+          }
+          if (c.reward === null) continue;
+          const gain = s.reward - c.reward;
+          if (gain > FINDING_EPSILON) won++;
+          if (!top || gain > top.gain) top = { gain, reward: s.reward, control: c.reward, at: a.at, controlAt: a.control };
+        }
+        if (!top || top.gain <= FINDING_EPSILON) continue;
+        const key = `${e.strategy.name}\u0000${e.label}`;
+        const rose = roseIn(scored[top.at]!, scored[top.controlAt]!, compiled.names);
+        const have = best.get(key);
+        const finding: ProbeFinding = {
+          component: rose.length > 0 ? rose.join(',') : e.label,
+          strategy: e.strategy.name,
+          reward: top.reward,
+          baseline: top.control,
+          gain: top.gain,
+          example: shorten(texts[top.at]!),
+          sample: sample.id,
+          wins: (have?.wins ?? 0) + 1,
+          samples: 0,
+          attemptsWon: won,
+          attempts: e.attempts.length,
+        };
+        best.set(key, have && have.gain >= finding.gain ? { ...have, wins: finding.wins } : finding);
+      }
     }
+  } finally {
+    if (stateful) compiled.shapers!.load(shaperState);
   }
   for (const [component, message] of firstError)
     notes.push(`component "${component}" failed on some attempts (its value was null there, so it was not probed by them), e.g.: ${shorten(message, 160)}`);
