@@ -47,7 +47,7 @@
 
 /** Source of the worker (run as `python3 /tmp/.rk/zygote.py` inside the slot's sandbox). */
 export const ZYGOTE_PY = String.raw`import sys, os
-import _signal, select, ctypes, _socket, binascii, resource
+import _signal, select, ctypes, _socket, binascii, resource, builtins, gc, atexit
 
 _RK_LIBC = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWIPC = 0x08000000
@@ -110,8 +110,17 @@ def _rk_exact(fd, n):
     return b''.join(parts)
 
 
-def _rk_drop(uid, lim):
-    """In a run's process, still root: set the limits, drop every privilege, become uid."""
+def _rk_become(uid):
+    """In a program's process, root: become the run's uid and gid, no supplementary groups (every
+    capability goes with root; the bounding and ambient sets are already empty, no_new_privs set)."""
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+
+
+def _rk_limits(lim):
+    """As the run's uid: the limits, a session keyring of its own (the worker's is shared by every
+    program of the slot), and /proc/self readable by the program (setresuid cleared "dumpable")."""
     cpu_soft, cpu_hard, as_bytes, nproc, fsize, nofile = lim
     R = resource
     R.setrlimit(R.RLIMIT_CORE, (0, 0))
@@ -120,32 +129,32 @@ def _rk_drop(uid, lim):
     R.setrlimit(R.RLIMIT_AS, (as_bytes, as_bytes))
     R.setrlimit(R.RLIMIT_NPROC, (nproc, nproc))
     R.setrlimit(R.RLIMIT_FSIZE, (fsize, fsize))
-    for cap in _RK_CAPS:
-        _rk_sys(_RK_LIBC.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), 'capbset')
-    _rk_sys(_RK_LIBC.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), 'ambient')
-    os.setgroups([])
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)
-    _rk_sys(_RK_LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 'no_new_privs')
-    # A session keyring of its own: the worker's is shared by every program of the slot.
     if _RK_KEYCTL is not None and _RK_LIBC.syscall(_RK_KEYCTL, 1, None) == -1 and ctypes.get_errno() != 38:
         _rk_sys(-1, 'keyctl')
     _rk_sys(_RK_LIBC.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), 'dumpable')
 
 
-def _rk_put(path, data, uid):
+def _rk_seal():
+    """Once, in the worker: an empty capability bounding set and ambient set, and no_new_privs, for
+    every process forked from it (the worker keeps the capabilities it holds: it never executes anything)."""
+    for cap in _RK_CAPS:
+        _rk_sys(_RK_LIBC.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), 'capbset')
+    _rk_sys(_RK_LIBC.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), 'ambient')
+    _rk_sys(_RK_LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 'no_new_privs')
+
+
+def _rk_put(path, data):
+    """Writes a file of the payload into /tmp, as the run's uid (so it owns it)."""
     parts = path.split('/')
     d = '/tmp'
     for p in parts[:-1]:
         d = d + '/' + p
         try:
             os.mkdir(d, 0o755)
-            os.chown(d, uid, uid)
         except FileExistsError:
             pass
     fd = os.open('/tmp/' + path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
     try:
-        os.fchown(fd, uid, uid)
         _rk_write(fd, data)
     finally:
         os.close(fd)
@@ -167,15 +176,16 @@ def _rk_program(rid, uid, lim, sock, setup_w):
         _rk_step('unshare', lambda: _rk_sys(_RK_LIBC.unshare(CLONE_NEWIPC), 'unshare'))
         # The payload, on stdin ahead of the program's input: a 16-byte header length, the header
         # ("<source bytes> <files>", then "<bytes> <path>" per file), the source, the files.
+        _rk_step('drop', _rk_become, uid)
         head = _rk_step('write', lambda: _rk_exact(0, int(_rk_exact(0, 16))).decode('utf-8', 'surrogateescape').split('\n'))
         src_len, nfiles = (int(x) for x in head[0].split())
         sizes = [h.split(' ', 1) for h in head[1:1 + nfiles]]
-        _rk_step('write', _rk_put, 'prog.py', _rk_exact(0, src_len), uid)
+        _rk_step('write', _rk_put, 'prog.py', _rk_exact(0, src_len))
         for n, path in sizes:
-            _rk_step('write', lambda: _rk_put(path, _rk_exact(0, int(n)), uid))
+            _rk_step('write', lambda: _rk_put(path, _rk_exact(0, int(n))))
         head = sizes = None
         os.chdir('/tmp')
-        _rk_step('drop', _rk_drop, uid, lim)
+        _rk_step('drop', _rk_limits, lim)
     except BaseException as e:
         try:
             _rk_write(rep, ('setup %s\n' % (e if isinstance(e, _RkSetup) else 'start (%s)' % str(e)[:200].replace('\n', ' '))).encode())
@@ -196,7 +206,8 @@ def _rk_fetch(rid, uid, sock):
         null = os.open('/dev/null', os.O_RDWR)
         for i in range(3):
             os.dup2(null, i)
-        _rk_drop(uid, (5, 6, 256 << 20, 8, 512, 64))
+        _rk_become(uid)
+        _rk_limits((5, 6, 256 << 20, 8, 512, 64))
         names = _rk_exact(3, int(_rk_exact(3, 16))).decode('utf-8', 'surrogateescape').split('\n')
         for i, path in enumerate(names):
             p = '/tmp/' + path
@@ -258,13 +269,14 @@ def _rk_serve():
     tmp_mb = 1
     _rk_fresh_tmp(tmp_mb, True)
     net = tuple(_rk_read(p) for p in _RK_NET)
+    _rk_seal()
+    _rk_prepare_main()
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     _signal.signal(_signal.SIGCHLD, lambda *a: None)
     _signal.set_wakeup_fd(wake_w)
     poll = select.poll()
     poll.register(0, select.POLLIN)
     poll.register(wake_r, select.POLLIN)
-    import gc
     gc.collect()
     gc.freeze()
     buf = b''
@@ -393,18 +405,19 @@ def _rk_serve():
         _rk_write(1, b'D %s\nI\n' % rid)
 
 
-_rk_serve()
-# Only a program's process gets here (its own uid, limits and IPC namespace; see _rk_program): it becomes
-# "python3 prog.py" run in /tmp — a fresh __main__, the interpreter's own modules only.
-sys.path_importer_cache.pop('/tmp', None)
-sys.path_importer_cache.pop('/tmp/.rk', None)
-sys.argv[:] = ['prog.py']
-sys.orig_argv[1:] = ['prog.py']
-sys.path[0] = '/tmp'
-import builtins, gc, atexit
-_rk_main = type(sys)('__main__')
-_rk_main.__dict__.update({'__loader__': sys.modules['_frozen_importlib_external'].SourceFileLoader('__main__', '/tmp/prog.py'), '__annotations__': {}, '__builtins__': builtins, '__file__': '/tmp/prog.py', '__cached__': None})
-sys.modules['__main__'] = _rk_main
+def _rk_prepare_main():
+    """Once, in the worker: what "python3 prog.py" in /tmp sets up before running the program — a
+    fresh __main__ module, sys.argv, sys.path[0] — so that each program's process inherits it instead
+    of building it (the worker itself imports nothing more)."""
+    global _rk_main
+    sys.path_importer_cache.pop('/tmp', None)
+    sys.path_importer_cache.pop('/tmp/.rk', None)
+    sys.argv[:] = ['prog.py']
+    sys.orig_argv[1:] = ['prog.py']
+    sys.path[0] = '/tmp'
+    _rk_main = type(sys)('__main__')
+    _rk_main.__dict__.update({'__loader__': sys.modules['_frozen_importlib_external'].SourceFileLoader('__main__', '/tmp/prog.py'), '__annotations__': {}, '__builtins__': builtins, '__file__': '/tmp/prog.py', '__cached__': None})
+    sys.modules['__main__'] = _rk_main
 
 
 def _rk_finish(rc, sigint=False):
@@ -457,10 +470,25 @@ def _rk_exit_code(e):
     return 1
 
 
+def _rk_source():
+    fd = os.open('/tmp/prog.py', os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        parts = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return b''.join(parts)
+            parts.append(chunk)
+    finally:
+        os.close(fd)
+
+
+_rk_serve()
+# Only a program's process gets here (its own uid, limits and IPC namespace; see _rk_program): it
+# runs as "python3 prog.py" in /tmp — a fresh __main__, the interpreter's own modules only.
 gc.freeze()
 try:
-    with open('/tmp/prog.py', 'rb') as _rk_f:
-        _rk_code = compile(_rk_f.read(), '/tmp/prog.py', 'exec', dont_inherit=True)
+    _rk_code = compile(_rk_source(), '/tmp/prog.py', 'exec', dont_inherit=True)
 except (SyntaxError, ValueError) as _rk_e:
     sys.excepthook(type(_rk_e), _rk_e.with_traceback(None), None)
     _rk_e = None
