@@ -524,10 +524,11 @@ class WarmPool {
       s.send(next);
       return;
     }
-    // More idle slots than the sandbox runs at once: this one goes.
+    // One idle slot more than the sandbox runs at once (a run then never waits for a slot to clean
+    // up after the previous one); beyond that, this one goes.
     let idle = 0;
     for (const o of this.slots) if (o.state === 'idle') idle++;
-    if (idle > (this.setup.idleSlots ?? 2)) {
+    if (idle > (this.setup.idleSlots ?? 2) + 1) {
       this.slots.delete(s);
       s.state = 'dead';
       s.stop();

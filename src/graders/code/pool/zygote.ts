@@ -234,24 +234,35 @@ def _rk_fresh_tmp(mb, first=False):
 
 def _rk_read(path):
     try:
-        with open(path, 'rb') as f:
-            return f.read()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        parts = []
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return b''.join(parts)
+            parts.append(chunk)
+    finally:
+        os.close(fd)
 
 
 def _rk_unclean(net):
     """Why the slot is not clean after a program (None: it is)."""
-    procs = [p for p in os.listdir('/proc') if p.isdigit() and p != '1']
-    if procs:
-        return 'processes left: %s' % ' '.join(procs[:5])
-    # A socket with an abstract name could be reached by the next program (one bound to a path was
-    # in the old /tmp; unnamed ones cannot be reached; the host's ends of the program's stdio
-    # connections show the host socket's path). Retried briefly: the kernel's garbage collector may
-    # still hold a socket that was in flight.
+    # No process but the worker: it is pid 1, every orphan of the slot is re-parented to it, so "no
+    # child" means no other process in the slot's pid namespace.
+    try:
+        os.waitpid(-1, os.WNOHANG)
+        return 'a process left'
+    except ChildProcessError:
+        pass
+    # A socket with an abstract name ("@name") could be reached by the next program (one bound to a
+    # path was in the old /tmp; unnamed ones cannot be reached; the host's ends of the program's
+    # stdio connections show the host socket's path). Retried briefly: the kernel's garbage
+    # collector may still hold a socket that was in flight.
     for i in range(40):
-        socks = (_rk_read('/proc/net/unix') or b'').split(b'\n')[1:]
-        if not any(len(l.split()) > 7 and l.split()[7].startswith(b'@') for l in socks):
+        if b' @' not in (_rk_read('/proc/net/unix') or b''):
             break
         select.select([], [], [], 0.0005 * (i + 1))
     else:
@@ -261,8 +272,44 @@ def _rk_unclean(net):
     return None
 
 
+def _rk_waiting(go_r, setup_w, sock):
+    """A program's process forked ahead of its request: waits for its id, uid and limits."""
+    data = b''
+    while not data.endswith(b'\n'):
+        chunk = os.read(go_r, 4096)
+        if not chunk:
+            os._exit(0)
+        data += chunk
+    os.close(go_r)
+    rid, uid, *lim = data.split()
+    return _rk_program(rid.decode(), int(uid), tuple(int(x) for x in lim), sock, setup_w)
+
+
+def _rk_prefork(sock):
+    """Forks the next program's process ahead of its request (it waits for its parameters on a pipe),
+    with the pids a fresh namespace gives. Returns (pid, go pipe, set-up pipe, CPU times before) in
+    the worker, None in the program's process."""
+    fd = os.open('/proc/sys/kernel/ns_last_pid', os.O_WRONLY)
+    try:
+        os.write(fd, b'1')
+    finally:
+        os.close(fd)
+    go_r, go_w = os.pipe2(os.O_CLOEXEC)
+    setup_r, setup_w = os.pipe2(os.O_CLOEXEC)
+    t0 = os.times()
+    pid = os.fork()
+    if pid == 0:
+        os.close(go_w)
+        os.close(setup_r)
+        _rk_waiting(go_r, setup_w, sock)
+        return None
+    os.close(go_r)
+    os.close(setup_w)
+    return pid, go_w, setup_r, t0
+
+
 def _rk_serve():
-    """The slot's loop: one program at a time, each forked from here."""
+    """The slot's loop: one program at a time, each forked from here (ahead of its request)."""
     os.setpgid(0, 0)
     dirfd = os.open('/tmp/.rk', os.O_PATH | os.O_DIRECTORY)
     sock = '/proc/self/fd/%d/sock' % dirfd
@@ -280,6 +327,9 @@ def _rk_serve():
     gc.collect()
     gc.freeze()
     buf = b''
+    nxt = _rk_prefork(sock)
+    if nxt is None:
+        return True
     _rk_write(1, b'ready %d\n' % os.getpid())
     while True:
         # Waits for the next program (the host sends one only after "ready" or "I").
@@ -294,6 +344,7 @@ def _rk_serve():
         if not msg or msg[0] != b'R':
             continue
         rid = msg[1]
+        pid, go_w, setup_r, t0 = nxt
         try:
             uid, mb = int(msg[2]), int(msg[3])
             lim = tuple(int(x) for x in msg[4:10])
@@ -302,28 +353,11 @@ def _rk_serve():
                 for at, inodes in ((b'/tmp', 4096), (b'/dev/shm', 256)):
                     _rk_mount(b'rk', at, b'tmpfs', MS_REMOUNT | MS_NOSUID | MS_NODEV, b'size=%dm,nr_inodes=%d,mode=1777' % (mb, inodes))
                 tmp_mb = mb
-            # Every program sees the pids a fresh namespace would give it (no count of earlier programs).
-            fd = os.open('/proc/sys/kernel/ns_last_pid', os.O_WRONLY)
-            try:
-                os.write(fd, b'1')
-            finally:
-                os.close(fd)
-            setup_r, setup_w = os.pipe2(os.O_CLOEXEC)
+            _rk_write(go_w, b'%s %d %d %d %d %d %d %d\n' % ((rid, uid) + lim))
+            os.close(go_w)
         except (OSError, ValueError) as e:
             _rk_write(1, b'F %s %s\n' % (rid, str(e).encode()[:200].replace(b'\n', b' ')))
             os._exit(0)
-        t0 = os.times()
-        try:
-            pid = os.fork()
-        except OSError as e:
-            os.close(setup_r)
-            os.close(setup_w)
-            _rk_write(1, b'F %s %s\n' % (rid, str(e).encode()[:200].replace(b'\n', b' ')))
-            os._exit(0)
-        if pid == 0:
-            os.close(setup_r)
-            return _rk_program(rid.decode(), uid, lim, sock, setup_w)
-        os.close(setup_w)
         _rk_write(1, b'S %s %d\n' % (rid, pid))
         status = None
         killed = False
@@ -394,15 +428,20 @@ def _rk_serve():
                             os.kill(-1, 9)
                         except OSError:
                             pass
+        # The run is over for the host; the slot cleans up before it takes the next one.
+        _rk_write(1, b'D %s\n' % rid)
         try:
             _rk_fresh_tmp(tmp_mb)
             why = _rk_unclean(net)
         except OSError as e:
             why = str(e)
         if why is not None:
-            _rk_write(1, b'D %s\nU %s\n' % (rid, why.encode()[:300]))
+            _rk_write(1, b'U %s\n' % why.encode()[:300])
             os._exit(0)
-        _rk_write(1, b'D %s\nI\n' % rid)
+        nxt = _rk_prefork(sock)
+        if nxt is None:
+            return True
+        _rk_write(1, b'I\n')
 
 
 def _rk_prepare_main():
