@@ -166,7 +166,6 @@ def _rk_program(rid, uid, lim, sock, setup_w):
     try:
         _signal.set_wakeup_fd(-1)
         _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
-        os.setpgid(0, 0)
         fds = [_rk_step('connect', _rk_connect, sock, rid, k) for k in 'ioe']
         os.dup2(setup_w, 3)
         rep = 3
