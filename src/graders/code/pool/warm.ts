@@ -136,6 +136,10 @@ export class WarmRun extends EventEmitter {
   readonly ended: Record<'o' | 'e' | 'f', boolean>;
   /** Handed to a slot (or to the cold path); emits `spawn` then. */
   sent = false;
+  /** The slot said it started the run's process (`S`). */
+  started = false;
+  /** The host asked for the run to be killed. */
+  killed = false;
   /** The slot said the run is over (`D`), or died. */
   gone = false;
   private slotDied = false;
@@ -360,8 +364,10 @@ class Slot {
     this.state = 'busy';
     this.run = r;
     r.slot = this;
-    r.sent = true;
-    r.emit('spawn');
+    if (!r.sent) {
+      r.sent = true;
+      r.emit('spawn');
+    }
     const s = r.spec;
     this.child!.stdin!.write(`R ${r.id} ${s.uid} ${s.tmpMb} ${s.cpuSoft} ${s.cpuHard} ${s.addressSpaceBytes} ${s.nproc} ${s.fileBytes} ${s.openFiles} ${s.fetch.length}\n`);
   }
@@ -397,7 +403,8 @@ class Slot {
       const tail = sp2 < 0 ? '' : rest.slice(sp2 + 1);
       const r = this.run;
       if (!r || r.id !== id) continue;
-      if (kind === 'X') r.reported(tail);
+      if (kind === 'S') r.started = true;
+      else if (kind === 'X') r.reported(tail);
       else if (kind === 'D') {
         this.run = null;
         r.over(false);
@@ -441,7 +448,10 @@ class Slot {
     this.stop();
     const r = this.run;
     this.run = null;
-    r?.over(true);
+    // A run the slot never started (it died idle, e.g. killed from outside, as the run was handed to
+    // it) goes to another slot; one it started ends as a sandbox error.
+    if (r && !r.started && !r.killed && Object.keys(r.sockets).length === 0) this.pool.requeue(r);
+    else r?.over(true);
     this.pool.slotGone(this, wasReady, why);
   }
 }
@@ -547,6 +557,12 @@ class WarmPool {
     this.hold();
   }
 
+  /** A run handed to a slot that died before starting it: first in line again. */
+  requeue(r: WarmRun): void {
+    r.slot = null;
+    this.queued.unshift(r);
+  }
+
   private coldAll(): void {
     for (const r of this.queued.splice(0)) {
       this.runs.delete(r.id);
@@ -556,6 +572,7 @@ class WarmPool {
 
   killRun(r: WarmRun): void {
     if (r.closed) return;
+    r.killed = true;
     const q = this.queued.indexOf(r);
     if (q >= 0) {
       this.queued.splice(q, 1);

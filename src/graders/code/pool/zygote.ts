@@ -1,48 +1,52 @@
 /**
- * The Python worker of a warm sandbox slot (see `warm.ts`): a small fork server that runs as root and
- * as pid 1 of one long-lived sealed sandbox (the same sealed root, namespaces and skeleton as a cold
- * run), having imported only what it needs (ctypes, select, _socket, resource, binascii; never
- * `random`, `threading` or anything holding per-process state, which each program imports fresh).
+ * The Python worker of a warm sandbox slot (see `warm.ts`, docs/warm-pool.md): a small fork server
+ * that runs as root and as pid 1 of one long-lived sealed sandbox (the same sealed root, namespaces
+ * and skeleton as a cold run), having imported only what it needs (ctypes, select, _socket,
+ * resource, binascii; never `random`, `threading` or anything holding per-process state, which each
+ * program imports fresh).
  *
  * **Created once per slot** (by the host's launcher script and the worker's start-up): the pid,
  * mount, network (empty, loopback down), IPC and UTS namespaces, the `pivot_root`ed read-only sealed
- * root, `/proc` (hidepid=2) of the slot's pid namespace, the warm interpreter itself. At start-up the
+ * root, `/proc` (hidepid=2) of the slot's pid namespace, the warm interpreter with a prepared
+ * `__main__`, `sys.argv` and `sys.path[0]`, an empty capability bounding set and ambient set and
+ * no_new_privs (inherited by every program's process; the worker never executes anything). The
  * worker keeps an `O_PATH` descriptor on the host's socket directory (bind-mounted at `/tmp/.rk` by
- * the launcher) and detaches that mount: nothing in the slot's file tree leads to the host any more.
+ * the launcher) and detaches that mount: nothing in the slot's file tree leads to the host.
  *
- * **Per program**, one line on its stdin (the host's control pipe; nothing else holds it):
- * `R <id> <uid> <tmpMb> <cpuSoft> <cpuHard> <addressSpaceBytes> <nproc> <fileBytes> <openFiles> <nfetch>`.
- * The worker resets the pid counter (`ns_last_pid`: every program sees the pids a fresh namespace
- * gives) and forks the program's process. That process (still root) connects by itself to the host's
- * socket for its stdin (`i`: the payload, then the program's stdin), stdout (`o`) and stderr (`e`),
- * enters a fresh IPC namespace of its own (SysV objects and POSIX queues die with the program), reads
- * the payload (source and files) and writes it into `/tmp` owned by the run's uid, sets the rlimits
- * (CPU soft/hard, address space, processes, file size, open files, no core), empties the capability
- * bounding and ambient sets, drops supplementary groups, becomes the run's uid/gid, sets
- * no_new_privs, joins a new session keyring, and returns to the module's top level, where it turns
- * into `python3 prog.py` run in `/tmp`: a fresh `__main__`, `sys.argv`/`sys.path[0]` as Python sets
- * them, the source compiled and executed; a SyntaxError or an uncaught exception is printed exactly
- * as the interpreter prints it (no worker frame). Interpreter shutdown is emulated in what a program
- * can observe (non-daemon threads joined, atexit, the program's objects finalised and cycles
- * collected, stdio flushed, exit 120 when stdout cannot be flushed) before `_exit`: a full
- * finalisation would write to every page inherited from the worker.
+ * **Per program**: ahead of the request the worker resets the pid counter (`ns_last_pid`: every
+ * program sees the pids a fresh namespace gives) and forks the program's process, which waits on a
+ * pipe for one line: id, uid and limits, sent when the host's request arrives on the worker's stdin
+ * (`R <id> <uid> <tmpMb> <cpuSoft> <cpuHard> <addressSpaceBytes> <nproc> <fileBytes> <openFiles>
+ * <nfetch>`; the host's control pipe, nothing else holds it). The program's process (still root)
+ * connects by itself to the host's socket for its stdin (`i`: the payload, then the program's stdin),
+ * stdout (`o`) and stderr (`e`), enters a fresh IPC namespace of its own (SysV objects and POSIX
+ * queues die with the program), becomes the run's uid/gid with no supplementary groups, writes the
+ * payload (source and files) into `/tmp` as that uid, sets the rlimits (CPU soft/hard, address
+ * space, processes, file size, open files, no core), joins a new session keyring, and returns to the
+ * module's top level, where it runs as `python3 prog.py` in `/tmp`: the source compiled and executed
+ * as `__main__`; a SyntaxError or an uncaught exception is printed exactly as the interpreter prints
+ * it (no worker frame). Interpreter shutdown is emulated in what a program can observe (non-daemon
+ * threads joined, atexit, the program's objects finalised and cycles collected, stdio flushed, exit
+ * 120 when stdout cannot be flushed) before `_exit`: a full finalisation would write to every page
+ * inherited from the worker.
  *
  * When the program's process ends (or on `K <id>`: the host's kill), the worker SIGKILLs every other
- * process of the slot (`kill(-1)`: as pid 1 it is the only survivor; an orphan re-parented to it is
- * reaped too), then reports, on its stdout (the program holds no descriptor of it), the exit status
- * and the CPU time of all the program's processes (`X <id> <rc> <user> <sys>`, rc = 128 + signal, or
- * `X <id> setup <step>` when the set-up failed, said on a pipe only the set-up code held). Requested
- * files are read back by a process forked for it, as the run's uid, which gets the list from the host
- * on its own connection (`f`) and writes `file <i> <base64> <rc>` lines back on it; then `D <id>`.
+ * process of the slot (`kill(-1)`: as pid 1 it is the only survivor; orphans are re-parented to it)
+ * and reaps them until it has no child, then reports on its stdout (the program holds no descriptor
+ * of it) the exit status and the CPU time of all the program's processes (`X <id> <rc> <user>
+ * <sys>`, rc = 128 + signal, or `X <id> setup <step>` when the set-up failed, said on a pipe only the
+ * set-up code held). Requested files are read back by a process forked for it, as the run's uid,
+ * which gets the list from the host on its own connection (`f`) and writes `file <i> <base64> <rc>`
+ * lines back on it; then `D <id>`: the run is over for the host.
  *
  * **Between programs** the worker proves the slot clean before it takes the next one (`I`): no
- * process but itself in the slot (`/proc`), no abstract unix socket left in the slot's network
- * namespace (`/proc/net/unix`, retried briefly for sockets the kernel's garbage collector still
- * holds), the network namespace's counters unchanged (`/proc/net/snmp`, `/proc/net/netstat`), and `/tmp` and
- * `/dev/shm` replaced by fresh empty tmpfs (the old ones detached with whatever was in them). A slot
- * that cannot prove it is clean says why (`U <why>`) and exits; the host starts another. No program's
- * source, input, output or files ever pass through the worker's memory (which every later program
- * inherits): only command lines (ids, uids, limits, counts) do.
+ * process but itself (it has no child), no abstract unix socket left in the slot's network namespace
+ * (`/proc/net/unix`, retried briefly for sockets the kernel's garbage collector still holds), the
+ * network namespace's counters unchanged (`/proc/net/snmp`, `/proc/net/netstat`, `/proc/net/snmp6`),
+ * and `/tmp` and `/dev/shm` replaced by fresh empty tmpfs (the old ones detached with whatever was in
+ * them). A slot that cannot prove it is clean says why (`U <why>`) and exits; the host starts
+ * another. No program's source, input, output or files ever pass through the worker's memory (which
+ * every later program inherits): only command lines (ids, uids, limits, counts) do.
  */
 
 /** Source of the worker (run as `python3 /tmp/.rk/zygote.py` inside the slot's sandbox). */
