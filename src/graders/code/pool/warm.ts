@@ -381,7 +381,6 @@ class Slot {
     let i;
     while ((i = this.out.indexOf('\n')) >= 0) {
       const line = this.out.slice(0, i);
-      if (process.env.RK_DEBUG_POOL) console.error(`slot ${this.child?.pid}: ${line} @${performance.now().toFixed(1)}`);
       this.out = this.out.slice(i + 1);
       const sp = line.indexOf(' ');
       const kind = sp < 0 ? line : line.slice(0, sp);
