@@ -52,11 +52,13 @@
  * from outside) is a `sandbox_error`. A program that exhausts its own memory limit (`MemoryError`,
  * V8 heap) is `memory_limit`.
  *
- * **Python runs come from a warm pool** (`pool/warm.ts`, `pool/zygote.ts`): forked from a Python
- * zygote that lives in one such sealed sandbox, each into its own pid, mount and IPC namespaces, a
- * network namespace no other live run uses, a fresh tmpfs `/tmp` and `/dev/shm`, its own `/proc`, its
- * own uid and the same rlimits — same guarantees and verdicts, without starting a sandbox and an
- * interpreter per run. `REWARDKIT_SANDBOX_POOL=0` (or `setWarmPool(false)`) turns it off; a pool that
+ * **Python runs come from a warm pool** (`pool/warm.ts`, `pool/zygote.ts`): long-lived slots, each
+ * one such sealed sandbox (namespaces and sealed root created once) whose pid 1 is a warm Python
+ * worker; per program the worker forks the program's process, which takes the run's own uid, a fresh
+ * IPC namespace and session keyring, the same rlimits and a fresh tmpfs `/tmp` and `/dev/shm`; after
+ * it every process left is killed and the slot is checked clean (or thrown away) before the next
+ * program — same guarantees and verdicts, without starting a sandbox and an interpreter per run
+ * (docs/warm-pool.md). `REWARDKIT_SANDBOX_POOL=0` (or `setWarmPool(false)`) turns it off; a pool that
  * cannot start falls back to the path described here.
  *
  * Needs Linux and root (CAP_SYS_ADMIN for the namespaces and mounts, CAP_SETUID to drop to the
@@ -1203,7 +1205,7 @@ function launch(p: Prepared, mode: 'capture' | 'stream'): Launched {
     // Python runs are forked from the warm pool's zygote (pool/warm.ts) unless it is off.
     if (lang === 'python') {
       warm = warmSpawn(
-        { python: cfg.python, mount: tools.mount, umount: tools.umount, pivotRoot: tools.pivotRoot, setpriv: tools.setpriv, unshare: tools.unshare, skeleton: layout.dir, fstab: fstabFor(layout, 1), env },
+        { python: cfg.python, mount: tools.mount, umount: tools.umount, pivotRoot: tools.pivotRoot, setpriv: tools.setpriv, unshare: tools.unshare, skeleton: layout.dir, fstab: fstabFor(layout, 1), env, idleSlots: cfg.concurrency },
         {
           uid, tmpMb, cpuSoft: cpu, cpuHard: cpu + 1, addressSpaceBytes: addressSpaceKb(lang, limits.memoryMb, 'run') * 1024, nproc,
           fileBytes: blocks(limits.maxFileBytes) * 512, openFiles: Math.max(16, Math.floor(limits.maxOpenFiles)),

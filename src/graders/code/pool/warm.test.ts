@@ -138,6 +138,123 @@ describe.skipIf(!supported)('no state passes from one program to the next', () =
   }, 120_000);
 });
 
+/** Runs one at a time with a pause (the slot has cleaned up and is idle again), so that they share a slot. */
+async function inTurn(code: string): Promise<RunResult> {
+  const r = await run(code);
+  await new Promise((res) => setTimeout(res, 300));
+  return r;
+}
+/** The slot a program runs in: its network namespace (one per slot). */
+const SLOT_ID = 'print("slot", os.readlink("/proc/self/ns/net"))';
+
+describe.skipIf(!supported)('a slot reused by the next program: nothing of the previous one is left', () => {
+  const writer = [
+    'import os, sys, socket, ctypes, time, resource',
+    SLOT_ID,
+    'libc = ctypes.CDLL(None, use_errno=True)',
+    'open("/tmp/leak.txt", "w").write("x")',
+    'os.makedirs("/tmp/leakdir/sub")',
+    'open("/dev/shm/leak", "w").write("x")',
+    'os.environ["RK_LEAK"] = "1"',
+    'os.putenv("RK_LEAK2", "1")',
+    // SysV shared memory, semaphore set and message queue (they outlive their creator in an IPC namespace)
+    'print("sysv", libc.shmget(0x524b4c, 4096, 0o1666) >= 0, libc.semget(0x524b4c, 1, 0o1666) >= 0, libc.msgget(0x524b4c, 0o1666) >= 0)',
+    // a POSIX message queue
+    'libc.mq_open.restype = ctypes.c_int',
+    'print("mq", libc.mq_open(b"/rk-leak", os.O_CREAT | os.O_RDWR, 0o666, None) >= 0)',
+    // keys in the session and user keyrings (add_key)
+    'add_key = {"x86_64": 248, "aarch64": 217}[os.uname().machine]',
+    'print("keys", libc.syscall(add_key, b"user", b"rk-leak-session", b"x", 1, -3) > 0, libc.syscall(add_key, b"user", b"rk-leak-user", b"x", 1, -4) > 0)',
+    // its own process state: niceness, umask, a lower limit, a new session
+    'os.nice(5); os.umask(0o077); resource.setrlimit(resource.RLIMIT_NOFILE, (20, 20)); os.setsid()',
+    // an abstract unix socket held by a daemon that double-forked out of the session, and one held only in flight (SCM_RIGHTS to itself)
+    'r, w = os.pipe()',
+    'if os.fork() == 0:',
+    '    os.setsid()',
+    '    if os.fork() == 0:',
+    '        s = socket.socket(socket.AF_UNIX)',
+    '        s.bind("\\0rk-leak-daemon")',
+    '        s.listen(5)',
+    '        os.write(w, b"up")',
+    '        while True:',
+    '            open("/tmp/daemon-alive", "w").write(str(time.time()))',
+    '            time.sleep(0.01)',
+    '    os._exit(0)',
+    'print("daemon", os.read(r, 2) == b"up")',
+    'a, b = socket.socketpair()',
+    'b.bind("\\0rk-leak-inflight") if False else None',
+    'c = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+    'c.bind("\\0rk-leak-inflight")',
+    'socket.send_fds(a, [b"x"], [c.fileno(), a.fileno(), b.fileno()])',
+    'print("pid", os.getpid())',
+  ].join('\n');
+  const reader = [
+    'import os, sys, socket, ctypes, resource',
+    SLOT_ID,
+    'libc = ctypes.CDLL(None, use_errno=True)',
+    'libc.mq_open.restype = ctypes.c_int',
+    'def reach(name, kind=socket.SOCK_STREAM):',
+    '    s = socket.socket(socket.AF_UNIX, kind)',
+    '    try:',
+    '        s.connect(name)',
+    '        return True',
+    '    except OSError:',
+    '        return False',
+    'try:',
+    '    os.kill(-1, 9)',
+    '    killed = True',
+    'except ProcessLookupError:',
+    '    killed = False',
+    'seen = {',
+    '  "tmp": sorted(os.listdir("/tmp")) != ["prog.py"],',
+    '  "shm": os.listdir("/dev/shm") != [],',
+    '  "env": "RK_LEAK" in os.environ or "RK_LEAK2" in os.environ or b"RK_LEAK" in open("/proc/self/environ", "rb").read(),',
+    '  "sysv": libc.shmget(0x524b4c, 4096, 0o666) >= 0 or libc.semget(0x524b4c, 1, 0o666) >= 0 or libc.msgget(0x524b4c, 0o666) >= 0',
+    '          or any(len(open("/proc/sysvipc/" + k).read().splitlines()) > 1 for k in ("shm", "sem", "msg")),',
+    '  "mq": libc.mq_open(b"/rk-leak", os.O_RDWR, 0, None) >= 0,',
+    '  "keys": "rk-leak" in open("/proc/keys").read() if os.path.exists("/proc/keys") else False,',
+    '  "processes": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()) != [os.getpid()] or killed,',
+    '  "pid": os.getpid() != 2,',
+    '  "abstract": reach("\\0rk-leak-daemon") or reach("\\0rk-leak-inflight", socket.SOCK_DGRAM) or "@rk-leak" in open("/proc/net/unix").read(),',
+    '  "nice": os.nice(0) != 0,',
+    '  "umask": os.umask(0o022) != 0o022,',
+    '  "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0] == 20,',
+    '}',
+    'print(sorted(k for k, v in seen.items() if v))',
+  ].join('\n');
+
+  it('files in /tmp and /dev/shm, env vars, SysV objects, a POSIX queue, keys, a double-forked daemon, abstract sockets (held and in flight), process state, pids', async () => {
+    // Sequential runs with a pause land on the same (first idle) slot; the network namespace says which.
+    const first = await inTurn(`import os\n${SLOT_ID}`);
+    const slot = /^slot (.*)$/m.exec(first.stdout)?.[1];
+    expect(slot).toBeTruthy();
+    const w = await inTurn(writer);
+    expect(w.stderr).toBe('');
+    expect(w.status).toBe('ok');
+    expect(w.stdout).toContain(`slot ${slot}\n`);
+    expect(w.stdout).toContain('sysv True True True\n');
+    expect(w.stdout).toContain('daemon True\n');
+    expect(w.stdout).toContain('mq True\n');
+    expect(w.stdout).toContain('keys True True\n');
+    for (let i = 0; i < 2; i++) {
+      const r = await inTurn(reader);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe(`slot ${slot}\n[]\n`);
+    }
+  }, 180_000);
+
+  it('a program that leaves a trace in the network namespace (its counters) gets its slot thrown away, not reused', async () => {
+    const first = await inTurn(`import os\n${SLOT_ID}`);
+    const slot = /^slot (.*)$/m.exec(first.stdout)?.[1];
+    // A connection attempt with no route counts in /proc/net/snmp (OutNoRoutes), which the next program could read.
+    const w = await inTurn(`import os, socket\n${SLOT_ID}\ntry:\n    socket.create_connection(("192.0.2.1", 80), timeout=1)\nexcept OSError as e:\n    print("no route")`);
+    expect(w.stdout).toBe(`slot ${slot}\nno route\n`);
+    const r = await inTurn(`import os\n${SLOT_ID}\nprint([l for l in open("/proc/net/snmp").read().splitlines() if l.startswith("Ip:")][1].split()[-2:])`);
+    expect(r.status).toBe('ok');
+    expect(r.stdout.startsWith(`slot ${slot}\n`)).toBe(false);
+  }, 180_000);
+});
+
 describe.skipIf(!supported)('limits and containment hold for pooled programs', () => {
   it('wall clock, CPU, memory, processes, file size and network', async () => {
     const server = createServer((s) => s.destroy());
@@ -192,13 +309,13 @@ describe.skipIf(!supported)('the pool recovers', () => {
     const [s] = await openSandboxes([{ language: 'python', code: 'import sys\nprint("up", flush=True)\nsys.stdin.read()', limits: LIM }]);
     await new Promise<void>((res) => s!.stdout.once('data', () => res()));
     const before = warmZygotePids();
-    expect(before.length).toBe(1);
-    process.kill(-before[0]!, 'SIGKILL');
+    expect(before.length).toBeGreaterThan(0);
+    for (const p of before) process.kill(-p, 'SIGKILL');
     const r: RunResult = await s!.result;
     expect(r.status).toBe('sandbox_error');
     const next = await run(FROM_POOL);
     expect(next).toMatchObject({ status: 'ok', stdout: 'pool\n' });
-    expect(warmZygotePids()).not.toEqual(before);
+    expect(warmZygotePids().some((p) => before.includes(p))).toBe(false);
   }, 120_000);
 
   it('a run whose init is killed from the host is a sandbox_error, not a failure', async () => {

@@ -1,31 +1,36 @@
 /**
- * The warm sandbox pool: Python programs forked from a pre-started, pre-isolated interpreter instead
- * of a fresh sandbox and interpreter each.
+ * The warm sandbox pool: Python programs run in long-lived, pre-isolated **slots** instead of a fresh
+ * sandbox and interpreter each.
  *
- * Per Python interpreter (and sealed-root layout) this process keeps one **zygote** (`zygote.ts`): a
- * long-lived sandbox built exactly like a cold run's (`sandbox.ts`: fresh net/pid/mount/ipc/uts
- * namespaces, `pivot_root` into the read-only skeleton, the parent-death kill) whose pid 1 is a small
- * Python fork server, root inside it. Each run is forked from it into its own pid, mount, network and
- * IPC namespaces, with a fresh tmpfs `/tmp` and `/dev/shm`, its own `/proc`, the run's random
- * unprivileged uid, the same rlimits as a cold run, an empty capability bounding set and
- * no_new_privs, then executes the program as `__main__`; nothing of a run survives it (the fork is
- * thrown away), so no file, environment variable, module state or patched builtin of one program is
- * ever seen by the next.
+ * A slot (`zygote.ts`) is one sealed sandbox built exactly like a cold run's (`sandbox.ts`: fresh
+ * net/pid/mount/ipc/uts namespaces, `pivot_root` into the read-only skeleton, the parent-death kill)
+ * whose pid 1 is a warm Python worker, root inside it. Its namespaces, sealed root and interpreter
+ * are created once; per program the worker only forks the program's process from itself, which
+ * takes the run's random unprivileged uid, a fresh session keyring, a fresh IPC namespace, the same
+ * rlimits as a cold run, an empty capability bounding set and no_new_privs, and a private tmpfs
+ * `/tmp` and `/dev/shm` that are replaced by fresh empty ones after every program. After a program
+ * the worker kills every process left in the slot, and proves the slot clean (no process, no unix
+ * socket, unchanged network counters) before taking the next one; a slot that cannot is thrown away
+ * and another one started. So no file, process, socket, IPC object, key, environment variable,
+ * module state or patched builtin of one program is ever seen by the next.
  *
  * Data path: this process listens on a unix socket in a root-only directory
- * (`/run/rewardkit-sandbox/pool-…`), bind-mounted into the zygote's sandbox. A run's init connects
- * to it four times (`<id> c|i|o|e`): the payload (source, files, files to fetch) goes down `c` and the
- * report (CPU time, exit status, fetched files) comes back on it; `i`, `o`, `e` are the program's
- * stdin, stdout and stderr. The zygote only sees command lines (`R`/`K`) on its own stdin pipe.
+ * (`/run/rewardkit-sandbox/pool-…`), reachable from the slots' workers only through a descriptor
+ * (the directory is not mounted in a slot's tree). A program's process connects to it (`<id> i|o|e`):
+ * the payload (source, files) then the program's stdin go down `i`; `o`, `e` are its stdout and
+ * stderr. A process forked after the program to read back requested files connects as `<id> f`. The
+ * worker only sees command lines on its stdin pipe (`R`: id, uid, limits, counts; `K`: kill) and
+ * writes the verdict evidence (exit status, CPU time) on its stdout pipe, which no program holds.
  *
  * A run appears to `sandbox.ts` as a child process ({@link WarmRun}: stdin, stdout, stderr, stdio[3..7]
  * as a cold run's fds, a `close` event, `kill()`), so the cold path's timers, output limit, verdicts
  * (`classifyEnding`) and fetch parsing apply unchanged. Kills (wall clock, output, caller) go to the
- * zygote as `K <id>`, which SIGKILLs the run's init: its pid namespace dies with it.
+ * slot as `K <id>`: its worker SIGKILLs every other process of the slot.
  *
- * Lifecycle: started lazily on the first Python run; a zygote that dies is replaced on the next run
- * (runs in flight end as `sandbox_error`, as a cold run killed from outside does); runs queued
- * before a zygote became ready, when it fails to start, are run on the cold path instead. After
+ * Lifecycle: slots start lazily, one per run waiting when none is free; as many stay idle as the
+ * sandbox runs at once ({@link ZygoteSetup.idleSlots}), extra ones are stopped when they become idle.
+ * A slot that dies ends the run it had as `sandbox_error` (as a cold run killed from outside); runs
+ * waiting when slots fail to start, with no other slot alive, take the cold path. After
  * {@link MAX_START_FAILURES} failed starts in a row the pool is disabled for this process (said once
  * on stderr) and every run takes the cold path. `REWARDKIT_SANDBOX_POOL=0` disables it.
  */
@@ -39,7 +44,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { threadId } from 'node:worker_threads';
 import { ZYGOTE_PY } from './zygote.js';
 
-/** What one run needs from the zygote: its uid, limits and payload (paths already checked by `sandbox.ts`). */
+/** What one run needs from a slot: its uid, limits and payload (paths already checked by `sandbox.ts`). */
 export interface WarmSpec {
   uid: number;
   /** Size of the run's /tmp and /dev/shm, MiB. */
@@ -56,7 +61,7 @@ export interface WarmSpec {
   fetch: string[];
 }
 
-/** How to start the zygote's sandbox: the tools and sealed root `sandbox.ts` uses for a cold run. */
+/** How to start a slot's sandbox: the tools and sealed root `sandbox.ts` uses for a cold run. */
 export interface ZygoteSetup {
   python: string;
   mount: string;
@@ -68,22 +73,25 @@ export interface ZygoteSetup {
   skeleton: string;
   fstab: string;
   env: Record<string, string>;
+  /** Idle slots kept ready (the number of runs the sandbox runs at once); default 2. */
+  idleSlots?: number;
 }
 
-/** Test hooks (not part of the package API): `failStarts` makes every zygote start fail. @internal */
+/** Test hooks (not part of the package API): `failStarts` makes every slot start fail. @internal */
 export const warmPoolTestHooks = { failStarts: false };
 
-/** Failed zygote starts in a row after which the pool is disabled for this process. */
+/** Failed slot starts in a row after which the pool is disabled for this process. */
 export const MAX_START_FAILURES = 3;
 
 const POOL_ROOT = '/run/rewardkit-sandbox';
-/** Grace for connections still in the accept queue when the zygote reports a run's init gone, ms. */
+/** Grace for connections still in the accept queue when the slot reports a run over, ms. */
 const LATE_CONNECT_MS = 250;
 
 /*
- * The zygote's sandbox: pid 1 of fresh namespaces, as a cold run's init shell, but it becomes the
- * zygote (exec) after mounting the sealed root, binding the host's socket directory at /tmp/.rk and
- * detaching the host root. Arguments: mount, umount, pivot_root, skeleton, fstab, socket dir, python, setpriv.
+ * A slot's sandbox: pid 1 of fresh namespaces, as a cold run's init shell, but it becomes the
+ * worker (exec) after mounting the sealed root, binding the host's socket directory at /tmp/.rk and
+ * detaching the host root (the worker keeps a descriptor on /tmp/.rk and detaches it too).
+ * Arguments: mount, umount, pivot_root, skeleton, fstab, socket dir, python, setpriv.
  */
 const ZYGOTE_SCRIPT = [
   'M=$1 UM=$2 PR=$3 D=$4 FS=$5 H=$6 PY=$7 SP=$8',
@@ -93,11 +101,24 @@ const ZYGOTE_SCRIPT = [
   'cd /tmp || exit 104',
   'unset PWD OLDPWD',
   'ulimit -c 0 && ulimit -s 65536 || { echo "setup ulimit" >&2; exit 105; }',
-  // Only the capabilities the zygote uses stay in its bounding set (zygote.ts drops them in each program).
+  // Only the capabilities the worker uses stay in its bounding set (zygote.ts drops them in each program).
   'exec $SP --bounding-set=-all,+chown,+dac_override,+kill,+setgid,+setuid,+setpcap,+sys_admin -- "$PY" /tmp/.rk/zygote.py',
 ].join('\n');
 
 let warnedDisabled = false;
+
+type Kind = 'i' | 'o' | 'e' | 'f';
+
+/** A 16-byte length line then `body` (how the payload and the fetch list start). */
+function framed(body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${String(body.length).padStart(15, '0')}\n`, 'latin1'), body]);
+}
+
+/** Seconds as the shell's `times` prints them (`0m0.012000s`). */
+function shellTime(s: number): string {
+  const m = Math.floor(s / 60);
+  return `${m}m${(s - 60 * m).toFixed(6)}s`;
+}
 
 /** A run as `sandbox.ts` sees a child process. */
 export class WarmRun extends EventEmitter {
@@ -106,24 +127,29 @@ export class WarmRun extends EventEmitter {
   readonly stderr = new PassThrough();
   /** [stdin, stdout, stderr, archive sink, report, compile stdout, compile stderr, fetched files]. */
   readonly stdio: (PassThrough | Writable)[];
-  /** Set when the run went to the cold path instead (the zygote could not start). */
+  /** Set when the run went to the cold path instead (no slot could start). */
   cold: ChildProcess | null = null;
-  /** The init's pid inside the zygote's pid namespace (once started). */
-  nsPid: number | null = null;
-  /** Sockets by kind; `true` once that stream has ended. */
-  readonly sockets: Partial<Record<'c' | 'i' | 'o' | 'e', Socket>> = {};
-  readonly ended: Record<'c' | 'o' | 'e', boolean> = { c: false, o: false, e: false };
-  exitStatus: number | null = null;
-  /** Handed to the zygote (or to the cold path); emits `spawn` then. */
+  /** The slot running it (once handed to one). */
+  slot: Slot | null = null;
+  /** Sockets by kind. */
+  readonly sockets: Partial<Record<Kind, Socket>> = {};
+  readonly ended: Record<'o' | 'e' | 'f', boolean>;
+  /** Handed to a slot (or to the cold path); emits `spawn` then. */
   sent = false;
+  /** The slot said it started the run's process (`S`). */
+  started = false;
+  /** The host asked for the run to be killed. */
+  killed = false;
+  /** The slot said the run is over (`D`), or died. */
   gone = false;
+  private slotDied = false;
   closed = false;
   private archive: Buffer[] = [];
-  private ctlLine = '';
+  private fetchLine = '';
   constructor(
     readonly id: string,
     readonly spec: WarmSpec,
-    private readonly zygote: Zygote,
+    private readonly pool: WarmPool,
     private readonly coldStart: () => ChildProcess,
   ) {
     super();
@@ -135,16 +161,16 @@ export class WarmRun extends EventEmitter {
     });
     this.stdio = [this.stdin, this.stdout, this.stderr, archive, new PassThrough(), new PassThrough(), new PassThrough(), new PassThrough()];
     for (const n of [5, 6]) (this.stdio[n] as PassThrough).end();
+    this.ended = { o: false, e: false, f: spec.fetch.length === 0 };
   }
 
-  /** Host pid of the run's init (its process-group leader), found through /proc when asked (diagnostics and tests). */
+  /** Host pid of the run's init (the slot's worker, pid 1 of the run's namespaces and a process-group leader; diagnostics and tests). */
   get pid(): number | undefined {
     if (this.cold) return this.cold.pid;
-    if (this.nsPid === null) return undefined;
-    return this.zygote.hostPidOf(this.nsPid);
+    return this.slot?.workerPid();
   }
 
-  /** SIGKILLs the run (its init, hence its whole pid namespace). */
+  /** SIGKILLs the run (every process of it). */
   kill(_signal?: string): boolean {
     if (this.cold) {
       try {
@@ -154,7 +180,7 @@ export class WarmRun extends EventEmitter {
       }
       return true;
     }
-    this.zygote.killRun(this);
+    this.pool.killRun(this);
     return true;
   }
 
@@ -198,22 +224,22 @@ export class WarmRun extends EventEmitter {
   }
 
   /** A socket of this run connected; `rest` is what came after its header line. */
-  attach(kind: 'c' | 'i' | 'o' | 'e', sock: Socket, rest: Buffer): void {
+  attach(kind: Kind, sock: Socket, rest: Buffer): void {
     this.sockets[kind] = sock;
     sock.on('error', () => {});
     if (kind === 'i') {
+      // The payload ahead of the program's stdin: header, source, files (read exactly by the program's process).
+      const s = this.spec;
+      const head = Buffer.from([`${s.source.length} ${s.files.length}`, ...s.files.map((f) => `${f.data.length} ${f.path}`)].join('\n'), 'utf8');
+      sock.write(Buffer.concat([framed(head), s.source, ...s.files.map((f) => f.data)]));
       this.stdin.pipe(sock);
       return;
     }
-    if (kind === 'c') {
-      const s = this.spec;
-      const head = [`${s.source.length} ${s.files.length} ${s.fetch.length}`, ...s.files.map((f) => `${f.data.length} ${f.path}`), ...s.fetch].join('\n');
-      sock.write(Buffer.concat([Buffer.from(`${head}\n`, 'utf8'), s.source, ...s.files.map((f) => f.data)]));
-    }
+    if (kind === 'f') sock.write(framed(Buffer.from(this.spec.fetch.join('\n'), 'utf8')));
     const onData = (chunk: Buffer) => {
       if (kind === 'o') this.stdout.write(chunk);
       else if (kind === 'e') this.stderr.write(chunk);
-      else this.onControl(chunk);
+      else this.onFetched(chunk);
     };
     if (rest.length > 0) onData(rest);
     sock.on('data', onData);
@@ -228,76 +254,223 @@ export class WarmRun extends EventEmitter {
     sock.on('close', end);
   }
 
-  /** The report socket: `file …` lines are fetched files (fd 7 of a cold run), the rest the report (fd 4). */
-  private onControl(chunk: Buffer): void {
-    this.ctlLine += chunk.toString('latin1');
+  /** `file <i> <base64> <rc>` lines of the fetch process: fd 7 of a cold run. */
+  private onFetched(chunk: Buffer): void {
+    this.fetchLine += chunk.toString('latin1');
     let i;
-    while ((i = this.ctlLine.indexOf('\n')) >= 0) {
-      const line = this.ctlLine.slice(0, i + 1);
-      this.ctlLine = this.ctlLine.slice(i + 1);
+    while ((i = this.fetchLine.indexOf('\n')) >= 0) {
+      const line = this.fetchLine.slice(0, i + 1);
+      this.fetchLine = this.fetchLine.slice(i + 1);
       if (line.startsWith('file ')) (this.stdio[7] as PassThrough).write(Buffer.from(line.slice(5), 'latin1'));
-      else (this.stdio[4] as PassThrough).write(Buffer.from(line, 'latin1'));
     }
   }
 
-  /** The zygote reaped the run's init (wait status), or died (null). */
-  initGone(status: number | null): void {
+  /** The slot's report (`X`): every process of the program is gone; `rest` is `<rc> <user s> <sys s>` or `setup <step>…`. */
+  reported(rest: string): void {
+    const report = this.stdio[4] as PassThrough;
+    if (rest.startsWith('setup ')) {
+      report.write(`${rest}\n`);
+      return;
+    }
+    const [rc, user, sys] = rest.split(' ');
+    // As the cold init shell's `times`: its own CPU time, then its children's (the program's processes).
+    report.write(`0m0.000000s 0m0.000000s\n${shellTime(Number(user))} ${shellTime(Number(sys))}\nexit ${Number(rc)}\n`);
+  }
+
+  /** The slot is done with the run (`D`), or died (`died`). */
+  over(died: boolean): void {
     if (this.gone) return;
     this.gone = true;
-    this.exitStatus = status;
-    // Connections the init made before it died may still wait in the accept queue.
+    this.slotDied = died;
+    // Connections made before the run ended may still wait in the accept queue.
     setTimeout(() => {
-      for (const k of ['c', 'o', 'e'] as const) if (!this.sockets[k]) this.ended[k] = true;
+      for (const k of ['o', 'e', 'f'] as const) if (!this.sockets[k]) this.ended[k] = true;
       this.maybeClose();
     }, LATE_CONNECT_MS);
     this.maybeClose();
   }
 
   private maybeClose(): void {
-    if (this.closed || this.cold || !this.gone || !this.ended.c || !this.ended.o || !this.ended.e) return;
-    const st = this.exitStatus;
-    if (st === null) this.finishNow(null, 'SIGKILL');
-    else if ((st & 0x7f) === 0) this.finishNow((st >> 8) & 0xff, null);
-    else this.finishNow(null, SIGNAL_NAMES[st & 0x7f] ?? 'SIGKILL');
+    if (this.closed || this.cold || !this.gone || !this.ended.o || !this.ended.e || !this.ended.f) return;
+    if (this.slotDied) this.finishNow(null, 'SIGKILL');
+    else this.finishNow(0, null);
   }
 
-  private finishNow(code: number | null, sig: NodeJS.Signals | null): void {
+  finishNow(code: number | null, sig: NodeJS.Signals | null): void {
     if (this.closed) return;
     this.closed = true;
-    this.sockets.i?.destroy();
-    if (this.ctlLine) (this.stdio[4] as PassThrough).write(this.ctlLine);
+    for (const k of ['i', 'o', 'e', 'f'] as const) this.sockets[k]?.destroy();
     for (const s of [this.stdout, this.stderr, this.stdio[4] as PassThrough, this.stdio[7] as PassThrough]) s.end();
-    this.zygote.forget(this);
+    this.pool.forget(this);
     // After the streams' last 'data' and 'end' events, as a child process's 'close'.
     setImmediate(() => this.emit('close', code, sig));
   }
 }
 
-const SIGNAL_NAMES: Record<number, NodeJS.Signals> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 15: 'SIGTERM' };
-
-/** One zygote: its sandbox process, its socket, its runs. */
-export class Zygote {
-  state: 'starting' | 'ready' | 'dead' = 'starting';
-  private child: ChildProcess | null = null;
-  private server: Server | null = null;
-  private dir = '';
-  private readonly runs = new Map<string, WarmRun>();
-  /** Runs waiting for the zygote to be ready (their `R` lines not yet sent). */
-  private readonly queued: WarmRun[] = [];
+/** One slot: its sandbox (launcher process and worker), and the run it has now. */
+class Slot {
+  state: 'starting' | 'idle' | 'busy' | 'dead' = 'starting';
+  run: WarmRun | null = null;
+  child: ChildProcess | null = null;
   private out = '';
   private errTail = '';
-  /** The zygote's host pid (pid 1 of its namespaces), once found. */
   private hostPid: number | null = null;
-  /** Called once when this zygote ends: whether it had become ready. */
-  onEnd: (wasReady: boolean, why: string) => void = () => {};
 
-  constructor(private readonly setup: ZygoteSetup) {}
+  constructor(
+    private readonly pool: WarmPool,
+    private readonly setup: ZygoteSetup,
+  ) {}
 
-  start(): void {
+  start(dir: string): void {
     if (warmPoolTestHooks.failStarts) {
       setImmediate(() => this.die('the start failed (test hook)'));
       return;
     }
+    const s = this.setup;
+    let child: ChildProcess;
+    try {
+      child = spawn(s.setpriv, ['--pdeathsig', 'SIGKILL', '--', s.unshare, '--net', '--pid', '--fork', '--kill-child', '--mount', '--ipc', '--uts', '--',
+        '/bin/sh', '-c', ZYGOTE_SCRIPT, 'sh', s.mount, s.umount, s.pivotRoot, s.skeleton, s.fstab, dir, s.python, s.setpriv], {
+        detached: true,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: s.env,
+      });
+    } catch (e) {
+      setImmediate(() => this.die(`cannot start the slot: ${(e as Error).message}`));
+      return;
+    }
+    this.child = child;
+    child.on('error', (e) => this.die(`cannot start the slot: ${e.message}`));
+    child.stdin!.on('error', () => {});
+    child.stdout!.setEncoding('latin1');
+    child.stdout!.on('data', (d: string) => this.onWorker(d));
+    child.stderr!.on('data', (d: Buffer) => {
+      this.errTail = (this.errTail + d.toString('utf8')).slice(-2000);
+    });
+    child.on('close', (code, sig) => this.die(`the slot ended (exit ${code ?? 'none'}, signal ${sig ?? 'none'})${this.errTail.trim() ? `: ${this.errTail.trim().slice(-500)}` : ''}`));
+    // A slot keeps this process alive only while the pool has runs (see WarmPool.hold()).
+    child.unref();
+    for (const st of [child.stdin, child.stderr]) (st as unknown as { unref?: () => void }).unref?.();
+  }
+
+  /** Keeps the event loop alive (runs waiting or in flight) or not (idle). */
+  hold(on: boolean): void {
+    const out = this.child?.stdout as unknown as { ref?: () => void; unref?: () => void } | undefined;
+    if (on) out?.ref?.();
+    else out?.unref?.();
+  }
+
+  send(r: WarmRun): void {
+    this.state = 'busy';
+    this.run = r;
+    r.slot = this;
+    if (!r.sent) {
+      r.sent = true;
+      r.emit('spawn');
+    }
+    const s = r.spec;
+    this.child!.stdin!.write(`R ${r.id} ${s.uid} ${s.tmpMb} ${s.cpuSoft} ${s.cpuHard} ${s.addressSpaceBytes} ${s.nproc} ${s.fileBytes} ${s.openFiles} ${s.fetch.length}\n`);
+  }
+
+  kill(r: WarmRun): void {
+    if (this.run === r && this.state === 'busy') this.child!.stdin!.write(`K ${r.id}\n`);
+  }
+
+  private onWorker(d: string): void {
+    this.out += d;
+    let i;
+    while ((i = this.out.indexOf('\n')) >= 0) {
+      const line = this.out.slice(0, i);
+      this.out = this.out.slice(i + 1);
+      const sp = line.indexOf(' ');
+      const kind = sp < 0 ? line : line.slice(0, sp);
+      const rest = sp < 0 ? '' : line.slice(sp + 1);
+      if (kind === 'ready' || kind === 'I') {
+        if (this.state === 'dead') continue;
+        this.state = 'idle';
+        this.run = null;
+        this.pool.slotFree(this, kind === 'ready');
+        continue;
+      }
+      if (kind === 'U') {
+        // The worker could not prove the slot clean: it exits, and the pool starts another.
+        this.errTail = `not clean after a program: ${rest}`;
+        continue;
+      }
+      const sp2 = rest.indexOf(' ');
+      const id = sp2 < 0 ? rest : rest.slice(0, sp2);
+      const tail = sp2 < 0 ? '' : rest.slice(sp2 + 1);
+      const r = this.run;
+      if (!r || r.id !== id) continue;
+      if (kind === 'S') r.started = true;
+      else if (kind === 'X') r.reported(tail);
+      else if (kind === 'D') {
+        this.run = null;
+        r.over(false);
+      } else if (kind === 'F') {
+        (r.stdio[4] as PassThrough).write('setup fork\n');
+        r.stderr.write(`cannot fork the run: ${tail}\n`);
+        this.run = null;
+        r.over(false);
+      }
+    }
+  }
+
+  /** Host pid of the slot's worker (pid 1 of the slot's namespaces), from the launcher's children. */
+  workerPid(): number | undefined {
+    try {
+      if (this.hostPid === null && this.child?.pid !== undefined) {
+        const kids = readFileSync(`/proc/${this.child.pid}/task/${this.child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+        if (kids.length > 0) this.hostPid = Number(kids[0]);
+      }
+    } catch {
+      /* gone */
+    }
+    return this.hostPid ?? undefined;
+  }
+
+  /** Kills the slot's sandbox (its run, if any, dies too). */
+  stop(): void {
+    if (this.child?.pid !== undefined) {
+      try {
+        process.kill(-this.child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+
+  die(why: string): void {
+    if (this.state === 'dead') return;
+    const wasReady = this.state !== 'starting';
+    this.state = 'dead';
+    this.stop();
+    const r = this.run;
+    this.run = null;
+    // A run the slot never started (it died idle, e.g. killed from outside, as the run was handed to
+    // it) goes to another slot; one it started ends as a sandbox error.
+    if (r && !r.started && !r.killed && Object.keys(r.sockets).length === 0) this.pool.requeue(r);
+    else r?.over(true);
+    this.pool.slotGone(this, wasReady, why);
+  }
+}
+
+/** The slots of one configuration (interpreter and sealed root), their socket, their runs. */
+class WarmPool {
+  private readonly slots = new Set<Slot>();
+  /** Runs waiting for a free slot. */
+  private readonly queued: WarmRun[] = [];
+  private readonly runs = new Map<string, WarmRun>();
+  private server: Server | null = null;
+  private dir = '';
+  /** The socket is listening (slots can start). */
+  private listening = false;
+  dead = false;
+
+  constructor(private readonly setup: ZygoteSetup) {}
+
+  private prepare(): boolean {
+    if (this.server) return true;
     try {
       mkdirSync(POOL_ROOT, { recursive: true, mode: 0o755 });
       sweepStale();
@@ -306,80 +479,106 @@ export class Zygote {
       chmodSync(this.dir, 0o700);
       writeFileSync(join(this.dir, 'zygote.py'), ZYGOTE_PY, { mode: 0o600 });
     } catch (e) {
-      this.die(`cannot prepare the pool directory: ${(e as Error).message}`);
-      return;
+      noteStartFailure(`cannot prepare the pool directory: ${(e as Error).message}`);
+      return false;
     }
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (sock) => this.onConnection(sock));
     this.server = server;
-    server.on('error', (e) => this.die(`pool socket: ${e.message}`));
-    server.listen(join(this.dir, 'sock'), () => {
-      if (this.state === 'dead') return;
-      const s = this.setup;
-      let child: ChildProcess;
-      try {
-        child = spawn(s.setpriv, ['--pdeathsig', 'SIGKILL', '--', s.unshare, '--net', '--pid', '--fork', '--kill-child', '--mount', '--ipc', '--uts', '--',
-          '/bin/sh', '-c', ZYGOTE_SCRIPT, 'sh', s.mount, s.umount, s.pivotRoot, s.skeleton, s.fstab, this.dir, s.python, s.setpriv], {
-          detached: true,
-          stdio: ['pipe', 'pipe', 'pipe'],
-          env: s.env,
-        });
-      } catch (e) {
-        this.die(`cannot start the zygote: ${(e as Error).message}`);
-        return;
-      }
-      this.child = child;
-      child.on('error', (e) => this.die(`cannot start the zygote: ${e.message}`));
-      child.stdin!.on('error', () => {});
-      child.stdout!.setEncoding('latin1');
-      child.stdout!.on('data', (d: string) => this.onZygote(d));
-      child.stderr!.on('data', (d: Buffer) => {
-        this.errTail = (this.errTail + d.toString('utf8')).slice(-2000);
-      });
-      child.on('close', (code, sig) => this.die(`the zygote ended (exit ${code ?? 'none'}, signal ${sig ?? 'none'})${this.errTail.trim() ? `: ${this.errTail.trim().slice(-500)}` : ''}`));
-      // The zygote and its socket keep this process alive only while it has runs (see hold()).
-      child.unref();
-      for (const st of [child.stdin, child.stderr]) (st as unknown as { unref?: () => void }).unref?.();
-      this.hold();
+    server.on('error', (e) => {
+      noteStartFailure(`pool socket: ${e.message}`);
+      this.stop();
     });
+    server.listen(join(this.dir, 'sock'), () => {
+      this.listening = true;
+      this.balance();
+    });
+    return true;
   }
 
-  /** Keeps the event loop alive while runs are queued or in flight, and not when the zygote is idle. */
-  private hold(): void {
-    const on = this.runs.size > 0;
-    const out = this.child?.stdout as unknown as { ref?: () => void; unref?: () => void } | undefined;
-    if (on) {
-      out?.ref?.();
-      this.server?.ref();
-    } else {
-      out?.unref?.();
-      this.server?.unref();
-    }
-  }
-
-  /** Queues or starts a run. */
+  /** Queues a run; it starts on the first free slot. */
   run(r: WarmRun): void {
     this.runs.set(r.id, r);
+    this.queued.push(r);
     this.hold();
-    if (this.state === 'ready') this.send(r);
-    else this.queued.push(r);
+    if (!this.prepare()) {
+      this.coldAll();
+      return;
+    }
+    this.balance();
   }
 
-  private send(r: WarmRun): void {
-    r.sent = true;
-    r.emit('spawn');
-    const s = r.spec;
-    this.child!.stdin!.write(`R ${r.id} ${s.uid} ${s.tmpMb} ${s.cpuSoft} ${s.cpuHard} ${s.addressSpaceBytes} ${s.nproc} ${s.fileBytes} ${s.openFiles}\n`);
+  /** Hands waiting runs to idle slots, starts slots for the rest. */
+  private balance(): void {
+    if (this.dead) return;
+    for (const s of this.slots) {
+      if (this.queued.length === 0) break;
+      if (s.state === 'idle') s.send(this.queued.shift()!);
+    }
+    if (!this.listening || disabled) return;
+    let starting = 0;
+    for (const s of this.slots) if (s.state === 'starting') starting++;
+    while (starting < this.queued.length) {
+      const s = new Slot(this, this.setup);
+      this.slots.add(s);
+      starting++;
+      s.start(this.dir);
+    }
+    this.hold();
+  }
+
+  slotFree(s: Slot, started: boolean): void {
+    if (started) startFailures = 0;
+    const next = this.queued.shift();
+    if (next) {
+      s.send(next);
+      return;
+    }
+    // One idle slot more than the sandbox runs at once (a run then never waits for a slot to clean
+    // up after the previous one); beyond that, this one goes.
+    let idle = 0;
+    for (const o of this.slots) if (o.state === 'idle') idle++;
+    if (idle > (this.setup.idleSlots ?? 2) + 1) {
+      this.slots.delete(s);
+      s.state = 'dead';
+      s.stop();
+    }
+    this.hold();
+  }
+
+  slotGone(s: Slot, wasReady: boolean, why: string): void {
+    this.slots.delete(s);
+    if (!wasReady) noteStartFailure(why);
+    if (disabled || [...this.slots].every((o) => o.state === 'dead')) {
+      // Nothing left to run the waiting runs (or the pool was turned off): the cold path.
+      if (!wasReady || disabled) this.coldAll();
+    }
+    this.balance();
+    this.hold();
+  }
+
+  /** A run handed to a slot that died before starting it: first in line again. */
+  requeue(r: WarmRun): void {
+    r.slot = null;
+    this.queued.unshift(r);
+  }
+
+  private coldAll(): void {
+    for (const r of this.queued.splice(0)) {
+      this.runs.delete(r.id);
+      r.goCold();
+    }
   }
 
   killRun(r: WarmRun): void {
     if (r.closed) return;
+    r.killed = true;
     const q = this.queued.indexOf(r);
     if (q >= 0) {
       this.queued.splice(q, 1);
-      r.initGone(null);
+      r.over(true);
       return;
     }
-    if (this.state === 'ready') this.child!.stdin!.write(`K ${r.id}\n`);
+    r.slot?.kill(r);
   }
 
   forget(r: WarmRun): void {
@@ -387,27 +586,12 @@ export class Zygote {
     this.hold();
   }
 
-  private onZygote(d: string): void {
-    this.out += d;
-    let i;
-    while ((i = this.out.indexOf('\n')) >= 0) {
-      const [kind, id, rest] = this.out.slice(0, i).split(' ', 3);
-      this.out = this.out.slice(i + 1);
-      if (kind === 'ready') {
-        this.state = 'ready';
-        for (const r of this.queued.splice(0)) this.send(r);
-        continue;
-      }
-      const r = this.runs.get(id ?? '');
-      if (!r) continue;
-      if (kind === 'S') r.nsPid = Number(rest);
-      else if (kind === 'X') r.initGone(Number(rest));
-      else if (kind === 'F') {
-        (r.stdio[4] as PassThrough).write(`setup fork\n`);
-        r.stderr.write(`cannot fork the run: ${rest ?? ''}\n`);
-        r.initGone(null);
-      }
-    }
+  /** Keeps the event loop alive while runs wait or are in flight, and not when every slot is idle. */
+  private hold(): void {
+    const on = this.runs.size > 0;
+    for (const s of this.slots) s.hold(on);
+    if (on) this.server?.ref();
+    else this.server?.unref();
   }
 
   private onConnection(sock: Socket): void {
@@ -422,7 +606,7 @@ export class Zygote {
       sock.off('data', onData);
       const [id, kind] = head.subarray(0, nl).toString('latin1').split(' ');
       const r = this.runs.get(id ?? '');
-      if (!r || r.closed || r.cold || !(kind === 'c' || kind === 'i' || kind === 'o' || kind === 'e') || r.sockets[kind]) {
+      if (!r || r.closed || r.cold || !(kind === 'i' || kind === 'o' || kind === 'e' || kind === 'f') || r.sockets[kind]) {
         sock.destroy();
         return;
       }
@@ -432,50 +616,17 @@ export class Zygote {
     sock.on('error', () => {});
   }
 
-  /** Host pid of a process of the zygote's pid namespace, from the zygote's children (/proc). */
-  hostPidOf(nsPid: number): number | undefined {
-    try {
-      if (this.hostPid === null && this.child?.pid !== undefined) {
-        const kids = readFileSync(`/proc/${this.child.pid}/task/${this.child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-        if (kids.length > 0) this.hostPid = Number(kids[0]);
-      }
-      if (this.hostPid === null) return undefined;
-      for (const k of readFileSync(`/proc/${this.hostPid}/task/${this.hostPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
-        const m = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${k}/status`, 'utf8'));
-        const ids = m ? m[1]!.trim().split(/\s+/).map(Number) : [];
-        if (ids[1] === nsPid) return Number(k);
-      }
-    } catch {
-      /* gone */
-    }
-    return undefined;
+  pids(): number[] {
+    return [...this.slots].map((s) => s.child?.pid).filter((p): p is number => p !== undefined);
   }
 
-  /** Kills the zygote's sandbox (every run of it dies too). */
+  /** Stops every slot (their runs in flight end as `sandbox_error`) and the socket. */
   stop(): void {
-    if (this.child?.pid !== undefined) {
-      try {
-        process.kill(-this.child.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  }
-
-  private die(why: string): void {
-    if (this.state === 'dead') return;
-    const wasReady = this.state === 'ready';
-    this.state = 'dead';
-    this.stop();
+    this.dead = true;
+    for (const s of [...this.slots]) s.die('the pool was stopped');
+    this.coldAll();
     this.server?.close();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
-    // Runs never sent to the zygote take the cold path; runs it had started died with it.
-    for (const r of this.queued.splice(0)) {
-      this.runs.delete(r.id);
-      r.goCold();
-    }
-    for (const r of [...this.runs.values()]) r.initGone(null);
-    this.onEnd(wasReady, why);
   }
 }
 
@@ -491,11 +642,22 @@ function sweepStale(): void {
   }
 }
 
-/** Zygotes by configuration key, and how many starts failed in a row. */
-const zygotes = new Map<string, Zygote>();
+/** The pool of this configuration, and how many slot starts failed in a row. */
+const pools = new Map<string, WarmPool>();
 let startFailures = 0;
 let disabled = process.env.REWARDKIT_SANDBOX_POOL === '0';
 let cleanupHooked = false;
+
+function noteStartFailure(why: string): void {
+  startFailures++;
+  if (startFailures >= MAX_START_FAILURES && !disabled) {
+    disabled = true;
+    if (!warnedDisabled) {
+      warnedDisabled = true;
+      process.stderr.write(`rewardkit: the warm sandbox pool could not start (${why}); Python programs run on the cold sandbox path\n`);
+    }
+  }
+}
 
 /** Whether the pool is in use (not disabled by `REWARDKIT_SANDBOX_POOL=0`, {@link setWarmPool} or failed starts). */
 export function warmPoolEnabled(): boolean {
@@ -503,74 +665,57 @@ export function warmPoolEnabled(): boolean {
 }
 
 /**
- * Turns the pool on or off for this process (off: every Python run takes the cold path; an idle
- * zygote stays up for when it is turned on again — {@link stopWarmPools} ends them). Turning it on
- * again also forgets earlier start failures.
+ * Turns the pool on or off for this process (off: every Python run takes the cold path; idle slots
+ * stay up for when it is turned on again — {@link stopWarmPools} ends them). Turning it on again also
+ * forgets earlier start failures.
  */
 export function setWarmPool(on: boolean): void {
   disabled = !on;
   if (on) startFailures = 0;
 }
 
-/** Stops every zygote of this process (their runs in flight end as `sandbox_error`). */
+/** Stops every slot of this process (their runs in flight end as `sandbox_error`). */
 export function stopWarmPools(): void {
-  for (const z of zygotes.values()) z.stop();
-  zygotes.clear();
+  for (const p of pools.values()) p.stop();
+  pools.clear();
 }
 
-/** The zygote for this setup (started if needed), or null when the pool is off. */
-function zygoteFor(setup: ZygoteSetup): Zygote | null {
+/** The pool for this setup, or null when the pool is off. */
+function poolFor(setup: ZygoteSetup): WarmPool | null {
   if (disabled) return null;
   const key = `${setup.python}\0${setup.skeleton}\0${setup.fstab}`;
-  let z = zygotes.get(key);
-  if (z && z.state !== 'dead') return z;
-  // A configuration change (another interpreter) retires the zygotes of the old one.
-  for (const [k, other] of zygotes) {
+  const p = pools.get(key);
+  if (p && !p.dead) return p;
+  // A configuration change (another interpreter) retires the slots of the old one.
+  for (const [k, other] of pools) {
     if (k !== key) {
       other.stop();
-      zygotes.delete(k);
+      pools.delete(k);
     }
   }
-  z = new Zygote(setup);
-  const mine = z;
-  z.onEnd = (wasReady, why) => {
-    if (zygotes.get(key) === mine) zygotes.delete(key);
-    if (wasReady) {
-      startFailures = 0;
-      return;
-    }
-    startFailures++;
-    if (startFailures >= MAX_START_FAILURES && !disabled) {
-      disabled = true;
-      if (!warnedDisabled) {
-        warnedDisabled = true;
-        process.stderr.write(`rewardkit: the warm sandbox pool could not start (${why}); Python programs run on the cold sandbox path\n`);
-      }
-    }
-  };
-  zygotes.set(key, z);
+  const made = new WarmPool(setup);
+  pools.set(key, made);
   if (!cleanupHooked) {
     cleanupHooked = true;
     process.on('exit', stopWarmPools);
   }
-  z.start();
-  return z;
+  return made;
 }
 
 /**
  * Starts a run on the warm pool, or returns null when the pool is off (the caller takes the cold
- * path). `coldStart` starts the same run on the cold path (used when the zygote fails to start while
- * the run waits for it).
+ * path). `coldStart` starts the same run on the cold path (used when no slot can start while the
+ * run waits for one).
  */
 export function warmSpawn(setup: ZygoteSetup, spec: WarmSpec, coldStart: () => ChildProcess): WarmRun | null {
-  const z = zygoteFor(setup);
-  if (z === null) return null;
-  const r = new WarmRun(randomBytes(12).toString('hex'), spec, z, coldStart);
-  z.run(r);
+  const p = poolFor(setup);
+  if (p === null) return null;
+  const r = new WarmRun(randomBytes(12).toString('hex'), spec, p, coldStart);
+  p.run(r);
   return r;
 }
 
-/** The zygotes alive now (tests: kill one and check that the pool recovers). */
+/** Launcher pids (process-group leaders) of the slots alive now (tests: kill them and check that the pool recovers). */
 export function warmZygotePids(): number[] {
-  return [...zygotes.values()].map((z) => (z as unknown as { child: ChildProcess | null }).child?.pid).filter((p): p is number => p !== undefined);
+  return [...pools.values()].flatMap((p) => p.pids());
 }

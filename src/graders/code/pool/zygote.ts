@@ -1,55 +1,71 @@
 /**
- * The Python zygote of the warm sandbox pool (see `warm.ts`): a small fork server that runs as root
- * inside one long-lived sealed sandbox (the same sealed root, namespaces and skeleton as a cold run),
- * having imported only what it needs (ctypes, select, _socket, resource, binascii; never `random`,
- * `threading` or anything holding per-process state, which each program imports fresh). It reads one line per command from its stdin (the host's
- * control pipe; nothing else ever holds it):
- * - `R <id> <uid> <tmpMb> <cpuSoft> <cpuHard> <addressSpaceBytes> <nproc> <fileBytes> <openFiles>`:
- *   unshare a new pid namespace and fork the run's *init* (pid 1 there; `setns` back afterwards);
- * - `K <id>`: SIGKILL that run's init (its pid namespace, and so every process of the run, dies with it).
- * It writes `S <id> <pid>` (started), `F <id> <why>` (could not fork) and `X <id> <wait status>` (the
- * init was reaped). No program's source, input or output ever passes through the zygote: the run's
- * init connects by itself to the host's unix socket (bind-mounted at `/tmp/.rk`, root-only) for its
- * payload and report (`c`) and the program's stdin, stdout and stderr (`i`, `o`, `e`), so the zygote's
- * memory (which every later run inherits) holds only command lines (ids, uids, limits).
+ * The Python worker of a warm sandbox slot (see `warm.ts`, docs/warm-pool.md): a small fork server
+ * that runs as root and as pid 1 of one long-lived sealed sandbox (the same sealed root, namespaces
+ * and skeleton as a cold run), having imported only what it needs (ctypes, select, _socket,
+ * resource, binascii; never `random`, `threading` or anything holding per-process state, which each
+ * program imports fresh).
  *
- * The run's init (root, in the run's own pid namespace): connects its four sockets, joins a network
- * namespace no other live run uses (empty, loopback down; the zygote keeps a few and hands each to one
- * run at a time — nothing of a run outlives its processes there), enters new mount and IPC namespaces, detaches `/tmp/.rk`, mounts a fresh size-limited tmpfs on `/tmp` and
- * `/dev/shm` and a fresh `/proc` (hidepid=2) of its pid namespace, reads the payload (source, files,
- * fetch list) and writes it into `/tmp` (owned by the run's uid), then forks the program's process.
- * That process sets the rlimits (CPU soft/hard, address space, processes, file size, open files, no
- * core), empties the capability bounding and ambient sets, drops supplementary groups, becomes the
- * run's uid/gid, sets no_new_privs, closes the report socket, and returns to the module's top level,
- * where it turns into `python3 prog.py` run in `/tmp`: a fresh `__main__`, `sys.argv`/`sys.path[0]`
- * as Python sets them, its own session keyring, the source
- * compiled and executed; a SyntaxError or an uncaught exception is printed exactly as the interpreter
- * prints it (no zygote frame). Interpreter shutdown is emulated in what a program can observe
- * (non-daemon threads joined, atexit, the program's objects finalised and cycles collected, stdio
- * flushed, exit 120 when stdout cannot be flushed) before `_exit`: a full finalisation would write to
- * every page inherited from the zygote and cost more than a fresh interpreter. The init waits for the
- * program, SIGKILLs whatever else is left in its namespace, reports the CPU time and the status in
- * the format of the cold sandbox's init shell (`times` lines, `exit <rc>`, rc = 128 + signal), reads
- * back the requested files as the run's uid (`file <i> <base64> <rc>` lines), and exits.
+ * **Created once per slot** (by the host's launcher script and the worker's start-up): the pid,
+ * mount, network (empty, loopback down), IPC and UTS namespaces, the `pivot_root`ed read-only sealed
+ * root, `/proc` (hidepid=2) of the slot's pid namespace, the warm interpreter with a prepared
+ * `__main__`, `sys.argv` and `sys.path[0]`, an empty capability bounding set and ambient set and
+ * no_new_privs (inherited by every program's process; the worker never executes anything). The
+ * worker keeps an `O_PATH` descriptor on the host's socket directory (bind-mounted at `/tmp/.rk` by
+ * the launcher) and detaches that mount: nothing in the slot's file tree leads to the host.
+ *
+ * **Per program**: ahead of the request the worker resets the pid counter (`ns_last_pid`: every
+ * program sees the pids a fresh namespace gives) and forks the program's process, which waits on a
+ * pipe for one line: id, uid and limits, sent when the host's request arrives on the worker's stdin
+ * (`R <id> <uid> <tmpMb> <cpuSoft> <cpuHard> <addressSpaceBytes> <nproc> <fileBytes> <openFiles>
+ * <nfetch>`; the host's control pipe, nothing else holds it). The program's process (still root)
+ * connects by itself to the host's socket for its stdin (`i`: the payload, then the program's stdin),
+ * stdout (`o`) and stderr (`e`), enters a fresh IPC namespace of its own (SysV objects and POSIX
+ * queues die with the program), becomes the run's uid/gid with no supplementary groups, writes the
+ * payload (source and files) into `/tmp` as that uid, sets the rlimits (CPU soft/hard, address
+ * space, processes, file size, open files, no core), joins a new session keyring, and returns to the
+ * module's top level, where it runs as `python3 prog.py` in `/tmp`: the source compiled and executed
+ * as `__main__`; a SyntaxError or an uncaught exception is printed exactly as the interpreter prints
+ * it (no worker frame). Interpreter shutdown is emulated in what a program can observe (non-daemon
+ * threads joined, atexit, the program's objects finalised and cycles collected, stdio flushed, exit
+ * 120 when stdout cannot be flushed) before `_exit`: a full finalisation would write to every page
+ * inherited from the worker.
+ *
+ * When the program's process ends (or on `K <id>`: the host's kill), the worker SIGKILLs every other
+ * process of the slot (`kill(-1)`: as pid 1 it is the only survivor; orphans are re-parented to it)
+ * and reaps them until it has no child, then reports on its stdout (the program holds no descriptor
+ * of it) the exit status and the CPU time of all the program's processes (`X <id> <rc> <user>
+ * <sys>`, rc = 128 + signal, or `X <id> setup <step>` when the set-up failed, said on a pipe only the
+ * set-up code held). Requested files are read back by a process forked for it, as the run's uid,
+ * which gets the list from the host on its own connection (`f`) and writes `file <i> <base64> <rc>`
+ * lines back on it; then `D <id>`: the run is over for the host.
+ *
+ * **Between programs** the worker proves the slot clean before it takes the next one (`I`): no
+ * process but itself (it has no child), no abstract unix socket left in the slot's network namespace
+ * (`/proc/net/unix`, retried briefly for sockets the kernel's garbage collector still holds), the
+ * network namespace's counters unchanged (`/proc/net/snmp`, `/proc/net/netstat`, `/proc/net/snmp6`),
+ * and `/tmp` and `/dev/shm` replaced by fresh empty tmpfs (the old ones detached with whatever was in
+ * them). A slot that cannot prove it is clean says why (`U <why>`) and exits; the host starts
+ * another. No program's source, input, output or files ever pass through the worker's memory (which
+ * every later program inherits): only command lines (ids, uids, limits, counts) do.
  */
 
-/** Source of the zygote (run as `python3 /tmp/.rk/zygote.py` inside the sandbox). */
+/** Source of the worker (run as `python3 /tmp/.rk/zygote.py` inside the slot's sandbox). */
 export const ZYGOTE_PY = String.raw`import sys, os
-import _signal, select, ctypes, _socket, binascii, resource
+import _signal, select, ctypes, _socket, binascii, resource, builtins, gc, atexit
 
 _RK_LIBC = ctypes.CDLL(None, use_errno=True)
-_RK_CTL = '/tmp/.rk/sock'
-CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x08000000, 0x20000000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 0x4000, 1 << 18
+CLONE_NEWIPC = 0x08000000
+MS_NOSUID, MS_NODEV, MS_REMOUNT = 2, 4, 32
 MNT_DETACH = 2
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 4, 24, 38, 47, 4
 _RK_LIBC.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p)
 _RK_LIBC.umount2.argtypes = (ctypes.c_char_p, ctypes.c_int)
-# The capabilities left in the zygote's bounding set (the launcher drops every other one):
+_RK_LIBC.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
+# The capabilities left in the worker's bounding set (the launcher drops every other one):
 # chown, dac_override, kill, setgid, setuid, setpcap, sys_admin.
 _RK_CAPS = (0, 1, 5, 6, 7, 8, 21)
 _RK_KEYCTL = {'x86_64': 250, 'aarch64': 219}.get(os.uname().machine)
-_RK_LIBC.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
+_RK_NET = ('/proc/net/snmp', '/proc/net/netstat', '/proc/net/snmp6')
 
 
 def _rk_sys(r, what):
@@ -68,11 +84,6 @@ def _rk_write(fd, data):
         view = view[os.write(fd, view):]
 
 
-def _rk_times(t):
-    m = int(t // 60)
-    return '%dm%.6fs' % (m, t - 60 * m)
-
-
 class _RkSetup(Exception):
     pass
 
@@ -84,15 +95,36 @@ def _rk_step(name, fn, *args):
         raise _RkSetup(name + ' (' + str(e)[:200].replace('\n', ' ') + ')')
 
 
-def _rk_connect(rid, kind):
+def _rk_connect(path, rid, kind):
     s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    s.connect(_RK_CTL)
+    s.connect(path)
     s.sendall(('%s %s\n' % (rid, kind)).encode())
     return s.detach()
 
 
-def _rk_drop(uid, lim):
-    """In a run's process, still root: set the limits, drop every privilege, become uid."""
+def _rk_exact(fd, n):
+    """Exactly n bytes from fd (never more: what follows the payload on stdin is the program's)."""
+    parts = []
+    while n > 0:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            raise EOFError('payload cut short')
+        parts.append(chunk)
+        n -= len(chunk)
+    return b''.join(parts)
+
+
+def _rk_become(uid):
+    """In a program's process, root: become the run's uid and gid, no supplementary groups (every
+    capability goes with root; the bounding and ambient sets are already empty, no_new_privs set)."""
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+
+
+def _rk_limits(lim):
+    """As the run's uid: the limits, a session keyring of its own (the worker's is shared by every
+    program of the slot), and /proc/self readable by the program (setresuid cleared "dumpable")."""
     cpu_soft, cpu_hard, as_bytes, nproc, fsize, nofile = lim
     R = resource
     R.setrlimit(R.RLIMIT_CORE, (0, 0))
@@ -101,295 +133,339 @@ def _rk_drop(uid, lim):
     R.setrlimit(R.RLIMIT_AS, (as_bytes, as_bytes))
     R.setrlimit(R.RLIMIT_NPROC, (nproc, nproc))
     R.setrlimit(R.RLIMIT_FSIZE, (fsize, fsize))
-    for cap in _RK_CAPS:
-        _rk_sys(_RK_LIBC.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), 'capbset')
-    _rk_sys(_RK_LIBC.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), 'ambient')
-    os.setgroups([])
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)
-    _rk_sys(_RK_LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 'no_new_privs')
-    # A session keyring of its own: the one inherited is shared by every run (keys added to it would
-    # be seen by the next program).
     if _RK_KEYCTL is not None and _RK_LIBC.syscall(_RK_KEYCTL, 1, None) == -1 and ctypes.get_errno() != 38:
         _rk_sys(-1, 'keyctl')
     _rk_sys(_RK_LIBC.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), 'dumpable')
 
 
-def _rk_read_payload(fd):
-    buf = bytearray()
-    def need(n):
-        while len(buf) < n:
-            chunk = os.read(fd, max(65536, n - len(buf)))
-            if not chunk:
-                raise EOFError('payload cut short')
-            buf.extend(chunk)
-    def line():
-        while True:
-            i = buf.find(b'\n')
-            if i >= 0:
-                out = bytes(buf[:i])
-                del buf[:i + 1]
-                return out.decode('utf-8', 'surrogateescape')
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                raise EOFError('payload cut short')
-            buf.extend(chunk)
-    src_len, nfiles, nfetch = (int(x) for x in line().split())
-    files = []
-    for _ in range(nfiles):
-        n, path = line().split(' ', 1)
-        files.append((path, int(n)))
-    fetch = [line() for _ in range(nfetch)]
-    out = []
-    for path, n in [('prog.py', src_len)] + files:
-        need(n)
-        out.append((path, bytes(buf[:n])))
-        del buf[:n]
-    return out[0][1], out[1:], fetch
+def _rk_seal():
+    """Once, in the worker: an empty capability bounding set and ambient set, and no_new_privs, for
+    every process forked from it (the worker keeps the capabilities it holds: it never executes anything)."""
+    for cap in _RK_CAPS:
+        _rk_sys(_RK_LIBC.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), 'capbset')
+    _rk_sys(_RK_LIBC.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), 'ambient')
+    _rk_sys(_RK_LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 'no_new_privs')
 
 
-def _rk_put(path, data, uid):
+def _rk_put(path, data):
+    """Writes a file of the payload into /tmp, as the run's uid (so it owns it)."""
     parts = path.split('/')
     d = '/tmp'
     for p in parts[:-1]:
         d = d + '/' + p
         try:
             os.mkdir(d, 0o755)
-            os.chown(d, uid, uid)
         except FileExistsError:
             pass
     fd = os.open('/tmp/' + path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
     try:
-        os.fchown(fd, uid, uid)
         _rk_write(fd, data)
     finally:
         os.close(fd)
 
 
-def _rk_init(rid, uid, tmp_mb, lim, netns):
-    """Pid 1 of a run's pid namespace (root). Returns only in the program's process."""
-    ctl = -1
+def _rk_program(rid, uid, lim, sock, setup_w):
+    """The program's process, forked from the worker (root until _rk_drop). Returns only to run the program."""
+    rep = setup_w
     try:
         _signal.set_wakeup_fd(-1)
         _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
-        os.setpgid(0, 0)
-        ctl = _rk_step('connect', _rk_connect, rid, 'c')
-        fds = [_rk_step('connect', _rk_connect, rid, k) for k in 'ioe']
-        os.dup2(ctl, 3)
-        os.close(ctl)
-        ctl = 3
+        fds = [_rk_step('connect', _rk_connect, sock, rid, k) for k in 'ioe']
+        os.dup2(setup_w, 3)
+        rep = 3
         for i, fd in enumerate(fds):
             os.dup2(fd, i)
-        os.dup2(netns, 4)
-        netns = 4
-        os.closerange(5, 1 << 16)
-        _rk_step('unshare', lambda: _rk_sys(_RK_LIBC.setns(netns, CLONE_NEWNET), 'setns'))
-        _rk_step('unshare', lambda: _rk_sys(_RK_LIBC.unshare(CLONE_NEWNS | CLONE_NEWIPC), 'unshare'))
-        os.close(netns)
-        _rk_step('mount', _rk_mount, None, b'/', None, MS_REC | MS_PRIVATE, None)
-        _rk_step('mount', lambda: _rk_sys(_RK_LIBC.umount2(b'/tmp/.rk', MNT_DETACH), 'umount'))
-        opts = ('size=%dm,nr_inodes=4096,mode=1777' % tmp_mb).encode()
-        _rk_step('mount', _rk_mount, b'rk', b'/tmp', b'tmpfs', MS_NOSUID | MS_NODEV, opts)
-        _rk_step('mount', _rk_mount, b'rk', b'/dev/shm', b'tmpfs', MS_NOSUID | MS_NODEV, ('size=%dm,nr_inodes=256,mode=1777' % tmp_mb).encode())
-        _rk_step('mount', _rk_mount, b'proc', b'/proc', b'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC, b'hidepid=2')
-        src, files, fetch = _rk_step('write', _rk_read_payload, ctl)
-        for path, data in files:
-            _rk_step('write', _rk_put, path, data, uid)
-        _rk_step('write', _rk_put, 'prog.py', src, uid)
-        del src, files
-        pid = _rk_step('fork', os.fork)
-    except _RkSetup as e:
-        if ctl >= 0:
-            try:
-                _rk_write(ctl, ('setup %s\n' % e).encode())
-            except OSError:
-                pass
-        os._exit(0)
-    except BaseException:
-        os._exit(0)
-    if pid == 0:
+        os.closerange(4, 1 << 16)
+        _rk_step('unshare', lambda: _rk_sys(_RK_LIBC.unshare(CLONE_NEWIPC), 'unshare'))
+        # The payload, on stdin ahead of the program's input: a 16-byte header length, the header
+        # ("<source bytes> <files>", then "<bytes> <path>" per file), the source, the files.
+        _rk_step('drop', _rk_become, uid)
+        head = _rk_step('write', lambda: _rk_exact(0, int(_rk_exact(0, 16))).decode('utf-8', 'surrogateescape').split('\n'))
+        src_len, nfiles = (int(x) for x in head[0].split())
+        sizes = [h.split(' ', 1) for h in head[1:1 + nfiles]]
+        _rk_step('write', _rk_put, 'prog.py', _rk_exact(0, src_len))
+        for n, path in sizes:
+            _rk_step('write', lambda: _rk_put(path, _rk_exact(0, int(n))))
+        head = sizes = None
+        os.chdir('/tmp')
+        _rk_step('drop', _rk_limits, lim)
+    except BaseException as e:
         try:
-            os.chdir('/tmp')
-            _rk_drop(uid, lim)
-        except BaseException as e:
-            try:
-                _rk_write(3, ('setup drop (%s)\n' % str(e)[:200].replace('\n', ' ')).encode())
-            finally:
-                os._exit(125)
-        os.close(3)
-        return True
+            _rk_write(rep, ('setup %s\n' % (e if isinstance(e, _RkSetup) else 'start (%s)' % str(e)[:200].replace('\n', ' '))).encode())
+        finally:
+            os._exit(125)
+    os.close(3)
+    return True
+
+
+def _rk_fetch(rid, uid, sock):
+    """Forked after the program: reads back the requested files as the run's uid (the list comes from the host)."""
     try:
+        _signal.set_wakeup_fd(-1)
+        _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
+        fd = _rk_connect(sock, rid, 'f')
+        os.dup2(fd, 3)
+        os.closerange(4, 1 << 16)
         null = os.open('/dev/null', os.O_RDWR)
         for i in range(3):
             os.dup2(null, i)
-        os.close(null)
-        status = None
-        while status is None:
+        _rk_become(uid)
+        _rk_limits((5, 6, 256 << 20, 8, 512, 64))
+        names = _rk_exact(3, int(_rk_exact(3, 16))).decode('utf-8', 'surrogateescape').split('\n')
+        for i, path in enumerate(names):
+            p = '/tmp/' + path
+            if not path or not os.path.isfile(p):
+                continue
             try:
-                p, st = os.waitpid(-1, 0)
-            except ChildProcessError:
-                break
-            if p == pid:
-                status = st
-        try:
-            os.kill(-1, 9)
-        except OSError:
-            pass
-        while True:
-            try:
-                os.waitpid(-1, 0)
-            except ChildProcessError:
-                break
-        if status is None:
-            rc = 255
-        elif os.WIFSIGNALED(status):
-            rc = 128 + os.WTERMSIG(status)
-        else:
-            rc = os.WEXITSTATUS(status)
-        t = os.times()
-        _rk_write(ctl, ('%s %s\n%s %s\nexit %d\n' % (_rk_times(t.user), _rk_times(t.system), _rk_times(t.children_user), _rk_times(t.children_system), rc)).encode())
-        if fetch:
-            f = os.fork()
-            if f == 0:
-                try:
-                    _rk_drop(uid, (5, 6, 256 << 20, 8, 512, 64))
-                    for i, path in enumerate(fetch):
-                        p = '/tmp/' + path
-                        if not os.path.isfile(p):
-                            continue
-                        try:
-                            with open(p, 'rb') as fh:
-                                data = fh.read()
-                            line = '%d %s 0\n' % (i, binascii.b2a_base64(data, newline=False).decode('ascii'))
-                        except OSError:
-                            line = '%d  1\n' % i
-                        _rk_write(ctl, ('file ' + line).encode())
-                finally:
-                    os._exit(0)
-            while True:
-                try:
-                    os.waitpid(-1, 0)
-                except ChildProcessError:
-                    break
+                with open(p, 'rb') as fh:
+                    data = fh.read()
+                line = '%d %s 0\n' % (i, binascii.b2a_base64(data, newline=False).decode('ascii'))
+            except OSError:
+                line = '%d  1\n' % i
+            _rk_write(3, ('file ' + line).encode())
     finally:
         os._exit(0)
 
 
+def _rk_fresh_tmp(mb, first=False):
+    """/tmp and /dev/shm: the old tmpfs (and anything left in it) detached, a fresh empty one mounted."""
+    for at, inodes in ((b'/tmp', 4096), (b'/dev/shm', 256)):
+        if _RK_LIBC.umount2(at, MNT_DETACH) != 0 and not first:
+            _rk_sys(-1, 'umount')
+        _rk_mount(b'rk', at, b'tmpfs', MS_NOSUID | MS_NODEV, b'size=%dm,nr_inodes=%d,mode=1777' % (mb, inodes))
+
+
+def _rk_read(path):
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        parts = []
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return b''.join(parts)
+            parts.append(chunk)
+    finally:
+        os.close(fd)
+
+
+def _rk_unclean(net):
+    """Why the slot is not clean after a program (None: it is)."""
+    # No process but the worker: it is pid 1, every orphan of the slot is re-parented to it, so "no
+    # child" means no other process in the slot's pid namespace.
+    try:
+        os.waitpid(-1, os.WNOHANG)
+        return 'a process left'
+    except ChildProcessError:
+        pass
+    # A socket with an abstract name ("@name") could be reached by the next program (one bound to a
+    # path was in the old /tmp; unnamed ones cannot be reached; the host's ends of the program's
+    # stdio connections show the host socket's path). Retried briefly: the kernel's garbage
+    # collector may still hold a socket that was in flight.
+    for i in range(40):
+        if b' @' not in (_rk_read('/proc/net/unix') or b''):
+            break
+        select.select([], [], [], 0.0005 * (i + 1))
+    else:
+        return 'an abstract unix socket left in the network namespace'
+    if tuple(_rk_read(p) for p in _RK_NET) != net:
+        return 'network namespace counters changed'
+    return None
+
+
+def _rk_waiting(go_r, setup_w, sock):
+    """A program's process forked ahead of its request: waits for its id, uid and limits."""
+    data = b''
+    while not data.endswith(b'\n'):
+        chunk = os.read(go_r, 4096)
+        if not chunk:
+            os._exit(0)
+        data += chunk
+    os.close(go_r)
+    rid, uid, *lim = data.split()
+    return _rk_program(rid.decode(), int(uid), tuple(int(x) for x in lim), sock, setup_w)
+
+
+def _rk_prefork(sock):
+    """Forks the next program's process ahead of its request (it waits for its parameters on a pipe),
+    with the pids a fresh namespace gives. Returns (pid, go pipe, set-up pipe, CPU times before) in
+    the worker, None in the program's process."""
+    fd = os.open('/proc/sys/kernel/ns_last_pid', os.O_WRONLY)
+    try:
+        os.write(fd, b'1')
+    finally:
+        os.close(fd)
+    go_r, go_w = os.pipe2(os.O_CLOEXEC)
+    setup_r, setup_w = os.pipe2(os.O_CLOEXEC)
+    t0 = os.times()
+    pid = os.fork()
+    if pid == 0:
+        os.close(go_w)
+        os.close(setup_r)
+        _rk_waiting(go_r, setup_w, sock)
+        return None
+    os.close(go_r)
+    os.close(setup_w)
+    return pid, go_w, setup_r, t0
+
+
 def _rk_serve():
-    """The zygote's loop: one run per 'R' line, forked into a fresh pid namespace."""
-    own_pidns = os.open('/proc/self/ns/pid', os.O_RDONLY | os.O_CLOEXEC)
+    """The slot's loop: one program at a time, each forked from here (ahead of its request)."""
+    os.setpgid(0, 0)
+    dirfd = os.open('/tmp/.rk', os.O_PATH | os.O_DIRECTORY)
+    sock = '/proc/self/fd/%d/sock' % dirfd
+    tmp_mb = 1
+    _rk_fresh_tmp(tmp_mb, True)
+    net = tuple(_rk_read(p) for p in _RK_NET)
+    _rk_seal()
+    _rk_prepare_main()
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     _signal.signal(_signal.SIGCHLD, lambda *a: None)
     _signal.set_wakeup_fd(wake_w)
     poll = select.poll()
     poll.register(0, select.POLLIN)
     poll.register(wake_r, select.POLLIN)
-    import gc
+    gc.collect()
     gc.freeze()
-    pids = {}
-    ids = {}
-    # Network namespaces, each used by one run at a time (empty, loopback down: nothing of a run
-    # outlives its processes in it), so that a run joins one (setns) instead of creating one.
-    own_netns = os.open('/proc/self/ns/net', os.O_RDONLY | os.O_CLOEXEC)
-    free_net = []
-    net_of = {}
     buf = b''
-    out = []
-    out.append(b'ready %d\n' % os.getpid())
+    nxt = _rk_prefork(sock)
+    if nxt is None:
+        return True
+    _rk_write(1, b'ready %d\n' % os.getpid())
     while True:
-        if out:
-            _rk_write(1, b''.join(out))
-            out = []
-        for fd, ev in poll.poll():
-            if fd == wake_r:
-                try:
-                    while os.read(wake_r, 4096):
-                        pass
-                except BlockingIOError:
-                    pass
-                while True:
-                    try:
-                        p, st = os.waitpid(-1, os.WNOHANG)
-                    except ChildProcessError:
-                        break
-                    if p == 0:
-                        break
-                    rid = pids.pop(p, None)
-                    if p in net_of:
-                        free_net.append(net_of.pop(p))
-                    if rid is not None:
-                        ids.pop(rid, None)
-                        out.append(b'X %s %d\n' % (rid, st))
-                continue
+        # Waits for the next program (the host sends one only after "ready" or "I").
+        while b'\n' not in buf:
             data = os.read(0, 65536)
             if not data:
                 os._exit(0)
             buf += data
-            while True:
-                i = buf.find(b'\n')
-                if i < 0:
-                    break
-                msg = buf[:i].split()
-                buf = buf[i + 1:]
-                if not msg:
-                    continue
-                if msg[0] == b'K':
-                    p = ids.get(msg[1])
-                    if p is not None:
+        i = buf.find(b'\n')
+        msg = buf[:i].split()
+        buf = buf[i + 1:]
+        if not msg or msg[0] != b'R':
+            continue
+        rid = msg[1]
+        pid, go_w, setup_r, t0 = nxt
+        try:
+            uid, mb = int(msg[2]), int(msg[3])
+            lim = tuple(int(x) for x in msg[4:10])
+            nfetch = int(msg[10])
+            if mb != tmp_mb:
+                for at, inodes in ((b'/tmp', 4096), (b'/dev/shm', 256)):
+                    _rk_mount(b'rk', at, b'tmpfs', MS_REMOUNT | MS_NOSUID | MS_NODEV, b'size=%dm,nr_inodes=%d,mode=1777' % (mb, inodes))
+                tmp_mb = mb
+            _rk_write(go_w, b'%s %d %d %d %d %d %d %d\n' % ((rid, uid) + lim))
+            os.close(go_w)
+        except (OSError, ValueError) as e:
+            _rk_write(1, b'F %s %s\n' % (rid, str(e).encode()[:200].replace(b'\n', b' ')))
+            os._exit(0)
+        _rk_write(1, b'S %s %d\n' % (rid, pid))
+        status = None
+        killed = False
+        helper = None
+        done = False
+        while not done:
+            for fd, ev in poll.poll():
+                if fd == wake_r:
+                    try:
+                        while os.read(wake_r, 4096):
+                            pass
+                    except BlockingIOError:
+                        pass
+                    while True:
                         try:
-                            os.kill(p, 9)
+                            p, st = os.waitpid(-1, os.WNOHANG)
+                        except ChildProcessError:
+                            p = -1
+                        if p <= 0:
+                            break
+                        if p == pid:
+                            status = st
+                        elif p == helper:
+                            helper = -1
+                    if status is not None and helper is None:
+                        # The program's process is gone: nothing else of the run may outlive it.
+                        while True:
+                            try:
+                                os.kill(-1, 9)
+                            except OSError:
+                                pass
+                            try:
+                                os.waitpid(-1, 0)
+                            except ChildProcessError:
+                                break
+                        t = os.times()
+                        why = os.read(setup_r, 4096).decode('utf-8', 'replace').strip()
+                        os.close(setup_r)
+                        if why.startswith('setup '):
+                            out = b'X %s %s\n' % (rid, why.replace('\n', ' ').encode()[:300])
+                        else:
+                            rc = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+                            out = b'X %s %d %.6f %.6f\n' % (rid, rc, t.children_user - t0.children_user, t.children_system - t0.children_system)
+                        if nfetch > 0 and not killed and not why.startswith('setup '):
+                            try:
+                                helper = os.fork()
+                            except OSError:
+                                helper = -1
+                            if helper == 0:
+                                _rk_fetch(rid.decode(), uid, sock)
+                        else:
+                            helper = -1
+                        _rk_write(1, out)
+                    if helper == -1:
+                        done = True
+                    continue
+                data = os.read(0, 65536)
+                if not data:
+                    os._exit(0)
+                buf += data
+                while b'\n' in buf:
+                    i = buf.find(b'\n')
+                    msg = buf[:i].split()
+                    buf = buf[i + 1:]
+                    if len(msg) == 2 and msg[0] == b'K' and msg[1] == rid:
+                        killed = True
+                        try:
+                            os.kill(-1, 9)
                         except OSError:
                             pass
-                    continue
-                if msg[0] != b'R':
-                    continue
-                rid = msg[1]
-                try:
-                    uid, tmp_mb = int(msg[2]), int(msg[3])
-                    lim = tuple(int(x) for x in msg[4:10])
-                    if not free_net:
-                        _rk_sys(_RK_LIBC.unshare(CLONE_NEWNET), 'unshare')
-                        free_net.append(os.open('/proc/self/ns/net', os.O_RDONLY | os.O_CLOEXEC))
-                        _rk_sys(_RK_LIBC.setns(own_netns, CLONE_NEWNET), 'setns')
-                    netns = free_net.pop()
-                    _rk_sys(_RK_LIBC.unshare(CLONE_NEWPID), 'unshare')
-                except (OSError, ValueError) as e:
-                    out.append(b'F %s %s\n' % (rid, str(e).encode()[:200].replace(b'\n', b' ')))
-                    continue
-                try:
-                    p = os.fork()
-                except OSError as e:
-                    free_net.append(netns)
-                    _rk_sys(_RK_LIBC.setns(own_pidns, CLONE_NEWPID), 'setns')
-                    out.append(b'F %s %s\n' % (rid, str(e).encode()[:200].replace(b'\n', b' ')))
-                    continue
-                if p == 0:
-                    return _rk_init(rid.decode(), uid, tmp_mb, lim, netns)
-                _rk_sys(_RK_LIBC.setns(own_pidns, CLONE_NEWPID), 'setns')
-                net_of[p] = netns
-                pids[p] = rid
-                ids[rid] = p
-                out.append(b'S %s %d\n' % (rid, p))
+        # The run is over for the host; the slot cleans up before it takes the next one.
+        _rk_write(1, b'D %s\n' % rid)
+        try:
+            _rk_fresh_tmp(tmp_mb)
+            why = _rk_unclean(net)
+        except OSError as e:
+            why = str(e)
+        if why is not None:
+            _rk_write(1, b'U %s\n' % why.encode()[:300])
+            os._exit(0)
+        nxt = _rk_prefork(sock)
+        if nxt is None:
+            return True
+        _rk_write(1, b'I\n')
 
 
-_rk_serve()
-# Only a program's process gets here (its own uid, limits and namespaces; see _rk_init): it becomes
-# "python3 prog.py" run in /tmp — a fresh __main__, the interpreter's own modules only.
-sys.path_importer_cache.pop('/tmp', None)
-sys.path_importer_cache.pop('/tmp/.rk', None)
-sys.argv[:] = ['prog.py']
-sys.orig_argv[1:] = ['prog.py']
-sys.path[0] = '/tmp'
-import builtins, gc, atexit
-_rk_main = type(sys)('__main__')
-_rk_main.__dict__.update({'__loader__': sys.modules['_frozen_importlib_external'].SourceFileLoader('__main__', '/tmp/prog.py'), '__annotations__': {}, '__builtins__': builtins, '__file__': '/tmp/prog.py', '__cached__': None})
-sys.modules['__main__'] = _rk_main
+def _rk_prepare_main():
+    """Once, in the worker: what "python3 prog.py" in /tmp sets up before running the program — a
+    fresh __main__ module, sys.argv, sys.path[0] — so that each program's process inherits it instead
+    of building it (the worker itself imports nothing more)."""
+    global _rk_main
+    sys.path_importer_cache.pop('/tmp', None)
+    sys.path_importer_cache.pop('/tmp/.rk', None)
+    sys.argv[:] = ['prog.py']
+    sys.orig_argv[1:] = ['prog.py']
+    sys.path[0] = '/tmp'
+    _rk_main = type(sys)('__main__')
+    _rk_main.__dict__.update({'__loader__': sys.modules['_frozen_importlib_external'].SourceFileLoader('__main__', '/tmp/prog.py'), '__annotations__': {}, '__builtins__': builtins, '__file__': '/tmp/prog.py', '__cached__': None})
+    sys.modules['__main__'] = _rk_main
 
 
 def _rk_finish(rc, sigint=False):
     """What interpreter shutdown does that a program can see (threads joined, atexit, its objects
     finalised, stdio flushed; exit 120 when stdout cannot be flushed), then _exit: tearing down the
-    heap inherited from the zygote would copy every page of it."""
+    heap inherited from the worker would copy every page of it."""
     try:
         t = sys.modules.get('threading')
         if t is not None:
@@ -436,10 +512,25 @@ def _rk_exit_code(e):
     return 1
 
 
+def _rk_source():
+    fd = os.open('/tmp/prog.py', os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        parts = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return b''.join(parts)
+            parts.append(chunk)
+    finally:
+        os.close(fd)
+
+
+_rk_serve()
+# Only a program's process gets here (its own uid, limits and IPC namespace; see _rk_program): it
+# runs as "python3 prog.py" in /tmp — a fresh __main__, the interpreter's own modules only.
 gc.freeze()
 try:
-    with open('/tmp/prog.py', 'rb') as _rk_f:
-        _rk_code = compile(_rk_f.read(), '/tmp/prog.py', 'exec', dont_inherit=True)
+    _rk_code = compile(_rk_source(), '/tmp/prog.py', 'exec', dont_inherit=True)
 except (SyntaxError, ValueError) as _rk_e:
     sys.excepthook(type(_rk_e), _rk_e.with_traceback(None), None)
     _rk_e = None
