@@ -18,13 +18,17 @@
  *   `U.S.` inside a sentence stay whole;
  * - clitics are split: `don't` → `do n't`, `I'm` → `I 'm`, `they'll` → `they 'll`, `cannot` → `can not`,
  *   `gonna` → `gon na`, `gimme`, `gotta`, `lemme`, `wanna`, `'tis`, `'twas` likewise.
- * - sentences (Punkt, approximated): `?` and `!` end a sentence; a word ending in one `.` followed by
- *   whitespace and more text (or by a closing quote/bracket) ends a sentence, except a known
- *   abbreviation ({@link ABBREVIATIONS}: `Mr.`, `Dr.`, `e.g.`, `U.S.` …), a single letter (an initial,
- *   `J.`), and a number followed by a lower-case word (`page 3. then`); closing quotes and brackets
- *   after the period stay in the sentence. NLTK's Punkt model decides some of these cases from
- *   statistics learned on a corpus (its own abbreviation list, collocations, frequent sentence
- *   starters), which are not shipped here: on those rare cases the token split of a period can differ.
+ * - sentences (NLTK's Punkt algorithm, `punktSentences`): `?` and `!` end a sentence; a word ending in
+ *   one `.` followed by whitespace and more text (or by a closing quote/bracket) ends a sentence,
+ *   except a known abbreviation ({@link ABBREVIATIONS}: `Mr.`, `Dr.`, `e.g.`, `U.S.` …), an initial
+ *   (`J.`) followed by a letter or by `; : , . ! ?`, and a number (`3.`) followed by a lower-case word
+ *   or by `; : , . ! ?`; a run of periods is an ellipsis (no break); closing quotes and brackets after
+ *   the period stay in the sentence. This is Punkt's algorithm exactly (checked against NLTK's
+ *   `PunktSentenceTokenizer`), but with rewardkit's abbreviation list and without the statistics
+ *   NLTK's English model learned from newspaper text (its abbreviation list, collocations, frequent
+ *   sentence starters, capitalisation counts), which are not shipped here: where those decide (an
+ *   abbreviation missing from one list, an abbreviation or initial before a capitalised word), the
+ *   split of a period can differ.
  *
  * Non-ASCII text ({@link nistInternationalTokens}): every maximal run of ASCII characters is split
  * from the non-ASCII ones around it, then punctuation next to a digit and every symbol (Unicode
@@ -74,8 +78,9 @@ function rstripLength(text: string): number {
 
 /**
  * Abbreviations that do not end a sentence (lower case, without the final period). NLTK's English
- * Punkt model holds a list learned from newspaper text; this one is rewardkit's own, of common English
- * abbreviations.
+ * Punkt model holds a list learned from newspaper text; this one is rewardkit's own list of common
+ * English abbreviations (titles, company suffixes, months, days, Latin and bibliographic ones,
+ * `a.m.`/`p.m.`, `U.S.`, state abbreviations).
  */
 export const ABBREVIATIONS: ReadonlySet<string> = new Set([
   'mr', 'mrs', 'ms', 'dr', 'prof', 'sr', 'jr', 'st', 'mt', 'ft', 'rev', 'gen', 'gov', 'sen', 'rep', 'capt', 'col', 'lt', 'sgt', 'maj',
@@ -85,85 +90,117 @@ export const ABBREVIATIONS: ReadonlySet<string> = new Set([
   'a.m', 'p.m', 'u.s', 'u.k', 'u.n', 'u.s.a', 'calif', 'mass', 'conn', 'ariz', 'colo', 'fla', 'ill', 'mich', 'minn', 'penn', 'tenn', 'wash', 'wis',
 ]);
 
-/** Characters that end a Punkt word and are tokens of their own (its `NonWord`, plus `?` `!`). */
-const PUNKT_NON_WORD = new Set([')', '"', ';', '}', ']', '*', ':', '@', "'", '(', '{', '[', '!', '?']);
-/** Characters a Punkt word cannot start with (each is then a token of its own). */
-const PUNKT_NOT_WORD_START = new Set(['(', '"', '`', '{', '[', ':', ';', '&', '#', '*', '@', ')', '}', ']', '-', ',']);
+/** Punkt's `NonWord` characters: punctuation that ends a word and is a token of its own (`?` `!` included). */
+const NON_WORD = `)";}\\]*:@'({[!?`;
+const WS = '\\t-\\r\\x1c-\\x20';
+const MULTI_CHAR = `-{2,}|\\.{2,}|(?:\\.[${WS}]){2,}\\.`;
+/** Punkt's word tokenizer (`PunktLanguageVars.word_tokenize`): periods stay on their word. */
+const PUNKT_WORD = new RegExp(
+  `(?:${MULTI_CHAR})|(?=[^("\`{[:;&#*@)}\\]\\-,])[^${WS}]+?(?=[${WS}]|$|[${NON_WORD}]|${MULTI_CHAR}|,(?=$|[${WS}]|[${NON_WORD}]|${MULTI_CHAR}))|[^${WS}]`,
+  'g',
+);
+/** A potential sentence end: `.` `?` `!` followed by non-word punctuation, or by whitespace and a token. */
+const PERIOD_CONTEXT = new RegExp(`[.?!](?=([${NON_WORD}])|[${WS}]+([^${WS}]+))`, 'gd');
 /** Punkt's `re_boundary_realignment`: closing quotes/brackets opening the next sentence move back to the one before. */
-const REALIGN = /^["')\]}]+?(?:[\t-\r\x1c-\x20]+|(?=--)|$)/m;
+const REALIGN = new RegExp(`^["')\\]}]+?(?:[${WS}]+|(?=--)|$)`, 'm');
 const PUNKT_NUMBER = /^-?[.,]?\d[\d,.-]*\.?$/;
-const INITIAL = /^[A-Za-z_]$/;
+/** Python's `string.whitespace`, which Punkt uses to find the word before a potential end. */
+const ASCII_WS = new Set([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
 
-/** The Punkt token that ends at the period at `i` (`word` is the whitespace-delimited text before it). */
-function punktTokenBefore(word: string): string {
-  let start = 0;
-  for (let k = word.length - 1; k >= 0; k--) {
-    if (PUNKT_NON_WORD.has(word[k]!)) {
-      start = k + 1;
-      break;
-    }
-  }
-  const dash = word.lastIndexOf('--');
-  if (dash >= 0 && dash + 2 > start) start = dash + 2;
-  while (start < word.length && PUNKT_NOT_WORD_START.has(word[start]!)) start++;
-  return word.slice(start);
-}
-
-/** Does the period at `i` end a sentence? `next` is the first character of the text that follows it. */
-function periodEndsSentence(text: string, i: number, wordStart: number, next: string): boolean {
-  // A run of two or more periods is an ellipsis: Punkt does not break there by type alone.
-  if (i > 0 && text[i - 1] === '.') return false;
-  const tok = punktTokenBefore(text.slice(wordStart, i));
-  if (tok === '') return true; // a lone '.', e.g. after ')'
-  const typ = tok.toLowerCase();
-  if (ABBREVIATIONS.has(typ) || ABBREVIATIONS.has(typ.slice(typ.lastIndexOf('-') + 1))) return false;
-  if (INITIAL.test(tok)) return false;
-  if (PUNKT_NUMBER.test(`${tok}.`)) {
-    // Punkt's orthographic heuristic: a number followed by a lower-case word or punctuation continues the sentence.
-    return !(/^[a-z]/.test(next) || ';:,.!?'.includes(next));
-  }
-  return true;
+interface PunktTok {
+  tok: string;
+  sentbreak: boolean;
+  abbr: boolean;
+  ellipsis: boolean;
 }
 
 /**
- * The sentences of an ASCII `text` as NLTK's English Punkt tokenizer would split them (approximated:
- * see the module doc). Slices of `text`; the last one without trailing whitespace.
+ * Punkt's decision for one context (the word before a potential end, the end, what follows): does a
+ * token marked as a sentence break have a token after it? First pass: `.` `?` `!` break; a run of
+ * periods is an ellipsis; a word ending in `.` breaks unless it is an abbreviation. Second pass,
+ * with no orthographic statistics (an untrained Punkt model): an initial (`J.`) or a number (`3.`)
+ * followed by a lower-case word or by `; : , . ! ?` does not break, nor an initial followed by a
+ * capitalised word.
  */
-export function punktSentences(text: string): string[] {
-  const n = text.length;
-  // Potential ends: . ? ! followed by Punkt's non-word punctuation, or by whitespace and a token.
-  const marks: Array<{ at: number; next: number; wordStart: number }> = [];
-  let wordStart = 0; // start of the whitespace-delimited word holding position i
-  for (let i = 0; i < n; i++) {
-    const ch = text[i]!;
-    if (isPySpace(text.charCodeAt(i))) {
-      wordStart = i + 1;
-      continue;
-    }
-    if (ch !== '.' && ch !== '?' && ch !== '!') continue;
-    if (i + 1 >= n) continue;
-    const after = text[i + 1]!;
-    if (PUNKT_NON_WORD.has(after)) {
-      marks.push({ at: i, next: -1, wordStart });
-    } else if (isPySpace(text.charCodeAt(i + 1))) {
-      let j = i + 1;
-      while (j < n && isPySpace(text.charCodeAt(j))) j++;
-      if (j < n) marks.push({ at: i, next: j, wordStart });
+function contextHasBreak(context: string, abbreviations: ReadonlySet<string>): boolean {
+  const toks: PunktTok[] = (context.match(PUNKT_WORD) ?? []).map((tok) => ({ tok, sentbreak: false, abbr: false, ellipsis: false }));
+  for (const t of toks) {
+    const tok = t.tok;
+    if (tok === '.' || tok === '?' || tok === '!') t.sentbreak = true;
+    else if (/^\.\.+$/.test(tok)) t.ellipsis = true;
+    else if (tok.endsWith('.') && !tok.endsWith('..')) {
+      const typ = tok.slice(0, -1).toLowerCase();
+      if (abbreviations.has(typ) || abbreviations.has(typ.slice(typ.lastIndexOf('-') + 1))) t.abbr = true;
+      else t.sentbreak = true;
     }
   }
+  for (let k = 0; k + 1 < toks.length; k++) {
+    const t = toks[k]!;
+    if (!t.tok.endsWith('.')) continue;
+    const next = toks[k + 1]!.tok;
+    const initial = /^[A-Za-z_]\.$/.test(t.tok);
+    const number = PUNKT_NUMBER.test(t.tok.toLowerCase());
+    if (!initial && !number) continue;
+    // The orthographic heuristic without statistics: punctuation or a lower-case word never starts a sentence.
+    const notStarter = ';:,.!?'.includes(next) && next.length === 1 ? true : /^[a-z]/.test(next);
+    const upper = /^[A-Z]/.test(next);
+    if (notStarter || (initial && upper)) {
+      t.sentbreak = false;
+      t.abbr = true;
+    }
+  }
+  let found = false;
+  for (const t of toks) {
+    if (found) return true;
+    if (t.sentbreak) found = true;
+  }
+  return false;
+}
+
+/**
+ * The sentences of an ASCII `text` as NLTK's Punkt sentence tokenizer splits them, with
+ * `abbreviations` (default {@link ABBREVIATIONS}: lower-cased, without the final period) as its
+ * abbreviation list and no orthographic statistics (see the module doc). Slices of `text`; the
+ * last one without trailing whitespace; closing quotes/brackets after a break stay with the sentence
+ * before.
+ */
+export function punktSentences(text: string, abbreviations: ReadonlySet<string> = ABBREVIATIONS): string[] {
+  // Potential ends with their contexts (Punkt's `_match_potential_end_contexts`): of several with no
+  // whitespace between them, only the last counts.
+  const ends: Array<{ end: number; nextTok: number; context: string }> = [];
+  let prevStart = 0;
+  let prevStop = 0;
+  let prev: { at: number; after: string; nextTok: number } | null = null;
+  const flush = () => {
+    if (prev) ends.push({ end: prev.at + 1, nextTok: prev.nextTok, context: text.slice(prevStart, prevStop) + text[prev.at]! + prev.after });
+  };
+  PERIOD_CONTEXT.lastIndex = 0;
+  for (let m = PERIOD_CONTEXT.exec(text); m !== null; m = PERIOD_CONTEXT.exec(text)) {
+    const at = m.index;
+    let ws = -1;
+    for (let k = at - 1; k > prevStop; k--) {
+      if (ASCII_WS.has(text[k]!)) {
+        ws = k;
+        break;
+      }
+    }
+    // Punkt's `_get_last_whitespace_index` answers 0 both for "none" and for "at the first character".
+    const start = ws > prevStop ? ws + 1 : prevStart;
+    if (prev && prevStop <= start) flush();
+    // after_tok: the punctuation mark, or the whitespace and the next token (`d` flag: group offsets).
+    const nextTok = m[1] !== undefined ? -1 : m.indices![2]![0];
+    const after = m[1] ?? text.slice(at + 1, m.indices![2]![1]);
+    prev = { at, after, nextTok };
+    prevStart = start;
+    prevStop = at;
+  }
+  flush();
   const slices: Array<[number, number]> = [];
   let lastBreak = 0;
-  for (let k = 0; k < marks.length; k++) {
-    const m = marks[k]!;
-    // Punkt keeps only the last of several potential ends with no whitespace between them.
-    const following = marks[k + 1];
-    if (following !== undefined && m.next < 0 && following.wordStart <= m.at) continue;
-    const nextChar = m.next >= 0 ? text[m.next]! : text[m.at + 1]!;
-    const brk = text[m.at] === '.' ? periodEndsSentence(text, m.at, m.wordStart, nextChar) : true;
-    if (brk) {
-      slices.push([lastBreak, m.at + 1]);
-      lastBreak = m.next >= 0 ? m.next : m.at + 1;
-    }
+  for (const e of ends) {
+    if (!contextHasBreak(e.context, abbreviations)) continue;
+    slices.push([lastBreak, e.end]);
+    lastBreak = e.nextTok >= 0 ? e.nextTok : e.end;
   }
   slices.push([lastBreak, rstripLength(text)]);
   // Realign closing punctuation that opens a sentence onto the sentence before.
