@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { meteorGrader, meteorScore } from './meteor.js';
 import { buildGrader, scoreOne } from './harness.js';
 
-
 const h1 = 'It is a guide to action which ensures that the military always obeys the commands of the party';
 const r1 = 'It is a guide to action that ensures that the military will forever heed Party commands';
 const r2 = 'It is the guiding principle which guarantees the military forces always being under the command of the Party';
