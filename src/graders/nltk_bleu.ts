@@ -79,7 +79,7 @@ export interface NltkBleuStats {
  * with BP = 1 if |h| > r, 0 if |h| = 0, else exp(1 − r/|h|), r the closest reference length.
  *
  * @example
- * nltkSentenceBleu([['the', 'cat', 'is', 'on', 'the', 'mat']], ['the', 'cat', 'sat', 'on', 'the', 'mat']).score // → 0.3928 (p4 = 0/3 smoothed to ln 6 / 10 / 3)
+ * nltkSentenceBleu([['the', 'cat', 'is', 'on', 'the', 'mat']], ['the', 'cat', 'sat', 'on', 'the', 'mat']).score // → 0.2939 (p4 = 0/3 smoothed to (ln 6 / 10) / 3)
  */
 export function nltkSentenceBleu(references: readonly (readonly string[])[], hypothesis: readonly string[], maxOrder = 4): NltkBleuStats {
   const hypLength = hypothesis.length;
@@ -145,7 +145,7 @@ export function nltkSentenceBleu(references: readonly (readonly string[])[], hyp
  * # spec
  * - {name: translation, grader: nltk_bleu}
  * # rollout {"completion": "the cat sat on the mat", "reference": "the cat is on the mat"}
- * # → 0.3928 ((5/6 · 3/5 · 1/4 · (ln 6/10)/3)^(1/4): the zero 4-gram precision smoothed by method 4)
+ * # → 0.2939 ((5/6 · 3/5 · 1/4 · (ln 6/10)/3)^(1/4): the zero 4-gram precision smoothed by method 4)
  */
 export const nltkBleuGrader = defineGrader({
   kind: 'nltk_bleu',
