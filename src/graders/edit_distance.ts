@@ -144,7 +144,7 @@ export const editDistanceGrader = defineGrader({
     metric: z
       .enum(['levenshtein', 'indel'])
       .default('levenshtein')
-      .describe('`levenshtein` (default): 1 − d/max(len) with substitutions; `indel`: insertions and deletions only, 2·LCS/(len₁ + len₂), as rapidfuzz fuzz.ratio / 100 (what spec import maps OpenAI's text_similarity fuzzy_match onto [INF]).'),
+      .describe('`levenshtein` (default): 1 − d/max(len) with substitutions; `indel`: insertions and deletions only, 2·LCS/(len₁ + len₂), as rapidfuzz fuzz.ratio / 100 (what spec import maps the OpenAI text_similarity fuzzy_match metric onto [INF]).'),
     max_chars: z
       .number()
       .int()

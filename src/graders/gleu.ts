@@ -71,7 +71,7 @@ export function sentenceGleu(references: readonly (readonly string[])[], hypothe
  */
 export const gleuGrader = defineGrader({
   kind: 'gleu',
-  summary: 'Google-BLEU: min(n-gram precision, recall) over orders 1…4, as NLTK sentence_gleu on word_tokenize tokens (Azure AI GleuScoreEvaluator), in [0, 1]; what spec import maps OpenAI's text_similarity gleu onto [INF].',
+  summary: 'Google-BLEU: min(n-gram precision, recall) over orders 1…4, as NLTK sentence_gleu on word_tokenize tokens (Azure AI GleuScoreEvaluator), in [0, 1]; what spec import maps the OpenAI text_similarity gleu metric onto [INF].',
   params: {
     min_len: z.number().int().min(1).max(10).default(1).describe('Smallest n-gram order counted (default 1).'),
     max_len: z.number().int().min(1).max(10).default(4).describe('Largest n-gram order counted (default 4).'),

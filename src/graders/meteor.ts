@@ -121,7 +121,7 @@ export function meteorScore(reference: readonly string[], hypothesis: readonly s
  */
 export const meteorGrader = defineGrader({
   kind: 'meteor',
-  summary: 'METEOR (exact + Porter-stem alignment, fragmentation penalty) as NLTK meteor_score without WordNet synonyms, Azure AI defaults, in [0, 1); what spec import maps OpenAI's text_similarity meteor onto [INF].',
+  summary: 'METEOR (exact + Porter-stem alignment, fragmentation penalty) as NLTK meteor_score without WordNet synonyms, Azure AI defaults, in [0, 1); what spec import maps the OpenAI text_similarity meteor metric onto [INF].',
   params: {
     alpha: z.number().min(0).max(1).default(0.9).describe('Weight of precision vs recall in Fmean = P·R/(α·P + (1−α)·R) (default 0.9).'),
     beta: z.number().positive().default(3).describe('Shape of the fragmentation penalty γ·(chunks/matches)^β (default 3).'),

@@ -149,7 +149,7 @@ export function nltkSentenceBleu(references: readonly (readonly string[])[], hyp
  */
 export const nltkBleuGrader = defineGrader({
   kind: 'nltk_bleu',
-  summary: 'Sentence BLEU against the reference(s), as NLTK sentence_bleu with smoothing method 4 on word_tokenize tokens (Azure AI BleuScoreEvaluator), in [0, 1]; what spec import maps OpenAI's text_similarity bleu onto [INF].',
+  summary: 'Sentence BLEU against the reference(s), as NLTK sentence_bleu with smoothing method 4 on word_tokenize tokens (Azure AI BleuScoreEvaluator), in [0, 1]; what spec import maps the OpenAI text_similarity bleu metric onto [INF].',
   params: {
     max_order: z.number().int().min(1).max(10).default(4).describe('Maximum n-gram order N, with uniform weights 1/N (default 4, NLTK\'s default weights).'),
     tokenizer: z
