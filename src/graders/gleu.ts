@@ -10,7 +10,8 @@ function everygramCounts(tokens: readonly string[], minLen: number, maxLen: numb
   for (let n = minLen; n <= maxLen; n++) {
     for (let i = 0; i + n <= tokens.length; i++) {
       // The order prefixes the key: n-grams of different orders never collide.
-      const key = `${n}\u0002${tokens.slice(i, i + n).join('\u0001')}`;
+      let key = `${n}\u0002${tokens[i]!}`;
+      for (let k = 1; k < n; k++) key += '\u0001' + tokens[i + k]!;
       counts.set(key, (counts.get(key) ?? 0) + 1);
       total++;
     }

@@ -50,7 +50,8 @@ export function fsum(xs: readonly number[]): number {
 function ngramCounts(tokens: readonly string[], n: number): Map<string, number> {
   const counts = new Map<string, number>();
   for (let i = 0; i + n <= tokens.length; i++) {
-    const key = n === 1 ? tokens[i]! : tokens.slice(i, i + n).join('\u0001');
+    let key = tokens[i]!;
+    for (let k = 1; k < n; k++) key += '\u0001' + tokens[i + k]!;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return counts;
@@ -93,15 +94,14 @@ export function nltkSentenceBleu(references: readonly (readonly string[])[], hyp
   const totals: number[] = [];
   for (let n = 1; n <= maxOrder; n++) {
     const counts = ngramCounts(hypothesis, n);
-    const maxRef = new Map<string, number>();
-    for (const ref of references) {
-      const rc = ngramCounts(ref, n);
-      for (const k of counts.keys()) maxRef.set(k, Math.max(maxRef.get(k) ?? 0, rc.get(k) ?? 0));
-    }
+    const refCounts = references.map((ref) => ngramCounts(ref, n));
     let num = 0;
     let total = 0;
     for (const [k, c] of counts) {
-      num += Math.min(c, maxRef.get(k)!);
+      // Clip by the largest count of the n-gram in any one reference.
+      let max = 0;
+      for (const rc of refCounts) max = Math.max(max, rc.get(k) ?? 0);
+      num += Math.min(c, max);
       total += c;
     }
     matches.push(num);

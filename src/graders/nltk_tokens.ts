@@ -243,18 +243,22 @@ function splitFinalPeriod(text: string): string {
   return `${text.slice(0, p)} . ${text.slice(p + 1)} `;
 }
 
-/** [pattern, replacement] pairs applied in order, as NLTK's `NLTKWordTokenizer` does. */
-type Rule = [RegExp, string];
+/**
+ * [pattern, replacement, guard?] applied in order, as NLTK's `NLTKWordTokenizer` does; a rule with a
+ * guard runs only when the guard matches the text (a cheap test that skips rules that cannot match).
+ */
+type Rule = [RegExp, string, RegExp?];
+const APOSTROPHE = /'/;
 const STARTING_QUOTES: Rule[] = [
   [/([«“‘„]|`+)/g, ' $1 '],
   [/^"/, '``'],
   [/(``)/g, ' $1 '],
   [/([ ([{<])("|'')/g, '$1 `` '],
-  [/(')(?!re|ve|ll|m|t|s|d|n)(\w)\b/gi, '$1 $2'],
+  [/(')(?!re|ve|ll|m|t|s|d|n)(\w)\b/gi, '$1 $2', APOSTROPHE],
 ];
 const PUNCTUATION_BEFORE: Rule[] = [
-  [/([:,])([^\d])/g, ' $1 $2'],
-  [/([:,])(?=\n?$)/, ' $1 '],
+  [/([:,])([^\d])/g, ' $1 $2', /[:,]/],
+  [/([:,])(?=\n?$)/, ' $1 ', /[:,]/],
   [/\.{2,}/g, ' $& '],
   [/[;@#$%&]/g, ' $& '],
 ];
@@ -269,8 +273,8 @@ const ENDING_QUOTES: Rule[] = [
   [/([»”’])/g, ' $1 '],
   [/''/g, " '' "],
   [/"/g, " '' "],
-  [/([^' ])('[sS]|'[mM]|'[dD]|') /g, '$1 $2 '],
-  [/([^' ])('ll|'LL|'re|'RE|'ve|'VE|n't|N'T) /g, '$1 $2 '],
+  [/([^' ])('[sS]|'[mM]|'[dD]|') /g, '$1 $2 ', APOSTROPHE],
+  [/([^' ])('ll|'LL|'re|'RE|'ve|'VE|n't|N'T) /g, '$1 $2 ', APOSTROPHE],
 ];
 const CONTRACTIONS: Rule[] = [
   [/\b(can)(not)\b/gi, ' $1 $2 '],
@@ -287,9 +291,12 @@ const CONTRACTIONS: Rule[] = [
 
 function applyRules(text: string, rules: readonly Rule[]): string {
   let t = text;
-  for (const [re, sub] of rules) t = t.replace(re, sub);
+  for (const [re, sub, guard] of rules) if (guard === undefined || guard.test(t)) t = t.replace(re, sub);
   return t;
 }
+
+/** Some word a contraction rule splits occurs in the text (else none of those rules can match). */
+const CONTRACTION_GUARD = /can|d'ye|gim|gon|got|lem|more'n|wan|'t/i;
 
 /**
  * NLTK's `NLTKWordTokenizer.tokenize` (the improved Treebank tokenizer `word_tokenize` uses) on one
@@ -304,7 +311,7 @@ export function treebankTokens(sentence: string): string[] {
   t = applyRules(splitFinalPeriod(t), PUNCTUATION_BEFORE);
   t = applyRules(t, PUNCTUATION_AFTER);
   t = applyRules(` ${t} `, ENDING_QUOTES);
-  t = applyRules(t, CONTRACTIONS);
+  if (CONTRACTION_GUARD.test(t)) t = applyRules(t, CONTRACTIONS);
   return pySplit(t);
 }
 
