@@ -56,6 +56,8 @@ describe('nltkWordTokens (NLTK word_tokenize, as Azure AI evaluation calls it)',
     expect(treebankTokens("I'm gonna -- wanna go; gimme 'tis")).toEqual(['I', "'m", 'gon', 'na', '--', 'wan', 'na', 'go', ';', 'gim', 'me', "'t", 'is']);
     expect(nltkWordTokens('"Hello." She left.')).toEqual(['``', 'Hello', '.', "''", 'She', 'left', '.']);
     expect(nltkWordTokens('Wait... what?! Fine')).toEqual(['Wait', '...', 'what', '?', '!', 'Fine']);
+    // Abbreviations keep their period; words that only look like one (sat, no) end the sentence.
+    expect(nltkWordTokens('Mr. Smith met Dr. Jones at 3 p.m. yesterday. The cat sat. No.')).toEqual(['Mr.', 'Smith', 'met', 'Dr.', 'Jones', 'at', '3', 'p.m.', 'yesterday', '.', 'The', 'cat', 'sat', '.', 'No', '.']);
   });
 
   it("non-ASCII text takes NIST's international tokenizer, as Azure AI evaluation does", () => {

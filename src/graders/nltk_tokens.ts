@@ -80,14 +80,15 @@ function rstripLength(text: string): number {
  * Abbreviations that do not end a sentence (lower case, without the final period). NLTK's English
  * Punkt model holds a list learned from newspaper text; this one is rewardkit's own list of common
  * English abbreviations (titles, company suffixes, months, days, Latin and bibliographic ones,
- * `a.m.`/`p.m.`, `U.S.`, state abbreviations).
+ * `a.m.`/`p.m.`, `U.S.`, state abbreviations), leaving out those that are also common words ending a
+ * sentence (`sat`, `sun`, `mar`, `wed`, `ill`, `mass`, `wash`, `no` …).
  */
 export const ABBREVIATIONS: ReadonlySet<string> = new Set([
   'mr', 'mrs', 'ms', 'dr', 'prof', 'sr', 'jr', 'st', 'mt', 'ft', 'rev', 'gen', 'gov', 'sen', 'rep', 'capt', 'col', 'lt', 'sgt', 'maj',
   'inc', 'corp', 'co', 'ltd', 'bros', 'dept', 'univ', 'assn',
-  'jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug', 'sep', 'sept', 'oct', 'nov', 'dec', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun',
-  'e.g', 'i.e', 'etc', 'vs', 'cf', 'al', 'approx', 'fig', 'figs', 'vol', 'pp', 'ed', 'eds', 'est',
-  'a.m', 'p.m', 'u.s', 'u.k', 'u.n', 'u.s.a', 'calif', 'mass', 'conn', 'ariz', 'colo', 'fla', 'ill', 'mich', 'minn', 'penn', 'tenn', 'wash', 'wis',
+  'jan', 'feb', 'apr', 'jun', 'jul', 'aug', 'sep', 'sept', 'oct', 'nov', 'dec', 'tue', 'thu',
+  'e.g', 'i.e', 'etc', 'vs', 'cf', 'al', 'approx', 'fig', 'figs', 'vol', 'pp',
+  'a.m', 'p.m', 'u.s', 'u.k', 'u.n', 'u.s.a', 'calif', 'conn', 'ariz', 'colo', 'fla', 'mich', 'minn', 'tenn',
 ]);
 
 /** Punkt's `NonWord` characters: punctuation that ends a word and is a token of its own (`?` `!` included). */
