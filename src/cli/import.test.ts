@@ -137,6 +137,89 @@ describe('spec import: OpenAI text_similarity rouge_*', () => {
   });
 });
 
+/**
+ * OpenAI's fuzzy_match, bleu, gleu and meteor [INF]: OpenAI publishes no scorer, so the expected
+ * numbers are those of the reference implementations Azure AI evaluation runs, obtained independently
+ * of rewardkit: rapidfuzz's fuzz.ratio written out here (2·LCS / (|a| + |b|) over code points), and
+ * NLTK's own values (documented in NLTK's docstrings where marked, else printed by NLTK 3.8 for these
+ * exact token lists; METEOR with no synonym match involved).
+ */
+const fuzzRatio = (a: string, b: string): number => {
+  const x = Array.from(a);
+  const y = Array.from(b);
+  if (x.length + y.length === 0) return 1;
+  let prev = new Array<number>(y.length + 1).fill(0);
+  for (let i = 1; i <= x.length; i++) {
+    const row = [0];
+    for (let j = 1; j <= y.length; j++) row[j] = x[i - 1] === y[j - 1] ? prev[j - 1]! + 1 : Math.max(prev[j]!, row[j - 1]!);
+    prev = row;
+  }
+  return (2 * prev[y.length]!) / (x.length + y.length);
+};
+const GUIDE = {
+  hyp1: 'It is a guide to action which ensures that the military always obeys the commands of the party',
+  hyp2: 'It is to insure the troops forever hearing the activity guidebook that party direct',
+  ref1: 'It is a guide to action that ensures that the military will forever heed Party commands',
+};
+/** NLTK on (ref1, hyp): bleu = sentence_bleu(method4), gleu = sentence_gleu, meteor = meteor_score (alpha 0.9, beta 3, gamma 0.5). */
+const NLTK_VALUES: Record<string, { bleu: number; gleu: number; meteor: number }> = {
+  [GUIDE.hyp1]: { bleu: 0.41180376356915777 /* documented 0.4118... */, gleu: 0.4393939393939394 /* 0.4393... */, meteor: 0.6944444444444445 /* 0.6944 */ },
+  [GUIDE.hyp2]: { bleu: 0.04707619221181687, gleu: 0.1206896551724138 /* 0.1206... */, meteor: 0.3035391371738569 },
+  [GUIDE.ref1]: { bleu: 1, gleu: 1, meteor: 1 - 0.5 * (1 / 16) ** 3 },
+  '': { bleu: 0, gleu: 0, meteor: 0 },
+};
+
+describe('spec import: OpenAI text_similarity fuzzy_match, bleu, gleu, meteor [INF]', () => {
+  const sim = (evaluation_metric: string, name = 'sim') => ({ type: 'text_similarity', name, input: '{{ sample.output_text }}', reference: '{{ item.answer }}', evaluation_metric, pass_threshold: 0.5 });
+
+  it('each converts onto the grader that computes the reference implementation, reading the texts whole, with the inference stated', () => {
+    const component = (metric: string) => convertOpenAIGrader(sim(metric)).components as Array<Record<string, unknown>>;
+    expect(component('fuzzy_match')).toEqual([expect.objectContaining({ name: 'sim', grader: 'edit_distance', metric: 'indel', normalize: { trim: false } })]);
+    expect(component('bleu')).toEqual([expect.objectContaining({ name: 'sim', grader: 'nltk_bleu', normalize: { trim: false } })]);
+    expect(component('gleu')).toEqual([expect.objectContaining({ name: 'sim', grader: 'gleu', normalize: { trim: false } })]);
+    expect(component('meteor')).toEqual([expect.objectContaining({ name: 'sim', grader: 'meteor', normalize: { trim: false } })]);
+    expect(component('meteor')[0]!.description).toMatch(/inferred \[INF\].*without the WordNet synonym stage/);
+  });
+
+  it('fuzzy_match scores rapidfuzz fuzz.ratio / 100', async () => {
+    const c = compileSpec(parseSpec(convertOpenAIGrader(sim('fuzzy_match')), 'imported'));
+    const pairs: Array<[string, string]> = [['this is a test', 'this is a test!'], ['kitten', 'sitting'], [' Paris', 'Paris'], ['PARIS', 'Paris'], ['我喜欢猫', '我很喜欢猫'], ['', 'x']];
+    const { results } = await scoreBatch(c, pairs.map(([completion, reference], i) => ({ id: `${i}`, completion, reference })));
+    results.forEach((r, i) => expect(r.reward, JSON.stringify(pairs[i])).toBeCloseTo(fuzzRatio(...pairs[i]!), 12));
+    expect(results[0]!.reward).toBeCloseTo(0.9655172413793103, 12); // rapidfuzz README: 96.55172413793103
+  });
+
+  for (const metric of ['bleu', 'gleu', 'meteor'] as const)
+    it(`${metric} scores as NLTK computes it`, async () => {
+      const c = compileSpec(parseSpec(convertOpenAIGrader(sim(metric)), 'imported'));
+      const outputs = Object.keys(NLTK_VALUES);
+      const { results } = await scoreBatch(c, outputs.map((completion, i) => ({ id: `${i}`, completion, reference: GUIDE.ref1 })));
+      results.forEach((r, i) => expect(r.reward, `${metric} on ${JSON.stringify(outputs[i])}`).toBeCloseTo(NLTK_VALUES[outputs[i]!]![metric], 12));
+    });
+
+  it('an OpenAI multi grader over all four (and a string_check) converts and scores as the hand-computed formula', async () => {
+    const spec = convertOpenAIGrader({
+      type: 'multi',
+      name: 'similarity',
+      graders: { fuzzy: sim('fuzzy_match', 'fuzzy'), bleu: sim('bleu', 'bleu'), gleu: sim('gleu', 'gleu'), meteor: sim('meteor', 'meteor'), exact: multi.graders.exact },
+      calculate_output: '0.1 * fuzzy + 0.3 * bleu + 0.2 * gleu + 0.3 * max(meteor, exact) + 0.1 * exact',
+    });
+    expect((spec.components as Array<{ grader: string }>).map((x) => x.grader)).toEqual(['edit_distance', 'nltk_bleu', 'gleu', 'meteor', 'exact']);
+    const c = compileSpec(parseSpec(spec, 'imported'));
+    const outputs = Object.keys(NLTK_VALUES);
+    const { results } = await scoreBatch(c, outputs.map((completion, i) => ({ id: `${i}`, completion, reference: GUIDE.ref1 })));
+    results.forEach((r, i) => {
+      const o = outputs[i]!;
+      const v = NLTK_VALUES[o]!;
+      const exact = openai.eq(o, GUIDE.ref1);
+      expect(r.reward, JSON.stringify(o)).toBeCloseTo(0.1 * fuzzRatio(o, GUIDE.ref1) + 0.3 * v.bleu + 0.2 * v.gleu + 0.3 * Math.max(v.meteor, exact) + 0.1 * exact, 12);
+    });
+    // The reference itself scores 1 everywhere (meteor then takes exact's 1): the top reward.
+    expect(results[2]!.reward).toBeCloseTo(1, 12);
+    expect(results[3]!.reward).toBe(0);
+  });
+});
+
 describe('spec import: what cannot be converted is an error naming grader and field', () => {
   const fails = (def: unknown) => {
     try {
@@ -154,8 +237,8 @@ describe('spec import: what cannot be converted is an error naming grader and fi
     expect(fails({ type: 'text_similarity', name: 'sim', input: '{{ item.question }}', reference: '{{ item.answer }}', evaluation_metric: 'rouge_l' })).toMatch(/^grader sim: input: cannot convert/);
   });
   it('text_similarity', () => {
-    expect(fails({ ...multi, graders: { ...multi.graders, sim: { type: 'text_similarity', name: 'sim', input: '{{ sample.output_text }}', reference: '{{ item.answer }}', evaluation_metric: 'fuzzy_match' } } })).toMatch(
-      /^grader capital_check\.graders\.sim: evaluation_metric: cannot convert "fuzzy_match"/,
+    expect(fails({ ...multi, graders: { ...multi.graders, sim: { type: 'text_similarity', name: 'sim', input: '{{ sample.output_text }}', reference: '{{ item.answer }}', evaluation_metric: 'fuzzy' } } })).toMatch(
+      /^grader capital_check\.graders\.sim: evaluation_metric: expected one of fuzzy_match, bleu, gleu, meteor, .*got "fuzzy"/,
     );
   });
   it('an input other than the output text, a literal reference, two item fields', () => {
@@ -185,9 +268,9 @@ describe('rewardkit spec import (command)', () => {
     expect(spec.components.map((c) => [c.name, c.grader])).toEqual([['exact', 'exact'], ['mention', 'contains'], ['verbose_eq', 'exact']]);
     expect((spec.combine as { expression: string }).expression).toBe('0.6 * exact + 0.3 * mention + 0.1 * max((1 - verbose_eq), exact) ^ 2');
     const bad = join(dir, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ type: 'text_similarity', name: 'sim', input: '{{ sample.output_text }}', reference: '{{ item.a }}', evaluation_metric: 'bleu' }));
+    writeFileSync(bad, JSON.stringify({ type: 'text_similarity', name: 'sim', input: '{{ sample.output_text }}', reference: '{{ item.a }}', evaluation_metric: 'bleurt' }));
     expect(runSpecImport(bad, {}, () => {}, (s) => errs.push(s))).toBe(1);
-    expect(errs.at(-1)).toMatch(/bad\.json: grader sim: evaluation_metric: cannot convert "bleu"/);
+    expect(errs.at(-1)).toMatch(/bad\.json: grader sim: evaluation_metric: expected one of .*got "bleurt"/);
     writeFileSync(bad, '{not json');
     expect(runSpecImport(bad, {}, () => {}, (s) => errs.push(s))).toBe(2);
   });
@@ -387,12 +470,5 @@ describe('spec import: model graders and metrics that cannot be converted name g
     expect(fails({ ...multi, graders: { ...multi.graders, m: { ...label, input: [{ role: 'user', content: [{ type: 'input_audio', input_audio: {} }] }] } }, calculate_output: 'm' })).toMatch(
       /^grader capital_check\.graders\.m: input\[0\]\.content: cannot convert a "input_audio"/,
     );
-  });
-  it('fuzzy_match, bleu, gleu and meteor say why they cannot be matched and what to use', () => {
-    const sim = (evaluation_metric: string) => fails({ type: 'text_similarity', name: 's', input: '{{ sample.output_text }}', reference: '{{ item.answer }}', evaluation_metric });
-    expect(sim('fuzzy_match')).toMatch(/^grader s: evaluation_metric: cannot convert "fuzzy_match": OpenAI documents only that it uses rapidfuzz.*use edit_distance/);
-    expect(sim('bleu')).toMatch(/^grader s: evaluation_metric: cannot convert "bleu": .*use the bleu grader/);
-    expect(sim('gleu')).toMatch(/^grader s: evaluation_metric: cannot convert "gleu": /);
-    expect(sim('meteor')).toMatch(/^grader s: evaluation_metric: cannot convert "meteor": METEOR needs WordNet/);
   });
 });

@@ -22,6 +22,14 @@ import { stringify } from 'yaml';
  *   is the score). `cosine` → `embedding_similarity` (the cosine in [−1, 1]) through an openai
  *   embeddings backend `openai_embeddings` with `text-embedding-3-large`, the model OpenAI names
  *   (rewardkit trims both texts before embedding them).
+ * - `text_similarity` with `fuzzy_match`, `bleu`, `gleu`, `meteor` [INF]: OpenAI names the metrics
+ *   (and rapidfuzz for `fuzzy_match`) but publishes no scorer, so these follow the most widely used
+ *   reference implementations, as Microsoft's Azure AI evaluation evaluators of the same grader
+ *   family run them: `fuzzy_match` → `edit_distance` with `metric: indel` (rapidfuzz `fuzz.ratio`
+ *   / 100); `bleu` → `nltk_bleu` (NLTK `sentence_bleu`, smoothing method 4, NLTK `word_tokenize`);
+ *   `gleu` → `gleu` (NLTK `sentence_gleu`); `meteor` → `meteor` (NLTK `meteor_score`, alpha 0.9,
+ *   beta 3, gamma 0.5, without the WordNet synonym stage). Texts are read whole (`normalize: {trim:
+ *   false}`), case-sensitive as those implementations.
  * - `score_model` → `judge` with `mode: score` and `range` (default [0, 1]): the model's result is
  *   clamped to the range, as OpenAI truncates it; `label_model` → `judge` with `mode: label`,
  *   `labels`, `passing_labels` (1 when the model's label is a passing one, else 0). Both go through an
@@ -35,11 +43,8 @@ import { stringify } from 'yaml';
  *   `max_completion_tokens` → `max_tokens`, `top_p: 1`. Where OpenAI scores a non-numeric answer 0,
  *   rewardkit's judge re-asks and then records an error (null): an unusable answer never pays.
  *
- * What does not convert (an error naming the grader and the field): `text_similarity` with
- * `fuzzy_match`, `bleu`, `gleu` or `meteor` (OpenAI documents no implementation that rewardkit could
- * match number for number: which rapidfuzz scorer, which BLEU tokeniser and smoothing; METEOR needs
- * WordNet — the error names the grader to use instead), image or audio content, other roles,
- * template variables in system/developer messages or other than `sample.output_text` / `item.*`,
+ * What does not convert (an error naming the grader and the field): image or audio content, other
+ * roles, template variables in system/developer messages or other than `sample.output_text` / `item.*`,
  * `top_p` other than 1 and `reasoning_effort`, a multi inside a multi, templates other than
  * `{{ sample.output_text }}` as a string grader's input or a literal reference, and references to
  * more than one `item` field (a rollout has one `reference`).
@@ -264,14 +269,13 @@ function convertOne(g: unknown, where: string, ctx: Ctx): Converted {
         ctx.backends.set(name, { type: 'openai', base_url: OPENAI_BASE_URL, model: 'text-embedding-3-large', api_key_env: 'OPENAI_API_KEY' });
         return { component: { grader: 'embedding_similarity', backend: name } };
       }
-      const why: Record<string, string> = {
-        fuzzy_match:
-          'OpenAI documents only that it uses rapidfuzz, not which scorer (ratio, WRatio, token_set_ratio … give different numbers) nor its preprocessing, so no rewardkit grader is known to compute the same number; use edit_distance (normalised Levenshtein) or chrf by hand',
-        bleu: 'OpenAI does not document its BLEU implementation (tokeniser, smoothing: a sentence BLEU without smoothing is 0 whenever no 4-gram matches, sacrebleu\'s default smoothing is not), so no rewardkit grader is known to compute the same number; use the bleu grader (sacrebleu sentence BLEU) by hand',
-        gleu: 'OpenAI does not document its Google-BLEU implementation (tokeniser, n-gram orders), so no rewardkit grader is known to compute the same number; use the bleu grader (sacrebleu sentence BLEU) or rouge_n by hand',
-        meteor: 'METEOR needs WordNet synonyms and a stemmer, and OpenAI does not document its implementation or parameters, so rewardkit cannot compute the same number; use chrf or rouge_l by hand',
-      };
-      if (typeof metric === 'string' && Object.hasOwn(why, metric)) throw new ImportError(where, 'evaluation_metric', `cannot convert ${JSON.stringify(metric)}: ${why[metric]}`);
+      // [INF] OpenAI publishes no scorer for these: the reference implementations Azure AI evaluation runs.
+      const inferred = (what: string) => ({ normalize: { trim: false }, description: `OpenAI text_similarity ${metric}, inferred [INF] (OpenAI publishes no scorer): ${what}.` });
+      if (metric === 'fuzzy_match') return { component: { grader: 'edit_distance', metric: 'indel', ...inferred('rapidfuzz fuzz.ratio / 100') } };
+      if (metric === 'bleu') return { component: { grader: 'nltk_bleu', ...inferred('NLTK sentence_bleu, smoothing method 4, word_tokenize, as Azure AI evaluation') } };
+      if (metric === 'gleu') return { component: { grader: 'gleu', ...inferred('NLTK sentence_gleu, word_tokenize, as Azure AI evaluation') } };
+      if (metric === 'meteor')
+        return { component: { grader: 'meteor', ...inferred('NLTK meteor_score (alpha 0.9, beta 3, gamma 0.5), as Azure AI evaluation, without the WordNet synonym stage') } };
       throw new ImportError(where, 'evaluation_metric', `expected one of fuzzy_match, bleu, gleu, meteor, cosine, rouge_1 … rouge_5, rouge_l; got ${JSON.stringify(metric)}`);
     }
     case 'score_model':

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { editDistanceGrader, levenshteinSimilarity, unitDistance } from './edit_distance.js';
+import { editDistanceGrader, indelSimilarity, lcsLength, levenshteinSimilarity, unitDistance } from './edit_distance.js';
 import { buildGrader, gradeAll, scoreOne } from './harness.js';
 import { wordTokens } from './tokens.js';
 
@@ -10,6 +10,17 @@ function naiveDistance(a: string[], b: string[]): number {
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
     for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** Textbook LCS length by dynamic programming. */
+function naiveLcs(a: readonly string[], b: readonly string[]): number {
+  let prev = new Array<number>(b.length + 1).fill(0);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [0];
+    for (let j = 1; j <= b.length; j++) row[j] = a[i - 1] === b[j - 1] ? prev[j - 1]! + 1 : Math.max(prev[j]!, row[j - 1]!);
     prev = row;
   }
   return prev[b.length]!;
@@ -93,5 +104,49 @@ describe('edit_distance', () => {
   it('rejects a cap above what the encoding supports', () => {
     expect(() => buildGrader(editDistanceGrader, { max_chars: 70_000 })).toThrow();
     expect(() => buildGrader(editDistanceGrader, { unit: 'words' })).toThrow();
+  });
+
+  describe('metric: indel (rapidfuzz fuzz.ratio / 100, what spec import maps OpenAI fuzzy_match onto)', () => {
+    it("rapidfuzz's documented example and hand-computed cases: 2·LCS / (|a| + |b|)", async () => {
+      const g = buildGrader(editDistanceGrader, { metric: 'indel' });
+      // rapidfuzz README: fuzz.ratio("this is a test", "this is a test!") → 96.55172413793103
+      expect(await scoreOne(g, 'this is a test', 'this is a test!')).toBeCloseTo(0.9655172413793103, 15);
+      // kitten / sitting: LCS "ittn" = 4 → 8/13 (Levenshtein would say 1 − 3/7).
+      expect(await scoreOne(g, 'kitten', 'sitting')).toBeCloseTo(8 / 13, 15);
+      expect(await scoreOne(g, 'a👍', 'a')).toBeCloseTo(2 / 3, 15); // code points, not UTF-16 units
+      expect(await scoreOne(buildGrader(editDistanceGrader, { metric: 'indel', unit: 'tokens' }), 'the cat sat', 'the dog sat')).toBeCloseTo(4 / 6, 15);
+    });
+
+    it('null rule: no or empty reference → null; empty completion → 0', async () => {
+      const g = buildGrader(editDistanceGrader, { metric: 'indel' });
+      expect(await scoreOne(g, 'x', null)).toBeNull();
+      expect(await scoreOne(g, 'x', '')).toBeNull();
+      expect(await scoreOne(g, '', 'abc')).toBe(0);
+    });
+
+    it('a hostile completion cannot spray its way up: the reference repeated, padded with a vocabulary dump, or empty scores below the reference itself', async () => {
+      const ref = 'the quick brown fox jumps over the lazy dog';
+      const g = buildGrader(editDistanceGrader, { metric: 'indel' });
+      expect(await scoreOne(g, ref, ref)).toBe(1);
+      expect((await scoreOne(g, Array(10).fill(ref).join(' '), ref)) as number).toBeLessThan(0.2); // 2·43 / (439 + 43)
+      expect((await scoreOne(g, `${ref} ${Array.from({ length: 200 }, (_, i) => `w${i}`).join(' ')}`, ref)) as number).toBeLessThan(0.1);
+      expect(await scoreOne(g, '', ref)).toBe(0);
+    });
+
+    it('property: the bit-parallel LCS equals the textbook DP (incl. > 32 and > 64 units), similarity symmetric in [0, 1]', () => {
+      const text = fc.string({ unit: fc.constantFrom('a', 'b', 'c', ' ', '👍', '猫'), maxLength: 90 });
+      fc.assert(
+        fc.property(text, text, (a, b) => {
+          const ca = Array.from(a);
+          const cb = Array.from(b);
+          const ids = new Map<string, number>();
+          const id = (u: string) => ids.get(u) ?? (ids.set(u, ids.size), ids.size - 1);
+          expect(lcsLength(ca.map(id), cb.map(id))).toBe(naiveLcs(ca, cb));
+          const s = indelSimilarity(a, b, 'chars');
+          expect(s >= 0 && s <= 1).toBe(true);
+          expect(indelSimilarity(b, a, 'chars')).toBe(s);
+        }),
+      );
+    });
   });
 });

@@ -50,9 +50,76 @@ export function levenshteinSimilarity(a: string, b: string, unit: 'chars' | 'tok
 }
 
 /**
+ * Length of the longest common subsequence of two unit sequences, by the bit-parallel algorithm of
+ * Allison & Dix (1986) / Hyyrö (2004): one pass over `b`, ⌈|a|/32⌉ machine words per step,
+ * O(|a|·|b|/32).
+ */
+export function lcsLength(a: readonly number[], b: readonly number[]): number {
+  const m = a.length;
+  if (m === 0 || b.length === 0) return 0;
+  const words = Math.ceil(m / 32);
+  const masks = new Map<number, Uint32Array>();
+  for (let i = 0; i < m; i++) {
+    let pm = masks.get(a[i]!);
+    if (pm === undefined) masks.set(a[i]!, (pm = new Uint32Array(words)));
+    pm[i >>> 5] = pm[i >>> 5]! | (1 << (i & 31));
+  }
+  const v = new Uint32Array(words).fill(0xffffffff);
+  for (const c of b) {
+    const pm = masks.get(c);
+    if (pm === undefined) continue;
+    let carry = 0;
+    let borrow = 0;
+    for (let k = 0; k < words; k++) {
+      const vk = v[k]!;
+      const u = vk & pm[k]!;
+      const u32 = u >>> 0;
+      const sum = vk + u32 + carry;
+      carry = sum > 0xffffffff ? 1 : 0;
+      const diff = vk - u32 - borrow;
+      borrow = diff < 0 ? 1 : 0;
+      v[k] = (sum >>> 0) | (diff >>> 0);
+    }
+  }
+  let zeros = 0;
+  for (let i = 0; i < m; i++) if ((v[i >>> 5]! & (1 << (i & 31))) === 0) zeros++;
+  return zeros;
+}
+
+/**
+ * Normalised Indel similarity 1 − (|a| + |b| − 2·LCS)/(|a| + |b|) = 2·LCS/(|a| + |b|) in `unit`s —
+ * rapidfuzz's `fuzz.ratio(a, b) / 100` for `chars` (insertions and deletions only, code points);
+ * 1 when both are empty.
+ *
+ * @example
+ * indelSimilarity('this is a test', 'this is a test!', 'chars') // → 28/29 ≈ 0.9655 (rapidfuzz fuzz.ratio 96.55)
+ */
+export function indelSimilarity(a: string, b: string, unit: 'chars' | 'tokens'): number {
+  const ua = unit === 'chars' ? chars(a) : wordTokens(a);
+  const ub = unit === 'chars' ? chars(b) : wordTokens(b);
+  const total = ua.length + ub.length;
+  if (total === 0) return 1;
+  const ids = new Map<string, number>();
+  const code = (u: string): number => {
+    let id = ids.get(u);
+    if (id === undefined) ids.set(u, (id = ids.size));
+    return id;
+  };
+  const na = ua.map(code);
+  const nb = ub.map(code);
+  // The shorter sequence is the bit pattern: fewer words per step.
+  const lcs = na.length <= nb.length ? lcsLength(na, nb) : lcsLength(nb, na);
+  return (2 * lcs) / total;
+}
+
+/**
  * `edit_distance` — normalised Levenshtein similarity (Levenshtein 1966, "Binary codes capable of
  * correcting deletions, insertions, and reversals"): 1 − d/max(len) between completion and reference,
  * in characters (Unicode code points; default) or in {@link wordTokens} tokens (`unit: tokens`).
+ * `metric: indel` counts insertions and deletions only (no substitution) and normalises by the sum of
+ * the lengths: 2·LCS/(|a| + |b|), rapidfuzz's `fuzz.ratio` / 100 ({@link indelSimilarity}); `rewardkit spec
+ * import` maps OpenAI's `text_similarity` `fuzzy_match` onto it (OpenAI documents only that it uses
+ * rapidfuzz; `fuzz.ratio`, rapidfuzz's basic scorer, without preprocessing, is inferred).
  * An empty completion → 0. A reference list gives the maximum over references; no reference, or only
  * empty ones after normalisation → `null` (cannot judge; the null rule, types.ts). Uses fastest-levenshtein (Myers' bit-parallel algorithm, O(n·m/32)).
  *
@@ -68,12 +135,16 @@ export function levenshteinSimilarity(a: string, b: string, unit: 'chars' | 'tok
  */
 export const editDistanceGrader = defineGrader({
   kind: 'edit_distance',
-  summary: 'Normalised Levenshtein similarity 1 − d/max(len) to the reference(s), in [0, 1].',
+  summary: 'Normalised Levenshtein similarity 1 − d/max(len) (or Indel similarity, as rapidfuzz fuzz.ratio) to the reference(s), in [0, 1].',
   params: {
     unit: z
       .enum(['chars', 'tokens'])
       .default('chars')
       .describe('Edit unit: `chars` (Unicode code points, default) or `tokens` (words and punctuation marks).'),
+    metric: z
+      .enum(['levenshtein', 'indel'])
+      .default('levenshtein')
+      .describe('`levenshtein` (default): 1 − d/max(len) with substitutions; `indel`: insertions and deletions only, 2·LCS/(len₁ + len₂), as rapidfuzz fuzz.ratio / 100 (what spec import maps the OpenAI text_similarity fuzzy_match metric onto [INF]).'),
     max_chars: z
       .number()
       .int()
@@ -102,7 +173,8 @@ export const editDistanceGrader = defineGrader({
         if (refs.length === 0) return { score: null, details: { reason: 'the reference is empty' } };
         const completion = cap(normalizeText(s.completion, norm));
         let best = 0;
-        for (const r of refs) best = Math.max(best, levenshteinSimilarity(completion, cap(r), params.unit));
+        const similarity = params.metric === 'indel' ? indelSimilarity : levenshteinSimilarity;
+        for (const r of refs) best = Math.max(best, similarity(completion, cap(r), params.unit));
         return truncated ? { score: best, details: { truncated: true } } : best;
       },
     };

@@ -14,6 +14,9 @@ import { forecastGrader } from './forecast.js';
 import { bleuGrader } from './bleu.js';
 import { rougeLGrader } from './rouge_l.js';
 import { rougeNGrader } from './rouge_n.js';
+import { nltkBleuGrader } from './nltk_bleu.js';
+import { gleuGrader } from './gleu.js';
+import { meteorGrader } from './meteor.js';
 import { chrfGrader } from './chrf.js';
 import { editDistanceGrader } from './edit_distance.js';
 import { ngramJaccardGrader } from './ngram_jaccard.js';
@@ -63,6 +66,9 @@ export const graderKinds: readonly GraderKind[] = [
   bleuGrader,
   rougeLGrader,
   rougeNGrader,
+  nltkBleuGrader,
+  gleuGrader,
+  meteorGrader,
   chrfGrader,
   editDistanceGrader,
   ngramJaccardGrader,
