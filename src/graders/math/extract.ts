@@ -5,6 +5,8 @@
  * within a group the candidate that ends last is tried first; the first that parses wins. The text
  * of the first candidate tried is kept as a fallback compared verbatim. Markdown bold around numbers
  * (`**73**`) is read as the number, not `73**`; a GSM8K answer line `#### 72` ranks with the first group.
+ * An anchored number followed by alternatives (`the answer is 5 or 7`, `Answer: 5; 7`) is the list
+ * of them, as `$5$ or $7$` already is: Math-Verify takes the first, paying a hedge as a commitment.
  */
 import { type Node, mkSet } from './ast.js';
 import { type Deadline, NO_DEADLINE } from './deadline.js';
@@ -15,11 +17,20 @@ import { parseDecimal } from './rational.js';
 /** What to extract: LaTeX math spans, or plain numbers and `1/2 * 3`-style expressions. */
 export type Target = 'latex' | 'expr';
 
+/** Rank of `\boxed{}` among the answer anchors (see {@link ExtractOptions.boxed}). */
+export type BoxedRank = 'first' | 'with_final_answer' | 'after_final_answer';
+
+const BOXED_PRIO: Record<BoxedRank, number> = { first: 0, with_final_answer: 50, after_final_answer: 100 };
+
 /** Extraction options. */
 export interface ExtractOptions {
   targets: readonly Target[];
-  /** `\boxed{}` candidates go with the first group (priority 0) or with `final answer … is` (50). */
-  boxedFirst: boolean;
+  /**
+   * Where `\boxed{}` candidates rank: with the first group (`first`, priority 0), with `final answer … is`
+   * (`with_final_answer`, 50: the rightmost of the two wins) or after it, with `answer:`
+   * (`after_final_answer`, 100).
+   */
+  boxed: BoxedRank;
 }
 
 /** The extracted answer: its parsed tree (null when nothing parsed) and the fallback text. */
@@ -126,6 +137,44 @@ function fromExpr(c: Cand, parse: ParseFn): { node: Node | null; str: string } {
   return { node: cleaned ? parse(cleaned.replace(/\n/g, ' '), true) : null, str: raw };
 }
 
+// After an anchored number (`the answer is 5`), a connector and another number make a list:
+// `5 or 7`, `5, 7`, `5; 7`, `**5** or **7**`, `$5$ and $7$` (Math-Verify reads the first number only,
+// so a hedged answer is paid as if it were committed to its first value).
+const ALT_JOIN = /(?:\*\*|\$)?[ \t]*(?:[,;][ \t]*(?:(?:or|and)\b[ \t]*)?|(?:or|and)\b[ \t]*)(?:\*\*|\$)?[ \t]*/y;
+const ALT_ITEM = new RegExp(String.raw`(?:${EXPR}(?=${SUF})|${CURRENCY}?${NUMBER})`, 'y');
+const ALT_NUMBER = new RegExp(String.raw`${CURRENCY}?${NUMBER}`, 'y');
+
+/**
+ * An anchored expression/number candidate `r`, or the list it starts when alternatives follow it
+ * (`the answer is 5 or 7` is {5, 7}, not 5): a hedged answer is not the answer.
+ */
+function withAlternatives(text: string, c: Cand, r: { node: Node | null; str: string }, parse: ParseFn): { node: Node | null; str: string } {
+  // Back over what the candidate's suffix took (a space, a comma, `$`, `**`), not over a full stop.
+  let at = c.end;
+  while (at > c.start && c.end - at < 4 && /[ \t,;$*]/.test(text[at - 1]!)) at--;
+  const nodes: Node[] = [r.node!];
+  const strs: string[] = [r.str];
+  for (let n = 0; n < 32; n++) {
+    ALT_JOIN.lastIndex = at;
+    if (!ALT_JOIN.test(text)) break;
+    const from = ALT_JOIN.lastIndex;
+    let item: { node: Node | null; str: string } | null = null;
+    let m: RegExpExecArray | null = null;
+    // An expression (`3+2`), else the number alone (`7**.` is 7 in bold, not an expression).
+    for (const re of [ALT_ITEM, ALT_NUMBER]) {
+      re.lastIndex = from;
+      m = re.exec(text);
+      item = m ? fromExpr({ start: m.index, end: m.index + m[0].length, order: 0, groups: m.groups ?? {} }, parse) : null;
+      if (item?.node) break;
+    }
+    if (!m || !item?.node) break;
+    nodes.push(item.node);
+    strs.push(item.str);
+    at = m.index + m[0].length;
+  }
+  return nodes.length === 1 ? r : { node: mkSet(flattenSets(nodes)), str: strs.join(', ') };
+}
+
 /** `s` without its trailing characters matching `one` (one character) — a linear `s.replace(/[…]+$/, '')`. */
 function trimEnd(s: string, one: RegExp): string {
   let e = s.length;
@@ -189,14 +238,14 @@ export function plainNumber(text: string): { node: Node; str: string; ambiguous:
  * candidate (by priority, then rightmost end) that parses is the answer.
  *
  * @example
- * extractAnswer('so the answer is $\\boxed{\\frac{1}{2}}$.', { targets: ['latex', 'expr'], boxedFirst: true }, parse).str
+ * extractAnswer('so the answer is $\\boxed{\\frac{1}{2}}$.', { targets: ['latex', 'expr'], boxed: 'first' }, parse).str
  * // → '\\frac{1}{2}'
  */
 export function extractAnswer(text: string, o: ExtractOptions, parse: ParseFn, deadline: Deadline = NO_DEADLINE): Extraction {
   const st: TextState = { text, box: firstBox(text), known: {}, scanner: null, deadline };
   const latex = o.targets.includes('latex');
   const expr = o.targets.includes('expr');
-  const boxPrio = o.boxedFirst ? 0 : 50;
+  const boxPrio = BOXED_PRIO[o.boxed];
   let fallback: string | null = null;
   for (const prio of PRIOS) {
     const cands: Cand[] = [];
@@ -205,7 +254,8 @@ export function extractAnswer(text: string, o: ExtractOptions, parse: ParseFn, d
     if (cands.length > 1) cands.sort(byEndThenStart);
     for (const c of cands) {
       deadline.check();
-      const r = c.groups ? fromExpr(c, parse) : fromLatex(c, parse);
+      let r = c.groups ? fromExpr(c, parse) : fromLatex(c, parse);
+      if (c.groups && prio < 300 && r.node) r = withAlternatives(text, c, r, parse);
       if (r.str && fallback === null) fallback = r.str;
       if (r.node) return { node: r.node, str: fallback, source: r.str };
     }
