@@ -163,6 +163,9 @@ export function stripUnit(text: string): string {
 }
 const LETTER_UNIT_RE = /^(-?\d+(?:[.,]\d+)?)\s+(?:[mgslhtdc]|cm|mm|km|kg)\s*$/;
 
+// A trailing text group with a further number after `or`/`and` (already `,` here): `\text{ (or 7)}`.
+const HEDGE_TEXT = /(?:,|\b(?:or|and)\b)[^\d}]*\d/i;
+
 function stripTrailingText(text: string): string {
   // From the first top-level \text{ / \mbox{ to the end, when the answer ends with that group
   // (optionally ^2): `15\mbox{ cm}^2` → `15`, `\frac{1}{3} \text{meters}` → `\frac{1}{3}`. Groups inside
@@ -173,6 +176,8 @@ function stripTrailingText(text: string): string {
     const c = text[i];
     if (c === '\\') {
       if (depth === 0 && /^\\(?:text|mbox)\s*\{/.test(text.slice(i, i + 8))) {
+        // `5 \text{ (or 7)}` is a hedge, not a unit: keep it (it then reads as no single value).
+        if (HEDGE_TEXT.test(text.slice(i))) return text;
         const cut = text.slice(0, i).trim();
         return cut === '' ? text : cut;
       }
