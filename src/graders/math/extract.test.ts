@@ -63,6 +63,13 @@ describe('extractAnswer', () => {
     expect(val('The answer is 9. 11 people agree.')).toBe('9');
     expect(val('Answer: 9 apples and 11 pears')).toBe('9');
   });
+  it('finds numbers in Chinese, Japanese and Korean text, which has no spaces', () => {
+    expect(val('所以小明一共有42本书。')).toBe('42');
+    expect(val('比例为5/8')).toBe('5/8');
+    expect(val('答えは42個です。')).toBe('42');
+    expect(val('정답은 42입니다')).toBe('42');
+    expect(val('答案是42或43。')).toBe('{42, 43}');
+  });
   it('reads a bold answer as the number, not "73**"', () => {
     const text = 'So answer is consistent.\n\nThus, the number who own all four is **73**.\n\n---\n\n✅ Final Answer: **73**';
     expect(val(text)).toBe('73');

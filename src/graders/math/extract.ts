@@ -63,8 +63,10 @@ const NUMBER = String.raw`(?<!\d)(?:(?<i1>-?[1-9]\d{0,2}(?:[ ,\u00a0\u2009\u202f
 const OPS = String.raw`+\-*×/^()÷`;
 // Bounded runs: an expression answer is short, and unbounded runs backtrack quadratically.
 const EXPR = String.raw`(?<expr>-?\(?-?\d[\d.\s${OPS}]{0,200}[${OPS}][\d.\s${OPS}]{1,200}\)?)`;
-const PRE = String.raw`(?:^|\s|=)(?:\*\*)?`;
-const SUF = String.raw`(?:\*\*)?(?:\.|,|:|\s|\)|\$|$)`;
+// Before a number: a space or `=`, or a CJK character (Chinese, Japanese and Korean text has no spaces:
+// `总共有99颗`); Math-Verify: a space or `=` only.
+const PRE = String.raw`(?:^|\s|=|(?<=[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff01-\uff60\u3000-\u303f]))(?:\*\*)?`;
+const SUF = String.raw`(?:\*\*)?(?:\.|,|:|\s|\)|\$|$|[。，、：；）！？])`;
 const CURRENCY = '[$€£¥₹₽₪₩₫฿₡₢₣₤₥₦₧₨₭₮₯₰₱₲₳₴₵₶₷₸₺₻₼₾₿]';
 const EXPR_A = `(?:${PRE}${EXPR}${SUF})`;
 const NUMBER_A = `(?:${PRE}${CURRENCY}?${NUMBER})`;
@@ -140,7 +142,7 @@ function fromExpr(c: Cand, parse: ParseFn): { node: Node | null; str: string } {
 // After an anchored number (`the answer is 5`), a connector and another number make a list:
 // `5 or 7`, `5, 7`, `5; 7`, `**5** or **7**`, `$5$ and $7$` (Math-Verify reads the first number only,
 // so a hedged answer is paid as if it were committed to its first value).
-const ALT_JOIN = /(?:\*\*|\$)?[ \t]*(?:[,;][ \t]*(?:(?:or|and)\b[ \t]*)?|(?:or|and)\b[ \t]*)(?:\*\*|\$)?[ \t]*/y;
+const ALT_JOIN = /(?:\*\*|\$)?[ \t]*(?:[,;，；、][ \t]*(?:(?:or|and)\b[ \t]*)?|(?:or|and)\b[ \t]*|[或和][ \t]*)(?:\*\*|\$)?[ \t]*/y;
 const ALT_ITEM = new RegExp(String.raw`(?:${EXPR}(?=${SUF})|${CURRENCY}?${NUMBER})`, 'y');
 const ALT_NUMBER = new RegExp(String.raw`${CURRENCY}?${NUMBER}`, 'y');
 
