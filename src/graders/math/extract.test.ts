@@ -62,6 +62,26 @@ describe('extractAnswer', () => {
     expect(val('The answer is 9, which is odd.')).toBe('9');
     expect(val('The answer is 9. 11 people agree.')).toBe('9');
     expect(val('Answer: 9 apples and 11 pears')).toBe('9');
+    expect(val('The answer is 9 and a half')).toBe('9');
+    expect(val('The answer is 9, \\text{since} it is odd')).toBe('9');
+  });
+  it('keeps an alternative it cannot read as text, after a unit or a base too', () => {
+    const alts = (text: string): string[] | null => {
+      const n = ex(text).node;
+      return n && n.k === 'set' ? n.items.map(show) : null;
+    };
+    expect(alts('The answer is 12 or \\sqrt{145}.')).toEqual(['12', 'text(\\sqrt{145})']);
+    expect(alts('Answer: 12 or \\cot y')).toEqual(['12', 'text(\\cot y)']);
+    expect(alts('Answer: 12 or 3k')).toEqual(['12', 'text(3k)']);
+    expect(alts('The answer is -12 or -\\frac{\\pi}{3}.')).toEqual(['-12', 'text(-\\frac{\\pi}{3})']);
+    expect(alts('The answer is 45^\\circ or 135^\\circ.')).toEqual(['45', 'text(135^\\circ)']);
+    expect(alts('Answer: 31_7 or 22')).toEqual(['31', '22']);
+    expect(alts('The answer is \\$4.50 or \\$5.')).toEqual(['9/2', '5']);
+    // An anchored LaTeX answer followed by a plain alternative.
+    expect(alts('The answer is $12$ or 13.')).toEqual(['12', '13']);
+    expect(alts('Answer: $12$, or maybe $13$')).toEqual(['12', '13']);
+    // A later \\boxed{} is ranked on its own, not read as an alternative.
+    expect(val('The answer is $12$, \\boxed{13}')).toBe('13');
   });
   it('finds numbers in Chinese, Japanese and Korean text, which has no spaces', () => {
     expect(val('所以小明一共有42本书。')).toBe('42');

@@ -69,7 +69,8 @@ const PRE = String.raw`(?:^|\s|=|(?<=[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf
 const SUF = String.raw`(?:\*\*)?(?:\.|,|:|\s|\)|\$|$|[。，、：；）！？])`;
 const CURRENCY = '[$€£¥₹₽₪₩₫฿₡₢₣₤₥₦₧₨₭₮₯₰₱₲₳₴₵₶₷₸₺₻₼₾₿]';
 const EXPR_A = `(?:${PRE}${EXPR}${SUF})`;
-const NUMBER_A = `(?:${PRE}${CURRENCY}?${NUMBER})`;
+// `\$4.50`: the escaped dollar of LaTeX-minded text is a currency sign too.
+const NUMBER_A = `(?:${PRE}(?:\\\\?${CURRENCY})?${NUMBER})`;
 const EON = `(?:${EXPR_A}|${NUMBER_A})`;
 
 type Need = 'final' | 'answer' | 'hope' | 'boxed' | 'hashes';
@@ -101,6 +102,8 @@ export interface Cand {
   spans?: Span[];
   boxedText?: string;
   groups?: Record<string, string | undefined>;
+  /** A LaTeX chain found after an answer anchor (`answer:`, `final answer … is`). */
+  anchored?: boolean;
 }
 
 function flattenSets(nodes: Node[]): Node[] {
@@ -142,13 +145,21 @@ function fromExpr(c: Cand, parse: ParseFn): { node: Node | null; str: string } {
 // After an anchored number (`the answer is 5`), a connector and another number make a list:
 // `5 or 7`, `5, 7`, `5; 7`, `**5** or **7**`, `$5$ and $7$` (Math-Verify reads the first number only,
 // so a hedged answer is paid as if it were committed to its first value).
-const ALT_JOIN = /(?:\*\*|\$)?[ \t]*(?:[,;，；、][ \t]*(?:(?:or|and)\b[ \t]*)?|(?:or|and)\b[ \t]*|[或和][ \t]*)(?:\*\*|\$)?[ \t]*/y;
+const ALT_JOIN = /(?:\*\*|\$)?[ \t]*(?:[,;，；、][ \t]*(?:(?:or|and)\b[ \t]*)?|(?:or|and)\b[ \t]*|[或和][ \t]*)(?:(?:maybe|perhaps|possibly|probably)\b[ \t]*)?(?:\*\*|\\?\$)?[ \t]*/y;
 const ALT_ITEM = new RegExp(String.raw`(?:${EXPR}(?=${SUF})|${CURRENCY}?${NUMBER})`, 'y');
 const ALT_NUMBER = new RegExp(String.raw`${CURRENCY}?${NUMBER}`, 'y');
+// A unit or base after the number, before the connector: `90^\circ or 12`, `15\mbox{ cm}^2 or 3`, `52_8 or 72`.
+const ALT_UNIT = /(?:_\d+|_\{\d+\}|\^\s*\\circ|\^\s*\{\\circ\}|°|\\?%|[ \t]*\\(?:text|mbox)\s*\{[^{}]{0,40}\}(?:\^\d|\^\{\d\})?)/y;
+// Another answer this reader cannot take (`25 or \sqrt{66}`, `-4 or x=5`, `10 or \cot x`): still an
+// alternative. Not a word of prose (`25, which …`, `5 and a half`, `\text{since} …`), nor a `\boxed{}`
+// (ranked on its own: `boxed:`).
+const ALT_OTHER =
+  /(?:[-+−]\s*)?(?:\\(?!(?:quad|qquad|boxed|fbox)(?![a-zA-Z])|text\s*\{\s*(?:since|because|which|where|so|as|but|then|hence|thus|therefore|when|if|for)\b)[a-zA-Z{]|\$|\(\s*[-+\d\\a-zA-Z]|\[\s*[-+\d\\]|(?![aAI](?![a-zA-Z]))[a-zA-Z](?![a-zA-Z])|[a-zA-Z]{1,3}[=(^_{])/y;
 
 /**
- * An anchored expression/number candidate `r`, or the list it starts when alternatives follow it
- * (`the answer is 5 or 7` is {5, 7}, not 5): a hedged answer is not the answer.
+ * An anchored candidate `r` (a number, an expression or a LaTeX chain after `answer:`, `final answer …
+ * is`), or the list it starts when alternatives follow it (`the answer is 5 or 7` is {5, 7}, not 5;
+ * an alternative it cannot read is kept as text): a hedged answer is not the answer.
  */
 function withAlternatives(text: string, c: Cand, r: { node: Node | null; str: string }, parse: ParseFn): { node: Node | null; str: string } {
   // Back over what the candidate's suffix took (a space, a comma, `$`, `**`), not over a full stop.
@@ -157,6 +168,8 @@ function withAlternatives(text: string, c: Cand, r: { node: Node | null; str: st
   const nodes: Node[] = [r.node!];
   const strs: string[] = [r.str];
   for (let n = 0; n < 32; n++) {
+    ALT_UNIT.lastIndex = at;
+    if (ALT_UNIT.test(text)) at = ALT_UNIT.lastIndex;
     ALT_JOIN.lastIndex = at;
     if (!ALT_JOIN.test(text)) break;
     const from = ALT_JOIN.lastIndex;
@@ -169,7 +182,17 @@ function withAlternatives(text: string, c: Cand, r: { node: Node | null; str: st
       item = m ? fromExpr({ start: m.index, end: m.index + m[0].length, order: 0, groups: m.groups ?? {} }, parse) : null;
       if (item?.node) break;
     }
-    if (!m || !item?.node) break;
+    // `2k`, `3\sqrt{2}`, `4x^2`: more than the number read; an alternative all the same.
+    const more = !!m && !!item?.node && /[a-zA-Z\\^(_{]/.test(text[m.index + m[0].length] ?? '');
+    if (!m || !item?.node || more) {
+      ALT_OTHER.lastIndex = from;
+      if (more || ALT_OTHER.test(text)) {
+        const rest = text.slice(from, from + 100).split(/\.(?:\s|$)|\n/)[0]!;
+        nodes.push({ k: 'text', s: rest });
+        strs.push(rest);
+      }
+      break;
+    }
     nodes.push(item.node);
     strs.push(item.str);
     at = m.index + m[0].length;
@@ -257,7 +280,7 @@ export function extractAnswer(text: string, o: ExtractOptions, parse: ParseFn, d
     for (const c of cands) {
       deadline.check();
       let r = c.groups ? fromExpr(c, parse) : fromLatex(c, parse);
-      if (c.groups && prio < 300 && r.node) r = withAlternatives(text, c, r, parse);
+      if (r.node && prio < 300 && (c.groups || c.anchored)) r = withAlternatives(text, c, r, parse);
       if (r.str && fallback === null) fallback = r.str;
       if (r.node) return { node: r.node, str: fallback, source: r.str };
     }
@@ -310,6 +333,7 @@ function byEndThenStart(a: Cand, b: Cand): number {
 function pushChains(chains: ReadonlyArray<Omit<Cand, 'order'>>, cands: Cand[]): void {
   for (const c of chains) {
     (c as Cand).order = cands.length;
+    (c as Cand).anchored = true;
     cands.push(c as Cand);
   }
 }
