@@ -164,8 +164,9 @@ export function stripUnit(text: string): string {
 const LETTER_UNIT_RE = /^(-?\d+(?:[.,]\d+)?)\s+(?:[mgslhtdc]|cm|mm|km|kg)\s*$/;
 
 // After a separator, the start of another answer: a LaTeX command, `$` or a one-letter variable
-// (behind spaces, `(` and a sign). Sticky, tried once per separator: linear in the text.
-const ANOTHER = /\s*(?:\(\s*)?(?:[-+]\s*)?(?:\\[a-zA-Z]|\$|[a-zA-Z](?![a-zA-Z]))/y;
+// (behind spaces, `(` and a sign), or a bound (`5 \text{ or more}` is not 5). Sticky, tried once per
+// separator: linear in the text.
+const ANOTHER = /\s*(?:\(\s*)?(?:[-+]\s*)?(?:\\[a-zA-Z]|\$|[a-zA-Z](?![a-zA-Z])|(?:more|less|fewer|greater|larger|smaller|higher|lower|above|below|over|under)(?![a-zA-Z]))/y;
 
 /**
  * True when a trailing text group names another answer after `,`, `;`, `or` or `and` (`or`/`and` are
