@@ -280,7 +280,8 @@ export function extractAnswer(text: string, o: ExtractOptions, parse: ParseFn, d
     for (const c of cands) {
       deadline.check();
       let r = c.groups ? fromExpr(c, parse) : fromLatex(c, parse);
-      if (r.node && prio < 300 && (c.groups || c.anchored)) r = withAlternatives(text, c, r, parse);
+      // Priority 0 ends its own candidates (`#### 72` alone on its line, `… I hope`): nothing can follow.
+      if (r.node && prio > 0 && prio < 300 && (c.groups || c.anchored)) r = withAlternatives(text, c, r, parse);
       if (r.str && fallback === null) fallback = r.str;
       if (r.node) return { node: r.node, str: fallback, source: r.str };
     }
