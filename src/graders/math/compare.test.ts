@@ -124,6 +124,13 @@ describe('relations (gold first)', () => {
     expect(eq('x > 3', '(3, \\infty)')).toBe(true);
     expect(eq('x > 3', '[3, \\infty)')).toBe(false);
   });
+  it('tests a relation against a set at the relation\'s own constants too (x ≠ c is not ℝ)', () => {
+    expect(eq('t \\neq -4', '\\mathbb{R}')).toBe(false);
+    expect(eq('t \\neq -4', '(-\\infty, \\infty)')).toBe(false);
+    expect(eq('t \\neq -4', '(-\\infty, -4) \\cup (-4, \\infty)')).toBe(true);
+    expect(eq('t \\neq 2.5', '(-\\infty, 2.5) \\cup (2.5, \\infty)')).toBe(true);
+    expect(eq('t \\ge 0', '[0, \\infty)')).toBe(true);
+  });
 });
 
 describe('sets, tuples, intervals, matrices', () => {
@@ -138,6 +145,14 @@ describe('sets, tuples, intervals, matrices', () => {
     expect(eq('(1,3)', '\\{1,3\\}')).toBe(true);
     expect(eq('(3,1)', '\\{1,3\\}')).toBe(false);
     expect(eq('(1, \\frac{9}{2})', '(1, 4.5)')).toBe(true);
+  });
+  it('never reads a pair as an empty interval: (5, \\frac{\\pi}{4}) is a point, not ∅', () => {
+    for (const empty of ['\\emptyset', '\\varnothing', '\\{\\}']) {
+      expect(eq('(5, \\frac{\\pi}{4})', empty), empty).toBe(false);
+      expect(eq('(2, 2)', empty), empty).toBe(false);
+    }
+    expect(eq('(5, \\frac{\\pi}{4})', '(5, 0.785398)')).toBe(true);
+    expect(eq('(5, \\frac{\\pi}{4})', '(\\frac{\\pi}{4}, 5)')).toBe(false);
   });
   it('compares intervals by endpoints and openness, unions as sets of reals', () => {
     expect(eq('[0,1)', '[0,1)')).toBe(true);

@@ -463,6 +463,8 @@ function rawPieces(n: Node, o: CompareOptions): Piece[] | null {
       const lo = endpoint(n.lo, o);
       const hi = endpoint(n.hi, o);
       if (lo === null || hi === null) return null;
+      // `(3, \frac{\pi}{2})` is a point, not the empty interval: a written interval is never empty.
+      if (lo > hi || (lo === hi && (n.loOpen || n.hiOpen))) return null;
       return [{ lo, hi, loIn: !n.loOpen && lo !== -Infinity, hiIn: !n.hiOpen && hi !== Infinity, loNode: n.lo, hiNode: n.hi }];
     }
     case 'set': {
@@ -566,7 +568,9 @@ function relationMatchesSet(r0: Node, s: Node, o: CompareOptions): boolean {
   if (!ps) return false;
   const v = vars[0]!;
   const alternatives = (r.k === 'set' ? r.items : [r]).map(relationsOf);
+  // Test at the set's edges and at the relation's own constants: `x ≠ 3` differs from ℝ only at 3.
   const ends = ps.flatMap((p) => [p.lo, p.hi]);
+  numbersIn(r, o, ends);
   for (const x of testPoints(ends)) {
     const ctx = evalCtx(new Map([[v, { re: x, im: 0 }]]), o.deadline);
     if (alternatives.some((rels) => rels.every((q) => holds(q, ctx))) !== inPieces(x, ps)) return false;

@@ -11,7 +11,7 @@ const parse = (t: string): Node | null => {
     throw e;
   }
 };
-const auto: ExtractOptions = { targets: ['latex', 'expr'], boxedFirst: true };
+const auto: ExtractOptions = { targets: ['latex', 'expr'], boxed: 'first' };
 const ex = (text: string, o: ExtractOptions = auto) => extractAnswer(text, o, parse);
 const val = (text: string, o: ExtractOptions = auto): string | null => {
   const n = ex(text, o).node;
@@ -31,10 +31,19 @@ describe('extractAnswer', () => {
     expect(val('\\boxed{1} no no no no no \\boxed{2}')).toBe('2');
   });
   it('ranks \\boxed{} with "final answer … is" when asked (Math-Verify\'s library default)', () => {
-    const later: ExtractOptions = { ...auto, boxedFirst: false };
+    const later: ExtractOptions = { ...auto, boxed: 'with_final_answer' };
     const text = 'The final answer is $4$. I hope it is correct. Also \\boxed{5}';
     expect(val(text, later)).toBe('4');
     expect(val(text)).toBe('5');
+  });
+  it('ranks \\boxed{} after "final answer … is", with "answer:", when asked', () => {
+    const late: ExtractOptions = { ...auto, boxed: 'after_final_answer' };
+    const text = 'So the final answer is $12$; a check gives \\boxed{13}';
+    expect(val(text, late)).toBe('12');
+    expect(val(text, { ...auto, boxed: 'with_final_answer' })).toBe('13');
+    // Same group as `answer:` (the later one wins), before a bare `answer` and loose LaTeX.
+    expect(val('Answer: $6$, then \\boxed{7}', late)).toBe('7');
+    expect(val('We get \\boxed{7}. The answer $6$ was a typo', late)).toBe('7');
   });
   it('follows answer anchors before loose numbers', () => {
     expect(val('Answer: $7$. Later we mention $8$.')).toBe('7');
@@ -43,6 +52,44 @@ describe('extractAnswer', () => {
     expect(val('Add it to the answer from the previous step: $4.00 + $2.00 = $6.00\n#### 6')).toBe('6');
     expect(val('Final Answer: The final answer is $\\frac{3}{4}$. I hope it is correct.')).toBe('3/4');
   });
+  it('reads an anchored number followed by alternatives as the list, not its first value', () => {
+    expect(val('So the answer is 9 or 11.')).toBe('{9, 11}');
+    expect(val('Answer: 9; 11')).toBe('{9, 11}');
+    expect(val('**Answer:** **9** and **11**')).toBe('{9, 11}');
+    expect(val('Final answer: 4+5, or 11', { targets: ['expr'], boxed: 'first' })).toBe('{(4 + 5), 11}');
+    expect(val('The answer is $9$ or $11$.', { targets: ['expr'], boxed: 'first' })).toBe('{9, 11}');
+    // A sentence that goes on is not a list.
+    expect(val('The answer is 9, which is odd.')).toBe('9');
+    expect(val('The answer is 9. 11 people agree.')).toBe('9');
+    expect(val('Answer: 9 apples and 11 pears')).toBe('9');
+    expect(val('The answer is 9 and a half')).toBe('9');
+    expect(val('The answer is 9, \\text{since} it is odd')).toBe('9');
+  });
+  it('keeps an alternative it cannot read as text, after a unit or a base too', () => {
+    const alts = (text: string): string[] | null => {
+      const n = ex(text).node;
+      return n && n.k === 'set' ? n.items.map(show) : null;
+    };
+    expect(alts('The answer is 12 or \\sqrt{145}.')).toEqual(['12', 'text(\\sqrt{145})']);
+    expect(alts('Answer: 12 or \\cot y')).toEqual(['12', 'text(\\cot y)']);
+    expect(alts('Answer: 12 or 3k')).toEqual(['12', 'text(3k)']);
+    expect(alts('The answer is -12 or -\\frac{\\pi}{3}.')).toEqual(['-12', 'text(-\\frac{\\pi}{3})']);
+    expect(alts('The answer is 45^\\circ or 135^\\circ.')).toEqual(['45', 'text(135^\\circ)']);
+    expect(alts('Answer: 31_7 or 22')).toEqual(['31', '22']);
+    expect(alts('The answer is \\$4.50 or \\$5.')).toEqual(['9/2', '5']);
+    // An anchored LaTeX answer followed by a plain alternative.
+    expect(alts('The answer is $12$ or 13.')).toEqual(['12', '13']);
+    expect(alts('Answer: $12$, or maybe $13$')).toEqual(['12', '13']);
+    // A later \\boxed{} is ranked on its own, not read as an alternative.
+    expect(val('The answer is $12$, \\boxed{13}')).toBe('13');
+  });
+  it('finds numbers in Chinese, Japanese and Korean text, which has no spaces', () => {
+    expect(val('所以小明一共有42本书。')).toBe('42');
+    expect(val('比例为5/8')).toBe('5/8');
+    expect(val('答えは42個です。')).toBe('42');
+    expect(val('정답은 42입니다')).toBe('42');
+    expect(val('答案是42或43。')).toBe('{42, 43}');
+  });
   it('reads a bold answer as the number, not "73**"', () => {
     const text = 'So answer is consistent.\n\nThus, the number who own all four is **73**.\n\n---\n\n✅ Final Answer: **73**';
     expect(val(text)).toBe('73');
@@ -50,7 +97,7 @@ describe('extractAnswer', () => {
     expect(val('Left: 437 + 2*234 = 905\n\n**Final Answer: 73**')).toBe('73');
   });
   it('reads numbers with separators, currency and percent', () => {
-    const expr: ExtractOptions = { targets: ['expr'], boxedFirst: true };
+    const expr: ExtractOptions = { targets: ['expr'], boxed: 'first' };
     expect(val('the number is not 10 which is 1,000.99€', expr)).toBe('100099/100');
     expect(val('Soucis : 2,74 $ a..', expr)).toBe('137/50');
     expect(val('it costs $1,000', expr)).toBe('1000');
@@ -66,9 +113,9 @@ describe('extractAnswer', () => {
     expect(ex('no maths here').reason).toBe('no answer found');
   });
   it('extracts inline math only within a line and display math across lines', () => {
-    expect(val('Answer $ \n 9 \n $', { targets: ['latex'], boxedFirst: true })).toBeNull();
-    expect(val('Answer $$ \n 9 \n $$', { targets: ['latex'], boxedFirst: true })).toBe('9');
-    expect(val('Answer \\[ \n 9 \n \\]', { targets: ['latex'], boxedFirst: true })).toBe('9');
+    expect(val('Answer $ \n 9 \n $', { targets: ['latex'], boxed: 'first' })).toBeNull();
+    expect(val('Answer $$ \n 9 \n $$', { targets: ['latex'], boxed: 'first' })).toBe('9');
+    expect(val('Answer \\[ \n 9 \n \\]', { targets: ['latex'], boxed: 'first' })).toBe('9');
   });
 });
 

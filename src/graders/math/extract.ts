@@ -5,6 +5,8 @@
  * within a group the candidate that ends last is tried first; the first that parses wins. The text
  * of the first candidate tried is kept as a fallback compared verbatim. Markdown bold around numbers
  * (`**73**`) is read as the number, not `73**`; a GSM8K answer line `#### 72` ranks with the first group.
+ * An anchored number followed by alternatives (`the answer is 5 or 7`, `Answer: 5; 7`) is the list
+ * of them, as `$5$ or $7$` already is: Math-Verify takes the first, paying a hedge as a commitment.
  */
 import { type Node, mkSet } from './ast.js';
 import { type Deadline, NO_DEADLINE } from './deadline.js';
@@ -15,11 +17,20 @@ import { parseDecimal } from './rational.js';
 /** What to extract: LaTeX math spans, or plain numbers and `1/2 * 3`-style expressions. */
 export type Target = 'latex' | 'expr';
 
+/** Rank of `\boxed{}` among the answer anchors (see {@link ExtractOptions.boxed}). */
+export type BoxedRank = 'first' | 'with_final_answer' | 'after_final_answer';
+
+const BOXED_PRIO: Record<BoxedRank, number> = { first: 0, with_final_answer: 50, after_final_answer: 100 };
+
 /** Extraction options. */
 export interface ExtractOptions {
   targets: readonly Target[];
-  /** `\boxed{}` candidates go with the first group (priority 0) or with `final answer … is` (50). */
-  boxedFirst: boolean;
+  /**
+   * Where `\boxed{}` candidates rank: with the first group (`first`, priority 0), with `final answer … is`
+   * (`with_final_answer`, 50: the rightmost of the two wins) or after it, with `answer:`
+   * (`after_final_answer`, 100).
+   */
+  boxed: BoxedRank;
 }
 
 /** The extracted answer: its parsed tree (null when nothing parsed) and the fallback text. */
@@ -52,11 +63,14 @@ const NUMBER = String.raw`(?<!\d)(?:(?<i1>-?[1-9]\d{0,2}(?:[ ,\u00a0\u2009\u202f
 const OPS = String.raw`+\-*×/^()÷`;
 // Bounded runs: an expression answer is short, and unbounded runs backtrack quadratically.
 const EXPR = String.raw`(?<expr>-?\(?-?\d[\d.\s${OPS}]{0,200}[${OPS}][\d.\s${OPS}]{1,200}\)?)`;
-const PRE = String.raw`(?:^|\s|=)(?:\*\*)?`;
-const SUF = String.raw`(?:\*\*)?(?:\.|,|:|\s|\)|\$|$)`;
+// Before a number: a space or `=`, or a CJK character (Chinese, Japanese and Korean text has no spaces:
+// `总共有99颗`); Math-Verify: a space or `=` only.
+const PRE = String.raw`(?:^|\s|=|(?<=[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff01-\uff60\u3000-\u303f]))(?:\*\*)?`;
+const SUF = String.raw`(?:\*\*)?(?:\.|,|:|\s|\)|\$|$|[。，、：；）！？])`;
 const CURRENCY = '[$€£¥₹₽₪₩₫฿₡₢₣₤₥₦₧₨₭₮₯₰₱₲₳₴₵₶₷₸₺₻₼₾₿]';
 const EXPR_A = `(?:${PRE}${EXPR}${SUF})`;
-const NUMBER_A = `(?:${PRE}${CURRENCY}?${NUMBER})`;
+// `\$4.50`: the escaped dollar of LaTeX-minded text is a currency sign too.
+const NUMBER_A = `(?:${PRE}(?:\\\\?${CURRENCY})?${NUMBER})`;
 const EON = `(?:${EXPR_A}|${NUMBER_A})`;
 
 type Need = 'final' | 'answer' | 'hope' | 'boxed' | 'hashes';
@@ -88,6 +102,8 @@ export interface Cand {
   spans?: Span[];
   boxedText?: string;
   groups?: Record<string, string | undefined>;
+  /** A LaTeX chain found after an answer anchor (`answer:`, `final answer … is`). */
+  anchored?: boolean;
 }
 
 function flattenSets(nodes: Node[]): Node[] {
@@ -124,6 +140,64 @@ function fromExpr(c: Cand, parse: ParseFn): { node: Node | null; str: string } {
   const m = /^(-?\d+)(?:\.(\d+))?$/.exec(cleaned);
   if (m) return numberCand(m[1]!, m[2] ? '.' + m[2] : '', '', false);
   return { node: cleaned ? parse(cleaned.replace(/\n/g, ' '), true) : null, str: raw };
+}
+
+// After an anchored number (`the answer is 5`), a connector and another number make a list:
+// `5 or 7`, `5, 7`, `5; 7`, `**5** or **7**`, `$5$ and $7$` (Math-Verify reads the first number only,
+// so a hedged answer is paid as if it were committed to its first value).
+const ALT_JOIN = /(?:\*\*|\$)?[ \t]*(?:[,;，；、][ \t]*(?:(?:or|and)\b[ \t]*)?|(?:or|and)\b[ \t]*|[或和][ \t]*)(?:(?:maybe|perhaps|possibly|probably)\b[ \t]*)?(?:\*\*|\\?\$)?[ \t]*/y;
+const ALT_ITEM = new RegExp(String.raw`(?:${EXPR}(?=${SUF})|${CURRENCY}?${NUMBER})`, 'y');
+const ALT_NUMBER = new RegExp(String.raw`${CURRENCY}?${NUMBER}`, 'y');
+// A unit or base after the number, before the connector: `90^\circ or 12`, `15\mbox{ cm}^2 or 3`, `52_8 or 72`.
+const ALT_UNIT = /(?:_\d+|_\{\d+\}|\^\s*\\circ|\^\s*\{\\circ\}|°|\\?%|[ \t]*\\(?:text|mbox)\s*\{[^{}]{0,40}\}(?:\^\d|\^\{\d\})?)/y;
+// Another answer this reader cannot take (`25 or \sqrt{66}`, `-4 or x=5`, `10 or \cot x`): still an
+// alternative. Not a word of prose (`25, which …`, `5 and a half`, `\text{since} …`), nor a `\boxed{}`
+// (ranked on its own: `boxed:`).
+const ALT_OTHER =
+  /(?:[-+−]\s*)?(?:\\(?!(?:quad|qquad|boxed|fbox)(?![a-zA-Z])|text\s*\{\s*(?:since|because|which|where|so|as|but|then|hence|thus|therefore|when|if|for)\b)[a-zA-Z{]|\$|\(\s*[-+\d\\a-zA-Z]|\[\s*[-+\d\\]|(?![aAI](?![a-zA-Z]))[a-zA-Z](?![a-zA-Z])|[a-zA-Z]{1,3}[=(^_{])/y;
+
+/**
+ * An anchored candidate `r` (a number, an expression or a LaTeX chain after `answer:`, `final answer …
+ * is`), or the list it starts when alternatives follow it (`the answer is 5 or 7` is {5, 7}, not 5;
+ * an alternative it cannot read is kept as text): a hedged answer is not the answer.
+ */
+function withAlternatives(text: string, c: Cand, r: { node: Node | null; str: string }, parse: ParseFn): { node: Node | null; str: string } {
+  // Back over what the candidate's suffix took (a space, a comma, `$`, `**`), not over a full stop.
+  let at = c.end;
+  while (at > c.start && c.end - at < 4 && /[ \t,;$*]/.test(text[at - 1]!)) at--;
+  const nodes: Node[] = [r.node!];
+  const strs: string[] = [r.str];
+  for (let n = 0; n < 32; n++) {
+    ALT_UNIT.lastIndex = at;
+    if (ALT_UNIT.test(text)) at = ALT_UNIT.lastIndex;
+    ALT_JOIN.lastIndex = at;
+    if (!ALT_JOIN.test(text)) break;
+    const from = ALT_JOIN.lastIndex;
+    let item: { node: Node | null; str: string } | null = null;
+    let m: RegExpExecArray | null = null;
+    // An expression (`3+2`), else the number alone (`7**.` is 7 in bold, not an expression).
+    for (const re of [ALT_ITEM, ALT_NUMBER]) {
+      re.lastIndex = from;
+      m = re.exec(text);
+      item = m ? fromExpr({ start: m.index, end: m.index + m[0].length, order: 0, groups: m.groups ?? {} }, parse) : null;
+      if (item?.node) break;
+    }
+    // `2k`, `3\sqrt{2}`, `4x^2`: more than the number read; an alternative all the same.
+    const more = !!m && !!item?.node && /[a-zA-Z\\^(_{]/.test(text[m.index + m[0].length] ?? '');
+    if (!m || !item?.node || more) {
+      ALT_OTHER.lastIndex = from;
+      if (more || ALT_OTHER.test(text)) {
+        const rest = text.slice(from, from + 100).split(/\.(?:\s|$)|\n/)[0]!;
+        nodes.push({ k: 'text', s: rest });
+        strs.push(rest);
+      }
+      break;
+    }
+    nodes.push(item.node);
+    strs.push(item.str);
+    at = m.index + m[0].length;
+  }
+  return nodes.length === 1 ? r : { node: mkSet(flattenSets(nodes)), str: strs.join(', ') };
 }
 
 /** `s` without its trailing characters matching `one` (one character) — a linear `s.replace(/[…]+$/, '')`. */
@@ -189,14 +263,14 @@ export function plainNumber(text: string): { node: Node; str: string; ambiguous:
  * candidate (by priority, then rightmost end) that parses is the answer.
  *
  * @example
- * extractAnswer('so the answer is $\\boxed{\\frac{1}{2}}$.', { targets: ['latex', 'expr'], boxedFirst: true }, parse).str
+ * extractAnswer('so the answer is $\\boxed{\\frac{1}{2}}$.', { targets: ['latex', 'expr'], boxed: 'first' }, parse).str
  * // → '\\frac{1}{2}'
  */
 export function extractAnswer(text: string, o: ExtractOptions, parse: ParseFn, deadline: Deadline = NO_DEADLINE): Extraction {
   const st: TextState = { text, box: firstBox(text), known: {}, scanner: null, deadline };
   const latex = o.targets.includes('latex');
   const expr = o.targets.includes('expr');
-  const boxPrio = o.boxedFirst ? 0 : 50;
+  const boxPrio = BOXED_PRIO[o.boxed];
   let fallback: string | null = null;
   for (const prio of PRIOS) {
     const cands: Cand[] = [];
@@ -205,7 +279,9 @@ export function extractAnswer(text: string, o: ExtractOptions, parse: ParseFn, d
     if (cands.length > 1) cands.sort(byEndThenStart);
     for (const c of cands) {
       deadline.check();
-      const r = c.groups ? fromExpr(c, parse) : fromLatex(c, parse);
+      let r = c.groups ? fromExpr(c, parse) : fromLatex(c, parse);
+      // Priority 0 ends its own candidates (`#### 72` alone on its line, `… I hope`): nothing can follow.
+      if (r.node && prio > 0 && prio < 300 && (c.groups || c.anchored)) r = withAlternatives(text, c, r, parse);
       if (r.str && fallback === null) fallback = r.str;
       if (r.node) return { node: r.node, str: fallback, source: r.str };
     }
@@ -258,6 +334,7 @@ function byEndThenStart(a: Cand, b: Cand): number {
 function pushChains(chains: ReadonlyArray<Omit<Cand, 'order'>>, cands: Cand[]): void {
   for (const c of chains) {
     (c as Cand).order = cands.length;
+    (c as Cand).anchored = true;
     cands.push(c as Cand);
   }
 }

@@ -170,6 +170,21 @@ describe('math grader: numbers as Math-Verify reads them', () => {
 
 describe('math grader: answer regions', () => {
   const m = buildGrader(mathGrader, { symbolic_fallback: false });
+  it('does not pay a hedged answer ("A or B") in any extraction mode; a list reference accepts the list', async () => {
+    for (const extract of ['auto', 'expr', 'latex']) {
+      const h = buildGrader(mathGrader, { extract, symbolic_fallback: false });
+      const latex = extract === 'expr' ? [] : ['\\boxed{64} or \\boxed{81}', '\\boxed{64 \\text{ or } 81}', '$x = 64$ or $x = 81$', '\\boxed{64 \\text{ (or 81)}}'];
+      for (const c of ['The answer is 64 or 81.', 'Final answer: 64, 81', '**Answer:** **64** or **81**', 'The answer is $64$ or $81$.', ...latex])
+        for (const ref of ['64', '81']) expect(await scoreOne(h, c, ref), `${extract}: ${c} vs ${ref}`).toBe(0);
+    }
+    expect(await scoreOne(m, 'The answer is 64 or 81.', '64, 81')).toBe(1);
+    expect(await scoreOne(m, 'The answer is 64, which is a square.', '64')).toBe(1);
+    expect(await scoreOne(m, '\\boxed{64 \\text{ (in base 10)}}', '64')).toBe(1);
+    // A qualifier or a second answer in the unit text, a word in a list: not a unit to drop.
+    for (const c of ['\\boxed{64 \\text{ or more}}', '\\boxed{64 \\text{ (or \\frac{1}{2})}}', '\\boxed{64, \\text{none}}', 'The answer is 64 or 8\\sqrt{2}.', 'Answer: 64^\\circ or 81'])
+      expect(await scoreOne(m, c, '64'), c).toBe(0);
+    expect(await scoreOne(m, 'The answer is \\$64.', '64')).toBe(1);
+  });
   it('reads the R1 answer tag: right 1, wrong 0, no answer 0 — never null', async () => {
     const r1 = (a: string) => `<think>Let me add 11 and 22. That is 33.</think>\n<answer>${a}</answer>`;
     const out = await gradeAll(m, [r1('33'), r1('34'), r1('I am not sure'), '<think>33'].map((completion) => ({ completion, reference: '33' })));

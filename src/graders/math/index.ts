@@ -24,7 +24,8 @@ export { MathVerifier, DEFAULT_OPTIONS, type MathOptions, type MathVerdict } fro
  * readable answer. With `extract: letter` it compares multiple-choice letters. Deliberate
  * departures from Math-Verify: tiny decimals compare by significant digits, `\sqrt(2)` is √2, `**73**`
  * is 73, `\mathrm{e}` is e, `28\%` also matches 28, a vector matches the same tuple, inequalities in one
- * variable compare by solution set, `i` is the imaginary unit. With `symbolic_fallback` (default)
+ * variable compare by solution set, `i` is the imaginary unit, a hedged `the answer is 5 or 7` is the list
+ * {5, 7} (not 5). With `symbolic_fallback` (default)
  * compute-engine is loaded when the grader is built (~1 s, ~60 MB, once per process).
  *
  * @example
@@ -58,9 +59,9 @@ export const mathGrader = defineGrader({
       .default(false)
       .describe('Also accept a relation prediction for a set reference (`-2 ≤ x ≤ 7` for `[-2, 7]`); the reverse is always accepted.'),
     boxed: z
-      .enum(['first', 'with_final_answer'])
+      .enum(['first', 'with_final_answer', 'after_final_answer'])
       .default('first')
-      .describe('Priority of `\\boxed{}`: tried first, or ranked with `final answer … is` (Math-Verify\'s library default).'),
+      .describe('Priority of `\\boxed{}`: tried first, ranked with `final answer … is` (the later of the two wins; Math-Verify\'s library default), or after it (with `answer:`).'),
     on_parse_failure: z
       .enum(['null', 'zero'])
       .default('zero')
@@ -95,7 +96,7 @@ export const mathGrader = defineGrader({
       precision: params.precision,
       strict: params.strict,
       allowSetRelation: params.allow_set_relation,
-      boxedFirst: params.boxed === 'first',
+      boxed: params.boxed,
       onParseFailure: params.on_parse_failure,
       timeoutMs: params.timeout_ms,
       cacheSize: params.cache_size,

@@ -35,14 +35,14 @@ function optionsFor(c: Case): MathOptions {
   const extract: MathOptions['extract'] = mt.includes('NativeLetters') ? 'letter' : mt.length > 1 ? 'auto' : mt[0] === 'latex' ? 'latex' : 'expr';
   // Math-Verify's test helper (compare_strings) ranks \boxed first; its parse() default and
   // lighteval rank it with "final answer … is".
-  const boxedFirst = !/parse_verify_default|lighteval/.test(c.config.harness ?? '');
+  const boxed = /parse_verify_default|lighteval/.test(c.config.harness ?? '') ? 'with_final_answer' : 'first';
   return {
     ...DEFAULT_OPTIONS,
     extract,
     precision: c.config.precision ?? 6,
     strict: c.config.strict ?? true,
     allowSetRelation: c.config.allow_set_relation_comp ?? false,
-    boxedFirst,
+    boxed,
     // A generous limit: verdicts here must not depend on how loaded the test machine is.
     timeoutMs: 10_000,
     fallback: ceFallback,

@@ -163,6 +163,37 @@ export function stripUnit(text: string): string {
 }
 const LETTER_UNIT_RE = /^(-?\d+(?:[.,]\d+)?)\s+(?:[mgslhtdc]|cm|mm|km|kg)\s*$/;
 
+// After a separator, the start of another answer: a LaTeX command, `$` or a one-letter variable
+// (behind spaces, `(` and a sign), or a bound (`5 \text{ or more}` is not 5). Sticky, tried once per
+// separator: linear in the text.
+const ANOTHER = /\s*(?:\(\s*)?(?:[-+]\s*)?(?:\\[a-zA-Z]|\$|[a-zA-Z](?![a-zA-Z])|(?:more|less|fewer|greater|larger|smaller|higher|lower|above|below|over|under)(?![a-zA-Z]))/y;
+
+/**
+ * True when a trailing text group names another answer after `,`, `;`, `or` or `and` (`or`/`and` are
+ * already `,` here): a number before the group closes, or a LaTeX command, `$` or a one-letter
+ * variable — `\text{ (or 7)}`, `\text{ (or \frac{1}{2})}`, `\text{ or p - q}`. One left-to-right pass.
+ */
+function namesAnotherAnswer(s: string): boolean {
+  let sep = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    let at = -1;
+    if (c === ',' || c === ';') at = i + 1;
+    else if ((c === 'o' || c === 'a' || c === 'O' || c === 'A') && !/[a-zA-Z]/.test(s[i - 1] ?? '')) {
+      const w = /^(?:or|and)(?![a-zA-Z])/i.exec(s.slice(i, i + 4));
+      if (w) at = i + w[0].length;
+    }
+    if (at >= 0) {
+      sep = true;
+      ANOTHER.lastIndex = at;
+      if (ANOTHER.test(s)) return true;
+      i = at - 1;
+    } else if (c === '}') sep = false;
+    else if (sep && c >= '0' && c <= '9') return true;
+  }
+  return false;
+}
+
 function stripTrailingText(text: string): string {
   // From the first top-level \text{ / \mbox{ to the end, when the answer ends with that group
   // (optionally ^2): `15\mbox{ cm}^2` → `15`, `\frac{1}{3} \text{meters}` → `\frac{1}{3}`. Groups inside
@@ -173,8 +204,11 @@ function stripTrailingText(text: string): string {
     const c = text[i];
     if (c === '\\') {
       if (depth === 0 && /^\\(?:text|mbox)\s*\{/.test(text.slice(i, i + 8))) {
+        // `5 \text{ (or 7)}` is a hedge, not a unit: keep it (it then reads as no single value).
+        if (namesAnotherAnswer(text.slice(i))) return text;
         const cut = text.slice(0, i).trim();
-        return cut === '' ? text : cut;
+        // `0, \text{Navin}` is a list with a word in it, not 0 with a unit.
+        return cut === '' || /[,;]$/.test(cut) ? text : cut;
       }
       i++;
     } else if (c === '{') depth++;

@@ -6,7 +6,7 @@
 import type { Node } from './ast.js';
 import { type CompareOptions, verifyNodes } from './compare.js';
 import { Deadline, MathTimeout } from './deadline.js';
-import { type Extraction, type Target, extractAnswer, extractLetter, plainNumber } from './extract.js';
+import { type BoxedRank, type Extraction, type Target, extractAnswer, extractLetter, plainNumber } from './extract.js';
 import { Lru } from './lru.js';
 import { normalizeLatex } from './normalize.js';
 import { ParseError, parseLatex } from './parser.js';
@@ -20,8 +20,8 @@ export interface MathOptions {
   precision: number;
   strict: boolean;
   allowSetRelation: boolean;
-  /** `\boxed{}` ranked first (true) or with `final answer … is` (false). */
-  boxedFirst: boolean;
+  /** `\boxed{}` ranked first, with `final answer … is`, or after it (with `answer:`). */
+  boxed: BoxedRank;
   timeoutMs: number;
   /** Score for an answer that is missing or does not parse: 0 (default) or null (opt-in skip). */
   onParseFailure: 'null' | 'zero';
@@ -47,7 +47,7 @@ export const DEFAULT_OPTIONS: MathOptions = {
   precision: 6,
   strict: true,
   allowSetRelation: false,
-  boxedFirst: true,
+  boxed: 'first',
   timeoutMs: 1000,
   onParseFailure: 'zero',
   cacheSize: 4096,
@@ -146,7 +146,7 @@ export class MathVerifier {
         const node = s ? this.parse(s, false, deadline) : null;
         if (node) ex = { node, str: s, source: s };
       }
-      prepared = { ex: ex ?? extractAnswer(text, { targets: this.targets, boxedFirst: this.opts.boxedFirst }, (t, pl) => this.parse(t, pl, deadline), deadline), letter: null, alt };
+      prepared = { ex: ex ?? extractAnswer(text, { targets: this.targets, boxed: this.opts.boxed }, (t, pl) => this.parse(t, pl, deadline), deadline), letter: null, alt };
     }
     this.golds.set(text, prepared);
     return prepared;
@@ -214,7 +214,7 @@ export class MathVerifier {
       const node = s ? this.parse(s, false, deadline) : null;
       if (node) p = { node, str: s, source: s };
     }
-    p ??= extractAnswer(completion, { targets: this.targets, boxedFirst: this.opts.boxedFirst }, (t, plain) => this.parse(t, plain, deadline), deadline);
+    p ??= extractAnswer(completion, { targets: this.targets, boxed: this.opts.boxed }, (t, plain) => this.parse(t, plain, deadline), deadline);
     const details: Record<string, unknown> = { extracted: p.source ?? p.str, reference: g.source ?? g.str };
     if (g.node && p.node) {
       const o: CompareOptions = {
