@@ -44,6 +44,22 @@ const zodEnglishOnly = {
   },
 };
 
+/**
+ * commander requires `node:child_process` when it loads, for subcommands run as separate executables,
+ * which rewardkit has none of; loading it (with net, dgram and streams) costs Node ~15 ms at every
+ * start. In the bundle, commander gets a stand-in that requires the module on first use.
+ */
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?child_process$/ }, (a) => (/[\\/]commander[\\/]/.test(a.importer) ? { path: 'child_process', namespace: 'lazy-builtin' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, () => ({
+      contents: "let m; const get = () => (m ??= require('node:child_process'));\nmodule.exports = new Proxy({}, { get: (_, k) => get()[k], has: (_, k) => k in get() });\n",
+      loader: 'js',
+    }));
+  },
+};
+
 let esbuild;
 try {
   esbuild = await import('esbuild');
@@ -67,7 +83,7 @@ await esbuild.build({
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
-  plugins: [zodEnglishOnly],
+  plugins: [zodEnglishOnly, lazyChildProcess],
   // The bundled CommonJS packages (commander) call require() for Node built-ins.
   banner: { js: "import { createRequire as __rkCreateRequire } from 'node:module'; const require = __rkCreateRequire(import.meta.url);" },
 });

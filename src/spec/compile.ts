@@ -3,8 +3,10 @@ import type { Spec } from './schema.js';
 import { loadSpecFile } from './load.js';
 import { preloadModules } from '../graders/module.js';
 import { compileSpecWith, type CompiledSpec } from './compile_core.js';
+import { buildBackends } from '../backends/config.js';
+import { buildCredit, signalParams } from '../credit/registry.js';
 
-export type { CompiledSpec, StepComponents } from './compile_core.js';
+export type { CompiledSpec, SpecParts, StepComponents } from './compile_core.js';
 export { compileSpecFileAsync } from './load_async.js';
 
 /**
@@ -13,7 +15,7 @@ export { compileSpecFileAsync } from './load_async.js';
  * {@link SpecError} with their path, all at once.
  */
 export function compileSpec(spec: Spec, opts: { source?: string; specDir?: string } = {}): CompiledSpec {
-  return compileSpecWith(spec, opts, graderKind);
+  return compileSpecWith(spec, opts, { kind: graderKind, buildBackends, credit: { buildCredit, signalParams } });
 }
 
 /**

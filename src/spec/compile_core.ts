@@ -4,11 +4,11 @@ import type { Combiner } from '../combine/types.js';
 import { buildShapers } from '../shape/registry.js';
 import { buildEstimator } from '../advantage/registry.js';
 import type { Estimator } from '../advantage/types.js';
-import { buildCredit, signalParams } from '../credit/registry.js';
+import type { buildCredit, signalParams } from '../credit/registry.js';
 import type { Credit } from '../credit/types.js';
 import type { Spec } from './schema.js';
 import { SpecError, type SpecIssue } from './errors.js';
-import { buildBackends, type BuiltBackends } from '../backends/config.js';
+import type { buildBackends, BuiltBackends } from '../backends/config.js';
 import { compileAnswerRegion, type AnswerRegion } from '../graders/answer.js';
 import type { Backend } from '../backends/types.js';
 
@@ -39,6 +39,12 @@ export interface StepComponents {
   readonly graders: readonly Grader[];
 }
 
+/** A section builder the caller must have passed for a spec that has the section. */
+function need<T>(part: T | undefined, section: string): T {
+  if (part === undefined) throw new Error(`internal error: the spec has \`${section}\` but its builder was not loaded`);
+  return part;
+}
+
 function at(path: string, e: unknown): SpecIssue {
   if (e instanceof ParamError) return { path: `${path}.${e.param}`.replace(/\.(\d+)(?=\.|$)/g, '[$1]'), message: e.message };
   return { path, message: e instanceof Error ? e.message : String(e) };
@@ -51,12 +57,23 @@ function allAt(path: string, e: unknown): SpecIssue[] {
 }
 
 /**
- * Builds the graders, combiner, shapers and estimator of a validated spec, taking each component's
- * grader kind from `kinds` (compile.ts passes the full registry, load_async.ts the kinds the spec
- * names). Params that are well-typed but wrong (a regex that does not compile, a gate naming no
- * component) are reported as a {@link SpecError} with their path, all at once.
+ * What {@link compileSpecWith} builds a spec from, besides the always-loaded combiners, shapers and
+ * estimators: the grader kinds, and the builders of the sections whose modules are heavy to import
+ * (needed only when the spec has the section). compile.ts passes the full registry and both builders;
+ * load_async.ts the kinds the spec names and the builders of the sections it has.
  */
-export function compileSpecWith(spec: Spec, opts: { source?: string; specDir?: string }, kinds: (kind: string) => GraderKind | undefined): CompiledSpec {
+export interface SpecParts {
+  kind(name: string): GraderKind | undefined;
+  buildBackends?: typeof buildBackends;
+  credit?: { buildCredit: typeof buildCredit; signalParams: typeof signalParams };
+}
+
+/**
+ * Builds the graders, combiner, shapers and estimator of a validated spec from `parts`. Params that
+ * are well-typed but wrong (a regex that does not compile, a gate naming no component) are reported as
+ * a {@link SpecError} with their path, all at once.
+ */
+export function compileSpecWith(spec: Spec, opts: { source?: string; specDir?: string }, parts: SpecParts): CompiledSpec {
   const source = opts.source ?? spec.name;
   const specDir = opts.specDir ?? process.cwd();
   const issues: SpecIssue[] = [];
@@ -69,7 +86,7 @@ export function compileSpecWith(spec: Spec, opts: { source?: string; specDir?: s
   let backends: BuiltBackends | null = null;
   if (spec.backends && Object.keys(spec.backends).length > 0) {
     try {
-      backends = buildBackends(spec.backends, { specDir });
+      backends = need(parts.buildBackends, 'backends')(spec.backends, { specDir });
     } catch (e) {
       if (e instanceof SpecError) issues.push(...e.issues);
       else issues.push({ path: 'backends', message: e instanceof Error ? e.message : String(e) });
@@ -93,7 +110,7 @@ export function compileSpecWith(spec: Spec, opts: { source?: string; specDir?: s
       grader: string;
     } & Record<string, unknown>;
     try {
-      const built = kinds(grader)!.create(params as never, { specDir, name, backends: ctxBackends, answer, registerBackend: (b) => own.push(b) });
+      const built = parts.kind(grader)!.create(params as never, { specDir, name, backends: ctxBackends, answer, registerBackend: (b) => own.push(b) });
       if (scope === 'step' && built.scope === 'group') throw new ParamError('scope', `grader "${grader}" grades whole groups and cannot be step-scoped`);
       (scope === 'step' ? stepGraders : graders).push(built);
       (scope === 'step' ? stepNames : names).push(name);
@@ -130,6 +147,7 @@ export function compileSpecWith(spec: Spec, opts: { source?: string; specDir?: s
   let credit: Credit | null = null;
   if (spec.credit) {
     try {
+      const { buildCredit, signalParams } = need(parts.credit, 'credit');
       credit = buildCredit(spec.credit);
       for (const { param, signal } of signalParams(spec.credit))
         if (!stepNames.includes(signal))

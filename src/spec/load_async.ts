@@ -1,10 +1,11 @@
 import { dirname } from 'node:path';
+import type { z } from 'zod';
 import { loadGraderKinds } from '../graders/kinds.js';
 import type { GraderKind } from '../graders/types.js';
 import { checkTopLevel, graderIssues, parseSpecYaml, readSpecFile, type LoadedSpec } from './read.js';
-import { specSchemaOf } from './schema_of.js';
+import { ABSENT, specSchemaOf } from './schema_of.js';
 import type { Spec } from './schema.js';
-import { compileSpecWith, type CompiledSpec } from './compile_core.js';
+import { compileSpecWith, type CompiledSpec, type SpecParts } from './compile_core.js';
 
 /**
  * Loading a spec with only the grader kinds it names (start-up time, issue 12): `rewardkit score` with
@@ -20,13 +21,29 @@ export interface LoadedSpecKinds extends LoadedSpec {
   kinds: ReadonlyMap<string, GraderKind>;
 }
 
-/** Schemas already built, by the sorted list of kinds they accept. */
-const schemas = new Map<string, ReturnType<typeof specSchemaOf>>();
+type Schema = ReturnType<typeof specSchemaOf<z.ZodType, z.ZodType>>;
 
-function schemaFor(kinds: ReadonlyMap<string, GraderKind>): ReturnType<typeof specSchemaOf> {
-  const key = [...kinds.keys()].sort().join(',');
+/** Schemas already built, by the sorted list of kinds they accept and the optional sections they have. */
+const schemas = new Map<string, Schema>();
+
+/** Whether the raw spec has the (optional) top-level section `key`. */
+function has(raw: object, key: string): boolean {
+  return Object.hasOwn(raw, key) && (raw as Record<string, unknown>)[key] !== undefined;
+}
+
+/** The spec schema for these kinds, with the backends and credit sections only when the spec has them. */
+async function schemaFor(kinds: ReadonlyMap<string, GraderKind>, raw: object): Promise<Schema> {
+  const withBackends = has(raw, 'backends');
+  const withCredit = has(raw, 'credit');
+  const key = `${[...kinds.keys()].sort().join(',')}|${withBackends}|${withCredit}`;
   let s = schemas.get(key);
-  if (!s) schemas.set(key, (s = specSchemaOf([...kinds.values()])));
+  if (!s) {
+    const [backends, credit] = await Promise.all([
+      withBackends ? import('../backends/config.js').then((m) => m.backendsSectionSchema) : ABSENT,
+      withCredit ? import('../credit/registry.js').then((m) => m.creditSchema) : ABSENT,
+    ]);
+    schemas.set(key, (s = specSchemaOf([...kinds.values()], { backends, credit })));
+  }
   return s;
 }
 
@@ -47,7 +64,7 @@ export async function parseSpecAsync(raw: unknown, source = 'spec'): Promise<{ s
   // loader reports them (with every other issue of the spec).
   if (!Array.isArray(comps) || comps.length === 0 || graderIssues(raw).length > 0) return fullParse(raw, source);
   const kinds = await loadGraderKinds(comps.map((c) => (c as { grader: string }).grader));
-  const res = schemaFor(kinds).safeParse(raw);
+  const res = (await schemaFor(kinds, raw as object)).safeParse(raw);
   if (!res.success) return fullParse(raw, source);
   return { spec: res.data as Spec, kinds };
 }
@@ -64,8 +81,14 @@ export async function loadSpecFileAsync(path: string): Promise<LoadedSpecKinds> 
  * components have their modules imported first (as `compileSpecAsync` does).
  */
 export async function compileLoadedSpec(loaded: LoadedSpecKinds, source: string): Promise<CompiledSpec> {
-  if (loaded.kinds.has('module')) await (await import('../graders/module.js')).preloadModules(loaded.spec, loaded.dir);
-  return compileSpecWith(loaded.spec, { source, specDir: loaded.dir }, (k) => loaded.kinds.get(k));
+  const { spec, kinds, dir } = loaded;
+  const [buildBackends, credit] = await Promise.all([
+    spec.backends ? import('../backends/config.js').then((m) => m.buildBackends) : undefined,
+    spec.credit ? import('../credit/registry.js') : undefined,
+    kinds.has('module') ? import('../graders/module.js').then((m) => m.preloadModules(spec, dir)) : undefined,
+  ]);
+  const parts: SpecParts = { kind: (k) => kinds.get(k), buildBackends, credit };
+  return compileSpecWith(spec, { source, specDir: dir }, parts);
 }
 
 /**

@@ -4,8 +4,6 @@ import { combineSchema } from '../combine/registry.js';
 import { shapeSchema } from '../shape/registry.js';
 import { advantageSchema } from '../advantage/registry.js';
 import { diagnoseOptionsSchema } from '../diagnose/index.js';
-import { creditSchema } from '../credit/registry.js';
-import { backendsSectionSchema } from '../backends/config.js';
 import { answerRegionSchema } from '../graders/answer.js';
 
 /**
@@ -49,13 +47,26 @@ export function componentSchemaOf(kinds: readonly GraderKind[]) {
   return members.length === 1 ? members[0]! : z.discriminatedUnion('grader', members as unknown as [ReturnType<typeof componentMember>, ReturnType<typeof componentMember>]);
 }
 
+/**
+ * The schemas of the sections a spec may leave out whose modules are heavy to import (model backends,
+ * credit methods): schema.ts passes the real ones; the CLI's loader passes the real one for a section
+ * the spec has and {@link ABSENT} for one it has not.
+ */
+export interface SpecSections<B extends z.ZodType, C extends z.ZodType> {
+  backends: B;
+  credit: C;
+}
+
+/** Stands for a section the spec does not have (any value would be an error; none is given). */
+export const ABSENT = z.never();
+
 /** The whole spec, its components restricted to these grader kinds. */
-export function specSchemaOf(kinds: readonly GraderKind[]) {
+export function specSchemaOf<B extends z.ZodType, C extends z.ZodType>(kinds: readonly GraderKind[], sections: SpecSections<B, C>) {
   return z
     .strictObject({
       name: z.string().min(1).default('reward').describe('Name of the reward (shown in reports and used for routing in the server).'),
       description: z.string().optional().describe('Free text for people reading the spec.'),
-      backends: backendsSectionSchema
+      backends: sections.backends
         .optional()
         .describe('Named model backends (an OpenAI-compatible server, an embedded GGUF file) that model graders use with `backend: <name>`.'),
       answer: answerRegionSchema
@@ -67,7 +78,7 @@ export function specSchemaOf(kinds: readonly GraderKind[]) {
       combine: combineSchema.optional().describe('How the components become one reward (default: weighted_sum).'),
       shape: shapeSchema.optional().describe('Shapers applied to the reward in order, before the estimator.'),
       advantage: advantageSchema.optional().describe('Estimator turning rewards into advantages; omitted = no `advantage` in the output.'),
-      credit: creditSchema
+      credit: sections.credit
         .optional()
         .describe('Step-level credit assignment for rollouts with `steps`: every output step gets `reward` and `advantage`.'),
       diagnostics: diagnoseOptionsSchema.optional().describe('Thresholds of the batch diagnostics (pass/fail levels for all_pass/all_fail flags, tie and zero tolerances).'),
