@@ -4,9 +4,10 @@
  * (each ES module costs Node a resolve, a read and a compile; loading them was most of the start-up).
  *
  * - Code splitting keeps each command lazy: `rewardkit score` loads the score chunk and what it needs,
- *   not the server or the evaluation suite (the same split as src/cli/main.ts's dynamic imports).
- * - Bundled: rewardkit's own code and the small pure-JS packages every command loads at start-up
- *   (zod, yaml, commander, re2js, fastest-levenshtein). Every other dependency stays an `import` of
+ *   not the server or the evaluation suite (the same split as src/cli/main.ts's dynamic imports), and
+ *   of the graders only those its spec names (src/graders/kinds.ts, src/spec/load_async.ts).
+ * - Bundled: rewardkit's own code and the small pure-JS packages the commands load (zod, yaml,
+ *   commander, re2js, fastest-levenshtein). Every other dependency stays an `import` of
  *   node_modules: native addons (better-sqlite3, node-llama-cpp), packages that start worker threads
  *   or child processes from their own files (piscina, tsx, esbuild), and the heavy ones graders load
  *   only when a spec uses them (compute-engine, node-sql-parser, ajv, mathjs, openai, …).
