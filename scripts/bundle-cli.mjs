@@ -4,9 +4,10 @@
  * (each ES module costs Node a resolve, a read and a compile; loading them was most of the start-up).
  *
  * - Code splitting keeps each command lazy: `rewardkit score` loads the score chunk and what it needs,
- *   not the server or the evaluation suite (the same split as src/cli/main.ts's dynamic imports).
- * - Bundled: rewardkit's own code and the small pure-JS packages every command loads at start-up
- *   (zod, yaml, commander, re2js, fastest-levenshtein). Every other dependency stays an `import` of
+ *   not the server or the evaluation suite (the same split as src/cli/main.ts's dynamic imports), and
+ *   of the graders only those its spec names (src/graders/kinds.ts, src/spec/load_async.ts).
+ * - Bundled: rewardkit's own code and the small pure-JS packages the commands load (zod, yaml,
+ *   commander, re2js, fastest-levenshtein). Every other dependency stays an `import` of
  *   node_modules: native addons (better-sqlite3, node-llama-cpp), packages that start worker threads
  *   or child processes from their own files (piscina, tsx, esbuild), and the heavy ones graders load
  *   only when a spec uses them (compute-engine, node-sql-parser, ajv, mathjs, openai, …).
@@ -44,6 +45,22 @@ const zodEnglishOnly = {
   },
 };
 
+/**
+ * commander requires `node:child_process` when it loads, for subcommands run as separate executables,
+ * which rewardkit has none of; loading it (with net, dgram and streams) costs Node ~15 ms at every
+ * start. In the bundle, commander gets a stand-in that requires the module on first use.
+ */
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?child_process$/ }, (a) => (/[\\/]commander[\\/]/.test(a.importer) ? { path: 'child_process', namespace: 'lazy-builtin' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, () => ({
+      contents: "let m; const get = () => (m ??= require('node:child_process'));\nmodule.exports = new Proxy({}, { get: (_, k) => get()[k], has: (_, k) => k in get() });\n",
+      loader: 'js',
+    }));
+  },
+};
+
 let esbuild;
 try {
   esbuild = await import('esbuild');
@@ -67,7 +84,7 @@ await esbuild.build({
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
-  plugins: [zodEnglishOnly],
+  plugins: [zodEnglishOnly, lazyChildProcess],
   // The bundled CommonJS packages (commander) call require() for Node built-ins.
   banner: { js: "import { createRequire as __rkCreateRequire } from 'node:module'; const require = __rkCreateRequire(import.meta.url);" },
 });

@@ -70,3 +70,30 @@ describe.skipIf(!fresh)('CLI bundle', { timeout: 180_000 }, () => {
     expect(rewardkit(['--version']).stdout).toBe(`${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`);
   });
 });
+
+describe('start-up: a command loads the grader kinds its spec names, no others', { timeout: 180_000 }, () => {
+  it('score and spec check with examples/gsm8k.yaml (numeric, format, length) load neither the registry nor other graders', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rk-lazy-kinds-'));
+    try {
+      writeFileSync(join(dir, 'hooks.mjs'), "export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.includes('/dist/')) process.stderr.write('loaded ' + r.url + '\\n'); return r; }\n");
+      writeFileSync(join(dir, 'register.mjs'), "import { register } from 'node:module';\nregister(new URL('./hooks.mjs', import.meta.url));\n");
+      for (const args of [
+        ['score', '--spec', 'examples/gsm8k.yaml', '--in', 'examples/gsm8k_rollouts.jsonl', '--out', join(dir, 'out.jsonl'), '-q'],
+        ['spec', 'check', 'examples/gsm8k.yaml'],
+      ]) {
+        // The compiled modules (one file each), so that the list names every module the command loads.
+        const r = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), join(ROOT, 'bin', 'rewardkit.js'), ...args], {
+          cwd: ROOT,
+          encoding: 'utf8',
+          env: { ...process.env, REWARDKIT_NO_BUNDLE: '1' },
+        });
+        expect(r.status, r.stderr).toBe(0);
+        const graders = [...r.stderr.matchAll(/^loaded .*\/dist\/graders\/(.*)$/gm)].map((m) => m[1]!);
+        expect(graders, args.join(' ')).toEqual(expect.arrayContaining(['kinds.js', 'numeric.js', 'format.js', 'length.js']));
+        expect(graders.filter((f) => f === 'registry.js' || /^(math|sql|code|judge|python|tool_call)\//.test(f) || f === 'json.js'), args.join(' ')).toEqual([]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

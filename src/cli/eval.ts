@@ -2,19 +2,25 @@ import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { SpecError } from '../spec/errors.js';
 import { InputFileError } from '../rollout/jsonl.js';
-import { parseSourceAsync, type RewardSource } from '../evaluate/source.js';
+import type { RewardSource } from '../evaluate/source.js';
 import { EvalInputError } from '../evaluate/io.js';
-import { evaluatePairs, type PairsResult, type AccuracyCell } from '../evaluate/pairs.js';
-import { evaluateBon, type BonResult } from '../evaluate/bon.js';
-import { evaluateStrength, type StrengthResult } from '../evaluate/strength.js';
-import { evaluatePreferences, type PreferencesResult } from '../evaluate/preferences.js';
-import { evaluateEpic, stepSource, type EpicResult, type StepSource } from '../evaluate/epic.js';
-import { evaluateHacking, type HackingResult } from '../evaluate/hacking.js';
-import { evaluateDownstream, type DownstreamResult, type Correlation } from '../evaluate/downstream.js';
-import { evaluateSycophancy, type SycophancyResult, type MeanCI } from '../evaluate/sycophancy.js';
-import { renderReport, type EvalResult } from '../evaluate/report.js';
+import type { PairsResult, AccuracyCell } from '../evaluate/pairs.js';
+import type { BonResult } from '../evaluate/bon.js';
+import type { StrengthResult } from '../evaluate/strength.js';
+import type { PreferencesResult } from '../evaluate/preferences.js';
+import type { EpicResult, StepSource } from '../evaluate/epic.js';
+import type { HackingResult } from '../evaluate/hacking.js';
+import type { DownstreamResult, Correlation } from '../evaluate/downstream.js';
+import type { SycophancyResult, MeanCI } from '../evaluate/sycophancy.js';
+import type { EvalResult } from '../evaluate/report.js';
 import { num, renderTable } from './table.js';
 import { positiveInt, nonNegInt, number } from './args.js';
+
+/**
+ * The evaluation suite (it loads every grader kind), imported when an `eval` command runs, not when
+ * `rewardkit --help` lists the commands (start-up time).
+ */
+const suite = () => import('../evaluate/index.js');
 
 /** Where a command writes: stdout for the result, stderr for warnings and progress. Tests pass their own. */
 export interface EvalIO {
@@ -62,7 +68,7 @@ async function run<R extends EvalResult>(o: CommonOptions, io: EvalIO, evaluate:
   if (io.tty && !o.quiet) process.stderr.write('\r\x1b[2K');
   if (o.report) {
     try {
-      writeFileSync(o.report, renderReport(result));
+      writeFileSync(o.report, (await suite()).renderReport(result));
     } catch (e) {
       io.err(`error: cannot write ${o.report}: ${(e as Error).message}`);
       return 1;
@@ -76,6 +82,8 @@ async function run<R extends EvalResult>(o: CommonOptions, io: EvalIO, evaluate:
 /** The sources named on the command line, spec files loaded with their `grader: module` modules; null (after an error line) when one is invalid. */
 async function loadSources(args: string[], io: EvalIO): Promise<RewardSource[] | null> {
   try {
+    // Imported when a command runs (it loads every grader kind), not when `--help` lists commands.
+    const { parseSourceAsync } = await import('../evaluate/source.js');
     const sources: RewardSource[] = [];
     for (const a of args) sources.push(await parseSourceAsync(a));
     return sources;
@@ -162,8 +170,8 @@ export async function runEvalPairs(o: PairsCommandOptions, io: EvalIO = defaultI
   return run(
     o,
     io,
-    (log, progress) =>
-      evaluatePairs(o.in, sources[0]!, {
+    async (log, progress) =>
+      (await suite()).evaluatePairs(o.in, sources[0]!, {
         sections: parseSections(o.section),
         temperature: o.temperature,
         level: o.level,
@@ -202,7 +210,7 @@ export function renderBonText(r: BonResult): string {
 export async function runEvalBon(o: BonCommandOptions, io: EvalIO = defaultIO()): Promise<number> {
   const sources = await loadSources([o.spec], io);
   if (!sources) return 1;
-  return run(o, io, (log, progress) => evaluateBon(o.in, sources[0]!, { strict: o.strict, log, progress }), renderBonText, 'rows');
+  return run(o, io, async (log, progress) => (await suite()).evaluateBon(o.in, sources[0]!, { strict: o.strict, log, progress }), renderBonText, 'rows');
 }
 
 // ───────────────────────────── strength ─────────────────────────────
@@ -247,8 +255,8 @@ export async function runEvalStrength(o: StrengthCommandOptions, io: EvalIO = de
   return run(
     o,
     io,
-    (log, progress) =>
-      evaluateStrength(o.in, sources, {
+    async (log, progress) =>
+      (await suite()).evaluateStrength(o.in, sources, {
         normalize: o.normalize,
         flipQuantile: o.flipQuantile,
         out: o.out,
@@ -300,7 +308,7 @@ export function renderPreferencesText(r: PreferencesResult): string {
 }
 
 export async function runEvalPreferences(o: PreferencesCommandOptions, io: EvalIO = defaultIO()): Promise<number> {
-  return run(o, io, (log) => evaluatePreferences(o.in, { margin: o.margin, minComparisons: o.minComparisons, out: o.out, pairsOut: o.pairsOut, strict: o.strict, log }), renderPreferencesText, 'comparisons');
+  return run(o, io, async (log) => (await suite()).evaluatePreferences(o.in, { margin: o.margin, minComparisons: o.minComparisons, out: o.out, pairsOut: o.pairsOut, strict: o.strict, log }), renderPreferencesText, 'comparisons');
 }
 
 // ───────────────────────────── epic ─────────────────────────────
@@ -338,7 +346,7 @@ export async function runEvalEpic(o: EpicCommandOptions, io: EvalIO = defaultIO(
     io.err('error: eval epic compares rewards over one space: either all sources are step:KEY (transitions) or none is (whole rollouts)');
     return 2;
   }
-  if (steps > 0) sources = args.map(stepSource);
+  if (steps > 0) sources = args.map((await suite()).stepSource);
   else {
     const loaded = await loadSources(args, io);
     if (!loaded) return 1;
@@ -347,7 +355,7 @@ export async function runEvalEpic(o: EpicCommandOptions, io: EvalIO = defaultIO(
   return run(
     o,
     io,
-    (log, progress) => evaluateEpic(o.in, sources, { gamma: o.gamma, bootstrap: o.bootstrap, seed: o.seed, batchSize: o.batchSize, strict: o.strict, log, progress }),
+    async (log, progress) => (await suite()).evaluateEpic(o.in, sources, { gamma: o.gamma, bootstrap: o.bootstrap, seed: o.seed, batchSize: o.batchSize, strict: o.strict, log, progress }),
     renderEpicText,
     'rollouts',
   );
@@ -390,8 +398,8 @@ export async function runEvalHacking(o: HackingCommandOptions, io: EvalIO = defa
   return run(
     o,
     io,
-    (log, progress) =>
-      evaluateHacking(o.in, sources[0]!, sources[1]!, { maxN: o.maxN, replacement: o.replacement, threshold: o.threshold, batchSize: o.batchSize, strict: o.strict, log, progress }),
+    async (log, progress) =>
+      (await suite()).evaluateHacking(o.in, sources[0]!, sources[1]!, { maxN: o.maxN, replacement: o.replacement, threshold: o.threshold, batchSize: o.batchSize, strict: o.strict, log, progress }),
     renderHackingText,
     'rollouts',
   );
@@ -442,7 +450,7 @@ export async function runEvalDownstream(o: DownstreamCommandOptions, io: EvalIO 
   return run(
     o,
     io,
-    (log, progress) => evaluateDownstream(o.in, o.bon, sources, { level: o.level, minUserPairs: o.minUserPairs, batchPairs: o.batchSize, strict: o.strict, log, progress }),
+    async (log, progress) => (await suite()).evaluateDownstream(o.in, o.bon, sources, { level: o.level, minUserPairs: o.minUserPairs, batchPairs: o.batchSize, strict: o.strict, log, progress }),
     renderDownstreamText,
     'rows',
   );
@@ -477,7 +485,7 @@ export function renderSycophancyText(r: SycophancyResult): string {
 export async function runEvalSycophancy(o: SycophancyCommandOptions, io: EvalIO = defaultIO()): Promise<number> {
   const sources = await loadSources([o.spec], io);
   if (!sources) return 1;
-  return run(o, io, (log, progress) => evaluateSycophancy(o.in, sources[0]!, { level: o.level, batchPairs: o.batchSize, strict: o.strict, log, progress }), renderSycophancyText, 'rows');
+  return run(o, io, async (log, progress) => (await suite()).evaluateSycophancy(o.in, sources[0]!, { level: o.level, batchPairs: o.batchSize, strict: o.strict, log, progress }), renderSycophancyText, 'rows');
 }
 
 // ───────────────────────────── registration ─────────────────────────────

@@ -1,21 +1,20 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { graderKinds } from '../graders/registry.js';
 import { renderTable } from './table.js';
-import { loadSpecFile } from '../spec/load.js';
 import { SpecError } from '../spec/errors.js';
-import { moduleKindsOf, preloadModules } from '../graders/module.js';
 import type { GraderKind } from '../graders/types.js';
 
 /**
  * `rewardkit graders [KIND] [--spec S]`: lists grader kinds, or shows one kind's params. `extra` are
  * kinds a spec's `grader: module` components export (listed as `module:<component>`, after the
- * built-in kinds; KIND may name one by component or by its own kind name).
+ * built-in kinds; KIND may name one by component or by its own kind name). `graderKinds`: the registry's
+ * (graders/registry.ts), which the command imports when it runs.
  */
 export function runGraders(
   kind: string | undefined,
   out: (s: string) => void = (s) => process.stdout.write(s + '\n'),
   extra: readonly { label: string; kind: GraderKind }[] = [],
+  graderKinds: readonly GraderKind[],
 ): number {
   if (!kind) {
     out(
@@ -45,8 +44,11 @@ export function registerGraders(program: Command): void {
     .argument('[kind]', 'a grader kind')
     .option('--spec <file>', 'also list the kinds (made with defineGrader) that this spec\'s `grader: module` components export')
     .action(async (kind: string | undefined, o: { spec?: string }) => {
+      // Every grader kind: imported when the command runs, not when `rewardkit --help` lists the commands.
+      const { graderKinds } = await import('../graders/registry.js');
       let extra: { label: string; kind: GraderKind }[] = [];
       if (o.spec !== undefined) {
+        const [{ loadSpecFile }, { moduleKindsOf, preloadModules }] = await Promise.all([import('../spec/load.js'), import('../graders/module.js')]);
         try {
           const loaded = loadSpecFile(o.spec);
           await preloadModules(loaded.spec, loaded.dir);
@@ -58,6 +60,6 @@ export function registerGraders(program: Command): void {
           return;
         }
       }
-      process.exitCode = runGraders(kind, undefined, extra);
+      process.exitCode = runGraders(kind, undefined, extra, graderKinds);
     });
 }

@@ -1,6 +1,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { experimentByName, experiments } from '../lab/registry.js';
+/**
+ * The experiments (their environments and learners, and the library they score with), imported when a
+ * `lab` command runs, not when `rewardkit --help` lists the commands (start-up time).
+ */
+const registry = () => import('../lab/registry.js');
 import { renderLabReport } from '../lab/report.js';
 import type { Experiment, ExperimentResult } from '../lab/types.js';
 import { addBackendOptions, openChatBackend, UsageError, type BackendOptions } from './inputs.js';
@@ -35,6 +39,7 @@ export function renderLabResult(r: ExperimentResult): string {
  * as `spec draft` takes it), the experiments that take a judge ({@link Experiment.judge}) get it.
  */
 export async function runLab(name: string, o: LabRunOptions, out: (s: string) => void = (s) => process.stdout.write(s + '\n'), err: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<number> {
+  const { experimentByName, experiments } = await registry();
   let chosen: Experiment[];
   try {
     chosen = name === 'all' ? [...experiments] : [experimentByName(name)];
@@ -89,12 +94,14 @@ export async function runLab(name: string, o: LabRunOptions, out: (s: string) =>
 }
 
 /** The `lab list --json` value: one object per experiment. */
-export function labListJson(): { name: string; title: string; paper: string; defaultSeeds: number; variants: Record<string, string>; judge?: string }[] {
+export async function labListJson(): Promise<{ name: string; title: string; paper: string; defaultSeeds: number; variants: Record<string, string>; judge?: string }[]> {
+  const { experiments } = await registry();
   return experiments.map((e) => ({ name: e.name, title: e.title, paper: e.paper, defaultSeeds: e.defaultSeeds, variants: e.variants, ...(e.judge !== undefined ? { judge: e.judge } : {}) }));
 }
 
 /** The `lab list` text: one experiment a line with its paper and variants. */
-export function renderLabList(): string {
+export async function renderLabList(): Promise<string> {
+  const { experiments } = await registry();
   return renderTable(
     ['experiment', 'seeds', 'variants', 'title'],
     experiments.map((e) => [e.name, String(e.defaultSeeds), Object.keys(e.variants).join(', '), e.title + (e.judge !== undefined ? ' (--backend: a judge adds claims)' : '')]),
@@ -118,9 +125,9 @@ export function registerLab(program: Command): void {
     .command('list')
     .description('List the experiments, their default seeds and their broken variants.')
     .option('--json', 'print [{name, title, paper, defaultSeeds, variants, judge?}] (judge: what a --backend judge adds)')
-    .action((opts: { json?: boolean }) => {
-      if (opts.json) process.stdout.write(JSON.stringify(labListJson()) + '\n');
-      else process.stdout.write(renderLabList() + '\n');
+    .action(async (opts: { json?: boolean }) => {
+      if (opts.json) process.stdout.write(JSON.stringify(await labListJson()) + '\n');
+      else process.stdout.write((await renderLabList()) + '\n');
     });
   const run = lab
     .command('run')

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { compileSpecFileAsync, type CompiledSpec } from '../spec/compile.js';
+import type { CompiledSpec } from '../spec/compile_core.js';
+import { compileSpecFileAsync } from '../spec/load_async.js';
 import { SpecError } from '../spec/errors.js';
 import { InputFileError } from '../rollout/jsonl.js';
 import type { Rollout } from '../rollout/types.js';

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { EvalInputError } from '../evaluate/io.js';
 import { InputFileError } from '../rollout/jsonl.js';
-import { rmTrain, type RmTrainResult } from '../rm/run.js';
+import type { RmTrainResult } from '../rm/run.js';
 import { num } from './table.js';
 import { positiveInt, nonNegInt, number } from './args.js';
 
@@ -49,6 +49,8 @@ export async function runRmTrain(o: RmTrainCommandOptions, io: { out: (s: string
   };
   try {
     const features = { ...(o.dim !== undefined ? { dim: o.dim } : {}), ...(o.ngrams !== undefined ? { ngrams: o.ngrams } : {}), ...(o.lengthFeature === false ? { lengthFeature: false } : {}) };
+    // Imported when the command runs (it loads the evaluation readers), not when `--help` lists commands.
+    const { rmTrain } = await import('../rm/run.js');
     const { result } = await rmTrain(o.in, o.out, {
       features,
       epochs: o.epochs,

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { compileSpecFileAsync, type CompiledSpec } from '../spec/compile.js';
+import type { CompiledSpec } from '../spec/compile_core.js';
+import { compileSpecFileAsync } from '../spec/load_async.js';
 import { SpecError } from '../spec/errors.js';
 import { InputFileError, TruncatedInputError } from '../rollout/jsonl.js';
 import { outputClash, outputTarget, partialPath, readResumeState, ScoreOutput, type ResumeState } from './output.js';

@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
-import { loadSpecFile } from '../spec/load.js';
-import { compileSpecAsync, type CompiledSpec } from '../spec/compile.js';
+import type { CompiledSpec } from '../spec/compile_core.js';
+import { compileLoadedSpec, loadSpecFileAsync } from '../spec/load_async.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SpecError } from '../spec/errors.js';
-import { specJsonSchema } from '../spec/schema.js';
-import { moduleKindsOf, preloadModules, withModuleKinds } from '../graders/module.js';
 import { BadLineError, readRolloutBatches } from '../rollout/batches.js';
 import { InputFileError } from '../rollout/jsonl.js';
 import type { Rollout } from '../rollout/types.js';
@@ -91,12 +89,12 @@ export async function runSpecCheck(
   for (const f of files) {
     let c: CompiledSpec;
     try {
-      const loaded = loadSpecFile(f);
+      const loaded = await loadSpecFileAsync(f);
       const missing = Object.entries(loaded.spec.backends ?? {}).flatMap(([name, b]) =>
         b.type === 'gguf' && !existsSync(resolve(loaded.dir, b.path)) ? [{ path: `backends.${name}.path`, message: `no model file at ${resolve(loaded.dir, b.path)}` }] : [],
       );
       try {
-        c = await compileSpecAsync(loaded.spec, { source: f, specDir: loaded.dir });
+        c = await compileLoadedSpec(loaded, f);
       } catch (e) {
         if (e instanceof SpecError) throw new SpecError(f, [...missing, ...e.issues]);
         throw e;
@@ -179,6 +177,12 @@ export function registerSpec(program: Command): void {
     .description('Print the JSON Schema of spec files (for editor completion, e.g. yaml-language-server). With --spec, the params of the defineGrader kinds its module components export are in it too.')
     .option('--spec <file>', 'a spec whose `grader: module` kinds (made with defineGrader) add their params to the schema')
     .action(async (o: { spec?: string }) => {
+      // The schema of every grader kind: imported here only (`spec check` loads the kinds a spec names).
+      const [{ specJsonSchema }, { loadSpecFile }, { moduleKindsOf, preloadModules, withModuleKinds }] = await Promise.all([
+        import('../spec/schema.js'),
+        import('../spec/load.js'),
+        import('../graders/module.js'),
+      ]);
       let schema = specJsonSchema();
       if (o.spec !== undefined) {
         try {

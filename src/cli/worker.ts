@@ -1,8 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Job, Worker as BullWorker } from 'bullmq';
-import { compileSpecAsync, type CompiledSpec } from '../spec/compile.js';
-import { parseSpecText } from '../spec/load.js';
+import type { CompiledSpec } from '../spec/compile_core.js';
 import { SpecError } from '../spec/errors.js';
 import { RolloutError, validateRollout } from '../rollout/validate.js';
 import type { Rollout } from '../rollout/types.js';
@@ -17,6 +16,8 @@ import { positiveInt } from './args.js';
  */
 const bull = () => import('bullmq');
 const queueModule = () => import('./queue.js');
+/** The spec loader with every grader kind (a job's spec may name any), loaded with the first job. */
+const specModules = async () => ({ ...(await import('../spec/compile.js')), ...(await import('../spec/load.js')) });
 
 export interface WorkerCommandOptions {
   queue: string;
@@ -98,6 +99,7 @@ export async function runWorker(o: WorkerCommandOptions, log: (s: string) => voi
     }
     p = (async () => {
       try {
+        const { compileSpecAsync, parseSpecText } = await specModules();
         const compiled = await compileSpecAsync(parseSpecText(s.text, s.path), { source: s.path, specDir: s.dir });
         const refusal = queueRefusal(compiled);
         if (refusal) {

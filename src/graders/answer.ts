@@ -59,8 +59,16 @@
  * // → {missing: true, region: 'auto', reason: 'the completion ends inside an unclosed <think> block'}
  */
 import { z } from 'zod';
-import { RE2JS, RE2JSException } from 're2js';
+import { createRequire } from 'node:module';
+import type { RE2JS } from 're2js';
 import { ParamError } from './types.js';
+
+/**
+ * re2js (~190 KB of code) is loaded on the first `{regex: …}` region only: most specs have none, and
+ * importing it cost every `rewardkit score` start-up (issue 12).
+ */
+let re2: typeof import('re2js') | undefined;
+const loadRe2 = (): typeof import('re2js') => (re2 ??= createRequire(import.meta.url)('re2js') as typeof import('re2js'));
 
 /** The `answer:` param: which part of the completion is read as the answer. */
 export const answerRegionSchema = z
@@ -126,11 +134,12 @@ export function compileAnswerRegion(spec: AnswerRegionSpec, param = 'answer'): A
   if (typeof spec === 'string') return SIMPLE[spec]!;
   if ('tag' in spec) return { kind: 'tag', tag: spec.tag, name: `tag:${spec.tag}` };
   if ('after' in spec) return { kind: 'after', marker: spec.after, name: `after:${spec.after}` };
+  const lib = loadRe2();
   let re: RE2JS;
   try {
-    re = RE2JS.compile(spec.regex);
+    re = lib.RE2JS.compile(spec.regex);
   } catch (e) {
-    if (e instanceof RE2JSException) throw new ParamError(`${param}.regex`, `invalid RE2 regular expression: ${e.message.replace(/^error parsing regexp: /, '')} (RE2 has no lookaround and no backreferences).`);
+    if (e instanceof lib.RE2JSException) throw new ParamError(`${param}.regex`, `invalid RE2 regular expression: ${e.message.replace(/^error parsing regexp: /, '')} (RE2 has no lookaround and no backreferences).`);
     throw e;
   }
   const group = spec.group ?? (re.groupCount() >= 1 ? 1 : 0);

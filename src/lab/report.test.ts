@@ -60,11 +60,11 @@ describe('rewardkit lab run (command function)', () => {
     expect(await runLab('gdpo-vs-grpo', { variant: 'gdpo-as-grpo', seeds: 3 }, (s) => text.push(s), () => {})).toBe(1);
     expect(text.join('\n')).toMatch(/0\/2 claims hold/);
   }, 60_000);
-  it('lab list names every experiment with its seeds and variants', () => {
-    const list = labListJson();
+  it('lab list names every experiment with its seeds and variants', async () => {
+    const list = await labListJson();
     expect(list.map((e) => e.name)).toEqual(expect.arrayContaining(['gdpo-vs-grpo', 'par-goodhart', 'gra-vs-direct', 'speakrl-clarify']));
     expect(list.find((e) => e.name === 'par-goodhart')!.variants).toHaveProperty('no-par');
-    expect(renderLabList()).toMatch(/speakrl-clarify +10 +always-reward-clarify/);
+    expect(await renderLabList()).toMatch(/speakrl-clarify +10 +always-reward-clarify/);
   });
   it('usage errors exit 2 and name the problem', async () => {
     const err: string[] = [];
@@ -83,9 +83,9 @@ describe('rewardkit lab run (command function)', () => {
     expect(await runLab('intrinsic-oni', { model: 'm' }, () => {}, (s) => err.push(s))).toBe(2);
     expect(err[6]).toBe('error: --model and --api-key-env go with --backend');
   });
-  it('lab list says which experiments take a judge', () => {
-    expect(labListJson().find((e) => e.name === 'intrinsic-oni')!.judge).toMatch(/ONI/);
-    expect(labListJson().find((e) => e.name === 'gdpo-vs-grpo')).not.toHaveProperty('judge');
+  it('lab list says which experiments take a judge', async () => {
+    expect((await labListJson()).find((e) => e.name === 'intrinsic-oni')!.judge).toMatch(/ONI/);
+    expect((await labListJson()).find((e) => e.name === 'gdpo-vs-grpo')).not.toHaveProperty('judge');
   });
 });
 
