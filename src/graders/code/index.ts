@@ -3,7 +3,8 @@ import { defineGrader } from '../types.js';
 import { answerParam, answerRegion, regionDetails, resolveAnswerRegion } from '../answer.js';
 import { outputsMatch } from './compare.js';
 import { extractCode } from './extract.js';
-import { parseJsonExact, runAssertCase, runCallCase, VERL_PY_PREFIX, type CaseOutcome } from './harness/index.js';
+import { parseJsonExact, runAssertCase, runCallCase, runCallCases, VERL_PY_PREFIX, type CallCase, type CaseOutcome } from './harness/index.js';
+import { ioBatching, runIoCases } from './harness/io.js';
 import { runInSandbox, sandboxConfig, type RunResult, type SandboxLimits } from './sandbox.js';
 
 export { runInSandbox, runProgram, programToRun, openSandboxes, configureSandbox, sandboxConfig, sandboxSupport, toolchainAvailable, DEFAULT_LIMITS, DEFAULT_COMPILE_LIMITS, SANDBOX_LANGUAGES, COMPILED_LANGUAGES } from './sandbox.js';
@@ -368,6 +369,7 @@ export const codeGrader = defineGrader({
     async function runAll(code: string, tests: CodeTests, source: string) {
       const cases = tests.cases;
       const prefix = tests.prefix ?? '';
+      const callPrefix = language === 'python' ? `${VERL_PY_PREFIX}${prefix ? `${prefix}\n` : ''}` : prefix;
       const statuses: TestStatus[] = cases.map(() => null);
       const outcomes: (CaseOutcome | null)[] = cases.map(() => null);
       const ioRuns: (RunResult | null)[] = cases.map(() => null);
@@ -383,7 +385,7 @@ export const codeGrader = defineGrader({
         const o =
           c.kind === 'assert'
             ? await runAssertCase(language, code, c.block, limits, prefix, tests.trusted ?? null)
-            : await runCallCase(language, code, c, limits, { prefix: language === 'python' ? `${VERL_PY_PREFIX}${prefix ? `${prefix}\n` : ''}` : prefix, floatTolerance });
+            : await runCallCase(language, code, c, limits, { prefix: callPrefix, floatTolerance });
         return { status: o.status, outcome: o, run: null };
       };
       const worker = async () => {
@@ -402,10 +404,33 @@ export const codeGrader = defineGrader({
           if (status !== 1 && scoring === 'all') stop = true;
         }
       };
-      // An assertion test holds two sandbox slots (program and harness).
-      const perCase = cases.some((c) => c.kind === 'assert') ? 2 : 1;
-      const width = Math.max(1, Math.min(cases.length, Math.floor(sandboxConfig().concurrency / perCase)));
-      await Promise.all(Array.from({ length: width }, worker));
+      if (tests.kind === 'io' && language === 'python' && ioBatching().on) {
+        // stdin/stdout cases: one sandboxed case runner, a fresh program (and namespaces) per case.
+        const program = prefix ? `${prefix}\n${code}` : code;
+        const ios = cases as { kind: 'io'; input: string; output: string }[];
+        const runs = await runIoCases(program, ios.map((c) => c.input), limits, (i, r) => {
+          const st = ioStatus(r, ios[i]!.output, floatTolerance);
+          return r.status === 'sandbox_error' || st === -4 || (st !== 1 && scoring === 'all');
+        });
+        runs.forEach((r, i) => {
+          ioRuns[i] = r;
+          statuses[i] = r === null ? null : ioStatus(r, ios[i]!.output, floatTolerance);
+          if (statuses[i] === -4) compileFailed = true;
+        });
+      } else if (tests.kind === 'call' && process.env.REWARDKIT_CASE_BATCH !== '0') {
+        // Call-based tests: the program loaded once, one call per case (verl prime_code / APPS).
+        const got = await runCallCases(language, code, cases as CallCase[], limits, { prefix: callPrefix, floatTolerance, stopAtFailure: scoring === 'all' });
+        got.forEach((o, i) => {
+          outcomes[i] = o;
+          statuses[i] = o === null ? null : o.status;
+          if (o?.status === -4) compileFailed = true;
+        });
+      } else {
+        // An assertion test holds two sandbox slots (program and harness).
+        const perCase = cases.some((c) => c.kind === 'assert') ? 2 : 1;
+        const width = Math.max(1, Math.min(cases.length, Math.floor(sandboxConfig().concurrency / perCase)));
+        await Promise.all(Array.from({ length: width }, worker));
+      }
       if (compileFailed) for (let i = 0; i < statuses.length; i++) if (statuses[i] === null) statuses[i] = -4;
 
       const sandboxFailure = ioRuns.findIndex((r) => r?.status === 'sandbox_error');
