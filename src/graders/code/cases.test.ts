@@ -176,11 +176,12 @@ else:
 `;
     const inputs = ['add 1 2 SECRET-a\n', 'attack 0 0 SECRET-b\n', 'add 3 4 SECRET-c\n', 'attack 0 0 SECRET-d\n', 'add 5 6 SECRET-e\n'];
     const rs = await runIoCases(prog, inputs, { ...LIMITS, timeoutMs: 10_000 }, () => false);
-    expect(rs.map((r) => [r!.status, r!.stdout])).toEqual([
+    // (An attacking case's fake frames written to its own stdout are just its output.)
+    expect(rs.map((r) => [r!.status, r!.stdout.endsWith('\n0\n') ? 'attacked, 0' : r!.stdout])).toEqual([
       ['ok', '3\n'],
-      ['ok', '0\n'],
+      ['ok', 'attacked, 0'],
       ['ok', '7\n'],
-      ['ok', '0\n'],
+      ['ok', 'attacked, 0'],
       ['ok', '11\n'],
     ]);
     expect(ioBatching().on).toBe(true);
