@@ -16,8 +16,10 @@
  * program process that ends early (`os._exit`, `process.exit`, a crash, a kill at its limits) leaves
  * the pending request unanswered, which fails the test.
  *
- * **Call-based test** (`fn_name`): one program process; this process sends the call and compares the
- * reply with the expected output itself ({@link resultMatches}).
+ * **Call-based tests** (`fn_name`): one program process per program loads it once and answers one
+ * call per case ({@link runCallCases}, verl `prime_code` semantics: a wall-clock limit per call); this
+ * process sends each call and compares the reply with the expected output itself
+ * ({@link resultMatches}). {@link runCallCase} runs a single case in its own process.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { openSandboxes, type RunResult, type SandboxLanguage, type SandboxLimits } from '../sandbox.js';

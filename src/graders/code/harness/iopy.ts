@@ -8,20 +8,21 @@
  * - the **template**: forked first thing, before the runner reads anything — its memory never holds an
  *   input, an output or anything of a case. It keeps only /dev/null on fd 0–2 and one socket to the
  *   runner, over which it receives `R` (the four pipe ends of a case, SCM_RIGHTS) and `K` (kill);
- * - per case, forked from the template: **A** (outer pid namespace) unshares a new user, mount, IPC,
- *   UTS and pid namespace (its own uid mapped to itself), then forks **B**, pid 1 of that pid
- *   namespace (parent-death SIGKILL: killing A kills the namespace and so every process of the case);
- *   B mounts a fresh size-limited tmpfs on `/tmp` and `/dev/shm` and a fresh `/proc`, joins a new
- *   session keyring, writes `/tmp/prog.py`, forks **C** — the program: the case's rlimits, every
- *   capability dropped (bounding, ambient, permitted), fds 0/1/2 = the case's pipes and nothing else —
- *   waits for it, SIGKILLs whatever is left in the namespace, and reports CPU time and exit status on
- *   the report pipe (the cold sandbox's format) that C never holds.
+ * - per case, cloned from the template: **B**, pid 1 of fresh user (its own uid mapped to itself), pid,
+ *   mount, IPC and UTS namespaces. B mounts a fresh size-limited tmpfs on `/tmp` and `/dev/shm` and a
+ *   fresh `/proc`, writes `/tmp/prog.py`, and forks **C** — the program: the case's rlimits, every
+ *   capability dropped (bounding, ambient, permitted), the kernel keyring calls refused (seccomp,
+ *   ENOSYS: keys are the one kernel object named across namespaces by uid), fds 0/1/2 = the case's
+ *   pipes and nothing else; C waits for the runner's "go" (the next case is prepared while the current
+ *   one runs). B waits for C, SIGKILLs whatever is left in the namespace, and reports CPU time and exit
+ *   status on the report pipe (the cold sandbox's format), which C never holds. Killing B (the
+ *   runner's wall-clock or output limit) ends the pid namespace and every process of the case.
  * The runner frames what the host needs: the report, stdout, stderr, and whether it killed the case
  * at the wall-clock or output limit. A case cannot reach the runner or the template: they are outside
  * its pid namespace (no pid to signal or trace), non-dumpable (no `/proc/PID/mem`, `fd`, ptrace), and
  * it holds none of their descriptors. Nothing of a case survives into the next one: its processes die
  * with its pid namespace, its files with its tmpfs, its IPC objects with its IPC namespace, its keys
- * with its session keyring and user namespace.
+ * with its user namespace (and it can create no key).
  *
  * Placeholders: `__RK_PROGRAM_B64__`, `__RK_LIMITS__` (cpu-soft cpu-hard as-bytes nproc fsize nofile tmp-MiB).
  */
