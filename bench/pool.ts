@@ -8,8 +8,10 @@
  *   default the CPU count);
  * - the median latency of one run at a time, per leg;
  * - Python test cases per second through the `code` grader (all rollouts at once, as the pipeline
- *   grades them): stdin/stdout cases, call-based (`fn_name`) cases, assertion cases (two processes
- *   each: the program and the trusted harness), warm vs cold.
+ *   grades them): stdin/stdout cases (one case runner per program), call-based (`fn_name`) cases
+ *   (one program process per program), 4 and 12 cases a rollout, assertion cases (two processes
+ *   each: the program and the trusted harness), warm vs cold. `CASE_KINDS=stdin,call` keeps the
+ *   kinds whose name contains one of the words; `COLD=0` skips the cold path.
  *
  * Needs root (the sandbox does). Run: npx tsx bench/pool.ts   (ROUNDS=n rounds of 40 runs, default 5)
  */
@@ -120,6 +122,18 @@ export async function benchCases(rollouts = 24): Promise<PoolBenchFigure[]> {
       cases: 4,
     },
     {
+      name: 'stdin/stdout, 12 cases',
+      completion: (i) => `\`\`\`python\na, b = map(int, input().split())\nprint(a + b)  # ${i}\n\`\`\``,
+      reference: { tests: Array.from({ length: 12 }, (_, k) => ({ input: `${k} ${k}\n`, output: `${2 * k}\n` })) },
+      cases: 12,
+    },
+    {
+      name: 'call-based (fn_name), 12 cases',
+      completion: (i) => `\`\`\`python\ndef add(a, b):\n    return a + b  # ${i}\n\`\`\``,
+      reference: { fn_name: 'add', inputs: Array.from({ length: 12 }, (_, k) => `${k}\n${k}`), outputs: Array.from({ length: 12 }, (_, k) => `${2 * k}`) },
+      cases: 12,
+    },
+    {
       name: 'assertion (program + harness)',
       completion: (i) => `\`\`\`python\ndef add(a, b):\n    return a + b  # ${i}\n\`\`\``,
       reference: { assert: ['assert add(1, 1) == 2', 'assert add(2, 2) == 4', 'assert add(3, 3) == 6', 'assert add(4, 4) == 8'] },
@@ -127,10 +141,12 @@ export async function benchCases(rollouts = 24): Promise<PoolBenchFigure[]> {
     },
   ];
   const figures: PoolBenchFigure[] = [];
+  const only = (process.env.CASE_KINDS ?? '').split(',').filter((w) => w !== '');
   try {
     for (const k of kinds) {
+      if (only.length > 0 && !only.some((w) => k.name.includes(w))) continue;
       const rate: Record<string, number> = {};
-      for (const warm of [true, false]) {
+      for (const warm of process.env.COLD === '0' ? [true] : [true, false]) {
         setWarmPool(warm);
         const n = warm ? rollouts : Math.max(2, rollouts / 4);
         const g = buildGrader(codeGrader, { language: 'python', timeout: 30 });

@@ -3,7 +3,8 @@ import { defineGrader } from '../types.js';
 import { answerParam, answerRegion, regionDetails, resolveAnswerRegion } from '../answer.js';
 import { outputsMatch } from './compare.js';
 import { extractCode } from './extract.js';
-import { parseJsonExact, runAssertCase, runCallCase, VERL_PY_PREFIX, type CaseOutcome } from './harness/index.js';
+import { parseJsonExact, runAssertCase, runCallCase, runCallCases, VERL_PY_PREFIX, type CallCase, type CaseOutcome } from './harness/index.js';
+import { ioBatching, runIoCases } from './harness/io.js';
 import { runInSandbox, sandboxConfig, type RunResult, type SandboxLimits } from './sandbox.js';
 
 export { runInSandbox, runProgram, programToRun, openSandboxes, configureSandbox, sandboxConfig, sandboxSupport, toolchainAvailable, DEFAULT_LIMITS, DEFAULT_COMPILE_LIMITS, SANDBOX_LANGUAGES, COMPILED_LANGUAGES } from './sandbox.js';
@@ -274,9 +275,12 @@ export interface CodeFailure {
  *   before the block finished (`os._exit(0)`, `sys.exit`, `process.exit(0)`, a crash) is −2; the
  *   program's own timeout is −3, its compile error −4. The program's prints go to its stderr.
  * - `{fn_name, inputs, outputs}` — call-based tests (APPS/TACO argument lists, or verl `prime_code`
- *   JSON lines): the program process loads the program (Python: after verl's import prefix) and calls
- *   `fn_name` — or `Solution().fn_name` when the program defines `class Solution` instead — once per
- *   case; the result comes back as plain data and is compared here as verl's `prime_code` does
+ *   JSON lines): one program process loads the program once (Python: after verl's import prefix) and
+ *   calls `fn_name` — or `Solution().fn_name` when the program defines `class Solution` instead — once
+ *   per case, in order, as verl's `prime_code` does: module state carries from call to call, the load
+ *   and each call have their own wall-clock limit (`timeout`), a call that times out, ends the process
+ *   or breaks the protocol fails that case and the rest run in a fresh process; the request ids are
+ *   random (no answer can be written ahead). The result comes back as plain data and is compared here as verl's `prime_code` does
  *   (Python equality: `1 == 1.0 == True`, tuples as lists, JSON keys match string or integer keys,
  *   exact big integers; an expected `[value]` also accepts `value`).
  * A test the harness cannot run — the block passes something it cannot transfer to the program
@@ -285,9 +289,17 @@ export interface CodeFailure {
  * `null` with the reason. An empty program scores 0. A sandbox failure (e.g. the run killed from
  * outside, by the OOM killer) throws: the component is an error (null), never a score.
  *
- * **Sandbox** (see `sandbox.ts`): every case is a separate process (an assertion case two: the
- * program's and the harness's, each in its own sandbox; the harness gets the program's limits plus
- * 10 s and at least 512 MiB so that it outlives the program) in fresh Linux namespaces — no
+ * **Sandbox** (see `sandbox.ts`): every stdin/stdout case is a fresh program run, every assertion
+ * case two processes (the program's and the harness's, each in its own sandbox; the harness gets the
+ * program's limits plus 10 s and at least 512 MiB so that it outlives the program), the call-based
+ * cases of one program one process. Python stdin/stdout cases share one sandbox per program (the
+ * case runner, `harness/io.ts`): each case is still a fresh `python3 prog.py` — forked from a template
+ * that never saw an input, in its own user, pid, mount, IPC and UTS namespaces with a fresh `/tmp`,
+ * `/dev/shm` and `/proc`, the case's limits, no capability and no kernel keyring — so no process,
+ * file, IPC object or memory of one case is seen by the next, and the case cannot reach the runner
+ * that times it and frames its output; the output is compared here, with the same statuses and
+ * messages as one sandbox per case (`REWARDKIT_CASE_BATCH=0` runs one sandbox per case, as does a
+ * server whose programs go to remote sandbox workers). Each sandbox runs in fresh Linux namespaces — no
  * network, a private read-only view of the filesystem with its own `/tmp` as working directory, an
  * unprivileged uid, a fixed three-variable environment — with CPU, wall-clock, memory, process-count,
  * file-size and output limits; the whole process tree is killed at the wall-clock limit. Runs share a
@@ -368,6 +380,7 @@ export const codeGrader = defineGrader({
     async function runAll(code: string, tests: CodeTests, source: string) {
       const cases = tests.cases;
       const prefix = tests.prefix ?? '';
+      const callPrefix = language === 'python' ? `${VERL_PY_PREFIX}${prefix ? `${prefix}\n` : ''}` : prefix;
       const statuses: TestStatus[] = cases.map(() => null);
       const outcomes: (CaseOutcome | null)[] = cases.map(() => null);
       const ioRuns: (RunResult | null)[] = cases.map(() => null);
@@ -383,7 +396,7 @@ export const codeGrader = defineGrader({
         const o =
           c.kind === 'assert'
             ? await runAssertCase(language, code, c.block, limits, prefix, tests.trusted ?? null)
-            : await runCallCase(language, code, c, limits, { prefix: language === 'python' ? `${VERL_PY_PREFIX}${prefix ? `${prefix}\n` : ''}` : prefix, floatTolerance });
+            : await runCallCase(language, code, c, limits, { prefix: callPrefix, floatTolerance });
         return { status: o.status, outcome: o, run: null };
       };
       const worker = async () => {
@@ -402,10 +415,33 @@ export const codeGrader = defineGrader({
           if (status !== 1 && scoring === 'all') stop = true;
         }
       };
-      // An assertion test holds two sandbox slots (program and harness).
-      const perCase = cases.some((c) => c.kind === 'assert') ? 2 : 1;
-      const width = Math.max(1, Math.min(cases.length, Math.floor(sandboxConfig().concurrency / perCase)));
-      await Promise.all(Array.from({ length: width }, worker));
+      if (tests.kind === 'io' && language === 'python' && ioBatching().on) {
+        // stdin/stdout cases: one sandboxed case runner, a fresh program (and namespaces) per case.
+        const program = prefix ? `${prefix}\n${code}` : code;
+        const ios = cases as { kind: 'io'; input: string; output: string }[];
+        const runs = await runIoCases(program, ios.map((c) => c.input), limits, (i, r) => {
+          const st = ioStatus(r, ios[i]!.output, floatTolerance);
+          return r.status === 'sandbox_error' || st === -4 || (st !== 1 && scoring === 'all');
+        });
+        runs.forEach((r, i) => {
+          ioRuns[i] = r;
+          statuses[i] = r === null ? null : ioStatus(r, ios[i]!.output, floatTolerance);
+          if (statuses[i] === -4) compileFailed = true;
+        });
+      } else if (tests.kind === 'call' && process.env.REWARDKIT_CASE_BATCH !== '0') {
+        // Call-based tests: the program loaded once, one call per case (verl prime_code / APPS).
+        const got = await runCallCases(language, code, cases as CallCase[], limits, { prefix: callPrefix, floatTolerance, stopAtFailure: scoring === 'all' });
+        got.forEach((o, i) => {
+          outcomes[i] = o;
+          statuses[i] = o === null ? null : o.status;
+          if (o?.status === -4) compileFailed = true;
+        });
+      } else {
+        // An assertion test holds two sandbox slots (program and harness).
+        const perCase = cases.some((c) => c.kind === 'assert') ? 2 : 1;
+        const width = Math.max(1, Math.min(cases.length, Math.floor(sandboxConfig().concurrency / perCase)));
+        await Promise.all(Array.from({ length: width }, worker));
+      }
       if (compileFailed) for (let i = 0; i < statuses.length; i++) if (statuses[i] === null) statuses[i] = -4;
 
       const sandboxFailure = ioRuns.findIndex((r) => r?.status === 'sandbox_error');

@@ -16,10 +16,12 @@
  * program process that ends early (`os._exit`, `process.exit`, a crash, a kill at its limits) leaves
  * the pending request unanswered, which fails the test.
  *
- * **Call-based test** (`fn_name`): one program process; this process sends the call and compares the
- * reply with the expected output itself ({@link resultMatches}).
+ * **Call-based tests** (`fn_name`): one program process per program loads it once and answers one
+ * call per case ({@link runCallCases}, verl `prime_code` semantics: a wall-clock limit per call); this
+ * process sends each call and compares the reply with the expected output itself
+ * ({@link resultMatches}). {@link runCallCase} runs a single case in its own process.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { openSandboxes, type RunResult, type SandboxLanguage, type SandboxLimits } from '../sandbox.js';
 import { javascriptHarness, javascriptRunner } from './javascript.js';
 import { pythonHarness, pythonRunner } from './python.js';
@@ -77,7 +79,7 @@ export interface CaseOutcome {
 }
 
 /** Reads a stream as lines (without the newline). */
-class LineReader {
+export class LineReader {
   private buf = '';
   private lines: string[] = [];
   private ended = false;
@@ -318,4 +320,157 @@ export async function runCallCase(
   }
   if (resultMatches(got, c.expected, { language, floatTolerance: opts.floatTolerance ?? 0 })) return finish({ status: 1 });
   return finish({ status: 0, reason: 'wrong answer', got: showValue(got) });
+}
+
+/** What {@link runCallCases} is told about how to run. */
+export interface CallBatchOptions {
+  /** Text run before the program (verl's import prefix). */
+  prefix?: string;
+  floatTolerance?: number;
+  /** Stop at the first case that does not pass (`scoring: all`); the cases after it stay `null`. */
+  stopAtFailure?: boolean;
+}
+
+/**
+ * Runs all the call-based tests of one program as verl's `prime_code`/APPS `testing_util` does: the
+ * program is loaded once in its own program process (after `prefix`, as module `tmp_sol`), then
+ * each case is one call of `fn` with its own wall-clock limit (`limits.timeoutMs`, as the load
+ * itself); module state carries from one call to the next, as in verl. The expected values never
+ * enter the program process: each reply (plain data, tagged JSON, answering a request id the
+ * program could not guess in advance) is compared here ({@link resultMatches}). A case whose
+ * process ends, is killed at the limit or breaks the protocol fails as {@link runCallCase} would
+ * (−3 timeout, −2 runtime/protocol error, −4 compile error); the remaining cases then run in a
+ * fresh program process. Outcomes are in case order; `null` = not run (`stopAtFailure`, or after a
+ * compile error, which every later case would repeat). Throws when the sandbox fails.
+ */
+export async function runCallCases(
+  language: SandboxLanguage,
+  program: string,
+  cases: CallCase[],
+  limits: Partial<SandboxLimits>,
+  opts: CallBatchOptions = {},
+): Promise<(CaseOutcome | null)[]> {
+  const out: (CaseOutcome | null)[] = cases.map(() => null);
+  const timeoutMs = limits.timeoutMs ?? 5000;
+  const cpu = Math.max(1, Math.ceil(limits.cpuSeconds ?? timeoutMs / 1000));
+  const limitMessage = `killed after the ${timeoutMs} ms wall-clock limit`;
+  let i = 0;
+  let stop = false;
+  const record = (k: number, o: CaseOutcome) => {
+    out[k] = o;
+    if (o.status === -4 || o.cannotJudge || (opts.stopAtFailure && o.status !== 1)) stop = true;
+  };
+  while (i < cases.length && !stop) {
+    const n = cases.length - i;
+    const first = i;
+    // One process serves the remaining cases: its own limits cover the load and every call (each
+    // call is timed here); the output budget is per case, as for one run per case.
+    const sessionLimits: Partial<SandboxLimits> = {
+      ...limits,
+      timeoutMs: timeoutMs * (n + 1) + 2000,
+      cpuSeconds: cpu * (n + 1),
+      maxOutputBytes: (limits.maxOutputBytes ?? 8 << 20) * n,
+    };
+    const [prog] = await openSessions([{ language, code: runnerSource(language, program, opts.prefix ?? '', 'tmp_sol'), limits: sessionLimits }]);
+    prog!.stdin.on('error', () => {});
+    const reader = new LineReader(prog!.stdout);
+    let killedAtLimit = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        killedAtLimit = true;
+        prog!.kill();
+      }, timeoutMs);
+    };
+    const ended = async (when: string): Promise<CaseOutcome> => {
+      const r = await prog!.result;
+      if (killedAtLimit && r.status !== 'sandbox_error') return { status: -3, reason: limitMessage, stderr: r.stderr ? tail(r.stderr) : undefined };
+      return endedOutcome(r, when);
+    };
+    const read = async (): Promise<Record<string, unknown> | null | 'garbage'> => {
+      const line = await reader.next();
+      if (line === null) return null;
+      try {
+        const m = JSON.parse(line) as unknown;
+        return m !== null && typeof m === 'object' && !Array.isArray(m) ? (m as Record<string, unknown>) : 'garbage';
+      } catch {
+        return 'garbage';
+      }
+    };
+    const stderrOf = async () => {
+      const r = await prog!.result;
+      return r.stderr ? tail(r.stderr) : undefined;
+    };
+    // A case that ends this process: the others of the batch go to a fresh one.
+    let fatal: CaseOutcome | null = null;
+    try {
+      arm();
+      const hello = await read();
+      if (hello === null) fatal = await ended('before it answered');
+      else if (hello === 'garbage' || typeof hello.hello !== 'object' || hello.hello === null) fatal = { status: -2, reason: 'protocol error: no hello from the program process' };
+      else {
+        const h = hello.hello as Record<string, unknown>;
+        if ('compile_error' in h) fatal = { status: -4, reason: `the program does not compile: ${String(h.compile_error)}` };
+        else if ('error' in h) fatal = { status: -2, reason: String(h.error) };
+      }
+      if (fatal !== null) {
+        // A program that cannot load fails every case the same way (one run per case would repeat it).
+        prog!.kill();
+        if (fatal.status !== 1 && fatal.stderr === undefined) fatal.stderr = await stderrOf();
+        if (fatal.status === -4) {
+          record(i, fatal);
+          break;
+        }
+        record(i++, fatal);
+        continue;
+      }
+      for (; i < cases.length && !stop; i++) {
+        const c = cases[i]!;
+        const id = randomInt(1, 2 ** 47);
+        prog!.stdin.write(`${JSON.stringify({ id, op: 'callfn', name: c.fn, a: c.args.map((j) => ({ j })) })}\n`);
+        arm();
+        const rep = await read();
+        clearTimeout(timer);
+        if (rep === null) {
+          fatal = await ended('before it answered');
+          break;
+        }
+        if (rep === 'garbage' || rep.id !== id) {
+          fatal = { status: -2, reason: 'protocol error: unreadable reply from the program process' };
+          break;
+        }
+        if ('err' in rep) {
+          const e = (rep.err ?? {}) as Record<string, unknown>;
+          record(i, { status: -2, reason: `${String(e.type ?? 'Error')}: ${String(e.msg ?? '')}`.slice(0, 500) });
+          continue;
+        }
+        let got;
+        try {
+          got = decodeValue(rep.ok);
+        } catch (e) {
+          fatal = { status: -2, reason: `protocol error: ${(e as Error).message}` };
+          break;
+        }
+        if (resultMatches(got, c.expected, { language, floatTolerance: opts.floatTolerance ?? 0 })) record(i, { status: 1 });
+        else record(i, { status: 0, reason: 'wrong answer', got: showValue(got) });
+      }
+      if (fatal !== null) {
+        prog!.kill();
+        if (fatal.stderr === undefined) fatal.stderr = await stderrOf();
+        record(i++, fatal);
+      }
+    } finally {
+      clearTimeout(timer);
+      prog!.kill();
+    }
+    const r = await prog!.result;
+    if (r.status === 'sandbox_error' && !killedAtLimit) throw sandboxFailure(r, 'program process');
+    // Runtime errors' stderr: the process's, shared by its cases (as verl keeps one log per run).
+    for (let k = first; k < cases.length; k++) {
+      const o = out[k];
+      if (o && o.status !== 1 && o.status !== 0 && o.stderr === undefined && r.stderr) o.stderr = tail(r.stderr);
+    }
+  }
+  return out;
 }
