@@ -1,11 +1,11 @@
 /**
  * Many test cases per sandbox, paired A/B in one process: Python test cases per second through the
- * `code` grader with case batching on (call-based cases in one program process, stdin/stdout cases
- * through one case runner) and off (`REWARDKIT_CASE_BATCH=0`: one sandbox per case), alternating
+ * `code` grader with call-based case batching on (the cases of a program in one program process) and
+ * off (`REWARDKIT_CASE_BATCH=0`: one sandbox per case), alternating
  * round by round so that background load hits both alike; plus the CPU time per case (the warm
  * pool's zygote's reaped children, and this process).
  *
- * Needs root. Run: npx tsx bench/cases-ab.ts [io,io12,call,assert]   (ROUNDS=2, ROLLOUTS=16)
+ * Needs root. Run: npx tsx bench/cases-ab.ts [call,call12]   (ROUNDS=2, ROLLOUTS=16)
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -13,9 +13,8 @@ import { buildGrader } from '../src/graders/harness.js';
 import { codeGrader } from '../src/graders/code/index.js';
 import { toSample } from '../src/rollout/sample.js';
 const kinds: Record<string, { completion: (i: number) => string; reference: unknown }> = {
-  io: { completion: (i) => `\`\`\`python\na, b = map(int, input().split())\nprint(a + b)  # ${i}\n\`\`\``, reference: { tests: [1, 2, 3, 4].map((k) => ({ input: `${k} ${k}\n`, output: `${2 * k}\n` })) } },
-  io12: { completion: (i) => `\`\`\`python\na, b = map(int, input().split())\nprint(a + b)  # ${i}\n\`\`\``, reference: { tests: Array.from({ length: 12 }, (_, k) => ({ input: `${k} ${k}\n`, output: `${2 * k}\n` })) } },
   call: { completion: (i) => `\`\`\`python\ndef add(a, b):\n    return a + b  # ${i}\n\`\`\``, reference: { fn_name: 'add', inputs: ['1\n1', '2\n2', '3\n3', '4\n4'], outputs: ['2', '4', '6', '8'] } },
+  call12: { completion: (i) => `\`\`\`python\ndef add(a, b):\n    return a + b  # ${i}\n\`\`\``, reference: { fn_name: 'add', inputs: Array.from({ length: 12 }, (_, k) => `${k}\n${k}`), outputs: Array.from({ length: 12 }, (_, k) => `${2 * k}`) } },
   assert: { completion: (i) => `\`\`\`python\ndef add(a, b):\n    return a + b  # ${i}\n\`\`\``, reference: { assert: ['assert add(1, 1) == 2', 'assert add(2, 2) == 4', 'assert add(3, 3) == 6', 'assert add(4, 4) == 8'] } },
 };
 const tck = 100;
@@ -32,7 +31,7 @@ function zygote(): string | null {
   return null;
 }
 function zcpu(z: string) { const f = readFileSync(`/proc/${z}/stat`, 'utf8').split(') ')[1]!.split(' '); return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / tck; }
-const which = (process.argv[2] ?? 'io,io12,call').split(',');
+const which = (process.argv[2] ?? 'call,call12').split(',');
 const n = Number(process.env.ROLLOUTS ?? 16);
 const g = buildGrader(codeGrader, { language: 'python', timeout: 30 }) as any;
 let seq = 0;
@@ -44,10 +43,10 @@ const run = async (k: string) => {
   await new Promise((r) => setTimeout(r, 300));
   const u = process.cpuUsage(u0);
   const sand = zcpu(z) - c0, node = (u.user + u.system) / 1e6;
-  return { ms: (sand * 1000) / (n * (k === 'io12' ? 12 : 4)), nodeMs: (node * 1000) / (n * (k === 'io12' ? 12 : 4)), rate: (n * (k === 'io12' ? 12 : 4)) / ((performance.now() - t - 300) / 1000) };
+  return { ms: (sand * 1000) / (n * (k === 'call12' ? 12 : 4)), nodeMs: (node * 1000) / (n * (k === 'call12' ? 12 : 4)), rate: (n * (k === 'call12' ? 12 : 4)) / ((performance.now() - t - 300) / 1000) };
 };
 await (await import('../src/graders/code/index.js')).runInSandbox({ language: 'python', code: 'print(1)' });
-await run('io');
+await run('call');
 console.log('load', loadavg()[0].toFixed(1));
 for (const k of which) {
   for (let round = 0; round < Number(process.env.ROUNDS ?? 2); round++)

@@ -4,7 +4,6 @@ import { answerParam, answerRegion, regionDetails, resolveAnswerRegion } from '.
 import { outputsMatch } from './compare.js';
 import { extractCode } from './extract.js';
 import { parseJsonExact, runAssertCase, runCallCase, runCallCases, VERL_PY_PREFIX, type CallCase, type CaseOutcome } from './harness/index.js';
-import { ioBatching, runIoCases } from './harness/io.js';
 import { runInSandbox, sandboxConfig, type RunResult, type SandboxLimits } from './sandbox.js';
 
 export { runInSandbox, runProgram, programToRun, openSandboxes, configureSandbox, sandboxConfig, sandboxSupport, toolchainAvailable, DEFAULT_LIMITS, DEFAULT_COMPILE_LIMITS, SANDBOX_LANGUAGES, COMPILED_LANGUAGES } from './sandbox.js';
@@ -292,14 +291,8 @@ export interface CodeFailure {
  * **Sandbox** (see `sandbox.ts`): every stdin/stdout case is a fresh program run, every assertion
  * case two processes (the program's and the harness's, each in its own sandbox; the harness gets the
  * program's limits plus 10 s and at least 512 MiB so that it outlives the program), the call-based
- * cases of one program one process. Python stdin/stdout cases share one sandbox per program (the
- * case runner, `harness/io.ts`): each case is still a fresh `python3 prog.py` — forked from a template
- * that never saw an input, in its own user, pid, mount, IPC and UTS namespaces with a fresh `/tmp`,
- * `/dev/shm` and `/proc`, the case's limits, no capability and no kernel keyring — so no process,
- * file, IPC object or memory of one case is seen by the next, and the case cannot reach the runner
- * that times it and frames its output; the output is compared here, with the same statuses and
- * messages as one sandbox per case (`REWARDKIT_CASE_BATCH=0` runs one sandbox per case, as does a
- * server whose programs go to remote sandbox workers). Each sandbox runs in fresh Linux namespaces — no
+ * cases of one program one process (loaded once, one call per case with its own wall-clock limit, as
+ * verl's prime_code; `REWARDKIT_CASE_BATCH=0` runs one process per case). Each sandbox runs in fresh Linux namespaces — no
  * network, a private read-only view of the filesystem with its own `/tmp` as working directory, an
  * unprivileged uid, a fixed three-variable environment — with CPU, wall-clock, memory, process-count,
  * file-size and output limits; the whole process tree is killed at the wall-clock limit. Runs share a
@@ -415,20 +408,7 @@ export const codeGrader = defineGrader({
           if (status !== 1 && scoring === 'all') stop = true;
         }
       };
-      if (tests.kind === 'io' && language === 'python' && ioBatching().on) {
-        // stdin/stdout cases: one sandboxed case runner, a fresh program (and namespaces) per case.
-        const program = prefix ? `${prefix}\n${code}` : code;
-        const ios = cases as { kind: 'io'; input: string; output: string }[];
-        const runs = await runIoCases(program, ios.map((c) => c.input), limits, (i, r) => {
-          const st = ioStatus(r, ios[i]!.output, floatTolerance);
-          return r.status === 'sandbox_error' || st === -4 || (st !== 1 && scoring === 'all');
-        });
-        runs.forEach((r, i) => {
-          ioRuns[i] = r;
-          statuses[i] = r === null ? null : ioStatus(r, ios[i]!.output, floatTolerance);
-          if (statuses[i] === -4) compileFailed = true;
-        });
-      } else if (tests.kind === 'call' && process.env.REWARDKIT_CASE_BATCH !== '0') {
+      if (tests.kind === 'call' && process.env.REWARDKIT_CASE_BATCH !== '0') {
         // Call-based tests: the program loaded once, one call per case (verl prime_code / APPS).
         const got = await runCallCases(language, code, cases as CallCase[], limits, { prefix: callPrefix, floatTolerance, stopAtFailure: scoring === 'all' });
         got.forEach((o, i) => {

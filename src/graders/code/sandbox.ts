@@ -1042,11 +1042,6 @@ export function setRemoteRunner(runner: ((req: ProgramRequest) => Promise<Progra
   remoteRunner = runner;
 }
 
-/** Whether {@link runProgram} sends programs elsewhere ({@link setRemoteRunner}): batched local sessions must not take their place. */
-export function remoteRunnerSet(): boolean {
-  return remoteRunner !== null;
-}
-
 /** A sandboxed process with live stdin/stdout, for interactive protocols (a test harness talking to a program). */
 export interface SandboxSession {
   /** The process's stdin (the caller writes and ends it). */
