@@ -3,7 +3,7 @@
  * `rewardkit worker` processes through a real Redis (Debian's redis-server on a free loopback port)
  * against the fake OpenAI-compatible server. Needs the build (`npx tsc -p tsconfig.build.json`).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -119,6 +119,25 @@ beforeAll(async () => {
   fake.handle('chat', (req) => judgeReply(req.body.messages as { content: string }[]));
 });
 
+function judgeOnly(): void {
+  fake.reset();
+  fake.handle('chat', (req) => judgeReply(req.body.messages as { content: string }[]));
+  fake.resetCounts();
+}
+
+// A failed test must not leave workers (or faults) behind for the next one.
+afterEach(async () => {
+  await Promise.all(
+    [...children].map((c) => {
+      if (c.exitCode !== null || c.signalCode !== null) return children.delete(c);
+      const gone = new Promise((res) => c.once('exit', res));
+      c.kill('SIGKILL');
+      return gone;
+    }),
+  );
+  judgeOnly();
+});
+
 afterAll(async () => {
   for (const c of [...children]) c.kill('SIGKILL');
   await Promise.allSettled(servers.map((s) => s.close()));
@@ -188,40 +207,58 @@ describe.skipIf(!ready)('serve --queue: model calls on rewardkit worker processe
     redis = await startRedis(await freePort(), dir);
     const spec = writeSpec('judge-queue', { timeout_ms: 20_000, retries: 2 });
     process.env[KEY_ENV] = SECRET; // the server has the key too: it must still not travel in a job
+    fake.resetCounts();
     const here = await startServer({ specs: [spec], port: 0, scoring: 'inline', logStream: logSink() });
     servers.push(here.server);
     const a = await call(here.url, 'POST', '/v1/score', { rollouts: rollouts() });
     expect(a.status, a.text).toBe(200);
     local = a.body.results as Scored[];
     expect(local.every((r) => r.errors === undefined && r.reward !== null)).toBe(true);
-    const localCalls = { ...fake.counts };
 
     const w = [worker(redis.url), worker(redis.url)];
     await until(() => w.every((x) => x.err().includes(`consuming ${BACKEND_QUEUE}`)), 'workers to start');
     const inline = await startServer({ specs: [spec], port: 0, scoring: 'inline', queue: redis.url, queueWork: ['backends'], queueWaitMs: 20_000, logStream: logSink() });
     servers.push(inline.server);
-    const pool = await startServer({ specs: [spec], port: 0, scoring: 'pool', workers: 1, queue: redis.url, queueWaitMs: 20_000, logStream: logSink() });
-    servers.push(pool.server);
+    // Pool threads connect to the queue themselves: a `rewardkit serve` process (the threads then run dist's code).
+    const port = await freePort();
+    const serve = spawn('node', [BIN, 'serve', '--spec', spec, '--port', String(port), '--scoring', 'pool', '--workers', '1', '--queue', redis.url, '--queue-wait', '20'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, [KEY_ENV]: SECRET },
+    });
+    children.add(serve);
+    let serveErr = '';
+    serve.stderr!.on('data', (d: Buffer) => (serveErr += d.toString()));
+    await until(() => serveErr.includes('rewardkit serving') || serve.exitCode !== null, 'rewardkit serve to start');
+    expect(serveErr).toContain('scoring: pool');
+    const pool = { url: `http://127.0.0.1:${port}` };
     // Record the jobs Redis holds while they wait.
     const { Queue } = await import('bullmq');
     const { Redis } = await import('ioredis');
     const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
     const queue = new Queue(BACKEND_QUEUE, { connection: conn });
     try {
-      fake.resetCounts();
-      for (const s of [inline, pool]) {
-        const b = await call(s.url, 'POST', '/v1/score', { rollouts: rollouts() });
-        expect(b.status, b.text).toBe(200);
-        expect(b.body.results).toEqual(local);
-      }
-      // The model was asked exactly what the in-process server asked, twice (no cache here).
-      for (const k of ['chat', 'completions', 'embeddings', 'pooling'] as const) expect(fake.counts[k], k).toBe(2 * localCalls[k]);
+      const ROUTES = ['chat', 'completions', 'embeddings', 'pooling'] as const;
+      const total = () => ROUTES.reduce((n, k) => n + fake.counts[k], 0);
       const done = () => w.map((x) => (x.err().match(/backend call \S+ \(judge \w+\) done: ok/g) ?? []).length).reduce((s, n) => s + n, 0);
-      const expected = 2 * (localCalls.chat + localCalls.completions + localCalls.embeddings + localCalls.pooling);
-      await until(() => done() >= expected, `the workers to log ${expected} calls`, 10_000);
-      expect(done()).toBe(expected);
-      // The server's counters (/metrics) count the calls as before.
-      expect(inline.server.specs.entries[0]!.compiled.backends!.stats().judge).toMatchObject({ calls: localCalls.chat + localCalls.completions + localCalls.embeddings + localCalls.pooling, errors: 0 });
+      fake.resetCounts();
+      const b = await call(inline.url, 'POST', '/v1/score', { rollouts: rollouts() });
+      expect(b.status, b.text).toBe(200);
+      expect(b.body.results).toEqual(local);
+      // The model was asked exactly what the in-process server asked (no cache here), each call by a worker.
+      // Every call the model received was made by a worker, and the server's counters (/metrics) count them.
+      for (const k of ROUTES) expect(fake.counts[k], k).toBeGreaterThan(0);
+      const calls = total();
+      await until(() => done() >= calls, `the workers to log ${calls} calls`, 10_000);
+      expect(done()).toBe(calls);
+      expect(inline.server.specs.entries[0]!.compiled.backends!.stats().judge).toMatchObject({ calls, errors: 0, retries: 0 });
+      // The pool's threads send theirs too.
+      const p = await call(pool.url, 'POST', '/v1/score', { rollouts: rollouts() });
+      expect(p.status, p.text).toBe(200);
+      expect(p.body.results).toEqual(local);
+      await until(() => done() >= total(), 'the workers to log every call', 10_000);
+      expect(done()).toBe(total());
+      expect(total()).toBeGreaterThan(calls);
 
       // A job as Redis holds it: the backend config without server-side options, and no key.
       await Promise.all(w.map((x) => stop(x)));
@@ -239,9 +276,11 @@ describe.skipIf(!ready)('serve --queue: model calls on rewardkit worker processe
       const late = worker(redis.url);
       const r = await pending;
       expect(r.status, r.text).toBe(200);
-      expect(r.body.results[0]).toEqual(local[0]);
+      // Alone in its group: the same components and reward (the advantage differs: a group of one).
+      expect({ ...r.body.results[0], advantage: undefined }).toEqual({ ...local[0], advantage: undefined });
       await stop(late);
     } finally {
+      serve.kill('SIGTERM');
       await queue.close();
       conn.disconnect();
     }
@@ -259,7 +298,7 @@ describe.skipIf(!ready)('serve --queue: model calls on rewardkit worker processe
     fake.resetCounts();
     const pending = call(s.url, 'POST', '/v1/score', { rollouts: rollouts() });
     await until(() => fake.inFlight > 0 && a.err().includes('started'), 'worker a to call the model');
-    await stop(a, 'SIGKILL');
+    await stop(a, "SIGKILL");
     const b = worker(url, ['--lock-duration', '30000', '--stalled-interval', '500']);
     const r = await pending;
     expect(r.status, r.text).toBe(200);

@@ -153,6 +153,7 @@ export async function connectRemoteBackends(url: string, o: { waitMs?: number; c
     throw new Error(why.startsWith('--queue:') ? why : `--queue: Redis at ${shown} unreachable (${why})`);
   }
   const queue = new Queue<BackendJobData, BackendJobResult>(BACKEND_QUEUE, { connection: conn });
+  queue.on('error', () => {}); // a call that cannot be added says why (below)
   const queueEvents = new QueueEvents(BACKEND_QUEUE, { connection: events });
   queueEvents.on('error', () => {});
   await timeout(queueEvents.waitUntilReady());
