@@ -157,6 +157,13 @@ describe('backend jobs', () => {
     });
   });
 
+  it('--queue-work takes sandbox and backends only', async () => {
+    const { resolveOptions } = await import('../server/options.js');
+    expect(resolveOptions({ specs: ['x.yaml'], queue: 'redis://127.0.0.1:1/0' }).queueWork).toEqual(['sandbox', 'backends']);
+    expect(resolveOptions({ specs: ['x.yaml'], queue: 'redis://127.0.0.1:1/0', queueWork: ['backends', 'backends'] }).queueWork).toEqual(['backends']);
+    expect(() => resolveOptions({ specs: ['x.yaml'], queue: 'redis://127.0.0.1:1/0', queueWork: ['judges' as never] })).toThrow('--queue-work: expected a comma-separated list of sandbox, backends, got "judges"');
+  });
+
   it('a worker makes one call with its own API key, and returns errors as the server wrapper reads them (status, retryable, Retry-After, key scrubbed)', async () => {
     const data = (op: BackendJobData['op'], req: unknown, timeoutMs = 5000): BackendJobData => ({
       backend: 'judge',
