@@ -23,6 +23,7 @@ import { isRedisUrl } from './redis_url.js';
 import { resolverOf } from './fake.js';
 import { createGgufTransport, ggufConfigSchema } from './gguf.js';
 import { manage } from './managed.js';
+import { remoteBackends, remoteTransport, transportConfig } from './remote.js';
 import { apiKeyOf, createOpenAITransport, defaultRewardTemplate, PLACEHOLDER_API_KEY, REWARD_TEMPLATE_FIELDS, unknownTemplateFields } from './openai.js';
 import type { Backend, BackendResolver, BackendStats, Transport } from './types.js';
 
@@ -145,6 +146,22 @@ function transportOf(config: BackendConfig, specDir: string, env: NodeJS.Process
   return createGgufTransport(config, specDir);
 }
 
+/**
+ * A transport from a backend configuration as a backend job carries it (remote.ts: the spec's config
+ * without the server-side options), validated by the spec's schema; the API key comes from `env`.
+ * Returns the transport and the secrets its errors must not show. Throws a {@link SpecError} naming
+ * the invalid field.
+ *
+ * @example
+ * const { transport } = buildTransport({ type: 'openai', base_url: 'http://127.0.0.1:8000/v1', model: 'qwen' }, '.', process.env);
+ */
+export function buildTransport(config: unknown, specDir: string, env: NodeJS.ProcessEnv): { transport: Transport; secrets: string[] } {
+  const parsed = backendConfigSchema.safeParse(config);
+  if (!parsed.success) throw new SpecError('backend job', zodIssues(parsed.error, ['backend']));
+  const key = parsed.data.type === 'openai' ? apiKeyOf(parsed.data, env) : PLACEHOLDER_API_KEY;
+  return { transport: transportOf(parsed.data, specDir, env), secrets: key === PLACEHOLDER_API_KEY ? [] : [key] };
+}
+
 /** Settings that change an openai backend's answers without changing the requests (part of its cache keys). */
 function scopeOf(config: BackendConfig): unknown {
   if (config.type !== 'openai') return undefined;
@@ -189,10 +206,15 @@ export function buildBackends(section: z.input<typeof backendsSectionSchema>, op
         caches.set(path, cache);
       }
       const key = config.type === 'openai' ? apiKeyOf(config, env) : PLACEHOLDER_API_KEY;
+      // `serve --queue`: the calls become jobs for `rewardkit worker`s (remote.ts); cache, limits,
+      // retries and deadline stay here. One attempt may also wait for a free worker.
+      const remote = remoteBackends();
+      const local = transportOf(config, opts.specDir, env);
+      const transport = remote ? remoteTransport(name, transportConfig(config), opts.specDir, config.timeout_ms, local, remote) : local;
       list.push(
-        manage(name, transportOf(config, opts.specDir, env), {
+        manage(name, transport, {
           concurrency: config.concurrency,
-          timeout_ms: config.timeout_ms,
+          timeout_ms: remote ? config.timeout_ms + remote.waitMs : config.timeout_ms,
           deadline_ms: config.deadline_ms,
           retries: config.retries,
           backoff_ms: config.backoff_ms,

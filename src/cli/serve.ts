@@ -34,6 +34,8 @@ export interface ServeCommandOptions {
   state?: string;
   stateTimeout?: number;
   queue?: string;
+  queueWork?: string[];
+  queueWait?: number;
   replicaName?: string;
 }
 
@@ -91,6 +93,8 @@ export function serveOptions(o: ServeCommandOptions): ServerOptions {
     openrlhf: { scoreComponent: o.scoreComponent, nullReward: o.nullReward, ...(o.eos ? { stripSuffixes: o.eos } : {}) },
     state: o.state,
     queue: o.queue,
+    queueWork: o.queueWork as ServerOptions['queueWork'],
+    queueWaitMs: o.queueWait === undefined ? undefined : Math.round(o.queueWait * 1000),
     stateTimeoutMs: o.stateTimeout === undefined ? undefined : Math.round(o.stateTimeout * 1000),
     replicaName: o.replicaName,
   };
@@ -207,7 +211,9 @@ export function registerServe(program: Command): void {
     .option('--python <path>', "Python interpreter of the code sandbox, e.g. a venv's bin/python with the packages a dataset's tests import (its venv and base install are mounted read-only)")
     .option('--sandbox-concurrency <n>', 'sandboxed programs running at once, per scoring thread (default: the number of CPUs)', positiveInt)
     .option('--state <redis-url>', 'keep cross-batch state (running statistics of meanstd/clip/minmax, LaRe, ProRL centring) in Redis at redis://HOST:PORT/DB, updated atomically per batch, so replicas give the rewards of one process (specs with state get 503 while Redis is unreachable; the others are served)')
-    .option('--queue <redis-url>', 'run sandboxed programs (code grader test runs, /run_code) on `rewardkit worker --queue` processes on other machines, through Redis at redis://HOST:PORT/DB (BullMQ), so sandbox capacity grows with machines')
+    .option('--queue <redis-url>', 'send sandboxed programs (code grader test runs, /run_code) and model-backend calls (judges, reward models, embeddings, log-probs; the response cache, limits, retries and deadline stay here) to `rewardkit worker --queue` processes on other machines, through Redis at redis://HOST:PORT/DB (BullMQ), so capacity grows with machines')
+    .option('--queue-work <kinds>', 'what --queue sends to workers, comma-separated: sandbox, backends (default: both)', (v) => v.split(',').map((x) => x.trim()).filter(Boolean))
+    .option('--queue-wait <seconds>', 'longest wait of a --queue job for a free worker (on top of a program\'s limits, or of a backend\'s timeout_ms for one attempt of a model call)', positiveNumber, 60)
     .option('--state-timeout <seconds>', 'longest wait for one Redis command or connection of --state', positiveNumber, 2)
     .option('--replica-name <name>', 'name of this replica: a `replica` label on every metric (default with --state: HOSTNAME-PID)')
     .option('--shutdown-timeout <seconds>', 'longest wait for in-flight requests on SIGTERM', positiveNumber, 30)

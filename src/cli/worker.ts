@@ -33,6 +33,8 @@ export interface WorkerCommandOptions {
   verbose?: boolean;
   /** Sandboxed programs from `serve --queue` run at once (0: take none). */
   sandboxJobs: number;
+  /** Model-backend calls from `serve --queue` made at once (0: take none). */
+  backendJobs: number;
 }
 
 /** Compiled specs by hash, most recent last; a few kept so runs of different specs can share workers. */
@@ -175,6 +177,36 @@ export async function runWorker(o: WorkerCommandOptions, log: (s: string) => voi
     if (!o.quiet) log(`worker ${process.pid}: consuming ${SANDBOX_QUEUE} on ${o.queue} (${o.sandboxJobs} programs at once)`);
   }
 
+  // Model-backend calls of servers started with `serve --queue` (backends/remote.ts).
+  let backend: BullWorker | null = null;
+  let backendConn: ReturnType<typeof redisConnection> | null = null;
+  let backendRunner: { close(): Promise<void> } | null = null;
+  if (o.backendJobs > 0) {
+    const { BACKEND_QUEUE, backendJobRunner } = await import('../backends/remote.js');
+    const runner = backendJobRunner();
+    backendRunner = runner;
+    backendConn = redisConnection(o.queue, { blocking: true });
+    backendConn.on('error', () => {});
+    let calls = 0;
+    backend = new Worker(BACKEND_QUEUE, async (job: Job) => {
+      let r;
+      try {
+        r = await runner.run(job.data);
+      } catch (e) {
+        // The job's backend configuration is invalid: no other worker would do better.
+        throw new UnrecoverableError(e instanceof Error ? e.message : String(e));
+      }
+      calls++;
+      if (o.verbose) log(`worker ${process.pid}: backend call ${job.id} (${job.data.backend} ${job.data.op}) done: ${r.ok ? 'ok' : r.message} (${calls} calls so far)`);
+      return r;
+    }, { connection: backendConn, concurrency: o.backendJobs, lockDuration: o.lockDuration, stalledInterval: o.stalledInterval, maxStalledCount: o.maxStalledCount });
+    backend.on('error', (e: Error) => {
+      if (!o.quiet && e.message !== lastError) log(`warning: backend worker: ${e.message}`);
+    });
+    if (o.verbose) backend.on('active', (job: Job) => log(`worker ${process.pid}: backend call ${job.id} (${job.data.backend} ${job.data.op}) started`));
+    if (!o.quiet) log(`worker ${process.pid}: consuming ${BACKEND_QUEUE} on ${o.queue} (${o.backendJobs} model calls at once)`);
+  }
+
   let stopping = false;
   await new Promise<void>((resolve) => {
     const stop = (s: NodeJS.Signals) => {
@@ -186,8 +218,10 @@ export async function runWorker(o: WorkerCommandOptions, log: (s: string) => voi
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  await Promise.race([Promise.all([worker.close(), sandbox?.close()]), new Promise((r) => setTimeout(r, 30_000).unref())]);
+  await Promise.race([Promise.all([worker.close(), sandbox?.close(), backend?.close()]), new Promise((r) => setTimeout(r, 30_000).unref())]);
   sandboxConn?.disconnect();
+  backendConn?.disconnect();
+  await backendRunner?.close();
   await Promise.allSettled([...specs.values()].map(async (p) => (await p).close()));
   conn.disconnect();
   if (!o.quiet) log(`worker ${process.pid}: stopped after ${done} chunks`);
@@ -204,13 +238,14 @@ function nonNegativeInt(v: string): number {
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('Score chunks that `rewardkit score --queue` enqueues on Redis (BullMQ), and run the sandboxed programs of servers started with `serve --queue`; run one or more on any machine.')
+    .description('Score chunks that `rewardkit score --queue` enqueues on Redis (BullMQ), and run the sandboxed programs and model-backend calls of servers started with `serve --queue`; run one or more on any machine.')
     .requiredOption('--queue <url>', 'Redis holding the queue: redis://HOST:PORT/DB')
     .option('--concurrency <n>', 'chunks scored at once by this process (helps when graders wait: sandboxes, HTTP, models)', positiveInt, 1)
     .option('--lock-duration <ms>', "a job's lock; a killed worker's chunk is retried elsewhere once it expires", positiveInt, 30_000)
     .option('--stalled-interval <ms>', 'how often to look for chunks of dead workers', positiveInt, 30_000)
     .option('--max-stalled-count <n>', 'times a chunk may lose its worker before it fails (the submitter then stops)', nonNegativeInt, 2)
     .option('--sandbox-jobs <n>', 'sandboxed programs (code grader test runs, /run_code) of servers started with `serve --queue` run at once by this process; 0: none (default: the number of CPUs)', nonNegativeInt, availableParallelism())
+    .option('--backend-jobs <n>', 'model-backend calls (judges, reward models, embeddings, log-probs) of servers started with `serve --queue` made at once by this process, with the spec\'s backend config and API keys from this process\'s environment (api_key_env); 0: none', nonNegativeInt, 64)
     .option('-q, --quiet', 'print nothing but errors')
     .option('-v, --verbose', 'print a line when each chunk starts and ends')
     .action(async (opts: WorkerCommandOptions) => {

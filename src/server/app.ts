@@ -50,10 +50,54 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /** Builds the server (specs loaded and compiled, pool started) without listening. Throws {@link ServerConfigError}. */
 export async function createServer(input: ServerOptions): Promise<RewardServer> {
   const options = resolveOptions(input);
-  await preloadSpecFiles(options.specs);
-  const specs = new SpecSet(options.specs, { defaultSpec: options.defaultSpec, routes: options.routes });
-  if (options.openrlhf.scoreComponent !== undefined && !specs.entries.some((e) => e.compiled.names.includes(options.openrlhf.scoreComponent!)))
+  // `--queue`: sandboxed programs (graders/code/remote.ts) and model-backend calls (backends/remote.ts)
+  // go to `rewardkit worker`s on other machines. Connected before the specs compile, since their
+  // backends are built to send jobs; the pool's threads, started below, read the queue from the
+  // environment and connect themselves.
+  let remote: { close(): Promise<void> } | null = null;
+  if (options.queue !== undefined) {
+    const queue = options.queue;
+    const work = options.queueWork;
+    const { connectRemoteSandbox } = await import('../graders/code/remote.js');
+    const { setRemoteRunner } = await import('../graders/code/sandbox.js');
+    const { connectRemoteBackends, setRemoteBackends } = await import('../backends/remote.js');
+    let sandbox: Awaited<ReturnType<typeof connectRemoteSandbox>> | null = null;
+    let backends: Awaited<ReturnType<typeof connectRemoteBackends>> | null = null;
+    try {
+      if (work.includes('sandbox')) sandbox = await connectRemoteSandbox(queue, { waitMs: options.queueWaitMs });
+      if (work.includes('backends')) backends = await connectRemoteBackends(queue, { waitMs: options.queueWaitMs });
+    } catch (e) {
+      await sandbox?.close();
+      throw new ServerConfigError((e as Error).message);
+    }
+    if (sandbox) setRemoteRunner((req) => sandbox.run(req));
+    setRemoteBackends(backends);
+    process.env.REWARDKIT_QUEUE = queue;
+    process.env.REWARDKIT_QUEUE_WORK = work.join(',');
+    process.env.REWARDKIT_QUEUE_WAIT_MS = String(options.queueWaitMs);
+    remote = {
+      async close() {
+        setRemoteRunner(null);
+        setRemoteBackends(null);
+        delete process.env.REWARDKIT_QUEUE;
+        delete process.env.REWARDKIT_QUEUE_WORK;
+        await Promise.allSettled([sandbox?.close(), backends?.close()]);
+      },
+    };
+  }
+
+  let specs: SpecSet;
+  try {
+    await preloadSpecFiles(options.specs);
+    specs = new SpecSet(options.specs, { defaultSpec: options.defaultSpec, routes: options.routes });
+  } catch (e) {
+    await remote?.close();
+    throw e;
+  }
+  if (options.openrlhf.scoreComponent !== undefined && !specs.entries.some((e) => e.compiled.names.includes(options.openrlhf.scoreComponent!))) {
+    await remote?.close();
     throw new ServerConfigError(`OpenRLHF score component "${options.openrlhf.scoreComponent}" is not a component of any served spec`);
+  }
 
   const logger = pino(
     {
@@ -64,30 +108,6 @@ export async function createServer(input: ServerOptions): Promise<RewardServer> 
     },
     options.logStream ?? pino.destination({ fd: 1, sync: false }),
   );
-
-  // `--queue`: sandboxed programs go to workers on other machines (graders/code/remote.ts); the pool's
-  // threads, started below, read the queue from the environment and connect themselves.
-  let remote: { close(): Promise<void> } | null = null;
-  if (options.queue !== undefined) {
-    const { connectRemoteSandbox } = await import('../graders/code/remote.js');
-    const { setRemoteRunner } = await import('../graders/code/sandbox.js');
-    let r;
-    try {
-      r = await connectRemoteSandbox(options.queue, { waitMs: options.queueWaitMs });
-    } catch (e) {
-      throw new ServerConfigError((e as Error).message);
-    }
-    setRemoteRunner((req) => r.run(req));
-    process.env.REWARDKIT_SANDBOX_QUEUE = options.queue;
-    process.env.REWARDKIT_SANDBOX_QUEUE_WAIT_MS = String(options.queueWaitMs);
-    remote = {
-      async close() {
-        setRemoteRunner(null);
-        delete process.env.REWARDKIT_SANDBOX_QUEUE;
-        await r.close();
-      },
-    };
-  }
 
   const engine: ScoringEngine =
     options.scoring === 'pool'

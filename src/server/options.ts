@@ -112,12 +112,18 @@ export interface ServerOptions {
    */
   state?: string;
   /**
-   * `redis://HOST:PORT/DB`: send sandboxed programs (the `code` grader's runs, `/run_code`) to
-   * `rewardkit worker` processes on other machines through the BullMQ queue `rewardkit-sandbox`
-   * (graders/code/remote.ts), so sandbox capacity grows with machines. Default: run them here.
+   * `redis://HOST:PORT/DB`: send sandboxed programs (the `code` grader's runs, `/run_code`; queue
+   * `rewardkit-sandbox`, graders/code/remote.ts) and model-backend calls (judges, reward models,
+   * embeddings, log-probs; queue `rewardkit-backend`, backends/remote.ts) to `rewardkit worker`
+   * processes on other machines through BullMQ, so capacity grows with machines. Default: run them here.
    */
   queue?: string;
-  /** Longest wait of a queued program for a free worker, on top of its own limits, ms. Default 60000. */
+  /** What `queue` sends to workers: `sandbox` (programs), `backends` (model calls). Default both. */
+  queueWork?: QueueWork[];
+  /**
+   * Longest wait of a queued job for a free worker, ms: on top of a program's own limits; on top of a
+   * backend's `timeout_ms` for one attempt of a model call. Default 60000.
+   */
   queueWaitMs?: number;
   /** Longest wait for one state-store command or connection, ms. Default 2000. */
   stateTimeoutMs?: number;
@@ -128,6 +134,17 @@ export interface ServerOptions {
    * with `state`: `HOSTNAME-PID`; without it, none (no label).
    */
   replicaName?: string;
+}
+
+/** What `serve --queue` can send to workers. */
+export type QueueWork = 'sandbox' | 'backends';
+export const QUEUE_WORK: readonly QueueWork[] = ['sandbox', 'backends'];
+
+function queueWork(w: readonly string[] | undefined): QueueWork[] {
+  if (w === undefined) return [...QUEUE_WORK];
+  const bad = w.filter((x) => !QUEUE_WORK.includes(x as QueueWork));
+  if (bad.length > 0 || w.length === 0) throw new ServerConfigError(`--queue-work: expected a comma-separated list of ${QUEUE_WORK.join(', ')}, got "${w.join(',')}"`);
+  return [...new Set(w as QueueWork[])];
 }
 
 /** Every option filled in. */
@@ -238,6 +255,7 @@ export function resolveOptions(o: ServerOptions, env: NodeJS.ProcessEnv = proces
     logStream: o.logStream,
     state: o.state,
     queue: o.queue,
+    queueWork: queueWork(o.queueWork),
     queueWaitMs: positive('queue wait', o.queueWaitMs ?? 60_000),
     stateTimeoutMs: positive('state timeout', o.stateTimeoutMs ?? 2000),
     stateLeaseMs: positive('state lease', o.stateLeaseMs ?? 5000),

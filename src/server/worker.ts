@@ -28,32 +28,44 @@ export interface GradeTask {
 export type { GradeReply } from './grading.js';
 
 const given = (workerData as { specs: WorkerSpec[] }).specs;
+
+// `serve --queue`: this thread's sandboxed programs and model-backend calls go to the workers too
+// (graders/code/remote.ts, backends/remote.ts); connected before the specs compile, since their
+// backends are built to send jobs.
+const queue = process.env.REWARDKIT_QUEUE;
+const work = (process.env.REWARDKIT_QUEUE_WORK ?? '').split(',');
+const remoteReady: Promise<void> = queue
+  ? (async () => {
+      const waitMs = Number(process.env.REWARDKIT_QUEUE_WAIT_MS ?? 60_000);
+      if (work.includes('sandbox')) {
+        const { connectRemoteSandbox } = await import('../graders/code/remote.js');
+        const { setRemoteRunner } = await import('../graders/code/sandbox.js');
+        const r = await connectRemoteSandbox(queue, { waitMs });
+        setRemoteRunner((req) => r.run(req));
+      }
+      if (work.includes('backends')) {
+        const { connectRemoteBackends, setRemoteBackends } = await import('../backends/remote.js');
+        setRemoteBackends(await connectRemoteBackends(queue, { waitMs }));
+      }
+    })()
+  : Promise.resolve();
+remoteReady.catch(() => {});
+
 /** Grade-only copies of the served specs (see {@link gradeOnly}). */
-const compiling: Promise<CompiledSpec[]> = Promise.all(
-  given.map(async (w) =>
-    // Async: `grader: module` components import their modules (paths against the spec's folder) first.
-    gradeOnly('file' in w ? await compileSpecFileAsync(w.file) : await compileSpecAsync(w.spec, { source: w.source, specDir: w.specDir })),
+const compiling: Promise<CompiledSpec[]> = remoteReady.then(() =>
+  Promise.all(
+    given.map(async (w) =>
+      // Async: `grader: module` components import their modules (paths against the spec's folder) first.
+      gradeOnly('file' in w ? await compileSpecFileAsync(w.file) : await compileSpecAsync(w.spec, { source: w.source, specDir: w.specDir })),
+    ),
   ),
 );
 // Not a top-level await: piscina may load this file with require() (tsx compiles it to CommonJS then).
 compiling.catch(() => {});
 
-// `serve --queue`: this thread's sandboxed programs go to the workers too (graders/code/remote.ts).
-const sandboxQueue = process.env.REWARDKIT_SANDBOX_QUEUE;
-const remoteReady: Promise<void> = sandboxQueue
-  ? (async () => {
-      const { connectRemoteSandbox } = await import('../graders/code/remote.js');
-      const { setRemoteRunner } = await import('../graders/code/sandbox.js');
-      const r = await connectRemoteSandbox(sandboxQueue, { waitMs: Number(process.env.REWARDKIT_SANDBOX_QUEUE_WAIT_MS ?? 60_000) });
-      setRemoteRunner((req) => r.run(req));
-    })()
-  : Promise.resolve();
-remoteReady.catch(() => {});
-
 /** Grades one slice; see {@link GradeReply}. */
 export default async function grade(task: GradeTask): Promise<GradeReply> {
   const specs = await compiling;
-  await remoteReady;
   if (task.spec === -1) return { columns: [], errors: [], details: [], reasons: [] };
   const compiled = specs[task.spec];
   if (!compiled) throw new Error(`worker has no spec #${task.spec}`);

@@ -107,6 +107,7 @@ describe.skipIf(!ready)('serve --queue with a real Redis and rewardkit worker pr
 
     const here = await call(local.url, 'POST', '/v1/score', { rollouts: rollouts(), details: true });
     const there = await call(remote.url, 'POST', '/v1/score', { rollouts: rollouts(), details: true });
+    expect(here.status, here.text).toBe(200);
     expect(there.status, there.text).toBe(200);
     const strip = (b: { results: { details?: Record<string, unknown> }[] }) =>
       b.results.map((r) => ({ ...r, details: JSON.parse(JSON.stringify(r.details ?? {}, (k, v) => (k === 'wallMs' || k === 'stderr' ? undefined : v))) }));
