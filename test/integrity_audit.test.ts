@@ -201,7 +201,7 @@ const NOT_DEFINED: Record<string, Case> = {
   'js/call/isNaN': J('const x = 1;', { fn_name: 'isNaN', inputs: [['x']], outputs: [true] }),
 };
 
-describe.skipIf(!sandboxOk)('issue 11 (open): a test function the program never defined', () => {
+describe.skipIf(!sandboxOk)('issue 11: a test function the program never defined', () => {
   const results: Record<string, Graded> = {};
   beforeAll(async () => {
     const opts = { timeout: 5, memory_mb: 256, max_processes: 4, max_output_kb: 256 };
@@ -215,20 +215,30 @@ describe.skipIf(!sandboxOk)('issue 11 (open): a test function the program never 
     );
   }, 300_000);
 
-  // Today every one of these scores 1 (see the comment above): remove `.fails` with the fix.
-  it.fails('a program that defines nothing scores 0 whatever the function is called', () => {
+  it('a program that defines nothing scores 0 whatever the function is called', () => {
     const paid = Object.keys(NOT_DEFINED).filter((n) => results[n]!.score !== 0);
     expect(paid).toEqual([]);
   });
-  it('(documents the hole; delete with the fix) today each of them is paid 1', () => {
-    expect(Object.keys(NOT_DEFINED).filter((n) => results[n]!.score !== 1)).toEqual([]);
-  });
-  it('a program that imports the library function itself is a correct program and keeps its 1 (the fix must not change this)', async () => {
+  it('a program that binds the function itself is a correct program and keeps its 1 (import, star import, alias, runtime definition, Solution class, JS declaration)', async () => {
     const g = buildGrader(codeGrader, { timeout: 5 });
-    if (g.scope !== 'rollout') throw new Error('code is a rollout grader');
-    const r = asGraded(await g.grade(toSample({ id: 'imp', completion: py('from math import gcd'), reference: { fn_name: 'gcd', inputs: [[12, 18]], outputs: [6] } } as Rollout)));
-    expect(r.score).toBe(1);
-  }, 120_000);
+    const gj = buildGrader(codeGrader, { timeout: 5, language: 'javascript' });
+    if (g.scope !== 'rollout' || gj.scope !== 'rollout') throw new Error('code is a rollout grader');
+    const ref = { fn_name: 'gcd', inputs: [[12, 18]], outputs: [6] };
+    const prefixed = { assert: 'assert gcd(12, 18) == 6', import_prefix: 'from math import *' };
+    const cases: [typeof g, string, unknown][] = [
+      [g, py('from math import gcd'), ref],
+      [g, py('from math import *'), ref],
+      [g, py('import math\ngcd = math.gcd'), ref],
+      [g, py('import math\nglobals()["gcd"] = lambda a, b: math.gcd(a, b)'), ref],
+      [g, py('class Solution:\n    def gcd(self, a, b):\n        while b:\n            a, b = b, a % b\n        return a'), ref],
+      [g, py('def gcd(a, b):\n    return a if b == 0 else gcd(b, a % b)'), prefixed],
+      [g, py('from math import gcd'), prefixed],
+      [g, py('def gcd(a, b):\n    return a if b == 0 else gcd(b, a % b)'), { assert_case: 'def check(candidate):\n    assert candidate(12, 18) == 6\n', entry_point: 'gcd', import_prefix: 'from math import *' }],
+      [gj, '```javascript\nfunction parseInt(s) { return Number(s); }\n```', { fn_name: 'parseInt', inputs: [['12']], outputs: [12] }],
+    ];
+    const got = await Promise.all(cases.map(async ([gr, completion, reference], i) => asGraded(await (gr as typeof g & { scope: 'rollout' }).grade(toSample({ id: `own${i}`, completion, reference } as Rollout))).score));
+    expect(got).toEqual(cases.map(() => 1));
+  }, 180_000);
 });
 
 // ---------------------------------------------------------------------------------------------------

@@ -129,12 +129,14 @@ async function op(m) {
       return { ok: out };
     }
     case 'callfn': {
-      let f = lookup(m.name);
+      // The function under test must be the program's own, never a global it did not define
+      // (fn_name 'parseInt' with an empty program is no answer).
+      let f = ownLookup(m.name);
       let fn;
       if (f.found && typeof f.v === 'function') fn = f.v;
       else {
-        const s = lookup('Solution');
-        if (!s.found) throw new ReferenceError(m.name + ' is not defined');
+        const s = ownLookup('Solution');
+        if (!s.found) throw new ReferenceError(m.name + ' is not defined by the program');
         const inst = new s.v();
         fn = inst[m.name].bind(inst);
       }
@@ -180,6 +182,24 @@ async function serve(line) {
   rkSend(msg);
 }
 const params = ['exports', 'require', 'module', '__filename', '__dirname'];
+// What every global name (own or inherited: toString) held before the program ran: a name that still
+// resolves to that value is not the program's.
+const rkPre = new Map();
+for (let o = globalThis; o !== null; o = Object.getPrototypeOf(o))
+  for (const k of Object.getOwnPropertyNames(o)) {
+    if (rkPre.has(k)) continue;
+    const d = Object.getOwnPropertyDescriptor(o, k);
+    rkPre.set(k, 'value' in d ? { v: d.value } : { get: d.get });
+  }
+function ownLookup(n) {
+  const r = lookup(n);
+  if (!r.found) return r;
+  const p = rkPre.get(n);
+  if (p === undefined) return r;
+  let orig;
+  try { orig = 'v' in p ? p.v : p.get ? p.get.call(globalThis) : undefined; } catch (e) { orig = undefined; }
+  return r.v === orig ? { found: false } : r;
+}
 let compiled;
 try {
   let src = SRC;

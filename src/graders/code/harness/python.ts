@@ -103,23 +103,90 @@ def _rk_dec(v):
 
 _RK_MUTABLE = (list, dict, set, bytearray)
 _rk_ns = {'__name__': '__RK_MODULE_NAME__', '__builtins__': builtins, '__file__': os.path.abspath(sys.argv[0])}
+_rk_pre = {}
+_rk_bound = frozenset()
+
+def _rk_bound_names(src):
+    # Names the program's source binds at module level: def/class, assignments, for/with/except
+    # targets, imports (a star import: the module's public names), 'global' declarations, walrus.
+    import ast
+    names = set()
+    tree = ast.parse(src)
+    stack = list(tree.body)
+    while stack:
+        st = stack.pop()
+        if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(st.name)
+            continue
+        if isinstance(st, ast.Import):
+            for a in st.names:
+                names.add(a.asname or a.name.split('.')[0])
+        elif isinstance(st, ast.ImportFrom):
+            for a in st.names:
+                if a.name != '*':
+                    names.add(a.asname or a.name)
+                elif st.level == 0 and st.module:
+                    try:
+                        mod = importlib.import_module(st.module)
+                        names.update(getattr(mod, '__all__', None) or [k for k in vars(mod) if not k.startswith('_')])
+                    except BaseException:
+                        pass
+        targets = []
+        if isinstance(st, ast.Assign):
+            targets = st.targets
+        elif isinstance(st, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
+            targets = [st.target]
+        elif isinstance(st, (ast.With, ast.AsyncWith)):
+            targets = [i.optional_vars for i in st.items if i.optional_vars is not None]
+        for t in targets:
+            for n in ast.walk(t):
+                if isinstance(n, ast.Name):
+                    names.add(n.id)
+        for field in ('body', 'orelse', 'finalbody'):
+            sub = getattr(st, field, None)
+            if isinstance(sub, list):
+                stack.extend(sub)
+        for h in getattr(st, 'handlers', None) or []:
+            if h.name:
+                names.add(h.name)
+            stack.extend(h.body)
+        for c in getattr(st, 'cases', None) or []:
+            stack.extend(c.body)
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Global):
+            names.update(n.names)
+        elif isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name):
+            names.add(n.target.id)
+    return frozenset(names)
+
+def _rk_own(n):
+    # A name is the program's own when its source binds it, or when it holds something the import
+    # prefix did not put there (a definition made at run time: globals()[...] = ..., exec).
+    if n not in _rk_ns or (n.startswith('__') and n.endswith('__')):
+        return False
+    return n in _rk_bound or n not in _rk_pre or _rk_ns[n] is not _rk_pre[n]
 
 def _rk_op(m):
     op = m['op']
     if op == 'lookup':
         out = {}
+        own = []
         for n in m['names']:
             if n in _rk_ns:
                 out[n] = _rk_enc(_rk_ns[n])
-        return out
+                if _rk_own(n):
+                    own.append(n)
+        return (out, own)
     if op == 'callfn':
+        # The function under test must be the program's own: never a name that only the import
+        # prefix (verl's 'from math import *', 'from builtins import *') or the builtins bound.
         name = m['name']
-        if name in _rk_ns:
+        if _rk_own(name):
             f = _rk_ns[name]
-        elif 'Solution' in _rk_ns:
+        elif _rk_own('Solution'):
             f = getattr(_rk_ns['Solution'](), name)
         else:
-            raise NameError("name '%s' is not defined" % name)
+            raise NameError("name '%s' is not defined by the program" % name)
         return f(*[_rk_dec(a) for a in m['a']])
     o = _rk_dec(m['o'])
     if op == 'call':
@@ -154,7 +221,7 @@ def _rk_serve():
             elif m['op'] == 'iter':
                 msg = {'id': rid, 'ok': _rk_handle(r[1])}
             elif m['op'] == 'lookup':
-                msg = {'id': rid, 'ok': r}
+                msg = {'id': rid, 'ok': r[0], 'own': r[1]}
             else:
                 msg = {'id': rid, 'ok': _rk_enc(r)}
         except BaseException as e:
@@ -170,12 +237,18 @@ def _rk_serve():
         _rk_send(msg)
 
 try:
-    _rk_code = compile(_RK_PREFIX + _RK_SRC, os.path.abspath(sys.argv[0]), 'exec')
+    _rk_code = compile(_RK_SRC, os.path.abspath(sys.argv[0]), 'exec')
+    _rk_bound = _rk_bound_names(_RK_SRC)
 except (SyntaxError, ValueError) as e:
     traceback.print_exc()
     _rk_send({'hello': {'compile_error': '%s: %s' % (type(e).__name__, e)}})
     os._exit(0)
 try:
+    # The dataset's import prefix runs first, in the same namespace (as verl prepends it); what it
+    # bound is remembered so that a name only it provides is never taken for the program's.
+    if _RK_PREFIX:
+        exec(compile(_RK_PREFIX, '<prefix>', 'exec'), _rk_ns)
+    _rk_pre.update(_rk_ns)
     exec(_rk_code, _rk_ns)
 except SystemExit as e:
     if e.code not in (None, 0, False):
@@ -500,6 +573,7 @@ def _rk_main():
             trusted = set()
         ns.pop(_RK_ENTRY, None)
     ask = []
+    unowned = None
     own_modules = {}
     for n in loads:
         # Builtins are always the harness's. A standard-library module name (or np/pd) used as
@@ -533,19 +607,28 @@ def _rk_main():
             _rk_verdict('load_error', h['error'])
             return
         if ask:
-            found = _rk_rpc('lookup', names=ask)['ok']
-            if type(found) is not dict:
+            reply = _rk_rpc('lookup', names=ask)
+            found = reply['ok']
+            own = reply.get('own')
+            if type(found) is not dict or type(own) is not list:
                 _rk_bad('lookup')
             for n, v in found.items():
                 if n in ask:
                     ns[n] = _rk_dec(v)
+            # The code under test must be the program's: the entry point when the dataset names one,
+            # else at least one of the names the block takes from the program. A name only the
+            # dataset's import prefix bound (gcd after 'from math import *') is no answer.
+            if _RK_ENTRY and _RK_ENTRY in ask and _RK_ENTRY not in own:
+                unowned = "NameError: the program does not define '%s'" % _RK_ENTRY
+            elif not any(n in own for n in ask):
+                unowned = 'NameError: the program defines none of the names the test uses (%s)' % ', '.join(ask[:8])
             for n in own_modules:
                 if n not in ns or type(ns[n]) is not Remote or not object.__getattribute__(ns[n], '_rk_type') in ('function', 'builtin_function_or_method', 'type'):
                     bind_module(n)
     except _RkAbort:
         pass
-    outcome = ('pass', '')
-    if not any(_rk_state.values()):
+    outcome = ('pass', '') if unowned is None else ('error', unowned)
+    if not any(_rk_state.values()) and unowned is None:
         try:
             exec(code, ns)
         except AssertionError as e:

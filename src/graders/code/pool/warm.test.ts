@@ -224,34 +224,40 @@ describe.skipIf(!supported)('a slot reused by the next program: nothing of the p
   ].join('\n');
 
   it('files in /tmp and /dev/shm, env vars, SysV objects, a POSIX queue, keys, a double-forked daemon, abstract sockets (held and in flight), process state, pids', async () => {
-    // Sequential runs with a pause land on the same (first idle) slot; the network namespace says which.
-    const first = await inTurn(`import os\n${SLOT_ID}`);
-    const slot = /^slot (.*)$/m.exec(first.stdout)?.[1];
-    expect(slot).toBeTruthy();
+    // Which slot takes a run depends on which one is idle at that moment (a spare slot may still be
+    // cleaning up): readers run until two of them have landed on the writer's slot (its network
+    // namespace says which), and no reader anywhere may see a trace.
     const w = await inTurn(writer);
+    const slot = /^slot (.*)$/m.exec(w.stdout)?.[1];
+    expect(slot).toBeTruthy();
     expect(w.stderr).toBe('');
     expect(w.status).toBe('ok');
-    expect(w.stdout).toContain(`slot ${slot}\n`);
     expect(w.stdout).toContain('sysv True True True\n');
     expect(w.stdout).toContain('daemon True\n');
     expect(w.stdout).toContain('mq True\n');
     expect(w.stdout).toContain('keys True True\n');
-    for (let i = 0; i < 2; i++) {
+    let same = 0;
+    for (let i = 0; i < 16 && same < 2; i++) {
       const r = await inTurn(reader);
       expect(r.stderr).toBe('');
-      expect(r.stdout).toBe(`slot ${slot}\n[]\n`);
+      const [where, traces] = r.stdout.split('\n');
+      expect(traces).toBe('[]');
+      if (where === `slot ${slot}`) same++;
     }
+    expect(same).toBe(2);
   }, 180_000);
 
   it('a program that leaves a trace in the network namespace (its counters) gets its slot thrown away, not reused', async () => {
-    const first = await inTurn(`import os\n${SLOT_ID}`);
-    const slot = /^slot (.*)$/m.exec(first.stdout)?.[1];
     // A connection attempt with no route counts in /proc/net/snmp (OutNoRoutes), which the next program could read.
     const w = await inTurn(`import os, socket\n${SLOT_ID}\ntry:\n    socket.create_connection(("192.0.2.1", 80), timeout=1)\nexcept OSError as e:\n    print("no route")`);
+    const slot = /^slot (.*)$/m.exec(w.stdout)?.[1];
+    expect(slot).toBeTruthy();
     expect(w.stdout).toBe(`slot ${slot}\nno route\n`);
-    const r = await inTurn(`import os\n${SLOT_ID}\nprint([l for l in open("/proc/net/snmp").read().splitlines() if l.startswith("Ip:")][1].split()[-2:])`);
-    expect(r.status).toBe('ok');
-    expect(r.stdout.startsWith(`slot ${slot}\n`)).toBe(false);
+    for (let i = 0; i < 6; i++) {
+      const r = await inTurn(`import os\n${SLOT_ID}\nprint([l for l in open("/proc/net/snmp").read().splitlines() if l.startswith("Ip:")][1].split()[-2:])`);
+      expect(r.status).toBe('ok');
+      expect(r.stdout.startsWith(`slot ${slot}\n`)).toBe(false);
+    }
   }, 180_000);
 });
 
