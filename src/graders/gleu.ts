@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ParamError, defineGrader } from './types.js';
-import { normalizeSchema, normalizeText, referenceTexts } from './normalize.js';
-import { nltkTokens } from './nltk_tokens.js';
+import { normalizeSchema, normalizeText } from './normalize.js';
+import { nltkTokenizerParam, nltkTokens, referenceTokenLists } from './nltk_tokens.js';
 
 /** Every n-gram of `tokens` with minLen ≤ n ≤ maxLen, counted (NLTK's `Counter(everygrams(...))`). */
 function everygramCounts(tokens: readonly string[], minLen: number, maxLen: number): { counts: Map<string, number>; total: number } {
@@ -76,10 +76,7 @@ export const gleuGrader = defineGrader({
   params: {
     min_len: z.number().int().min(1).max(10).default(1).describe('Smallest n-gram order counted (default 1).'),
     max_len: z.number().int().min(1).max(10).default(4).describe('Largest n-gram order counted (default 4).'),
-    tokenizer: z
-      .enum(['nltk', 'whitespace'])
-      .default('nltk')
-      .describe("`nltk` (default): NLTK word_tokenize for ASCII text, NIST's international tokenizer otherwise, as Azure AI evaluation; `whitespace`: split on whitespace (pre-tokenised text)."),
+    tokenizer: nltkTokenizerParam,
     normalize: normalizeSchema.prefault({}),
   },
   create(params) {
@@ -88,10 +85,9 @@ export const gleuGrader = defineGrader({
     return {
       scope: 'rollout',
       grade(s) {
-        const texts = referenceTexts(s.reference);
-        if (texts === null) return null;
-        const refs = texts.map((r) => nltkTokens(normalizeText(r, norm), params.tokenizer)).filter((r) => r.length > 0);
-        if (refs.length === 0) return { score: null, details: { reason: 'the reference has no tokens' } };
+        const refs = referenceTokenLists(s.reference, norm, params.tokenizer);
+        if (refs === null) return null;
+        if (refs === 'empty') return { score: null, details: { reason: 'the reference has no tokens' } };
         const st = sentenceGleu(refs, nltkTokens(normalizeText(s.completion, norm), params.tokenizer), params.min_len, params.max_len);
         return { score: st.score, details: { matches: st.matches, total: st.total } };
       },

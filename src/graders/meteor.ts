@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineGrader } from './types.js';
-import { normalizeSchema, normalizeText, referenceTexts } from './normalize.js';
-import { nltkTokens } from './nltk_tokens.js';
+import { normalizeSchema, normalizeText } from './normalize.js';
+import { nltkTokenizerParam, nltkTokens, referenceTokenLists } from './nltk_tokens.js';
 import { porterStem } from './porter.js';
 
 export interface MeteorOptions {
@@ -127,10 +127,7 @@ export const meteorGrader = defineGrader({
     beta: z.number().positive().default(3).describe('Shape of the fragmentation penalty γ·(chunks/matches)^β (default 3).'),
     gamma: z.number().min(0).max(1).default(0.5).describe('Weight of the fragmentation penalty (default 0.5).'),
     stem: z.boolean().default(true).describe('Match remaining words by Porter stem after exact matching (default true, as NLTK).'),
-    tokenizer: z
-      .enum(['nltk', 'whitespace'])
-      .default('nltk')
-      .describe("`nltk` (default): NLTK word_tokenize for ASCII text, NIST's international tokenizer otherwise, as Azure AI evaluation; `whitespace`: split on whitespace (pre-tokenised text)."),
+    tokenizer: nltkTokenizerParam,
     normalize: normalizeSchema.prefault({}),
   },
   create(params) {
@@ -139,10 +136,9 @@ export const meteorGrader = defineGrader({
     return {
       scope: 'rollout',
       grade(s) {
-        const texts = referenceTexts(s.reference);
-        if (texts === null) return null;
-        const refs = texts.map((r) => nltkTokens(normalizeText(r, norm), params.tokenizer)).filter((r) => r.length > 0);
-        if (refs.length === 0) return { score: null, details: { reason: 'the reference has no tokens' } };
+        const refs = referenceTokenLists(s.reference, norm, params.tokenizer);
+        if (refs === null) return null;
+        if (refs === 'empty') return { score: null, details: { reason: 'the reference has no tokens' } };
         const hyp = nltkTokens(normalizeText(s.completion, norm), params.tokenizer);
         let best: MeteorStats | null = null;
         for (const ref of refs) {

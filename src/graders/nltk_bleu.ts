@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineGrader } from './types.js';
-import { normalizeSchema, normalizeText, referenceTexts } from './normalize.js';
-import { nltkTokens } from './nltk_tokens.js';
+import { normalizeSchema, normalizeText } from './normalize.js';
+import { nltkTokenizerParam, nltkTokens, referenceTokenLists } from './nltk_tokens.js';
 
 /** NLTK's `SmoothingFunction` default `k` (method 4's constant). */
 const METHOD4_K = 5;
@@ -152,10 +152,7 @@ export const nltkBleuGrader = defineGrader({
   summary: 'Sentence BLEU against the reference(s), as NLTK sentence_bleu with smoothing method 4 on word_tokenize tokens (Azure AI BleuScoreEvaluator), in [0, 1]; what spec import maps the OpenAI text_similarity bleu metric onto [INF].',
   params: {
     max_order: z.number().int().min(1).max(10).default(4).describe('Maximum n-gram order N, with uniform weights 1/N (default 4, NLTK\'s default weights).'),
-    tokenizer: z
-      .enum(['nltk', 'whitespace'])
-      .default('nltk')
-      .describe("`nltk` (default): NLTK word_tokenize for ASCII text, NIST's international tokenizer otherwise, as Azure AI evaluation; `whitespace`: split on whitespace (pre-tokenised text)."),
+    tokenizer: nltkTokenizerParam,
     normalize: normalizeSchema.prefault({}),
   },
   create(params) {
@@ -163,10 +160,9 @@ export const nltkBleuGrader = defineGrader({
     return {
       scope: 'rollout',
       grade(s) {
-        const texts = referenceTexts(s.reference);
-        if (texts === null) return null;
-        const refs = texts.map((r) => nltkTokens(normalizeText(r, norm), params.tokenizer)).filter((r) => r.length > 0);
-        if (refs.length === 0) return { score: null, details: { reason: 'the reference has no tokens' } };
+        const refs = referenceTokenLists(s.reference, norm, params.tokenizer);
+        if (refs === null) return null;
+        if (refs === 'empty') return { score: null, details: { reason: 'the reference has no tokens' } };
         const st = nltkSentenceBleu(refs, nltkTokens(normalizeText(s.completion, norm), params.tokenizer), params.max_order);
         return {
           score: st.score,

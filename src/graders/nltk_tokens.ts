@@ -37,6 +37,8 @@
  *
  * Every function here is linear in its input (no backtracking pattern on attacker-controlled runs).
  */
+import { z } from 'zod';
+import { normalizeText, referenceTexts, type NormalizeOptions } from './normalize.js';
 
 /** Python's `str.isspace()` for one UTF-16 code unit (every whitespace character is one unit). */
 function isPySpace(c: number): boolean {
@@ -368,6 +370,25 @@ export function nltkWordTokens(text: string): string[] {
 /** Tokenisers the NLTK-based metrics offer: `nltk` ({@link nltkWordTokens}) or `whitespace` (Python's `str.split()`). */
 export type NltkTokenizer = 'nltk' | 'whitespace';
 
+/** `text` split by `tokenizer`. */
 export function nltkTokens(text: string, tokenizer: NltkTokenizer): string[] {
   return tokenizer === 'nltk' ? nltkWordTokens(text) : pySplit(text);
+}
+
+/** The `tokenizer` param the NLTK-based metrics share. */
+export const nltkTokenizerParam = z
+  .enum(['nltk', 'whitespace'])
+  .default('nltk')
+  .describe("`nltk` (default): NLTK word_tokenize for ASCII text, NIST's international tokenizer otherwise, as Azure AI evaluation; `whitespace`: split on whitespace (pre-tokenised text).");
+
+/**
+ * The token lists of a rollout's reference(s) (a string or a list of strings) after `normalize`, empty
+ * ones dropped: `null` when there is no reference, `'empty'` when no reference has a token — both make
+ * the NLTK-based metrics null (cannot judge), never 0.
+ */
+export function referenceTokenLists(reference: unknown, norm: NormalizeOptions, tokenizer: NltkTokenizer): string[][] | null | 'empty' {
+  const texts = referenceTexts(reference);
+  if (texts === null) return null;
+  const refs = texts.map((r) => nltkTokens(normalizeText(r, norm), tokenizer)).filter((r) => r.length > 0);
+  return refs.length === 0 ? 'empty' : refs;
 }
