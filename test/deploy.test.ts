@@ -18,6 +18,8 @@ import type { Command } from 'commander';
 import { buildProgram } from '../src/cli/main.js';
 import { compileSpecFile } from '../src/spec/compile.js';
 import { QUEUE_NAME } from '../src/cli/queue.js';
+import { SANDBOX_QUEUE } from '../src/graders/code/remote.js';
+import { BACKEND_QUEUE } from '../src/backends/remote.js';
 import { freePort, haveRedisServer, startRedis } from './redis.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -232,8 +234,12 @@ describe('deploy/k8s', () => {
     expect(workers.spec.metrics[0].type).toBe('External');
     expect(workers.spec.metrics[0].external.metric.name).toBe('rewardkit_queue_waiting_chunks');
     const exporter = (of('Deployment').find((d) => d.metadata.name === 'rewardkit-redis')!.spec.template.spec.containers as { name: string; args: string[] }[]).find((c) => c.name === 'exporter')!;
-    expect(exporter.args).toContain(`--check-single-keys=db0=bull:${QUEUE_NAME}:wait`);
+    const keys = exporter.args.find((a) => a.startsWith('--check-single-keys='))!.slice('--check-single-keys='.length).split(',');
+    expect(keys).toEqual([`db0=bull:${QUEUE_NAME}:wait`, `db0=bull:${SANDBOX_QUEUE}:wait`, `db0=bull:${BACKEND_QUEUE}:wait`]);
     expect(readFileSync(join(DEPLOY, 'k8s/worker.yaml'), 'utf8')).toContain(`redis_key_size{key="bull:${QUEUE_NAME}:wait"}`);
+    expect(readFileSync(join(DEPLOY, 'k8s/worker.yaml'), 'utf8')).toContain(`bull:${SANDBOX_QUEUE}:wait`);
+    expect(readFileSync(join(DEPLOY, 'k8s/worker.yaml'), 'utf8')).toContain(`bull:${BACKEND_QUEUE}:wait`);
+    expect(workers.spec.metrics.map((m: { external: { metric: { name: string } } }) => m.external.metric.name)).toEqual(['rewardkit_queue_waiting_chunks', 'rewardkit_sandbox_waiting_jobs', 'rewardkit_backend_waiting_calls']);
   });
 
   it.skipIf(!haveRedisServer)('bull:rewardkit-score:wait is the list BullMQ keeps waiting chunks in (real Redis)', async () => {
