@@ -12,6 +12,7 @@ import { toSample } from '../../rollout/sample.js';
 import type { Rollout } from '../../rollout/types.js';
 import type { Grader, RolloutGrader } from '../types.js';
 import { configureSandbox, sandboxConfig, sandboxSupport } from '../code/sandbox.js';
+import { warmPoolEnabled } from '../code/pool/warm.js';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { pythonGrader } from './index.js';
@@ -349,7 +350,9 @@ def grade(sample, item):
       expect(pids.length).toBeGreaterThan(0);
       expect(pids.every(alive)).toBe(true);
       await compiled.close();
-      expect(pids.some(alive)).toBe(false);
+      // A cold run's pid is its own sandbox, gone with it; a warm run's is its pool slot's worker,
+      // which outlives the run by design and kills what the run left (pool/warm.test.ts).
+      if (!warmPoolEnabled()) expect(pids.some(alive)).toBe(false);
       expect(g.pool.size).toBe(0);
       await expect(g.grade(toSample({ id: 'c', completion: '1' } as Rollout))).rejects.toThrow('the python grader is closed');
     },
