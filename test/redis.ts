@@ -60,3 +60,35 @@ export async function startRedis(port: number, dir: string, opts: { persist?: bo
     },
   };
 }
+
+/** The built CLI's bin (tests that start `rewardkit` processes run it with `node`). */
+export const BIN = new URL('../bin/rewardkit.js', import.meta.url).pathname;
+const ROOT = new URL('..', import.meta.url).pathname;
+
+/** A `rewardkit worker` child process with its stderr collected; added to `track` until it exits. */
+export interface WorkerProc {
+  child: ChildProcess;
+  /** Everything it wrote on stderr so far. */
+  err: () => string;
+  /** Its exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+}
+
+/** Starts `rewardkit worker --queue URL --verbose …args` from the project root, `env` added to this process's. */
+export function spawnWorker(url: string, args: string[], track: Set<ChildProcess>, env: Record<string, string> = {}): WorkerProc {
+  const child = spawn('node', [BIN, 'worker', '--queue', url, '--verbose', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  track.add(child);
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => (track.delete(child), r(code))));
+  return { child, err: () => err, exited };
+}
+
+/** Polls `cond` every 25 ms until it holds; throws "timed out waiting for WHAT" after `ms`. */
+export async function waitFor(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { startServer, type RewardServer } from '../server/app.js';
 import { call, logSink } from '../server/testing.js';
-import { freePort, haveRedisServer, startRedis, type RedisProc } from '../../test/redis.js';
+import { freePort, haveRedisServer, spawnWorker, startRedis, waitFor, type RedisProc, type WorkerProc } from '../../test/redis.js';
 import { startFakeOpenAIServer, type FakeServer } from './testing/openai_server.js';
 import { BACKEND_QUEUE, backendJobRunner, jobError, transportConfig, type BackendJobData } from './remote.js';
 import { retryAfterMs } from './managed.js';
@@ -31,32 +31,13 @@ let redis: RedisProc | null = null;
 const servers: RewardServer[] = [];
 const children = new Set<ChildProcess>();
 
-interface Proc {
-  child: ChildProcess;
-  err: () => string;
-  exited: Promise<number | null>;
-}
+type Proc = WorkerProc;
 
 function worker(url: string, extra: string[] = [], env: Record<string, string> = { [KEY_ENV]: SECRET }): Proc {
-  const child = spawn('node', [BIN, 'worker', '--queue', url, '--verbose', '--sandbox-jobs', '0', '--backend-jobs', '4', ...extra], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  children.add(child);
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => (children.delete(child), r(code))));
-  return { child, err: () => err, exited };
+  return spawnWorker(url, ['--sandbox-jobs', '0', '--backend-jobs', '4', ...extra], children, env);
 }
 
-async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = waitFor;
 
 async function stop(p: Proc, sig: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill(sig);

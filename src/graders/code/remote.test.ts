@@ -4,18 +4,17 @@
  * and a working sandbox.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startServer, type RewardServer } from '../../server/app.js';
 import { call, logSink } from '../../server/testing.js';
-import { freePort, haveRedisServer, startRedis, type RedisProc } from '../../../test/redis.js';
+import { freePort, haveRedisServer, spawnWorker, startRedis, waitFor, type RedisProc, type WorkerProc } from '../../../test/redis.js';
 import { connectRemoteSandbox, decodeRequest, decodeResult, encodeRequest, encodeResult } from './remote.js';
 import { runProgram, sandboxSupport } from './sandbox.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
-const BIN = join(ROOT, 'bin/rewardkit.js');
 const built = existsSync(join(ROOT, 'dist/graders/code/remote.js'));
 const sandbox = sandboxSupport();
 const ready = haveRedisServer && built && sandbox.ok;
@@ -26,22 +25,11 @@ let redis: RedisProc | null = null;
 const servers: RewardServer[] = [];
 const children = new Set<ChildProcess>();
 
-function worker(url: string, extra: string[] = []): { child: ChildProcess; err: () => string; exited: Promise<number | null> } {
-  const child = spawn('node', [BIN, 'worker', '--queue', url, '--verbose', '--sandbox-jobs', '2', ...extra], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.add(child);
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => (children.delete(child), r(code))));
-  return { child, err: () => err, exited };
+function worker(url: string, extra: string[] = []): WorkerProc {
+  return spawnWorker(url, ['--sandbox-jobs', '2', ...extra], children);
 }
 
-async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = waitFor;
 
 /** SIGTERM to every worker still running, and wait for their exits. */
 async function stopAll(): Promise<void> {
