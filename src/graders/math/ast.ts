@@ -39,7 +39,20 @@ export type Node =
   /** ℝ, ℤ, ℕ, ℚ, ℂ, ∅. */
   | { k: 'domain'; name: 'R' | 'Z' | 'N' | 'Q' | 'C' | 'empty' }
   | { k: 'matrix'; rows: Node[][] }
-  | { k: 'sum' | 'prod'; body: Node; v: string; lo: Node; hi: Node };
+  /** Σ, Π over an integer index `v` from lo to hi. */
+  | { k: 'sum' | 'prod'; body: Node; v: string; lo: Node; hi: Node }
+  /** The definite integral ∫_lo^hi body d`v` (bounds may be ±∞). */
+  | { k: 'int'; body: Node; v: string; lo: Node; hi: Node }
+  /** lim_{`v` → to} body, from the right (`+`), the left (`-`) or both sides (`''`). */
+  | { k: 'lim'; body: Node; v: string; to: Node; side: '+' | '-' | '' };
+
+/** A node that binds a variable (Σ, Π, ∫, lim). */
+export type Binder = Extract<Node, { k: 'sum' | 'prod' | 'int' | 'lim' }>;
+
+/** True for Σ, Π, ∫ and lim nodes. */
+export function isBinder(n: Node): n is Binder {
+  return n.k === 'sum' || n.k === 'prod' || n.k === 'int' || n.k === 'lim';
+}
 
 /** A number node (`float`: written as a decimal). */
 export const num = (v: Rat, float = false): Node => ({ k: 'num', v, float });
@@ -186,7 +199,10 @@ export function key(n: Node): string {
       return `[${n.rows.map((r) => r.map(key).join('&')).join(';')}]`;
     case 'sum':
     case 'prod':
+    case 'int':
       return `${n.k}(${key(n.body)},${n.v},${key(n.lo)},${key(n.hi)})`;
+    case 'lim':
+      return `lim(${key(n.body)},${n.v},${key(n.to)}${n.side})`;
   }
 }
 
@@ -217,7 +233,10 @@ export function children(n: Node): Node[] {
       return n.rows.flat();
     case 'sum':
     case 'prod':
+    case 'int':
       return [n.body, n.lo, n.hi];
+    case 'lim':
+      return [n.body, n.to];
     default:
       return [];
   }
@@ -231,9 +250,8 @@ export function freeSymbols(n: Node): string[] {
       if (!bound.has(x.name)) out.add(x.name);
       return;
     }
-    if (x.k === 'sum' || x.k === 'prod') {
-      walk(x.lo, bound);
-      walk(x.hi, bound);
+    if (isBinder(x)) {
+      for (const c of children(x)) if (c !== x.body) walk(c, bound);
       walk(x.body, new Set([...bound, x.v]));
       return;
     }
@@ -272,7 +290,10 @@ export function mapChildren(n: Node, f: (c: Node) => Node): Node {
       return { k: 'matrix', rows: n.rows.map((r) => r.map(f)) };
     case 'sum':
     case 'prod':
+    case 'int':
       return { ...n, body: f(n.body), lo: f(n.lo), hi: f(n.hi) };
+    case 'lim':
+      return { ...n, body: f(n.body), to: f(n.to) };
     default:
       return n;
   }
@@ -284,7 +305,10 @@ export function renameSymbols(n: Node, map: ReadonlyMap<string, string>): Node {
     const to = map.get(n.name);
     return to === undefined ? n : { k: 'sym', name: to };
   }
-  return mapChildren(n, (c) => renameSymbols(c, map));
+  const out = mapChildren(n, (c) => renameSymbols(c, map));
+  // A bound variable renamed in its body is renamed in its binder too.
+  if (isBinder(out) && map.has(out.v)) return { ...out, v: map.get(out.v)! };
+  return out;
 }
 
 /** Replaces undefined-function applications `f(x)` by a variable named after them (`f_x`). */
@@ -342,6 +366,9 @@ export function show(n: Node): string {
       return `[${n.rows.map((r) => r.map(show).join(', ')).join('; ')}]`;
     case 'sum':
     case 'prod':
+    case 'int':
       return `${n.k}(${show(n.body)}, ${n.v}=${show(n.lo)}..${show(n.hi)})`;
+    case 'lim':
+      return `lim(${show(n.body)}, ${n.v}→${show(n.to)}${n.side})`;
   }
 }

@@ -3,8 +3,9 @@
  * terminating decimals, perfect-power roots), otherwise in complex double precision at a point.
  * Symbolic equivalence is then decided by evaluating both sides at the same sample points.
  */
-import { type Node, freeSymbols, mkAdd, mkMul } from './ast.js';
+import { type Node, children, freeSymbols, mkAdd, mkMul } from './ast.js';
 import { type Deadline, NO_DEADLINE } from './deadline.js';
+import { type Numeric, integrate, limit } from './calculus.js';
 import * as R from './rational.js';
 import type { Rat } from './rational.js';
 
@@ -199,12 +200,93 @@ export function evalNode(n: Node, ctx: EvalCtx): Cx {
     case 'sum':
     case 'prod':
       return evalBigOp(n, ctx);
+    case 'int':
+    case 'lim':
+      return evalCalculus(n, ctx);
     default:
       return NAN;
   }
 }
 
-function evalBigOp(n: Extract<Node, { k: 'sum' | 'prod' }>, ctx: EvalCtx): Cx {
+type BigOp = Extract<Node, { k: 'sum' | 'prod' }>;
+type Calculus = Extract<Node, { k: 'int' | 'lim' }>;
+
+/** Values of closed integrals and limits (no free variable), computed once per node: references are cached trees. */
+const calculusMemo = new WeakMap<Node, Numeric>();
+const closedNodes = new WeakMap<Node, boolean>();
+
+function isClosed(n: Node): boolean {
+  let c = closedNodes.get(n);
+  if (c === undefined) {
+    c = freeSymbols(n).every((v) => v === 'i');
+    closedNodes.set(n, c);
+  }
+  return c;
+}
+
+/** ∫ and lim, numerically (see calculus.ts); NaN when they cannot be evaluated. */
+function evalCalculus(n: Calculus, ctx: EvalCtx): Cx {
+  const closed = isClosed(n);
+  let r = closed ? calculusMemo.get(n) : undefined;
+  if (r === undefined) {
+    r = n.k === 'int' ? evalIntegral(n, ctx) : evalLimit(n, ctx);
+    if (closed) calculusMemo.set(n, r);
+  }
+  if (r.scale > ctx.scale) ctx.scale = r.scale;
+  return r.value;
+}
+
+/** Evaluates `body` with the variable `v` bound to `x` (restoring any outer binding of the same name). */
+function withVar(n: Calculus, ctx: EvalCtx): (x: Cx) => Cx {
+  return (x) => {
+    const saved = ctx.env.get(n.v);
+    ctx.env.set(n.v, x);
+    try {
+      return evalNode(n.body, ctx);
+    } finally {
+      if (saved === undefined) ctx.env.delete(n.v);
+      else ctx.env.set(n.v, saved);
+    }
+  };
+}
+
+function evalIntegral(n: Extract<Calculus, { k: 'int' }>, ctx: EvalCtx): Numeric {
+  const lo = realOf(evalNode(n.lo, ctx));
+  const hi = realOf(evalNode(n.hi, ctx));
+  const f = withVar(n, ctx);
+  return integrate((x) => f(cx(x)), lo, hi);
+}
+
+function evalLimit(n: Extract<Calculus, { k: 'lim' }>, ctx: EvalCtx): Numeric {
+  const a = realOf(evalNode(n.to, ctx));
+  const f = withVar(n, ctx);
+  return limit((x) => f(cx(x)), a, n.side === '+' ? 1 : n.side === '-' ? -1 : 0);
+}
+
+/**
+ * Why an integral or limit in `n` with no free variable cannot be evaluated (the first one found), or
+ * null when they all can (or there are none). Throws MathTimeout past the deadline.
+ */
+export function calculusFailure(n: Node, deadline: Deadline = NO_DEADLINE): string | null {
+  if ((n.k === 'int' || n.k === 'lim') && isClosed(n)) {
+    if (finite(evalNode(n, evalCtx(new Map(), deadline)))) return null;
+    return n.k === 'int'
+      ? 'integral cannot be evaluated (divergent, or no convergence within the step limit)'
+      : 'limit cannot be evaluated (does not exist, is infinite, or no convergence)';
+  }
+  for (const c of children(n)) {
+    const r = calculusFailure(c, deadline);
+    if (r !== null) return r;
+  }
+  return null;
+}
+
+/** True when `n` contains an integral or a limit. */
+export function hasCalculus(n: Node): boolean {
+  return n.k === 'int' || n.k === 'lim' || children(n).some(hasCalculus);
+}
+
+function evalBigOp(n: BigOp, ctx: EvalCtx): Cx {
   if (!freeSymbols(n.body).includes(n.v)) {
     // A body free of the index: (hi − lo + 1) copies, for any bound (Σ_{k=0}^{n-1} c = n·c).
     const count = csub(cadd(evalNode(n.hi, ctx), cx(1)), evalNode(n.lo, ctx));

@@ -319,7 +319,7 @@ const KNOWN_CMDS = new Set([
   'varnothing', 'frac', 'dfrac', 'tfrac', 'cfrac', 'binom', 'dbinom', 'tbinom', 'sqrt', 'boxed', 'fbox', 'lfloor',
   'rfloor', 'lceil', 'rceil', 'lvert', 'rvert', 'vert', 'langle', 'rangle', 'lbrace', 'rbrace', 'lbrack', 'rbrack',
   'sum', 'prod', 'times', 'cdot', 'ast', 'div', 'over', 'mod', 'bmod', 'pm', 'mp', 'cup', 'cap', 'setminus',
-  'backslash', 'circ', 'degree', 'notin', 'subseteq', 'subset', 'to', 'rightarrow', 'choose',
+  'backslash', 'circ', 'degree', 'notin', 'subseteq', 'subset', 'to', 'rightarrow', 'choose', 'int', 'lim',
 ]);
 
 const E_CONST: Node = { k: 'const', name: 'e' };
@@ -421,7 +421,10 @@ class Parser {
   constructor(
     private readonly toks: Tok[],
     private readonly src: string,
-  ) {}
+    depth = 0,
+  ) {
+    this.depth = depth;
+  }
 
   private split(t: Tok): void {
     this.patches.push([this.i, t]);
@@ -705,7 +708,7 @@ class Parser {
         return (
           GREEK.has(t.s) ||
           ['pi', 'Pi', 'infty', 'frac', 'dfrac', 'tfrac', 'cfrac', 'sqrt', 'binom', 'dbinom', 'tbinom', 'boxed', 'fbox',
-            'lfloor', 'lceil', 'lvert', 'vert', 'langle', 'sum', 'prod', 'emptyset', 'varnothing', 'exponentialE', 'imath',
+            'lfloor', 'lceil', 'lvert', 'vert', 'langle', 'sum', 'prod', 'int', 'lim', 'emptyset', 'varnothing', 'exponentialE', 'imath',
             'lbrace', 'lbrack'].includes(t.s)
         );
       default:
@@ -1099,6 +1102,12 @@ class Parser {
       case 'prod':
         this.i++;
         return this.parseBigOp(name);
+      case 'int':
+        this.i++;
+        return this.parseIntegral();
+      case 'lim':
+        this.i++;
+        return this.parseLimit();
       default:
         throw new ParseError(`unsupported command \\${name}`);
     }
@@ -1142,6 +1151,125 @@ class Parser {
     if (v === null || lo === null || hi === null) throw new ParseError(`\\${name} needs _{k=a}^{b}`);
     const body = this.parseTerm();
     return { k: name, body, v, lo, hi };
+  }
+
+  /** Parses `toks` (a part of this parser's input, e.g. an integrand) as one additive expression. */
+  private parseSub(toks: Tok[], what: string): Node {
+    if (toks.length === 0) throw new ParseError(`empty ${what}`);
+    const sub = new Parser(toks, this.src, this.depth + 1);
+    const n = sub.parseAdditive();
+    if (!sub.atEnd()) throw new ParseError(`unexpected ${sub.peek()!.s} in ${what}`);
+    return n;
+  }
+
+  /** The variable of a differential `dx` / `d\theta` at token `j` (the token after `d`), or null. */
+  private differentialVar(j: number): string | null {
+    const v = this.toks[j];
+    if (!v) return null;
+    if (v.t === 'id') return v.s.toLowerCase();
+    if (v.t === 'cmd' && GREEK.has(v.s)) return v.s.toLowerCase();
+    return null;
+  }
+
+  /** True when token `j` is the `d` of a differential: `d`, `\mathrm{d}`, `\text{d}`, `\operatorname{d}`. */
+  private isDifferentialD(j: number): boolean {
+    const t = this.toks[j];
+    return t !== undefined && ((t.t === 'id' && t.s === 'd') || ((t.t === 'text' || t.t === 'opname') && t.s.trim() === 'd'));
+  }
+
+  /**
+   * `\int_a^b f(x)\,dx` (also `\mathrm{d}x`, `\int_a^b \frac{dx}{g(x)}`, nested integrals): a definite
+   * integral, evaluated numerically. The integrand runs to its differential; an integral without
+   * both bounds (indefinite) is not read.
+   */
+  private parseIntegral(): Node {
+    let lo: Node | null = null;
+    let hi: Node | null = null;
+    for (let k = 0; k < 2; k++) {
+      if (this.isOp('_')) {
+        this.i++;
+        lo = this.parseScriptArg();
+      } else if (this.isOp('^')) {
+        this.i++;
+        hi = this.parseScriptArg();
+      }
+    }
+    if (lo === null || hi === null) throw new ParseError('\\int needs both bounds _{a}^{b} (indefinite integrals are not read)');
+    const start = this.i;
+    // `\frac{dx}{g}`: the integrand is 1/g.
+    const f = this.peek();
+    if (f && f.t === 'cmd' && ['frac', 'dfrac', 'tfrac'].includes(f.s) && this.isOp('{', 1) && this.isDifferentialD(start + 2)) {
+      const v = this.differentialVar(start + 3);
+      if (v !== null && this.isOp('}', 4)) {
+        this.i += 5;
+        const den = this.parseScriptArg();
+        return { k: 'int', body: mkDiv(num(rat(1n)), den), v, lo, hi };
+      }
+    }
+    // The differential closing this integral: the first `d<var>` outside brackets not taken by a nested ∫.
+    let depth = 0;
+    let pending = 0;
+    for (let j = start; j < this.toks.length; j++) {
+      const t = this.toks[j]!;
+      if (t.t === 'op' && ['(', '[', '{', '\\{'].includes(t.s)) depth++;
+      else if (t.t === 'op' && [')', ']', '}', '\\}'].includes(t.s)) {
+        if (--depth < 0) break;
+      } else if (depth === 0 && t.t === 'cmd' && t.s === 'int') pending++;
+      else if (depth === 0 && this.isDifferentialD(j)) {
+        const v = this.differentialVar(j + 1);
+        if (v === null) continue;
+        if (pending > 0) {
+          pending--;
+          continue;
+        }
+        const body = j === start ? num(rat(1n)) : this.parseSub(this.toks.slice(start, j), 'integrand');
+        this.i = j + 2;
+        return { k: 'int', body, v, lo, hi };
+      }
+    }
+    throw new ParseError('\\int without a differential (dx)');
+  }
+
+  /** `\lim_{x \to a} f(x)` (`a^+`, `a^-` one-sided; `a` may be ±∞): a limit, evaluated numerically. */
+  private parseLimit(): Node {
+    this.expectOp('_');
+    this.expectOp('{');
+    const v = this.differentialVar(this.i);
+    if (v === null) throw new ParseError('\\lim needs _{x \\to a}');
+    this.i++;
+    if (!this.isCmd('to') && !this.isCmd('rightarrow')) throw new ParseError('\\lim needs _{x \\to a}');
+    this.i++;
+    let depth = 0;
+    let j = this.i;
+    for (; j < this.toks.length; j++) {
+      const t = this.toks[j]!;
+      if (t.t === 'op' && t.s === '{') depth++;
+      else if (t.t === 'op' && t.s === '}' && depth-- === 0) break;
+    }
+    if (j >= this.toks.length) throw new ParseError('unclosed \\lim subscript');
+    let target = this.toks.slice(this.i, j);
+    let side: '+' | '-' | '' = '';
+    const sign = (t: Tok | undefined): '+' | '-' | null => (t && t.t === 'op' && (t.s === '+' || t.s === '-') ? t.s : null);
+    const last = target.length;
+    // a^+, a^{-}, a+ (a trailing sign), 0^{+}
+    if (last >= 2 && target[last - 2]!.t === 'op' && target[last - 2]!.s === '^' && sign(target[last - 1])) {
+      side = sign(target[last - 1])!;
+      target = target.slice(0, -2);
+    } else if (last >= 4 && target[last - 4]!.t === 'op' && target[last - 4]!.s === '^' && this.isTok(target[last - 3], '{') && sign(target[last - 2]) && this.isTok(target[last - 1], '}')) {
+      side = sign(target[last - 2])!;
+      target = target.slice(0, -4);
+    } else if (last >= 2 && sign(target[last - 1])) {
+      side = sign(target[last - 1])!;
+      target = target.slice(0, -1);
+    }
+    const to = this.parseSub(target, 'limit point');
+    this.i = j + 1;
+    const body = this.parseTerm();
+    return { k: 'lim', body, v, to, side };
+  }
+
+  private isTok(t: Tok | undefined, s: string): boolean {
+    return t !== undefined && t.t === 'op' && t.s === s;
   }
 
   private parseFunction(rawName: string, operatorName: boolean): Node {
