@@ -39,8 +39,6 @@ export interface CompareOptions {
   /** Also compare a set gold with a relation prediction (`[-2, 7]` vs `-2 ≤ x ≤ 7`). */
   allowSetRelation: boolean;
   deadline: Deadline;
-  /** Symbolic fallback for pairs the numeric test cannot decide (compute-engine), or null. */
-  symbolic?: ((g: Node, p: Node) => boolean | null) | null;
 }
 
 const REL_TOL = 1e-9;
@@ -232,10 +230,9 @@ function sampledEq(g: Node, p: Node, o: CompareOptions): boolean {
     valid++;
   }
   if (valid > 0 && (vars.length === 0 || valid >= 2)) return true;
-  // Constants that do not evaluate (12:00 is 12/0) are not equal to anything but themselves.
-  if (vars.length === 0) return false;
-  const s = o.symbolic?.(g, p);
-  return s === true;
+  // Constants that do not evaluate (12:00 is 12/0) are not equal to anything but themselves; expressions
+  // undefined at most sample points cannot be told apart.
+  return false;
 }
 
 /** Matrix expressions (sums, products, powers) equal at sample points, entry by entry. */

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { referenceTexts } from '../normalize.js';
 import { defineGrader, ParamError } from '../types.js';
 import { answerParam, answerRegion, resolveAnswerRegion } from '../answer.js';
-import { ceFallback } from './ce.js';
 import { DEFAULT_OPTIONS, MathVerifier, type MathOptions } from './verify.js';
 
 export { MathVerifier, DEFAULT_OPTIONS, type MathOptions, type MathVerdict } from './verify.js';
@@ -21,12 +20,15 @@ export { MathVerifier, DEFAULT_OPTIONS, type MathOptions, type MathVerdict } fro
  * Null rule: 1 = equivalent, 0 = not — and 0 too when the answer region is missing, the answer cannot
  * be read or parsed (`on_parse_failure: null` to opt out), or checking it hits the time limit (as
  * Math-Verify, whose timeouts are False); null (with `details.reason`) only when the reference has no
- * readable answer. With `extract: letter` it compares multiple-choice letters. Deliberate
+ * readable answer — including a reference integral or limit that cannot be evaluated. With
+ * `extract: letter` it compares multiple-choice letters. Definite integrals (`\int_0^1 x^2\,dx`,
+ * bounds may be ±∞), limits (`\lim_{x\to 0^+}`), sums and products with numeric bounds are read and
+ * evaluated numerically (adaptive Gauss–Kronrod quadrature, Richardson extrapolation; each accurate
+ * far below the 1e-9 comparison tolerance or not at all) within the same time limit. Deliberate
  * departures from Math-Verify: tiny decimals compare by significant digits, `\sqrt(2)` is √2, `**73**`
  * is 73, `\mathrm{e}` is e, `28\%` also matches 28, a vector matches the same tuple, inequalities in one
  * variable compare by solution set, `i` is the imaginary unit, a hedged `the answer is 5 or 7` is the list
- * {5, 7} (not 5). With `symbolic_fallback` (default)
- * compute-engine is loaded when the grader is built (~1 s, ~60 MB, once per process).
+ * {5, 7} (not 5). `symbolic_fallback` is accepted for older specs and has no effect.
  *
  * @example
  * # spec
@@ -82,8 +84,8 @@ export const mathGrader = defineGrader({
       .describe('Parsed references (and twice as many parsed answers) kept in an LRU cache.'),
     symbolic_fallback: z
       .boolean()
-      .default(true)
-      .describe('Use compute-engine for LaTeX the fast parser cannot read and for expressions sampling cannot decide.'),
+      .optional()
+      .describe('No effect; accepted so older specs still load. (It switched a compute-engine fallback, now replaced by the built-in reading of integrals and limits.)'),
     answer: answerParam,
   },
   create(params, ctx) {
@@ -100,7 +102,6 @@ export const mathGrader = defineGrader({
       onParseFailure: params.on_parse_failure,
       timeoutMs: params.timeout_ms,
       cacheSize: params.cache_size,
-      fallback: params.symbolic_fallback ? ceFallback : null,
     };
     const verifier = new MathVerifier(opts);
     return {

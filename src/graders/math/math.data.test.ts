@@ -11,7 +11,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { sharedData } from '../../../test/shared-data.js';
-import { ceFallback } from './ce.js';
 import { DEFAULT_OPTIONS, type MathOptions, MathVerifier } from './verify.js';
 
 interface Case {
@@ -45,7 +44,6 @@ function optionsFor(c: Case): MathOptions {
     boxed,
     // A generous limit: verdicts here must not depend on how loaded the test machine is.
     timeoutMs: 10_000,
-    fallback: ceFallback,
   };
 }
 
@@ -122,7 +120,7 @@ const math500File = sharedData('math_data/math500_test.jsonl');
 
 describe.skipIf(math500File === null)('MATH-500 solutions', () => {
   const rows = math500File ? readJsonl<Math500Row>(math500File) : [];
-  const verifier = new MathVerifier({ ...DEFAULT_OPTIONS, timeoutMs: 10_000, fallback: ceFallback });
+  const verifier = new MathVerifier({ ...DEFAULT_OPTIONS, timeoutMs: 10_000 });
 
   it('scores every reference solution 1.0 against its answer', () => {
     expect(rows.length).toBe(500);

@@ -820,6 +820,25 @@ class Parser {
     return this.parsePrimary();
   }
 
+  /**
+   * `0.\\overline{3}` = 1/3, `1.2\\overline{45}`, `0.\\bar{6}`: a decimal with a repeating block (after
+   * the number token `s`, already consumed), read exactly; null (nothing consumed) when not one.
+   */
+  private repeatingDecimal(s: string): Node | null {
+    if (!/^\d+(?:\.\d*)?$/.test(s)) return null;
+    const dot = !s.includes('.') && this.isOp('.') ? 1 : 0;
+    if (!s.includes('.') && dot === 0) return null;
+    const bar = this.peek(dot);
+    if (!bar || bar.t !== 'accent' || bar.s !== 'bar' || !/^\d{1,30}$/.test(bar.arg ?? '')) return null;
+    this.i += dot + 1;
+    const [int, frac = ''] = (dot ? s + '.' : s).split('.') as [string, string?];
+    const block = bar.arg!;
+    // int.frac(block)(block)… = (int frac block − int frac) / (10^|frac| · (10^|block| − 1))
+    const whole = BigInt(int + frac + block) - BigInt(int + frac);
+    const den = 10n ** BigInt(frac.length) * (10n ** BigInt(block.length) - 1n);
+    return num(ratDiv(rat(whole), rat(den)) as Rat);
+  }
+
   private numberNode(s: string): Node {
     const v = parseDecimal(s);
     if (!v) throw new ParseError(`bad number ${s}`);
@@ -905,9 +924,11 @@ class Parser {
     const t = this.peek();
     if (!t) throw new ParseError('unexpected end');
     switch (t.t) {
-      case 'num':
+      case 'num': {
         this.i++;
-        return this.numberNode(t.s);
+        const repeating = this.repeatingDecimal(t.s);
+        return repeating ?? this.numberNode(t.s);
+      }
       case 'id':
         this.i++;
         if (t.s === 'e' && !this.isOp('_')) return E_CONST;

@@ -5,6 +5,7 @@
  */
 import type { Node } from './ast.js';
 import { type CompareOptions, verifyNodes } from './compare.js';
+import { calculusFailure } from './evaluate.js';
 import { Deadline, MathTimeout } from './deadline.js';
 import { type BoxedRank, type Extraction, type Target, extractAnswer, extractLetter, plainNumber } from './extract.js';
 import { Lru } from './lru.js';
@@ -29,19 +30,9 @@ export interface MathOptions {
   cacheSize: number;
   /** Parsed answer texts kept (LRU): GRPO groups repeat answers. Default: twice `cacheSize`. */
   answerCacheSize?: number;
-  /** Parser for LaTeX this module cannot read and symbolic check for pairs sampling cannot decide. */
-  fallback?: Fallback | null;
 }
 
-/** Hooks to a heavier engine (compute-engine), used only when the fast path has no answer. */
-export interface Fallback {
-  /** Called once when a verifier is built: load anything heavy now, not inside a time limit. */
-  load?(): void;
-  parse(latex: string, msLeft: number): Node | null;
-  equal(g: Node, p: Node, msLeft: number): boolean | null;
-}
-
-/** The grader's defaults: Math-Verify semantics, boxed first, 6 decimal places, 1 s limit, no fallback engine. */
+/** The grader's defaults: Math-Verify semantics, boxed first, 6 decimal places, 1 s limit. */
 export const DEFAULT_OPTIONS: MathOptions = {
   extract: 'auto',
   precision: 6,
@@ -64,6 +55,8 @@ interface Prepared {
   letter: string | null;
   /** The other reading of an ambiguous plain number (`1,22`: 1.22 first, the pair 1, 22 here). */
   alt?: Node | null;
+  /** Why the reference, though parsed, cannot be judged (an integral or limit that cannot be evaluated). */
+  invalid?: string;
 }
 
 const DELIMITED = /(?<!\\)\$|\\\(|\\\[|\\boxed|\\fbox/;
@@ -74,7 +67,7 @@ function wordy(text: string): boolean {
 }
 
 /** Characters outside ASCII that answers use; any other (CJK, accented prose …) means text, not LaTeX. */
-export const FOREIGN = /[^\x00-\x7F·×÷−–±∓≈≤≥≠πθαβγδελμσφωΔ∞√°∪∩∈∉∅′∗⁄∖≡ℝℤℕℚℂ²³¹…⋯]/;
+const FOREIGN = /[^\x00-\x7F·×÷−–±∓≈≤≥≠πθαβγδελμσφωΔ∞√°∪∩∈∉∅′∗⁄∖≡ℝℤℕℚℂ²³¹…⋯]/;
 
 /** A short answer written directly (no `$…$`, no `\boxed`, no prose): read it whole. */
 function isBareAnswer(text: string): boolean {
@@ -88,14 +81,13 @@ export class MathVerifier {
   private readonly targets: Target[];
 
   constructor(readonly opts: MathOptions) {
-    opts.fallback?.load?.();
     this.golds = new Lru(opts.cacheSize);
     this.parses = new Lru(opts.answerCacheSize ?? opts.cacheSize * 2);
     this.targets = opts.extract === 'latex' ? ['latex'] : opts.extract === 'expr' ? ['expr'] : ['latex', 'expr'];
   }
 
-  /** Parses one candidate text (cached); tries the last `=` part and the fallback engine on failure. */
-  private parse(text: string, plain: boolean, deadline: Deadline): Node | null {
+  /** Parses one candidate text (cached); tries the last `=` part on failure. */
+  private parse(text: string, plain: boolean): Node | null {
     const k = (plain ? 'p\u0000' : 'l\u0000') + text;
     const hit = this.parses.get(k);
     if (hit !== undefined) return hit;
@@ -113,12 +105,6 @@ export class MathVerifier {
             if (!(e2 instanceof ParseError)) throw e2;
           }
         }
-      }
-      if (node === null && !plain && this.opts.fallback) {
-        const left = deadline.remaining();
-        node = this.opts.fallback.parse(text, left);
-        // A failure for lack of time is not a property of the text: do not remember it.
-        if (node === null && left < this.opts.timeoutMs / 2) return null;
       }
     }
     this.parses.set(k, node);
@@ -139,14 +125,17 @@ export class MathVerifier {
       const plain = this.targets.includes('expr') ? plainNumber(text) : null;
       if (plain) {
         ex = { node: plain.node, str: plain.str, source: text.trim() };
-        if (plain.ambiguous) alt = this.parse(normalizeLatex(text, 'all'), false, deadline);
+        if (plain.ambiguous) alt = this.parse(normalizeLatex(text, 'all'), false);
       } else if (this.targets.includes('latex') && !DELIMITED.test(text)) {
         // A bare reference (`\frac{14}{3}`, MATH-style) is one LaTeX answer, not prose to search.
         const s = normalizeLatex(text, 'all');
-        const node = s ? this.parse(s, false, deadline) : null;
+        const node = s ? this.parse(s, false) : null;
         if (node) ex = { node, str: s, source: s };
       }
-      prepared = { ex: ex ?? extractAnswer(text, { targets: this.targets, boxed: this.opts.boxed }, (t, pl) => this.parse(t, pl, deadline), deadline), letter: null, alt };
+      prepared = { ex: ex ?? extractAnswer(text, { targets: this.targets, boxed: this.opts.boxed }, (t, pl) => this.parse(t, pl), deadline), letter: null, alt };
+      // An integral or limit the grader cannot evaluate makes the reference unjudgeable, not every answer wrong.
+      const invalid = prepared.ex.node ? calculusFailure(prepared.ex.node, deadline) : null;
+      if (invalid !== null) prepared.invalid = invalid;
     }
     this.golds.set(text, prepared);
     return prepared;
@@ -200,6 +189,7 @@ export class MathVerifier {
     }
     const g = gold.ex;
     if (!g.node && !g.str) return { score: null, details: { reason: 'reference has no answer', reference } };
+    if (gold.invalid !== undefined) return { score: null, details: { reason: `reference ${gold.invalid}`, reference: g.source ?? g.str } };
     let p: Extraction | null = null;
     let pAlt: Node | null = null;
     // A completion that is one plain number reads as Math-Verify's number extraction reads it
@@ -207,14 +197,14 @@ export class MathVerifier {
     const plain = this.targets.includes('expr') ? plainNumber(completion) : null;
     if (plain) {
       p = { node: plain.node, str: plain.str, source: completion.trim() };
-      if (plain.ambiguous) pAlt = this.parse(normalizeLatex(completion, 'all'), false, deadline);
+      if (plain.ambiguous) pAlt = this.parse(normalizeLatex(completion, 'all'), false);
     } else if (this.targets.includes('latex') && isBareAnswer(completion)) {
       // A completion that is just an answer in LaTeX (`\sqrt{2}`, `x^2 + 2*x + 1`, `\$10`).
       const s = normalizeLatex(completion, 'all');
-      const node = s ? this.parse(s, false, deadline) : null;
+      const node = s ? this.parse(s, false) : null;
       if (node) p = { node, str: s, source: s };
     }
-    p ??= extractAnswer(completion, { targets: this.targets, boxed: this.opts.boxed }, (t, plain) => this.parse(t, plain, deadline), deadline);
+    p ??= extractAnswer(completion, { targets: this.targets, boxed: this.opts.boxed }, (t, plain) => this.parse(t, plain), deadline);
     const details: Record<string, unknown> = { extracted: p.source ?? p.str, reference: g.source ?? g.str };
     if (g.node && p.node) {
       const o: CompareOptions = {
@@ -222,7 +212,6 @@ export class MathVerifier {
         strict: this.opts.strict,
         allowSetRelation: this.opts.allowSetRelation,
         deadline,
-        symbolic: this.opts.fallback ? (a, b) => this.opts.fallback!.equal(a, b, deadline.remaining()) : null,
       };
       if (verifyNodes(g.node, p.node, o)) return { score: 1, details };
       // Ambiguous commas (`1,22`): either reading of either side may be the intended one.
@@ -237,6 +226,8 @@ export class MathVerifier {
     if (g.str && p.str && g.str.trim() !== '' && g.str.trim() === p.str.trim()) return { score: 1, details: { ...details, via: 'text' } };
     if (!g.node) return { score: null, details: { ...details, reason: 'reference did not parse' } };
     if (!p.node) return this.failure({ ...details, reason: p.reason ?? 'answer did not parse' });
+    const unevaluable = calculusFailure(p.node, deadline);
+    if (unevaluable !== null) return { score: 0, details: { ...details, reason: `answer ${unevaluable}` } };
     return { score: 0, details };
   }
 }
