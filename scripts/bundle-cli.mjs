@@ -10,7 +10,7 @@
  *   commander, re2js, fastest-levenshtein). Every other dependency stays an `import` of
  *   node_modules: native addons (better-sqlite3, node-llama-cpp), packages that start worker threads
  *   or child processes from their own files (piscina, tsx, esbuild), and the heavy ones graders load
- *   only when a spec uses them (compute-engine, node-sql-parser, ajv, mathjs, openai, …).
+ *   only when a spec uses them (node-sql-parser, ajv, mathjs, openai, …).
  * - Files the code starts by path (the server's pool worker, the SQL query process) are not bundled:
  *   they run from dist/ (see workerFile in src/server/engine.ts and childPath in src/graders/sql/executor.ts).
  * - bin/rewardkit.js runs the bundle only when it is at least as new as dist/cli/main.js, so a plain

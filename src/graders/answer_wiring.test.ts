@@ -25,7 +25,7 @@ async function scores(g: Grader, completions: string[], reference: unknown): Pro
 
 describe('answer regions in each grader', () => {
   it('R1 + numeric and math: right 1 > wrong 0 = no answer 0', async () => {
-    for (const g of [buildGrader(numericGrader), buildGrader(mathGrader, { symbolic_fallback: false })]) {
+    for (const g of [buildGrader(numericGrader), buildGrader(mathGrader)]) {
       expect(await scores(g, [r1('33'), r1('34'), r1('I am not sure'), '<think>33 surely', r1('')], '33')).toEqual([1, 0, 0, 0, 0]);
       for (const a of ['\\boxed{33}', 'The answer is 33.', '$33$', '33 apples'])
         expect(await scoreOne(g, r1(a), '33'), a).toBe(1);

@@ -43,7 +43,7 @@ const CASES: Record<string, Case | { skip: string }> = {
   json: { params: { match_reference: true }, reference: { a: 1 }, wrong: '{"a": 2}', floor: 0, needsReference: true },
   numeric: { params: {}, reference: '42', wrong: '41', floor: 0, needsReference: true },
   length: { skip: 'owned by the tokens/length helper (src/graders/length.ts); not a correctness grader' },
-  math: { params: { symbolic_fallback: false }, reference: '42', wrong: '41', floor: 0, needsReference: true },
+  math: { params: {}, reference: '42', wrong: '41', floor: 0, needsReference: true },
   tool_call: { params: {}, reference: [{ name: 'search', arguments: { q: 'x' } }], wrong: '{"name": "search", "arguments": {"q": "y"}}', floor: 0, needsReference: true },
   sql:
     sqlDatabases === null

@@ -20,6 +20,13 @@ describe('math grader', () => {
       expect(await scoreOne(g, `$\\${name} 2$`, '2'), name).toBe(1);
   });
 
+  it('still accepts symbolic_fallback (older specs), which has no effect: integrals are read either way', async () => {
+    for (const symbolic_fallback of [true, false]) {
+      const old = buildGrader(mathGrader, { symbolic_fallback });
+      expect(await scoreOne(old, 'So it is $\\boxed{\\frac{1}{3}}$.', '\\int_0^1 x^2\\,dx')).toBe(1);
+    }
+  });
+
   it('scores 1 for equivalent, 0 for different answers', async () => {
     expect(await scoreOne(g, 'Thus the distance is $\\boxed{3\\sqrt{13}}$.', '\\sqrt{117}')).toBe(1);
     expect(await scoreOne(g, 'Thus the distance is $\\boxed{3\\sqrt{14}}$.', '\\sqrt{117}')).toBe(0);
@@ -73,7 +80,7 @@ describe('math grader', () => {
   });
 
   it('scores 0 with reason timeout past the time limit (Math-Verify: timeouts are False)', async () => {
-    const slow = buildGrader(mathGrader, { timeout_ms: 1, symbolic_fallback: false });
+    const slow = buildGrader(mathGrader, { timeout_ms: 1 });
     const [r] = await gradeAll(slow, [{ completion: '$\\boxed{\\sum_{k=1}^{99999} \\cos(k)}$', reference: '$\\sum_{k=1}^{99999} \\sin(k)$' }]);
     expect(r!.score).toBe(0);
     expect(r!.details).toMatchObject({ reason: 'timeout', limit_ms: 1 });
@@ -144,7 +151,7 @@ describe('math grader: Math-Verify regressions', () => {
 // Numbers as Math-Verify's number extraction reads them (its tests/test_all.py `test_number_extraction`
 // and the thousands/decimal-comma cases there), with the grader's default `extract: auto`.
 describe('math grader: numbers as Math-Verify reads them', () => {
-  const m = buildGrader(mathGrader, { symbolic_fallback: false });
+  const m = buildGrader(mathGrader);
   it('reads space and thin-space thousands, plain and in LaTeX', async () => {
     for (const c of ['1 000', '1\u2009000', '1\u202f000', '$1\\,000$', '$1\\ 000$', '\\boxed{1 000}', 'The answer is 1 000.', '<answer>1 000</answer>'])
       expect(await scoreOne(m, c, '1000'), c).toBe(1);
@@ -169,10 +176,10 @@ describe('math grader: numbers as Math-Verify reads them', () => {
 });
 
 describe('math grader: answer regions', () => {
-  const m = buildGrader(mathGrader, { symbolic_fallback: false });
+  const m = buildGrader(mathGrader);
   it('does not pay a hedged answer ("A or B") in any extraction mode; a list reference accepts the list', async () => {
     for (const extract of ['auto', 'expr', 'latex']) {
-      const h = buildGrader(mathGrader, { extract, symbolic_fallback: false });
+      const h = buildGrader(mathGrader, { extract });
       const latex = extract === 'expr' ? [] : ['\\boxed{64} or \\boxed{81}', '\\boxed{64 \\text{ or } 81}', '$x = 64$ or $x = 81$', '\\boxed{64 \\text{ (or 81)}}'];
       for (const c of ['The answer is 64 or 81.', 'Final answer: 64, 81', '**Answer:** **64** or **81**', 'The answer is $64$ or $81$.', ...latex])
         for (const ref of ['64', '81']) expect(await scoreOne(h, c, ref), `${extract}: ${c} vs ${ref}`).toBe(0);
@@ -200,9 +207,9 @@ describe('math grader: answer regions', () => {
     expect(await scoreOne(m, '<think>\\boxed{33}</think> I do not know.', '33')).toBe(0);
   });
   it('takes the spec-level region, and the component’s own over it', async () => {
-    const tagged = buildGrader(mathGrader, { symbolic_fallback: false }, 'c', { answer: parseAnswerRegion({ tag: 'final' }) });
+    const tagged = buildGrader(mathGrader, {}, 'c', { answer: parseAnswerRegion({ tag: 'final' }) });
     expect(await scoreOne(tagged, '<answer>1</answer><final>33</final>', '33')).toBe(1);
-    const own = buildGrader(mathGrader, { symbolic_fallback: false, answer: 'auto' }, 'c', { answer: parseAnswerRegion({ tag: 'final' }) });
+    const own = buildGrader(mathGrader, { answer: 'auto' }, 'c', { answer: parseAnswerRegion({ tag: 'final' }) });
     expect(await scoreOne(own, '<answer>1</answer><final>33</final>', '33')).toBe(0);
   });
   it('still says when the reference is unusable, whatever the answer', async () => {
