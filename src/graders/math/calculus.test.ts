@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { show } from './ast.js';
-import { extrapolateToZero, integrate, limit } from './calculus.js';
+import { divergence, extrapolateToZero, integrate, limit } from './calculus.js';
 import { evalCtx, evalNode } from './evaluate.js';
 import { ParseError, parseLatex } from './parser.js';
 import { DEFAULT_OPTIONS, MathVerifier } from './verify.js';
@@ -49,9 +49,21 @@ describe('limit (Richardson extrapolation)', () => {
     expect(extrapolateToZero(real((h) => 3 + 2 * h), 0.125, 1).value.re).toBeCloseTo(3, 14);
   });
 
-  it('is NaN when the limit does not exist, is infinite, or cannot be extrapolated', () => {
+  it('is ±∞ when f grows without bound (on both sides alike, for a two-sided limit)', () => {
+    expect(limit(real((x) => 1 / x), 0, 1).value.re).toBe(Infinity);
+    expect(limit(real((x) => 1 / x), 0, -1).value.re).toBe(-Infinity);
+    expect(limit(real((x) => -1 / (x * x)), 0, 0).value.re).toBe(-Infinity);
+    expect(limit(real((x) => Math.exp(1 / x)), 0, 1).value.re).toBe(Infinity);
+    expect(limit(real((x) => x * x), Infinity, 0).value.re).toBe(Infinity);
+    expect(divergence(real((h) => 1 / Math.sqrt(h)), 0.125)).toBe(1);
+    // Too slow to tell from convergence: not called infinite.
+    expect(divergence(real((h) => Math.log(h)), 0.125)).toBe(0);
+  });
+
+  it('is NaN when the limit does not exist or cannot be extrapolated', () => {
     expect(limit(real((x) => Math.abs(x) / x), 0, 0).value.re).toBeNaN();
-    expect(limit(real((x) => 1 / x), 0, 1).value.re).toBeNaN();
+    expect(limit(real((x) => 1 / x), 0, 0).value.re).toBeNaN();
+    expect(limit(real(Math.log), 0, 1).value.re).toBeNaN();
     expect(limit(real((x) => Math.sin(1 / x)), 0, 0).value.re).toBeNaN();
     expect(limit(real((x) => x * Math.sin(1 / x)), 0, 0).value.re).toBeNaN();
     expect(limit(real((x) => x), NaN, 0).value.re).toBeNaN();
@@ -109,6 +121,14 @@ describe('the verifier on integrals, limits, sums', () => {
     expect(v.verify('\\sum_{k=1}^{10} k', '$\\boxed{56}$').score).toBe(0);
     expect(v.verify('\\prod_{k=1}^{5} k', '$\\boxed{5!}$').score).toBe(1);
     expect(v.verify('0.\\overline{3}', '$\\boxed{\\frac13}$').score).toBe(1);
+  });
+
+  it('compares an infinite limit with a written ∞, and never an overflowing number', () => {
+    expect(v.verify('\\lim_{x\\to 0^+} \\frac{1}{x}', '$\\boxed{\\infty}$').score).toBe(1);
+    expect(v.verify('\\lim_{x\\to 0^+} \\frac{1}{x}', '$\\boxed{-\\infty}$').score).toBe(0);
+    expect(v.verify('\\lim_{x\\to 0^+} \\frac{1}{x}', '$\\boxed{5}$').score).toBe(0);
+    expect(v.verify('-\\infty', '$\\boxed{\\lim_{x\\to 0} -\\frac{1}{x^2}}$').score).toBe(1);
+    expect(v.verify('\\infty', '$\\boxed{10^{400}}$').score).toBe(0);
   });
 
   it('cannot judge a reference it cannot evaluate (null, with a reason); an answer it cannot evaluate is 0 with a reason', () => {

@@ -198,6 +198,31 @@ export function extrapolateToZero(g: (h: number) => Cx, h0: number, order: 1 | 2
   return { value: best, scale, err: bestErr };
 }
 
+/**
+ * +1 or −1 when g(h) grows without bound as h → 0+ (real, one sign, increasing in magnitude over the
+ * last ten steps by at least 16× — like h^(−0.4) or faster — or overflowing to ±∞ after such a run),
+ * else 0. Slower growth (ln h) is not told from convergence and gives 0.
+ */
+export function divergence(g: (h: number) => Cx, h0: number): 1 | -1 | 0 {
+  const vals: number[] = [];
+  for (let k = 0; k < LIMIT_STEPS; k++) {
+    const v = g(h0 / 2 ** k);
+    if (Number.isNaN(v.re) || Number.isNaN(v.im) || Math.abs(v.im) > 1e-12 * Math.abs(v.re)) return 0;
+    vals.push(v.re);
+    if (!Number.isFinite(v.re)) break;
+  }
+  const sign = Math.sign(vals[vals.length - 1]!);
+  const overflowed = !Number.isFinite(vals[vals.length - 1]!);
+  const tail = vals.slice(overflowed ? -4 : -10);
+  if (sign === 0 || tail.length < (overflowed ? 4 : 10)) return 0;
+  for (let k = 0; k < tail.length; k++) {
+    if (Math.sign(tail[k]!) !== sign) return 0;
+    if (k > 0 && !(Math.abs(tail[k]!) > Math.abs(tail[k - 1]!))) return 0;
+  }
+  if (!overflowed && !(Math.abs(tail[tail.length - 1]!) >= 16 * Math.abs(tail[0]!))) return 0;
+  return sign as 1 | -1;
+}
+
 /** Error accepted for a limit, relative to max(|value|, 1e-3): far below the grader's 1e-9. */
 const LIMIT_ACCEPT = 1e-11;
 /** Largest left–right difference of a two-sided limit (relative), well above extrapolation noise, far below a jump. */
@@ -206,25 +231,36 @@ const SIDES_AGREE = 1e-6;
 /**
  * lim f(x) as x → a (`side` +1 from the right, −1 from the left, 0 both), a real or ±Infinity.
  * Two-sided: the even part (f(a+h) + f(a−h))/2 is extrapolated in h² (the precise value) and the
- * odd part must vanish (else the sides differ: a jump, a pole). NaN when it cannot be evaluated.
+ * odd part must vanish (else the sides differ: a jump, a pole). ±Infinity when f grows without
+ * bound (see {@link divergence}; on both sides alike for a two-sided limit). NaN when it cannot be
+ * evaluated.
  *
  * @example
  * limit((x) => ({ re: (x * x - 1) / (x - 1), im: 0 }), 1, 0).value // → { re: 2, im: 0 }
  */
 export function limit(f: (x: number) => Cx, a: number, side: 1 | -1 | 0): Numeric {
-  const accept = (r: Extrapolated): Numeric => (r.err <= LIMIT_ACCEPT * Math.max(abs(r.value), 1e-3) ? r : { value: NAN, scale: r.scale });
   if (Number.isNaN(a)) return { value: NAN, scale: 0 };
-  if (!Number.isFinite(a)) return accept(extrapolateToZero((h) => f(a > 0 ? 1 / h : -1 / h), 1 / 8, 1));
+  const oneSided = (g: (h: number) => Cx, h0: number): Numeric => {
+    const r = extrapolateToZero(g, h0, 1);
+    if (r.err <= LIMIT_ACCEPT * Math.max(abs(r.value), 1e-3)) return r;
+    const d = divergence(g, h0);
+    return { value: d === 0 ? NAN : { re: d * Infinity, im: 0 }, scale: r.scale };
+  };
+  if (!Number.isFinite(a)) return oneSided((h) => f(a > 0 ? 1 / h : -1 / h), 1 / 8);
   const h0 = Math.max(1, Math.abs(a)) / 8;
-  if (side !== 0) return accept(extrapolateToZero((h) => f(a + side * h), h0, 1));
+  if (side !== 0) return oneSided((h) => f(a + side * h), h0);
   const half = (h: number, sign: 1 | -1): Cx => {
     const p = f(a + h);
     const m = f(a - h);
     return { re: (p.re + sign * m.re) / 2, im: (p.im + sign * m.im) / 2 };
   };
-  const even = accept(extrapolateToZero((h) => half(h, 1), h0, 2));
-  if (!fin(even.value)) return even;
-  const odd = extrapolateToZero((h) => half(h, -1), h0, 1);
-  if (!(abs(odd.value) <= SIDES_AGREE * Math.max(abs(even.value), 1))) return { value: NAN, scale: even.scale };
-  return even;
+  const even = extrapolateToZero((h) => half(h, 1), h0, 2);
+  if (even.err <= LIMIT_ACCEPT * Math.max(abs(even.value), 1e-3)) {
+    const odd = extrapolateToZero((h) => half(h, -1), h0, 1);
+    return abs(odd.value) <= SIDES_AGREE * Math.max(abs(even.value), 1) ? even : { value: NAN, scale: even.scale };
+  }
+  // No finite limit: ±∞ when both sides diverge the same way (1/x² at 0), else none (1/x at 0).
+  const r = divergence((h) => f(a + h), h0);
+  const l = divergence((h) => f(a - h), h0);
+  return { value: r !== 0 && r === l ? { re: r * Infinity, im: 0 } : NAN, scale: even.scale };
 }

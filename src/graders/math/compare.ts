@@ -167,6 +167,8 @@ function valuesEq(g: Node, p: Node, o: CompareOptions): boolean {
     }
     return matricesSampledEq(g, p, o);
   }
+  const inf = infiniteLimitEq(g, p, o) ?? infiniteLimitEq(p, g, o);
+  if (inf !== null) return inf;
   if (numbersEq(g, p, o)) return true;
   // 28\% and 28 name the same answer in most datasets (hendrycks, NeMo-Skills accept it).
   const gi = pctInner(g);
@@ -177,6 +179,25 @@ function valuesEq(g: Node, p: Node, o: CompareOptions): boolean {
   if (g.k === 'deg' && p.k !== 'deg' && containsPi(p)) return numbersEq(mkMul(g.arg, mkMul(PI_180, PI)), p, o);
   if (p.k === 'deg' && g.k !== 'deg' && containsPi(g)) return numbersEq(g, mkMul(p.arg, mkMul(PI_180, PI)), o);
   return false;
+}
+
+/** +1 / −1 for a written `\\infty` / `-\\infty`, else 0. */
+function infinitySign(n: Node): 1 | -1 | 0 {
+  if (n.k === 'const' && n.name === 'inf') return 1;
+  if (n.k === 'mul' && n.args.length === 2 && n.args[0] === MINUS_ONE && n.args[1]!.k === 'const' && n.args[1]!.name === 'inf') return -1;
+  return 0;
+}
+
+/**
+ * A closed limit against a written ±∞: equal when the limit evaluates to that infinity. Null when
+ * `a` is not such a limit or `b` not such an infinity (the ordinary comparison applies). A number
+ * that merely overflows (10^{400}) is never taken for ∞.
+ */
+function infiniteLimitEq(a: Node, b: Node, o: CompareOptions): boolean | null {
+  const s = infinitySign(b);
+  if (s === 0 || a.k !== 'lim' || freeSymbols(a).some((v) => v !== 'i')) return null;
+  const v = evalNode(a, evalCtx(new Map(), o.deadline));
+  return v.im === 0 && v.re === s * Infinity;
 }
 
 const PI: Node = { k: 'const', name: 'pi' };

@@ -224,7 +224,7 @@ function isClosed(n: Node): boolean {
   return c;
 }
 
-/** ∫ and lim, numerically (see calculus.ts); NaN when they cannot be evaluated. */
+/** ∫ and lim, numerically (see calculus.ts); NaN when they cannot be evaluated, ±Infinity for an infinite limit. */
 function evalCalculus(n: Calculus, ctx: EvalCtx): Cx {
   const closed = isClosed(n);
   let r = closed ? calculusMemo.get(n) : undefined;
@@ -269,10 +269,12 @@ function evalLimit(n: Extract<Calculus, { k: 'lim' }>, ctx: EvalCtx): Numeric {
  */
 export function calculusFailure(n: Node, deadline: Deadline = NO_DEADLINE): string | null {
   if ((n.k === 'int' || n.k === 'lim') && isClosed(n)) {
-    if (finite(evalNode(n, evalCtx(new Map(), deadline)))) return null;
+    const v = evalNode(n, evalCtx(new Map(), deadline));
+    // A limit may be ±∞ (lim_{x→0⁺} 1/x), compared with a written ∞.
+    if (finite(v) || (n.k === 'lim' && v.im === 0 && Math.abs(v.re) === Infinity)) return null;
     return n.k === 'int'
       ? 'integral cannot be evaluated (divergent, or no convergence within the step limit)'
-      : 'limit cannot be evaluated (does not exist, is infinite, or no convergence)';
+      : 'limit cannot be evaluated (does not exist, or approaches too slowly or irregularly to extrapolate)';
   }
   for (const c of children(n)) {
     const r = calculusFailure(c, deadline);
