@@ -283,10 +283,6 @@ export function calculusFailure(n: Node, deadline: Deadline = NO_DEADLINE): stri
   return null;
 }
 
-/** True when `n` contains an integral or a limit. */
-export function hasCalculus(n: Node): boolean {
-  return n.k === 'int' || n.k === 'lim' || children(n).some(hasCalculus);
-}
 
 function evalBigOp(n: BigOp, ctx: EvalCtx): Cx {
   if (!freeSymbols(n.body).includes(n.v)) {
