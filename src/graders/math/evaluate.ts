@@ -268,6 +268,23 @@ function evalLimit(n: Extract<Calculus, { k: 'lim' }>, ctx: EvalCtx): Numeric {
  * null when they all can (or there are none). Throws MathTimeout past the deadline.
  */
 export function calculusFailure(n: Node, deadline: Deadline = NO_DEADLINE): string | null {
+  return containsCalculus(n) ? firstFailure(n, deadline) : null;
+}
+
+const hasCalculus = new WeakMap<Node, boolean>();
+
+/** True when `n` has an integral or a limit (remembered per tree: parsed answers are cached trees). */
+function containsCalculus(n: Node): boolean {
+  let h = hasCalculus.get(n);
+  if (h === undefined) {
+    const walk = (x: Node): boolean => x.k === 'int' || x.k === 'lim' || children(x).some(walk);
+    h = walk(n);
+    hasCalculus.set(n, h);
+  }
+  return h;
+}
+
+function firstFailure(n: Node, deadline: Deadline): string | null {
   if ((n.k === 'int' || n.k === 'lim') && isClosed(n)) {
     const v = evalNode(n, evalCtx(new Map(), deadline));
     // A limit may be ±∞ (lim_{x→0⁺} 1/x), compared with a written ∞.
@@ -277,7 +294,7 @@ export function calculusFailure(n: Node, deadline: Deadline = NO_DEADLINE): stri
       : 'limit cannot be evaluated (does not exist, or approaches too slowly or irregularly to extrapolate)';
   }
   for (const c of children(n)) {
-    const r = calculusFailure(c, deadline);
+    const r = firstFailure(c, deadline);
     if (r !== null) return r;
   }
   return null;

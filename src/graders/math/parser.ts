@@ -825,6 +825,8 @@ class Parser {
    * the number token `s`, already consumed), read exactly; null (nothing consumed) when not one.
    */
   private repeatingDecimal(s: string): Node | null {
+    const next = this.peek();
+    if (!next || !(next.t === 'accent' || (next.t === 'op' && next.s === '.'))) return null;
     if (!/^\d+(?:\.\d*)?$/.test(s)) return null;
     const dot = !s.includes('.') && this.isOp('.') ? 1 : 0;
     if (!s.includes('.') && dot === 0) return null;
