@@ -1,0 +1,71 @@
+/**
+ * Where the CPU of a warm-pool run goes: runs N trivial programs at the pool's concurrency and splits
+ * the CPU time and minor faults per run between this (host) process, the slots' workers and the
+ * programs' processes (the workers' reaped children), next to the whole machine's (/proc/stat).
+ * Run: N=300 npx tsx bench/pool-profile.ts
+ */
+import { readFileSync } from 'node:fs';
+import { runInSandbox, sandboxConfig } from '../src/graders/code/index.js';
+import { warmZygotePids } from '../src/graders/code/pool/warm.js';
+import { pooled } from './spawn.js';
+
+const HZ = 100;
+function stat(pid: number | 'self') {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ').map(Number);
+  // fields from 3: state(0) ppid(1) ... minflt(7) cminflt(8) majflt(9) cmajflt(10) utime(11) stime(12) cutime(13) cstime(14)
+  return { minflt: f[7]!, cminflt: f[8]!, utime: f[11]! / HZ, stime: f[12]! / HZ, cutime: f[13]! / HZ, cstime: f[14]! / HZ };
+}
+function machine() {
+  const l = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+  const idle = l[3]! + l[4]!;
+  const total = l.reduce((a, b) => a + b, 0);
+  return { busy: (total - idle) / HZ, user: (l[0]! + l[1]!) / HZ, sys: (l[2]! + l[5]! + l[6]!) / HZ };
+}
+function workers(): number[] {
+  const out: number[] = [];
+  for (const p of warmZygotePids()) {
+    try {
+      out.push(...readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+    } catch {}
+  }
+  return out;
+}
+const run = async (i: number) => {
+  const r = await runInSandbox({ language: 'python', code: 'print(input())\n', stdin: `line ${i}\n`, limits: { timeoutMs: 30_000 } });
+  if (r.stdout !== `line ${i}\n`) throw new Error(`${r.status} ${r.message}`);
+};
+const width = Number(process.env.WIDTH ?? sandboxConfig().concurrency);
+const n = Number(process.env.N ?? 300);
+await pooled(8, width, run);
+const ws = workers();
+if (process.env.PAUSE) {
+  console.log(`workers ${ws.join(' ')}`);
+  await new Promise((r) => setTimeout(r, Number(process.env.PAUSE)));
+}
+const alive = (p: number) => { try { stat(p); return true; } catch { return false; } };
+const w0 = ws.map((p) => stat(p));
+const h0 = stat('self');
+const c0 = process.cpuUsage();
+const m0 = machine();
+const t = performance.now();
+await pooled(n, width, run);
+const ms = performance.now() - t;
+const m1 = machine();
+const c1 = process.cpuUsage();
+const h1 = stat('self');
+const w1 = ws.map((p, i) => (alive(p) ? stat(p) : w0[i]!));
+const per = (x: number) => ((x * 1000) / n).toFixed(2);
+let wu = 0, wsy = 0, pu = 0, ps = 0, wf = 0, pf = 0;
+w1.forEach((b, i) => {
+  const a = w0[i]!;
+  wu += b.utime - a.utime; wsy += b.stime - a.stime; pu += b.cutime - a.cutime; ps += b.cstime - a.cstime;
+  wf += b.minflt - a.minflt; pf += b.cminflt - a.cminflt;
+});
+console.log(`width ${width}, ${n} runs, ${(n / (ms / 1000)).toFixed(1)} runs/s, ${(ms / n).toFixed(2)} ms/run wall; workers ${ws.join(',')} (alive after: ${workers().join(',')})`);
+console.log(`host node   : user ${per((c1.user - c0.user) / 1e6)} sys ${per((c1.system - c0.system) / 1e6)} ms/run, minflt ${((h1.minflt - h0.minflt) / n).toFixed(0)}/run`);
+console.log(`workers     : user ${per(wu)} sys ${per(wsy)} ms/run, minflt ${(wf / n).toFixed(0)}/run`);
+console.log(`programs    : user ${per(pu)} sys ${per(ps)} ms/run, minflt ${(pf / n).toFixed(0)}/run`);
+console.log(`machine     : busy ${per(m1.busy - m0.busy)} (user ${per(m1.user - m0.user)} sys ${per(m1.sys - m0.sys)}) ms/run of ${((2 * ms) / n).toFixed(2)} available`);
+if (process.env.REWARDKIT_POOL_TRACE) for (const d of (await import("node:fs")).readdirSync("/run/rewardkit-sandbox")) if (d.includes(`pool-${process.pid}-`)) for (const f of (await import("node:fs")).readdirSync(`/run/rewardkit-sandbox/${d}`)) if (f.startsWith("trace")) console.log(f, readFileSync(`/run/rewardkit-sandbox/${d}/${f}`, "utf8").trim());
+process.exit(0);
