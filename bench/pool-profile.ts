@@ -22,11 +22,14 @@ function machine() {
   const total = l.reduce((a, b) => a + b, 0);
   return { busy: (total - idle) / HZ, user: (l[0]! + l[1]!) / HZ, sys: (l[2]! + l[5]! + l[6]!) / HZ };
 }
-function workers(): number[] {
-  const out: number[] = [];
+/** Per slot: the forker (the launched process, outside the slot's pid namespace; its reaped children are the programs' processes) and the worker (its first child, pid 1 of the slot). */
+function slots(): { forker: number; worker: number }[] {
+  const out: { forker: number; worker: number }[] = [];
   for (const p of warmZygotePids()) {
     try {
-      out.push(...readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+      const kids = readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+      const worker = kids.find((k) => /^NSpid:.*\t1$/m.test(readFileSync(`/proc/${k}/status`, 'utf8')));
+      if (worker !== undefined) out.push({ forker: p, worker });
     } catch {}
   }
   return out;
@@ -38,13 +41,14 @@ const run = async (i: number) => {
 const width = Number(process.env.WIDTH ?? sandboxConfig().concurrency);
 const n = Number(process.env.N ?? 300);
 await pooled(8, width, run);
-const ws = workers();
+const ws = slots();
 if (process.env.PAUSE) {
-  console.log(`workers ${ws.join(' ')}`);
+  console.log(`workers ${ws.map((w) => w.worker).join(' ')}`);
   await new Promise((r) => setTimeout(r, Number(process.env.PAUSE)));
 }
 const alive = (p: number) => { try { stat(p); return true; } catch { return false; } };
-const w0 = ws.map((p) => stat(p));
+const snap = () => ws.map((w) => ({ f: alive(w.forker) ? stat(w.forker) : null, w: alive(w.worker) ? stat(w.worker) : null }));
+const w0 = snap();
 const h0 = stat('self');
 const c0 = process.cpuUsage();
 const m0 = machine();
@@ -54,16 +58,17 @@ const ms = performance.now() - t;
 const m1 = machine();
 const c1 = process.cpuUsage();
 const h1 = stat('self');
-const w1 = ws.map((p, i) => (alive(p) ? stat(p) : w0[i]!));
+const w1 = snap();
 const per = (x: number) => ((x * 1000) / n).toFixed(2);
-let wu = 0, wsy = 0, pu = 0, ps = 0, wf = 0, pf = 0;
+let wu = 0, wsy = 0, pu = 0, ps = 0, wf = 0, pf = 0, fu = 0, fs = 0, ff = 0;
 w1.forEach((b, i) => {
   const a = w0[i]!;
-  wu += b.utime - a.utime; wsy += b.stime - a.stime; pu += b.cutime - a.cutime; ps += b.cstime - a.cstime;
-  wf += b.minflt - a.minflt; pf += b.cminflt - a.cminflt;
+  if (a.w && b.w) { wu += b.w.utime - a.w.utime; wsy += b.w.stime - a.w.stime; wf += b.w.minflt - a.w.minflt; pu += b.w.cutime - a.w.cutime; ps += b.w.cstime - a.w.cstime; pf += b.w.cminflt - a.w.cminflt; }
+  if (a.f && b.f) { fu += b.f.utime - a.f.utime; fs += b.f.stime - a.f.stime; ff += b.f.minflt - a.f.minflt; pu += b.f.cutime - a.f.cutime; ps += b.f.cstime - a.f.cstime; pf += b.f.cminflt - a.f.cminflt; }
 });
-console.log(`width ${width}, ${n} runs, ${(n / (ms / 1000)).toFixed(1)} runs/s, ${(ms / n).toFixed(2)} ms/run wall; workers ${ws.join(',')} (alive after: ${workers().join(',')})`);
+console.log(`width ${width}, ${n} runs, ${(n / (ms / 1000)).toFixed(1)} runs/s, ${(ms / n).toFixed(2)} ms/run wall; slots ${ws.map((w) => `${w.forker}/${w.worker}`).join(',')} (after: ${slots().map((w) => `${w.forker}/${w.worker}`).join(',')})`);
 console.log(`host node   : user ${per((c1.user - c0.user) / 1e6)} sys ${per((c1.system - c0.system) / 1e6)} ms/run, minflt ${((h1.minflt - h0.minflt) / n).toFixed(0)}/run`);
+console.log(`forkers     : user ${per(fu)} sys ${per(fs)} ms/run, minflt ${(ff / n).toFixed(0)}/run`);
 console.log(`workers     : user ${per(wu)} sys ${per(wsy)} ms/run, minflt ${(wf / n).toFixed(0)}/run`);
 console.log(`programs    : user ${per(pu)} sys ${per(ps)} ms/run, minflt ${(pf / n).toFixed(0)}/run`);
 console.log(`machine     : busy ${per(m1.busy - m0.busy)} (user ${per(m1.user - m0.user)} sys ${per(m1.sys - m0.sys)}) ms/run of ${((2 * ms) / n).toFixed(2)} available`);
