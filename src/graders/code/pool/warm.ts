@@ -520,8 +520,11 @@ class WarmPool {
       if (s.state === 'idle') s.send(this.queued.shift()!);
     }
     if (!this.listening || disabled) return;
+    // Slots starting, and slots cleaning up after a run (done with it, about to be idle): a waiting
+    // run takes one of those rather than the start of another slot (a start costs more than a
+    // clean-up takes).
     let starting = 0;
-    for (const s of this.slots) if (s.state === 'starting') starting++;
+    for (const s of this.slots) if (s.state === 'starting' || (s.state === 'busy' && s.run === null)) starting++;
     while (starting < this.queued.length) {
       const s = new Slot(this, this.setup);
       this.slots.add(s);
