@@ -48,6 +48,8 @@ if (process.env.PAUSE) {
 }
 const alive = (p: number) => { try { stat(p); return true; } catch { return false; } };
 const snap = () => ws.map((w) => ({ f: alive(w.forker) ? stat(w.forker) : null, w: alive(w.worker) ? stat(w.worker) : null }));
+const mem = (p: number) => (readFileSync(`/proc/${p}/status`, 'utf8').match(/^(VmRSS|RssAnon|RssFile|VmPTE):.*$/gm) ?? []).map((l) => l.replace(/\s+/g, ' ')).join(', ');
+if (ws[0]) console.log(`forker ${mem(ws[0].forker)}\nworker ${mem(ws[0].worker)}`);
 const w0 = snap();
 const h0 = stat('self');
 const c0 = process.cpuUsage();

@@ -541,13 +541,16 @@ def _rk_warm(sock):
         for r in (resource.RLIMIT_CORE, resource.RLIMIT_NOFILE, resource.RLIMIT_CPU, resource.RLIMIT_AS, resource.RLIMIT_NPROC, resource.RLIMIT_FSIZE):
             resource.setrlimit(r, resource.getrlimit(r))
         r, w = os.pipe2(os.O_CLOEXEC)
-        _rk_write(w, b'000000000000003\n3 0abc')
+        _rk_write(w, b'000000000000003\n5 0x = 1')
         os.close(w)
         head = _rk_exact(r, int(_rk_exact(r, 16))).decode('utf-8', 'surrogateescape').split('\n')
         src_len, nfiles = (int(x) for x in head[0].split())
-        _rk_put('.rk-warm', _rk_exact(r, src_len))
+        _rk_put('prog.py', _rk_exact(r, src_len))
         os.close(r)
-        os.unlink('/tmp/.rk-warm')
+        ns = {'__builtins__': builtins}
+        exec(compile(_rk_source(), '/tmp/prog.py', 'exec', dont_inherit=True), ns)
+        _rk_finish(0, ns=ns)
+        os.unlink('/tmp/prog.py')
         b'R 0123456789abcdef 1000 1 2 3 4 5 6 7 0\n'.split()
 
 
@@ -566,10 +569,11 @@ def _rk_prepare_main():
     sys.modules['__main__'] = _rk_main
 
 
-def _rk_finish(rc, sigint=False):
+def _rk_finish(rc, sigint=False, ns=None):
     """What interpreter shutdown does that a program can see (threads joined, atexit, its objects
     finalised, stdio flushed; exit 120 when stdout cannot be flushed), then _exit: tearing down the
-    heap inherited from the worker would copy every page of it."""
+    heap inherited from the worker would copy every page of it. (With ns, the warm-up: that
+    namespace is cleared instead of __main__'s, and it returns.)"""
     try:
         t = sys.modules.get('threading')
         if t is not None:
@@ -578,7 +582,7 @@ def _rk_finish(rc, sigint=False):
         pass
     atexit._run_exitfuncs()
     try:
-        _rk_main.__dict__.clear()
+        (_rk_main.__dict__ if ns is None else ns).clear()
         gc.collect()
     except BaseException:
         pass
@@ -596,6 +600,8 @@ def _rk_finish(rc, sigint=False):
                     sys.stderr.flush()
                 except BaseException:
                     pass
+    if ns is not None:
+        return
     if sigint:
         _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
         os.kill(os.getpid(), _signal.SIGINT)
