@@ -301,17 +301,18 @@ def _rk_forker(cmd_r, rep_w, go_r, setup_w, sock):
     namespace), waits for it and reports its exit status and CPU time ("<status> <user> <sys>"). It does nothing else, so that forking (which makes every
     page of this process copy-on-write) costs few page faults here. Returns only in a program's
     process."""
-    while True:
-        if not os.read(cmd_r, 1):
-            os._exit(0)
-        pid = os.fork()
+    # (Short writes to a pipe are atomic: plain os.write.)
+    read, fork, write, wait4 = os.read, os.fork, os.write, os.wait4
+    while read(cmd_r, 1):
+        pid = fork()
         if pid == 0:
             os.close(cmd_r)
             os.close(rep_w)
             return _rk_waiting(go_r, setup_w, sock)
-        _rk_write(rep_w, b'p\n')
-        _, st, ru = os.wait4(pid, 0)
-        _rk_write(rep_w, b'%d %.6f %.6f\n' % (st, ru.ru_utime, ru.ru_stime))
+        write(rep_w, b'p\n')
+        _, st, ru = wait4(pid, 0)
+        write(rep_w, b'%d %.6f %.6f\n' % (st, ru.ru_utime, ru.ru_stime))
+    os._exit(0)
 
 
 def _rk_start():
