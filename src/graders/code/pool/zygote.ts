@@ -171,35 +171,47 @@ def _rk_put(path, data):
 
 
 def _rk_program(rid, uid, lim, sock, setup_w):
-    """The program's process, forked from the worker (root until _rk_drop). Returns only to run the program."""
+    """The program's process, forked from the forker (root until _rk_become). Returns only to run the
+    program. (One try and a step name rather than a wrapper per step: each object this process
+    allocates or touches costs it a page fault.)"""
     rep = setup_w
+    step = 'start'
     try:
         _signal.set_wakeup_fd(-1)
         _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
         # In the worker's process group, as a process the worker forked (not a group leader: setsid works).
-        _rk_step('start', os.setpgid, 0, 1)
-        fds = [_rk_step('connect', _rk_connect, sock, rid, k) for k in 'ioe']
+        os.setpgid(0, 1)
+        step = 'connect'
+        fds = [_rk_connect(sock, rid, k) for k in 'ioe']
+        step = 'start'
         os.dup2(setup_w, 3)
         rep = 3
         for i, fd in enumerate(fds):
             os.dup2(fd, i)
         os.closerange(4, 1 << 16)
-        _rk_step('unshare', lambda: _rk_sys(_RK_LIBC.unshare(CLONE_NEWIPC), 'unshare'))
+        step = 'unshare'
+        _rk_sys(_RK_LIBC.unshare(CLONE_NEWIPC), 'unshare')
+        step = 'drop'
+        _rk_become(uid)
         # The payload, on stdin ahead of the program's input: a 16-byte header length, the header
         # ("<source bytes> <files>", then "<bytes> <path>" per file), the source, the files.
-        _rk_step('drop', _rk_become, uid)
-        head = _rk_step('write', lambda: _rk_exact(0, int(_rk_exact(0, 16))).decode('utf-8', 'surrogateescape').split('\n'))
+        step = 'write'
+        head = _rk_exact(0, int(_rk_exact(0, 16))).decode('utf-8', 'surrogateescape').split('\n')
+        step = 'start'
         src_len, nfiles = (int(x) for x in head[0].split())
         sizes = [h.split(' ', 1) for h in head[1:1 + nfiles]]
-        _rk_step('write', _rk_put, 'prog.py', _rk_exact(0, src_len))
+        step = 'write'
+        _rk_put('prog.py', _rk_exact(0, src_len))
         for n, path in sizes:
-            _rk_step('write', lambda: _rk_put(path, _rk_exact(0, int(n))))
+            _rk_put(path, _rk_exact(0, int(n)))
         head = sizes = None
+        step = 'start'
         os.chdir('/tmp')
-        _rk_step('drop', _rk_limits, lim)
+        step = 'drop'
+        _rk_limits(lim)
     except BaseException as e:
         try:
-            _rk_write(rep, ('setup %s\n' % (e if isinstance(e, _RkSetup) else 'start (%s)' % str(e)[:200].replace('\n', ' '))).encode())
+            _rk_write(rep, ('setup %s (%s)\n' % (step, str(e)[:200].replace('\n', ' '))).encode())
         finally:
             os._exit(125)
     os.close(3)
