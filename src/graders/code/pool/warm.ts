@@ -29,7 +29,7 @@
  * (`classifyEnding`) and fetch parsing apply unchanged. Kills (wall clock, output, caller) go to the
  * slot as `K <id>`: its worker SIGKILLs every other process of the slot.
  *
- * Lifecycle: slots start lazily, one per run waiting when none is free; as many stay idle as the
+ * Lifecycle: slots start lazily, one per run waiting when none is free or cleaning up; as many stay idle as the
  * sandbox runs at once ({@link ZygoteSetup.idleSlots}), extra ones are stopped when they become idle.
  * A slot that dies ends the run it had as `sandbox_error` (as a cold run killed from outside); runs
  * waiting when slots fail to start, with no other slot alive, take the cold path. After

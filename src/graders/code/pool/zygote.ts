@@ -307,24 +307,38 @@ def _rk_waiting(go_r, setup_w, sock):
     return _rk_program(rid.decode(), int(uid), tuple(int(x) for x in lim), sock, setup_w)
 
 
-def _rk_forker(cmd_r, rep_w, go_r, setup_w, sock):
+def _rk_forker(worker, cmd_r, rep_w, go_r, setup_w, sock):
     """The forker (outside the slot's pid namespace, whose children are born in it): on each byte
     from the worker it forks the next program's process ("p": it exists, in the slot's pid
-    namespace), waits for it and reports its exit status and CPU time ("<status> <user> <sys>"). It does nothing else, so that forking (which makes every
-    page of this process copy-on-write) costs few page faults here. Returns only in a program's
-    process."""
+    namespace), waits for it and reports its exit status and CPU time ("<status> <user> <sys>").
+    It does nothing else, so that forking (which makes every page of this process copy-on-write)
+    costs few page faults here. When the worker is gone it reaps it and exits. Returns only in a
+    program's process."""
     # (Short writes to a pipe are atomic: plain os.write.)
     read, fork, write, wait4 = os.read, os.fork, os.write, os.wait4
-    while read(cmd_r, 1):
-        pid = fork()
-        if pid == 0:
-            os.close(cmd_r)
+    pid = -1
+    try:
+        while read(cmd_r, 1):
+            pid = fork()
+            if pid == 0:
+                break
+            write(rep_w, b'p\n')
+            _, st, ru = wait4(pid, 0)
+            write(rep_w, b'%d %.6f %.6f\n' % (st, ru.ru_utime, ru.ru_stime))
+            pid = -1
+    except OSError:
+        pid = -1
+    if pid != 0:
+        # (The worker sees these pipes close, and exits if it has not.)
+        try:
             os.close(rep_w)
-            return _rk_waiting(go_r, setup_w, sock)
-        write(rep_w, b'p\n')
-        _, st, ru = wait4(pid, 0)
-        write(rep_w, b'%d %.6f %.6f\n' % (st, ru.ru_utime, ru.ru_stime))
-    os._exit(0)
+            os.close(cmd_r)
+            os.waitpid(worker, 0)
+        finally:
+            os._exit(0)
+    os.close(cmd_r)
+    os.close(rep_w)
+    return _rk_waiting(go_r, setup_w, sock)
 
 
 def _rk_start():
@@ -347,7 +361,8 @@ def _rk_start():
     _rk_sys(_RK_LIBC.unshare(CLONE_NEWPID), 'unshare pid')
     gc.collect()
     gc.freeze()
-    if os.fork() == 0:
+    worker = os.fork()
+    if worker == 0:
         for fd in (cmd_r, rep_w, go_r, setup_w):
             os.close(fd)
         _rk_sys(_RK_LIBC.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0), 'pdeathsig')
@@ -361,7 +376,7 @@ def _rk_start():
     os.dup2(null, 0)
     os.dup2(null, 1)
     os.close(null)
-    return _rk_forker(cmd_r, rep_w, go_r, setup_w, sock)
+    return _rk_forker(worker, cmd_r, rep_w, go_r, setup_w, sock)
 
 
 def _rk_serve(sock, cmd_w, rep_r, go_w, setup_r):
