@@ -1,10 +1,14 @@
 /**
- * Where the CPU of a warm-pool run goes: runs N trivial programs at the pool's concurrency and splits
- * the CPU time and minor faults per run between this (host) process, the slots' workers and the
- * programs' processes (the workers' reaped children), next to the whole machine's (/proc/stat).
+ * Where the CPU of a warm-pool run goes (docs/warm-pool.md, "Cost"): runs N trivial programs at the
+ * pool's concurrency (WIDTH=n to change it) and splits the CPU time and minor page faults per run
+ * between this (host) process, the slots' forkers, their workers and the programs' processes (the
+ * forkers' and workers' reaped children), from /proc/PID/stat, next to the whole machine's busy time
+ * (/proc/stat: other load included). Only the slots alive when the measurement starts are counted:
+ * it says so when slots were started or stopped meanwhile. Needs root.
  * Run: N=300 npx tsx bench/pool-profile.ts
  */
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { runInSandbox, sandboxConfig } from '../src/graders/code/index.js';
 import { warmZygotePids } from '../src/graders/code/pool/warm.js';
 import { pooled } from './spawn.js';
@@ -42,11 +46,14 @@ const width = Number(process.env.WIDTH ?? sandboxConfig().concurrency);
 const n = Number(process.env.N ?? 300);
 await pooled(8, width, run);
 const ws = slots();
-if (process.env.PAUSE) {
-  console.log(`workers ${ws.map((w) => w.worker).join(' ')}`);
-  await new Promise((r) => setTimeout(r, Number(process.env.PAUSE)));
-}
-const alive = (p: number) => { try { stat(p); return true; } catch { return false; } };
+const alive = (p: number) => {
+  try {
+    stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+};
 const snap = () => ws.map((w) => ({ f: alive(w.forker) ? stat(w.forker) : null, w: alive(w.worker) ? stat(w.worker) : null }));
 const mem = (p: number) => (readFileSync(`/proc/${p}/status`, 'utf8').match(/^(VmRSS|RssAnon|RssFile|VmPTE):.*$/gm) ?? []).map((l) => l.replace(/\s+/g, ' ')).join(', ');
 if (ws[0]) console.log(`forker ${mem(ws[0].forker)}\nworker ${mem(ws[0].worker)}`);
@@ -68,11 +75,13 @@ w1.forEach((b, i) => {
   if (a.w && b.w) { wu += b.w.utime - a.w.utime; wsy += b.w.stime - a.w.stime; wf += b.w.minflt - a.w.minflt; pu += b.w.cutime - a.w.cutime; ps += b.w.cstime - a.w.cstime; pf += b.w.cminflt - a.w.cminflt; }
   if (a.f && b.f) { fu += b.f.utime - a.f.utime; fs += b.f.stime - a.f.stime; ff += b.f.minflt - a.f.minflt; pu += b.f.cutime - a.f.cutime; ps += b.f.cstime - a.f.cstime; pf += b.f.cminflt - a.f.cminflt; }
 });
-console.log(`width ${width}, ${n} runs, ${(n / (ms / 1000)).toFixed(1)} runs/s, ${(ms / n).toFixed(2)} ms/run wall; slots ${ws.map((w) => `${w.forker}/${w.worker}`).join(',')} (after: ${slots().map((w) => `${w.forker}/${w.worker}`).join(',')})`);
+console.log(`width ${width}, ${n} runs, ${(n / (ms / 1000)).toFixed(1)} runs/s, ${(ms / n).toFixed(2)} ms/run wall; slots (forker/worker) ${ws.map((w) => `${w.forker}/${w.worker}`).join(',')}`);
 console.log(`host node   : user ${per((c1.user - c0.user) / 1e6)} sys ${per((c1.system - c0.system) / 1e6)} ms/run, minflt ${((h1.minflt - h0.minflt) / n).toFixed(0)}/run`);
 console.log(`forkers     : user ${per(fu)} sys ${per(fs)} ms/run, minflt ${(ff / n).toFixed(0)}/run`);
 console.log(`workers     : user ${per(wu)} sys ${per(wsy)} ms/run, minflt ${(wf / n).toFixed(0)}/run`);
 console.log(`programs    : user ${per(pu)} sys ${per(ps)} ms/run, minflt ${(pf / n).toFixed(0)}/run`);
-console.log(`machine     : busy ${per(m1.busy - m0.busy)} (user ${per(m1.user - m0.user)} sys ${per(m1.sys - m0.sys)}) ms/run of ${((2 * ms) / n).toFixed(2)} available`);
-if (process.env.REWARDKIT_POOL_TRACE) for (const d of (await import("node:fs")).readdirSync("/run/rewardkit-sandbox")) if (d.includes(`pool-${process.pid}-`)) for (const f of (await import("node:fs")).readdirSync(`/run/rewardkit-sandbox/${d}`)) if (f.startsWith("trace")) console.log(f, readFileSync(`/run/rewardkit-sandbox/${d}/${f}`, "utf8").trim());
+console.log(`machine     : busy ${per(m1.busy - m0.busy)} (user ${per(m1.user - m0.user)} sys ${per(m1.sys - m0.sys)}) ms/run of ${((cpus().length * ms) / n).toFixed(2)} available`);
+const before = ws.map((w) => w.forker).join(',');
+const after = slots().map((w) => w.forker).join(',');
+if (before !== after) console.log(`(slots changed during the measurement: ${before} → ${after}; the figures above count only the first)`);
 process.exit(0);
