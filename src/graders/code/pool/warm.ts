@@ -4,9 +4,11 @@
  *
  * A slot (`zygote.ts`) is one sealed sandbox built exactly like a cold run's (`sandbox.ts`: fresh
  * net/pid/mount/ipc/uts namespaces, `pivot_root` into the read-only skeleton, the parent-death kill)
- * whose pid 1 is a warm Python worker, root inside it. Its namespaces, sealed root and interpreter
- * are created once; per program the worker only forks the program's process from itself, which
- * takes the run's random unprivileged uid, a fresh session keyring, a fresh IPC namespace, the same
+ * whose pid 1 is a warm Python worker, root inside it, next to a warm Python forker (root, in the
+ * slot's other namespaces and sealed root but outside its pid namespace, into which it forks). Its
+ * namespaces, sealed root and interpreters are created once; per program the forker only forks the
+ * program's process from itself (so that the worker, which never forks, takes no copy-on-write page
+ * faults for its own work), which takes the run's random unprivileged uid, a fresh session keyring, a fresh IPC namespace, the same
  * rlimits as a cold run, an empty capability bounding set and no_new_privs, and a private tmpfs
  * `/tmp` and `/dev/shm` that are replaced by fresh empty ones after every program. After a program
  * the worker kills every process left in the slot, and proves the slot clean (no process, no unix
@@ -27,7 +29,7 @@
  * (`classifyEnding`) and fetch parsing apply unchanged. Kills (wall clock, output, caller) go to the
  * slot as `K <id>`: its worker SIGKILLs every other process of the slot.
  *
- * Lifecycle: slots start lazily, one per run waiting when none is free; as many stay idle as the
+ * Lifecycle: slots start lazily, one per run waiting when none is free or cleaning up; as many stay idle as the
  * sandbox runs at once ({@link ZygoteSetup.idleSlots}), extra ones are stopped when they become idle.
  * A slot that dies ends the run it had as `sandbox_error` (as a cold run killed from outside); runs
  * waiting when slots fail to start, with no other slot alive, take the cold path. After
@@ -88,9 +90,11 @@ const POOL_ROOT = '/run/rewardkit-sandbox';
 const LATE_CONNECT_MS = 250;
 
 /*
- * A slot's sandbox: pid 1 of fresh namespaces, as a cold run's init shell, but it becomes the
- * worker (exec) after mounting the sealed root, binding the host's socket directory at /tmp/.rk and
- * detaching the host root (the worker keeps a descriptor on /tmp/.rk and detaches it too).
+ * A slot's sandbox: a shell in fresh mount/net/ipc/uts namespaces, as a cold run's init shell, but
+ * it becomes the zygote (exec) after mounting the sealed root, binding the host's socket directory at
+ * /tmp/.rk and detaching the host root (the zygote keeps a descriptor on /tmp/.rk and detaches it
+ * too). The zygote then creates the pid namespace: its first child, the worker, is pid 1 there and
+ * mounts that namespace's /proc over the launcher's; the zygote stays outside as the forker.
  * Arguments: mount, umount, pivot_root, skeleton, fstab, socket dir, python, setpriv.
  */
 const ZYGOTE_SCRIPT = [
@@ -329,7 +333,8 @@ class Slot {
     const s = this.setup;
     let child: ChildProcess;
     try {
-      child = spawn(s.setpriv, ['--pdeathsig', 'SIGKILL', '--', s.unshare, '--net', '--pid', '--fork', '--kill-child', '--mount', '--ipc', '--uts', '--',
+      // The pid namespace is created by the zygote itself (zygote.ts: the forker stays outside it).
+      child = spawn(s.setpriv, ['--pdeathsig', 'SIGKILL', '--', s.unshare, '--net', '--mount', '--ipc', '--uts', '--',
         '/bin/sh', '-c', ZYGOTE_SCRIPT, 'sh', s.mount, s.umount, s.pivotRoot, s.skeleton, s.fstab, dir, s.python, s.setpriv], {
         detached: true,
         stdio: ['pipe', 'pipe', 'pipe'],
@@ -515,8 +520,11 @@ class WarmPool {
       if (s.state === 'idle') s.send(this.queued.shift()!);
     }
     if (!this.listening || disabled) return;
+    // Slots starting, and slots cleaning up after a run (done with it, about to be idle): a waiting
+    // run takes one of those rather than the start of another slot (a start costs more than a
+    // clean-up takes).
     let starting = 0;
-    for (const s of this.slots) if (s.state === 'starting') starting++;
+    for (const s of this.slots) if (s.state === 'starting' || (s.state === 'busy' && s.run === null)) starting++;
     while (starting < this.queued.length) {
       const s = new Slot(this, this.setup);
       this.slots.add(s);
