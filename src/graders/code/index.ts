@@ -3,7 +3,7 @@ import { defineGrader } from '../types.js';
 import { answerParam, answerRegion, regionDetails, resolveAnswerRegion } from '../answer.js';
 import { outputsMatch } from './compare.js';
 import { extractCode } from './extract.js';
-import { parseJsonExact, runAssertCase, runCallCase, runCallCases, VERL_PY_PREFIX, type CallCase, type CaseOutcome } from './harness/index.js';
+import { parseJsonExact, runAssertCase, runAssertCases, runCallCase, runCallCases, VERL_PY_PREFIX, type CallCase, type CaseOutcome } from './harness/index.js';
 import { runInSandbox, sandboxConfig, type RunResult, type SandboxLimits } from './sandbox.js';
 
 export { runInSandbox, runProgram, programToRun, openSandboxes, configureSandbox, sandboxConfig, sandboxSupport, toolchainAvailable, DEFAULT_LIMITS, DEFAULT_COMPILE_LIMITS, SANDBOX_LANGUAGES, COMPILED_LANGUAGES } from './sandbox.js';
@@ -11,7 +11,7 @@ export { setWarmPool, stopWarmPools, warmPoolEnabled } from './pool/warm.js';
 export type { ProgramRequest, ProgramResult, RunRequest, RunResult, RunStatus, SandboxConfig, SandboxLanguage, SandboxLimits, SandboxSession, SessionRequest } from './sandbox.js';
 export { extractCode, fencedBlocks, type ExtractedCode } from './extract.js';
 export { outputsMatch, type CompareOptions } from './compare.js';
-export { runAssertCase, runCallCase, setSessionOpener, resultMatches, parseJsonExact, decodeValue } from './harness/index.js';
+export { runAssertCase, runAssertCases, runCallCase, runCallCases, setSessionOpener, resultMatches, parseJsonExact, decodeValue } from './harness/index.js';
 export type { CallCase, CaseOutcome, OpenSessions, ProcessRequest, ProcessSession } from './harness/index.js';
 export { FUSION_LANGUAGES, FUSION_RUNNERS, FusionRequestError, parseRunCodeRequest, runFusion, toFusionResponse, transpileTypeScript } from './fusion.js';
 export type { CommandRunResult, RunCodeRequest, RunCodeResponse } from './fusion.js';
@@ -411,6 +411,16 @@ export const codeGrader = defineGrader({
       if (tests.kind === 'call' && process.env.REWARDKIT_CASE_BATCH !== '0') {
         // Call-based tests: the program loaded once, one call per case (verl prime_code / APPS).
         const got = await runCallCases(language, code, cases as CallCase[], limits, { prefix: callPrefix, floatTolerance, stopAtFailure: scoring === 'all' });
+        got.forEach((o, i) => {
+          outcomes[i] = o;
+          statuses[i] = o === null ? null : o.status;
+          if (o?.status === -4) compileFailed = true;
+        });
+      } else if (tests.kind === 'assert' && process.env.REWARDKIT_CASE_BATCH !== '0') {
+        // Assertion blocks: one program process and one harness process for all of them (Python), a
+        // fresh program state and its own time limit per block.
+        const blocks = cases.map((c) => (c as { block: string }).block);
+        const got = await runAssertCases(language, code, blocks, limits, { prefix, trusted: tests.trusted ?? null, stopAtFailure: scoring === 'all' });
         got.forEach((o, i) => {
           outcomes[i] = o;
           statuses[i] = o === null ? null : o.status;

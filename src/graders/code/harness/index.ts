@@ -193,9 +193,14 @@ export async function runAssertCase(
   prefix = '',
   trusted: { prelude: string; entryPoint: string } | null = null,
 ): Promise<CaseOutcome> {
+  if (language === 'python') {
+    const [o] = await runAssertCases(language, program, [block], limits, { prefix, trusted });
+    if (!o) throw new Error('code harness: no outcome for the block');
+    return o;
+  }
   const token = randomBytes(16).toString('hex');
   const fullBlock = prefix ? `${prefix}\n${block}` : block;
-  const harnessCode = language === 'python' ? pythonHarness(fullBlock, token, trusted?.prelude ?? '', trusted?.entryPoint ?? '') : javascriptHarness(fullBlock, token);
+  const harnessCode = javascriptHarness(fullBlock, token);
   const [prog, harn] = await openSessions([
     { language, code: runnerSource(language, program, prefix), limits },
     { language, code: harnessCode, limits: harnessLimits(limits) },
@@ -252,6 +257,212 @@ export async function runAssertCase(
     default:
       return { status: -2, reason: v.message || 'the test raised an error', stderr };
   }
+}
+
+/** What {@link runAssertCases} is told about how to run. */
+export interface AssertBatchOptions {
+  /** Text run before the program and before each block (a dataset's `import_prefix`). */
+  prefix?: string;
+  /** Python: a HumanEval prompt run in the harness before each block (see {@link runAssertCase}). */
+  trusted?: { prelude: string; entryPoint: string } | null;
+  /** Stop at the first block that does not pass (`scoring: all`); the blocks after it stay `null`. */
+  stopAtFailure?: boolean;
+}
+
+/** How a harness verdict kind becomes a block's outcome (`ended` needs the program's result). */
+function verdictOutcome(v: { verdict: string; message: string }): CaseOutcome | 'ended' {
+  switch (v.verdict) {
+    case 'pass':
+      return { status: 1 };
+    case 'fail':
+      return { status: 0, reason: v.message || 'assertion failed' };
+    case 'compile_error':
+      return { status: -4, reason: `the program does not compile: ${v.message}` };
+    case 'load_error':
+      return { status: -2, reason: v.message };
+    case 'ended':
+      return 'ended';
+    case 'protocol':
+      return { status: -2, reason: `protocol error: ${v.message}` };
+    case 'cannot':
+    case 'bad_test':
+      return { status: -1, reason: v.message, cannotJudge: true };
+    default:
+      return { status: -2, reason: v.message || 'the test raised an error' };
+  }
+}
+
+/**
+ * Runs all the assertion blocks of one program (Python) through ONE program process and ONE
+ * harness process, blocks one after another, each with its own verdict (see the module comment for
+ * the pair and its guarantees, which are unchanged: the blocks and expected values stay in the
+ * harness, verdicts come after a per-run token on the harness's stdout).
+ *
+ * **State semantics: a fresh program per block**, as verl's Sandbox Fusion path runs `program +
+ * assert_case[i]` as its own sandbox run per block. The program is compiled once; the first block
+ * uses the namespace of the first load, and before every later block the program process drops its
+ * handles and runs the program's top level again in a new module namespace (the dataset's import
+ * prefix first), so module globals, classes, caches and closures never carry from one block to the
+ * next. What the program changes outside its namespace (patched builtins or standard-library
+ * modules, files in its private `/tmp`, processes it leaves) stays for the blocks after it, within
+ * this rollout's sandbox only. Each block also runs in a fresh harness namespace (`__main__`,
+ * the prompt's helpers re-run). (Call-based cases, {@link runCallCases}, share state: verl's
+ * `prime_code` does.)
+ *
+ * **Limits, verl per-test semantics.** The load has its own wall-clock limit (`limits.timeoutMs`), and
+ * so does each block (its reload and its run), timed here from the harness's start line. A block
+ * that fails, raises or is judged is independent of the others. A block that hangs (killed at its
+ * limit: −3), ends or kills the program process (−2, as {@link runAssertCase}), breaks the protocol
+ * (−2) or ends the harness fails alone: the pair is closed and the remaining blocks run in a fresh
+ * pair. A compile error (−4) is reported for every block; `stopAtFailure` stops at the first block
+ * that does not pass. Outcomes are in block order; `null` = not run. Throws when a sandbox fails.
+ */
+export async function runAssertCases(
+  language: SandboxLanguage,
+  program: string,
+  blocks: string[],
+  limits: Partial<SandboxLimits>,
+  opts: AssertBatchOptions = {},
+): Promise<(CaseOutcome | null)[]> {
+  if (language !== 'python') {
+    // JavaScript: one pair per block (the Node harness runs one block per process).
+    const out: (CaseOutcome | null)[] = blocks.map(() => null);
+    for (let k = 0; k < blocks.length; k++) {
+      const o = await runAssertCase(language, program, blocks[k]!, limits, opts.prefix ?? '', opts.trusted ?? null);
+      out[k] = o;
+      if (o.status === -4 || o.cannotJudge || (opts.stopAtFailure && o.status !== 1)) break;
+    }
+    return out;
+  }
+  const out: (CaseOutcome | null)[] = blocks.map(() => null);
+  const prefix = opts.prefix ?? '';
+  const trusted = opts.trusted ?? null;
+  const timeoutMs = limits.timeoutMs ?? 5000;
+  const cpu = Math.max(1, Math.ceil(limits.cpuSeconds ?? timeoutMs / 1000));
+  const limitMessage = `killed after the ${timeoutMs} ms wall-clock limit`;
+  let i = 0;
+  let stop = false;
+  const record = (k: number, o: CaseOutcome) => {
+    out[k] = o;
+    if (o.status === -4 || o.cannotJudge || (opts.stopAtFailure && o.status !== 1)) stop = true;
+  };
+  while (i < blocks.length && !stop) {
+    const first = i;
+    const n = blocks.length - i;
+    // One pair serves the remaining blocks: the processes' own limits cover the load and every block
+    // (each block is timed here); the output budget is per block, as for one pair per block.
+    const progLimits: Partial<SandboxLimits> = { ...limits, timeoutMs: timeoutMs * (n + 1) + 2000, cpuSeconds: cpu * (n + 1), maxOutputBytes: (limits.maxOutputBytes ?? 8 << 20) * n };
+    const token = randomBytes(16).toString('hex');
+    const chunk = blocks.slice(first).map((b) => (prefix ? `${prefix}\n${b}` : b));
+    const harnessCode = pythonHarness(chunk, token, trusted?.prelude ?? '', trusted?.entryPoint ?? '', first);
+    const [prog, harn] = await openSessions([
+      { language, code: runnerSource(language, program, prefix), limits: progLimits },
+      { language, code: harnessCode, limits: harnessLimits(progLimits) },
+    ]);
+    prog!.stdin.on('error', () => {});
+    harn!.stdin.on('error', () => {});
+    const verdicts = new Map<number, { verdict: string; message: string }>();
+    let current = first; // the block being run (or loaded for)
+    let killedAtLimit: number | null = null;
+    let closed = false; // the relay stops (a fatal verdict, or a block killed at its limit)
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        killedAtLimit = current;
+        closed = true;
+        prog!.kill();
+        harn!.kill();
+      }, timeoutMs);
+    };
+    const progOut = new LineReader(prog!.stdout, (line) => {
+      if (!closed) harn!.stdin.write(`${line}\n`);
+    });
+    const harnOut = new LineReader(harn!.stdout, (line) => {
+      if (line.startsWith(`${token} `)) {
+        let m: { block?: unknown; start?: unknown; verdict?: unknown; message?: unknown };
+        try {
+          m = JSON.parse(line.slice(token.length + 1)) as typeof m;
+        } catch {
+          return;
+        }
+        const k = m.block;
+        if (typeof k !== 'number' || !Number.isSafeInteger(k) || k < first || k >= blocks.length || closed) return;
+        if (m.start !== undefined) {
+          current = k;
+          arm();
+          return;
+        }
+        if (verdicts.has(k)) return;
+        const v = { verdict: String(m.verdict), message: String(m.message ?? '') };
+        verdicts.set(k, v);
+        clearTimeout(timer);
+        const kind = v.verdict;
+        if (kind === 'ended' || kind === 'protocol') {
+          closed = true;
+          if (kind === 'protocol') prog!.kill();
+        } else if (kind !== 'pass' && opts.stopAtFailure) {
+          closed = true;
+          prog!.kill();
+          harn!.kill();
+        }
+        return;
+      }
+      if (!closed) prog!.stdin.write(`${line}\n`);
+    });
+    arm(); // the load
+    // The program's answers are all relayed once its stdout ends: then the harness sees end-of-file.
+    void progOut.done().then(() => harn!.stdin.end());
+    let pr: RunResult;
+    let hr: RunResult;
+    try {
+      await harnOut.done();
+      hr = await harn!.result;
+      // The harness is done: the program process has nothing left to serve.
+      prog!.stdin.end();
+      if (killedAtLimit === null && !closed) {
+        // An honest runner exits at end-of-file at once; a program that lingers is stopped.
+        const t = setTimeout(() => prog!.kill(), 1000);
+        pr = await prog!.result;
+        clearTimeout(t);
+      } else {
+        prog!.kill();
+        pr = await prog!.result;
+      }
+    } finally {
+      clearTimeout(timer);
+      prog!.kill();
+      harn!.kill();
+    }
+    if (pr.status === 'sandbox_error' && killedAtLimit === null) throw sandboxFailure(pr, 'program process');
+    if (hr.status === 'sandbox_error' && killedAtLimit === null) throw sandboxFailure(hr, 'harness process');
+    const stderr = pr.stderr ? tail(pr.stderr) : undefined;
+    let k = first;
+    let pairEnded = false; // the verdict of block k-1 ended the pair
+    for (; k < blocks.length && !stop && !pairEnded; k++) {
+      const v = verdicts.get(k);
+      if (v === undefined) break;
+      const o = verdictOutcome(v);
+      if (o === 'ended') {
+        // The program process ended (or was stopped at its limits) before the block finished.
+        record(k, endedOutcome(pr, 'before the test finished'));
+        pairEnded = true;
+        continue;
+      }
+      if (o.status !== 1 && !o.cannotJudge && o.stderr === undefined && stderr) o.stderr = stderr;
+      record(k, o);
+      if (v.verdict === 'protocol') pairEnded = true;
+    }
+    if (!stop && !pairEnded && k < blocks.length) {
+      // The pair ended inside block k without its verdict.
+      if (killedAtLimit !== null) record(k, { status: -3, reason: limitMessage, stderr });
+      else if (pr.status !== 'ok' && pr.status !== 'runtime_error') record(k, endedOutcome(pr, 'before the test finished'));
+      else record(k, { status: -2, reason: `the test did not finish (${hr.message ?? hr.status})`, stderr });
+      k++;
+    }
+    i = k;
+  }
+  return out;
 }
 
 /** One call-based test: `fn(*args)` must equal `expected`. `args` are JSON texts, one per argument. */

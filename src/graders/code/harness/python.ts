@@ -102,7 +102,7 @@ def _rk_dec(v):
     raise ValueError('bad value')
 
 _RK_MUTABLE = (list, dict, set, bytearray)
-_rk_ns = {'__name__': '__RK_MODULE_NAME__', '__builtins__': builtins, '__file__': os.path.abspath(sys.argv[0])}
+_rk_ns = {}
 _rk_pre = {}
 _rk_bound = frozenset()
 
@@ -168,6 +168,9 @@ def _rk_own(n):
 
 def _rk_op(m):
     op = m['op']
+    if op == 'reset':
+        _rk_reset()
+        return None
     if op == 'lookup':
         out = {}
         own = []
@@ -236,6 +239,33 @@ def _rk_serve():
                 pass
         _rk_send(msg)
 
+class _RkLoadExit(Exception):
+    pass
+
+def _rk_load():
+    # A fresh module namespace: the dataset's import prefix runs first in it (as verl prepends it);
+    # what it bound is remembered so that a name only it provides is never taken for the program's.
+    # Then the program's top level, compiled once, runs in it.
+    global _rk_ns, _rk_pre
+    _rk_ns = {'__name__': '__RK_MODULE_NAME__', '__builtins__': builtins, '__file__': os.path.abspath(sys.argv[0])}
+    _rk_pre = {}
+    if _RK_PREFIX:
+        exec(compile(_RK_PREFIX, '<prefix>', 'exec'), _rk_ns)
+    _rk_pre.update(_rk_ns)
+    try:
+        exec(_rk_code, _rk_ns)
+    except SystemExit as e:
+        if e.code not in (None, 0, False):
+            raise _RkLoadExit('the program exited with %r while loading' % (e.code,))
+
+def _rk_reset():
+    # The next assertion block gets a fresh program: handles of the last one are dropped and the
+    # program's top level runs again in a new namespace (its state does not carry over).
+    _rk_handles.clear()
+    _rk_ids.clear()
+    _rk_load()
+    sys.stdout.flush()
+
 try:
     _rk_code = compile(_RK_SRC, os.path.abspath(sys.argv[0]), 'exec')
     _rk_bound = _rk_bound_names(_RK_SRC)
@@ -244,16 +274,10 @@ except (SyntaxError, ValueError) as e:
     _rk_send({'hello': {'compile_error': '%s: %s' % (type(e).__name__, e)}})
     os._exit(0)
 try:
-    # The dataset's import prefix runs first, in the same namespace (as verl prepends it); what it
-    # bound is remembered so that a name only it provides is never taken for the program's.
-    if _RK_PREFIX:
-        exec(compile(_RK_PREFIX, '<prefix>', 'exec'), _rk_ns)
-    _rk_pre.update(_rk_ns)
-    exec(_rk_code, _rk_ns)
-except SystemExit as e:
-    if e.code not in (None, 0, False):
-        _rk_send({'hello': {'error': 'the program exited with %r while loading' % (e.code,)}})
-        os._exit(0)
+    _rk_load()
+except _RkLoadExit as e:
+    _rk_send({'hello': {'error': str(e)}})
+    os._exit(0)
 except BaseException as e:
     traceback.print_exc()
     _rk_send({'hello': {'error': 'the program raised %s while loading: %s' % (type(e).__name__, str(e)[:500])}})
@@ -268,14 +292,15 @@ export const PY_HARNESS = String.raw`
 __RK_COMMON__
 import ast, importlib, math, re, types
 _RK_TOKEN = '__RK_TOKEN__'
-_RK_BLOCK = base64.b64decode('__RK_BLOCK_B64__').decode('utf-8')
+_RK_BLOCKS = json.loads(base64.b64decode('__RK_BLOCKS_B64__').decode('utf-8'))
+_RK_FIRST = int('__RK_FIRST__')
 _RK_PRELUDE = base64.b64decode('__RK_PRELUDE_B64__').decode('utf-8')
 _RK_ENTRY = base64.b64decode('__RK_ENTRY_B64__').decode('utf-8')
 _RK_MODULE_ALIASES = {'np': 'numpy', 'pd': 'pandas', 'plt': 'matplotlib.pyplot'}
 _RK_NO_IMPORT = {'this', 'antigravity', 'idlelib', 'turtledemo', 'test', 'tkinter', 'turtle', 'pydoc', 'webbrowser', 'ensurepip', 'venv', 'lib2to3', 'pdb', 'code', 'site'}
 _rk_state = {'cannot': None, 'ended': None, 'protocol': None}
 _rk_exc_types = {}
-_rk_verdict_sent = False
+_rk_block_no = [_RK_FIRST, False]
 
 class _RkAbort(BaseException):
     pass
@@ -283,13 +308,15 @@ class _RkAbort(BaseException):
 class RemoteError(Exception):
     """An exception raised in the program process that has no built-in class here."""
 
+def _rk_token_line(obj):
+    os.write(_rk_out_fd, (_RK_TOKEN + ' ' + json.dumps(obj) + '\n').encode('utf-8', 'replace'))
+
 def _rk_verdict(kind, msg=''):
-    global _rk_verdict_sent
-    if _rk_verdict_sent:
+    # One verdict per block, after the token (read only from this process's stdout).
+    if _rk_block_no[1]:
         return
-    _rk_verdict_sent = True
-    data = (_RK_TOKEN + ' ' + json.dumps({'verdict': kind, 'message': str(msg)[:2000]}) + '\n').encode('utf-8', 'replace')
-    os.write(_rk_out_fd, data)
+    _rk_block_no[1] = True
+    _rk_token_line({'block': _rk_block_no[0], 'verdict': kind, 'message': str(msg)[:2000]})
 
 def _rk_flag(kind, msg):
     if _rk_state[kind] is None:
@@ -540,9 +567,11 @@ class _RemoteIterator:
     def __next__(self):
         return _rk_value('next', o=_rk_enc(self._it))
 
-def _rk_main():
+def _rk_block(src, fresh):
+    # One assertion block, in a fresh namespace of its own; 'fresh' is False when the program
+    # process served an earlier block: it then reloads the program first (a fresh program state).
     try:
-        tree = ast.parse(_RK_BLOCK)
+        tree = ast.parse(src)
         code = compile(tree, '<test>', 'exec')
     except (SyntaxError, ValueError) as e:
         _rk_verdict('bad_test', 'the test block does not compile: %s' % e)
@@ -596,16 +625,14 @@ def _rk_main():
         if n in bases:
             bind_module(n)
     try:
-        hello = _rk_recv()
-        if type(hello) is not dict or type(hello.get('hello')) is not dict:
-            _rk_bad('hello')
-        h = hello['hello']
-        if 'compile_error' in h:
-            _rk_verdict('compile_error', h['compile_error'])
-            return
-        if 'error' in h:
-            _rk_verdict('load_error', h['error'])
-            return
+        if not fresh:
+            try:
+                _rk_rpc('reset')
+            except _RkAbort:
+                raise
+            except BaseException as e:
+                _rk_verdict('load_error', 'the program failed while loading again for this block: %s: %s' % (type(e).__name__, str(e)[:500]))
+                return
         if ask:
             reply = _rk_rpc('lookup', names=ask)
             found = reply['ok']
@@ -649,6 +676,43 @@ def _rk_main():
     else:
         _rk_verdict(*outcome)
 
+def _rk_main():
+    # The blocks run one after another against the same program process. A verdict line per block
+    # (after the token); before each block a start line, from which the caller times the block.
+    try:
+        hello = _rk_recv()
+        if type(hello) is not dict or type(hello.get('hello')) is not dict:
+            _rk_bad('hello')
+    except _RkAbort:
+        _rk_verdict('ended' if _rk_state['ended'] is not None else 'protocol', _rk_state['ended'] or _rk_state['protocol'])
+        return
+    h = hello['hello']
+    if 'compile_error' in h or 'error' in h:
+        # A program that does not compile or load fails every block the same way.
+        for k in range(len(_RK_BLOCKS)):
+            _rk_block_no[:] = [_RK_FIRST + k, False]
+            if 'compile_error' in h:
+                _rk_verdict('compile_error', h['compile_error'])
+            else:
+                _rk_verdict('load_error', h['error'])
+        return
+    for k, src in enumerate(_RK_BLOCKS):
+        _rk_block_no[:] = [_RK_FIRST + k, False]
+        for key in _rk_state:
+            _rk_state[key] = None
+        _rk_remotes.clear()
+        _rk_token_line({'block': _RK_FIRST + k, 'start': 1})
+        try:
+            _rk_block(src, k == 0)
+        except BaseException as e:
+            _rk_verdict('error', 'harness: %s: %s' % (type(e).__name__, e))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if _rk_state['ended'] is not None or _rk_state['protocol'] is not None:
+            # The program process is gone or its replies cannot be trusted: the caller restarts
+            # the pair for the remaining blocks.
+            return
+
 try:
     _rk_main()
 except BaseException as e:
@@ -674,13 +738,17 @@ export function pythonRunner(program: string, prefix = '', moduleName = '__main_
 }
 
 /**
- * The harness process's source for one test block; `token` starts each verdict line. `prelude`
- * (a HumanEval prompt) runs in the harness before the block; the names it defines other than
- * `entryPoint` stay the harness's own.
+ * The harness process's source for assertion blocks run one after another against one program
+ * process; `token` starts each verdict and start line, `first` is the index of `blocks[0]` in the
+ * rollout's list (the lines carry `first + k`). `prelude` (a HumanEval prompt) runs in the harness
+ * before each block; the names it defines other than `entryPoint` stay the harness's own.
  */
-export function pythonHarness(block: string, token: string, prelude = '', entryPoint = ''): string {
+export function pythonHarness(blocks: string | string[], token: string, prelude = '', entryPoint = '', first = 0): string {
+  const list = typeof blocks === 'string' ? [blocks] : blocks;
+  if (!Number.isSafeInteger(first) || first < 0) throw new Error(`bad block index ${first}`);
   return PY_HARNESS.replace('__RK_TOKEN__', () => token)
-    .replace('__RK_BLOCK_B64__', () => b64(block))
+    .replace('__RK_BLOCKS_B64__', () => b64(JSON.stringify(list)))
+    .replace('__RK_FIRST__', () => String(first))
     .replace('__RK_PRELUDE_B64__', () => b64(prelude))
     .replace('__RK_ENTRY_B64__', () => b64(entryPoint));
 }
