@@ -65,3 +65,97 @@ describe.skipIf(!ok)('call-based cases through one program process', () => {
     expect(r.details!.statuses).toEqual([-4, -4, -4, -4]);
   }, 60_000);
 });
+
+/**
+ * Assertion blocks of a rollout through one program process and one harness process
+ * (`runAssertCases`): each block its own verdict and time limit, a fresh program state per block,
+ * a block that ends or hangs the program failing alone.
+ */
+describe.skipIf(!ok)('assertion blocks through one program process and one harness process', () => {
+  const opts = { timeout: 1, memory_mb: 256, max_processes: 4, max_output_kb: 64 };
+  const g = buildGrader(codeGrader, opts);
+  const gjs = buildGrader(codeGrader, { ...opts, language: 'javascript' });
+  const js = (src: string) => `\`\`\`javascript\n${src}\n\`\`\``;
+  const grade = async (grader: typeof g, completion: string, reference: unknown) => {
+    if (grader.scope !== 'rollout') throw new Error('rollout grader');
+    return asGraded(await grader.grade(toSample({ id: 'x', completion, reference } as Rollout)));
+  };
+
+  it('a failing or raising block between passing ones fails alone', async () => {
+    const r = await grade(g, py('def add(a, b):\n    return a + b'), {
+      assert: ['assert add(1, 1) == 2', 'assert add(1, 2) == 4', 'assert add(2, 2) == 4', 'raise ValueError("in the test")', 'assert add(3, 3) == 6'],
+    });
+    expect(r.details!.statuses).toEqual([1, 0, 1, -2, 1]);
+    expect(r.score).toBe(0.6);
+  }, 60_000);
+
+  it('os._exit, sys.exit, a hang and a self-kill each fail their block; the next block passes', async () => {
+    const src = [
+      'import os, sys, time, signal',
+      'def add(a, b):',
+      '    if a == 2:',
+      '        os._exit(0)',
+      '    if a == 3:',
+      '        time.sleep(30)',
+      '    if a == 4:',
+      '        sys.exit(0)',
+      '    if a == 5:',
+      '        os.kill(os.getpid(), signal.SIGKILL)',
+      '    return a + b',
+    ].join('\n');
+    const blocks = ['assert add(1, 1) == 2', 'assert add(2, 0) == 2', 'assert add(1, 2) == 3', 'assert add(3, 0) == 3', 'assert add(1, 3) == 4', 'assert add(4, 0) == 4', 'assert add(1, 4) == 5', 'assert add(5, 0) == 5', 'assert add(1, 5) == 6'];
+    const r = await grade(g, py(src), { assert: blocks });
+    expect(r.details!.statuses).toEqual([1, -2, 1, -3, 1, -2, 1, -2, 1]);
+    const reasons = (r.details!.failures as { test: number; reason: string }[]).map((f) => [f.test, f.reason]);
+    expect(reasons[0]).toEqual([1, expect.stringMatching(/ended before the test finished/)]);
+    expect(reasons[1]).toEqual([3, expect.stringMatching(/wall-clock limit/)]);
+  }, 60_000);
+
+  it('a block that ends the harness process itself fails alone', async () => {
+    const r = await grade(g, py('def add(a, b):\n    return a + b'), { assert: ['assert add(1, 1) == 2', 'import os\nos._exit(0)', 'assert add(2, 2) == 4'] });
+    expect(r.details!.statuses).toEqual([1, -2, 1]);
+  }, 60_000);
+
+  it('each block gets a fresh program state (verl runs program + block per test), shared within the block', async () => {
+    const src = 'calls = []\nclass Counter:\n    n = 0\n    def inc(self):\n        Counter.n += 1\n        return Counter.n\ndef add(a, b):\n    calls.append(a)\n    return a + b + len(calls) - 1';
+    const r = await grade(g, py(src), {
+      assert: ['assert add(1, 1) == 2\nassert add(1, 1) == 3', 'assert add(1, 1) == 2', 'assert Counter().inc() == 1\nassert Counter().inc() == 2', 'assert Counter().inc() == 1'],
+    });
+    expect(r.details!.statuses).toEqual([1, 1, 1, 1]);
+  }, 60_000);
+
+  it("each block runs in a fresh harness namespace: a block's names are not seen by the next", async () => {
+    const r = await grade(g, py('def add(a, b):\n    return a + b'), { assert: ['leak = add(1, 1)\nassert leak == 2', "assert 'leak' not in globals()\nassert add(2, 2) == 4"] });
+    expect(r.details!.statuses).toEqual([1, 1]);
+  }, 60_000);
+
+  it('the function under test stays the program’s own in every block (import prefix names are not)', async () => {
+    const r = await grade(g, py('pass'), { assert: ['assert gcd(12, 18) == 6', 'assert gcd(4, 6) == 2'], import_prefix: 'from math import *' });
+    expect(r.details!.statuses).toEqual([-2, -2]);
+    expect(r.score).toBe(0);
+  }, 60_000);
+
+  it('scoring: all stops at the first block that does not pass', async () => {
+    const all = buildGrader(codeGrader, { ...opts, scoring: 'all' });
+    const r = await grade(all, py('def add(a, b):\n    return 0 if a == 2 else a + b'), { assert: ['assert add(1, 1) == 2', 'assert add(2, 2) == 4', 'assert add(3, 3) == 6'] });
+    expect(r.details!.statuses).toEqual([1, 0, null]);
+    expect(r.score).toBe(0);
+  }, 60_000);
+
+  it('JavaScript: the same semantics (a fresh program per block; exits, hangs and kills fail their block alone)', async () => {
+    const A = 'const assert = require("assert");\n';
+    const src = [
+      'let calls = [];',
+      'function add(a, b) {',
+      '  if (a === 2) process.exit(0);',
+      '  if (a === 3) { for (;;) {} }',
+      '  if (a === 5) process.kill(process.pid, "SIGKILL");',
+      '  calls.push(a);',
+      '  return a + b + calls.length - 1;',
+      '}',
+    ].join('\n');
+    const blocks = ['assert.strictEqual(add(1, 1), 2);\nassert.strictEqual(add(1, 1), 3);', 'assert.strictEqual(add(2, 0), 2);', 'assert.strictEqual(add(1, 2), 3);', 'assert.strictEqual(add(3, 0), 3);', 'assert.strictEqual(add(1, 3), 4);', 'assert.strictEqual(add(1, 0), 9);', 'assert.strictEqual(add(5, 0), 5);', 'assert.strictEqual(add(1, 5), 6);'].map((b) => A + b);
+    const r = await grade(gjs, js(src), { assert: blocks });
+    expect(r.details!.statuses).toEqual([1, -2, 1, -3, 1, 0, -2, 1]);
+  }, 120_000);
+});

@@ -258,9 +258,10 @@ export interface CodeFailure {
  *   `import_prefix` runs before the program and before each block; with `prompt` and `entry_point`
  *   (evalplus/HumanEval, Python) the prompt runs in the harness first, so the helpers it defines —
  *   `poly()` beside `find_zero` — are the reference's own, not ones the program redefines). Decided by the **harness**:
- *   two sandboxed processes per block. The *program process* runs the completion's program, then
- *   serves requests; it never receives the block or any expected value. The *harness process* runs
- *   the block with the real `assert`/`node:assert`/`unittest`; each name of the block that the
+ *   two sandboxed processes — Python: one pair for all the blocks of a rollout, blocks run one after
+ *   another; JavaScript: one pair per block. The *program process* runs the completion's program, then
+ *   serves requests; it never receives a block or any expected value. The *harness process* runs
+ *   each block with the real `assert`/`node:assert`/`unittest`; each name of the block that the
  *   program defines is bound to a proxy whose calls, method calls, attribute/item access and
  *   iteration are answered by the program process with **plain data only** — None/bool/int (exact)/
  *   float (nan, inf)/str/bytes/list/tuple/set/dict, or for JavaScript undefined/null/boolean/number/
@@ -273,6 +274,14 @@ export interface CodeFailure {
  *   (anything on the protocol that is not a well-formed reply), or a program process that ends
  *   before the block finished (`os._exit(0)`, `sys.exit`, `process.exit(0)`, a crash) is −2; the
  *   program's own timeout is −3, its compile error −4. The program's prints go to its stderr.
+ *   **Per block, verl semantics** (verl's Sandbox Fusion path runs `program + assert_case[i]` as its
+ *   own run): each block has its own wall-clock limit (`timeout`; the program's load has its own
+ *   too) and its own verdict, and sees a **fresh program state** — before every block after the first
+ *   the program's top level runs again (compiled once) in a new module namespace, so globals, classes
+ *   and caches never carry over (what it changes outside its namespace — patched builtins or modules,
+ *   files in its private `/tmp` — stays within the rollout's sandbox). A block that fails, raises,
+ *   hangs (−3), ends or kills the program process (−2) fails alone; the blocks after it still run, in
+ *   a fresh pair when the program process is gone or a limit fired.
  * - `{fn_name, inputs, outputs}` — call-based tests (APPS/TACO argument lists, or verl `prime_code`
  *   JSON lines): one program process loads the program once (Python: after verl's import prefix) and
  *   calls `fn_name` — or `Solution().fn_name` when the program defines `class Solution` instead — once
@@ -288,9 +297,11 @@ export interface CodeFailure {
  * `null` with the reason. An empty program scores 0. A sandbox failure (e.g. the run killed from
  * outside, by the OOM killer) throws: the component is an error (null), never a score.
  *
- * **Sandbox** (see `sandbox.ts`): every stdin/stdout case is a fresh program run, every assertion
- * case two processes (the program's and the harness's, each in its own sandbox; the harness gets the
- * program's limits plus 10 s and at least 512 MiB so that it outlives the program), the call-based
+ * **Sandbox** (see `sandbox.ts`): every stdin/stdout case is a fresh program run, the assertion
+ * blocks of a program two processes (the program's and the harness's, each in its own sandbox; the
+ * harness gets the program's limits plus 10 s and at least 512 MiB so that it outlives the program;
+ * Python: one pair for all the blocks, JavaScript: one pair per block; `REWARDKIT_CASE_BATCH=0`: one
+ * pair per block), the call-based
  * cases of one program one process (loaded once, one call per case with its own wall-clock limit, as
  * verl's prime_code; `REWARDKIT_CASE_BATCH=0` runs one process per case). Each sandbox runs in fresh Linux namespaces — no
  * network, a private read-only view of the filesystem with its own `/tmp` as working directory, an

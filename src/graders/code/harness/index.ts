@@ -2,7 +2,9 @@
  * The test harness of the `code` grader: assertion blocks and call-based tests are decided by a
  * process the program cannot reach, and the expected values never enter the program's process.
  *
- * **Assertion block** (one test): two sandboxed processes are opened at once —
+ * **Assertion blocks**: two sandboxed processes are opened at once (Python: one pair for all the
+ * blocks of a rollout, run one after another, {@link runAssertCases}; JavaScript: one pair per block,
+ * {@link runAssertCase}) —
  * - the *program process* runs a small runner (`python.ts`/`javascript.ts`) that loads the
  *   completion's program, then serves requests on its stdin/stdout (line-framed JSON). The runner
  *   takes fd 1 for the protocol before the program runs; the program's own prints go to stderr;
@@ -11,10 +13,11 @@
  *   access, iteration go to the program process, whose answers are plain data (tagged JSON rebuilt
  *   into built-in values) or opaque handles equal only to themselves.
  * This process relays harness stdout → program stdin and program stdout → harness stdin, except the
- * harness's verdict lines, which start with a random per-run token the program never sees and are
- * read only from the harness's stdout. The verdict is `pass` only when the block ran to its end; a
- * program process that ends early (`os._exit`, `process.exit`, a crash, a kill at its limits) leaves
- * the pending request unanswered, which fails the test.
+ * harness's verdict lines (one per block) and start lines (from which each block is timed), which
+ * start with a random per-run token the program never sees and are read only from the harness's
+ * stdout. A block's verdict is `pass` only when the block ran to its end; a program process that ends
+ * early (`os._exit`, `process.exit`, a crash, a kill at its limits) leaves the pending request
+ * unanswered, which fails that block (the blocks after it run in a fresh pair).
  *
  * **Call-based tests** (`fn_name`): one program process per program loads it once and answers one
  * call per case ({@link runCallCases}, verl `prime_code` semantics: a wall-clock limit per call); this

@@ -4,13 +4,17 @@
  * - {@link PY_RUNNER}: the *program process*. It takes the protocol descriptors for itself (fd 0/1 are
  *   duplicated, then fd 0 becomes an empty pipe and fd 1 the program's stderr), runs the completion's
  *   program in a fresh `__main__` namespace, sends a hello line, then serves requests: look names up,
- *   call, get/set attributes and items, iterate, `len`, `in`, `bool`, `str`. Replies carry plain data
+ *   call, get/set attributes and items, iterate, `len`, `in`, `bool`, `str`, and `reset` (before each
+ *   assertion block after the first: handles dropped, the program's top level — compiled once — run
+ *   again in a new namespace, so no program state carries from one block to the next). Replies carry plain data
  *   only (tagged JSON) or a handle number for anything else. It holds no test and no expected value;
  *   everything in it is untrusted once the program has run (the program may rewrite it — what it can
  *   send is still only tagged JSON, which the harness checks).
- * - {@link PY_HARNESS}: the trusted *harness process*. It runs the test block with the program's names
+ * - {@link PY_HARNESS}: the trusted *harness process*. It runs the test blocks of a rollout one after
+ *   another, each in a fresh `__main__` namespace, with the program's names
  *   bound to proxies that forward to the program process, rebuilds plain values from the tagged JSON
- *   (built-in types only; handles compare by identity), and writes its verdict after a per-run token.
+ *   (built-in types only; handles compare by identity), and writes a start line before each block and
+ *   its verdict after it, both after a per-run token.
  *
  * Placeholders (`__RK_..._B64__`) are replaced with base64 text by {@link pythonRunner}/{@link pythonHarness}.
  */
@@ -169,8 +173,11 @@ def _rk_own(n):
 def _rk_op(m):
     op = m['op']
     if op == 'reset':
+        # A fresh program for the next block; with 'names', the lookup of that block in one reply.
         _rk_reset()
-        return None
+        if 'names' not in m:
+            return None
+        op = 'lookup'
     if op == 'lookup':
         out = {}
         own = []
@@ -223,7 +230,7 @@ def _rk_serve():
                 msg = {'id': rid, 'ok': _rk_enc(r[0]), 'mut': r[1]}
             elif m['op'] == 'iter':
                 msg = {'id': rid, 'ok': _rk_handle(r[1])}
-            elif m['op'] == 'lookup':
+            elif m['op'] == 'lookup' or (m['op'] == 'reset' and 'names' in m):
                 msg = {'id': rid, 'ok': r[0], 'own': r[1]}
             else:
                 msg = {'id': rid, 'ok': _rk_enc(r)}
@@ -625,16 +632,20 @@ def _rk_block(src, fresh):
         if n in bases:
             bind_module(n)
     try:
+        reply = None
         if not fresh:
+            # The program's top level runs again in a fresh namespace (and the block's names are
+            # looked up in it, in the same round trip).
             try:
-                _rk_rpc('reset')
+                reply = _rk_rpc('reset', names=ask) if ask else _rk_rpc('reset')
             except _RkAbort:
                 raise
             except BaseException as e:
                 _rk_verdict('load_error', 'the program failed while loading again for this block: %s: %s' % (type(e).__name__, str(e)[:500]))
                 return
         if ask:
-            reply = _rk_rpc('lookup', names=ask)
+            if reply is None:
+                reply = _rk_rpc('lookup', names=ask)
             found = reply['ok']
             own = reply.get('own')
             if type(found) is not dict or type(own) is not list:
