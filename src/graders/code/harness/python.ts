@@ -20,7 +20,7 @@
  */
 
 const PY_COMMON = String.raw`
-import sys, os, json, base64, builtins
+import sys, os, builtins, binascii
 try:
     sys.set_int_max_str_digits(0)
 except AttributeError:
@@ -33,8 +33,88 @@ os.dup2(_r, 0)
 os.close(_r)
 os.dup2(2, 1)
 _rk_in = os.fdopen(_rk_in_fd, 'rb')
+
+# JSON through the json package's own C accelerator (_json), as json.dumps/json.loads use it, without
+# importing the package (json imports re and enum: tens of ms per process on a loaded machine);
+# the package itself when the accelerator is missing or behaves differently.
+def _rk_json_setup():
+    import _json
+    enc = _json.make_encoder(None, None, _json.encode_basestring_ascii, None, ':', ',', False, False, True)
+    class _Ctx:
+        pass
+    ctx = _Ctx()
+    ctx.strict = True
+    ctx.object_hook = None
+    ctx.object_pairs_hook = None
+    ctx.parse_float = float
+    ctx.parse_int = int
+    ctx.parse_constant = {'-Infinity': float('-inf'), 'Infinity': float('inf'), 'NaN': float('nan')}.__getitem__
+    ctx.memo = {}
+    scan = _json.make_scanner(ctx)
+    ws = ' \t\n\r'
+    def dumps(obj):
+        return ''.join(enc(obj, 0))
+    def loads(s):
+        if isinstance(s, (bytes, bytearray)):
+            s = bytes(s).decode('utf-8', 'surrogatepass')
+        if type(s) is not str:
+            raise TypeError('JSON text must be str or bytes')
+        n = len(s)
+        i = 0
+        while i < n and s[i] in ws:
+            i += 1
+        try:
+            obj, end = scan(s, i)
+        except StopIteration:
+            raise ValueError('invalid JSON')
+        while end < n and s[end] in ws:
+            end += 1
+        if end != n:
+            raise ValueError('extra data after JSON')
+        return obj
+    if dumps({'a': [1, None, True, '\u00e9', {'b': -2}]}) != '{"a":[1,null,true,"\\u00e9",{"b":-2}]}' or loads(' {"a": [1, "x", null, 1.5]} ') != {'a': [1, 'x', None, 1.5]}:
+        raise ImportError('unexpected _json behaviour')
+    return dumps, loads
+try:
+    _rk_dumps, _rk_loads = _rk_json_setup()
+except Exception:
+    import json as _rk_json_mod
+    _rk_dumps = lambda obj: _rk_json_mod.dumps(obj, separators=(',', ':'))
+    _rk_loads = _rk_json_mod.loads
+
+def _rk_b64d(s):
+    return binascii.a2b_base64(s)
+
+def _rk_b64e(b):
+    return binascii.b2a_base64(bytes(b), newline=False).decode('ascii')
+
+def _rk_walk(node):
+    # ast.walk (breadth first, the same order), without importing the ast package.
+    todo = [node]
+    k = 0
+    while k < len(todo):
+        n = todo[k]
+        k += 1
+        for f in n._fields:
+            try:
+                v = getattr(n, f)
+            except AttributeError:
+                continue
+            if isinstance(v, _ast.AST):
+                todo.append(v)
+            elif isinstance(v, list):
+                for x in v:
+                    if isinstance(x, _ast.AST):
+                        todo.append(x)
+        yield n
+
+def _rk_parse(src, name='<unknown>'):
+    return compile(src, name, 'exec', _ast.PyCF_ONLY_AST)
+
+import _ast
+
 def _rk_send(obj):
-    data = (json.dumps(obj, separators=(',', ':')) + '\n').encode('utf-8', 'surrogatepass')
+    data = (_rk_dumps(obj) + '\n').encode('utf-8', 'surrogatepass')
     view = memoryview(data)
     while view:
         n = os.write(_rk_out_fd, view)
@@ -43,9 +123,13 @@ def _rk_send(obj):
 
 export const PY_RUNNER = String.raw`
 __RK_COMMON__
-import importlib, traceback, types
-_RK_SRC = base64.b64decode('__RK_PROGRAM_B64__').decode('utf-8')
-_RK_PREFIX = base64.b64decode('__RK_PREFIX_B64__').decode('utf-8')
+import importlib, types
+_RK_SRC = _rk_b64d('__RK_PROGRAM_B64__').decode('utf-8')
+_RK_PREFIX = _rk_b64d('__RK_PREFIX_B64__').decode('utf-8')
+
+def _rk_format_exc():
+    import traceback
+    return traceback.format_exc()
 _rk_handles = {}
 _rk_ids = {}
 
@@ -70,7 +154,7 @@ def _rk_enc(v):
     if isinstance(v, str):
         return str.__str__(v)
     if isinstance(v, (bytes, bytearray)):
-        return {'b': base64.b64encode(bytes(v)).decode('ascii')}
+        return {'b': _rk_b64e(v)}
     if isinstance(v, list):
         return {'l': [_rk_enc(x) for x in list.__iter__(v)]}
     if isinstance(v, tuple):
@@ -94,8 +178,8 @@ def _rk_dec(v):
     if isinstance(v, dict):
         if 'i' in v: return int(v['i'])
         if 'f' in v: return float(v['f'])
-        if 'j' in v: return json.loads(v['j'])
-        if 'b' in v: return base64.b64decode(v['b'])
+        if 'j' in v: return _rk_loads(v['j'])
+        if 'b' in v: return _rk_b64d(v['b'])
         if 'l' in v: return [_rk_dec(x) for x in v['l']]
         if 't' in v: return tuple(_rk_dec(x) for x in v['t'])
         if 's' in v: return set(_rk_dec(x) for x in v['s'])
@@ -113,9 +197,9 @@ _rk_bound = frozenset()
 def _rk_bound_names(src):
     # Names the program's source binds at module level: def/class, assignments, for/with/except
     # targets, imports (a star import: the module's public names), 'global' declarations, walrus.
-    import ast
+    ast = _ast
     names = set()
-    tree = ast.parse(src)
+    tree = _rk_parse(src)
     stack = list(tree.body)
     while stack:
         st = stack.pop()
@@ -143,7 +227,7 @@ def _rk_bound_names(src):
         elif isinstance(st, (ast.With, ast.AsyncWith)):
             targets = [i.optional_vars for i in st.items if i.optional_vars is not None]
         for t in targets:
-            for n in ast.walk(t):
+            for n in _rk_walk(t):
                 if isinstance(n, ast.Name):
                     names.add(n.id)
         for field in ('body', 'orelse', 'finalbody'):
@@ -156,7 +240,7 @@ def _rk_bound_names(src):
             stack.extend(h.body)
         for c in getattr(st, 'cases', None) or []:
             stack.extend(c.body)
-    for n in ast.walk(tree):
+    for n in _rk_walk(tree):
         if isinstance(n, ast.Global):
             names.update(n.names)
         elif isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name):
@@ -222,7 +306,7 @@ def _rk_serve():
         line = _rk_in.readline()
         if not line:
             return
-        m = json.loads(line)
+        m = _rk_loads(line)
         rid = m.get('id')
         try:
             r = _rk_op(m)
@@ -239,7 +323,7 @@ def _rk_serve():
                 text = str(e)[:2000]
             except BaseException:
                 text = ''
-            msg = {'id': rid, 'err': {'type': type(e).__name__, 'msg': text, 'tb': traceback.format_exc()[-2000:]}}
+            msg = {'id': rid, 'err': {'type': type(e).__name__, 'msg': text, 'tb': _rk_format_exc()[-2000:]}}
             try:
                 sys.stderr.write(msg['err']['tb'])
             except BaseException:
@@ -277,7 +361,7 @@ try:
     _rk_code = compile(_RK_SRC, os.path.abspath(sys.argv[0]), 'exec')
     _rk_bound = _rk_bound_names(_RK_SRC)
 except (SyntaxError, ValueError) as e:
-    traceback.print_exc()
+    sys.stderr.write(_rk_format_exc())
     _rk_send({'hello': {'compile_error': '%s: %s' % (type(e).__name__, e)}})
     os._exit(0)
 try:
@@ -286,7 +370,7 @@ except _RkLoadExit as e:
     _rk_send({'hello': {'error': str(e)}})
     os._exit(0)
 except BaseException as e:
-    traceback.print_exc()
+    sys.stderr.write(_rk_format_exc())
     _rk_send({'hello': {'error': 'the program raised %s while loading: %s' % (type(e).__name__, str(e)[:500])}})
     os._exit(0)
 sys.stdout.flush()
@@ -297,12 +381,12 @@ os._exit(0)
 
 export const PY_HARNESS = String.raw`
 __RK_COMMON__
-import ast, importlib, math, re, types
+import importlib, types
 _RK_TOKEN = '__RK_TOKEN__'
-_RK_BLOCKS = json.loads(base64.b64decode('__RK_BLOCKS_B64__').decode('utf-8'))
+_RK_BLOCKS = _rk_loads(_rk_b64d('__RK_BLOCKS_B64__').decode('utf-8'))
 _RK_FIRST = int('__RK_FIRST__')
-_RK_PRELUDE = base64.b64decode('__RK_PRELUDE_B64__').decode('utf-8')
-_RK_ENTRY = base64.b64decode('__RK_ENTRY_B64__').decode('utf-8')
+_RK_PRELUDE = _rk_b64d('__RK_PRELUDE_B64__').decode('utf-8')
+_RK_ENTRY = _rk_b64d('__RK_ENTRY_B64__').decode('utf-8')
 _RK_MODULE_ALIASES = {'np': 'numpy', 'pd': 'pandas', 'plt': 'matplotlib.pyplot'}
 _RK_NO_IMPORT = {'this', 'antigravity', 'idlelib', 'turtledemo', 'test', 'tkinter', 'turtle', 'pydoc', 'webbrowser', 'ensurepip', 'venv', 'lib2to3', 'pdb', 'code', 'site'}
 _rk_state = {'cannot': None, 'ended': None, 'protocol': None}
@@ -316,7 +400,7 @@ class RemoteError(Exception):
     """An exception raised in the program process that has no built-in class here."""
 
 def _rk_token_line(obj):
-    os.write(_rk_out_fd, (_RK_TOKEN + ' ' + json.dumps(obj) + '\n').encode('utf-8', 'replace'))
+    os.write(_rk_out_fd, (_RK_TOKEN + ' ' + _rk_dumps(obj) + '\n').encode('utf-8', 'replace'))
 
 def _rk_verdict(kind, msg=''):
     # One verdict per block, after the token (read only from this process's stdout).
@@ -335,17 +419,27 @@ def _rk_recv():
     if not line:
         _rk_flag('ended', 'the program process ended before answering')
     try:
-        return json.loads(line)
+        return _rk_loads(line)
     except Exception:
         _rk_flag('protocol', 'the program process wrote something that is not a protocol message')
 
 _rk_next_id = [0]
 _rk_remotes = {}
 
+_RK_B64 = frozenset('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=')
+
+def _rk_b64d_strict(s):
+    # base64.b64decode(s, validate=True): only the base64 alphabet.
+    if type(s) is not str or not _RK_B64.issuperset(s):
+        raise ValueError('not base64')
+    return binascii.a2b_base64(s)
+
 def _rk_bad(what):
     _rk_flag('protocol', 'malformed reply from the program process: ' + what)
 
-_RK_INT = re.compile(r'-?[0-9]+\Z')
+def _rk_is_int_text(s):
+    t = s[1:] if s[:1] == '-' else s
+    return t != '' and t.isascii() and t.isdigit()
 
 def _rk_dec(v):
     if v is None or v is True or v is False:
@@ -357,7 +451,7 @@ def _rk_dec(v):
         _rk_bad('value of type ' + t.__name__)
     if 'i' in v:
         s = v['i']
-        if type(s) is not str or not _RK_INT.match(s):
+        if type(s) is not str or not _rk_is_int_text(s):
             _rk_bad('int')
         return int(s)
     if 'f' in v:
@@ -370,7 +464,7 @@ def _rk_dec(v):
             _rk_bad('float')
     if 'b' in v:
         try:
-            return base64.b64decode(v['b'], validate=True)
+            return _rk_b64d_strict(v['b'])
         except Exception:
             _rk_bad('bytes')
     for tag, kind in (('l', list), ('t', tuple), ('s', set), ('fs', frozenset)):
@@ -433,7 +527,7 @@ def _rk_enc(v, depth=0):
     if t is str:
         return v
     if t is bytes or t is bytearray:
-        return {'b': base64.b64encode(bytes(v)).decode('ascii')}
+        return {'b': _rk_b64e(v)}
     if t is list:
         return {'l': [_rk_enc(x, depth + 1) for x in v]}
     if t is tuple:
@@ -578,17 +672,17 @@ def _rk_block(src, fresh):
     # One assertion block, in a fresh namespace of its own; 'fresh' is False when the program
     # process served an earlier block: it then reloads the program first (a fresh program state).
     try:
-        tree = ast.parse(src)
+        tree = _rk_parse(src)
         code = compile(tree, '<test>', 'exec')
     except (SyntaxError, ValueError) as e:
         _rk_verdict('bad_test', 'the test block does not compile: %s' % e)
         return
     loads = []
     bases = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in loads:
+    for node in _rk_walk(tree):
+        if isinstance(node, _ast.Name) and isinstance(node.ctx, _ast.Load) and node.id not in loads:
             loads.append(node.id)
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        if isinstance(node, _ast.Attribute) and isinstance(node.value, _ast.Name):
             bases.add(node.value.id)
     # The block runs as the real __main__ module, so unittest.main() finds the block's TestCases.
     main_mod = types.ModuleType('__main__')
