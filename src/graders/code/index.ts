@@ -3,7 +3,7 @@ import { defineGrader } from '../types.js';
 import { answerParam, answerRegion, regionDetails, resolveAnswerRegion } from '../answer.js';
 import { outputsMatch } from './compare.js';
 import { extractCode } from './extract.js';
-import { parseJsonExact, runAssertCase, runAssertCases, runCallCase, runCallCases, VERL_PY_PREFIX, type CallCase, type CaseOutcome } from './harness/index.js';
+import { parseJsonExact, runAssertCase, runAssertCases, runCallCase, runCallCases, runIoCases, VERL_PY_PREFIX, type CallCase, type CaseOutcome } from './harness/index.js';
 import { runInSandbox, sandboxConfig, type RunResult, type SandboxLimits } from './sandbox.js';
 
 export { runInSandbox, runProgram, programToRun, openSandboxes, configureSandbox, sandboxConfig, sandboxSupport, toolchainAvailable, DEFAULT_LIMITS, DEFAULT_COMPILE_LIMITS, SANDBOX_LANGUAGES, COMPILED_LANGUAGES } from './sandbox.js';
@@ -426,6 +426,17 @@ export const codeGrader = defineGrader({
           outcomes[i] = o;
           statuses[i] = o === null ? null : o.status;
           if (o?.status === -4) compileFailed = true;
+        });
+      } else if (tests.kind === 'io' && language === 'python' && process.env.REWARDKIT_CASE_BATCH !== '0' && process.env.REWARDKIT_IO_BATCH !== '0') {
+        // stdin/stdout cases (Python): one process runs them all, a fresh __main__ per case.
+        const program = prefix ? `${prefix}\n${code}` : code;
+        const io = cases as { input: string; output: string }[];
+        const passes = (k: number, r: RunResult) => ioStatus(r, io[k]!.output, floatTolerance) === 1;
+        const got = await runIoCases(program, io.map((c) => c.input), limits, { passes, stopAtFailure: scoring === 'all' });
+        got.forEach((r, i) => {
+          ioRuns[i] = r;
+          statuses[i] = r === null ? null : ioStatus(r, io[i]!.output, floatTolerance);
+          if (statuses[i] === -4) compileFailed = true;
         });
       } else if (tests.kind === 'assert' && process.env.REWARDKIT_CASE_BATCH !== '0') {
         // Assertion blocks: one program process and one harness process for all of them (Python), a

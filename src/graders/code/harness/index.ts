@@ -27,7 +27,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { openSandboxes, type RunResult, type SandboxLanguage, type SandboxLimits } from '../sandbox.js';
 import { javascriptHarness, javascriptRunner } from './javascript.js';
-import { pythonHarness, pythonRunner } from './python.js';
+import { pythonHarness, pythonIoRunner, pythonRunner } from './python.js';
 import { decodeValue, resultMatches, showValue } from './values.js';
 
 export { decodeValue, parseJsonExact, resultMatches, showValue, type Val } from './values.js';
@@ -684,6 +684,185 @@ export async function runCallCases(
     for (let k = first; k < cases.length; k++) {
       const o = out[k];
       if (o && o.status !== 1 && o.status !== 0 && o.stderr === undefined && r.stderr) o.stderr = tail(r.stderr);
+    }
+  }
+  return out;
+}
+
+/** What {@link runIoCases} is told about how to run. */
+export interface IoBatchOptions {
+  /** Whether case k's result passes (the caller's comparison); with `stopAtFailure`, the first that does not stops the rest. */
+  passes?: (k: number, r: RunResult) => boolean;
+  stopAtFailure?: boolean;
+}
+
+/**
+ * Runs all the stdin/stdout cases of one Python program in ONE sandboxed process, as verl's
+ * `prime_code` runs standard-input problems: the source is compiled once, then each case executes it
+ * in a fresh `__main__` globals dict with that case's input on fd 0 / `sys.stdin` and fd 1 /
+ * `sys.stdout` streamed here (see `PY_IO_RUNNER`); imported modules stay loaded from case to case.
+ * Each case has its own wall-clock limit (`limits.timeoutMs`) and output budget, and its result is a
+ * {@link RunResult} as one run would give (stdout = that case's output, exit code from `sys.exit` or 1
+ * on an exception); the comparison is the caller's. A case whose process ends (`os._exit`, a signal,
+ * a limit) is judged from what it wrote and how the process ended, exactly as a run of its own; the
+ * remaining cases then run in a fresh process. `null` = not run. Throws when the sandbox fails.
+ */
+export async function runIoCases(program: string, inputs: string[], limits: Partial<SandboxLimits>, opts: IoBatchOptions = {}): Promise<(RunResult | null)[]> {
+  const out: (RunResult | null)[] = inputs.map(() => null);
+  const timeoutMs = limits.timeoutMs ?? 5000;
+  const cpu = Math.max(1, Math.ceil(limits.cpuSeconds ?? timeoutMs / 1000));
+  const perCaseOutput = limits.maxOutputBytes ?? 8 << 20;
+  let i = 0;
+  let stop = false;
+  const record = (k: number, r: RunResult) => {
+    out[k] = r;
+    if (r.status === 'compile_error' || (opts.stopAtFailure && !(opts.passes?.(k, r) ?? r.status === 'ok'))) stop = true;
+  };
+  while (i < inputs.length && !stop) {
+    const n = inputs.length - i;
+    const first = i;
+    const nonce = randomBytes(16).toString('hex');
+    const sep = Buffer.from(`\0${nonce}`, 'latin1');
+    const sessionLimits: Partial<SandboxLimits> = { ...limits, timeoutMs: timeoutMs * (n + 1) + 2000, cpuSeconds: cpu * (n + 1), maxOutputBytes: perCaseOutput * n + 4096 };
+    const [prog] = await openSessions([{ language: 'python', code: pythonIoRunner(program, nonce), limits: sessionLimits }]);
+    prog!.stdin.on('error', () => {});
+    // The stream: case output, then a marker; `pending` holds bytes not yet attributed.
+    let pending: Buffer = Buffer.alloc(0);
+    let ended = false;
+    const markers: string[] = [];
+    let waiter: (() => void) | null = null;
+    const wake = () => {
+      const w = waiter;
+      waiter = null;
+      w?.();
+    };
+    let caseOut: Buffer[] = [];
+    let caseBytes = 0;
+    const scan = () => {
+      for (;;) {
+        const at = pending.indexOf(sep);
+        if (at < 0) {
+          // Keep a possible partial separator; the rest is the case's output.
+          const keep = Math.min(pending.length, sep.length - 1);
+          const body = pending.subarray(0, pending.length - keep);
+          if (body.length > 0) {
+            caseOut.push(body);
+            caseBytes += body.length;
+          }
+          pending = pending.subarray(pending.length - keep);
+          return;
+        }
+        const nl = pending.indexOf(10, at + sep.length);
+        if (nl < 0) {
+          if (at > 0) {
+            caseOut.push(pending.subarray(0, at));
+            caseBytes += at;
+            pending = pending.subarray(at);
+          }
+          return;
+        }
+        if (at > 0) {
+          caseOut.push(pending.subarray(0, at));
+          caseBytes += at;
+        }
+        markers.push(pending.subarray(at + sep.length, nl).toString('latin1'));
+        pending = pending.subarray(nl + 1);
+      }
+    };
+    prog!.stdout.on('data', (d: Buffer) => {
+      pending = pending.length === 0 ? d : Buffer.concat([pending, d]);
+      scan();
+      wake();
+    });
+    const onEnd = () => {
+      ended = true;
+      if (pending.length > 0) {
+        caseOut.push(pending);
+        caseBytes += pending.length;
+        pending = Buffer.alloc(0);
+      }
+      wake();
+    };
+    prog!.stdout.on('end', onEnd);
+    prog!.stdout.on('close', onEnd);
+    let killedAtLimit = false;
+    let overOutput = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        killedAtLimit = true;
+        prog!.kill();
+      }, timeoutMs);
+    };
+    /** The next marker, or null when the process ended (or was stopped) first. */
+    const nextMarker = async (): Promise<string | null> => {
+      for (;;) {
+        if (markers.length > 0) return markers.shift()!;
+        if (caseBytes > perCaseOutput && !overOutput) {
+          overOutput = true;
+          prog!.kill();
+        }
+        if (ended) return null;
+        await new Promise<void>((r) => (waiter = r));
+      }
+    };
+    const t0 = performance.now();
+    let fatal: { k: number; out: string; wallMs: number } | null = null;
+    try {
+      arm();
+      const ready = await nextMarker();
+      clearTimeout(timer);
+      if (ready === 'C') {
+        const r = await prog!.result;
+        record(i, { status: 'compile_error', exitCode: r.exitCode, signal: null, stdout: '', stderr: r.stderr, wallMs: r.wallMs, message: 'the program does not compile' });
+        break;
+      }
+      if (ready !== 'R') {
+        fatal = { k: i, out: Buffer.concat(caseOut).toString('utf8'), wallMs: performance.now() - t0 };
+      } else {
+        caseOut = [];
+        caseBytes = 0;
+        for (; i < inputs.length && !stop; i++) {
+          const t = performance.now();
+          prog!.stdin.write(`${Buffer.from(inputs[i]!, 'utf8').toString('base64')}\n`);
+          arm();
+          const m = await nextMarker();
+          clearTimeout(timer);
+          const text = Buffer.concat(caseOut).toString('utf8');
+          const wallMs = performance.now() - t;
+          caseOut = [];
+          caseBytes = 0;
+          if (m === null || !/^E\d+$/.test(m) || overOutput) {
+            fatal = { k: i, out: text, wallMs };
+            break;
+          }
+          const code = Number(m.slice(1));
+          record(i, code === 0 ? { status: 'ok', exitCode: 0, signal: null, stdout: text, stderr: '', wallMs } : { status: 'runtime_error', exitCode: code, signal: null, stdout: text, stderr: '', wallMs, message: `exit code ${code}` });
+        }
+      }
+      if (fatal !== null) {
+        // The case's process ended (or was stopped): judged as a run of its own that ended so.
+        prog!.kill();
+        const r = await prog!.result;
+        if (r.status === 'sandbox_error' && !killedAtLimit) throw sandboxFailure(r, 'program process');
+        const base = { stdout: fatal.out, stderr: '', wallMs: fatal.wallMs, exitCode: r.exitCode, signal: r.signal };
+        if (killedAtLimit) record(fatal.k, { ...base, status: 'timeout', message: `killed after the ${timeoutMs} ms wall-clock limit` });
+        else if (overOutput) record(fatal.k, { ...base, status: 'output_limit', message: `more than ${perCaseOutput} bytes of output` });
+        else if (r.status === 'runtime_error' && r.message === 'killed by the caller') record(fatal.k, { ...base, status: 'runtime_error', message: 'the program broke the case protocol' });
+        else record(fatal.k, { ...base, status: r.status, message: r.message });
+        i = fatal.k + 1;
+      }
+    } finally {
+      clearTimeout(timer);
+      prog!.stdin.end();
+    }
+    const r = await prog!.result;
+    if (r.status === 'sandbox_error' && !killedAtLimit && fatal === null) throw sandboxFailure(r, 'program process');
+    // The process's stderr is shared by its cases.
+    for (let k = first; k < inputs.length; k++) {
+      const o = out[k];
+      if (o && o.stderr === '' && r.stderr) o.stderr = r.stderr;
     }
   }
   return out;

@@ -866,3 +866,103 @@ export const VERL_PY_PREFIX =
     .map((m) => `from ${m} import *`)
     .join('\n') +
   '\nimport string, re, datetime, collections, heapq, bisect, copy, math, random, statistics, itertools, functools, operator, io, sys, json\nsys.setrecursionlimit(6*10**5)\n';
+
+/**
+ * Source of the stdin/stdout case runner: ONE sandboxed process runs all the stdin/stdout cases of a
+ * program, as verl's `prime_code` runs standard-input problems — the program's source compiled once,
+ * then per case, on request, executed in a fresh `__main__` globals dict with fd 0 a file holding the
+ * case's input (fresh `sys.stdin`), fd 1 the session's stdout (fresh `sys.stdout`), `atexit` handlers
+ * run and cleared at the end of the case (fast-IO templates write there). After each case the runner
+ * writes an end marker (`\0` + the per-run `nonce` + `E<exit code>`) on fd 1. Requests (one base64 line
+ * per case) come on a duplicate of the original stdin. The output is compared by the caller, never
+ * here; the program may write anything, markers included — it only decides its own output.
+ */
+export const PY_IO_RUNNER = String.raw`
+import sys, os, builtins, binascii, io, atexit
+_rk_req = os.fdopen(os.dup(0), 'rb')
+_rk_mark_fd = os.dup(1)
+_RK_SEP = b'\x00' + b'__RK_NONCE__'
+_RK_FILE = os.path.abspath(sys.argv[0])
+_RK_SRC = binascii.a2b_base64('__RK_PROGRAM_B64__').decode('utf-8')
+_RK_IN = os.path.join(os.path.dirname(_RK_FILE), '.rk_case_input')
+
+def _rk_mark(text):
+    data = _RK_SEP + text.encode('ascii') + b'\n'
+    view = memoryview(data)
+    while view:
+        view = view[os.write(_rk_mark_fd, view):]
+
+def _rk_tb():
+    import traceback
+    return traceback.format_exc()
+
+try:
+    _rk_code = compile(_RK_SRC, _RK_FILE, 'exec')
+except (SyntaxError, ValueError):
+    sys.stderr.write(_rk_tb())
+    sys.stderr.flush()
+    _rk_mark('C')
+    os._exit(1)
+
+def _rk_case(data):
+    # Fresh fds 1 (the session's stdout again, should the last case have closed it) and 0.
+    os.dup2(_rk_mark_fd, 1)
+    fd = os.open(_RK_IN, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.lseek(fd, 0, 0)
+    if fd != 0:
+        os.dup2(fd, 0)
+        os.close(fd)
+    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, 'rb', closefd=False)), encoding='utf-8')
+    sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, 'wb', closefd=False)), encoding='utf-8')
+    code = 0
+    try:
+        exec(_rk_code, {'__name__': '__main__', '__builtins__': builtins, '__file__': _RK_FILE})
+    except SystemExit as e:
+        c = e.code
+        if c is None:
+            code = 0
+        elif isinstance(c, int):
+            code = c & 0xff
+        else:
+            try:
+                sys.stderr.write(str(c) + '\n')
+            except BaseException:
+                pass
+            code = 1
+    except BaseException:
+        try:
+            sys.stderr.write(_rk_tb())
+        except BaseException:
+            pass
+        code = 1
+    try:
+        atexit._run_exitfuncs()
+    except BaseException:
+        pass
+    try:
+        atexit._clear()
+    except BaseException:
+        pass
+    for f in (sys.stdout, sys.__stdout__, sys.stderr):
+        try:
+            f.flush()
+        except BaseException:
+            pass
+    _rk_mark('E%d' % code)
+
+_rk_mark('R')
+while True:
+    line = _rk_req.readline()
+    if not line:
+        os._exit(0)
+    _rk_case(binascii.a2b_base64(line))
+`;
+
+/** The stdin/stdout case runner's source for `program` (see {@link PY_IO_RUNNER}); `nonce`: hex. */
+export function pythonIoRunner(program: string, nonce: string): string {
+  if (!/^[0-9a-f]{16,64}$/.test(nonce)) throw new Error('bad nonce');
+  return PY_IO_RUNNER.replace('__RK_NONCE__', () => nonce).replace('__RK_PROGRAM_B64__', () => b64(program));
+}
