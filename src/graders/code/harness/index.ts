@@ -833,6 +833,12 @@ export async function runIoCases(program: string, inputs: string[], limits: Part
           const wallMs = performance.now() - t;
           caseOut = [];
           caseBytes = 0;
+          if (m === 'M') {
+            // MemoryError: as a run that ran out of memory; the rest in a fresh process.
+            record(i, { status: 'memory_limit', exitCode: 1, signal: null, stdout: text, stderr: '', wallMs, message: `ran out of memory (limit ${limits.memoryMb ?? 512} MiB)` });
+            i++;
+            break;
+          }
           if (m === null || !/^E\d+$/.test(m) || overOutput) {
             fatal = { k: i, out: text, wallMs };
             break;
@@ -842,8 +848,9 @@ export async function runIoCases(program: string, inputs: string[], limits: Part
         }
       }
       if (fatal !== null) {
-        // The case's process ended (or was stopped): judged as a run of its own that ended so.
-        prog!.kill();
+        // The case's process ended (or was stopped): judged as a run of its own that ended so. (A
+        // process whose stdout ended is not killed here: how it ended is the evidence.)
+        if (!ended) prog!.kill();
         const r = await prog!.result;
         if (r.status === 'sandbox_error' && !killedAtLimit) throw sandboxFailure(r, 'program process');
         const base = { stdout: fatal.out, stderr: '', wallMs: fatal.wallMs, exitCode: r.exitCode, signal: r.signal };

@@ -932,12 +932,12 @@ def _rk_case(data):
             except BaseException:
                 pass
             code = 1
-    except BaseException:
+    except BaseException as e:
         try:
             sys.stderr.write(_rk_tb())
         except BaseException:
             pass
-        code = 1
+        code = 'M' if isinstance(e, MemoryError) else 1
     try:
         atexit._run_exitfuncs()
     except BaseException:
@@ -951,7 +951,7 @@ def _rk_case(data):
             f.flush()
         except BaseException:
             pass
-    _rk_mark('E%d' % code)
+    _rk_mark('M' if code == 'M' else 'E%d' % code)
 
 _rk_mark('R')
 while True:
