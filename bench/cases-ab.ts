@@ -1,12 +1,12 @@
 /**
  * Many test cases per sandbox, paired A/B in one process: Python test cases per second through the
  * `code` grader with case batching on (call-based cases of a program in one program process; assertion
- * blocks in one program process + one harness process) and off (`REWARDKIT_CASE_BATCH=0`: one sandbox
- * per call-based case, one program + harness pair per assertion block), alternating
+ * blocks in one program process + one harness process; stdin/stdout cases in one process) and off (`REWARDKIT_CASE_BATCH=0`: one sandbox
+ * per call-based or stdin/stdout case, one program + harness pair per assertion block), alternating
  * round by round so that background load hits both alike; plus the CPU time per case (the warm
  * pool's zygote's reaped children, and this process).
  *
- * Needs root. Run: npx tsx bench/cases-ab.ts [call,call12,assert,assert12]   (ROUNDS=2, ROLLOUTS=16)
+ * Needs root. Run: npx tsx bench/cases-ab.ts [call,call12,assert,assert12,stdin,stdin12]   (ROUNDS=2, ROLLOUTS=16)
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -17,6 +17,8 @@ const kinds: Record<string, { completion: (i: number) => string; reference: unkn
   call: { completion: (i) => `\`\`\`python\ndef add(a, b):\n    return a + b  # ${i}\n\`\`\``, reference: { fn_name: 'add', inputs: ['1\n1', '2\n2', '3\n3', '4\n4'], outputs: ['2', '4', '6', '8'] } },
   call12: { completion: (i) => `\`\`\`python\ndef add(a, b):\n    return a + b  # ${i}\n\`\`\``, reference: { fn_name: 'add', inputs: Array.from({ length: 12 }, (_, k) => `${k}\n${k}`), outputs: Array.from({ length: 12 }, (_, k) => `${2 * k}`) } },
   assert12: { completion: (i) => `\`\`\`python\ndef add(a, b):\n    return a + b  # ${i}\n\`\`\``, reference: { assert: Array.from({ length: 12 }, (_, k) => `assert add(${k}, ${k}) == ${2 * k}`) } },
+  stdin: { completion: (i) => `\`\`\`python\na, b = map(int, input().split())\nprint(a + b)  # ${i}\n\`\`\``, reference: { tests: [1, 2, 3, 4].map((k) => ({ input: `${k} ${k}\n`, output: `${2 * k}\n` })) } },
+  stdin12: { completion: (i) => `\`\`\`python\na, b = map(int, input().split())\nprint(a + b)  # ${i}\n\`\`\``, reference: { tests: Array.from({ length: 12 }, (_, k) => ({ input: `${k} ${k}\n`, output: `${2 * k}\n` })) } },
   assert: { completion: (i) => `\`\`\`python\ndef add(a, b):\n    return a + b  # ${i}\n\`\`\``, reference: { assert: ['assert add(1, 1) == 2', 'assert add(2, 2) == 4', 'assert add(3, 3) == 6', 'assert add(4, 4) == 8'] } },
 };
 const tck = 100;
