@@ -252,7 +252,14 @@ export interface CodeFailure {
  *   testlib's default line checker does: same lines, same whitespace-separated tokens (runs of
  *   spaces, leading/trailing spaces, `\r\n` and trailing blank lines do not matter);
  *   `float_tolerance` lets numeric tokens differ by tol·max(1, |expected|). A non-zero exit fails;
- *   an early exit with part of the output fails (only the full output matches).
+ *   an early exit with part of the output fails (only the full output matches). Python: **one
+ *   process runs all the cases of a program**, as verl's `prime_code` runs standard-input problems —
+ *   the source compiled once, each case executed in a fresh `__main__` globals dict with its own
+ *   input on fd 0 / `sys.stdin` and its own `sys.stdout`, `atexit` handlers run at the end of the case,
+ *   its own wall-clock limit and output budget; imported modules stay loaded, and files the program
+ *   writes stay in its private `/tmp` for the later cases. A case that ends the process (`os._exit`,
+ *   a signal, a limit) is judged as a run of its own that ended so (its output, its exit) and the
+ *   remaining cases run in a fresh process (`REWARDKIT_IO_BATCH=0`: one run per case, as JavaScript).
  * - `{assert: "…"}` / `{assert_case: "…" | [...]}` — HumanEval/MBPP/verl assertion blocks, one test
  *   per block (`entry_point` appends `check(<entry_point>)` to a block that only defines `check`;
  *   `import_prefix` runs before the program and before each block; with `prompt` and `entry_point`
@@ -297,7 +304,8 @@ export interface CodeFailure {
  * `null` with the reason. An empty program scores 0. A sandbox failure (e.g. the run killed from
  * outside, by the OOM killer) throws: the component is an error (null), never a score.
  *
- * **Sandbox** (see `sandbox.ts`): every stdin/stdout case is a fresh program run, the assertion
+ * **Sandbox** (see `sandbox.ts`): the stdin/stdout cases of a program one process (Python; a fresh
+ * program run per case for JavaScript or with `REWARDKIT_IO_BATCH=0`), the assertion
  * blocks of a program two processes (the program's and the harness's, each in its own sandbox; the
  * harness gets the program's limits plus 10 s and at least 512 MiB so that it outlives the program;
  * Python: one pair for all the blocks, JavaScript: one pair per block; `REWARDKIT_CASE_BATCH=0`: one
