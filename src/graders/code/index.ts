@@ -4,7 +4,7 @@ import { answerParam, answerRegion, regionDetails, resolveAnswerRegion } from '.
 import { outputsMatch } from './compare.js';
 import { extractCode } from './extract.js';
 import { parseJsonExact, runAssertCase, runAssertCases, runCallCase, runCallCases, runIoCases, VERL_PY_PREFIX, type CallCase, type CaseOutcome } from './harness/index.js';
-import { runInSandbox, sandboxConfig, type RunResult, type SandboxLimits } from './sandbox.js';
+import { remoteRunnerActive, runInSandbox, sandboxConfig, type RunResult, type SandboxLimits } from './sandbox.js';
 
 export { runInSandbox, runProgram, programToRun, openSandboxes, configureSandbox, sandboxConfig, sandboxSupport, toolchainAvailable, DEFAULT_LIMITS, DEFAULT_COMPILE_LIMITS, SANDBOX_LANGUAGES, COMPILED_LANGUAGES } from './sandbox.js';
 export { setWarmPool, stopWarmPools, warmPoolEnabled } from './pool/warm.js';
@@ -435,7 +435,7 @@ export const codeGrader = defineGrader({
           statuses[i] = o === null ? null : o.status;
           if (o?.status === -4) compileFailed = true;
         });
-      } else if (tests.kind === 'io' && language === 'python' && process.env.REWARDKIT_CASE_BATCH !== '0' && process.env.REWARDKIT_IO_BATCH !== '0') {
+      } else if (tests.kind === 'io' && language === 'python' && !remoteRunnerActive() && process.env.REWARDKIT_CASE_BATCH !== '0' && process.env.REWARDKIT_IO_BATCH !== '0') {
         // stdin/stdout cases (Python): one process runs them all, a fresh __main__ per case.
         const program = prefix ? `${prefix}\n${code}` : code;
         const io = cases as { input: string; output: string }[];

@@ -844,7 +844,7 @@ export async function runIoCases(program: string, inputs: string[], limits: Part
             break;
           }
           const code = Number(m.slice(1));
-          record(i, code === 0 ? { status: 'ok', exitCode: 0, signal: null, stdout: text, stderr: '', wallMs } : { status: 'runtime_error', exitCode: code, signal: null, stdout: text, stderr: '', wallMs, message: `exit code ${code}` });
+          record(i, code === 0 ? { status: 'ok', exitCode: 0, signal: null, stdout: text, stderr: '', wallMs } : { status: 'runtime_error', exitCode: code, signal: null, stdout: text, stderr: '', wallMs, message: `exited with code ${code}` });
         }
       }
       if (fatal !== null) {
