@@ -8,9 +8,10 @@
  *   default the CPU count);
  * - the median latency of one run at a time, per leg;
  * - Python test cases per second through the `code` grader (all rollouts at once, as the pipeline
- *   grades them): stdin/stdout cases (one case runner per program), call-based (`fn_name`) cases
- *   (one program process per program), 4 and 12 cases a rollout, assertion cases (two processes
- *   each: the program and the trusted harness), warm vs cold. `CASE_KINDS=stdin,call` keeps the
+ *   grades them): stdin/stdout cases (one process per program, a fresh `__main__` per case),
+ *   call-based (`fn_name`) cases (one program process per program), 4 and 12 cases a rollout,
+ *   assertion blocks (one program process and one trusted harness process per program), 4 and 12
+ *   blocks a rollout, warm vs cold. `CASE_KINDS=stdin,call` keeps the
  *   kinds whose name contains one of the words; `COLD=0` skips the cold path.
  *
  * Needs root (the sandbox does). Run: npx tsx bench/pool.ts   (ROUNDS=n rounds of 40 runs, default 5)
@@ -138,6 +139,12 @@ export async function benchCases(rollouts = 24): Promise<PoolBenchFigure[]> {
       completion: (i) => `\`\`\`python\ndef add(a, b):\n    return a + b  # ${i}\n\`\`\``,
       reference: { assert: ['assert add(1, 1) == 2', 'assert add(2, 2) == 4', 'assert add(3, 3) == 6', 'assert add(4, 4) == 8'] },
       cases: 4,
+    },
+    {
+      name: 'assertion (program + harness), 12 blocks',
+      completion: (i) => `\`\`\`python\ndef add(a, b):\n    return a + b  # ${i}\n\`\`\``,
+      reference: { assert: Array.from({ length: 12 }, (_, k) => `assert add(${k}, ${k}) == ${2 * k}`) },
+      cases: 12,
     },
   ];
   const figures: PoolBenchFigure[] = [];

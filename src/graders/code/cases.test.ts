@@ -65,3 +65,173 @@ describe.skipIf(!ok)('call-based cases through one program process', () => {
     expect(r.details!.statuses).toEqual([-4, -4, -4, -4]);
   }, 60_000);
 });
+
+/**
+ * Assertion blocks of a rollout through one program process and one harness process
+ * (`runAssertCases`): each block its own verdict and time limit, a fresh program state per block,
+ * a block that ends or hangs the program failing alone.
+ */
+describe.skipIf(!ok)('assertion blocks through one program process and one harness process', () => {
+  const opts = { timeout: 1, memory_mb: 256, max_processes: 4, max_output_kb: 64 };
+  const g = buildGrader(codeGrader, opts);
+  const gjs = buildGrader(codeGrader, { ...opts, language: 'javascript' });
+  const js = (src: string) => `\`\`\`javascript\n${src}\n\`\`\``;
+  const grade = async (grader: typeof g, completion: string, reference: unknown) => {
+    if (grader.scope !== 'rollout') throw new Error('rollout grader');
+    return asGraded(await grader.grade(toSample({ id: 'x', completion, reference } as Rollout)));
+  };
+
+  it('a failing or raising block between passing ones fails alone', async () => {
+    const r = await grade(g, py('def add(a, b):\n    return a + b'), {
+      assert: ['assert add(1, 1) == 2', 'assert add(1, 2) == 4', 'assert add(2, 2) == 4', 'raise ValueError("in the test")', 'assert add(3, 3) == 6'],
+    });
+    expect(r.details!.statuses).toEqual([1, 0, 1, -2, 1]);
+    expect(r.score).toBe(0.6);
+  }, 60_000);
+
+  it('os._exit, sys.exit, a hang and a self-kill each fail their block; the next block passes', async () => {
+    const src = [
+      'import os, sys, time, signal',
+      'def add(a, b):',
+      '    if a == 2:',
+      '        os._exit(0)',
+      '    if a == 3:',
+      '        time.sleep(30)',
+      '    if a == 4:',
+      '        sys.exit(0)',
+      '    if a == 5:',
+      '        os.kill(os.getpid(), signal.SIGKILL)',
+      '    return a + b',
+    ].join('\n');
+    const blocks = ['assert add(1, 1) == 2', 'assert add(2, 0) == 2', 'assert add(1, 2) == 3', 'assert add(3, 0) == 3', 'assert add(1, 3) == 4', 'assert add(4, 0) == 4', 'assert add(1, 4) == 5', 'assert add(5, 0) == 5', 'assert add(1, 5) == 6'];
+    const r = await grade(g, py(src), { assert: blocks });
+    expect(r.details!.statuses).toEqual([1, -2, 1, -3, 1, -2, 1, -2, 1]);
+    const reasons = (r.details!.failures as { test: number; reason: string }[]).map((f) => [f.test, f.reason]);
+    expect(reasons[0]).toEqual([1, expect.stringMatching(/ended before the test finished/)]);
+    expect(reasons[1]).toEqual([3, expect.stringMatching(/wall-clock limit/)]);
+  }, 60_000);
+
+  it('a block that ends the harness process itself fails alone', async () => {
+    const r = await grade(g, py('def add(a, b):\n    return a + b'), { assert: ['assert add(1, 1) == 2', 'import os\nos._exit(0)', 'assert add(2, 2) == 4'] });
+    expect(r.details!.statuses).toEqual([1, -2, 1]);
+  }, 60_000);
+
+  it('each block gets a fresh program state (verl runs program + block per test), shared within the block', async () => {
+    const src = 'calls = []\nclass Counter:\n    n = 0\n    def inc(self):\n        Counter.n += 1\n        return Counter.n\ndef add(a, b):\n    calls.append(a)\n    return a + b + len(calls) - 1';
+    const r = await grade(g, py(src), {
+      assert: ['assert add(1, 1) == 2\nassert add(1, 1) == 3', 'assert add(1, 1) == 2', 'assert Counter().inc() == 1\nassert Counter().inc() == 2', 'assert Counter().inc() == 1'],
+    });
+    expect(r.details!.statuses).toEqual([1, 1, 1, 1]);
+  }, 60_000);
+
+  it("each block runs in a fresh harness namespace: a block's names are not seen by the next", async () => {
+    const r = await grade(g, py('def add(a, b):\n    return a + b'), { assert: ['leak = add(1, 1)\nassert leak == 2', "assert 'leak' not in globals()\nassert add(2, 2) == 4"] });
+    expect(r.details!.statuses).toEqual([1, 1]);
+  }, 60_000);
+
+  it('the function under test stays the program’s own in every block (import prefix names are not)', async () => {
+    const r = await grade(g, py('pass'), { assert: ['assert gcd(12, 18) == 6', 'assert gcd(4, 6) == 2'], import_prefix: 'from math import *' });
+    expect(r.details!.statuses).toEqual([-2, -2]);
+    expect(r.score).toBe(0);
+  }, 60_000);
+
+  it('scoring: all stops at the first block that does not pass', async () => {
+    const all = buildGrader(codeGrader, { ...opts, scoring: 'all' });
+    const r = await grade(all, py('def add(a, b):\n    return 0 if a == 2 else a + b'), { assert: ['assert add(1, 1) == 2', 'assert add(2, 2) == 4', 'assert add(3, 3) == 6'] });
+    expect(r.details!.statuses).toEqual([1, 0, null]);
+    expect(r.score).toBe(0);
+  }, 60_000);
+
+  it('JavaScript: the same semantics (a fresh program per block; exits, hangs and kills fail their block alone)', async () => {
+    const A = 'const assert = require("assert");\n';
+    const src = [
+      'let calls = [];',
+      'function add(a, b) {',
+      '  if (a === 2) process.exit(0);',
+      '  if (a === 3) { for (;;) {} }',
+      '  if (a === 5) process.kill(process.pid, "SIGKILL");',
+      '  calls.push(a);',
+      '  return a + b + calls.length - 1;',
+      '}',
+    ].join('\n');
+    const blocks = ['assert.strictEqual(add(1, 1), 2);\nassert.strictEqual(add(1, 1), 3);', 'assert.strictEqual(add(2, 0), 2);', 'assert.strictEqual(add(1, 2), 3);', 'assert.strictEqual(add(3, 0), 3);', 'assert.strictEqual(add(1, 3), 4);', 'assert.strictEqual(add(1, 0), 9);', 'assert.strictEqual(add(5, 0), 5);', 'assert.strictEqual(add(1, 5), 6);'].map((b) => A + b);
+    const r = await grade(gjs, js(src), { assert: blocks });
+    expect(r.details!.statuses).toEqual([1, -2, 1, -3, 1, 0, -2, 1]);
+  }, 120_000);
+});
+
+/**
+ * stdin/stdout cases of a Python program in one sandboxed process (`runIoCases`): a fresh `__main__`,
+ * stdin and stdout per case, each case its own limit; a case that ends the process is judged as a
+ * run of its own and the rest run in a fresh process.
+ */
+describe.skipIf(!ok)('stdin/stdout cases through one program process', () => {
+  const g = buildGrader(codeGrader, { language: 'python', timeout: 1, memory_mb: 256, max_output_kb: 64 });
+  const grade = async (src: string, reference: unknown, grader = g) => {
+    if (grader.scope !== 'rollout') throw new Error('rollout grader');
+    return asGraded(await grader.grade(toSample({ id: 'x', completion: py(src), reference } as Rollout)));
+  };
+  const ADD = { tests: [1, 2, 3, 4, 5, 6, 7].map((k) => ({ input: `${k} ${k}\n`, output: `${2 * k}\n` })) };
+
+  it('exits, a hang, a self-kill and an exception fail their case alone; os._exit(0) after the full output passes, as one run would', async () => {
+    const src = [
+      'import os, sys, time, signal',
+      'a, b = map(int, sys.stdin.readline().split())',
+      'if a == 2:',
+      '    print(a + b, flush=True)',
+      '    os._exit(0)',
+      'if a == 3:',
+      '    time.sleep(30)',
+      'if a == 4:',
+      '    sys.exit(3)',
+      'if a == 5:',
+      '    os.kill(os.getpid(), signal.SIGKILL)',
+      'if a == 6:',
+      '    print(a + b, end="", flush=True)',
+      '    raise ValueError("after the output")',
+      'print(a + b)',
+    ].join('\n');
+    const r = await grade(src, ADD);
+    expect(r.details!.statuses).toEqual([1, 1, -3, -2, -2, -2, 1]);
+  }, 60_000);
+
+  it('an early os._exit(0) with part of the output fails; sys.exit(0) after the output passes', async () => {
+    const two = { tests: [{ input: '2 3\n', output: '5\n6\n' }, { input: '1 1\n', output: '2\n3\n' }] };
+    const early = await grade('import os\na, b = map(int, input().split())\nprint(a + b, flush=True)\nos._exit(0)\nprint(a + b + 1)', two);
+    expect(early.details!.statuses).toEqual([0, 0]);
+    const sysExit = await grade('import sys\na, b = map(int, input().split())\nprint(a + b)\nprint(a + b + 1)\nsys.exit(0)', two);
+    expect(sysExit.details!.statuses).toEqual([1, 1]);
+  }, 60_000);
+
+  it('each case gets a fresh __main__, stdin and stdout: fd-level reads and writes, closed streams, atexit fast-IO', async () => {
+    const fresh = await grade('counter = globals().get("counter", 0) + 1\na, b = map(int, input().split())\nprint(a + b if counter == 1 else -1)', ADD);
+    expect(fresh.details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
+    const fd = await grade('import os, sys\ndata = os.read(0, 100).split()\nos.write(1, (str(int(data[0]) + int(data[1])) + "\\n").encode())\nsys.stdin.close()\nos.close(1)', ADD);
+    expect(fd.details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
+    const buffered = await grade('import atexit, io, sys\nbuf = io.StringIO()\nsys.stdout = buf\natexit.register(lambda: sys.__stdout__.write(buf.getvalue()))\nprint(sum(map(int, open(0).read().split())))', ADD);
+    expect(buffered.details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
+  }, 60_000);
+
+  it('a wrong case between right ones is 0 alone; scoring: all stops at the first failure; a compile error is −4 for every case', async () => {
+    const r = await grade('a, b = map(int, input().split())\nprint(7 if a == 3 else a + b)', ADD);
+    expect(r.details!.statuses).toEqual([1, 1, 0, 1, 1, 1, 1]);
+    expect((r.details!.failures as { stdout: string }[])[0]!.stdout).toBe('7\n');
+    const all = buildGrader(codeGrader, { language: 'python', timeout: 1, scoring: 'all' });
+    const stopped = await grade('a, b = map(int, input().split())\nprint(7 if a == 2 else a + b)', ADD, all);
+    expect(stopped.details!.statuses).toEqual([1, 0, null, null, null, null, null]);
+    const bad = await grade('print(', ADD);
+    expect(bad.details!.statuses).toEqual([-4, -4, -4, -4, -4, -4, -4]);
+  }, 60_000);
+
+  it('forged end markers and outputs never pass a wrong program', async () => {
+    // The program may write anything on its stdout, markers included: it only decides its own output.
+    const tricks = [
+      'import os\nfor n in range(0, 20):\n    os.write(1, b"\\x00" + b"0" * 32 + b"E0\\n")\nprint(0)',
+      'import sys, gc\nfor o in gc.get_objects():\n    if isinstance(o, bytes) and o.startswith(b"\\x00"):\n        sys.stdout.buffer.write(o + b"E0\\n" + o + b"E0\\n")\nprint(0)',
+    ];
+    for (const t of tricks) {
+      const r = await grade(t, ADD);
+      expect(r.score, t).toBe(0);
+    }
+  }, 60_000);
+});

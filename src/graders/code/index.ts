@@ -3,15 +3,15 @@ import { defineGrader } from '../types.js';
 import { answerParam, answerRegion, regionDetails, resolveAnswerRegion } from '../answer.js';
 import { outputsMatch } from './compare.js';
 import { extractCode } from './extract.js';
-import { parseJsonExact, runAssertCase, runCallCase, runCallCases, VERL_PY_PREFIX, type CallCase, type CaseOutcome } from './harness/index.js';
-import { runInSandbox, sandboxConfig, type RunResult, type SandboxLimits } from './sandbox.js';
+import { parseJsonExact, runAssertCase, runAssertCases, runCallCase, runCallCases, runIoCases, VERL_PY_PREFIX, type CallCase, type CaseOutcome } from './harness/index.js';
+import { remoteRunnerActive, runInSandbox, sandboxConfig, type RunResult, type SandboxLimits } from './sandbox.js';
 
 export { runInSandbox, runProgram, programToRun, openSandboxes, configureSandbox, sandboxConfig, sandboxSupport, toolchainAvailable, DEFAULT_LIMITS, DEFAULT_COMPILE_LIMITS, SANDBOX_LANGUAGES, COMPILED_LANGUAGES } from './sandbox.js';
 export { setWarmPool, stopWarmPools, warmPoolEnabled } from './pool/warm.js';
 export type { ProgramRequest, ProgramResult, RunRequest, RunResult, RunStatus, SandboxConfig, SandboxLanguage, SandboxLimits, SandboxSession, SessionRequest } from './sandbox.js';
 export { extractCode, fencedBlocks, type ExtractedCode } from './extract.js';
 export { outputsMatch, type CompareOptions } from './compare.js';
-export { runAssertCase, runCallCase, setSessionOpener, resultMatches, parseJsonExact, decodeValue } from './harness/index.js';
+export { runAssertCase, runAssertCases, runCallCase, runCallCases, setSessionOpener, resultMatches, parseJsonExact, decodeValue } from './harness/index.js';
 export type { CallCase, CaseOutcome, OpenSessions, ProcessRequest, ProcessSession } from './harness/index.js';
 export { FUSION_LANGUAGES, FUSION_RUNNERS, FusionRequestError, parseRunCodeRequest, runFusion, toFusionResponse, transpileTypeScript } from './fusion.js';
 export type { CommandRunResult, RunCodeRequest, RunCodeResponse } from './fusion.js';
@@ -252,15 +252,23 @@ export interface CodeFailure {
  *   testlib's default line checker does: same lines, same whitespace-separated tokens (runs of
  *   spaces, leading/trailing spaces, `\r\n` and trailing blank lines do not matter);
  *   `float_tolerance` lets numeric tokens differ by tol·max(1, |expected|). A non-zero exit fails;
- *   an early exit with part of the output fails (only the full output matches).
+ *   an early exit with part of the output fails (only the full output matches). Python: **one
+ *   process runs all the cases of a program**, as verl's `prime_code` runs standard-input problems —
+ *   the source compiled once, each case executed in a fresh `__main__` globals dict with its own
+ *   input on fd 0 / `sys.stdin` and its own `sys.stdout`, `atexit` handlers run at the end of the case,
+ *   its own wall-clock limit and output budget; imported modules stay loaded, and files the program
+ *   writes stay in its private `/tmp` for the later cases. A case that ends the process (`os._exit`,
+ *   a signal, a limit) is judged as a run of its own that ended so (its output, its exit) and the
+ *   remaining cases run in a fresh process (`REWARDKIT_IO_BATCH=0`: one run per case, as JavaScript).
  * - `{assert: "…"}` / `{assert_case: "…" | [...]}` — HumanEval/MBPP/verl assertion blocks, one test
  *   per block (`entry_point` appends `check(<entry_point>)` to a block that only defines `check`;
  *   `import_prefix` runs before the program and before each block; with `prompt` and `entry_point`
  *   (evalplus/HumanEval, Python) the prompt runs in the harness first, so the helpers it defines —
  *   `poly()` beside `find_zero` — are the reference's own, not ones the program redefines). Decided by the **harness**:
- *   two sandboxed processes per block. The *program process* runs the completion's program, then
- *   serves requests; it never receives the block or any expected value. The *harness process* runs
- *   the block with the real `assert`/`node:assert`/`unittest`; each name of the block that the
+ *   two sandboxed processes — Python: one pair for all the blocks of a rollout, blocks run one after
+ *   another; JavaScript: one pair per block. The *program process* runs the completion's program, then
+ *   serves requests; it never receives a block or any expected value. The *harness process* runs
+ *   each block with the real `assert`/`node:assert`/`unittest`; each name of the block that the
  *   program defines is bound to a proxy whose calls, method calls, attribute/item access and
  *   iteration are answered by the program process with **plain data only** — None/bool/int (exact)/
  *   float (nan, inf)/str/bytes/list/tuple/set/dict, or for JavaScript undefined/null/boolean/number/
@@ -273,6 +281,14 @@ export interface CodeFailure {
  *   (anything on the protocol that is not a well-formed reply), or a program process that ends
  *   before the block finished (`os._exit(0)`, `sys.exit`, `process.exit(0)`, a crash) is −2; the
  *   program's own timeout is −3, its compile error −4. The program's prints go to its stderr.
+ *   **Per block, verl semantics** (verl's Sandbox Fusion path runs `program + assert_case[i]` as its
+ *   own run): each block has its own wall-clock limit (`timeout`; the program's load has its own
+ *   too) and its own verdict, and sees a **fresh program state** — before every block after the first
+ *   the program's top level runs again (compiled once) in a new module namespace, so globals, classes
+ *   and caches never carry over (what it changes outside its namespace — patched builtins or modules,
+ *   files in its private `/tmp` — stays within the rollout's sandbox). A block that fails, raises,
+ *   hangs (−3), ends or kills the program process (−2) fails alone; the blocks after it still run, in
+ *   a fresh pair when the program process is gone or a limit fired.
  * - `{fn_name, inputs, outputs}` — call-based tests (APPS/TACO argument lists, or verl `prime_code`
  *   JSON lines): one program process loads the program once (Python: after verl's import prefix) and
  *   calls `fn_name` — or `Solution().fn_name` when the program defines `class Solution` instead — once
@@ -288,9 +304,12 @@ export interface CodeFailure {
  * `null` with the reason. An empty program scores 0. A sandbox failure (e.g. the run killed from
  * outside, by the OOM killer) throws: the component is an error (null), never a score.
  *
- * **Sandbox** (see `sandbox.ts`): every stdin/stdout case is a fresh program run, every assertion
- * case two processes (the program's and the harness's, each in its own sandbox; the harness gets the
- * program's limits plus 10 s and at least 512 MiB so that it outlives the program), the call-based
+ * **Sandbox** (see `sandbox.ts`): the stdin/stdout cases of a program one process (Python; a fresh
+ * program run per case for JavaScript or with `REWARDKIT_IO_BATCH=0`), the assertion
+ * blocks of a program two processes (the program's and the harness's, each in its own sandbox; the
+ * harness gets the program's limits plus 10 s and at least 512 MiB so that it outlives the program;
+ * Python: one pair for all the blocks, JavaScript: one pair per block; `REWARDKIT_CASE_BATCH=0`: one
+ * pair per block), the call-based
  * cases of one program one process (loaded once, one call per case with its own wall-clock limit, as
  * verl's prime_code; `REWARDKIT_CASE_BATCH=0` runs one process per case). Each sandbox runs in fresh Linux namespaces — no
  * network, a private read-only view of the filesystem with its own `/tmp` as working directory, an
@@ -411,6 +430,27 @@ export const codeGrader = defineGrader({
       if (tests.kind === 'call' && process.env.REWARDKIT_CASE_BATCH !== '0') {
         // Call-based tests: the program loaded once, one call per case (verl prime_code / APPS).
         const got = await runCallCases(language, code, cases as CallCase[], limits, { prefix: callPrefix, floatTolerance, stopAtFailure: scoring === 'all' });
+        got.forEach((o, i) => {
+          outcomes[i] = o;
+          statuses[i] = o === null ? null : o.status;
+          if (o?.status === -4) compileFailed = true;
+        });
+      } else if (tests.kind === 'io' && language === 'python' && !remoteRunnerActive() && process.env.REWARDKIT_CASE_BATCH !== '0' && process.env.REWARDKIT_IO_BATCH !== '0') {
+        // stdin/stdout cases (Python): one process runs them all, a fresh __main__ per case.
+        const program = prefix ? `${prefix}\n${code}` : code;
+        const io = cases as { input: string; output: string }[];
+        const passes = (k: number, r: RunResult) => ioStatus(r, io[k]!.output, floatTolerance) === 1;
+        const got = await runIoCases(program, io.map((c) => c.input), limits, { passes, stopAtFailure: scoring === 'all' });
+        got.forEach((r, i) => {
+          ioRuns[i] = r;
+          statuses[i] = r === null ? null : ioStatus(r, io[i]!.output, floatTolerance);
+          if (statuses[i] === -4) compileFailed = true;
+        });
+      } else if (tests.kind === 'assert' && process.env.REWARDKIT_CASE_BATCH !== '0') {
+        // Assertion blocks: one program process and one harness process for all of them (Python), a
+        // fresh program state and its own time limit per block.
+        const blocks = cases.map((c) => (c as { block: string }).block);
+        const got = await runAssertCases(language, code, blocks, limits, { prefix, trusted: tests.trusted ?? null, stopAtFailure: scoring === 'all' });
         got.forEach((o, i) => {
           outcomes[i] = o;
           statuses[i] = o === null ? null : o.status;

@@ -1042,6 +1042,11 @@ export function setRemoteRunner(runner: ((req: ProgramRequest) => Promise<Progra
   remoteRunner = runner;
 }
 
+/** Whether programs go to sandbox workers elsewhere ({@link setRemoteRunner}): the `code` grader then runs stdin/stdout cases one run each (those runs go to the workers; sessions would stay here). */
+export function remoteRunnerActive(): boolean {
+  return remoteRunner !== null;
+}
+
 /** A sandboxed process with live stdin/stdout, for interactive protocols (a test harness talking to a program). */
 export interface SandboxSession {
   /** The process's stdin (the caller writes and ends it). */

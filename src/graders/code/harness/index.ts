@@ -2,7 +2,9 @@
  * The test harness of the `code` grader: assertion blocks and call-based tests are decided by a
  * process the program cannot reach, and the expected values never enter the program's process.
  *
- * **Assertion block** (one test): two sandboxed processes are opened at once —
+ * **Assertion blocks**: two sandboxed processes are opened at once (Python: one pair for all the
+ * blocks of a rollout, run one after another, {@link runAssertCases}; JavaScript: one pair per block,
+ * {@link runAssertCase}) —
  * - the *program process* runs a small runner (`python.ts`/`javascript.ts`) that loads the
  *   completion's program, then serves requests on its stdin/stdout (line-framed JSON). The runner
  *   takes fd 1 for the protocol before the program runs; the program's own prints go to stderr;
@@ -11,10 +13,11 @@
  *   access, iteration go to the program process, whose answers are plain data (tagged JSON rebuilt
  *   into built-in values) or opaque handles equal only to themselves.
  * This process relays harness stdout → program stdin and program stdout → harness stdin, except the
- * harness's verdict lines, which start with a random per-run token the program never sees and are
- * read only from the harness's stdout. The verdict is `pass` only when the block ran to its end; a
- * program process that ends early (`os._exit`, `process.exit`, a crash, a kill at its limits) leaves
- * the pending request unanswered, which fails the test.
+ * harness's verdict lines (one per block) and start lines (from which each block is timed), which
+ * start with a random per-run token the program never sees and are read only from the harness's
+ * stdout. A block's verdict is `pass` only when the block ran to its end; a program process that ends
+ * early (`os._exit`, `process.exit`, a crash, a kill at its limits) leaves the pending request
+ * unanswered, which fails that block (the blocks after it run in a fresh pair).
  *
  * **Call-based tests** (`fn_name`): one program process per program loads it once and answers one
  * call per case ({@link runCallCases}, verl `prime_code` semantics: a wall-clock limit per call); this
@@ -24,7 +27,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { openSandboxes, type RunResult, type SandboxLanguage, type SandboxLimits } from '../sandbox.js';
 import { javascriptHarness, javascriptRunner } from './javascript.js';
-import { pythonHarness, pythonRunner } from './python.js';
+import { pythonHarness, pythonIoRunner, pythonRunner } from './python.js';
 import { decodeValue, resultMatches, showValue } from './values.js';
 
 export { decodeValue, parseJsonExact, resultMatches, showValue, type Val } from './values.js';
@@ -193,9 +196,14 @@ export async function runAssertCase(
   prefix = '',
   trusted: { prelude: string; entryPoint: string } | null = null,
 ): Promise<CaseOutcome> {
+  if (language === 'python') {
+    const [o] = await runAssertCases(language, program, [block], limits, { prefix, trusted });
+    if (!o) throw new Error('code harness: no outcome for the block');
+    return o;
+  }
   const token = randomBytes(16).toString('hex');
   const fullBlock = prefix ? `${prefix}\n${block}` : block;
-  const harnessCode = language === 'python' ? pythonHarness(fullBlock, token, trusted?.prelude ?? '', trusted?.entryPoint ?? '') : javascriptHarness(fullBlock, token);
+  const harnessCode = javascriptHarness(fullBlock, token);
   const [prog, harn] = await openSessions([
     { language, code: runnerSource(language, program, prefix), limits },
     { language, code: harnessCode, limits: harnessLimits(limits) },
@@ -252,6 +260,212 @@ export async function runAssertCase(
     default:
       return { status: -2, reason: v.message || 'the test raised an error', stderr };
   }
+}
+
+/** What {@link runAssertCases} is told about how to run. */
+export interface AssertBatchOptions {
+  /** Text run before the program and before each block (a dataset's `import_prefix`). */
+  prefix?: string;
+  /** Python: a HumanEval prompt run in the harness before each block (see {@link runAssertCase}). */
+  trusted?: { prelude: string; entryPoint: string } | null;
+  /** Stop at the first block that does not pass (`scoring: all`); the blocks after it stay `null`. */
+  stopAtFailure?: boolean;
+}
+
+/** How a harness verdict kind becomes a block's outcome (`ended` needs the program's result). */
+function verdictOutcome(v: { verdict: string; message: string }): CaseOutcome | 'ended' {
+  switch (v.verdict) {
+    case 'pass':
+      return { status: 1 };
+    case 'fail':
+      return { status: 0, reason: v.message || 'assertion failed' };
+    case 'compile_error':
+      return { status: -4, reason: `the program does not compile: ${v.message}` };
+    case 'load_error':
+      return { status: -2, reason: v.message };
+    case 'ended':
+      return 'ended';
+    case 'protocol':
+      return { status: -2, reason: `protocol error: ${v.message}` };
+    case 'cannot':
+    case 'bad_test':
+      return { status: -1, reason: v.message, cannotJudge: true };
+    default:
+      return { status: -2, reason: v.message || 'the test raised an error' };
+  }
+}
+
+/**
+ * Runs all the assertion blocks of one program (Python) through ONE program process and ONE
+ * harness process, blocks one after another, each with its own verdict (see the module comment for
+ * the pair and its guarantees, which are unchanged: the blocks and expected values stay in the
+ * harness, verdicts come after a per-run token on the harness's stdout).
+ *
+ * **State semantics: a fresh program per block**, as verl's Sandbox Fusion path runs `program +
+ * assert_case[i]` as its own sandbox run per block. The program is compiled once; the first block
+ * uses the namespace of the first load, and before every later block the program process drops its
+ * handles and runs the program's top level again in a new module namespace (the dataset's import
+ * prefix first), so module globals, classes, caches and closures never carry from one block to the
+ * next. What the program changes outside its namespace (patched builtins or standard-library
+ * modules, files in its private `/tmp`, processes it leaves) stays for the blocks after it, within
+ * this rollout's sandbox only. Each block also runs in a fresh harness namespace (`__main__`,
+ * the prompt's helpers re-run). (Call-based cases, {@link runCallCases}, share state: verl's
+ * `prime_code` does.)
+ *
+ * **Limits, verl per-test semantics.** The load has its own wall-clock limit (`limits.timeoutMs`), and
+ * so does each block (its reload and its run), timed here from the harness's start line. A block
+ * that fails, raises or is judged is independent of the others. A block that hangs (killed at its
+ * limit: −3), ends or kills the program process (−2, as {@link runAssertCase}), breaks the protocol
+ * (−2) or ends the harness fails alone: the pair is closed and the remaining blocks run in a fresh
+ * pair. A compile error (−4) is reported for every block; `stopAtFailure` stops at the first block
+ * that does not pass. Outcomes are in block order; `null` = not run. Throws when a sandbox fails.
+ */
+export async function runAssertCases(
+  language: SandboxLanguage,
+  program: string,
+  blocks: string[],
+  limits: Partial<SandboxLimits>,
+  opts: AssertBatchOptions = {},
+): Promise<(CaseOutcome | null)[]> {
+  if (language !== 'python') {
+    // JavaScript: one pair per block (the Node harness runs one block per process).
+    const out: (CaseOutcome | null)[] = blocks.map(() => null);
+    for (let k = 0; k < blocks.length; k++) {
+      const o = await runAssertCase(language, program, blocks[k]!, limits, opts.prefix ?? '', opts.trusted ?? null);
+      out[k] = o;
+      if (o.status === -4 || o.cannotJudge || (opts.stopAtFailure && o.status !== 1)) break;
+    }
+    return out;
+  }
+  const out: (CaseOutcome | null)[] = blocks.map(() => null);
+  const prefix = opts.prefix ?? '';
+  const trusted = opts.trusted ?? null;
+  const timeoutMs = limits.timeoutMs ?? 5000;
+  const cpu = Math.max(1, Math.ceil(limits.cpuSeconds ?? timeoutMs / 1000));
+  const limitMessage = `killed after the ${timeoutMs} ms wall-clock limit`;
+  let i = 0;
+  let stop = false;
+  const record = (k: number, o: CaseOutcome) => {
+    out[k] = o;
+    if (o.status === -4 || o.cannotJudge || (opts.stopAtFailure && o.status !== 1)) stop = true;
+  };
+  while (i < blocks.length && !stop) {
+    const first = i;
+    const n = blocks.length - i;
+    // One pair serves the remaining blocks: the processes' own limits cover the load and every block
+    // (each block is timed here); the output budget is per block, as for one pair per block.
+    const progLimits: Partial<SandboxLimits> = { ...limits, timeoutMs: timeoutMs * (n + 1) + 2000, cpuSeconds: cpu * (n + 1), maxOutputBytes: (limits.maxOutputBytes ?? 8 << 20) * n };
+    const token = randomBytes(16).toString('hex');
+    const chunk = blocks.slice(first).map((b) => (prefix ? `${prefix}\n${b}` : b));
+    const harnessCode = pythonHarness(chunk, token, trusted?.prelude ?? '', trusted?.entryPoint ?? '', first);
+    const [prog, harn] = await openSessions([
+      { language, code: runnerSource(language, program, prefix), limits: progLimits },
+      { language, code: harnessCode, limits: harnessLimits(progLimits) },
+    ]);
+    prog!.stdin.on('error', () => {});
+    harn!.stdin.on('error', () => {});
+    const verdicts = new Map<number, { verdict: string; message: string }>();
+    let current = first; // the block being run (or loaded for)
+    let killedAtLimit: number | null = null;
+    let closed = false; // the relay stops (a fatal verdict, or a block killed at its limit)
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        killedAtLimit = current;
+        closed = true;
+        prog!.kill();
+        harn!.kill();
+      }, timeoutMs);
+    };
+    const progOut = new LineReader(prog!.stdout, (line) => {
+      if (!closed) harn!.stdin.write(`${line}\n`);
+    });
+    const harnOut = new LineReader(harn!.stdout, (line) => {
+      if (line.startsWith(`${token} `)) {
+        let m: { block?: unknown; start?: unknown; verdict?: unknown; message?: unknown };
+        try {
+          m = JSON.parse(line.slice(token.length + 1)) as typeof m;
+        } catch {
+          return;
+        }
+        const k = m.block;
+        if (typeof k !== 'number' || !Number.isSafeInteger(k) || k < first || k >= blocks.length || closed) return;
+        if (m.start !== undefined) {
+          current = k;
+          arm();
+          return;
+        }
+        if (verdicts.has(k)) return;
+        const v = { verdict: String(m.verdict), message: String(m.message ?? '') };
+        verdicts.set(k, v);
+        clearTimeout(timer);
+        const kind = v.verdict;
+        if (kind === 'ended' || kind === 'protocol') {
+          closed = true;
+          if (kind === 'protocol') prog!.kill();
+        } else if (kind !== 'pass' && opts.stopAtFailure) {
+          closed = true;
+          prog!.kill();
+          harn!.kill();
+        }
+        return;
+      }
+      if (!closed) prog!.stdin.write(`${line}\n`);
+    });
+    arm(); // the load
+    // The program's answers are all relayed once its stdout ends: then the harness sees end-of-file.
+    void progOut.done().then(() => harn!.stdin.end());
+    let pr: RunResult;
+    let hr: RunResult;
+    try {
+      await harnOut.done();
+      hr = await harn!.result;
+      // The harness is done: the program process has nothing left to serve.
+      prog!.stdin.end();
+      if (killedAtLimit === null && !closed) {
+        // An honest runner exits at end-of-file at once; a program that lingers is stopped.
+        const t = setTimeout(() => prog!.kill(), 1000);
+        pr = await prog!.result;
+        clearTimeout(t);
+      } else {
+        prog!.kill();
+        pr = await prog!.result;
+      }
+    } finally {
+      clearTimeout(timer);
+      prog!.kill();
+      harn!.kill();
+    }
+    if (pr.status === 'sandbox_error' && killedAtLimit === null) throw sandboxFailure(pr, 'program process');
+    if (hr.status === 'sandbox_error' && killedAtLimit === null) throw sandboxFailure(hr, 'harness process');
+    const stderr = pr.stderr ? tail(pr.stderr) : undefined;
+    let k = first;
+    let pairEnded = false; // the verdict of block k-1 ended the pair
+    for (; k < blocks.length && !stop && !pairEnded; k++) {
+      const v = verdicts.get(k);
+      if (v === undefined) break;
+      const o = verdictOutcome(v);
+      if (o === 'ended') {
+        // The program process ended (or was stopped at its limits) before the block finished.
+        record(k, endedOutcome(pr, 'before the test finished'));
+        pairEnded = true;
+        continue;
+      }
+      if (o.status !== 1 && !o.cannotJudge && o.stderr === undefined && stderr) o.stderr = stderr;
+      record(k, o);
+      if (v.verdict === 'protocol') pairEnded = true;
+    }
+    if (!stop && !pairEnded && k < blocks.length) {
+      // The pair ended inside block k without its verdict.
+      if (killedAtLimit !== null) record(k, { status: -3, reason: limitMessage, stderr });
+      else if (pr.status !== 'ok' && pr.status !== 'runtime_error') record(k, endedOutcome(pr, 'before the test finished'));
+      else record(k, { status: -2, reason: `the test did not finish (${hr.message ?? hr.status})`, stderr });
+      k++;
+    }
+    i = k;
+  }
+  return out;
 }
 
 /** One call-based test: `fn(*args)` must equal `expected`. `args` are JSON texts, one per argument. */
@@ -470,6 +684,192 @@ export async function runCallCases(
     for (let k = first; k < cases.length; k++) {
       const o = out[k];
       if (o && o.status !== 1 && o.status !== 0 && o.stderr === undefined && r.stderr) o.stderr = tail(r.stderr);
+    }
+  }
+  return out;
+}
+
+/** What {@link runIoCases} is told about how to run. */
+export interface IoBatchOptions {
+  /** Whether case k's result passes (the caller's comparison); with `stopAtFailure`, the first that does not stops the rest. */
+  passes?: (k: number, r: RunResult) => boolean;
+  stopAtFailure?: boolean;
+}
+
+/**
+ * Runs all the stdin/stdout cases of one Python program in ONE sandboxed process, as verl's
+ * `prime_code` runs standard-input problems: the source is compiled once, then each case executes it
+ * in a fresh `__main__` globals dict with that case's input on fd 0 / `sys.stdin` and fd 1 /
+ * `sys.stdout` streamed here (see `PY_IO_RUNNER`); imported modules stay loaded from case to case.
+ * Each case has its own wall-clock limit (`limits.timeoutMs`) and output budget, and its result is a
+ * {@link RunResult} as one run would give (stdout = that case's output, exit code from `sys.exit` or 1
+ * on an exception); the comparison is the caller's. A case whose process ends (`os._exit`, a signal,
+ * a limit) is judged from what it wrote and how the process ended, exactly as a run of its own; the
+ * remaining cases then run in a fresh process. `null` = not run. Throws when the sandbox fails.
+ */
+export async function runIoCases(program: string, inputs: string[], limits: Partial<SandboxLimits>, opts: IoBatchOptions = {}): Promise<(RunResult | null)[]> {
+  const out: (RunResult | null)[] = inputs.map(() => null);
+  const timeoutMs = limits.timeoutMs ?? 5000;
+  const cpu = Math.max(1, Math.ceil(limits.cpuSeconds ?? timeoutMs / 1000));
+  const perCaseOutput = limits.maxOutputBytes ?? 8 << 20;
+  let i = 0;
+  let stop = false;
+  const record = (k: number, r: RunResult) => {
+    out[k] = r;
+    if (r.status === 'compile_error' || (opts.stopAtFailure && !(opts.passes?.(k, r) ?? r.status === 'ok'))) stop = true;
+  };
+  while (i < inputs.length && !stop) {
+    const n = inputs.length - i;
+    const first = i;
+    const nonce = randomBytes(16).toString('hex');
+    const sep = Buffer.from(`\0${nonce}`, 'latin1');
+    const sessionLimits: Partial<SandboxLimits> = { ...limits, timeoutMs: timeoutMs * (n + 1) + 2000, cpuSeconds: cpu * (n + 1), maxOutputBytes: perCaseOutput * n + 4096 };
+    const [prog] = await openSessions([{ language: 'python', code: pythonIoRunner(program, nonce), limits: sessionLimits }]);
+    prog!.stdin.on('error', () => {});
+    // The stream: case output, then a marker; `pending` holds bytes not yet attributed.
+    let pending: Buffer = Buffer.alloc(0);
+    let ended = false;
+    const markers: string[] = [];
+    let waiter: (() => void) | null = null;
+    const wake = () => {
+      const w = waiter;
+      waiter = null;
+      w?.();
+    };
+    let caseOut: Buffer[] = [];
+    let caseBytes = 0;
+    const scan = () => {
+      for (;;) {
+        const at = pending.indexOf(sep);
+        if (at < 0) {
+          // Keep a possible partial separator; the rest is the case's output.
+          const keep = Math.min(pending.length, sep.length - 1);
+          const body = pending.subarray(0, pending.length - keep);
+          if (body.length > 0) {
+            caseOut.push(body);
+            caseBytes += body.length;
+          }
+          pending = pending.subarray(pending.length - keep);
+          return;
+        }
+        const nl = pending.indexOf(10, at + sep.length);
+        if (nl < 0) {
+          if (at > 0) {
+            caseOut.push(pending.subarray(0, at));
+            caseBytes += at;
+            pending = pending.subarray(at);
+          }
+          return;
+        }
+        if (at > 0) {
+          caseOut.push(pending.subarray(0, at));
+          caseBytes += at;
+        }
+        markers.push(pending.subarray(at + sep.length, nl).toString('latin1'));
+        pending = pending.subarray(nl + 1);
+      }
+    };
+    prog!.stdout.on('data', (d: Buffer) => {
+      pending = pending.length === 0 ? d : Buffer.concat([pending, d]);
+      scan();
+      wake();
+    });
+    const onEnd = () => {
+      ended = true;
+      if (pending.length > 0) {
+        caseOut.push(pending);
+        caseBytes += pending.length;
+        pending = Buffer.alloc(0);
+      }
+      wake();
+    };
+    prog!.stdout.on('end', onEnd);
+    prog!.stdout.on('close', onEnd);
+    let killedAtLimit = false;
+    let overOutput = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        killedAtLimit = true;
+        prog!.kill();
+      }, timeoutMs);
+    };
+    /** The next marker, or null when the process ended (or was stopped) first. */
+    const nextMarker = async (): Promise<string | null> => {
+      for (;;) {
+        if (markers.length > 0) return markers.shift()!;
+        if (caseBytes > perCaseOutput && !overOutput) {
+          overOutput = true;
+          prog!.kill();
+        }
+        if (ended) return null;
+        await new Promise<void>((r) => (waiter = r));
+      }
+    };
+    const t0 = performance.now();
+    let fatal: { k: number; out: string; wallMs: number } | null = null;
+    try {
+      arm();
+      const ready = await nextMarker();
+      clearTimeout(timer);
+      if (ready === 'C') {
+        const r = await prog!.result;
+        record(i, { status: 'compile_error', exitCode: r.exitCode, signal: null, stdout: '', stderr: r.stderr, wallMs: r.wallMs, message: 'the program does not compile' });
+        break;
+      }
+      if (ready !== 'R') {
+        fatal = { k: i, out: Buffer.concat(caseOut).toString('utf8'), wallMs: performance.now() - t0 };
+      } else {
+        caseOut = [];
+        caseBytes = 0;
+        for (; i < inputs.length && !stop; i++) {
+          const t = performance.now();
+          prog!.stdin.write(`${Buffer.from(inputs[i]!, 'utf8').toString('base64')}\n`);
+          arm();
+          const m = await nextMarker();
+          clearTimeout(timer);
+          const text = Buffer.concat(caseOut).toString('utf8');
+          const wallMs = performance.now() - t;
+          caseOut = [];
+          caseBytes = 0;
+          if (m === 'M') {
+            // MemoryError: as a run that ran out of memory; the rest in a fresh process.
+            record(i, { status: 'memory_limit', exitCode: 1, signal: null, stdout: text, stderr: '', wallMs, message: `ran out of memory (limit ${limits.memoryMb ?? 512} MiB)` });
+            i++;
+            break;
+          }
+          if (m === null || !/^E\d+$/.test(m) || overOutput) {
+            fatal = { k: i, out: text, wallMs };
+            break;
+          }
+          const code = Number(m.slice(1));
+          record(i, code === 0 ? { status: 'ok', exitCode: 0, signal: null, stdout: text, stderr: '', wallMs } : { status: 'runtime_error', exitCode: code, signal: null, stdout: text, stderr: '', wallMs, message: `exited with code ${code}` });
+        }
+      }
+      if (fatal !== null) {
+        // The case's process ended (or was stopped): judged as a run of its own that ended so. (A
+        // process whose stdout ended is not killed here: how it ended is the evidence.)
+        if (!ended) prog!.kill();
+        const r = await prog!.result;
+        if (r.status === 'sandbox_error' && !killedAtLimit) throw sandboxFailure(r, 'program process');
+        const base = { stdout: fatal.out, stderr: '', wallMs: fatal.wallMs, exitCode: r.exitCode, signal: r.signal };
+        if (killedAtLimit) record(fatal.k, { ...base, status: 'timeout', message: `killed after the ${timeoutMs} ms wall-clock limit` });
+        else if (overOutput) record(fatal.k, { ...base, status: 'output_limit', message: `more than ${perCaseOutput} bytes of output` });
+        else if (r.status === 'runtime_error' && r.message === 'killed by the caller') record(fatal.k, { ...base, status: 'runtime_error', message: 'the program broke the case protocol' });
+        else record(fatal.k, { ...base, status: r.status, message: r.message });
+        i = fatal.k + 1;
+      }
+    } finally {
+      clearTimeout(timer);
+      prog!.stdin.end();
+    }
+    const r = await prog!.result;
+    if (r.status === 'sandbox_error' && !killedAtLimit && fatal === null) throw sandboxFailure(r, 'program process');
+    // The process's stderr is shared by its cases.
+    for (let k = first; k < inputs.length; k++) {
+      const o = out[k];
+      if (o && o.stderr === '' && r.stderr) o.stderr = r.stderr;
     }
   }
   return out;

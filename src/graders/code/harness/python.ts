@@ -4,19 +4,23 @@
  * - {@link PY_RUNNER}: the *program process*. It takes the protocol descriptors for itself (fd 0/1 are
  *   duplicated, then fd 0 becomes an empty pipe and fd 1 the program's stderr), runs the completion's
  *   program in a fresh `__main__` namespace, sends a hello line, then serves requests: look names up,
- *   call, get/set attributes and items, iterate, `len`, `in`, `bool`, `str`. Replies carry plain data
+ *   call, get/set attributes and items, iterate, `len`, `in`, `bool`, `str`, and `reset` (before each
+ *   assertion block after the first: handles dropped, the program's top level — compiled once — run
+ *   again in a new namespace, so no program state carries from one block to the next). Replies carry plain data
  *   only (tagged JSON) or a handle number for anything else. It holds no test and no expected value;
  *   everything in it is untrusted once the program has run (the program may rewrite it — what it can
  *   send is still only tagged JSON, which the harness checks).
- * - {@link PY_HARNESS}: the trusted *harness process*. It runs the test block with the program's names
+ * - {@link PY_HARNESS}: the trusted *harness process*. It runs the test blocks of a rollout one after
+ *   another, each in a fresh `__main__` namespace, with the program's names
  *   bound to proxies that forward to the program process, rebuilds plain values from the tagged JSON
- *   (built-in types only; handles compare by identity), and writes its verdict after a per-run token.
+ *   (built-in types only; handles compare by identity), and writes a start line before each block and
+ *   its verdict after it, both after a per-run token.
  *
  * Placeholders (`__RK_..._B64__`) are replaced with base64 text by {@link pythonRunner}/{@link pythonHarness}.
  */
 
 const PY_COMMON = String.raw`
-import sys, os, json, base64, builtins
+import sys, os, builtins, binascii
 try:
     sys.set_int_max_str_digits(0)
 except AttributeError:
@@ -29,8 +33,88 @@ os.dup2(_r, 0)
 os.close(_r)
 os.dup2(2, 1)
 _rk_in = os.fdopen(_rk_in_fd, 'rb')
+
+# JSON through the json package's own C accelerator (_json), as json.dumps/json.loads use it, without
+# importing the package (json imports re and enum: tens of ms per process on a loaded machine);
+# the package itself when the accelerator is missing or behaves differently.
+def _rk_json_setup():
+    import _json
+    enc = _json.make_encoder(None, None, _json.encode_basestring_ascii, None, ':', ',', False, False, True)
+    class _Ctx:
+        pass
+    ctx = _Ctx()
+    ctx.strict = True
+    ctx.object_hook = None
+    ctx.object_pairs_hook = None
+    ctx.parse_float = float
+    ctx.parse_int = int
+    ctx.parse_constant = {'-Infinity': float('-inf'), 'Infinity': float('inf'), 'NaN': float('nan')}.__getitem__
+    ctx.memo = {}
+    scan = _json.make_scanner(ctx)
+    ws = ' \t\n\r'
+    def dumps(obj):
+        return ''.join(enc(obj, 0))
+    def loads(s):
+        if isinstance(s, (bytes, bytearray)):
+            s = bytes(s).decode('utf-8', 'surrogatepass')
+        if type(s) is not str:
+            raise TypeError('JSON text must be str or bytes')
+        n = len(s)
+        i = 0
+        while i < n and s[i] in ws:
+            i += 1
+        try:
+            obj, end = scan(s, i)
+        except StopIteration:
+            raise ValueError('invalid JSON')
+        while end < n and s[end] in ws:
+            end += 1
+        if end != n:
+            raise ValueError('extra data after JSON')
+        return obj
+    if dumps({'a': [1, None, True, '\u00e9', {'b': -2}]}) != '{"a":[1,null,true,"\\u00e9",{"b":-2}]}' or loads(' {"a": [1, "x", null, 1.5]} ') != {'a': [1, 'x', None, 1.5]}:
+        raise ImportError('unexpected _json behaviour')
+    return dumps, loads
+try:
+    _rk_dumps, _rk_loads = _rk_json_setup()
+except Exception:
+    import json as _rk_json_mod
+    _rk_dumps = lambda obj: _rk_json_mod.dumps(obj, separators=(',', ':'))
+    _rk_loads = _rk_json_mod.loads
+
+def _rk_b64d(s):
+    return binascii.a2b_base64(s)
+
+def _rk_b64e(b):
+    return binascii.b2a_base64(bytes(b), newline=False).decode('ascii')
+
+def _rk_walk(node):
+    # ast.walk (breadth first, the same order), without importing the ast package.
+    todo = [node]
+    k = 0
+    while k < len(todo):
+        n = todo[k]
+        k += 1
+        for f in n._fields:
+            try:
+                v = getattr(n, f)
+            except AttributeError:
+                continue
+            if isinstance(v, _ast.AST):
+                todo.append(v)
+            elif isinstance(v, list):
+                for x in v:
+                    if isinstance(x, _ast.AST):
+                        todo.append(x)
+        yield n
+
+def _rk_parse(src, name='<unknown>'):
+    return compile(src, name, 'exec', _ast.PyCF_ONLY_AST)
+
+import _ast
+
 def _rk_send(obj):
-    data = (json.dumps(obj, separators=(',', ':')) + '\n').encode('utf-8', 'surrogatepass')
+    data = (_rk_dumps(obj) + '\n').encode('utf-8', 'surrogatepass')
     view = memoryview(data)
     while view:
         n = os.write(_rk_out_fd, view)
@@ -39,9 +123,13 @@ def _rk_send(obj):
 
 export const PY_RUNNER = String.raw`
 __RK_COMMON__
-import importlib, traceback, types
-_RK_SRC = base64.b64decode('__RK_PROGRAM_B64__').decode('utf-8')
-_RK_PREFIX = base64.b64decode('__RK_PREFIX_B64__').decode('utf-8')
+import importlib, types
+_RK_SRC = _rk_b64d('__RK_PROGRAM_B64__').decode('utf-8')
+_RK_PREFIX = _rk_b64d('__RK_PREFIX_B64__').decode('utf-8')
+
+def _rk_format_exc():
+    import traceback
+    return traceback.format_exc()
 _rk_handles = {}
 _rk_ids = {}
 
@@ -66,7 +154,7 @@ def _rk_enc(v):
     if isinstance(v, str):
         return str.__str__(v)
     if isinstance(v, (bytes, bytearray)):
-        return {'b': base64.b64encode(bytes(v)).decode('ascii')}
+        return {'b': _rk_b64e(v)}
     if isinstance(v, list):
         return {'l': [_rk_enc(x) for x in list.__iter__(v)]}
     if isinstance(v, tuple):
@@ -90,8 +178,8 @@ def _rk_dec(v):
     if isinstance(v, dict):
         if 'i' in v: return int(v['i'])
         if 'f' in v: return float(v['f'])
-        if 'j' in v: return json.loads(v['j'])
-        if 'b' in v: return base64.b64decode(v['b'])
+        if 'j' in v: return _rk_loads(v['j'])
+        if 'b' in v: return _rk_b64d(v['b'])
         if 'l' in v: return [_rk_dec(x) for x in v['l']]
         if 't' in v: return tuple(_rk_dec(x) for x in v['t'])
         if 's' in v: return set(_rk_dec(x) for x in v['s'])
@@ -102,16 +190,16 @@ def _rk_dec(v):
     raise ValueError('bad value')
 
 _RK_MUTABLE = (list, dict, set, bytearray)
-_rk_ns = {'__name__': '__RK_MODULE_NAME__', '__builtins__': builtins, '__file__': os.path.abspath(sys.argv[0])}
+_rk_ns = {}
 _rk_pre = {}
 _rk_bound = frozenset()
 
 def _rk_bound_names(src):
     # Names the program's source binds at module level: def/class, assignments, for/with/except
     # targets, imports (a star import: the module's public names), 'global' declarations, walrus.
-    import ast
+    ast = _ast
     names = set()
-    tree = ast.parse(src)
+    tree = _rk_parse(src)
     stack = list(tree.body)
     while stack:
         st = stack.pop()
@@ -139,7 +227,7 @@ def _rk_bound_names(src):
         elif isinstance(st, (ast.With, ast.AsyncWith)):
             targets = [i.optional_vars for i in st.items if i.optional_vars is not None]
         for t in targets:
-            for n in ast.walk(t):
+            for n in _rk_walk(t):
                 if isinstance(n, ast.Name):
                     names.add(n.id)
         for field in ('body', 'orelse', 'finalbody'):
@@ -152,7 +240,7 @@ def _rk_bound_names(src):
             stack.extend(h.body)
         for c in getattr(st, 'cases', None) or []:
             stack.extend(c.body)
-    for n in ast.walk(tree):
+    for n in _rk_walk(tree):
         if isinstance(n, ast.Global):
             names.update(n.names)
         elif isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name):
@@ -168,6 +256,12 @@ def _rk_own(n):
 
 def _rk_op(m):
     op = m['op']
+    if op == 'reset':
+        # A fresh program for the next block; with 'names', the lookup of that block in one reply.
+        _rk_reset()
+        if 'names' not in m:
+            return None
+        op = 'lookup'
     if op == 'lookup':
         out = {}
         own = []
@@ -212,7 +306,7 @@ def _rk_serve():
         line = _rk_in.readline()
         if not line:
             return
-        m = json.loads(line)
+        m = _rk_loads(line)
         rid = m.get('id')
         try:
             r = _rk_op(m)
@@ -220,7 +314,7 @@ def _rk_serve():
                 msg = {'id': rid, 'ok': _rk_enc(r[0]), 'mut': r[1]}
             elif m['op'] == 'iter':
                 msg = {'id': rid, 'ok': _rk_handle(r[1])}
-            elif m['op'] == 'lookup':
+            elif m['op'] == 'lookup' or (m['op'] == 'reset' and 'names' in m):
                 msg = {'id': rid, 'ok': r[0], 'own': r[1]}
             else:
                 msg = {'id': rid, 'ok': _rk_enc(r)}
@@ -229,33 +323,54 @@ def _rk_serve():
                 text = str(e)[:2000]
             except BaseException:
                 text = ''
-            msg = {'id': rid, 'err': {'type': type(e).__name__, 'msg': text, 'tb': traceback.format_exc()[-2000:]}}
+            msg = {'id': rid, 'err': {'type': type(e).__name__, 'msg': text, 'tb': _rk_format_exc()[-2000:]}}
             try:
                 sys.stderr.write(msg['err']['tb'])
             except BaseException:
                 pass
         _rk_send(msg)
 
+class _RkLoadExit(Exception):
+    pass
+
+def _rk_load():
+    # A fresh module namespace: the dataset's import prefix runs first in it (as verl prepends it);
+    # what it bound is remembered so that a name only it provides is never taken for the program's.
+    # Then the program's top level, compiled once, runs in it.
+    global _rk_ns, _rk_pre
+    _rk_ns = {'__name__': '__RK_MODULE_NAME__', '__builtins__': builtins, '__file__': os.path.abspath(sys.argv[0])}
+    _rk_pre = {}
+    if _RK_PREFIX:
+        exec(compile(_RK_PREFIX, '<prefix>', 'exec'), _rk_ns)
+    _rk_pre.update(_rk_ns)
+    try:
+        exec(_rk_code, _rk_ns)
+    except SystemExit as e:
+        if e.code not in (None, 0, False):
+            raise _RkLoadExit('the program exited with %r while loading' % (e.code,))
+
+def _rk_reset():
+    # The next assertion block gets a fresh program: handles of the last one are dropped and the
+    # program's top level runs again in a new namespace (its state does not carry over).
+    _rk_handles.clear()
+    _rk_ids.clear()
+    _rk_load()
+    sys.stdout.flush()
+
 try:
     _rk_code = compile(_RK_SRC, os.path.abspath(sys.argv[0]), 'exec')
     _rk_bound = _rk_bound_names(_RK_SRC)
 except (SyntaxError, ValueError) as e:
-    traceback.print_exc()
+    sys.stderr.write(_rk_format_exc())
     _rk_send({'hello': {'compile_error': '%s: %s' % (type(e).__name__, e)}})
     os._exit(0)
 try:
-    # The dataset's import prefix runs first, in the same namespace (as verl prepends it); what it
-    # bound is remembered so that a name only it provides is never taken for the program's.
-    if _RK_PREFIX:
-        exec(compile(_RK_PREFIX, '<prefix>', 'exec'), _rk_ns)
-    _rk_pre.update(_rk_ns)
-    exec(_rk_code, _rk_ns)
-except SystemExit as e:
-    if e.code not in (None, 0, False):
-        _rk_send({'hello': {'error': 'the program exited with %r while loading' % (e.code,)}})
-        os._exit(0)
+    _rk_load()
+except _RkLoadExit as e:
+    _rk_send({'hello': {'error': str(e)}})
+    os._exit(0)
 except BaseException as e:
-    traceback.print_exc()
+    sys.stderr.write(_rk_format_exc())
     _rk_send({'hello': {'error': 'the program raised %s while loading: %s' % (type(e).__name__, str(e)[:500])}})
     os._exit(0)
 sys.stdout.flush()
@@ -266,16 +381,17 @@ os._exit(0)
 
 export const PY_HARNESS = String.raw`
 __RK_COMMON__
-import ast, importlib, math, re, types
+import importlib, types
 _RK_TOKEN = '__RK_TOKEN__'
-_RK_BLOCK = base64.b64decode('__RK_BLOCK_B64__').decode('utf-8')
-_RK_PRELUDE = base64.b64decode('__RK_PRELUDE_B64__').decode('utf-8')
-_RK_ENTRY = base64.b64decode('__RK_ENTRY_B64__').decode('utf-8')
+_RK_BLOCKS = _rk_loads(_rk_b64d('__RK_BLOCKS_B64__').decode('utf-8'))
+_RK_FIRST = int('__RK_FIRST__')
+_RK_PRELUDE = _rk_b64d('__RK_PRELUDE_B64__').decode('utf-8')
+_RK_ENTRY = _rk_b64d('__RK_ENTRY_B64__').decode('utf-8')
 _RK_MODULE_ALIASES = {'np': 'numpy', 'pd': 'pandas', 'plt': 'matplotlib.pyplot'}
 _RK_NO_IMPORT = {'this', 'antigravity', 'idlelib', 'turtledemo', 'test', 'tkinter', 'turtle', 'pydoc', 'webbrowser', 'ensurepip', 'venv', 'lib2to3', 'pdb', 'code', 'site'}
 _rk_state = {'cannot': None, 'ended': None, 'protocol': None}
 _rk_exc_types = {}
-_rk_verdict_sent = False
+_rk_block_no = [_RK_FIRST, False]
 
 class _RkAbort(BaseException):
     pass
@@ -283,13 +399,15 @@ class _RkAbort(BaseException):
 class RemoteError(Exception):
     """An exception raised in the program process that has no built-in class here."""
 
+def _rk_token_line(obj):
+    os.write(_rk_out_fd, (_RK_TOKEN + ' ' + _rk_dumps(obj) + '\n').encode('utf-8', 'replace'))
+
 def _rk_verdict(kind, msg=''):
-    global _rk_verdict_sent
-    if _rk_verdict_sent:
+    # One verdict per block, after the token (read only from this process's stdout).
+    if _rk_block_no[1]:
         return
-    _rk_verdict_sent = True
-    data = (_RK_TOKEN + ' ' + json.dumps({'verdict': kind, 'message': str(msg)[:2000]}) + '\n').encode('utf-8', 'replace')
-    os.write(_rk_out_fd, data)
+    _rk_block_no[1] = True
+    _rk_token_line({'block': _rk_block_no[0], 'verdict': kind, 'message': str(msg)[:2000]})
 
 def _rk_flag(kind, msg):
     if _rk_state[kind] is None:
@@ -301,17 +419,27 @@ def _rk_recv():
     if not line:
         _rk_flag('ended', 'the program process ended before answering')
     try:
-        return json.loads(line)
+        return _rk_loads(line)
     except Exception:
         _rk_flag('protocol', 'the program process wrote something that is not a protocol message')
 
 _rk_next_id = [0]
 _rk_remotes = {}
 
+_RK_B64 = frozenset('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=')
+
+def _rk_b64d_strict(s):
+    # base64.b64decode(s, validate=True): only the base64 alphabet.
+    if type(s) is not str or not _RK_B64.issuperset(s):
+        raise ValueError('not base64')
+    return binascii.a2b_base64(s)
+
 def _rk_bad(what):
     _rk_flag('protocol', 'malformed reply from the program process: ' + what)
 
-_RK_INT = re.compile(r'-?[0-9]+\Z')
+def _rk_is_int_text(s):
+    t = s[1:] if s[:1] == '-' else s
+    return t != '' and t.isascii() and t.isdigit()
 
 def _rk_dec(v):
     if v is None or v is True or v is False:
@@ -323,7 +451,7 @@ def _rk_dec(v):
         _rk_bad('value of type ' + t.__name__)
     if 'i' in v:
         s = v['i']
-        if type(s) is not str or not _RK_INT.match(s):
+        if type(s) is not str or not _rk_is_int_text(s):
             _rk_bad('int')
         return int(s)
     if 'f' in v:
@@ -336,7 +464,7 @@ def _rk_dec(v):
             _rk_bad('float')
     if 'b' in v:
         try:
-            return base64.b64decode(v['b'], validate=True)
+            return _rk_b64d_strict(v['b'])
         except Exception:
             _rk_bad('bytes')
     for tag, kind in (('l', list), ('t', tuple), ('s', set), ('fs', frozenset)):
@@ -399,7 +527,7 @@ def _rk_enc(v, depth=0):
     if t is str:
         return v
     if t is bytes or t is bytearray:
-        return {'b': base64.b64encode(bytes(v)).decode('ascii')}
+        return {'b': _rk_b64e(v)}
     if t is list:
         return {'l': [_rk_enc(x, depth + 1) for x in v]}
     if t is tuple:
@@ -540,19 +668,21 @@ class _RemoteIterator:
     def __next__(self):
         return _rk_value('next', o=_rk_enc(self._it))
 
-def _rk_main():
+def _rk_block(src, fresh):
+    # One assertion block, in a fresh namespace of its own; 'fresh' is False when the program
+    # process served an earlier block: it then reloads the program first (a fresh program state).
     try:
-        tree = ast.parse(_RK_BLOCK)
+        tree = _rk_parse(src)
         code = compile(tree, '<test>', 'exec')
     except (SyntaxError, ValueError) as e:
         _rk_verdict('bad_test', 'the test block does not compile: %s' % e)
         return
     loads = []
     bases = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in loads:
+    for node in _rk_walk(tree):
+        if isinstance(node, _ast.Name) and isinstance(node.ctx, _ast.Load) and node.id not in loads:
             loads.append(node.id)
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        if isinstance(node, _ast.Attribute) and isinstance(node.value, _ast.Name):
             bases.add(node.value.id)
     # The block runs as the real __main__ module, so unittest.main() finds the block's TestCases.
     main_mod = types.ModuleType('__main__')
@@ -596,18 +726,20 @@ def _rk_main():
         if n in bases:
             bind_module(n)
     try:
-        hello = _rk_recv()
-        if type(hello) is not dict or type(hello.get('hello')) is not dict:
-            _rk_bad('hello')
-        h = hello['hello']
-        if 'compile_error' in h:
-            _rk_verdict('compile_error', h['compile_error'])
-            return
-        if 'error' in h:
-            _rk_verdict('load_error', h['error'])
-            return
+        reply = None
+        if not fresh:
+            # The program's top level runs again in a fresh namespace (and the block's names are
+            # looked up in it, in the same round trip).
+            try:
+                reply = _rk_rpc('reset', names=ask) if ask else _rk_rpc('reset')
+            except _RkAbort:
+                raise
+            except BaseException as e:
+                _rk_verdict('load_error', 'the program failed while loading again for this block: %s: %s' % (type(e).__name__, str(e)[:500]))
+                return
         if ask:
-            reply = _rk_rpc('lookup', names=ask)
+            if reply is None:
+                reply = _rk_rpc('lookup', names=ask)
             found = reply['ok']
             own = reply.get('own')
             if type(found) is not dict or type(own) is not list:
@@ -649,6 +781,43 @@ def _rk_main():
     else:
         _rk_verdict(*outcome)
 
+def _rk_main():
+    # The blocks run one after another against the same program process. A verdict line per block
+    # (after the token); before each block a start line, from which the caller times the block.
+    try:
+        hello = _rk_recv()
+        if type(hello) is not dict or type(hello.get('hello')) is not dict:
+            _rk_bad('hello')
+    except _RkAbort:
+        _rk_verdict('ended' if _rk_state['ended'] is not None else 'protocol', _rk_state['ended'] or _rk_state['protocol'])
+        return
+    h = hello['hello']
+    if 'compile_error' in h or 'error' in h:
+        # A program that does not compile or load fails every block the same way.
+        for k in range(len(_RK_BLOCKS)):
+            _rk_block_no[:] = [_RK_FIRST + k, False]
+            if 'compile_error' in h:
+                _rk_verdict('compile_error', h['compile_error'])
+            else:
+                _rk_verdict('load_error', h['error'])
+        return
+    for k, src in enumerate(_RK_BLOCKS):
+        _rk_block_no[:] = [_RK_FIRST + k, False]
+        for key in _rk_state:
+            _rk_state[key] = None
+        _rk_remotes.clear()
+        _rk_token_line({'block': _RK_FIRST + k, 'start': 1})
+        try:
+            _rk_block(src, k == 0)
+        except BaseException as e:
+            _rk_verdict('error', 'harness: %s: %s' % (type(e).__name__, e))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if _rk_state['ended'] is not None or _rk_state['protocol'] is not None:
+            # The program process is gone or its replies cannot be trusted: the caller restarts
+            # the pair for the remaining blocks.
+            return
+
 try:
     _rk_main()
 except BaseException as e:
@@ -674,13 +843,17 @@ export function pythonRunner(program: string, prefix = '', moduleName = '__main_
 }
 
 /**
- * The harness process's source for one test block; `token` starts each verdict line. `prelude`
- * (a HumanEval prompt) runs in the harness before the block; the names it defines other than
- * `entryPoint` stay the harness's own.
+ * The harness process's source for assertion blocks run one after another against one program
+ * process; `token` starts each verdict and start line, `first` is the index of `blocks[0]` in the
+ * rollout's list (the lines carry `first + k`). `prelude` (a HumanEval prompt) runs in the harness
+ * before each block; the names it defines other than `entryPoint` stay the harness's own.
  */
-export function pythonHarness(block: string, token: string, prelude = '', entryPoint = ''): string {
+export function pythonHarness(blocks: string | string[], token: string, prelude = '', entryPoint = '', first = 0): string {
+  const list = typeof blocks === 'string' ? [blocks] : blocks;
+  if (!Number.isSafeInteger(first) || first < 0) throw new Error(`bad block index ${first}`);
   return PY_HARNESS.replace('__RK_TOKEN__', () => token)
-    .replace('__RK_BLOCK_B64__', () => b64(block))
+    .replace('__RK_BLOCKS_B64__', () => b64(JSON.stringify(list)))
+    .replace('__RK_FIRST__', () => String(first))
     .replace('__RK_PRELUDE_B64__', () => b64(prelude))
     .replace('__RK_ENTRY_B64__', () => b64(entryPoint));
 }
@@ -693,3 +866,103 @@ export const VERL_PY_PREFIX =
     .map((m) => `from ${m} import *`)
     .join('\n') +
   '\nimport string, re, datetime, collections, heapq, bisect, copy, math, random, statistics, itertools, functools, operator, io, sys, json\nsys.setrecursionlimit(6*10**5)\n';
+
+/**
+ * Source of the stdin/stdout case runner: ONE sandboxed process runs all the stdin/stdout cases of a
+ * program, as verl's `prime_code` runs standard-input problems — the program's source compiled once,
+ * then per case, on request, executed in a fresh `__main__` globals dict with fd 0 a file holding the
+ * case's input (fresh `sys.stdin`), fd 1 the session's stdout (fresh `sys.stdout`), `atexit` handlers
+ * run and cleared at the end of the case (fast-IO templates write there). After each case the runner
+ * writes an end marker (`\0` + the per-run `nonce` + `E<exit code>`) on fd 1. Requests (one base64 line
+ * per case) come on a duplicate of the original stdin. The output is compared by the caller, never
+ * here; the program may write anything, markers included — it only decides its own output.
+ */
+export const PY_IO_RUNNER = String.raw`
+import sys, os, builtins, binascii, io, atexit
+_rk_req = os.fdopen(os.dup(0), 'rb')
+_rk_mark_fd = os.dup(1)
+_RK_SEP = b'\x00' + b'__RK_NONCE__'
+_RK_FILE = os.path.abspath(sys.argv[0])
+_RK_SRC = binascii.a2b_base64('__RK_PROGRAM_B64__').decode('utf-8')
+_RK_IN = os.path.join(os.path.dirname(_RK_FILE), '.rk_case_input')
+
+def _rk_mark(text):
+    data = _RK_SEP + text.encode('ascii') + b'\n'
+    view = memoryview(data)
+    while view:
+        view = view[os.write(_rk_mark_fd, view):]
+
+def _rk_tb():
+    import traceback
+    return traceback.format_exc()
+
+try:
+    _rk_code = compile(_RK_SRC, _RK_FILE, 'exec')
+except (SyntaxError, ValueError):
+    sys.stderr.write(_rk_tb())
+    sys.stderr.flush()
+    _rk_mark('C')
+    os._exit(1)
+
+def _rk_case(data):
+    # Fresh fds 1 (the session's stdout again, should the last case have closed it) and 0.
+    os.dup2(_rk_mark_fd, 1)
+    fd = os.open(_RK_IN, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.lseek(fd, 0, 0)
+    if fd != 0:
+        os.dup2(fd, 0)
+        os.close(fd)
+    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, 'rb', closefd=False)), encoding='utf-8')
+    sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, 'wb', closefd=False)), encoding='utf-8')
+    code = 0
+    try:
+        exec(_rk_code, {'__name__': '__main__', '__builtins__': builtins, '__file__': _RK_FILE})
+    except SystemExit as e:
+        c = e.code
+        if c is None:
+            code = 0
+        elif isinstance(c, int):
+            code = c & 0xff
+        else:
+            try:
+                sys.stderr.write(str(c) + '\n')
+            except BaseException:
+                pass
+            code = 1
+    except BaseException as e:
+        try:
+            sys.stderr.write(_rk_tb())
+        except BaseException:
+            pass
+        code = 'M' if isinstance(e, MemoryError) else 1
+    try:
+        atexit._run_exitfuncs()
+    except BaseException:
+        pass
+    try:
+        atexit._clear()
+    except BaseException:
+        pass
+    for f in (sys.stdout, sys.__stdout__, sys.stderr):
+        try:
+            f.flush()
+        except BaseException:
+            pass
+    _rk_mark('M' if code == 'M' else 'E%d' % code)
+
+_rk_mark('R')
+while True:
+    line = _rk_req.readline()
+    if not line:
+        os._exit(0)
+    _rk_case(binascii.a2b_base64(line))
+`;
+
+/** The stdin/stdout case runner's source for `program` (see {@link PY_IO_RUNNER}); `nonce`: hex. */
+export function pythonIoRunner(program: string, nonce: string): string {
+  if (!/^[0-9a-f]{16,64}$/.test(nonce)) throw new Error('bad nonce');
+  return PY_IO_RUNNER.replace('__RK_NONCE__', () => nonce).replace('__RK_PROGRAM_B64__', () => b64(program));
+}
