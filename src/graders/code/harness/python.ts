@@ -919,7 +919,8 @@ def _rk_case(data):
     sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, 'wb', closefd=False)), encoding='utf-8')
     code = 0
     try:
-        exec(_rk_code, {'__name__': '__main__', '__builtins__': builtins, '__file__': _RK_FILE})
+        _rk_g = {'__name__': '__main__', '__builtins__': builtins, '__file__': _RK_FILE}
+        exec(_rk_code, _rk_g)
     except SystemExit as e:
         c = e.code
         if c is None:
@@ -933,10 +934,20 @@ def _rk_case(data):
                 pass
             code = 1
     except BaseException as e:
+        if isinstance(e, MemoryError):
+            # What filled the memory is still referenced (the case's globals, the traceback's frames):
+            # free the globals so that the traceback can be formatted, as a run of its own prints it.
+            try:
+                _rk_g.clear()
+            except BaseException:
+                pass
         try:
             sys.stderr.write(_rk_tb())
         except BaseException:
-            pass
+            try:
+                os.write(2, b'MemoryError\n' if isinstance(e, MemoryError) else b'error: the traceback could not be printed\n')
+            except BaseException:
+                pass
         code = 'M' if isinstance(e, MemoryError) else 1
     try:
         atexit._run_exitfuncs()
