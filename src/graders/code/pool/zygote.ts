@@ -101,10 +101,11 @@ def _rk_step(name, fn, *args):
         raise _RkSetup(name + ' (' + str(e)[:200].replace('\n', ' ') + ')')
 
 
-def _rk_connect(path, rid, kind):
+def _rk_connect(path, head):
+    """A connection to the host's socket; head: b'<id> <kind>\\n'."""
     s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     s.connect(path)
-    s.sendall(('%s %s\n' % (rid, kind)).encode())
+    s.sendall(head)
     return s.detach()
 
 
@@ -170,24 +171,31 @@ def _rk_put(path, data):
         os.close(fd)
 
 
+_rk_src = None
+
+
 def _rk_program(rid, uid, lim, sock, setup_w):
     """The program's process, forked from the forker (root until _rk_become). Returns only to run the
-    program. (One try and a step name rather than a wrapper per step: each object this process
-    allocates or touches costs it a page fault.)"""
+    program, whose source it leaves in _rk_src (as written to /tmp/prog.py). (One try and a step name
+    rather than a wrapper per step: each object this process allocates or touches costs it a page
+    fault.)"""
+    global _rk_src
     rep = setup_w
     step = 'start'
     try:
-        _signal.set_wakeup_fd(-1)
-        _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
+        # (Signal dispositions and the wakeup fd are the forker's: the defaults, see _rk_start.)
         # In the worker's process group, as a process the worker forked (not a group leader: setsid works).
         os.setpgid(0, 1)
         step = 'connect'
-        fds = [_rk_connect(sock, rid, k) for k in 'ioe']
+        i = _rk_connect(sock, rid + b' i\n')
+        o = _rk_connect(sock, rid + b' o\n')
+        e = _rk_connect(sock, rid + b' e\n')
         step = 'start'
         os.dup2(setup_w, 3)
         rep = 3
-        for i, fd in enumerate(fds):
-            os.dup2(fd, i)
+        os.dup2(i, 0)
+        os.dup2(o, 1)
+        os.dup2(e, 2)
         os.closerange(4, 1 << 16)
         step = 'unshare'
         _rk_sys(_RK_LIBC.unshare(CLONE_NEWIPC), 'unshare')
@@ -198,13 +206,14 @@ def _rk_program(rid, uid, lim, sock, setup_w):
         step = 'write'
         head = _rk_exact(0, int(_rk_exact(0, 16))).decode('utf-8', 'surrogateescape').split('\n')
         step = 'start'
-        src_len, nfiles = (int(x) for x in head[0].split())
-        sizes = [h.split(' ', 1) for h in head[1:1 + nfiles]]
+        src_len, nfiles = head[0].split()
         step = 'write'
-        _rk_put('prog.py', _rk_exact(0, src_len))
-        for n, path in sizes:
+        _rk_src = _rk_exact(0, int(src_len))
+        _rk_put('prog.py', _rk_src)
+        for i in range(1, 1 + int(nfiles)):
+            n, path = head[i].split(' ', 1)
             _rk_put(path, _rk_exact(0, int(n)))
-        head = sizes = None
+        head = None
         step = 'start'
         os.chdir('/tmp')
         step = 'drop'
@@ -223,7 +232,7 @@ def _rk_fetch(rid, uid, sock):
     try:
         _signal.set_wakeup_fd(-1)
         _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
-        fd = _rk_connect(sock, rid, 'f')
+        fd = _rk_connect(sock, rid + b' f\n')
         os.dup2(fd, 3)
         os.closerange(4, 1 << 16)
         null = os.open('/dev/null', os.O_RDWR)
@@ -297,14 +306,14 @@ def _rk_unclean(net):
 
 def _rk_waiting(go_r, setup_w, sock):
     """A program's process forked ahead of its request: waits for its id, uid and limits."""
-    data = b''
+    data = os.read(go_r, 512)
     while not data.endswith(b'\n'):
-        chunk = os.read(go_r, 4096)
+        chunk = os.read(go_r, 512)
         if not chunk:
             os._exit(0)
         data += chunk
-    rid, uid, *lim = data.split()
-    return _rk_program(rid.decode(), int(uid), tuple(int(x) for x in lim), sock, setup_w)
+    f = data.split()
+    return _rk_program(f[0], int(f[1]), tuple(map(int, f[2:])), sock, setup_w)
 
 
 def _rk_forker(worker, cmd_r, rep_w, go_r, setup_w, sock):
@@ -345,6 +354,9 @@ def _rk_start():
     """The slot's start: this process (root, in the slot's mount, network, IPC and UTS namespaces)
     warms up, then creates the slot's pid namespace, whose pid 1 (forked from here) is the worker
     that talks to the host; this one stays outside it as the forker."""
+    # Every program's process inherits this process's signal state: the defaults, no wakeup fd.
+    _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
+    _signal.set_wakeup_fd(-1)
     dirfd = os.open('/tmp/.rk', os.O_PATH | os.O_DIRECTORY)
     sock = '/proc/self/fd/%d/sock' % dirfd
     _rk_fresh_tmp(1, True)
@@ -496,7 +508,7 @@ def _rk_serve(sock, cmd_w, rep_r, go_w, setup_r):
                             except OSError:
                                 helper = -1
                             if helper == 0:
-                                _rk_fetch(rid.decode(), uid, sock)
+                                _rk_fetch(rid, uid, sock)
                         else:
                             helper = -1
                         _rk_write(1, out)
@@ -559,7 +571,7 @@ def _rk_warm(sock):
         for src in _RK_WARM_SRC:
             compile(src, '/tmp/prog.py', 'exec', dont_inherit=True)
         try:
-            os.close(_rk_step('connect', _rk_connect, sock, '-', 'w'))
+            os.close(_rk_step('connect', _rk_connect, sock, b'- w\n'))
         except _RkSetup:
             pass
         _rk_sys(_RK_LIBC.unshare(0), 'unshare')
@@ -572,8 +584,8 @@ def _rk_warm(sock):
         _rk_write(w, b'000000000000003\n5 0x = 1')
         os.close(w)
         head = _rk_exact(r, int(_rk_exact(r, 16))).decode('utf-8', 'surrogateescape').split('\n')
-        src_len, nfiles = (int(x) for x in head[0].split())
-        _rk_put('prog.py', _rk_exact(r, src_len))
+        src_len, nfiles = head[0].split()
+        _rk_put('prog.py', _rk_exact(r, int(src_len)))
         os.close(r)
         ns = {'__builtins__': builtins}
         exec(compile(_rk_source(), '/tmp/prog.py', 'exec', dont_inherit=True), ns)
@@ -668,11 +680,12 @@ _rk_start()
 # runs as "python3 prog.py" in /tmp — a fresh __main__, the interpreter's own modules only.
 gc.freeze()
 try:
-    _rk_code = compile(_rk_source(), '/tmp/prog.py', 'exec', dont_inherit=True)
+    _rk_code = compile(_rk_src, '/tmp/prog.py', 'exec', dont_inherit=True)
 except (SyntaxError, ValueError) as _rk_e:
     sys.excepthook(type(_rk_e), _rk_e.with_traceback(None), None)
     _rk_e = None
     _rk_finish(1)
+_rk_src = None
 try:
     exec(_rk_code, _rk_main.__dict__)
 except SystemExit as _rk_e:
