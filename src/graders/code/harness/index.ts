@@ -262,6 +262,27 @@ export async function runAssertCase(
   }
 }
 
+/**
+ * The limits of a batch of items (assertion blocks, call-based or stdin/stdout cases) that one
+ * process serves: each item keeps the caller's wall-clock limit (`timeoutMs`, timed by the host, with
+ * `limitMessage` when it fires), and a process serving `n` items gets limits that cover its load and
+ * every item, and `perItemOutput` bytes of output per item (plus `extraOutput`).
+ */
+function batchLimits(limits: Partial<SandboxLimits>) {
+  const timeoutMs = limits.timeoutMs ?? 5000;
+  const cpu = Math.max(1, Math.ceil(limits.cpuSeconds ?? timeoutMs / 1000));
+  return {
+    timeoutMs,
+    limitMessage: `killed after the ${timeoutMs} ms wall-clock limit`,
+    serving: (n: number, perItemOutput = limits.maxOutputBytes ?? 8 << 20, extraOutput = 0): Partial<SandboxLimits> => ({
+      ...limits,
+      timeoutMs: timeoutMs * (n + 1) + 2000,
+      cpuSeconds: cpu * (n + 1),
+      maxOutputBytes: perItemOutput * n + extraOutput,
+    }),
+  };
+}
+
 /** What {@link runAssertCases} is told about how to run. */
 export interface AssertBatchOptions {
   /** Text run before the program and before each block (a dataset's `import_prefix`). */
@@ -340,9 +361,7 @@ export async function runAssertCases(
   const out: (CaseOutcome | null)[] = blocks.map(() => null);
   const prefix = opts.prefix ?? '';
   const trusted = opts.trusted ?? null;
-  const timeoutMs = limits.timeoutMs ?? 5000;
-  const cpu = Math.max(1, Math.ceil(limits.cpuSeconds ?? timeoutMs / 1000));
-  const limitMessage = `killed after the ${timeoutMs} ms wall-clock limit`;
+  const { timeoutMs, limitMessage, serving } = batchLimits(limits);
   let i = 0;
   let stop = false;
   const record = (k: number, o: CaseOutcome) => {
@@ -354,7 +373,7 @@ export async function runAssertCases(
     const n = blocks.length - i;
     // One pair serves the remaining blocks: the processes' own limits cover the load and every block
     // (each block is timed here); the output budget is per block, as for one pair per block.
-    const progLimits: Partial<SandboxLimits> = { ...limits, timeoutMs: timeoutMs * (n + 1) + 2000, cpuSeconds: cpu * (n + 1), maxOutputBytes: (limits.maxOutputBytes ?? 8 << 20) * n };
+    const progLimits = serving(n);
     const token = randomBytes(16).toString('hex');
     const chunk = blocks.slice(first).map((b) => (prefix ? `${prefix}\n${b}` : b));
     const harnessCode = pythonHarness(chunk, token, trusted?.prelude ?? '', trusted?.entryPoint ?? '', first);
@@ -565,9 +584,7 @@ export async function runCallCases(
   opts: CallBatchOptions = {},
 ): Promise<(CaseOutcome | null)[]> {
   const out: (CaseOutcome | null)[] = cases.map(() => null);
-  const timeoutMs = limits.timeoutMs ?? 5000;
-  const cpu = Math.max(1, Math.ceil(limits.cpuSeconds ?? timeoutMs / 1000));
-  const limitMessage = `killed after the ${timeoutMs} ms wall-clock limit`;
+  const { timeoutMs, limitMessage, serving } = batchLimits(limits);
   let i = 0;
   let stop = false;
   const record = (k: number, o: CaseOutcome) => {
@@ -579,12 +596,7 @@ export async function runCallCases(
     const first = i;
     // One process serves the remaining cases: its own limits cover the load and every call (each
     // call is timed here); the output budget is per case, as for one run per case.
-    const sessionLimits: Partial<SandboxLimits> = {
-      ...limits,
-      timeoutMs: timeoutMs * (n + 1) + 2000,
-      cpuSeconds: cpu * (n + 1),
-      maxOutputBytes: (limits.maxOutputBytes ?? 8 << 20) * n,
-    };
+    const sessionLimits = serving(n);
     const [prog] = await openSessions([{ language, code: runnerSource(language, program, opts.prefix ?? '', 'tmp_sol'), limits: sessionLimits }]);
     prog!.stdin.on('error', () => {});
     const reader = new LineReader(prog!.stdout);
@@ -709,8 +721,7 @@ export interface IoBatchOptions {
  */
 export async function runIoCases(program: string, inputs: string[], limits: Partial<SandboxLimits>, opts: IoBatchOptions = {}): Promise<(RunResult | null)[]> {
   const out: (RunResult | null)[] = inputs.map(() => null);
-  const timeoutMs = limits.timeoutMs ?? 5000;
-  const cpu = Math.max(1, Math.ceil(limits.cpuSeconds ?? timeoutMs / 1000));
+  const { timeoutMs, serving } = batchLimits(limits);
   const perCaseOutput = limits.maxOutputBytes ?? 8 << 20;
   let i = 0;
   let stop = false;
@@ -723,7 +734,7 @@ export async function runIoCases(program: string, inputs: string[], limits: Part
     const first = i;
     const nonce = randomBytes(16).toString('hex');
     const sep = Buffer.from(`\0${nonce}`, 'latin1');
-    const sessionLimits: Partial<SandboxLimits> = { ...limits, timeoutMs: timeoutMs * (n + 1) + 2000, cpuSeconds: cpu * (n + 1), maxOutputBytes: perCaseOutput * n + 4096 };
+    const sessionLimits = serving(n, perCaseOutput, 4096);
     const [prog] = await openSessions([{ language: 'python', code: pythonIoRunner(program, nonce), limits: sessionLimits }]);
     prog!.stdin.on('error', () => {});
     // The stream: case output, then a marker; `pending` holds bytes not yet attributed.
