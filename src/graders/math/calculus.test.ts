@@ -106,28 +106,53 @@ describe('parsing ∫, lim, Σ, Π and repeating decimals', () => {
 
 describe('the verifier on integrals, limits, sums', () => {
   const v = new MathVerifier({ ...DEFAULT_OPTIONS, timeoutMs: 10_000 });
+  /** Also evaluates answers left as integrals, limits, sums (`allow_unevaluated: true`). */
+  const va = new MathVerifier({ ...DEFAULT_OPTIONS, timeoutMs: 10_000, allowUnevaluated: true });
 
   it('grades against a reference written as an integral, a limit or a sum, and the reverse', () => {
     expect(v.verify('\\int_0^1 x^2\\,dx', 'So it is $\\boxed{\\frac{1}{3}}$.').score).toBe(1);
     expect(v.verify('\\int_0^1 x^2\\,dx', 'So it is $\\boxed{\\frac{1}{2}}$.').score).toBe(0);
     expect(v.verify('\\int_0^1 x^2\\,dx', '$\\boxed{0.333333}$').score).toBe(1);
     expect(v.verify('\\int_0^1 x^2\\,dx', '$\\boxed{0.33}$').score).toBe(0);
-    expect(v.verify('\\sqrt{\\pi}', '$\\boxed{\\int_{-\\infty}^{\\infty} e^{-x^2}\\,dx}$').score).toBe(1);
+    expect(va.verify('\\sqrt{\\pi}', '$\\boxed{\\int_{-\\infty}^{\\infty} e^{-x^2}\\,dx}$').score).toBe(1);
     expect(v.verify('\\int_0^a x\\,dx', '$\\boxed{\\frac{a^2}{2}}$').score).toBe(1);
     expect(v.verify('\\int_0^a x\\,dx', '$\\boxed{a^2}$').score).toBe(0);
     expect(v.verify('\\lim_{x \\to 1} \\frac{x^2-1}{x-1}', 'The limit is $\\boxed{2}$.').score).toBe(1);
-    expect(v.verify('e', '$\\boxed{\\lim_{n\\to\\infty}(1+\\frac{1}{n})^n}$').score).toBe(1);
+    expect(va.verify('e', '$\\boxed{\\lim_{n\\to\\infty}(1+\\frac{1}{n})^n}$').score).toBe(1);
     expect(v.verify('\\sum_{k=1}^{10} k', '$\\boxed{55}$').score).toBe(1);
     expect(v.verify('\\sum_{k=1}^{10} k', '$\\boxed{56}$').score).toBe(0);
     expect(v.verify('\\prod_{k=1}^{5} k', '$\\boxed{5!}$').score).toBe(1);
     expect(v.verify('0.\\overline{3}', '$\\boxed{\\frac13}$').score).toBe(1);
   });
 
+  it('pays no answer that restates the problem as an unevaluated integral, limit, sum or product (unless allowed)', () => {
+    const restated: [string, string, string][] = [
+      ['\\frac{1}{3}', '$\\boxed{\\int_0^1 x^2\\,dx}$', 'integral'],
+      ['2', 'The limit is $\\boxed{\\lim_{x \\to 1} \\frac{x^2-1}{x-1}}$.', 'limit'],
+      ['55', 'So the total is $\\boxed{\\sum_{k=1}^{10} k}$.', 'sum'],
+      ['120', '$\\boxed{\\prod_{k=1}^{5} k}$', 'product'],
+      ['\\sqrt{\\pi}', '$\\boxed{\\int_{-\\infty}^{\\infty} e^{-x^2}\\,dx}$', 'integral'],
+    ];
+    for (const [ref, answer, what] of restated) {
+      const r = v.verify(ref, answer);
+      expect(r.score, answer).toBe(0);
+      expect(String(r.details['reason'])).toMatch(new RegExp(`^answer is an unevaluated ${what}`));
+      expect(va.verify(ref, answer).score, answer).toBe(1);
+    }
+    // The reference's own form is no restatement: the same operator in both is compared as usual.
+    expect(v.verify('\\sum_{k=1}^{10} k', '$\\boxed{\\sum_{k=1}^{10} k}$').score).toBe(1);
+    expect(v.verify('\\int_0^1 x^2\\,dx', '$\\boxed{\\int_0^1 t^2\\,dt}$').score).toBe(1);
+    expect(v.verify('\\int_0^1 x^2\\,dx', '$\\boxed{\\int_0^1 x^3\\,dx}$').score).toBe(0);
+    // Closed forms that merely look like operators are answers: 5!, binomials.
+    expect(v.verify('120', '$\\boxed{5!}$').score).toBe(1);
+    expect(v.verify('10', '$\\boxed{\\binom{5}{2}}$').score).toBe(1);
+  });
+
   it('compares an infinite limit with a written ∞, and never an overflowing number', () => {
     expect(v.verify('\\lim_{x\\to 0^+} \\frac{1}{x}', '$\\boxed{\\infty}$').score).toBe(1);
     expect(v.verify('\\lim_{x\\to 0^+} \\frac{1}{x}', '$\\boxed{-\\infty}$').score).toBe(0);
     expect(v.verify('\\lim_{x\\to 0^+} \\frac{1}{x}', '$\\boxed{5}$').score).toBe(0);
-    expect(v.verify('-\\infty', '$\\boxed{\\lim_{x\\to 0} -\\frac{1}{x^2}}$').score).toBe(1);
+    expect(va.verify('-\\infty', '$\\boxed{\\lim_{x\\to 0} -\\frac{1}{x^2}}$').score).toBe(1);
     expect(v.verify('\\infty', '$\\boxed{10^{400}}$').score).toBe(0);
   });
 
@@ -135,12 +160,12 @@ describe('the verifier on integrals, limits, sums', () => {
     expect(v.verify('\\int_0^1 \\frac{1}{x}\\,dx', '$\\boxed{\\infty}$')).toMatchObject({ score: null, details: { reason: expect.stringMatching(/^reference integral cannot be evaluated/) } });
     expect(v.verify('\\lim_{x\\to 0} \\frac{|x|}{x}', '$\\boxed{1}$')).toMatchObject({ score: null, details: { reason: expect.stringMatching(/^reference limit cannot be evaluated/) } });
     expect(v.verify('\\int x\\,dx', '$\\boxed{\\frac{x^2}{2}}$')).toMatchObject({ score: null });
-    expect(v.verify('1', '$\\boxed{\\int_0^1 \\frac{1}{x}\\,dx}$')).toMatchObject({ score: 0, details: { reason: expect.stringMatching(/^answer integral cannot be evaluated/) } });
-    expect(v.verify('0', '$\\boxed{\\lim_{x\\to 0} \\sin\\frac{1}{x}}$')).toMatchObject({ score: 0, details: { reason: expect.stringMatching(/^answer limit cannot be evaluated/) } });
+    expect(va.verify('1', '$\\boxed{\\int_0^1 \\frac{1}{x}\\,dx}$')).toMatchObject({ score: 0, details: { reason: expect.stringMatching(/^answer integral cannot be evaluated/) } });
+    expect(va.verify('0', '$\\boxed{\\lim_{x\\to 0} \\sin\\frac{1}{x}}$')).toMatchObject({ score: 0, details: { reason: expect.stringMatching(/^answer limit cannot be evaluated/) } });
   });
 
   it('stays within the time limit on hostile answers and references (huge bounds, wild integrands, nesting)', () => {
-    const quick = new MathVerifier({ ...DEFAULT_OPTIONS, timeoutMs: 50 });
+    const quick = new MathVerifier({ ...DEFAULT_OPTIONS, timeoutMs: 50, allowUnevaluated: true });
     const verdicts = [
       quick.verify('1', '$\\boxed{\\sum_{i=1}^{100000}\\sum_{j=1}^{100000} i j}$'),
       quick.verify('1', '$\\boxed{\\int_0^1\\int_0^1\\int_0^1\\int_0^1 \\sin\\frac{1}{xyzw}\\,dx\\,dy\\,dz\\,dw}$'),
@@ -151,6 +176,9 @@ describe('the verifier on integrals, limits, sums', () => {
       expect(r.score).toBe(0);
       expect(String(r.details['reason'])).toMatch(/^(timeout|answer (integral|limit) cannot be evaluated)/);
     }
+    // By default the same answers are restated operators: 0 before any evaluation.
+    const strictQuick = new MathVerifier({ ...DEFAULT_OPTIONS, timeoutMs: 50 });
+    expect(strictQuick.verify('1', '$\\boxed{\\int_0^{10^{300}} \\sin x \\, dx}$')).toMatchObject({ score: 0, details: { reason: expect.stringMatching(/^answer is an unevaluated integral/) } });
     // Nesting deeper than the parser allows is an unreadable answer, not a stack overflow.
     const deep = `$\\boxed{${'\\int_0^1 '.repeat(300)}x ${'\\,dx'.repeat(300)}}$`;
     expect(quick.verify('1', deep)).toMatchObject({ score: 0 });

@@ -28,7 +28,8 @@ export { MathVerifier, DEFAULT_OPTIONS, type MathOptions, type MathVerdict } fro
  * departures from Math-Verify: tiny decimals compare by significant digits, `\sqrt(2)` is √2, `**73**`
  * is 73, `\mathrm{e}` is e, `28\%` also matches 28, a vector matches the same tuple, inequalities in one
  * variable compare by solution set, `i` is the imaginary unit, a hedged `the answer is 5 or 7` is the list
- * {5, 7} (not 5). `symbolic_fallback` is accepted for older specs and has no effect.
+ * {5, 7} (not 5). An answer left as a sum, product, integral or limit that the reference is not (the
+question restated) scores 0 unless `allow_unevaluated: true`. `symbolic_fallback` is accepted for older specs and has no effect.
  *
  * @example
  * # spec
@@ -64,6 +65,10 @@ export const mathGrader = defineGrader({
       .enum(['first', 'with_final_answer', 'after_final_answer'])
       .default('first')
       .describe('Priority of `\\boxed{}`: tried first, ranked with `final answer … is` (the later of the two wins; Math-Verify\'s library default), or after it (with `answer:`).'),
+    allow_unevaluated: z
+      .boolean()
+      .default(false)
+      .describe('Accept an answer left as an unevaluated sum, product, integral or limit (`\\boxed{\\int_0^1 x^2\\,dx}`) when the reference is not one. Default false: such an answer restates the problem and scores 0, so a policy cannot earn reward by copying the question.'),
     on_parse_failure: z
       .enum(['null', 'zero'])
       .default('zero')
@@ -100,6 +105,7 @@ export const mathGrader = defineGrader({
       allowSetRelation: params.allow_set_relation,
       boxed: params.boxed,
       onParseFailure: params.on_parse_failure,
+      allowUnevaluated: params.allow_unevaluated,
       timeoutMs: params.timeout_ms,
       cacheSize: params.cache_size,
     };

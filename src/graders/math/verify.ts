@@ -30,6 +30,11 @@ export interface MathOptions {
   cacheSize: number;
   /** Parsed answer texts kept (LRU): GRPO groups repeat answers. Default: twice `cacheSize`. */
   answerCacheSize?: number;
+  /**
+   * Accept an answer left as an unevaluated sum, product, integral or limit when the reference is not
+   * one (default false: such an answer restates the problem and scores 0).
+   */
+  allowUnevaluated?: boolean;
 }
 
 /** The grader's defaults: Math-Verify semantics, boxed first, 6 decimal places, 1 s limit. */
@@ -58,6 +63,19 @@ interface Prepared {
   /** Why the reference, though parsed, cannot be judged (an integral or limit that cannot be evaluated). */
   invalid?: string;
 }
+
+/** The kinds of unevaluated operator (sum, prod, int, lim) a tree holds. */
+function binderKinds(n: Node, out: Set<string> = new Set()): Set<string> {
+  if (n.k === 'sum' || n.k === 'prod' || n.k === 'int' || n.k === 'lim') out.add(n.k);
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(visit);
+    else if (v !== null && typeof v === 'object' && typeof (v as { k?: unknown }).k === 'string') binderKinds(v as Node, out);
+  };
+  for (const v of Object.values(n)) visit(v);
+  return out;
+}
+
+const UNEVALUATED: Record<string, string> = { sum: 'sum', prod: 'product', int: 'integral', lim: 'limit' };
 
 const DELIMITED = /(?<!\\)\$|\\\(|\\\[|\\boxed|\\fbox/;
 
@@ -206,6 +224,13 @@ export class MathVerifier {
     }
     p ??= extractAnswer(completion, { targets: this.targets, boxed: this.opts.boxed }, (t, plain) => this.parse(t, plain), deadline);
     const details: Record<string, unknown> = { extracted: p.source ?? p.str, reference: g.source ?? g.str };
+    if (g.node && p.node && !this.opts.allowUnevaluated) {
+      // An answer left as a sum, product, integral or limit the reference does not have restates the
+      // problem (`\boxed{\int_0^1 x^2\,dx}` for "compute ∫₀¹x²dx"): evaluating it is the task, so it is 0.
+      const gk = binderKinds(g.node);
+      const left = [...binderKinds(p.node)].filter((k) => !gk.has(k));
+      if (left.length > 0) return { score: 0, details: { ...details, reason: `answer is an unevaluated ${UNEVALUATED[left[0]!]} (restates the problem; allow_unevaluated: true accepts it)` } };
+    }
     if (g.node && p.node) {
       const o: CompareOptions = {
         precision: this.opts.precision,
