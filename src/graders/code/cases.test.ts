@@ -212,6 +212,29 @@ describe.skipIf(!ok)('stdin/stdout cases through one program process', () => {
     expect(buffered.details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
   }, 60_000);
 
+  it('a case ends as a run would: after its non-daemon threads (main() in a thread), with the files it opened on fds 0 and 1 closed within it', async () => {
+    const threaded = [
+      'import sys, threading',
+      'def main():',
+      '    import time',
+      '    a, b = map(int, sys.stdin.readline().split())',
+      '    time.sleep(0.05)',
+      '    print(a + b)',
+      'threading.stack_size(1 << 26)',
+      'threading.Thread(target=main).start()',
+    ].join('\n');
+    expect((await grade(threaded, ADD)).details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
+    // Fast-IO templates that replace sys.stdout/sys.stdin with their own file objects on fds 1 and 0
+    // (closed when the next case drops them) still pass every case.
+    const ownFiles = 'import sys, os\nsys.stdout = open(1, "w")\nsys.stdin = open(0)\na, b = map(int, sys.stdin.readline().split())\nprint(a + b)';
+    expect((await grade(ownFiles, ADD)).details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
+    const ioFiles = 'import io, os, sys\nsys.stdout = io.TextIOWrapper(io.FileIO(1, "w"))\nsys.stdin = io.TextIOWrapper(io.FileIO(0, "r"))\na, b = map(int, input().split())\nprint(a + b)';
+    expect((await grade(ioFiles, ADD)).details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
+    // A thread that never ends is the case's timeout, and the next case runs in a fresh process.
+    const stuck = 'import sys, threading, time\na, b = map(int, input().split())\nprint(a + b)\nif a == 2:\n    threading.Thread(target=lambda: time.sleep(30)).start()';
+    expect((await grade(stuck, ADD)).details!.statuses).toEqual([1, -3, 1, 1, 1, 1, 1]);
+  }, 60_000);
+
   it('a wrong case between right ones is 0 alone; scoring: all stops at the first failure; a compile error is −4 for every case', async () => {
     const r = await grade('a, b = map(int, input().split())\nprint(7 if a == 3 else a + b)', ADD);
     expect(r.details!.statuses).toEqual([1, 1, 0, 1, 1, 1, 1]);

@@ -878,9 +878,10 @@ export const VERL_PY_PREFIX =
  * here; the program may write anything, markers included — it only decides its own output.
  */
 export const PY_IO_RUNNER = String.raw`
-import sys, os, builtins, binascii, io, atexit
+import sys, os, builtins, binascii, io, atexit, gc
 _rk_req = os.fdopen(os.dup(0), 'rb')
 _rk_mark_fd = os.dup(1)
+_rk_err_fd = os.dup(2)
 _RK_SEP = b'\x00' + b'__RK_NONCE__'
 _RK_FILE = os.path.abspath(sys.argv[0])
 _RK_SRC = binascii.a2b_base64('__RK_PROGRAM_B64__').decode('utf-8')
@@ -905,8 +906,10 @@ except (SyntaxError, ValueError):
     os._exit(1)
 
 def _rk_case(data):
-    # Fresh fds 1 (the session's stdout again, should the last case have closed it) and 0.
+    # Fresh fds 1 (the session's stdout again, should the last case have closed it), 2 and 0.
     os.dup2(_rk_mark_fd, 1)
+    os.dup2(_rk_err_fd, 2)
+    sys.stderr = io.TextIOWrapper(io.BufferedWriter(io.FileIO(2, 'wb', closefd=False)), encoding='utf-8', errors='backslashreplace', write_through=True)
     fd = os.open(_RK_IN, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
     view = memoryview(data)
     while view:
@@ -949,6 +952,17 @@ def _rk_case(data):
             except BaseException:
                 pass
         code = 'M' if isinstance(e, MemoryError) else 1
+    # As at interpreter exit, the case ends when its non-daemon threads have (competitive programs often
+    # run main() in a thread with a larger stack); a thread that never ends is stopped by the case's limit.
+    _rk_th = sys.modules.get('threading')
+    if _rk_th is not None:
+        try:
+            _rk_main = _rk_th.main_thread()
+            for _rk_t in _rk_th.enumerate():
+                if _rk_t is not _rk_main and not _rk_t.daemon:
+                    _rk_t.join()
+        except BaseException:
+            pass
     try:
         atexit._run_exitfuncs()
     except BaseException:
@@ -962,6 +976,20 @@ def _rk_case(data):
             f.flush()
         except BaseException:
             pass
+    # Everything of this case goes now, as at the end of a run: its globals, the cycles through them and
+    # its stdio objects — so a file the program opened on fd 0, 1 or 2 (sys.stdout = open(1, "w")) is
+    # closed (and flushed) here, inside this case, never in the middle of a later one.
+    try:
+        sys.stdout = None
+        sys.stdin = None
+        _rk_g.clear()
+    except BaseException:
+        pass
+    _rk_g = None
+    try:
+        gc.collect()
+    except BaseException:
+        pass
     _rk_mark('M' if code == 'M' else 'E%d' % code)
 
 _rk_mark('R')
