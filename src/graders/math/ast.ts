@@ -206,6 +206,23 @@ export function key(n: Node): string {
   }
 }
 
+const binderKindsOf = new WeakMap<Node, ReadonlySet<Binder['k']>>();
+
+/** The kinds of Σ, Π, ∫ and lim anywhere in `n` (remembered per tree: parsed trees are cached). */
+export function binderKinds(n: Node): ReadonlySet<Binder['k']> {
+  let kinds = binderKindsOf.get(n);
+  if (kinds === undefined) {
+    const out = new Set<Binder['k']>();
+    const walk = (x: Node): void => {
+      if (isBinder(x)) out.add(x.k);
+      for (const c of children(x)) walk(c);
+    };
+    walk(n);
+    binderKindsOf.set(n, (kinds = out));
+  }
+  return kinds;
+}
+
 /** The children of a node, in order. */
 export function children(n: Node): Node[] {
   switch (n.k) {

@@ -3,7 +3,7 @@
  * terminating decimals, perfect-power roots), otherwise in complex double precision at a point.
  * Symbolic equivalence is then decided by evaluating both sides at the same sample points.
  */
-import { type Node, children, freeSymbols, mkAdd, mkMul } from './ast.js';
+import { type Node, binderKinds, children, freeSymbols, mkAdd, mkMul } from './ast.js';
 import { type Deadline, NO_DEADLINE } from './deadline.js';
 import { type Numeric, integrate, limit } from './calculus.js';
 import * as R from './rational.js';
@@ -268,20 +268,8 @@ function evalLimit(n: Extract<Calculus, { k: 'lim' }>, ctx: EvalCtx): Numeric {
  * null when they all can (or there are none). Throws MathTimeout past the deadline.
  */
 export function calculusFailure(n: Node, deadline: Deadline = NO_DEADLINE): string | null {
-  return containsCalculus(n) ? firstFailure(n, deadline) : null;
-}
-
-const hasCalculus = new WeakMap<Node, boolean>();
-
-/** True when `n` has an integral or a limit (remembered per tree: parsed answers are cached trees). */
-function containsCalculus(n: Node): boolean {
-  let h = hasCalculus.get(n);
-  if (h === undefined) {
-    const walk = (x: Node): boolean => x.k === 'int' || x.k === 'lim' || children(x).some(walk);
-    h = walk(n);
-    hasCalculus.set(n, h);
-  }
-  return h;
+  const kinds = binderKinds(n);
+  return kinds.has('int') || kinds.has('lim') ? firstFailure(n, deadline) : null;
 }
 
 function firstFailure(n: Node, deadline: Deadline): string | null {

@@ -3,7 +3,7 @@
  * completion, compare, and say why when there is no verdict. Pure and synchronous; every call has
  * a hard time limit enforced cooperatively, so it works on any thread.
  */
-import type { Node } from './ast.js';
+import { type Node, binderKinds } from './ast.js';
 import { type CompareOptions, verifyNodes } from './compare.js';
 import { calculusFailure } from './evaluate.js';
 import { Deadline, MathTimeout } from './deadline.js';
@@ -64,18 +64,7 @@ interface Prepared {
   invalid?: string;
 }
 
-/** The kinds of unevaluated operator (sum, prod, int, lim) a tree holds. */
-function binderKinds(n: Node, out: Set<string> = new Set()): Set<string> {
-  if (n.k === 'sum' || n.k === 'prod' || n.k === 'int' || n.k === 'lim') out.add(n.k);
-  const visit = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach(visit);
-    else if (v !== null && typeof v === 'object' && typeof (v as { k?: unknown }).k === 'string') binderKinds(v as Node, out);
-  };
-  for (const v of Object.values(n)) visit(v);
-  return out;
-}
-
-const UNEVALUATED: Record<string, string> = { sum: 'sum', prod: 'product', int: 'integral', lim: 'limit' };
+const UNEVALUATED: Record<'sum' | 'prod' | 'int' | 'lim', string> = { sum: 'sum', prod: 'product', int: 'integral', lim: 'limit' };
 
 const DELIMITED = /(?<!\\)\$|\\\(|\\\[|\\boxed|\\fbox/;
 

@@ -283,6 +283,31 @@ function batchLimits(limits: Partial<SandboxLimits>) {
   };
 }
 
+/**
+ * The results of a batch in item order (`null` = not run) and whether the batch must stop: `ends`
+ * says which result ends it.
+ */
+class BatchLog<T> {
+  readonly out: (T | null)[];
+  stop = false;
+  constructor(
+    n: number,
+    private readonly ends: (k: number, r: T) => boolean,
+  ) {
+    this.out = new Array<T | null>(n).fill(null);
+  }
+  record(k: number, r: T): void {
+    this.out[k] = r;
+    if (this.ends(k, r)) this.stop = true;
+  }
+}
+
+/** A test outcome ends its batch: a compile error, a test that cannot be judged, or (with `stopAtFailure`) any failure. */
+const endsBatch =
+  (stopAtFailure: boolean | undefined) =>
+  (_k: number, o: CaseOutcome): boolean =>
+    o.status === -4 || o.cannotJudge === true || (stopAtFailure === true && o.status !== 1);
+
 /** What {@link runAssertCases} is told about how to run. */
 export interface AssertBatchOptions {
   /** Text run before the program and before each block (a dataset's `import_prefix`). */
@@ -350,25 +375,17 @@ export async function runAssertCases(
 ): Promise<(CaseOutcome | null)[]> {
   if (language !== 'python') {
     // JavaScript: one pair per block (the Node harness runs one block per process).
-    const out: (CaseOutcome | null)[] = blocks.map(() => null);
-    for (let k = 0; k < blocks.length; k++) {
-      const o = await runAssertCase(language, program, blocks[k]!, limits, opts.prefix ?? '', opts.trusted ?? null);
-      out[k] = o;
-      if (o.status === -4 || o.cannotJudge || (opts.stopAtFailure && o.status !== 1)) break;
-    }
-    return out;
+    const log = new BatchLog(blocks.length, endsBatch(opts.stopAtFailure));
+    for (let k = 0; k < blocks.length && !log.stop; k++) log.record(k, await runAssertCase(language, program, blocks[k]!, limits, opts.prefix ?? '', opts.trusted ?? null));
+    return log.out;
   }
-  const out: (CaseOutcome | null)[] = blocks.map(() => null);
+  const log = new BatchLog(blocks.length, endsBatch(opts.stopAtFailure));
   const prefix = opts.prefix ?? '';
   const trusted = opts.trusted ?? null;
   const { timeoutMs, limitMessage, serving } = batchLimits(limits);
   let i = 0;
-  let stop = false;
-  const record = (k: number, o: CaseOutcome) => {
-    out[k] = o;
-    if (o.status === -4 || o.cannotJudge || (opts.stopAtFailure && o.status !== 1)) stop = true;
-  };
-  while (i < blocks.length && !stop) {
+  const record = (k: number, o: CaseOutcome) => log.record(k, o);
+  while (i < blocks.length && !log.stop) {
     const first = i;
     const n = blocks.length - i;
     // One pair serves the remaining blocks: the processes' own limits cover the load and every block
@@ -461,7 +478,7 @@ export async function runAssertCases(
     const stderr = pr.stderr ? tail(pr.stderr) : undefined;
     let k = first;
     let pairEnded = false; // the verdict of block k-1 ended the pair
-    for (; k < blocks.length && !stop && !pairEnded; k++) {
+    for (; k < blocks.length && !log.stop && !pairEnded; k++) {
       const v = verdicts.get(k);
       if (v === undefined) break;
       const o = verdictOutcome(v);
@@ -475,7 +492,7 @@ export async function runAssertCases(
       record(k, o);
       if (v.verdict === 'protocol') pairEnded = true;
     }
-    if (!stop && !pairEnded && k < blocks.length) {
+    if (!log.stop && !pairEnded && k < blocks.length) {
       // The pair ended inside block k without its verdict.
       if (killedAtLimit !== null) record(k, { status: -3, reason: limitMessage, stderr });
       else if (pr.status !== 'ok' && pr.status !== 'runtime_error') record(k, endedOutcome(pr, 'before the test finished'));
@@ -484,7 +501,7 @@ export async function runAssertCases(
     }
     i = k;
   }
-  return out;
+  return log.out;
 }
 
 /** One call-based test: `fn(*args)` must equal `expected`. `args` are JSON texts, one per argument. */
@@ -583,15 +600,12 @@ export async function runCallCases(
   limits: Partial<SandboxLimits>,
   opts: CallBatchOptions = {},
 ): Promise<(CaseOutcome | null)[]> {
-  const out: (CaseOutcome | null)[] = cases.map(() => null);
+  const log = new BatchLog(cases.length, endsBatch(opts.stopAtFailure));
+  const { out } = log;
   const { timeoutMs, limitMessage, serving } = batchLimits(limits);
   let i = 0;
-  let stop = false;
-  const record = (k: number, o: CaseOutcome) => {
-    out[k] = o;
-    if (o.status === -4 || o.cannotJudge || (opts.stopAtFailure && o.status !== 1)) stop = true;
-  };
-  while (i < cases.length && !stop) {
+  const record = (k: number, o: CaseOutcome) => log.record(k, o);
+  while (i < cases.length && !log.stop) {
     const n = cases.length - i;
     const first = i;
     // One process serves the remaining cases: its own limits cover the load and every call (each
@@ -651,7 +665,7 @@ export async function runCallCases(
         record(i++, fatal);
         continue;
       }
-      for (; i < cases.length && !stop; i++) {
+      for (; i < cases.length && !log.stop; i++) {
         const c = cases[i]!;
         const id = randomInt(1, 2 ** 47);
         prog!.stdin.write(`${JSON.stringify({ id, op: 'callfn', name: c.fn, a: c.args.map((j) => ({ j })) })}\n`);
@@ -720,16 +734,13 @@ export interface IoBatchOptions {
  * remaining cases then run in a fresh process. `null` = not run. Throws when the sandbox fails.
  */
 export async function runIoCases(program: string, inputs: string[], limits: Partial<SandboxLimits>, opts: IoBatchOptions = {}): Promise<(RunResult | null)[]> {
-  const out: (RunResult | null)[] = inputs.map(() => null);
-  const { timeoutMs, serving } = batchLimits(limits);
+  const log = new BatchLog<RunResult>(inputs.length, (k, r) => r.status === 'compile_error' || (opts.stopAtFailure === true && !(opts.passes?.(k, r) ?? r.status === 'ok')));
+  const { out } = log;
+  const { timeoutMs, limitMessage, serving } = batchLimits(limits);
   const perCaseOutput = limits.maxOutputBytes ?? 8 << 20;
   let i = 0;
-  let stop = false;
-  const record = (k: number, r: RunResult) => {
-    out[k] = r;
-    if (r.status === 'compile_error' || (opts.stopAtFailure && !(opts.passes?.(k, r) ?? r.status === 'ok'))) stop = true;
-  };
-  while (i < inputs.length && !stop) {
+  const record = (k: number, r: RunResult) => log.record(k, r);
+  while (i < inputs.length && !log.stop) {
     const n = inputs.length - i;
     const first = i;
     const nonce = randomBytes(16).toString('hex');
@@ -834,7 +845,7 @@ export async function runIoCases(program: string, inputs: string[], limits: Part
       } else {
         caseOut = [];
         caseBytes = 0;
-        for (; i < inputs.length && !stop; i++) {
+        for (; i < inputs.length && !log.stop; i++) {
           const t = performance.now();
           prog!.stdin.write(`${Buffer.from(inputs[i]!, 'utf8').toString('base64')}\n`);
           arm();
@@ -865,7 +876,7 @@ export async function runIoCases(program: string, inputs: string[], limits: Part
         const r = await prog!.result;
         if (r.status === 'sandbox_error' && !killedAtLimit) throw sandboxFailure(r, 'program process');
         const base = { stdout: fatal.out, stderr: '', wallMs: fatal.wallMs, exitCode: r.exitCode, signal: r.signal };
-        if (killedAtLimit) record(fatal.k, { ...base, status: 'timeout', message: `killed after the ${timeoutMs} ms wall-clock limit` });
+        if (killedAtLimit) record(fatal.k, { ...base, status: 'timeout', message: limitMessage });
         else if (overOutput) record(fatal.k, { ...base, status: 'output_limit', message: `more than ${perCaseOutput} bytes of output` });
         else if (r.status === 'runtime_error' && r.message === 'killed by the caller') record(fatal.k, { ...base, status: 'runtime_error', message: 'the program broke the case protocol' });
         else record(fatal.k, { ...base, status: r.status, message: r.message });
