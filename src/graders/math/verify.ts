@@ -64,6 +64,8 @@ interface Prepared {
   invalid?: string;
 }
 
+const BINDER_TEXT = /\\(?:sum|prod|i*nt|o?int|lim)/;
+
 const UNEVALUATED: Record<'sum' | 'prod' | 'int' | 'lim', string> = { sum: 'sum', prod: 'product', int: 'integral', lim: 'limit' };
 
 const DELIMITED = /(?<!\\)\$|\\\(|\\\[|\\boxed|\\fbox/;
@@ -213,7 +215,8 @@ export class MathVerifier {
     }
     p ??= extractAnswer(completion, { targets: this.targets, boxed: this.opts.boxed }, (t, plain) => this.parse(t, plain), deadline);
     const details: Record<string, unknown> = { extracted: p.source ?? p.str, reference: g.source ?? g.str };
-    if (g.node && p.node && !this.opts.allowUnevaluated) {
+    // Only an answer text with \sum, \prod, \int or \lim can parse to one (the walk is skipped for the rest).
+    if (g.node && p.node && !this.opts.allowUnevaluated && (p.source === null || BINDER_TEXT.test(p.source))) {
       // An answer left as a sum, product, integral or limit the reference does not have restates the
       // problem (`\boxed{\int_0^1 x^2\,dx}` for "compute ∫₀¹x²dx"): evaluating it is the task, so it is 0.
       const gk = binderKinds(g.node);
