@@ -3,7 +3,8 @@
  * process, timed by this script from spawn to exit, rounds interleaved so that every variant sees the
  * same machine load:
  *  - baseline: `node -e ''` (Node's own start-up, which no CLI can beat);
- *  - bundle: `node bin/rewardkit.js …` as shipped (dist/cli-bundle, built by scripts/bundle-cli.mjs);
+ *  - bundle: the package's bin (`rewardkit …`: bin/rewardkit.cjs, or bin/rewardkit.js in checkouts older
+ *    than it) as shipped (dist/cli-bundle, built by scripts/bundle-cli.mjs);
  *  - modules: the same with REWARDKIT_NO_BUNDLE=1 (dist/cli/main.js and its ~270 compiled files: the
  *    start-up before the bundle);
  *  - with `--also DIR`, another built checkout's bin (e.g. the commit before a change).
@@ -43,6 +44,12 @@ function timed(args: string[], env: Record<string, string> = {}): { s: number; c
   return { s, cpu: user! + sys! };
 }
 
+/** The package's bin of a checkout: what `rewardkit` runs (bin/rewardkit.cjs; bin/rewardkit.js before it existed). */
+function binOf(dir: string): string {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+  return join(dir, pkg.bin.rewardkit!);
+}
+
 const commands: Record<string, string[]> = {
   score: ['score', '--spec', 'examples/gsm8k.yaml', '--in', input, '--out', output, '-q'],
   '--version': ['--version'],
@@ -55,11 +62,11 @@ interface Variant {
   env: Record<string, string>;
 }
 const variants: Variant[] = [
-  { name: 'bundle (dist/cli-bundle)', bin: join(root, 'bin', 'rewardkit.js'), env: {} },
-  { name: 'modules (REWARDKIT_NO_BUNDLE=1)', bin: join(root, 'bin', 'rewardkit.js'), env: { REWARDKIT_NO_BUNDLE: '1' } },
-  ...flag('--also').map((d) => ({ name: `${resolve(d)}`, bin: join(resolve(d), 'bin', 'rewardkit.js'), env: {} })),
+  { name: 'bundle (dist/cli-bundle)', bin: binOf(root), env: {} },
+  { name: 'modules (REWARDKIT_NO_BUNDLE=1)', bin: binOf(root), env: { REWARDKIT_NO_BUNDLE: '1' } },
+  ...flag('--also').map((d) => ({ name: `${resolve(d)}`, bin: binOf(resolve(d)), env: {} })),
 ];
-if (!existsSync(join(root, 'dist', 'cli-bundle', 'main.js'))) throw new Error('no dist/cli-bundle: run `npm run build` first');
+if (!existsSync(join(root, 'dist', 'cli-bundle', 'main.cjs'))) throw new Error('no dist/cli-bundle: run `npm run build` first');
 
 type Times = { s: number[]; cpu: number[] };
 const base: Times = { s: [], cpu: [] };

@@ -20,8 +20,8 @@
  * esbuild comes with tsx (a dependency). Without it, the build prints one line and bin/rewardkit.js
  * runs dist/cli/main.js (slower start-up, same behaviour).
  */
-import { readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -30,9 +30,11 @@ const out = join(root, 'dist', 'cli-bundle');
 const BUNDLED = new Set(['zod', 'yaml', 'commander', 're2js', 'fastest-levenshtein']);
 
 /**
- * zod's `z` namespace re-exports its ~50 locales (`z.locales`, half of zod's code), which no bundler
- * can drop while `z` is used as a namespace. rewardkit uses the default English messages only, so in
- * the bundle `z.locales` holds `en` alone. Specs and user modules are unaffected: a module's own
+ * zod in the bundle. rewardkit's modules import it as `import * as z from 'zod'` (never the `z`
+ * export object), so esbuild keeps only the zod functions they reach (`z.toJSONSchema`, the codecs,
+ * the ISO formats… stay out of `score`): 288 KB → 152 KB. zod's `locales` module still holds its ~50
+ * locales, and zod's core imports it whole; rewardkit uses the default English messages only, so in
+ * the bundle `locales` holds `en` alone. Specs and user modules are unaffected: a module's own
  * `import { z } from 'zod'` is the full package from node_modules.
  */
 const zodEnglishOnly = {
@@ -61,6 +63,18 @@ const lazyChildProcess = {
   },
 };
 
+/**
+ * `yaml` resolves for Node to its CommonJS build, which a bundler must include whole (the stringifier,
+ * the visitors, the CST tools); its ES build (the `default` export condition, the same code) lets
+ * esbuild keep what the CLI's parse and stringify calls reach: ~30 KB less for `score` to compile.
+ */
+const yamlEsm = {
+  name: 'yaml-esm',
+  setup(build) {
+    build.onResolve({ filter: /^yaml$/ }, () => ({ path: join(root, 'node_modules', 'yaml', 'browser', 'index.js') }));
+  },
+};
+
 let esbuild;
 try {
   esbuild = await import('esbuild');
@@ -71,7 +85,7 @@ try {
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {}), 'esbuild'].filter((d) => !BUNDLED.has(d));
 rmSync(out, { recursive: true, force: true });
-await esbuild.build({
+const built = await esbuild.build({
   entryPoints: { main: join(root, 'dist', 'cli', 'main.js') },
   outdir: out,
   bundle: true,
@@ -84,7 +98,47 @@ await esbuild.build({
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
-  plugins: [zodEnglishOnly, lazyChildProcess],
-  // The bundled CommonJS packages (commander) call require() for Node built-ins.
-  banner: { js: "import { createRequire as __rkCreateRequire } from 'node:module'; const require = __rkCreateRequire(import.meta.url);" },
+  plugins: [zodEnglishOnly, yamlEsm, lazyChildProcess],
+  write: false,
 });
+mkdirSync(out, { recursive: true });
+for (const file of built.outputFiles) {
+  const name = basename(file.path).replace(/\.js$/, '.cjs');
+  writeFileSync(join(out, name), await toCommonJs(file.text, name));
+}
+
+/**
+ * One ES chunk of the split bundle as a CommonJS file. Node runs a CommonJS program without its ES
+ * module loader: no loader to start, and each chunk is a synchronous `require` (one read) instead of an
+ * asynchronous fetch, resolve and link per import — ~20 ms of `rewardkit score`'s start-up on this
+ * machine. The chunks keep their ES semantics:
+ * - imports between chunks become `require` of the `.cjs` files, with live bindings (esbuild reads
+ *   each imported name at its use), and `import()` of a chunk a `require` in a promise, so the
+ *   commands and grader kinds stay lazy;
+ * - a default import of a CommonJS package is its `module.exports`, as Node's ES loader gives it
+ *   (esbuild's "node mode" of `__toESM`); `import()` of a package stays an `import()`;
+ * - `import.meta.url` is the chunk's file URL; the code is strict, as ES modules are.
+ * Anything else an ES module could do that CommonJS cannot (top-level `await`, another `import.meta`
+ * field) fails the build here instead of misbehaving at run time.
+ */
+async function toCommonJs(code, name) {
+  const r = await esbuild.transform(code, {
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    define: { 'import.meta.url': '__rkMetaUrl' },
+    minifyWhitespace: true,
+    minifySyntax: true,
+    logLevel: 'silent',
+  });
+  if (r.warnings.length > 0) throw new Error(`bundle-cli: ${name}: ${r.warnings.map((w) => w.text).join('; ')}`);
+  let js = r.code
+    .replace(/\bimport\("\.\/([\w-]+)\.js"\)/g, '__rkImport("./$1.cjs")')
+    .replace(/\brequire\("\.\/([\w-]+)\.js"\)/g, 'require("./$1.cjs")')
+    .replace(/__toESM\(require\(("[^".][^"]*")\)\)/g, '__toESM(require($1),1)');
+  if (/\bimport\.meta\b|\bimport\("\./.test(js)) throw new Error(`bundle-cli: ${name}: import.meta or a relative import() left after the CommonJS conversion`);
+  const helpers = [];
+  if (js.includes('__rkMetaUrl')) helpers.push('__rkMetaUrl=require("node:url").pathToFileURL(__filename).href');
+  if (js.includes('__rkImport')) helpers.push('__rkImport=(p)=>Promise.resolve().then(()=>require(p))');
+  return `"use strict";${helpers.length ? `var ${helpers.join(',')};` : ''}${js}`;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { ROOT, rewardkit } from './cli.js';
  * the server's pool worker) are found from it. Needs `npm run build` (a bare `tsc` leaves the bundle
  * stale, and bin/rewardkit.js then ignores it: this file says so and skips).
  */
-const bundle = join(ROOT, 'dist', 'cli-bundle', 'main.js');
+const bundle = join(ROOT, 'dist', 'cli-bundle', 'main.cjs');
 const compiled = join(ROOT, 'dist', 'cli', 'main.js');
 const fresh = existsSync(bundle) && existsSync(compiled) && statSync(bundle).mtimeMs >= statSync(compiled).mtimeMs;
 if (!fresh) console.warn('skipping the CLI bundle tests: dist/cli-bundle is missing or older than dist/cli (run `npm run build`)');
@@ -38,11 +38,13 @@ describe.skipIf(!fresh)('CLI bundle', { timeout: 180_000 }, () => {
   it('bin runs the bundle when it is fresh, and the compiled modules with REWARDKIT_NO_BUNDLE=1', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rk-bundle-hooks-'));
     try {
-      // A module resolve hook that lists every rewardkit file the CLI loads.
+      // Lists every rewardkit file the CLI loads: ES modules through a resolve hook, CommonJS files (the
+      // bundle) from require's cache at exit.
       writeFileSync(join(dir, 'hooks.mjs'), "export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.includes('/dist/')) process.stderr.write('loaded ' + r.url + '\\n'); return r; }\n");
       writeFileSync(join(dir, 'register.mjs'), "import { register } from 'node:module';\nregister(new URL('./hooks.mjs', import.meta.url));\n");
+      writeFileSync(join(dir, 'cjs.cjs'), "process.on('exit', () => { for (const f of Object.keys(require.cache)) if (f.includes('/dist/')) process.stderr.write('loaded ' + f + '\\n'); });\n");
       const loaded = (env: Record<string, string>) => {
-        const r = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), join(ROOT, 'bin', 'rewardkit.js'), 'spec', 'check', 'examples/gsm8k.yaml'], {
+        const r = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), '--require', join(dir, 'cjs.cjs'), join(ROOT, 'bin', 'rewardkit.cjs'), 'spec', 'check', 'examples/gsm8k.yaml'], {
           cwd: ROOT,
           encoding: 'utf8',
           env: { ...process.env, REWARDKIT_NO_BUNDLE: '', ...env },
@@ -67,6 +69,11 @@ describe.skipIf(!fresh)('CLI bundle', { timeout: 180_000 }, () => {
       const b = rewardkit(args, { env: modules });
       expect([a.code, a.stdout, a.stderr], args.join(' ')).toEqual([b.code, b.stdout, b.stderr]);
     }
+    // bin/rewardkit.js (the path earlier versions documented) runs the same bin.
+    const shim = spawnSync(process.execPath, [join(ROOT, 'bin', 'rewardkit.js'), 'spec', 'check', 'examples/gsm8k.yaml'], { cwd: ROOT, encoding: 'utf8' });
+    const real = rewardkit(['spec', 'check', 'examples/gsm8k.yaml']);
+    expect([shim.status, shim.stdout, shim.stderr]).toEqual([real.code, real.stdout, real.stderr]);
+    expect(real.code).toBe(0);
     expect(rewardkit(['--version']).stdout).toBe(`${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`);
   });
 });
@@ -95,5 +102,20 @@ describe('start-up: a command loads the grader kinds its spec names, no others',
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('start-up: zod stays tree-shakable in the bundle', () => {
+  it('no module imports zod\'s `z` object (`import * as z from \'zod\'` lets esbuild drop what the CLI does not reach)', () => {
+    const offenders: string[] = [];
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (p.endsWith('.ts') && /^import \{[^}]*\bz\b[^}]*\} from 'zod'/m.test(readFileSync(p, 'utf8'))) offenders.push(p.slice(ROOT.length + 1));
+      }
+    };
+    walk(join(ROOT, 'src'));
+    expect(offenders).toEqual([]);
   });
 });

@@ -11,11 +11,11 @@ export interface CliResult {
 }
 
 /**
- * Runs `rewardkit ARGS` through the real bin (bin/rewardkit.js → dist/, built by `npm test` before the
+ * Runs `rewardkit ARGS` through the real bin (bin/rewardkit.cjs, the package's bin → dist/, built by `npm test` before the
  * suite and by `npm ci`'s prepare) in a child process: real exit codes, stdout and stderr.
  */
 export function rewardkit(args: string[], opts: { input?: string; cwd?: string; env?: Record<string, string> } = {}): CliResult {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'rewardkit.js'), ...args], {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'rewardkit.cjs'), ...args], {
     cwd: opts.cwd ?? ROOT,
     input: opts.input,
     encoding: 'utf8',

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { toDouble } from '../shape/stats.js';
 import { grpoEstimator } from './grpo.js';
 import { assertFiniteOrNull } from '../shape/columns.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { moments } from '../shape/stats.js';
 import { Scratch, checkBatch, defineEstimator, groupCentres, groupStd, outputFor, zeroNullAdvantages } from './types.js';
 

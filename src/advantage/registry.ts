@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { dcpoEstimator } from './dcpo.js';
 import { drGrpoEstimator } from './dr_grpo.js';
 import { gdpoEstimator } from './gdpo.js';

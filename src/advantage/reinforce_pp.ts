@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { checkBatch, defineEstimator, outputFor, zeroNullAdvantages } from './types.js';
 import { whiten } from './whiten.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Scratch, checkBatch, defineEstimator, groupCentred, zeroNullAdvantages } from './types.js';
 import { whiten } from './whiten.js';
 

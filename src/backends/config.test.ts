@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SpecError } from '../spec/errors.js';
 import { backendConfigSchema, backendsSectionSchema, buildBackends, ggufBackendSchema, openaiConfigSchema } from './config.js';
 import { startFakeOpenAIServer, type FakeServer } from './testing/openai_server.js';

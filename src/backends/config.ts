@@ -15,7 +15,7 @@
  */
 import { resolve } from 'node:path';
 import { homedir } from 'node:os';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SpecError, zodIssues } from '../spec/errors.js';
 import { defaultCachePath, openCache, type ResponseCache } from './cache.js';
 import { openRedisCache } from './redis_cache.js';

@@ -15,7 +15,7 @@
 import { statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type * as NodeLlamaCpp from 'node-llama-cpp';
 import type {
   ChatHistoryItem,

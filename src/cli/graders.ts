@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { renderTable } from './table.js';
 import { SpecError } from '../spec/errors.js';
 import type { GraderKind } from '../graders/types.js';

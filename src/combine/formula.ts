@@ -6,7 +6,7 @@ function parse(expr: string): unknown {
   mathjsParse ??= (createRequire(import.meta.url)('mathjs') as { parse: (e: string) => unknown }).parse;
   return mathjsParse(expr);
 }
-import { z } from 'zod';
+import * as z from 'zod';
 import { ParamError } from '../graders/types.js';
 import { defineCombiner, type CombineContext } from './types.js';
 import { knownComponents } from './terms.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ParamError } from '../graders/types.js';
 import { buildCombiner, combineSchema, combiners } from './registry.js';
 import { contextOf } from './harness.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ParamError } from '../graders/types.js';
 import { onNullSchema, type Combiner, type CombineContext, type CombinerKind, type OnNull } from './types.js';
 import { weightedSumCombiner } from './weighted_sum.js';

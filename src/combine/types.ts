@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * How a combiner treats `null` components (a grader could not judge: no usable reference, a backend

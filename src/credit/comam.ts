@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { checkStepBatch, defineCredit, groupEstimator, groupEstimatorParam, newOutput, signalOf, voidRollout } from './types.js';
 
 /** Average ranks (1-based; ties share the mean of their ranks) of `x`. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { baseStepRewards, checkStepBatch, defineCredit, discountedReturns, newOutput, outcomeParam, whitenSteps } from './types.js';
 
 /**

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { checkStepBatch, defineCredit, missingStepValue, newOutput, signalOf, voidRollout } from './types.js';
 
 /**

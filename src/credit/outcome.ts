@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { broadcastGroupAdvantage, checkStepBatch, defineCredit, groupEstimator, groupEstimatorParam, newOutput } from './types.js';
 
 /**

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { StepwiseCentring } from './centring.js';
 import { baseStepRewards, checkStepBatch, defineCredit, newOutput, outcomeParam } from './types.js';
 

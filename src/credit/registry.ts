@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { clarifyCredit } from './clarify.js';
 import { comamCredit } from './comam.js';
 import { denseTurnCredit } from './dense_turn.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { grpoEstimator } from '../advantage/grpo.js';
 import { rlooEstimator } from '../advantage/rloo.js';
 import type { Estimator } from '../advantage/types.js';

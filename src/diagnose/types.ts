@@ -1,5 +1,5 @@
 import type { StepCreditTally, StepDiagnostics } from '../credit/diagnostics.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ReasonCount, ReasonCounts } from './reasons.js';
 
 /** One batch as the diagnostics see it (columnar; NaN = null everywhere). */

@@ -58,7 +58,7 @@
  * answerRegion('<think>cut off', region)
  * // → {missing: true, region: 'auto', reason: 'the completion ends inside an unclosed <think> block'}
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { createRequire } from 'node:module';
 import type { RE2JS } from 're2js';
 import { ParamError } from './types.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ParamError, defineGrader } from './types.js';
 import { normalizeSchema, normalizeText, referenceTexts } from './normalize.js';
 import { NgramTrie, chars, removeWhitespace, rstripWhitespace, splitWhitespace, tokenize13a } from './tokens.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Sample } from '../rollout/types.js';
 import { defineGrader, type GradeOutput } from './types.js';
 import { normalizeSchema, normalizeText } from './normalize.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineGrader } from './types.js';
 import { continuationLogprobs, resolveBackend } from './model_calls.js';
 

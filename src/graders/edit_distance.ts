@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { distance } from 'fastest-levenshtein';
 import { defineGrader } from './types.js';
 import { normalizeSchema, normalizeText, referenceTexts } from './normalize.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { functionBackend, resolverOf } from '../backends/fake.js';
 import type { Backend } from '../backends/types.js';
 import type { Grader, GraderKind } from './types.js';

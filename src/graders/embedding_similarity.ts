@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RE2JS, RE2JSException } from 're2js';
 import { ParamError, defineGrader } from './types.js';
 import { referenceTexts } from './normalize.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ParamError, defineGrader, type GradeOutput, type Grader, type GraderContext, type GraderKind, type RolloutGrader } from './types.js';
 
 /** A rollout grader built from an entry, with its kind's name. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { byGroup } from './by_group.js';
 import { extname, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Sample } from '../rollout/types.js';
 import { ParamError, defineGrader, type GradeOutput } from './types.js';
 import { nuclearNorm, traceSqrtProduct } from './linalg.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Rollout } from '../rollout/types.js';
 import { toSample } from '../rollout/sample.js';
 import { buildInnerGrader, entrySchema } from './first_judged.js';

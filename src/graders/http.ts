@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { manage } from '../backends/managed.js';
 import { BackendError, type Transport } from '../backends/types.js';
 import { MicroBatcher } from './model_calls.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { z } from 'zod';
+import * as z from 'zod';
 import { jsonGrader } from './json.js';
 import { buildGrader, gradeAll, scoreOne } from './harness.js';
 import { ParamError, type Grader } from './types.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineGrader, ParamError } from './types.js';
 import { loadTokenizer, tokenLength, type TokenCounter } from '../tokenize/count.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { z } from 'zod';
+import * as z from 'zod';
 import { functionBackend, resolverOf } from '../backends/fake.js';
 import type { Backend, LogprobRequest } from '../backends/types.js';
 import { compileSpec } from '../spec/compile.js';

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ParamError, defineGrader } from './types.js';
 import { ModelFileError, readModelFile, scoreText } from '../rm/train.js';
 import { sigmoid } from '../evaluate/stats.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Backend, BackendOp, RewardInput } from '../backends/types.js';
 import { ParamError, type GraderContext } from './types.js';
 

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { extname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Sample } from '../rollout/types.js';
 import { SpecError, zodIssues } from '../spec/errors.js';
 import { defineGrader, ParamError, type Grader, type GraderContext, type GraderKind, type GradeOutput } from './types.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineGrader } from './types.js';
 import { normalizeSchema, normalizeText } from './normalize.js';
 import { nltkTokenizerParam, nltkTokens, referenceTokenLists } from './nltk_tokens.js';

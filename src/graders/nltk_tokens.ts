@@ -37,7 +37,7 @@
  *
  * Every function here is linear in its input (no backtracking pattern on attacker-controlled runs).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { normalizeText, referenceTexts, type NormalizeOptions } from './normalize.js';
 
 /** Python's `str.isspace()` for one UTF-16 code unit (every whitespace character is one unit). */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineGrader } from './types.js';
 import { extractAnswer, parseReferenceNumber, type FoundNumber } from './number_extract.js';
 import { answerParam, answerRegion, resolveAnswerRegion } from './answer.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineGrader, type Graded } from './types.js';
 
 /** Pair weights and penalties of one comparison, for details and tests. */

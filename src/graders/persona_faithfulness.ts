@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Backend } from '../backends/types.js';
 import type { Sample } from '../rollout/types.js';
 import { defineGrader, ParamError } from './types.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parse as parseYaml } from 'yaml';
 import type { Sample } from '../rollout/types.js';
 import { defineGrader, ParamError } from './types.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RE2JS, RE2JSException } from 're2js';
 import { defineGrader, ParamError } from './types.js';
 import { normalizeSchema, normalizeText, referenceTexts } from './normalize.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RewardInput } from '../backends/types.js';
 import type { ChatMessage } from '../rollout/types.js';
 import { ParamError, defineGrader } from './types.js';

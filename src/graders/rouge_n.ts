@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineGrader } from './types.js';
 import { normalizeSchema, normalizeText, referenceTexts } from './normalize.js';
 import { rougeScoreTokens, unicodeWordTokens } from './tokens.js';

@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, posix, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Sample } from '../rollout/types.js';
 import { ParamError, defineGrader } from './types.js';
 import { detectTamper, type TamperConfig } from './tamper_detect.js';

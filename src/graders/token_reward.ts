@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Backend } from '../backends/types.js';
 import { defineGrader, ParamError } from './types.js';
 import { resolveBackend } from './model_calls.js';

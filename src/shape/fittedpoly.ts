@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { fittedPoly } from './math.js';
 import { maxRefsParam, meanOverRefs, refsParams } from './refs.js';
 import { defineShaper, mapRewards } from './types.js';

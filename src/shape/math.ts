@@ -83,13 +83,18 @@ function lowerQuantile(q: number): number {
  * The fit is solved exactly here (normal equations in t = x/5); PAR's scipy `curve_fit` stops at
  * its tolerance, so its coefficients differ from these by up to ~1e-6 (values by < 1e-6).
  */
-export const FITTED_POLY_COEFFS: Float64Array = fitSigmoidPoly();
+export function fittedPolyCoeffs(): Float64Array {
+  return (fittedCoeffs ??= fitSigmoidPoly());
+}
+/** Solved on first use, not when the module loads (every `score` start-up loads this module). */
+let fittedCoeffs: Float64Array | undefined;
 
+/** PAR's `fittedpoly`(x): {@link fittedPolyCoeffs} evaluated at x/5, 0 for x ≤ −5, 1 for x ≥ 5. */
 export function fittedPoly(x: number): number {
   if (x <= -5) return 0;
   if (x >= 5) return 1;
   const t = x / 5;
-  const c = FITTED_POLY_COEFFS;
+  const c = fittedPolyCoeffs();
   return ((((c[5] * t + c[4]) * t + c[3]) * t + c[2]) * t + c[1]) * t + c[0];
 }
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidValueError } from './columns.js';
 import type { Step } from '../rollout/types.js';
 import { defineShaper } from './types.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidValueError } from './columns.js';
 import type { ShapeBatch } from './types.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ParamError } from '../graders/types.js';
 import { centeredShaper } from './centered.js';
 import { ceilingShaper } from './ceiling.js';

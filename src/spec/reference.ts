@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { graderKinds } from '../graders/registry.js';
 import { combiners } from '../combine/registry.js';
 import { shapers } from '../shape/registry.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { graderKinds } from '../graders/registry.js';
 import { componentSchemaOf, specSchemaOf } from './schema_of.js';
 import { backendsSectionSchema } from '../backends/config.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { GraderKind } from '../graders/types.js';
 import { combineSchema } from '../combine/registry.js';
 import { shapeSchema } from '../shape/registry.js';

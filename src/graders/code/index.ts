@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineGrader } from '../types.js';
 import { answerParam, answerRegion, regionDetails, resolveAnswerRegion } from '../answer.js';
 import { outputsMatch } from './compare.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Backend } from '../../backends/types.js';
 import type { CallOptions } from './ask.js';
 

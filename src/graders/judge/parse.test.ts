@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { answerFormat, JudgeParseError, parseAnswer } from './parse.js';
 
 const score5 = answerFormat('scale_score', z.strictObject({ score: z.number().int().min(1).max(5) }), 'Reply with only {"score": s}.');

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The judge's answer could not be used: not JSON, extra text, a missing item, a value out of range … */
 export class JudgeParseError extends Error {

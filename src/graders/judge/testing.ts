@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { functionBackend, resolverOf } from '../../backends/fake.js';
 import type { Backend, ChatRequest, ChatResponse } from '../../backends/types.js';
 import type { Grader } from '../types.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { referenceTexts } from '../normalize.js';
 import { defineGrader, ParamError } from '../types.js';
 import { answerParam, answerRegion, resolveAnswerRegion } from '../answer.js';

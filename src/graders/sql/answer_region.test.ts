@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { sharedData } from '../../../test/shared-data.js';
 import { resolverOf } from '../../backends/fake.js';
 import { startFakeOpenAIServer, type FakeServer } from '../../backends/testing/openai_server.js';

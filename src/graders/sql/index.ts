@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineGrader, ParamError, type Graded } from '../types.js';
 import { resultsMatch, type CompareOptions } from './compare.js';
 import { sharedExecutor, type ExecResult } from './executor.js';

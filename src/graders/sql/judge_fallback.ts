@@ -14,7 +14,7 @@
  * re-asks, or a backend failure, is a grader failure: it throws (the component gets an error and a null
  * score), it is never turned into a score (the paper's code scores it 0; see the null rule in types.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Backend, ChatMessage } from '../../backends/types.js';
 import { askJudge } from '../judge/ask.js';
 import { fenceBlock, fenceNotice, fenceTag } from '../judge/fence.js';

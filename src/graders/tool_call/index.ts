@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineGrader, ParamError, type Graded } from '../types.js';
 import { answerRegion, resolveAnswerRegion, wholeByDefaultAnswerParam, WHOLE_REGION } from '../answer.js';
 import { checkCalls } from './bfcl.js';

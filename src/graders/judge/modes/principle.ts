@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Sample } from '../../../rollout/types.js';
 import { ParamError, type GradeOutput, type GroupGrader } from '../../types.js';
 import { askJudge } from '../ask.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ParamError, type RolloutGrader } from '../../types.js';
 import { askJudge } from '../ask.js';
 import { answerFormat, type AnswerFormat } from '../parse.js';
