@@ -138,8 +138,8 @@ describe('deploy/compose.yaml', () => {
     const df = readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8');
     expect(df).toMatch(/^WORKDIR \/app$/m);
     expect(df).toMatch(/^COPY \. \.$/m);
-    expect(df).toMatch(/^ENTRYPOINT \["node", "\/app\/bin\/rewardkit\.js"\]$/m);
-    expect(existsSync(join(ROOT, 'bin/rewardkit.js'))).toBe(true);
+    expect(df).toMatch(/^ENTRYPOINT \["node", "\/app\/bin\/rewardkit\.cjs"\]$/m);
+    expect(existsSync(join(ROOT, 'bin/rewardkit.cjs'))).toBe(true);
   });
 });
 
