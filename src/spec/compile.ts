@@ -5,6 +5,7 @@ import { preloadModules } from '../graders/module.js';
 import { compileSpecWith, type CompiledSpec } from './compile_core.js';
 import { buildBackends } from '../backends/config.js';
 import { buildCredit, signalParams } from '../credit/registry.js';
+import { buildShapers } from '../shape/registry.js';
 
 export type { CompiledSpec, SpecParts, StepComponents } from './compile_core.js';
 export { compileSpecFileAsync } from './load_async.js';
@@ -15,7 +16,7 @@ export { compileSpecFileAsync } from './load_async.js';
  * {@link SpecError} with their path, all at once.
  */
 export function compileSpec(spec: Spec, opts: { source?: string; specDir?: string } = {}): CompiledSpec {
-  return compileSpecWith(spec, opts, { kind: graderKind, buildBackends, credit: { buildCredit, signalParams } });
+  return compileSpecWith(spec, opts, { kind: graderKind, buildBackends, buildShapers, credit: { buildCredit, signalParams } });
 }
 
 /**

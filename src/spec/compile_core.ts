@@ -1,7 +1,7 @@
 import { ParamError, type Grader, type GraderKind } from '../graders/types.js';
 import { buildCombiner } from '../combine/registry.js';
 import type { Combiner } from '../combine/types.js';
-import { buildShapers } from '../shape/registry.js';
+import type { buildShapers } from '../shape/registry.js';
 import { buildEstimator } from '../advantage/registry.js';
 import type { Estimator } from '../advantage/types.js';
 import type { buildCredit, signalParams } from '../credit/registry.js';
@@ -57,14 +57,15 @@ function allAt(path: string, e: unknown): SpecIssue[] {
 }
 
 /**
- * What {@link compileSpecWith} builds a spec from, besides the always-loaded combiners, shapers and
- * estimators: the grader kinds, and the builders of the sections whose modules are heavy to import
- * (needed only when the spec has the section). compile.ts passes the full registry and both builders;
- * load_async.ts the kinds the spec names and the builders of the sections it has.
+ * What {@link compileSpecWith} builds a spec from, besides the always-loaded combiners and
+ * estimators: the grader kinds, and the builders of the sections needed only when the spec has them
+ * (model backends, shapers, credit methods: modules heavy to import). compile.ts passes the full
+ * registry and every builder; load_async.ts the kinds the spec names and the builders of the sections it has.
  */
 export interface SpecParts {
   kind(name: string): GraderKind | undefined;
   buildBackends?: typeof buildBackends;
+  buildShapers?: typeof buildShapers;
   credit?: { buildCredit: typeof buildCredit; signalParams: typeof signalParams };
 }
 
@@ -131,7 +132,7 @@ export function compileSpecWith(spec: Spec, opts: { source?: string; specDir?: s
   let shapers: CompiledSpec['shapers'] = null;
   if (spec.shape && spec.shape.length > 0) {
     try {
-      shapers = buildShapers(spec.shape);
+      shapers = need(parts.buildShapers, 'shape')(spec.shape);
     } catch (e) {
       issues.push(at('shape', e));
     }

@@ -83,6 +83,23 @@ describe('loadSpecFileAsync / compileSpecFileAsync', () => {
       expect(a, f).toEqual(b);
     }
   });
+  it('a spec with `shape:` loads the shapers (the section is loaded only when present) as the synchronous loader does', async () => {
+    writeFileSync(join(dir, 'shape.yaml'), 'components:\n  - {name: n, grader: numeric}\nshape:\n  - {type: clip}\n  - {type: sigmoid}\n');
+    writeFileSync(join(dir, 'bad-shape.yaml'), 'components:\n  - {name: n, grader: numeric}\nshape:\n  - {type: par, k: -1}\n');
+    writeFileSync(join(dir, 'no-shape.yaml'), 'components:\n  - {name: n, grader: numeric}\n');
+    for (const f of ['shape.yaml', 'bad-shape.yaml', 'no-shape.yaml'].map((f) => join(dir, f))) {
+      const a = await verdict(async () => { const c = await compileSpecFileAsync(f); await c.close(); return [c.spec, c.shapers === null]; });
+      const b = await verdict(async () => { const c = compileSpecFile(f); await c.close(); return [c.spec, c.shapers === null]; });
+      expect(a, f).toEqual(b);
+    }
+    const c = await compileSpecFileAsync(join(dir, 'shape.yaml'));
+    expect(c.shapers).not.toBeNull();
+    const rewards = Float64Array.from([0, 0, 0, 10]);
+    c.shapers!.apply({ rewards, groupOf: new Int32Array(4), groupCount: 1, lengths: new Float64Array(4), samples: [0, 1, 2, 3].map((i) => ({ id: String(i), prompt: '', completion: '' })) } as never);
+    expect(Array.from(rewards).every((r) => r > 0 && r < 1)).toBe(true); // clipped, then squashed by σ
+    await c.close();
+  });
+
   it('reports file, YAML and param errors as the synchronous loader does', async () => {
     writeFileSync(join(dir, 'yaml.yaml'), 'name: a\nname: b\ncomponents: []\n');
     writeFileSync(join(dir, 'param.yaml'), "components:\n  - {name: r, grader: regex, pattern: '('}\n");

@@ -21,7 +21,7 @@ export interface LoadedSpecKinds extends LoadedSpec {
   kinds: ReadonlyMap<string, GraderKind>;
 }
 
-type Schema = ReturnType<typeof specSchemaOf<z.ZodType, z.ZodType>>;
+type Schema = ReturnType<typeof specSchemaOf<z.ZodType, z.ZodType, z.ZodType>>;
 
 /** Schemas already built, by the sorted list of kinds they accept and the optional sections they have. */
 const schemas = new Map<string, Schema>();
@@ -31,18 +31,20 @@ function has(raw: object, key: string): boolean {
   return Object.hasOwn(raw, key) && (raw as Record<string, unknown>)[key] !== undefined;
 }
 
-/** The spec schema for these kinds, with the backends and credit sections only when the spec has them. */
+/** The spec schema for these kinds, with the backends, shape and credit sections only when the spec has them. */
 async function schemaFor(kinds: ReadonlyMap<string, GraderKind>, raw: object): Promise<Schema> {
   const withBackends = has(raw, 'backends');
   const withCredit = has(raw, 'credit');
-  const key = `${[...kinds.keys()].sort().join(',')}|${withBackends}|${withCredit}`;
+  const withShape = has(raw, 'shape');
+  const key = `${[...kinds.keys()].sort().join(',')}|${withBackends}|${withCredit}|${withShape}`;
   let s = schemas.get(key);
   if (!s) {
-    const [backends, credit] = await Promise.all([
+    const [backends, credit, shape] = await Promise.all([
       withBackends ? import('../backends/config.js').then((m) => m.backendsSectionSchema) : ABSENT,
       withCredit ? import('../credit/registry.js').then((m) => m.creditSchema) : ABSENT,
+      withShape ? import('../shape/registry.js').then((m) => m.shapeSchema) : ABSENT,
     ]);
-    schemas.set(key, (s = specSchemaOf([...kinds.values()], { backends, credit })));
+    schemas.set(key, (s = specSchemaOf([...kinds.values()], { backends, credit, shape })));
   }
   return s;
 }
@@ -82,12 +84,13 @@ export async function loadSpecFileAsync(path: string): Promise<LoadedSpecKinds> 
  */
 export async function compileLoadedSpec(loaded: LoadedSpecKinds, source: string): Promise<CompiledSpec> {
   const { spec, kinds, dir } = loaded;
-  const [buildBackends, credit] = await Promise.all([
+  const [buildBackends, credit, buildShapers] = await Promise.all([
     spec.backends ? import('../backends/config.js').then((m) => m.buildBackends) : undefined,
     spec.credit ? import('../credit/registry.js') : undefined,
+    spec.shape ? import('../shape/registry.js').then((m) => m.buildShapers) : undefined,
     kinds.has('module') ? import('../graders/module.js').then((m) => m.preloadModules(spec, dir)) : undefined,
   ]);
-  const parts: SpecParts = { kind: (k) => kinds.get(k), buildBackends, credit };
+  const parts: SpecParts = { kind: (k) => kinds.get(k), buildBackends, buildShapers, credit };
   return compileSpecWith(spec, { source, specDir: dir }, parts);
 }
 

@@ -3,6 +3,7 @@ import { graderKinds } from '../graders/registry.js';
 import { componentSchemaOf, specSchemaOf } from './schema_of.js';
 import { backendsSectionSchema } from '../backends/config.js';
 import { creditSchema } from '../credit/registry.js';
+import { shapeSchema } from '../shape/registry.js';
 
 export { componentBase, componentNameSchema } from './schema_of.js';
 
@@ -10,7 +11,7 @@ export { componentBase, componentNameSchema } from './schema_of.js';
 export const componentSchema = componentSchemaOf(graderKinds);
 
 /** The whole spec (every grader kind; see schema_of.ts for how it is assembled). */
-export const specSchema = specSchemaOf(graderKinds, { backends: backendsSectionSchema, credit: creditSchema });
+export const specSchema = specSchemaOf(graderKinds, { backends: backendsSectionSchema, credit: creditSchema, shape: shapeSchema });
 
 export type SpecInput = z.input<typeof specSchema>;
 export type Spec = z.output<typeof specSchema>;

@@ -1,7 +1,6 @@
 import * as z from 'zod';
 import type { GraderKind } from '../graders/types.js';
 import { combineSchema } from '../combine/registry.js';
-import { shapeSchema } from '../shape/registry.js';
 import { advantageSchema } from '../advantage/registry.js';
 import { diagnoseOptionsSchema } from '../diagnose/index.js';
 import { answerRegionSchema } from '../graders/answer.js';
@@ -49,19 +48,21 @@ export function componentSchemaOf(kinds: readonly GraderKind[]) {
 
 /**
  * The schemas of the sections a spec may leave out whose modules are heavy to import (model backends,
- * credit methods): schema.ts passes the real ones; the CLI's loader passes the real one for a section
- * the spec has and {@link ABSENT} for one it has not.
+ * shapers, credit methods): schema.ts passes the real ones; the CLI's loader passes the real one for a
+ * section the spec has and {@link ABSENT} for one it has not.
  */
-export interface SpecSections<B extends z.ZodType, C extends z.ZodType> {
+export interface SpecSections<B extends z.ZodType, C extends z.ZodType, S extends z.ZodType = z.ZodType> {
   backends: B;
   credit: C;
+  /** `shape:` (shape/registry.ts `shapeSchema`). */
+  shape: S;
 }
 
 /** Stands for a section the spec does not have (any value would be an error; none is given). */
 export const ABSENT = z.never();
 
 /** The whole spec, its components restricted to these grader kinds. */
-export function specSchemaOf<B extends z.ZodType, C extends z.ZodType>(kinds: readonly GraderKind[], sections: SpecSections<B, C>) {
+export function specSchemaOf<B extends z.ZodType, C extends z.ZodType, S extends z.ZodType>(kinds: readonly GraderKind[], sections: SpecSections<B, C, S>) {
   return z
     .strictObject({
       name: z.string().min(1).default('reward').describe('Name of the reward (shown in reports and used for routing in the server).'),
@@ -76,7 +77,7 @@ export function specSchemaOf<B extends z.ZodType, C extends z.ZodType>(kinds: re
         ),
       components: z.array(componentSchemaOf(kinds)).min(1, 'needs at least one component').describe('The graders, each producing one named component per rollout.'),
       combine: combineSchema.optional().describe('How the components become one reward (default: weighted_sum).'),
-      shape: shapeSchema.optional().describe('Shapers applied to the reward in order, before the estimator.'),
+      shape: sections.shape.optional().describe('Shapers applied to the reward in order, before the estimator.'),
       advantage: advantageSchema.optional().describe('Estimator turning rewards into advantages; omitted = no `advantage` in the output.'),
       credit: sections.credit
         .optional()
