@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { specSchema, type Spec } from './schema.js';
 import { SpecError, zodIssues } from './errors.js';
-import { checkTopLevel, graderIssues, parseSpecYaml, readSpecFile, type LoadedSpec } from './read.js';
+import { checkTopLevel, graderIssues, parseSpecYaml, readSpecFile, SPEC_PARSE, type LoadedSpec } from './read.js';
 
 export type { LoadedSpec } from './read.js';
 
@@ -19,11 +19,11 @@ export function parseSpec(raw: unknown, source = 'spec'): Spec {
   if (pre.length > 0) {
     // Report the grader problems, plus any other issues outside the broken components.
     const bad = new Set(pre.map((p) => p.path.match(/^components\[(\d+)\]/)?.[1]));
-    const res = specSchema.safeParse(raw);
+    const res = specSchema.safeParse(raw, SPEC_PARSE);
     const rest = res.success ? [] : zodIssues(res.error).filter((i) => !bad.has(i.path.match(/^components\[(\d+)\]/)?.[1]));
     throw new SpecError(source, [...pre, ...rest]);
   }
-  const res = specSchema.safeParse(raw);
+  const res = specSchema.safeParse(raw, SPEC_PARSE);
   if (!res.success) throw new SpecError(source, zodIssues(res.error));
   return res.data;
 }

@@ -2,7 +2,7 @@ import { dirname } from 'node:path';
 import type { z } from 'zod';
 import { loadGraderKinds } from '../graders/kinds.js';
 import type { GraderKind } from '../graders/types.js';
-import { checkTopLevel, graderIssues, parseSpecYaml, readSpecFile, type LoadedSpec } from './read.js';
+import { checkTopLevel, graderIssues, parseSpecYaml, readSpecFile, SPEC_PARSE, type LoadedSpec } from './read.js';
 import { ABSENT, specSchemaOf } from './schema_of.js';
 import type { Spec } from './schema.js';
 import { compileSpecWith, type CompiledSpec, type SpecParts } from './compile_core.js';
@@ -66,7 +66,7 @@ export async function parseSpecAsync(raw: unknown, source = 'spec'): Promise<{ s
   // loader reports them (with every other issue of the spec).
   if (!Array.isArray(comps) || comps.length === 0 || graderIssues(raw).length > 0) return fullParse(raw, source);
   const kinds = await loadGraderKinds(comps.map((c) => (c as { grader: string }).grader));
-  const res = (await schemaFor(kinds, raw as object)).safeParse(raw);
+  const res = (await schemaFor(kinds, raw as object)).safeParse(raw, SPEC_PARSE);
   if (!res.success) return fullParse(raw, source);
   return { spec: res.data as Spec, kinds };
 }

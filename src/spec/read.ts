@@ -13,6 +13,14 @@ import type { Spec } from './schema.js';
  */
 
 /** A spec loaded from a file, with the folder its relative paths resolve against. */
+/**
+ * zod's parse options for a spec: `jitless`, because a spec is parsed once per process, and zod's
+ * generated fast path for object schemas (source text compiled by `new Function` for each object
+ * schema on its first parse) costs more to build than it saves on one parse (~200 page faults of
+ * `rewardkit score`'s start-up). Same result and issues either way.
+ */
+export const SPEC_PARSE = { jitless: true } as const;
+
 export interface LoadedSpec {
   spec: Spec;
   path: string;
