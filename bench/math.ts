@@ -9,7 +9,10 @@
  *    answer (another problem's); answer-text cache off, so every completion is parsed cold;
  *  - the same with the answer-text cache on (GRPO groups repeat answers);
  *  - whole MATH-500 solutions against their answer and against a different answer;
- *  - whole GSM8K solutions (`#### n`) against their number.
+ *  - whole GSM8K solutions (`#### n`) against their number;
+ *  - GSM8K answers alone, as the `<answer>…</answer>` region of an R1-style completion holds them: each
+ *    of the first 500 GSM8K numbers as written, with thousands separators (`1,000`), with a dollar sign
+ *    (`$18`), with a trailing `.0`, in a sentence (`The answer is 72.`), and a wrong number (n + 1).
  * Baseline: compute-engine alone (`ce.parse(a).isEqual(ce.parse(b))`) on the answer variants, when
  * @cortex-js/compute-engine is installed (no longer a dependency: `npm i --no-save @cortex-js/compute-engine`,
  * which needs Node ≥ 22.3); otherwise that row is skipped.
@@ -84,6 +87,18 @@ const solutions: Pair[] = math500.flatMap((r, i) => [
 ]);
 const gsm: Pair[] = gsm8k.slice(0, 500).map((r) => ({ gold: r.answer.split('####').pop()!.trim(), completion: r.answer, want: 1 as const }));
 
+const plainAnswers: Pair[] = gsm.flatMap(({ gold }) => {
+  const n = Number(gold.replace(/,/g, ''));
+  return [
+    { gold, completion: gold, want: 1 as const },
+    { gold, completion: n.toLocaleString('en-US'), want: 1 as const },
+    { gold, completion: `\$${gold}`, want: 1 as const },
+    { gold, completion: `${n}.0`, want: 1 as const },
+    { gold, completion: `The answer is ${gold}.`, want: 1 as const },
+    { gold, completion: String(n + 1), want: 0 as const },
+  ];
+});
+
 interface Row {
   name: string;
   pairs: Pair[];
@@ -94,6 +109,7 @@ const rows: Row[] = [
   { name: 'answer variants (answer cache on)', pairs: variants, answerCache: true },
   { name: 'whole MATH-500 solutions', pairs: solutions, answerCache: false },
   { name: 'whole GSM8K solutions (#### n)', pairs: gsm, answerCache: false },
+  { name: 'GSM8K answers alone (72, 1,000, $18, 72.0, a sentence, a wrong number)', pairs: plainAnswers, answerCache: false },
 ];
 
 function median(xs: number[]): number {

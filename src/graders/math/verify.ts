@@ -70,17 +70,25 @@ const UNEVALUATED: Record<'sum' | 'prod' | 'int' | 'lim', string> = { sum: 'sum'
 
 const DELIMITED = /(?<!\\)\$|\\\(|\\\[|\\boxed|\\fbox/;
 
+const WORD = /[a-zA-Z]{3,}/;
+
 /** True for prose: a word of three or more letters once LaTeX commands and their names are removed. */
 function wordy(text: string): boolean {
-  return /[a-zA-Z]{3,}/.test(text.replace(/\\(?:begin|end|text[a-z]*|math[a-z]*|operatorname|mbox)\s*\{[^{}]*\}|\\[a-zA-Z]+/g, ' '));
+  // Every removed form starts with a backslash: without one the text is tested as it is (no copy).
+  if (!text.includes('\\')) return WORD.test(text);
+  return WORD.test(text.replace(/\\(?:begin|end|text[a-z]*|math[a-z]*|operatorname|mbox)\s*\{[^{}]*\}|\\[a-zA-Z]+/g, ' '));
 }
 
 /** Characters outside ASCII that answers use; any other (CJK, accented prose …) means text, not LaTeX. */
 const FOREIGN = /[^\x00-\x7F·×÷−–±∓≈≤≥≠πθαβγδελμσφωΔ∞√°∪∩∈∉∅′∗⁄∖≡ℝℤℕℚℂ²³¹…⋯]/;
 
-/** A short answer written directly (no `$…$`, no `\boxed`, no prose): read it whole. */
-function isBareAnswer(text: string): boolean {
-  return text.length <= 400 && !DELIMITED.test(text) && !wordy(text) && !FOREIGN.test(text);
+/** A short answer written directly (no `$…$`, no `\boxed`, no prose): read it whole (exported for tests). */
+export function isBareAnswer(text: string): boolean {
+  if (text.length > 400) return false;
+  // Without a backslash, DELIMITED can only be a `$` and wordy() needs no copy: the cheap tests first
+  // (a word usually ends the scan early in prose, where DELIMITED would read the whole text).
+  if (!text.includes('\\')) return !WORD.test(text) && !text.includes('$') && !FOREIGN.test(text);
+  return !DELIMITED.test(text) && !wordy(text) && !FOREIGN.test(text);
 }
 
 /** Verifies completions against references with fixed options, caching parsed references. */
