@@ -229,7 +229,7 @@ export class MathVerifier {
       // problem (`\boxed{\int_0^1 x^2\,dx}` for "compute ∫₀¹x²dx"): evaluating it is the task, so it is 0.
       const gk = binderKinds(g.node);
       const left = [...binderKinds(p.node)].filter((k) => !gk.has(k));
-      if (left.length > 0) return { score: 0, details: { ...details, reason: `answer is an unevaluated ${UNEVALUATED[left[0]!]} (restates the problem; allow_unevaluated: true accepts it)` } };
+      if (left.length > 0) return { score: 0, details: Object.assign({}, details, { reason: `answer is an unevaluated ${UNEVALUATED[left[0]!]} (restates the problem; allow_unevaluated: true accepts it)` }) };
     }
     if (g.node && p.node) {
       const o: CompareOptions = {
@@ -245,14 +245,14 @@ export class MathVerifier {
       for (let i = 0; i < 2; i++)
         for (let j = 0; j < 2; j++) {
           if ((i === 0 && j === 0) || !gs[i] || !ps[j]) continue;
-          if (verifyNodes(gs[i]!, ps[j]!, o)) return { score: 1, details: { ...details, via: 'comma reading' } };
+          if (verifyNodes(gs[i]!, ps[j]!, o)) return { score: 1, details: Object.assign({}, details, { via: 'comma reading' }) };
         }
     }
-    if (g.str && p.str && g.str.trim() !== '' && g.str.trim() === p.str.trim()) return { score: 1, details: { ...details, via: 'text' } };
-    if (!g.node) return { score: null, details: { ...details, reason: 'reference did not parse' } };
-    if (!p.node) return this.failure({ ...details, reason: p.reason ?? 'answer did not parse' });
+    if (g.str && p.str && g.str.trim() !== '' && g.str.trim() === p.str.trim()) return { score: 1, details: Object.assign({}, details, { via: 'text' }) };
+    if (!g.node) return { score: null, details: Object.assign({}, details, { reason: 'reference did not parse' }) };
+    if (!p.node) return this.failure(Object.assign({}, details, { reason: p.reason ?? 'answer did not parse' }));
     const unevaluable = calculusFailure(p.node, deadline);
-    if (unevaluable !== null) return { score: 0, details: { ...details, reason: `answer ${unevaluable}` } };
+    if (unevaluable !== null) return { score: 0, details: Object.assign({}, details, { reason: `answer ${unevaluable}` }) };
     return { score: 0, details };
   }
 }
