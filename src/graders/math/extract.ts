@@ -232,7 +232,11 @@ function allDigits(s: string): boolean {
 
 /**
  * The number node of a matched numeral: `int` (sign, digits, group separators), `dec` (`.5` or `,5`),
- * `ex` (`e-3`), `pct` (wrap in a percent node); `str` is the numeral normalised (`1,000` → `1000`).
+ * `ex` (`e-3`), `pct` (wrap in a percent node); `str` is the numeral normalised (`1,000` → `1000`,
+ * `2E3` → `2E3`: the exponent is kept).
+ * An exponent parseDecimal refuses (|e| > 10,000: `1E20000`) reads as the text of the numeral (a text
+ * node: the answer was read, but it equals only the same text), so it neither throws nor lets a later
+ * number stand in for it (`the answer is 1e20000 or 7` stays a hedge).
  */
 function numberCand(int: string, dec: string, ex: string, pct: boolean): { node: Node; str: string } {
   const neg = int.startsWith('-');
@@ -245,9 +249,15 @@ function numberCand(int: string, dec: string, ex: string, pct: boolean): { node:
     // An integer: what parseDecimal gives (n/1), without its regex (GSM8K answers are integers).
     const n = BigInt(digits);
     v = { n: neg ? -n : n, d: 1n };
-  } else v = parseDecimal(str + ex)!;
+  } else {
+    const parsed = parseDecimal(str + ex);
+    // Before, a null here became a number node without a value, and comparing it threw a TypeError.
+    if (parsed === null) return { node: { k: 'text', s: (str + ex).toLowerCase() }, str: str + ex };
+    v = parsed;
+  }
   const n: Node = { k: 'num', v, float: decimal !== '' || ex !== '' };
-  return { node: pct ? { k: 'pct', arg: n } : n, str };
+  // The exponent stays in the text: `2e3` is not `2` (the text comparison once paid it against 2).
+  return { node: pct ? { k: 'pct', arg: n } : n, str: str + ex };
 }
 
 // A text that is one plain number, as Math-Verify's expression extraction reads it (tests/test_all.py
