@@ -9,7 +9,12 @@
  *    answer (another problem's); answer-text cache off, so every completion is parsed cold;
  *  - the same with the answer-text cache on (GRPO groups repeat answers);
  *  - whole MATH-500 solutions against their answer and against a different answer;
- *  - whole GSM8K solutions (`#### n`) against their number.
+ *  - whole GSM8K solutions (`#### n`) against their number;
+ *  - GSM8K answers alone, as the `<answer>…</answer>` region of an R1-style completion holds them: each
+ *    of the first 500 GSM8K numbers as written, with thousands separators (`1,000`), with a dollar sign
+ *    (`$18`), with a trailing `.0`, in a sentence (`The answer is 72.`), and a wrong number (n + 1);
+ *  - the same answers through the `math` grader itself (answer region `auto` + verification + details),
+ *    each in an R1-style completion (`<think>…</think>\n<answer>72</answer>`).
  * Baseline: compute-engine alone (`ce.parse(a).isEqual(ce.parse(b))`) on the answer variants, when
  * @cortex-js/compute-engine is installed (no longer a dependency: `npm i --no-save @cortex-js/compute-engine`,
  * which needs Node ≥ 22.3); otherwise that row is skipped.
@@ -24,6 +29,10 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_OPTIONS, MathVerifier } from '../src/graders/math/verify.js';
+import { mathGrader } from '../src/graders/math/index.js';
+import { buildGrader } from '../src/graders/harness.js';
+import type { RolloutGrader } from '../src/graders/types.js';
+import type { Sample } from '../src/rollout/types.js';
 
 const DATA = process.env.REWARDKIT_SHARED_DATA ?? join(dirname(fileURLToPath(import.meta.url)), '../../shared/data');
 const readJsonl = <T>(rel: string): T[] =>
@@ -84,6 +93,18 @@ const solutions: Pair[] = math500.flatMap((r, i) => [
 ]);
 const gsm: Pair[] = gsm8k.slice(0, 500).map((r) => ({ gold: r.answer.split('####').pop()!.trim(), completion: r.answer, want: 1 as const }));
 
+const plainAnswers: Pair[] = gsm.flatMap(({ gold }) => {
+  const n = Number(gold.replace(/,/g, ''));
+  return [
+    { gold, completion: gold, want: 1 as const },
+    { gold, completion: n.toLocaleString('en-US'), want: 1 as const },
+    { gold, completion: `\$${gold}`, want: 1 as const },
+    { gold, completion: `${n}.0`, want: 1 as const },
+    { gold, completion: `The answer is ${gold}.`, want: 1 as const },
+    { gold, completion: String(n + 1), want: 0 as const },
+  ];
+});
+
 interface Row {
   name: string;
   pairs: Pair[];
@@ -94,6 +115,7 @@ const rows: Row[] = [
   { name: 'answer variants (answer cache on)', pairs: variants, answerCache: true },
   { name: 'whole MATH-500 solutions', pairs: solutions, answerCache: false },
   { name: 'whole GSM8K solutions (#### n)', pairs: gsm, answerCache: false },
+  { name: 'GSM8K answers alone (72, 1,000, $18, 72.0, a sentence, a wrong number)', pairs: plainAnswers, answerCache: false },
 ];
 
 function median(xs: number[]): number {
@@ -118,6 +140,12 @@ function timeRuns(pass: () => number, runs = 5, minMs = 400): { wall: number; cp
   return { wall: median(wall), cpu: median(cpu) };
 }
 
+// The grader row: R1-style samples holding the plain answers, graded by the `math` grader (region + verify).
+const r1Samples: (Sample & { want: 0 | 1 })[] = plainAnswers.map((p, i) => {
+  const completion = `<think>\nLet me work it out step by step: the total is what the question asks.\n</think>\n<answer>${p.completion}</answer>`;
+  return { rollout: { id: String(i), completion }, id: String(i), group: String(i), completion, prompt: '', reference: p.gold, meta: {}, want: p.want };
+});
+
 const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
 const lines: string[] = [
   '| pairs | n | verifications/s (wall) | verifications/s (per CPU s) | µs / verification (wall) | agrees |',
@@ -133,6 +161,18 @@ for (const row of rows) {
     return row.pairs.length;
   });
   lines.push(`| ${row.name} | ${row.pairs.length} | ${fmt(r.wall)} | ${fmt(r.cpu)} | ${(1e6 / r.wall).toFixed(1)} | ${((100 * agree) / row.pairs.length).toFixed(1)}% |`);
+}
+
+{
+  // The math grader itself (its reference and answer-text caches on, as in a run): region, verify, details.
+  const g = buildGrader(mathGrader) as RolloutGrader;
+  let agree = 0;
+  for (const s of r1Samples) if (((g.grade(s) as { score: number | null }).score === 1 ? 1 : 0) === s.want) agree++;
+  const r = timeRuns(() => {
+    for (const s of r1Samples) g.grade(s);
+    return r1Samples.length;
+  });
+  lines.push(`| math grader: the same answers in R1 completions (<answer>…</answer>) | ${r1Samples.length} | ${fmt(r.wall)} | ${fmt(r.cpu)} | ${(1e6 / r.wall).toFixed(1)} | ${((100 * agree) / r1Samples.length).toFixed(1)}% |`);
 }
 
 // Baseline: compute-engine's own parse + isEqual on a slice of the variants (when it is installed).

@@ -8,11 +8,17 @@
  * Prints medians and the ratio score/baseline throughput; then (unless --no-1m) streams 1M rollouts
  * through the CLI and reports its peak RSS (goal < 300 MB).
  *
- * Run: npm run build && npx tsx bench/score.ts [N] [--spec FILE] [--runs R] [--no-1m] [--also DIR ...]
- *   N       rollouts (default 200000)
- *   --spec  reward spec (default bench/numeric_regex.yaml: numeric + regex; examples/gsm8k.yaml is the other usual one)
- *   --runs  passes of each kind (default 5; the median is reported)
- *   --also  another built checkout (its bin/ and dist/) measured in the same run, e.g. the commit before a change
+ * Run: npm run build && npx tsx bench/score.ts [N] [--spec FILE ...] [--tagless] [--runs R] [--no-1m] [--also DIR ...]
+ *   N          rollouts (default 200000)
+ *   --spec     reward spec (default bench/numeric_regex.yaml: numeric + regex; examples/gsm8k.yaml is the other
+ *              usual one). Repeat it to time several specs on the same rollouts in the same run, interleaved
+ *              (one row per spec and checkout): e.g. `--spec bench/numeric_regex.yaml --spec
+ *              bench/numeric_regex_whole.yaml` measures the answer region (`answer: auto`, the default)
+ *              against `answer: whole` (no region work) — issue 12's "the answer region costs < 5%".
+ *   --tagless  the same rollouts with their `<answer>`/`</answer>` tags removed (`<think>…</think>` kept), so
+ *              `auto` finds no answer tag and falls back to the response after the reasoning
+ *   --runs     passes of each kind (default 5; the median is reported)
+ *   --also     another built checkout (its bin/ and dist/) measured in the same run, e.g. the commit before a change
  */
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, existsSync, statSync, writeFileSync } from 'node:fs';
@@ -26,13 +32,20 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'bench', 'out');
 mkdirSync(outDir, { recursive: true });
 
-async function writeSynthetic(path: string, n: number): Promise<void> {
+/** Rollout `i` of the bench's set; `tagless` drops the `<answer>` tags (the same text otherwise). */
+function rollout(i: number, rand: () => number, tagless: boolean) {
+  const r = syntheticRollout(i, rand);
+  if (tagless) r.completion = r.completion.replaceAll('<answer>', '').replaceAll('</answer>', '');
+  return r;
+}
+
+async function writeSynthetic(path: string, n: number, tagless = false): Promise<void> {
   if (existsSync(path) && statSync(path).size > 0) return;
   const rand = rng(7);
   const out = createWriteStream(path);
   let buf = '';
   for (let i = 0; i < n; i++) {
-    buf += JSON.stringify(syntheticRollout(i, rand)) + '\n';
+    buf += JSON.stringify(rollout(i, rand, tagless)) + '\n';
     if (buf.length > 1 << 20) {
       if (!out.write(buf)) await once(out, 'drain');
       buf = '';
@@ -64,17 +77,27 @@ const flag = (name: string) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : undefined;
 };
-const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !(i > 0 && all[i - 1]!.startsWith('--') && all[i - 1] !== '--no-1m'));
+const noValue = new Set(['--no-1m', '--tagless']);
+const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !(i > 0 && all[i - 1]!.startsWith('--') && !noValue.has(all[i - 1]!)));
 const n = Number(positional[0] ?? 200_000);
 const runs = Number(flag('--runs') ?? 5);
-const spec = resolve(flag('--spec') ?? join(root, 'bench', 'numeric_regex.yaml'));
-const checkouts: [string, string][] = [['rewardkit score', root]];
-for (let i = 0; i < process.argv.length; i++) if (process.argv[i] === '--also') checkouts.push([`rewardkit score (${process.argv[i + 1]})`, resolve(process.argv[i + 1]!)]);
+const tagless = process.argv.includes('--tagless');
+const allOf = (name: string) => process.argv.flatMap((a, i) => (a === name && process.argv[i + 1] !== undefined ? [process.argv[i + 1]!] : []));
+const specs = allOf('--spec').map((p) => resolve(p));
+if (specs.length === 0) specs.push(join(root, 'bench', 'numeric_regex.yaml'));
+const spec = specs[0]!;
+const rel = (p: string) => p.replace(root + '/', '');
+// One row per (checkout, spec): [label, checkout dir, spec path].
+const checkoutDirs: [string, string][] = [['rewardkit score', root]];
+for (const d of allOf('--also')) checkoutDirs.push([`rewardkit score (${d})`, resolve(d)]);
+const checkouts: [string, string, string][] = checkoutDirs.flatMap(([name, dir]) =>
+  specs.map((sp): [string, string, string] => [specs.length > 1 ? `${name}, ${rel(sp)}` : name, dir, sp]),
+);
 
-const file = join(outDir, `gsm8k_synthetic_${n}.jsonl`);
-await writeSynthetic(file, n);
+const file = join(outDir, `gsm8k_synthetic_${tagless ? 'tagless_' : ''}${n}.jsonl`);
+await writeSynthetic(file, n, tagless);
 const one = join(outDir, 'one.jsonl');
-writeFileSync(one, JSON.stringify(syntheticRollout(0, rng(1))) + '\n');
+writeFileSync(one, JSON.stringify(rollout(0, rng(1), tagless)) + '\n');
 
 const base = { s: [] as number[], cpu: [] as number[], rss: [] as number[] };
 const score = checkouts.map(() => ({ s: [] as number[], cpu: [] as number[], rss: [] as number[], start: [] as number[], startCpu: [] as number[] }));
@@ -83,7 +106,7 @@ for (let r = 0; r < runs; r++) {
   base.s.push(b.s);
   base.cpu.push(b.cpu);
   base.rss.push(b.rss);
-  checkouts.forEach(([, dir], k) => {
+  checkouts.forEach(([, dir, spec], k) => {
     const bin = join(dir, 'bin', 'rewardkit.js');
     const s = timed([bin, 'score', '-s', spec, '-i', file, '-o', join(outDir, 'scored.jsonl'), '-q']);
     score[k]!.s.push(s.s);
@@ -97,7 +120,7 @@ for (let r = 0; r < runs; r++) {
 const bs = median(base.s);
 const bc = median(base.cpu);
 const f2 = (x: number) => x.toFixed(2);
-console.log(`\n### rewardkit score vs a bare readline pass — ${n.toLocaleString('en-US')} rollouts, spec ${spec.replace(root + '/', '')} (median of ${runs}, one process per pass)\n`);
+console.log(`\n### rewardkit score vs a bare readline pass — ${n.toLocaleString('en-US')} rollouts${tagless ? ' without <answer> tags' : ''}, spec ${specs.map(rel).join(' vs ')} (median of ${runs}, one process per pass)\n`);
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, load average at the end ${loadavg()[0]!.toFixed(1)}\n`);
 console.log('| pass | wall (s) | rollouts/s | ratio (wall) | CPU (s) | ratio (CPU) | start-up wall / CPU (s) | peak RSS (MB) |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
@@ -114,10 +137,27 @@ checkouts.forEach(([name], k) => {
   const x = score[k]!;
   console.log(`${name}: ${list(x.s)} (${list(x.cpu)}); start-up ${list(x.start)} (${list(x.startCpu)})`);
 });
+if (specs.length > 1) {
+  // Each other spec against the first, per checkout: median of the per-run ratios (paired runs, so a
+  // load change between rounds cancels out) and the ratio of the medians.
+  console.log(`\nagainst ${rel(specs[0]!)}, same checkout (median of per-run ratios; ratio of medians):`);
+  checkouts.forEach(([name], k) => {
+    const first = k - (k % specs.length);
+    if (k === first) return;
+    const x = score[k]!;
+    const y = score[first]!;
+    const pct = (a: number[], b: number[]) => {
+      const per = median(a.map((v, i) => v / b[i]! - 1)) * 100;
+      const med = (median(a) / median(b) - 1) * 100;
+      return `${per >= 0 ? '+' : ''}${per.toFixed(1)}%; ${med >= 0 ? '+' : ''}${med.toFixed(1)}%`;
+    };
+    console.log(`${name}: CPU ${pct(x.cpu, y.cpu)} · wall ${pct(x.s, y.s)}`);
+  });
+}
 
 if (!process.argv.includes('--no-1m')) {
   const big = join(outDir, 'gsm8k_synthetic_1000000.jsonl');
-  await writeSynthetic(big, 1_000_000);
+  await writeSynthetic(big, 1_000_000); // the 1M check keeps the tagged set and the first spec
   const s = timed([join(root, 'bin', 'rewardkit.js'), 'score', '-s', spec, '-i', big, '-o', join(outDir, 'scored_1m.jsonl'), '-q']);
   console.log(`\nStreaming 1,000,000 rollouts through score: ${s.s.toFixed(1)} s (CPU ${s.cpu.toFixed(1)} s), peak RSS ${Math.round(s.rss)} MB (goal < 300 MB).`);
 }

@@ -462,8 +462,13 @@ function lastAnswerPhrase(s: string): [number, number] | null {
   return [after, end];
 }
 
+/**
+ * `n` with its method: the object `{ ...n, method }` builds (every FoundNumber is `{text, value,
+ * percent}`), written out — on Node 20 (V8 11.3) a spread followed by another key cost ~2 µs a call,
+ * about a tenth of `rewardkit score`'s time per rollout on bench/score.ts.
+ */
 function tagged(n: FoundNumber | null, method: ExtractMethod): ExtractedAnswer | null {
-  return n === null ? null : { ...n, method };
+  return n === null ? null : { text: n.text, value: n.value, percent: n.percent, method };
 }
 
 /**

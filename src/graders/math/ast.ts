@@ -207,9 +207,12 @@ export function key(n: Node): string {
 }
 
 const binderKindsOf = new WeakMap<Node, ReadonlySet<Binder['k']>>();
+const NO_BINDERS: ReadonlySet<Binder['k']> = new Set();
 
 /** The kinds of Σ, Π, ∫ and lim anywhere in `n` (remembered per tree: parsed trees are cached). */
 export function binderKinds(n: Node): ReadonlySet<Binder['k']> {
+  // A leaf (a plain number answer, …) has none: no walk and no WeakMap entry for a fresh node.
+  if (n.k === 'num' || n.k === 'sym' || n.k === 'const' || n.k === 'text' || n.k === 'domain') return NO_BINDERS;
   let kinds = binderKindsOf.get(n);
   if (kinds === undefined) {
     const out = new Set<Binder['k']>();

@@ -216,4 +216,18 @@ describe('math grader: answer regions', () => {
     const [r] = await gradeAll(m, [{ completion: '<answer>', reference: '' }]);
     expect(r!.score).toBeNull();
   });
+
+  it('keeps a number’s exponent: 2e3 is not 2, and an exponent too large to evaluate is a wrong answer, not an error', async () => {
+    const g = buildGrader(mathGrader);
+    // The text comparison once read `2e3` as `2` (the exponent was dropped from the extracted text).
+    expect(await scoreOne(g, 'The answer is 2e3', '2')).toBe(0);
+    expect(await scoreOne(g, '#### 2e3', '2')).toBe(0);
+    expect(await scoreOne(g, 'The answer is 2e3', '2000')).toBe(1);
+    expect(await scoreOne(g, 'The answer is 2.5e-3', '0.0025')).toBe(1);
+    // |exponent| > 10,000 threw a TypeError out of the grader; now it reads as its text.
+    expect(await scoreOne(g, '1E20000', '7')).toBe(0);
+    expect(await scoreOne(g, 'The answer is 1e20000 or 7', '7')).toBe(0);
+    expect(await scoreOne(g, '1e20000', '1E20000')).toBe(1);
+    expect(await scoreOne(g, 'The answer is 7', '1e20000')).toBe(0);
+  });
 });

@@ -7,6 +7,15 @@ import { DEFAULT_OPTIONS, MathVerifier, type MathOptions } from './verify.js';
 export { MathVerifier, DEFAULT_OPTIONS, type MathOptions, type MathVerdict } from './verify.js';
 
 /**
+ * `details` with `region` added (or replaced) — the same object `{ ...details, region }` builds, key
+ * order included. Object.assign: on Node 20 (V8 11.3) a spread followed by another key cost ~2 µs a
+ * call, more than verifying a plain answer (bench/math.ts, the grader row).
+ */
+function withRegion(details: Record<string, unknown>, region: string): Record<string, unknown> {
+  return Object.assign({}, details, { region });
+}
+
+/**
  * `math` — answer equivalence with Math-Verify's semantics (huggingface/Math-Verify), in tens of
  * microseconds and with a hard time limit that works on any thread: extracts the answer (last `\boxed{}`/`\fbox{}`, `final answer is …`, `Answer:`, `#### n`, last
  * LaTeX or number; markdown and `$…$` unwrapped), parses it and the reference (a bare answer or a
@@ -119,16 +128,16 @@ export const mathGrader = defineGrader({
         if ('missing' in a) {
           // Still say whether the reference is usable: an unusable reference is "cannot judge" whatever the answer.
           const v = verifier.verify(refs[0]!, '');
-          if (v.score === null && /^reference/.test(String(v.details.reason))) return { score: null, details: { ...v.details, region: a.region } };
+          if (v.score === null && /^reference/.test(String(v.details.reason))) return { score: null, details: withRegion(v.details, a.region) };
           return { score: params.on_parse_failure === 'zero' ? 0 : null, details: { extracted: null, region: a.region, reason: `no answer: ${a.reason}` } };
         }
         let best: { score: number | null; details: Record<string, unknown> } | null = null;
         for (const ref of refs) {
           const v = verifier.verify(ref, a.text);
-          if (v.score === 1) return { score: 1, details: { ...v.details, region: a.region } };
+          if (v.score === 1) return { score: 1, details: withRegion(v.details, a.region) };
           if (best === null || (best.score === null && v.score !== null)) best = v;
         }
-        return { score: best!.score, details: { ...best!.details, region: a.region } };
+        return { score: best!.score, details: withRegion(best!.details, a.region) };
       },
     };
   },

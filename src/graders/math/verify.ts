@@ -70,17 +70,25 @@ const UNEVALUATED: Record<'sum' | 'prod' | 'int' | 'lim', string> = { sum: 'sum'
 
 const DELIMITED = /(?<!\\)\$|\\\(|\\\[|\\boxed|\\fbox/;
 
+const WORD = /[a-zA-Z]{3,}/;
+
 /** True for prose: a word of three or more letters once LaTeX commands and their names are removed. */
 function wordy(text: string): boolean {
-  return /[a-zA-Z]{3,}/.test(text.replace(/\\(?:begin|end|text[a-z]*|math[a-z]*|operatorname|mbox)\s*\{[^{}]*\}|\\[a-zA-Z]+/g, ' '));
+  // Every removed form starts with a backslash: without one the text is tested as it is (no copy).
+  if (!text.includes('\\')) return WORD.test(text);
+  return WORD.test(text.replace(/\\(?:begin|end|text[a-z]*|math[a-z]*|operatorname|mbox)\s*\{[^{}]*\}|\\[a-zA-Z]+/g, ' '));
 }
 
 /** Characters outside ASCII that answers use; any other (CJK, accented prose …) means text, not LaTeX. */
 const FOREIGN = /[^\x00-\x7F·×÷−–±∓≈≤≥≠πθαβγδελμσφωΔ∞√°∪∩∈∉∅′∗⁄∖≡ℝℤℕℚℂ²³¹…⋯]/;
 
-/** A short answer written directly (no `$…$`, no `\boxed`, no prose): read it whole. */
-function isBareAnswer(text: string): boolean {
-  return text.length <= 400 && !DELIMITED.test(text) && !wordy(text) && !FOREIGN.test(text);
+/** A short answer written directly (no `$…$`, no `\boxed`, no prose): read it whole (exported for tests). */
+export function isBareAnswer(text: string): boolean {
+  if (text.length > 400) return false;
+  // Without a backslash, DELIMITED can only be a `$` and wordy() needs no copy: the cheap tests first
+  // (a word usually ends the scan early in prose, where DELIMITED would read the whole text).
+  if (!text.includes('\\')) return !WORD.test(text) && !text.includes('$') && !FOREIGN.test(text);
+  return !DELIMITED.test(text) && !wordy(text) && !FOREIGN.test(text);
 }
 
 /** Verifies completions against references with fixed options, caching parsed references. */
@@ -221,7 +229,7 @@ export class MathVerifier {
       // problem (`\boxed{\int_0^1 x^2\,dx}` for "compute ∫₀¹x²dx"): evaluating it is the task, so it is 0.
       const gk = binderKinds(g.node);
       const left = [...binderKinds(p.node)].filter((k) => !gk.has(k));
-      if (left.length > 0) return { score: 0, details: { ...details, reason: `answer is an unevaluated ${UNEVALUATED[left[0]!]} (restates the problem; allow_unevaluated: true accepts it)` } };
+      if (left.length > 0) return { score: 0, details: Object.assign({}, details, { reason: `answer is an unevaluated ${UNEVALUATED[left[0]!]} (restates the problem; allow_unevaluated: true accepts it)` }) };
     }
     if (g.node && p.node) {
       const o: CompareOptions = {
@@ -237,14 +245,14 @@ export class MathVerifier {
       for (let i = 0; i < 2; i++)
         for (let j = 0; j < 2; j++) {
           if ((i === 0 && j === 0) || !gs[i] || !ps[j]) continue;
-          if (verifyNodes(gs[i]!, ps[j]!, o)) return { score: 1, details: { ...details, via: 'comma reading' } };
+          if (verifyNodes(gs[i]!, ps[j]!, o)) return { score: 1, details: Object.assign({}, details, { via: 'comma reading' }) };
         }
     }
-    if (g.str && p.str && g.str.trim() !== '' && g.str.trim() === p.str.trim()) return { score: 1, details: { ...details, via: 'text' } };
-    if (!g.node) return { score: null, details: { ...details, reason: 'reference did not parse' } };
-    if (!p.node) return this.failure({ ...details, reason: p.reason ?? 'answer did not parse' });
+    if (g.str && p.str && g.str.trim() !== '' && g.str.trim() === p.str.trim()) return { score: 1, details: Object.assign({}, details, { via: 'text' }) };
+    if (!g.node) return { score: null, details: Object.assign({}, details, { reason: 'reference did not parse' }) };
+    if (!p.node) return this.failure(Object.assign({}, details, { reason: p.reason ?? 'answer did not parse' }));
     const unevaluable = calculusFailure(p.node, deadline);
-    if (unevaluable !== null) return { score: 0, details: { ...details, reason: `answer ${unevaluable}` } };
+    if (unevaluable !== null) return { score: 0, details: Object.assign({}, details, { reason: `answer ${unevaluable}` }) };
     return { score: 0, details };
   }
 }
