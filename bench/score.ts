@@ -3,7 +3,8 @@
  * synthetic GSM8K-style rollouts (groups of 8: right, `####`, wrong, unformatted, overlong), then, each
  * pass in a fresh process, alternating, timed wall-clock by this script (start-up included for both):
  *  - baseline: `bench/readline-pass.mjs` — Node readline, JSON.parse, add a field, JSON.stringify, write;
- *  - rewardkit: the real CLI, `node bin/rewardkit.js score -s SPEC -i FILE -o OUT -q`;
+ *  - rewardkit: the real CLI, `node BIN score -s SPEC -i FILE -o OUT -q` (BIN: the package's bin, bin/rewardkit.cjs;
+ *    bin/rewardkit.js in checkouts older than it);
  *  - start-up: the same command on a one-rollout file.
  * Prints medians and the ratio score/baseline throughput; then (unless --no-1m) streams 1M rollouts
  * through the CLI and reports its peak RSS (goal < 300 MB).
@@ -21,7 +22,7 @@
  *   --also     another built checkout (its bin/ and dist/) measured in the same run, e.g. the commit before a change
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +54,12 @@ async function writeSynthetic(path: string, n: number, tagless = false): Promise
   }
   out.end(buf);
   await once(out, 'close');
+}
+
+/** The package's bin of a checkout: what `rewardkit` runs (bin/rewardkit.cjs; bin/rewardkit.js before it existed). */
+function binOf(dir: string): string {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+  return join(dir, pkg.bin.rewardkit!);
 }
 
 /**
@@ -107,7 +114,7 @@ for (let r = 0; r < runs; r++) {
   base.cpu.push(b.cpu);
   base.rss.push(b.rss);
   checkouts.forEach(([, dir, spec], k) => {
-    const bin = join(dir, 'bin', 'rewardkit.js');
+    const bin = binOf(dir);
     const s = timed([bin, 'score', '-s', spec, '-i', file, '-o', join(outDir, 'scored.jsonl'), '-q']);
     score[k]!.s.push(s.s);
     score[k]!.cpu.push(s.cpu);
@@ -158,6 +165,6 @@ if (specs.length > 1) {
 if (!process.argv.includes('--no-1m')) {
   const big = join(outDir, 'gsm8k_synthetic_1000000.jsonl');
   await writeSynthetic(big, 1_000_000); // the 1M check keeps the tagged set and the first spec
-  const s = timed([join(root, 'bin', 'rewardkit.js'), 'score', '-s', spec, '-i', big, '-o', join(outDir, 'scored_1m.jsonl'), '-q']);
+  const s = timed([binOf(root), 'score', '-s', spec, '-i', big, '-o', join(outDir, 'scored_1m.jsonl'), '-q']);
   console.log(`\nStreaming 1,000,000 rollouts through score: ${s.s.toFixed(1)} s (CPU ${s.cpu.toFixed(1)} s), peak RSS ${Math.round(s.rss)} MB (goal < 300 MB).`);
 }
