@@ -11,7 +11,8 @@
  * **Created once per slot** (by the host's launcher script and the worker's start-up): the pid,
  * mount, network (empty, loopback down), IPC and UTS namespaces, the `pivot_root`ed read-only sealed
  * root, `/proc` (hidepid=2) of the slot's pid namespace, the warm interpreter with a prepared
- * `__main__`, `sys.argv` and `sys.path[0]`, an empty capability bounding set and ambient set and
+ * `__main__`, `sys.argv` and `sys.path[0]` (its code and read-only data on huge pages, see
+ * `_rk_huge_code`), an empty capability bounding set and ambient set and
  * no_new_privs (inherited by every program's process; the worker never executes anything). The
  * worker keeps an `O_PATH` descriptor on the host's socket directory (bind-mounted at `/tmp/.rk` by
  * the launcher) and detaches that mount: nothing in the slot's file tree leads to the host.
@@ -350,10 +351,68 @@ def _rk_forker(worker, cmd_r, rep_w, go_r, setup_w, sock):
     return _rk_waiting(go_r, setup_w, sock)
 
 
+def _rk_huge_code():
+    """Once, in the forker before anything is forked from it: the 2 MiB-aligned parts of the
+    interpreter's code and read-only data (the read-only mappings of the file that holds the
+    interpreter's eval loop: the executable, or libpython) are replaced, at the same addresses and
+    with the same bytes, by anonymous memory on transparent huge pages (read and execute only). A
+    forked process then inherits them as a few huge-page entries instead of faulting in, page by
+    page, the code it runs (each page costs a fault on this kind of VM). Skipped, with nothing
+    changed, when the kernel gives no huge page."""
+    lib = ctypes.CDLL(None, use_errno=True)
+    vp, sz = ctypes.c_void_p, ctypes.c_size_t
+    lib.mmap.restype = lib.mremap.restype = vp
+    lib.mmap.argtypes = (vp, sz, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long)
+    lib.mremap.argtypes = (vp, sz, sz, ctypes.c_int, vp)
+    lib.madvise.argtypes = lib.mprotect.argtypes = (vp, sz, ctypes.c_int)
+    lib.munmap.argtypes = (vp, sz)
+    huge = 2 << 20
+    anchor = ctypes.cast(ctypes.pythonapi.PyEval_EvalCode, vp).value
+    maps = []
+    with open('/proc/self/maps') as fh:
+        for line in fh:
+            f = line.split()
+            lo, hi = (int(x, 16) for x in f[0].split('-'))
+            maps.append((lo, hi, f[1], f[3] + ' ' + f[4] if f[4] != '0' else None))
+    # The run of contiguous read-only mappings of that file around the anchor.
+    i = next(k for k, m in enumerate(maps) if m[0] <= anchor < m[1])
+    ident = maps[i][3]
+    if ident is None:
+        return
+    lo_i = hi_i = i
+    while lo_i > 0 and maps[lo_i - 1][3] == ident and maps[lo_i - 1][1] == maps[lo_i][0] and 'w' not in maps[lo_i - 1][2]:
+        lo_i -= 1
+    while hi_i + 1 < len(maps) and maps[hi_i + 1][3] == ident and maps[hi_i + 1][0] == maps[hi_i][1] and 'w' not in maps[hi_i + 1][2]:
+        hi_i += 1
+    start = (maps[lo_i][0] + huge - 1) & -huge
+    size = (maps[hi_i][1] & -huge) - start
+    if size <= 0:
+        return
+    raw = lib.mmap(None, size + huge, 3, 0x22, -1, 0)
+    if raw is None or raw == ctypes.c_void_p(-1).value:
+        return
+    tmp = (raw + huge - 1) & -huge
+    if tmp > raw:
+        lib.munmap(raw, tmp - raw)
+    lib.munmap(tmp + size, raw + huge - tmp)
+    # MADV_HUGEPAGE, then MADV_COLLAPSE: fails unless the copy is on huge pages.
+    if lib.madvise(tmp, size, 14) != 0:
+        lib.munmap(tmp, size)
+        return
+    ctypes.memmove(tmp, start, size)
+    if lib.madvise(tmp, size, 25) != 0 or lib.mprotect(tmp, size, 5) != 0:
+        lib.munmap(tmp, size)
+        return
+    # MREMAP_MAYMOVE | MREMAP_FIXED: the old mappings there go, atomically.
+    if lib.mremap(tmp, size, size, 3, start) != start:
+        lib.munmap(tmp, size)
+
+
 def _rk_start():
     """The slot's start: this process (root, in the slot's mount, network, IPC and UTS namespaces)
     warms up, then creates the slot's pid namespace, whose pid 1 (forked from here) is the worker
     that talks to the host; this one stays outside it as the forker."""
+    _rk_huge_code()
     # Every program's process inherits this process's signal state: the defaults, no wakeup fd.
     _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
     _signal.set_wakeup_fd(-1)
