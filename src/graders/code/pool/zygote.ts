@@ -351,6 +351,43 @@ def _rk_forker(worker, cmd_r, rep_w, go_r, setup_w, sock):
     return _rk_waiting(go_r, setup_w, sock)
 
 
+class _RkMmMap(ctypes.Structure):
+    """struct prctl_mm_map (PR_SET_MM_MAP): where the kernel finds what /proc/PID/environ shows."""
+    _fields_ = [(n, ctypes.c_uint64) for n in ('start_code', 'end_code', 'start_data', 'end_data', 'start_brk', 'brk',
+        'start_stack', 'arg_start', 'arg_end', 'env_start', 'env_end', 'auxv')] + [('auxv_size', ctypes.c_uint32), ('exe_fd', ctypes.c_uint32)]
+
+
+_RK_BIND = b'LD_BIND_NOW=zygote'
+
+
+def _rk_bind_now():
+    """Once, at the slot's start: the interpreter starts again (exec) with LD_BIND_NOW in its
+    environment, so that its calls into the C library are bound here, once, rather than on first
+    call in every program's process (the calls that only a forked child makes: ~14 page faults and
+    the symbol look-ups in each). Then LD_BIND_NOW goes, from the environment and from what
+    /proc/PID/environ shows (the end of the environment block, moved back with PR_SET_MM_MAP), so
+    that programs see a cold run's environment. Skipped where the kernel cannot move that end."""
+    stat = _rk_read('/proc/self/stat')
+    f = stat[stat.rindex(b')') + 2:].split()
+    mm = _RkMmMap(*(int(f[k - 3]) for k in (26, 27, 45, 46, 47)), 0, *(int(f[k - 3]) for k in (28, 48, 49, 50, 51)), 0, 0, 0xffffffff)
+    env = ctypes.string_at(mm.env_start, mm.env_end - mm.env_start)
+    _RK_LIBC.sbrk.restype = ctypes.c_void_p
+    bound = env.endswith(b'\0' + _RK_BIND + b'\0')
+    if bound:
+        mm.env_end -= len(_RK_BIND) + 1
+    # PR_SET_MM, PR_SET_MM_MAP (unchanged when not bound: only whether the kernel allows it).
+    mm.brk = _RK_LIBC.sbrk(0)
+    if _RK_LIBC.prctl(35, 14, ctypes.addressof(mm), ctypes.sizeof(mm), 0) != 0:
+        _rk_sys(-1 if bound else 0, 'environ')
+        return
+    if bound:
+        del os.environ['LD_BIND_NOW']
+    else:
+        env = {k: v for k, v in os.environb.items() if k != b'LD_BIND_NOW'}
+        env[b'LD_BIND_NOW'] = _RK_BIND.split(b'=')[1]
+        os.execve(sys.executable, sys.orig_argv, env)
+
+
 def _rk_huge_code():
     """Once, in the forker before anything is forked from it: the 2 MiB-aligned parts of the
     interpreter's code and read-only data (the read-only mappings of the file that holds the
@@ -412,6 +449,7 @@ def _rk_start():
     """The slot's start: this process (root, in the slot's mount, network, IPC and UTS namespaces)
     warms up, then creates the slot's pid namespace, whose pid 1 (forked from here) is the worker
     that talks to the host; this one stays outside it as the forker."""
+    _rk_bind_now()
     _rk_huge_code()
     # Every program's process inherits this process's signal state: the defaults, no wakeup fd.
     _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
