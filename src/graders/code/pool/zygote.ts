@@ -541,6 +541,7 @@ def _rk_serve(sock, cmd_w, rep_r, go_w, setup_r):
         helper = None
         done = False
         rep = b''
+        last = b''
         while not done:
             for fd, ev in poll.poll():
                 if fd == rep_r:
@@ -608,7 +609,11 @@ def _rk_serve(sock, cmd_w, rep_r, go_w, setup_r):
                                 _rk_fetch(rid, uid, sock)
                         else:
                             helper = -1
-                        _rk_write(1, out)
+                        if helper == -1:
+                            # Nothing to fetch: the report goes with the end of the run, in one write.
+                            last = out
+                        else:
+                            _rk_write(1, out)
                     if helper == -1:
                         done = True
                     continue
@@ -629,7 +634,7 @@ def _rk_serve(sock, cmd_w, rep_r, go_w, setup_r):
                         except OSError:
                             pass
         # The run is over for the host; the slot cleans up before it takes the next one.
-        _rk_write(1, b'D %s\n' % rid)
+        _rk_write(1, last + b'D %s\n' % rid)
         try:
             _rk_fresh_tmp(tmp_mb)
             why = _rk_unclean(net)
