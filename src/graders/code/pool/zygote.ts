@@ -11,8 +11,8 @@
  * **Created once per slot** (by the host's launcher script and the worker's start-up): the pid,
  * mount, network (empty, loopback down), IPC and UTS namespaces, the `pivot_root`ed read-only sealed
  * root, `/proc` (hidepid=2) of the slot's pid namespace, the warm interpreter with a prepared
- * `__main__`, `sys.argv` and `sys.path[0]` (its code and read-only data on huge pages, see
- * `_rk_huge_code`), an empty capability bounding set and ambient set and
+ * `__main__`, `sys.argv` and `sys.path[0]` (bound at start and its code and read-only data on huge
+ * pages: `_rk_bind_now`, `_rk_huge_code`), an empty capability bounding set and ambient set and
  * no_new_privs (inherited by every program's process; the worker never executes anything). The
  * worker keeps an `O_PATH` descriptor on the host's socket directory (bind-mounted at `/tmp/.rk` by
  * the launcher) and detaches that mount: nothing in the slot's file tree leads to the host.
