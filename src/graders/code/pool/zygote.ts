@@ -366,26 +366,31 @@ def _rk_bind_now():
     call in every program's process (the calls that only a forked child makes: ~14 page faults and
     the symbol look-ups in each). Then LD_BIND_NOW goes, from the environment and from what
     /proc/PID/environ shows (the end of the environment block, moved back with PR_SET_MM_MAP), so
-    that programs see a cold run's environment. Skipped where the kernel cannot move that end."""
+    that programs see a cold run's environment. Skipped where the kernel cannot move that end, or
+    when the environment binds already."""
+    name, value = _RK_BIND.split(b'=')
+    bound = os.environb.get(name)
+    if bound is not None and bound != value:
+        return
     stat = _rk_read('/proc/self/stat')
     f = stat[stat.rindex(b')') + 2:].split()
     mm = _RkMmMap(*(int(f[k - 3]) for k in (26, 27, 45, 46, 47)), 0, *(int(f[k - 3]) for k in (28, 48, 49, 50, 51)), 0, 0, 0xffffffff)
-    env = ctypes.string_at(mm.env_start, mm.env_end - mm.env_start)
     _RK_LIBC.sbrk.restype = ctypes.c_void_p
-    bound = env.endswith(b'\0' + _RK_BIND + b'\0')
-    if bound:
-        mm.env_end -= len(_RK_BIND) + 1
-    # PR_SET_MM, PR_SET_MM_MAP (unchanged when not bound: only whether the kernel allows it).
-    mm.brk = _RK_LIBC.sbrk(0)
-    if _RK_LIBC.prctl(35, 14, ctypes.addressof(mm), ctypes.sizeof(mm), 0) != 0:
-        _rk_sys(-1 if bound else 0, 'environ')
-        return
-    if bound:
-        del os.environ['LD_BIND_NOW']
-    else:
-        env = {k: v for k, v in os.environb.items() if k != b'LD_BIND_NOW'}
-        env[b'LD_BIND_NOW'] = _RK_BIND.split(b'=')[1]
+    if bound is None:
+        # PR_SET_MM, PR_SET_MM_MAP with the values unchanged: whether the kernel allows it.
+        mm.brk = _RK_LIBC.sbrk(0)
+        if _RK_LIBC.prctl(35, 14, ctypes.addressof(mm), ctypes.sizeof(mm), 0) != 0:
+            return
+        env = dict(os.environb)
+        env[name] = value
         os.execve(sys.executable, sys.orig_argv, env)
+    # Started again: LD_BIND_NOW is the last string of the environment block (execve's order).
+    if not (b'\0' + ctypes.string_at(mm.env_start, mm.env_end - mm.env_start)).endswith(b'\0' + _RK_BIND + b'\0'):
+        raise OSError('LD_BIND_NOW is not at the end of the environment')
+    mm.env_end -= len(_RK_BIND) + 1
+    mm.brk = _RK_LIBC.sbrk(0)
+    _rk_sys(_RK_LIBC.prctl(35, 14, ctypes.addressof(mm), ctypes.sizeof(mm), 0), 'environ')
+    del os.environ['LD_BIND_NOW']
 
 
 def _rk_huge_code():
