@@ -1351,7 +1351,8 @@ function launch(p: Prepared, mode: 'capture' | 'stream'): Launched {
         resolve({ ...none, run: sandboxError(`could not start the sandbox: ${spawnError}`, wallMs) });
         return;
       }
-      const oomAfter = oomKills();
+      // The OOM counter only matters for a run that died by a SIGKILL we did not send (classifyEnding).
+      const oomAfter = /^(exit|compiled) 137$/m.test(compileReport + report) ? oomKills() : oomBefore;
       const stdout = live ? '' : Buffer.concat(out).subarray(0, limits.maxOutputBytes).toString('utf8');
       const stderr = Buffer.concat(err).subarray(0, limits.maxOutputBytes).toString('utf8');
       const setup = /^setup \S+/m.test(compileReport + report);

@@ -28,6 +28,18 @@ describe.skipIf(!supported)('programs from the warm pool', () => {
     expect(warmZygotePids().length).toBeGreaterThan(0);
   }, 120_000);
 
+  it('a program sees the environment of a cold run, /proc/self/environ included (the slot binds at start, then hides LD_BIND_NOW)', async () => {
+    const probe = `${FROM_POOL}\nimport os\nprint(sorted(os.environ.items()), open("/proc/self/environ", "rb").read())`;
+    const warm = await run(probe);
+    setWarmPool(false);
+    const cold = await run(probe).finally(() => setWarmPool(true));
+    expect(warm).toMatchObject({ status: 'ok', stderr: '' });
+    expect(cold).toMatchObject({ status: 'ok', stderr: '' });
+    expect(warm.stdout.startsWith('pool\n') && cold.stdout.startsWith('cold\n')).toBe(true);
+    expect(warm.stdout.slice(5)).toBe(cold.stdout.slice(5));
+    expect(warm.stdout).not.toContain('LD_BIND_NOW');
+  }, 120_000);
+
   it('errors and exits are reported exactly as the interpreter reports them (no zygote frame)', async () => {
     const [syntax, raised, exitMsg, exitCode, flushed] = await Promise.all([
       run('def f(:\n    pass'),

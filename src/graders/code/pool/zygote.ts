@@ -11,7 +11,8 @@
  * **Created once per slot** (by the host's launcher script and the worker's start-up): the pid,
  * mount, network (empty, loopback down), IPC and UTS namespaces, the `pivot_root`ed read-only sealed
  * root, `/proc` (hidepid=2) of the slot's pid namespace, the warm interpreter with a prepared
- * `__main__`, `sys.argv` and `sys.path[0]`, an empty capability bounding set and ambient set and
+ * `__main__`, `sys.argv` and `sys.path[0]` (bound at start and its code and read-only data on huge
+ * pages: `_rk_bind_now`, `_rk_huge_code`), an empty capability bounding set and ambient set and
  * no_new_privs (inherited by every program's process; the worker never executes anything). The
  * worker keeps an `O_PATH` descriptor on the host's socket directory (bind-mounted at `/tmp/.rk` by
  * the launcher) and detaches that mount: nothing in the slot's file tree leads to the host.
@@ -350,10 +351,111 @@ def _rk_forker(worker, cmd_r, rep_w, go_r, setup_w, sock):
     return _rk_waiting(go_r, setup_w, sock)
 
 
+class _RkMmMap(ctypes.Structure):
+    """struct prctl_mm_map (PR_SET_MM_MAP): where the kernel finds what /proc/PID/environ shows."""
+    _fields_ = [(n, ctypes.c_uint64) for n in ('start_code', 'end_code', 'start_data', 'end_data', 'start_brk', 'brk',
+        'start_stack', 'arg_start', 'arg_end', 'env_start', 'env_end', 'auxv')] + [('auxv_size', ctypes.c_uint32), ('exe_fd', ctypes.c_uint32)]
+
+
+_RK_BIND = b'LD_BIND_NOW=zygote'
+
+
+def _rk_bind_now():
+    """Once, at the slot's start: the interpreter starts again (exec) with LD_BIND_NOW in its
+    environment, so that its calls into the C library are bound here, once, rather than on first
+    call in every program's process (the calls that only a forked child makes: ~14 page faults and
+    the symbol look-ups in each). Then LD_BIND_NOW goes, from the environment and from what
+    /proc/PID/environ shows (the end of the environment block, moved back with PR_SET_MM_MAP), so
+    that programs see a cold run's environment. Skipped where the kernel cannot move that end, or
+    when the environment binds already."""
+    name, value = _RK_BIND.split(b'=')
+    bound = os.environb.get(name)
+    if bound is not None and bound != value:
+        return
+    stat = _rk_read('/proc/self/stat')
+    f = stat[stat.rindex(b')') + 2:].split()
+    mm = _RkMmMap(*(int(f[k - 3]) for k in (26, 27, 45, 46, 47)), 0, *(int(f[k - 3]) for k in (28, 48, 49, 50, 51)), 0, 0, 0xffffffff)
+    _RK_LIBC.sbrk.restype = ctypes.c_void_p
+    if bound is None:
+        # PR_SET_MM, PR_SET_MM_MAP with the values unchanged: whether the kernel allows it.
+        mm.brk = _RK_LIBC.sbrk(0)
+        if _RK_LIBC.prctl(35, 14, ctypes.addressof(mm), ctypes.sizeof(mm), 0) != 0:
+            return
+        env = dict(os.environb)
+        env[name] = value
+        os.execve(sys.executable, sys.orig_argv, env)
+    # Started again: LD_BIND_NOW is the last string of the environment block (execve's order).
+    if not (b'\0' + ctypes.string_at(mm.env_start, mm.env_end - mm.env_start)).endswith(b'\0' + _RK_BIND + b'\0'):
+        raise OSError('LD_BIND_NOW is not at the end of the environment')
+    mm.env_end -= len(_RK_BIND) + 1
+    mm.brk = _RK_LIBC.sbrk(0)
+    _rk_sys(_RK_LIBC.prctl(35, 14, ctypes.addressof(mm), ctypes.sizeof(mm), 0), 'environ')
+    del os.environ['LD_BIND_NOW']
+
+
+def _rk_huge_code():
+    """Once, in the forker before anything is forked from it: the 2 MiB-aligned parts of the
+    interpreter's code and read-only data (the read-only mappings of the file that holds the
+    interpreter's eval loop: the executable, or libpython) are replaced, at the same addresses and
+    with the same bytes, by anonymous memory on transparent huge pages (read and execute only). A
+    forked process then inherits them as a few huge-page entries instead of faulting in, page by
+    page, the code it runs (each page costs a fault on this kind of VM). Skipped, with nothing
+    changed, when the kernel gives no huge page."""
+    lib = ctypes.CDLL(None, use_errno=True)
+    vp, sz = ctypes.c_void_p, ctypes.c_size_t
+    lib.mmap.restype = lib.mremap.restype = vp
+    lib.mmap.argtypes = (vp, sz, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long)
+    lib.mremap.argtypes = (vp, sz, sz, ctypes.c_int, vp)
+    lib.madvise.argtypes = lib.mprotect.argtypes = (vp, sz, ctypes.c_int)
+    lib.munmap.argtypes = (vp, sz)
+    huge = 2 << 20
+    anchor = ctypes.cast(ctypes.pythonapi.PyEval_EvalCode, vp).value
+    maps = []
+    with open('/proc/self/maps') as fh:
+        for line in fh:
+            f = line.split()
+            lo, hi = (int(x, 16) for x in f[0].split('-'))
+            maps.append((lo, hi, f[1], f[3] + ' ' + f[4] if f[4] != '0' else None))
+    # The run of contiguous read-only mappings of that file around the anchor.
+    i = next(k for k, m in enumerate(maps) if m[0] <= anchor < m[1])
+    ident = maps[i][3]
+    if ident is None:
+        return
+    lo_i = hi_i = i
+    while lo_i > 0 and maps[lo_i - 1][3] == ident and maps[lo_i - 1][1] == maps[lo_i][0] and 'w' not in maps[lo_i - 1][2]:
+        lo_i -= 1
+    while hi_i + 1 < len(maps) and maps[hi_i + 1][3] == ident and maps[hi_i + 1][0] == maps[hi_i][1] and 'w' not in maps[hi_i + 1][2]:
+        hi_i += 1
+    start = (maps[lo_i][0] + huge - 1) & -huge
+    size = (maps[hi_i][1] & -huge) - start
+    if size <= 0:
+        return
+    raw = lib.mmap(None, size + huge, 3, 0x22, -1, 0)
+    if raw is None or raw == ctypes.c_void_p(-1).value:
+        return
+    tmp = (raw + huge - 1) & -huge
+    if tmp > raw:
+        lib.munmap(raw, tmp - raw)
+    lib.munmap(tmp + size, raw + huge - tmp)
+    # MADV_HUGEPAGE, then MADV_COLLAPSE: fails unless the copy is on huge pages.
+    if lib.madvise(tmp, size, 14) != 0:
+        lib.munmap(tmp, size)
+        return
+    ctypes.memmove(tmp, start, size)
+    if lib.madvise(tmp, size, 25) != 0 or lib.mprotect(tmp, size, 5) != 0:
+        lib.munmap(tmp, size)
+        return
+    # MREMAP_MAYMOVE | MREMAP_FIXED: the old mappings there go, atomically.
+    if lib.mremap(tmp, size, size, 3, start) != start:
+        lib.munmap(tmp, size)
+
+
 def _rk_start():
     """The slot's start: this process (root, in the slot's mount, network, IPC and UTS namespaces)
     warms up, then creates the slot's pid namespace, whose pid 1 (forked from here) is the worker
     that talks to the host; this one stays outside it as the forker."""
+    _rk_bind_now()
+    _rk_huge_code()
     # Every program's process inherits this process's signal state: the defaults, no wakeup fd.
     _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
     _signal.set_wakeup_fd(-1)
@@ -444,6 +546,7 @@ def _rk_serve(sock, cmd_w, rep_r, go_w, setup_r):
         helper = None
         done = False
         rep = b''
+        last = b''
         while not done:
             for fd, ev in poll.poll():
                 if fd == rep_r:
@@ -511,7 +614,11 @@ def _rk_serve(sock, cmd_w, rep_r, go_w, setup_r):
                                 _rk_fetch(rid, uid, sock)
                         else:
                             helper = -1
-                        _rk_write(1, out)
+                        if helper == -1:
+                            # Nothing to fetch: the report goes with the end of the run, in one write.
+                            last = out
+                        else:
+                            _rk_write(1, out)
                     if helper == -1:
                         done = True
                     continue
@@ -532,7 +639,7 @@ def _rk_serve(sock, cmd_w, rep_r, go_w, setup_r):
                         except OSError:
                             pass
         # The run is over for the host; the slot cleans up before it takes the next one.
-        _rk_write(1, b'D %s\n' % rid)
+        _rk_write(1, last + b'D %s\n' % rid)
         try:
             _rk_fresh_tmp(tmp_mb)
             why = _rk_unclean(net)
