@@ -14,7 +14,7 @@
  *   blocks a rollout, warm vs cold. `CASE_KINDS=stdin,call` keeps the
  *   kinds whose name contains one of the words; `COLD=0` skips the cold path.
  *
- * Needs root (the sandbox does). Run: npx tsx bench/pool.ts   (ROUNDS=n rounds of 40 runs, default 5)
+ * Needs root (the sandbox does). Run: npx tsx bench/pool.ts   (ROUNDS=n rounds, default 5, of PER_ROUND runs a leg, default 40)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -181,7 +181,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     console.log(`${f.name.padEnd(60)} ${f.runsPerSecond.toFixed(1).padStart(7)} ${unit}  ${f.meanMs.toFixed(0).padStart(5)} ms/run  (${f.runs})${ratio}`);
   };
   console.log(`warm sandbox pool, trivial echo program; ${cpus().length} CPUs, concurrency ${sandboxConfig().concurrency}, load average ${loadavg()[0]!.toFixed(1)}`);
-  for (const f of await benchPool(Number(process.env.ROUNDS ?? 5), 40)) show(f);
+  for (const f of await benchPool(Number(process.env.ROUNDS ?? 5), Number(process.env.PER_ROUND ?? 40))) show(f);
   if (process.env.CASES !== '0') {
     console.log(`\ncode grader, Python test cases (all rollouts at once); concurrency ${sandboxConfig().concurrency}`);
     for (const f of await benchCases(Number(process.env.ROLLOUTS ?? 24))) show(f, 'cases/s');
