@@ -276,3 +276,31 @@ describe('token lengths of a batch', () => {
     expect(Array.from(columns.tokenLengths)).toEqual([5, 11, 3, 74_999]);
   });
 });
+
+describe('full results copy the rollout as a spread does', () => {
+  it('keys in order, reward and components in place or appended, own __proto__ and symbol keys kept, the input untouched (property)', async () => {
+    const fc = await import('fast-check');
+    const sym = Symbol('s');
+    await fc.assert(
+      fc.asyncProperty(
+        // Keys outside the rollout contract's typed fields (a rollout is validated before scoring), in any order.
+        fc.dictionary(fc.constantFrom('reward', 'components', 'meta', '__proto__', 'constructor', 'toString', 'x'), fc.jsonValue(), { maxKeys: 8 }),
+        fc.boolean(),
+        async (extra, withSymbol) => {
+          // JSON.parse makes own keys (an own __proto__ included), as rollouts read from files have.
+          const src = JSON.parse(JSON.stringify({ ...extra, id: 'r', completion: 'yes', reference: 'yes' })) as Rollout;
+          if (withSymbol) (src as unknown as Record<symbol, unknown>)[sym] = 1;
+          const before = JSON.stringify(src);
+          const { results } = await scoreBatch(compiled({ ok: equal }), [src]);
+          const out = results[0]!;
+          const spread = { ...src, reward: out.reward, components: out.components };
+          expect(Reflect.ownKeys(out)).toEqual(Reflect.ownKeys(spread));
+          for (const k of Reflect.ownKeys(spread)) expect((out as never)[k]).toEqual((spread as never)[k]);
+          expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+          expect(JSON.stringify(src)).toBe(before);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});

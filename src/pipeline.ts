@@ -72,6 +72,25 @@ function tokenCount(r: Rollout, completion: string): number {
   return rolloutTokenCount(r) ?? estimateTokens(completion);
 }
 
+/**
+ * `{ ...src, reward, components }`, without V8's object spread: on Node 20 spreading a rollout parsed
+ * from JSON costs ~2.5 µs, copying its keys one by one ~0.1 µs. Same result: `src`'s own enumerable
+ * keys in their order (symbols after), then `reward` and `components` (in place if `src` has them). An
+ * own `__proto__` key, which JSON.parse makes, stays an own property, as a spread keeps it.
+ */
+function copyRollout(src: Rollout, reward: number | null, components: Record<string, number | null>): ScoredRollout {
+  const out: Record<PropertyKey, unknown> = {};
+  const from = src as unknown as Record<PropertyKey, unknown>;
+  for (const k of Object.keys(src)) {
+    if (k === '__proto__') Object.defineProperty(out, k, { value: from[k], enumerable: true, writable: true, configurable: true });
+    else out[k] = from[k];
+  }
+  for (const k of Object.getOwnPropertySymbols(src)) if (Object.prototype.propertyIsEnumerable.call(src, k)) out[k] = from[k];
+  out.reward = reward;
+  out.components = components;
+  return out as unknown as ScoredRollout;
+}
+
 function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message || e.name;
   return String(e);
@@ -435,7 +454,7 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
     const src = rollouts[i]!;
     const out: ScoredRollout = opts.slim
       ? ({ id: src.id, ...(src.group !== undefined ? { group: src.group } : {}), reward: r === r ? r : null, components: comps } as ScoredRollout)
-      : { ...src, reward: r === r ? r : null, components: comps };
+      : copyRollout(src, r === r ? r : null, comps);
     if (advantages) {
       const a = advantages[i]!;
       out.advantage = a === a ? a : null;
