@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: builds, then runs every benchmark in its own process, one after the other (each
  * measures its own baseline in the same run), and prints their tables. Figures go to BENCHMARKS.md.
- * Pick some with `npm run bench -- score math` (names: score, region, startup, advantage, credit, math, sql, code, eval, server, backend, lab, pool).
+ * Pick some with `npm run bench -- score math` (names: score, library, region, startup, advantage, credit, math, sql, code, eval, server, backend, lab, pool).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const all = ['score', 'region', 'startup', 'advantage', 'credit', 'math', 'sql', 'code', 'eval', 'server', 'backend', 'lab', 'pool'];
+const all = ['score', 'library', 'region', 'startup', 'advantage', 'credit', 'math', 'sql', 'code', 'eval', 'server', 'backend', 'lab', 'pool'];
 const picked = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = picked.filter((p) => !all.includes(p));
 if (unknown.length > 0) {

@@ -91,6 +91,15 @@ function copyRollout(src: Rollout, reward: number | null, components: Record<str
   return out as unknown as ScoredRollout;
 }
 
+/** A slim result: `id`, `group` when the rollout has one, `reward`, `components` (no spread: see {@link copyRollout}). */
+function slimResult(src: Rollout, reward: number | null, components: Record<string, number | null>): ScoredRollout {
+  const out = { id: src.id } as ScoredRollout;
+  if (src.group !== undefined) out.group = src.group;
+  out.reward = reward;
+  out.components = components;
+  return out;
+}
+
 function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message || e.name;
   return String(e);
@@ -452,9 +461,7 @@ export async function scoreBatch(compiled: CompiledSpec, rollouts: readonly Roll
     }
     const r = rewards[i]!;
     const src = rollouts[i]!;
-    const out: ScoredRollout = opts.slim
-      ? ({ id: src.id, ...(src.group !== undefined ? { group: src.group } : {}), reward: r === r ? r : null, components: comps } as ScoredRollout)
-      : copyRollout(src, r === r ? r : null, comps);
+    const out: ScoredRollout = opts.slim ? slimResult(src, r === r ? r : null, comps) : copyRollout(src, r === r ? r : null, comps);
     if (advantages) {
       const a = advantages[i]!;
       out.advantage = a === a ? a : null;
