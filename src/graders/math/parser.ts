@@ -783,6 +783,25 @@ class Parser {
     return this.parsePostfix();
   }
 
+  /**
+   * The `_{…}` and `^{…}` scripts after `\int` or a function name, in either order (two scripts at most;
+   * a second of the same kind replaces the first). Null for a script that is not there.
+   */
+  private parseScripts(): { sub: Node | null; sup: Node | null } {
+    let sub: Node | null = null;
+    let sup: Node | null = null;
+    for (let k = 0; k < 2; k++) {
+      if (this.isOp('_')) {
+        this.i++;
+        sub = this.parseScriptArg();
+      } else if (this.isOp('^')) {
+        this.i++;
+        sup = this.parseScriptArg();
+      }
+    }
+    return { sub, sup };
+  }
+
   /** Argument of `^` / `_` / `\frac` / `\sqrt`: a braced group, a parenthesised group, or one token (one digit). */
   private parseScriptArg(): Node {
     const t = this.peek();
@@ -1206,17 +1225,7 @@ class Parser {
    * both bounds (indefinite) is not read.
    */
   private parseIntegral(): Node {
-    let lo: Node | null = null;
-    let hi: Node | null = null;
-    for (let k = 0; k < 2; k++) {
-      if (this.isOp('_')) {
-        this.i++;
-        lo = this.parseScriptArg();
-      } else if (this.isOp('^')) {
-        this.i++;
-        hi = this.parseScriptArg();
-      }
-    }
+    const { sub: lo, sup: hi } = this.parseScripts();
     if (lo === null || hi === null) throw new ParseError('\\int needs both bounds _{a}^{b} (indefinite integrals are not read)');
     const start = this.i;
     // `\frac{dx}{g}`: the integrand is 1/g.
@@ -1297,17 +1306,9 @@ class Parser {
 
   private parseFunction(rawName: string, operatorName: boolean): Node {
     let name = FUNCS.get(rawName) ?? (operatorName ? `f:${rawName.toLowerCase()}` : rawName);
-    let power: Node | null = null;
-    let base: Node | null = rawName === 'ln' ? E_CONST : rawName === 'log' || rawName === 'lg' ? num(rat(10n)) : null;
-    for (let k = 0; k < 2; k++) {
-      if (this.isOp('^')) {
-        this.i++;
-        power = this.parseScriptArg();
-      } else if (this.isOp('_')) {
-        this.i++;
-        base = this.parseScriptArg();
-      }
-    }
+    const scripts = this.parseScripts();
+    let power = scripts.sup;
+    const base: Node | null = scripts.sub ?? (rawName === 'ln' ? E_CONST : rawName === 'log' || rawName === 'lg' ? num(rat(10n)) : null);
     let args: Node[];
     if (this.isOp('(')) {
       this.i++;

@@ -284,6 +284,31 @@ function batchLimits(limits: Partial<SandboxLimits>) {
 }
 
 /**
+ * The wall-clock limit of one case (or block) in a batch process: `arm()` starts it again when a case
+ * starts, `clear()` stops it when the case answers; if it runs out first, `onLimit` stops the
+ * process(es) and `fired` turns true (the case is judged as a run killed at its time limit).
+ */
+class CaseTimer {
+  /** Whether the limit ran out (and `onLimit` ran). */
+  fired = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  constructor(
+    private readonly ms: number,
+    private readonly onLimit: () => void,
+  ) {}
+  arm(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.fired = true;
+      this.onLimit();
+    }, this.ms);
+  }
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+/**
  * The results of a batch in item order (`null` = not run) and whether the batch must stop: `ends`
  * says which result ends it.
  */
@@ -404,16 +429,12 @@ export async function runAssertCases(
     let current = first; // the block being run (or loaded for)
     let killedAtLimit: number | null = null;
     let closed = false; // the relay stops (a fatal verdict, or a block killed at its limit)
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        killedAtLimit = current;
-        closed = true;
-        prog!.kill();
-        harn!.kill();
-      }, timeoutMs);
-    };
+    const limit = new CaseTimer(timeoutMs, () => {
+      killedAtLimit = current;
+      closed = true;
+      prog!.kill();
+      harn!.kill();
+    });
     const progOut = new LineReader(prog!.stdout, (line) => {
       if (!closed) harn!.stdin.write(`${line}\n`);
     });
@@ -429,13 +450,13 @@ export async function runAssertCases(
         if (typeof k !== 'number' || !Number.isSafeInteger(k) || k < first || k >= blocks.length || closed) return;
         if (m.start !== undefined) {
           current = k;
-          arm();
+          limit.arm();
           return;
         }
         if (verdicts.has(k)) return;
         const v = { verdict: String(m.verdict), message: String(m.message ?? '') };
         verdicts.set(k, v);
-        clearTimeout(timer);
+        limit.clear();
         const kind = v.verdict;
         if (kind === 'ended' || kind === 'protocol') {
           closed = true;
@@ -449,7 +470,7 @@ export async function runAssertCases(
       }
       if (!closed) prog!.stdin.write(`${line}\n`);
     });
-    arm(); // the load
+    limit.arm(); // the load
     // The program's answers are all relayed once its stdout ends: then the harness sees end-of-file.
     void progOut.done().then(() => harn!.stdin.end());
     let pr: RunResult;
@@ -469,7 +490,7 @@ export async function runAssertCases(
         pr = await prog!.result;
       }
     } finally {
-      clearTimeout(timer);
+      limit.clear();
       prog!.kill();
       harn!.kill();
     }
@@ -614,18 +635,10 @@ export async function runCallCases(
     const [prog] = await openSessions([{ language, code: runnerSource(language, program, opts.prefix ?? '', 'tmp_sol'), limits: sessionLimits }]);
     prog!.stdin.on('error', () => {});
     const reader = new LineReader(prog!.stdout);
-    let killedAtLimit = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        killedAtLimit = true;
-        prog!.kill();
-      }, timeoutMs);
-    };
+    const limit = new CaseTimer(timeoutMs, () => prog!.kill());
     const ended = async (when: string): Promise<CaseOutcome> => {
       const r = await prog!.result;
-      if (killedAtLimit && r.status !== 'sandbox_error') return { status: -3, reason: limitMessage, stderr: r.stderr ? tail(r.stderr) : undefined };
+      if (limit.fired && r.status !== 'sandbox_error') return { status: -3, reason: limitMessage, stderr: r.stderr ? tail(r.stderr) : undefined };
       return endedOutcome(r, when);
     };
     const read = async (): Promise<Record<string, unknown> | null | 'garbage'> => {
@@ -645,7 +658,7 @@ export async function runCallCases(
     // A case that ends this process: the others of the batch go to a fresh one.
     let fatal: CaseOutcome | null = null;
     try {
-      arm();
+      limit.arm();
       const hello = await read();
       if (hello === null) fatal = await ended('before it answered');
       else if (hello === 'garbage' || typeof hello.hello !== 'object' || hello.hello === null) fatal = { status: -2, reason: 'protocol error: no hello from the program process' };
@@ -669,9 +682,9 @@ export async function runCallCases(
         const c = cases[i]!;
         const id = randomInt(1, 2 ** 47);
         prog!.stdin.write(`${JSON.stringify({ id, op: 'callfn', name: c.fn, a: c.args.map((j) => ({ j })) })}\n`);
-        arm();
+        limit.arm();
         const rep = await read();
-        clearTimeout(timer);
+        limit.clear();
         if (rep === null) {
           fatal = await ended('before it answered');
           break;
@@ -701,11 +714,11 @@ export async function runCallCases(
         record(i++, fatal);
       }
     } finally {
-      clearTimeout(timer);
+      limit.clear();
       prog!.kill();
     }
     const r = await prog!.result;
-    if (r.status === 'sandbox_error' && !killedAtLimit) throw sandboxFailure(r, 'program process');
+    if (r.status === 'sandbox_error' && !limit.fired) throw sandboxFailure(r, 'program process');
     // Runtime errors' stderr: the process's, shared by its cases (as verl keeps one log per run).
     for (let k = first; k < cases.length; k++) {
       const o = out[k];
@@ -807,16 +820,8 @@ export async function runIoCases(program: string, inputs: string[], limits: Part
     };
     prog!.stdout.on('end', onEnd);
     prog!.stdout.on('close', onEnd);
-    let killedAtLimit = false;
     let overOutput = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        killedAtLimit = true;
-        prog!.kill();
-      }, timeoutMs);
-    };
+    const limit = new CaseTimer(timeoutMs, () => prog!.kill());
     /** The next marker, or null when the process ended (or was stopped) first. */
     const nextMarker = async (): Promise<string | null> => {
       for (;;) {
@@ -832,9 +837,9 @@ export async function runIoCases(program: string, inputs: string[], limits: Part
     const t0 = performance.now();
     let fatal: { k: number; out: string; wallMs: number } | null = null;
     try {
-      arm();
+      limit.arm();
       const ready = await nextMarker();
-      clearTimeout(timer);
+      limit.clear();
       if (ready === 'C') {
         const r = await prog!.result;
         record(i, { status: 'compile_error', exitCode: r.exitCode, signal: null, stdout: '', stderr: r.stderr, wallMs: r.wallMs, message: 'the program does not compile' });
@@ -848,9 +853,9 @@ export async function runIoCases(program: string, inputs: string[], limits: Part
         for (; i < inputs.length && !log.stop; i++) {
           const t = performance.now();
           prog!.stdin.write(`${Buffer.from(inputs[i]!, 'utf8').toString('base64')}\n`);
-          arm();
+          limit.arm();
           const m = await nextMarker();
-          clearTimeout(timer);
+          limit.clear();
           const text = Buffer.concat(caseOut).toString('utf8');
           const wallMs = performance.now() - t;
           caseOut = [];
@@ -874,20 +879,20 @@ export async function runIoCases(program: string, inputs: string[], limits: Part
         // process whose stdout ended is not killed here: how it ended is the evidence.)
         if (!ended) prog!.kill();
         const r = await prog!.result;
-        if (r.status === 'sandbox_error' && !killedAtLimit) throw sandboxFailure(r, 'program process');
+        if (r.status === 'sandbox_error' && !limit.fired) throw sandboxFailure(r, 'program process');
         const base = { stdout: fatal.out, stderr: '', wallMs: fatal.wallMs, exitCode: r.exitCode, signal: r.signal };
-        if (killedAtLimit) record(fatal.k, { ...base, status: 'timeout', message: limitMessage });
+        if (limit.fired) record(fatal.k, { ...base, status: 'timeout', message: limitMessage });
         else if (overOutput) record(fatal.k, { ...base, status: 'output_limit', message: `more than ${perCaseOutput} bytes of output` });
         else if (r.status === 'runtime_error' && r.message === 'killed by the caller') record(fatal.k, { ...base, status: 'runtime_error', message: 'the program broke the case protocol' });
         else record(fatal.k, { ...base, status: r.status, message: r.message });
         i = fatal.k + 1;
       }
     } finally {
-      clearTimeout(timer);
+      limit.clear();
       prog!.stdin.end();
     }
     const r = await prog!.result;
-    if (r.status === 'sandbox_error' && !killedAtLimit && fatal === null) throw sandboxFailure(r, 'program process');
+    if (r.status === 'sandbox_error' && !limit.fired && fatal === null) throw sandboxFailure(r, 'program process');
     // The process's stderr is shared by its cases.
     for (let k = first; k < inputs.length; k++) {
       const o = out[k];
