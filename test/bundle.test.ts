@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, rewardkit } from './cli.js';
+import * as lexer from 'es-module-lexer';
+import { ROOT, SHEBANG_FLAGS, rewardkit } from './cli.js';
 
 /**
  * The start-up bundle (dist/cli-bundle, scripts/bundle-cli.mjs) behaves as the compiled modules it is
@@ -61,6 +62,58 @@ describe.skipIf(!fresh)('CLI bundle', { timeout: 180_000 }, () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('V8 takes the code cache of every chunk score loads under the shebang\'s flags; the output is the same without it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rk-code-cache-'));
+    try {
+      // Runs the bin after counting the scripts it compiles with a cache, and those whose cache V8 rejects
+      // (a wrapper script rather than --require, which would change the flags the bin picks its cache by).
+      writeFileSync(
+        join(dir, 'probe.cjs'),
+        "const vm = require('node:vm'); const S = vm.Script; let given = 0, rejected = 0;\n" +
+          'vm.Script = class extends S { constructor(c, o) { super(c, o); if (o && o.cachedData) { given++; if (this.cachedDataRejected) rejected++; } } };\n' +
+          "process.on('exit', () => process.stderr.write(`code-cache given ${given} rejected ${rejected}\\n`));\n" +
+          `require(${JSON.stringify(join(ROOT, 'bin', 'rewardkit.cjs'))});\n`,
+      );
+      const run = (flags: string[], out: string, env: Record<string, string> = {}) => {
+        const r = spawnSync(process.execPath, [...flags, join(dir, 'probe.cjs'), 'score', '--spec', 'examples/gsm8k.yaml', '--in', 'examples/gsm8k_rollouts.jsonl', '--out', join(dir, out), '--details', '-q'], {
+          cwd: ROOT,
+          encoding: 'utf8',
+          env: { ...process.env, REWARDKIT_NO_BUNDLE: '', REWARDKIT_CODE_CACHE: '', NODE_OPTIONS: '', ...env },
+        });
+        expect(r.status, r.stderr).toBe(0);
+        const m = /code-cache given (\d+) rejected (\d+)/.exec(r.stderr)!;
+        return { given: Number(m[1]), rejected: Number(m[2]), text: readFileSync(join(dir, out), 'utf8') };
+      };
+      const cached = run(SHEBANG_FLAGS, 'a.jsonl');
+      expect(cached.given).toBeGreaterThan(10);
+      expect(cached.rejected).toBe(0);
+      const off = run(SHEBANG_FLAGS, 'b.jsonl', { REWARDKIT_CODE_CACHE: 'off' });
+      expect(off.given).toBe(0);
+      expect(cached.text.length).toBeGreaterThan(0);
+      expect(cached.text).toBe(off.text);
+      // `node bin/rewardkit.cjs` (no flags) has its own set.
+      const plain = run([], 'c.jsonl');
+      expect([plain.given > 10, plain.rejected]).toEqual([true, 0]);
+      expect(plain.text).toBe(off.text);
+      // Flags the build made no set for: no cache read, the same output.
+      const other = run([...SHEBANG_FLAGS, '--stack-size=2000'], 'd.jsonl');
+      expect([other.given, other.rejected]).toEqual([0, 0]);
+      expect(other.text).toBe(off.text);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('no chunk keeps an import() of its own (the bin compiles them with vm.Script; dynamic-import.cjs does it for them)', async () => {
+    await lexer.init;
+    const dir = join(ROOT, 'dist', 'cli-bundle');
+    const chunks = readdirSync(dir).filter((f) => f.endsWith('.cjs'));
+    const withImport = chunks.filter((f) => lexer.parse(readFileSync(join(dir, f), 'utf8'))[0].some((i) => i.t === 2));
+    expect(withImport).toEqual(['dynamic-import.cjs']);
+    // An import() in a string (module.ts's `new Function('url', 'return import(url)')`) is a string, kept as written.
+    expect(chunks.some((f) => readFileSync(join(dir, f), 'utf8').includes("new Function(\"url\",\"return import(url)\")"))).toBe(true);
   });
 
   it('--version, --help, graders and a spec error print the same from both', () => {
