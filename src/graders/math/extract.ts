@@ -536,48 +536,96 @@ function boxScanStart(text: string, first: number): number {
 
 // ---------- multiple-choice letters ----------
 
-function letterPats(letters: string): Array<{ re: RegExp; prio: number }> {
-  const key = `(?<L>[${letters.replace(/[^A-Za-z]/g, '')}])`;
+interface LetterPats {
+  pats: Array<{ re: RegExp; prio: number; boxed?: boolean }>;
+  /** Another allowed letter right after the answer letter, joined as an alternative (sticky). */
+  after: RegExp;
+  /** Another allowed letter right before the answer letter, joined as an alternative (anchored at the end). */
+  before: RegExp;
+}
+
+// What joins two alternatives: `,` `;` `/` `|` `&` (each optionally followed by `or`/`and`), `or`,
+// `and`, `\text{or}`, or — between upper-case letters only, see letterPats — blanks alone (`A B C D`, `(A)(B)`).
+const LETTER_JOIN = String.raw`(?:[ \t]*(?:[,;/|&]|\\&)[ \t]*(?:(?:or|and)[ \t]+)?|[ \t]+(?:or|and)[ \t]+|[ \t]*\\text\s*\{[ \t]*(?:or|and)[ \t]*\}[ \t]*)`;
+
+function letterPats(letters: string): LetterPats {
+  const allowed = letters.replace(/[^A-Za-z]/g, '');
+  const key = `(?<L>[${allowed}])`;
   const pre = String.raw`(?:^|\s)(?:\*\*)?\(?`;
   const suf = String.raw`\)?(?:\*\*)?(?:[.,:;)]|\s|$|(?=[^\x00-\x7F]))`;
-  return [
-    { re: new RegExp(String.raw`${FINAL_IS}:?\s*\(?${key}\)?\.?\s?I hope`, 'g'), prio: 0 },
-    { re: new RegExp(String.raw`\\(?:boxed|fbox)\{\s*(?:\\text(?:bf)?\{\s*)?\(?${key}\)?\s*(?:\}\s*)?\}`, 'g'), prio: 0 },
-    { re: new RegExp(String.raw`${FINAL}.{0,100}?\s+is:?\s*\(?${key}\)?(?![A-Za-z])`, 'g'), prio: 50 },
-    { re: new RegExp(String.raw`${ANSWER}:.{0,50}?${pre}${key}${suf}`, 'g'), prio: 100 },
-    { re: new RegExp(String.raw`${ANSWER}.{0,50}?${pre}${key}${suf}`, 'g'), prio: 200 },
-    { re: new RegExp(String.raw`^(?:\*\*)?\(?${key}${suf}`, 'g'), prio: 250 },
-    { re: new RegExp(`${pre}${key}${suf}`, 'g'), prio: 300 },
-  ];
+  // Joined by blanks only, the other letter must be a capital other than `I` (`Answer: B I think`, `is a (B)` are prose).
+  const upper = allowed.replace(/[^A-HJ-Z]/g, '');
+  const other = `(?:${LETTER_JOIN}[ \\t]*(?:\\*\\*)?\\(?([${allowed}])|[ \\t]*(?:\\*\\*)?\\(?([${upper || '_'}]))`;
+  return {
+    pats: [
+      { re: new RegExp(String.raw`${FINAL_IS}:?\s*\(?${key}\)?\.?\s?I hope`, 'gd'), prio: 0 },
+      { re: new RegExp(String.raw`\\(?:boxed|fbox)\{\s*(?:\\text(?:bf)?\{\s*)?\(?${key}\)?\s*(?:\}\s*)?\}`, 'gd'), prio: 0, boxed: true },
+      { re: new RegExp(String.raw`${FINAL}.{0,100}?\s+is:?\s*\(?${key}\)?(?![A-Za-z])`, 'gd'), prio: 50 },
+      { re: new RegExp(String.raw`${ANSWER}:.{0,50}?${pre}${key}${suf}`, 'gd'), prio: 100 },
+      { re: new RegExp(String.raw`${ANSWER}.{0,50}?${pre}${key}${suf}`, 'gd'), prio: 200 },
+      { re: new RegExp(String.raw`^(?:\*\*)?\(?${key}${suf}`, 'gd'), prio: 250 },
+      { re: new RegExp(`${pre}${key}${suf}`, 'gd'), prio: 300 },
+    ],
+    after: new RegExp(String.raw`\)?(?:\*\*)?${other}\)?(?:\*\*)?(?![A-Za-z0-9])`, 'y'),
+    before: new RegExp(
+      String.raw`(?:^|[^A-Za-z0-9\\])(?:\(?(?:\*\*)?([${allowed}])(?:\*\*)?\)?${LETTER_JOIN}|\(?(?:\*\*)?([${upper || '_'}])(?:\*\*)?\)?[ \t]*)[ \t]*(?:\*\*)?\(?$`,
+    ),
+  };
 }
-const LETTER_CACHE = new Map<string, Array<{ re: RegExp; prio: number }>>();
+const LETTER_CACHE = new Map<string, LetterPats>();
+
+/** The letter a text gives, or why it gives none (`hedge`: several letters offered as alternatives). */
+export interface LetterAnswer {
+  letter: string | null;
+  hedge?: string;
+}
 
 /**
  * The multiple-choice letter a text gives (upper-cased), or null: `\boxed{B}`, `final answer is B`,
- * `Answer: (C)`, a leading `D.` or `A Peter`, else the last standalone letter.
+ * `Answer: (C)`, a leading `D.` or `A Peter`, else the last standalone letter. A hedge is no answer
+ * (null): the letter offered together with another allowed letter as alternatives (`A or B`,
+ * `Answer: A, B, C, D`, `(A)(B)`, `A/B`) or several `\boxed{}` letters that differ — as the `auto`
+ * extraction reads `the answer is 5 or 7` as the list {5, 7}, never as 5.
  *
  * @example
  * extractLetter('It is not A, so the answer is (C).', 'ABCD') // → 'C'
+ * extractLetter('Answer: A or B', 'ABCD') // → null (a hedge)
  */
 export function extractLetter(text: string, letters: string): string | null {
+  return readLetter(text, letters).letter;
+}
+
+/** {@link extractLetter} with the reason when there is no letter (a hedge is named as such). */
+export function readLetter(text: string, letters: string): LetterAnswer {
   const ls = letters.toUpperCase() + letters.toLowerCase();
-  let pats = LETTER_CACHE.get(ls);
-  if (!pats) {
-    pats = letterPats(ls);
-    LETTER_CACHE.set(ls, pats);
+  let lp = LETTER_CACHE.get(ls);
+  if (!lp) {
+    lp = letterPats(ls);
+    LETTER_CACHE.set(ls, lp);
   }
   const t = text.trim();
   for (const prio of [0, 50, 100, 200, 250, 300]) {
-    let best: { end: number; start: number; l: string } | null = null;
-    for (const p of pats) {
+    let best: { end: number; start: number; at: number; l: string } | null = null;
+    const boxedLetters = new Set<string>();
+    for (const p of lp.pats) {
       if (p.prio !== prio) continue;
       p.re.lastIndex = 0;
       for (const m of t.matchAll(p.re)) {
         const end = m.index + m[0].length;
-        if (!best || end > best.end || (end === best.end && m.index < best.start)) best = { end, start: m.index, l: m.groups!['L']! };
+        const l = m.groups!['L']!;
+        if (p.boxed) boxedLetters.add(l.toUpperCase());
+        if (!best || end > best.end || (end === best.end && m.index < best.start)) best = { end, start: m.index, at: m.indices!.groups!['L']![0], l };
       }
     }
-    if (best) return best.l.toUpperCase();
+    if (!best) continue;
+    const letter = best.l.toUpperCase();
+    if (boxedLetters.size > 1) return { letter: null, hedge: `several boxed letters (${[...boxedLetters].sort().join(', ')})` };
+    lp.after.lastIndex = best.at + 1;
+    const next = lp.after.exec(t);
+    const prev = lp.before.exec(t.slice(Math.max(0, best.at - 40), best.at));
+    const others = [next?.[1] ?? next?.[2], prev?.[1] ?? prev?.[2]].filter((o) => o !== undefined && o.toUpperCase() !== letter);
+    if (others.length > 0) return { letter: null, hedge: `${letter} is offered with another letter as an alternative` };
+    return { letter };
   }
-  return null;
+  return { letter: null };
 }

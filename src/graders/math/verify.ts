@@ -7,7 +7,7 @@ import { type Node, binderKinds } from './ast.js';
 import { type CompareOptions, verifyNodes } from './compare.js';
 import { calculusFailure } from './evaluate.js';
 import { Deadline, MathTimeout } from './deadline.js';
-import { type BoxedRank, type Extraction, type Target, extractAnswer, extractLetter, plainNumber } from './extract.js';
+import { type BoxedRank, type Extraction, type Target, extractAnswer, extractLetter, plainNumber, readLetter } from './extract.js';
 import { Lru } from './lru.js';
 import { normalizeLatex } from './normalize.js';
 import { ParseError, parseLatex } from './parser.js';
@@ -200,8 +200,8 @@ export class MathVerifier {
   private verifyInner(gold: Prepared, reference: string, completion: string, deadline: Deadline): MathVerdict {
     if (this.opts.extract === 'letter') {
       if (!gold.letter) return { score: null, details: { reason: 'reference has no letter', reference } };
-      const got = extractLetter(completion, this.letters(gold.letter));
-      if (!got) return this.failure({ reason: 'no letter found', reference: gold.letter });
+      const { letter: got, hedge } = readLetter(completion, this.letters(gold.letter));
+      if (!got) return this.failure({ reason: hedge === undefined ? 'no letter found' : `hedged answer: ${hedge}`, reference: gold.letter });
       return { score: got === gold.letter ? 1 : 0, details: { extracted: got, reference: gold.letter } };
     }
     const g = gold.ex;
