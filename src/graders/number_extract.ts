@@ -349,7 +349,36 @@ function scan(s: string, from: number, to: number, want: number): FoundNumber | 
     i++;
   }
   if (count === 0) return null;
+  scanStart = start;
+  scanEnd = end;
   return { text: s.slice(start, end), value: value === 0 ? 0 : value, percent };
+}
+
+/** Where the token {@link scan} returned last starts and ends (module state, as the token scanner's). */
+let scanStart = 0;
+let scanEnd = 0;
+
+/**
+ * A number offered with another as alternatives is a hedge, not an answer: `5 or 7`, `5, or 7`,
+ * `x = 5 or x = 7`, `5 \text{ or } 7`, `5 \lor 7`, `between 1 and 100`. After a number: the joiner
+ * (the caller then checks that a number follows); before one: a number and the joiner.
+ */
+const ALTERNATIVE_AFTER = /[ \t]*,?[ \t]*(?:(?:or|OR)(?![A-Za-z])|\\text\s*\{[ \t]*or[ \t]*\}|\\lor(?![A-Za-z])|\\vee(?![A-Za-z]))[ \t]*(?:[A-Za-z][ \t]*=[ \t]*)?/y;
+const ALTERNATIVE_BEFORE =
+  /(?:\d(?:\\?%)?[ \t]*,?[ \t]*(?:(?:or|OR)|\\text\s*\{[ \t]*or[ \t]*\}|\\lor|\\vee)|\b[Bb]etween[ \t]+\\?\$?[-+]?[\d.,]*\d(?:\\?%)?[ \t]+and)[ \t]+(?:[A-Za-z][ \t]*=[ \t]*)?(?:\\?\$)?$/;
+
+/** Whether a number token starting in `s[at, to)` follows an alternative joiner right after `end`. */
+function alternativeAfter(s: string, end: number, to: number): boolean {
+  ALTERNATIVE_AFTER.lastIndex = end;
+  if (!ALTERNATIVE_AFTER.test(s)) return false;
+  const k = ALTERNATIVE_AFTER.lastIndex;
+  if (k >= to || !isTokenStart(s.charCodeAt(k))) return false;
+  return readNumber(s, k, to) > k && Number.isFinite(tokValue);
+}
+
+/** Whether the token starting at `start` is the second of two alternatives (`5 or 7`, `between 1 and 100`). */
+function alternativeBefore(s: string, start: number): boolean {
+  return ALTERNATIVE_BEFORE.test(s.slice(Math.max(0, start - 48), start));
 }
 
 /**
@@ -379,7 +408,7 @@ function lastNumber(s: string): FoundNumber | null {
     let to = d + 1;
     while (to < s.length && !isBarrier(s.charCodeAt(to))) to++;
     const found = scan(s, from, to, LAST);
-    if (found !== null) return found;
+    if (found !== null) return alternativeBefore(s, scanStart) ? HEDGE : found;
     d = from - 1;
   }
 }
@@ -471,6 +500,15 @@ function tagged(n: FoundNumber | null, method: ExtractMethod): ExtractedAnswer |
   return n === null ? null : { text: n.text, value: n.value, percent: n.percent, method };
 }
 
+/** A hedge found while reading (see {@link ALTERNATIVE_AFTER}): no answer. Compared by identity. */
+const HEDGE: FoundNumber = { text: '', value: Number.NaN, percent: false };
+
+/** No number read because the answer offers alternatives (`the answer is 5 or 7`): the method that saw it and why. */
+export interface HedgedAnswer {
+  hedge: string;
+  method: ExtractMethod;
+}
+
 /**
  * The final numeric answer of a completion.
  * - `gsm8k`: the number right after the last `####` followed by one (GSM8K's gold format; a markdown
@@ -482,10 +520,23 @@ function tagged(n: FoundNumber | null, method: ExtractMethod): ExtractedAnswer |
  * - `auto`: a `####` answer, else the last `\boxed{…}` if there is one (authoritative: a box without a
  *   single number extracts nothing), else an answer phrase that holds a number, else the last number.
  *
+ * A hedge is no answer (null), never its first or last value: an answer phrase whose number is
+ * followed by `or` and another number (`the answer is 5 or 7`, `x = 5 or x = 7`, `5 \text{ or } 7`,
+ * `\lor`), or a last number that is the second of such a pair or ends `between 1 and 100`. (`auto`
+ * does not fall back to the last number then.) `####` and `\boxed{}` keep verl's reading: the number
+ * after the last `####`, the last box.
+ *
  * @example
  * extractAnswer('So she makes 9 * 2 = $18 a day.\n#### 18', 'auto') // → {text: '18', value: 18, percent: false, method: 'gsm8k'}
+ * extractAnswer('The answer is 18 or 20.', 'auto') // → null (a hedge)
  */
 export function extractAnswer(text: string, mode: 'auto' | ExtractMethod): ExtractedAnswer | null {
+  const r = readAnswer(text, mode);
+  return r === null || 'hedge' in r ? null : r;
+}
+
+/** {@link extractAnswer}, saying when there is no number because the answer is a hedge. */
+export function readAnswer(text: string, mode: 'auto' | ExtractMethod): ExtractedAnswer | HedgedAnswer | null {
   if (mode === 'gsm8k' || mode === 'auto') {
     const found = gsm8kAnswer(text);
     if (found !== null || mode === 'gsm8k') return tagged(found, 'gsm8k');
@@ -498,11 +549,17 @@ export function extractAnswer(text: string, mode: 'auto' | ExtractMethod): Extra
   if (mode === 'answer_is' || mode === 'auto') {
     const range = lastAnswerPhrase(text);
     if (range !== null) {
-      const found = scan(text, afterLastEquals(text, range[0], range[1]), range[1], FIRST);
+      const from = afterLastEquals(text, range[0], range[1]);
+      const found = scan(text, from, range[1], FIRST);
+      // `5 or 7` after the phrase, `x = 5 or x = 7` (read after the last `=`), `between 1 and 100`.
+      if (found !== null && (alternativeAfter(text, scanEnd, range[1]) || alternativeBefore(text, scanStart) || (scan(text, from, range[1], LAST) !== null && alternativeBefore(text, scanStart))))
+        return { hedge: `the answer phrase offers alternatives (${text.slice(range[0], Math.min(range[1], range[0] + 60)).trim()})`, method: 'answer_is' };
       if (found !== null || mode === 'answer_is') return tagged(found, 'answer_is');
     } else if (mode === 'answer_is') return null;
   }
-  return tagged(lastNumber(text), 'last_number');
+  const last = lastNumber(text);
+  if (last === HEDGE) return { hedge: 'the last number is offered as an alternative to another (`5 or 7`, `between 1 and 100`)', method: 'last_number' };
+  return tagged(last, 'last_number');
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { defineGrader } from './types.js';
-import { extractAnswer, parseReferenceNumber, type FoundNumber } from './number_extract.js';
+import { parseReferenceNumber, readAnswer, type FoundNumber } from './number_extract.js';
 import { answerParam, answerRegion, resolveAnswerRegion } from './answer.js';
 
 /**
@@ -16,7 +16,10 @@ import { answerParam, answerRegion, resolveAnswerRegion } from './answer.js';
  * reward recipes: GSM8K's `#### n` (openai/grade-school-math; verl `reward_score/gsm8k.py`), the last
  * `\boxed{…}` (MATH, DeepSeek-R1-style prompts), a "the answer is …" / "Final answer:" sentence,
  * else the last number in the text. Thousands separators, decimals, signs, fractions (`3/4`,
- * `\frac{3}{4}`), currency signs, scientific notation and trailing units are understood.
+ * `\frac{3}{4}`), currency signs, scientific notation and trailing units are understood. A hedge
+ * scores 0 (never its first or last value): an answer phrase `the answer is 5 or 7` (`x = 5 or x = 7`,
+ * `5 \text{ or } 7`), or a last number that ends `5 or 7` or `between 1 and 100`; `####` and the last
+ * `\boxed{}` keep verl's reading (`#### 5 or 7` reads 5, `\boxed{5} \boxed{7}` reads 7).
  *
  * The reference may be a number, a string (a bare number such as `"1,000"` or `"\frac{3}{4}"`, or a
  * whole GSM8K gold solution ending in `#### n`, or a solution with `\boxed{…}`), or a list of these
@@ -100,8 +103,10 @@ export const numericGrader = defineGrader({
         const reference = refs.length === 1 ? refs[0]!.value : refs.map((r) => r.value);
         const a = answerRegion(s.completion, region);
         if ('missing' in a) return { score: onMissing === 'zero' ? 0 : null, details: { extracted: null, reference, region: a.region, reason: `no answer: ${a.reason}` } };
-        const got = extractAnswer(a.text, extract);
+        const got = readAnswer(a.text, extract);
         if (got === null) return { score: onMissing === 'zero' ? 0 : null, details: { extracted: null, reference, region: a.region, reason: 'no number in the answer' } };
+        // A hedge (`the answer is 5 or 7`) is a wrong answer, whatever `on_missing` says: it was read.
+        if ('hedge' in got) return { score: 0, details: { extracted: null, method: got.method, reference, region: a.region, reason: `hedged answer: ${got.hedge}` } };
         const ok = refs.some((r) => matches(got, r));
         return {
           score: ok ? 1 : 0,
