@@ -192,3 +192,22 @@ export function referenceTexts(reference: unknown): string[] | null {
     return reference.map(String);
   return null;
 }
+
+/** Invisible format characters (zero-width spaces and joiners, bidi marks and overrides, word joiner, BOM, soft hyphen) and full-width digits. */
+const INVISIBLE_OR_WIDE = /[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\uff10-\uff19]/;
+const INVISIBLE_G = /[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+const WIDE_DIGIT_G = /[\uff10-\uff19]/g;
+
+/**
+ * A text as the number and math readers see it: invisible format characters removed (a zero-width
+ * space, a bidi mark or override, a word joiner, a BOM, a soft hyphen — `1\u200b8` is the 18 a reader
+ * sees, not 1 and 8; `\u202e81` reads 81, its characters' order) and full-width digits (`１８`) made
+ * ASCII. Other characters are kept. The text itself when it has none (one regex test).
+ *
+ * @example
+ * foldForNumbers('\\boxed{１\u200b８}') // → '\\boxed{18}'
+ */
+export function foldForNumbers(text: string): string {
+  if (!INVISIBLE_OR_WIDE.test(text)) return text;
+  return text.replace(INVISIBLE_G, '').replace(WIDE_DIGIT_G, (d) => String.fromCharCode(d.charCodeAt(0) - 0xfee0));
+}

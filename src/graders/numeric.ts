@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { defineGrader } from './types.js';
 import { parseReferenceNumber, readAnswer, type FoundNumber } from './number_extract.js';
 import { answerParam, answerRegion, resolveAnswerRegion } from './answer.js';
+import { foldForNumbers } from './normalize.js';
 
 /**
  * `numeric` — 1 when the final number of the answer equals the reference within tolerance, else 0:
@@ -19,7 +20,9 @@ import { answerParam, answerRegion, resolveAnswerRegion } from './answer.js';
  * `\frac{3}{4}`), currency signs, scientific notation and trailing units are understood. A hedge
  * scores 0 (never its first or last value): an answer phrase `the answer is 5 or 7` (`x = 5 or x = 7`,
  * `5 \text{ or } 7`), or a last number that ends `5 or 7` or `between 1 and 100`; `####` and the last
- * `\boxed{}` keep verl's reading (`#### 5 or 7` reads 5, `\boxed{5} \boxed{7}` reads 7).
+ * `\boxed{}` keep verl's reading (`#### 5 or 7` reads 5, `\boxed{5} \boxed{7}` reads 7). Invisible
+ * format characters are dropped and full-width digits read as ASCII first (normalize.ts
+ * `foldForNumbers`: `1\u200b8` is 18, `１８` is 18).
  *
  * The reference may be a number, a string (a bare number such as `"1,000"` or `"\frac{3}{4}"`, or a
  * whole GSM8K gold solution ending in `#### n`, or a solution with `\boxed{…}`), or a list of these
@@ -85,7 +88,7 @@ export const numericGrader = defineGrader({
       for (const r of items) {
         if (typeof r === 'number' && Number.isFinite(r)) out.push({ text: String(r), value: r, percent: false });
         else if (typeof r === 'string') {
-          const n = parseReferenceNumber(r);
+          const n = parseReferenceNumber(foldForNumbers(r));
           if (n !== null) out.push(n);
         }
       }
@@ -103,7 +106,7 @@ export const numericGrader = defineGrader({
         const reference = refs.length === 1 ? refs[0]!.value : refs.map((r) => r.value);
         const a = answerRegion(s.completion, region);
         if ('missing' in a) return { score: onMissing === 'zero' ? 0 : null, details: { extracted: null, reference, region: a.region, reason: `no answer: ${a.reason}` } };
-        const got = readAnswer(a.text, extract);
+        const got = readAnswer(foldForNumbers(a.text), extract);
         if (got === null) return { score: onMissing === 'zero' ? 0 : null, details: { extracted: null, reference, region: a.region, reason: 'no number in the answer' } };
         // A hedge (`the answer is 5 or 7`) is a wrong answer, whatever `on_missing` says: it was read.
         if ('hedge' in got) return { score: 0, details: { extracted: null, method: got.method, reference, region: a.region, reason: `hedged answer: ${got.hedge}` } };

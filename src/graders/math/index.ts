@@ -35,7 +35,8 @@ function withRegion(details: Record<string, unknown>, region: string): Record<st
  * evaluated numerically (adaptive Gauss–Kronrod quadrature, Richardson extrapolation; each accurate
  * far below the 1e-9 comparison tolerance or not at all) within the same time limit. Deliberate
  * departures from Math-Verify: tiny decimals compare by significant digits, `\sqrt(2)` is √2, `**73**`
- * is 73, `\mathrm{e}` is e, `28\%` also matches 28, a vector matches the same tuple, inequalities in one
+ * is 73, `\mathrm{e}` is e, `28\%` also matches 28, invisible format characters (zero-width spaces, bidi
+ * marks) are dropped and full-width digits read as ASCII (`3\u200b` and `３` are 3), a vector matches the same tuple, inequalities in one
  * variable compare by solution set, `i` is the imaginary unit, a hedged `the answer is 5 or 7` is the list
  * {5, 7} (not 5). An answer left as a sum, product, integral or limit that the reference is not (the
  * question restated) scores 0 unless `allow_unevaluated: true`. `symbolic_fallback` is accepted for

@@ -10,6 +10,7 @@ import { Deadline, MathTimeout } from './deadline.js';
 import { type BoxedRank, type Extraction, type Target, extractAnswer, extractLetter, plainNumber, readLetter } from './extract.js';
 import { Lru } from './lru.js';
 import { normalizeLatex } from './normalize.js';
+import { foldForNumbers } from '../normalize.js';
 import { ParseError, parseLatex } from './parser.js';
 
 /** Options of a {@link MathVerifier} (the grader's params, in camelCase). */
@@ -176,6 +177,9 @@ export class MathVerifier {
    * reference cannot be read.
    */
   verify(reference: string, completion: string): MathVerdict {
+    // `3\u200b` (a zero-width space), `\u200e3` (a bidi mark), `３` (full width) are the 3 a reader sees.
+    reference = foldForNumbers(reference);
+    completion = foldForNumbers(completion);
     const deadline = new Deadline(this.opts.timeoutMs);
     let gold: Prepared;
     try {
