@@ -19,7 +19,7 @@ export const normalizeSchema = z
     punctuation: z
       .boolean()
       .default(false)
-      .describe('Delete Unicode punctuation and symbols except those inside numbers (3.14, 1,000, -2).'),
+      .describe('Delete Unicode punctuation and symbols except those inside numbers: between two digits (3.14, 1,000, 1/2, 5-10) and a leading minus (-2; `−2` becomes -2).'),
     latex: z
       .boolean()
       .default(false)
@@ -156,12 +156,23 @@ function unwrapMarkdown(s: string): string {
 }
 
 const PUNCT = /[\p{P}\p{S}]/gu;
-const NUMBER_PUNCT = /(?<=\d)[.,](?=\d)|(?<![\p{L}\p{N}])-(?=\d)/gu;
+/**
+ * Punctuation kept by `punctuation: true`: a mark or symbol between two digits (`3.14`, `1,000`,
+ * `1/2`, `5-10`, `10^3`, `2:30` — deleting it would merge two numbers into another one: `1/2` is not
+ * `12`) and a minus sign before a digit that follows no letter or digit (`-2`; U+2212 `−2` is
+ * written `-2`).
+ */
+const NUMBER_PUNCT = /(?<=\d)[\p{P}\p{S}](?=\d)|(?<![\p{L}\p{N}])[-\u2212](?=\d)/gu;
 
 function stripPunctuation(s: string): string {
-  // Keep the punctuation inside numbers: mark it, strip the rest, restore.
-  const marked = s.replace(NUMBER_PUNCT, (m) => (m === '.' ? '\u0001' : m === ',' ? '\u0002' : '\u0003'));
-  return marked.replace(PUNCT, '').replace(/\u0001/g, '.').replace(/\u0002/g, ',').replace(/\u0003/g, '-');
+  // The kept punctuation is copied; the text between it loses its punctuation and symbols.
+  let out = '';
+  let last = 0;
+  for (const m of s.matchAll(NUMBER_PUNCT)) {
+    out += s.slice(last, m.index).replace(PUNCT, '') + (m[0] === '\u2212' ? '-' : m[0]);
+    last = m.index + m[0].length;
+  }
+  return last === 0 ? s.replace(PUNCT, '') : out + s.slice(last).replace(PUNCT, '');
 }
 
 /**
