@@ -217,11 +217,33 @@ function containsPi(n: Node): boolean {
   }
 }
 
+/**
+ * {@link floatsClose} on exact values, for decimals a double cannot hold (`1e400` and `1e401` are both
+ * ∞ as doubles, `1e-400` and `1e-401` both 0): at least `precision` significant digits below 1 (the
+ * tiny-value rule), a double's relative precision (4ε) above.
+ */
+function ratsClose(a: R.Rat, b: R.Rat, precision: number): boolean {
+  if (R.eq(a, b)) return true;
+  const abs = (x: R.Rat): R.Rat => (x.n < 0n ? R.neg(x) : x);
+  const diff = abs(R.sub(a, b));
+  const m = R.cmp(abs(a), abs(b)) >= 0 ? abs(a) : abs(b);
+  const scale = R.cmp(m, R.ONE) < 0 ? 2n * 10n ** BigInt(precision) : 2n ** 50n;
+  return R.cmp(R.mul(diff, R.rat(scale)), m) <= 0;
+}
+
 function numbersEq(g: Node, p: Node, o: CompareOptions): boolean {
   if (isFloatLit(g) || isFloatLit(p)) {
     const a = realValue(g, o);
     const b = realValue(p, o);
-    if (a !== null && b !== null) return floatsClose(a, b, o.precision);
+    if (a !== null && b !== null) {
+      if (!Number.isFinite(a) || !Number.isFinite(b) || a === 0 || b === 0) {
+        // Out of a double's range (or zero): compare the exact values when there are.
+        const ea = evalExact(g, o.deadline);
+        const eb = ea && evalExact(p, o.deadline);
+        if (ea && eb) return ratsClose(ea, eb, o.precision);
+      }
+      return floatsClose(a, b, o.precision);
+    }
   }
   const ea = evalExact(g, o.deadline);
   const eb = ea && evalExact(p, o.deadline);
