@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { extractAnswer, parseReferenceNumber } from './number_extract.js';
+import { extractAnswer, parseReferenceNumber, readAnswer } from './number_extract.js';
 
 // Fragments of the number grammar, so generated text hits its corners more often than random characters would.
 const PIECES = fc.constantFrom(
@@ -168,6 +168,23 @@ describe('extractAnswer', () => {
         return value(`7\n${t}`, 'last_number') === got && value(`${t}\nno digits`, 'last_number') === got;
       }),
     );
+  });
+});
+
+describe('hedged answers', () => {
+  it('an answer phrase or a last number offering alternatives is no answer (never its first or last value)', () => {
+    for (const t of ['The answer is 5 or 7.', 'The answer is x = 5 or x = 7.', 'Answer: $5, or $7', 'The answer is 5 \\text{ or } 7', '5 or 7', 'x = 5 or x = 7', 'It is between 1 and 100', 'The answer is 5 \\lor 7'])
+      expect(extractAnswer(t, 'auto'), t).toBeNull();
+    expect(readAnswer('The answer is 5 or 7.', 'auto')).toMatchObject({ method: 'answer_is', hedge: expect.stringContaining('5 or 7') });
+    expect(readAnswer('5 or 7', 'last_number')).toMatchObject({ method: 'last_number' });
+  });
+
+  it('keeps committed answers next to an "or", and verl\'s #### and last-box readings', () => {
+    expect(extractAnswer('The answer is 5 or more.', 'auto')?.value).toBe(5);
+    expect(extractAnswer('3 or 4 of them came. The answer is 7.', 'auto')?.value).toBe(7);
+    expect(extractAnswer('The difference between 12 and 5 is 7', 'auto')?.value).toBe(7);
+    expect(extractAnswer('#### 5 or 7', 'auto')?.value).toBe(5);
+    expect(extractAnswer('\\boxed{5} \\boxed{7}', 'auto')?.value).toBe(7);
   });
 });
 

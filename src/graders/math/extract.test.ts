@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Node, show } from './ast.js';
-import { type ExtractOptions, extractAnswer, extractLetter } from './extract.js';
+import { type ExtractOptions, extractAnswer, extractLetter, readLetter } from './extract.js';
 import { ParseError, parseLatex } from './parser.js';
 
 const parse = (t: string): Node | null => {
@@ -132,5 +132,16 @@ describe('extractLetter', () => {
     expect(extractLetter('none of these', 'ABCD')).toBeNull();
     expect(extractLetter('Answer: (E)', 'ABCDE')).toBe('E');
     expect(extractLetter('Answer: (E)', 'ABCD')).toBeNull();
+  });
+
+  it('reads a hedge between letters as no answer', () => {
+    for (const t of ['A B C D', 'Answer: A or B', 'A, B, C, D', '(A)(B)(C)(D)', 'The final answer is A/B', '\\boxed{A} \\boxed{C}', 'Answer: C and D', '**A** **B**'])
+      expect(extractLetter(t, 'ABCD'), t).toBeNull();
+    expect(readLetter('Answer: A or B', 'ABCD')).toEqual({ letter: null, hedge: 'A is offered with another letter as an alternative' });
+    expect(readLetter('\\boxed{A} then \\boxed{C}', 'ABCD')).toEqual({ letter: null, hedge: 'several boxed letters (A, C)' });
+    // The same letter twice is no hedge; neither is a word after the letter.
+    expect(extractLetter('\\boxed{B}, so \\boxed{B}', 'ABCD')).toBe('B');
+    expect(extractLetter('Answer: B. A is wrong and so is C.', 'ABCD')).toBe('B');
+    expect(extractLetter('Answer: B I think', 'ABCDEFGHIJ')).toBe('B');
   });
 });
