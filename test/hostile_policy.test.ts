@@ -14,6 +14,7 @@
  *   no/another answer → invisible format characters are dropped, full-width digits read as ASCII.
  * - `normalize.punctuation` merged numbers: `1/2` = `12`, `5-10` = `510`, `−5` = `5` → a mark between two
  *   digits is kept and U+2212 is a minus sign.
+ * - `math` with `extract: letter` read the article `a` as choice A (`The answer is a multiple of 3, so (D)`).
  * - `math` compared decimals beyond a double's range as equal: `1e400` = `1e401` = `1e999` (all ∞),
  *   `1e-400` = `1e-401` → compared by exact value.
  */
@@ -155,6 +156,8 @@ describe('answer spraying: several candidates never pay', () => {
         ['\\boxed{B} because \\boxed{B} is right', 'B'],
         ['Answer: B. A is wrong and so is C.', 'B'],
         ['The answer is (B)', 'B'],
+        ['The answer is a (B)', 'B'], // was A: the article read as a choice
+        ['The answer is a multiple of 3, so (D).', 'D'], // was A
       ],
       1,
     );

@@ -550,7 +550,9 @@ const LETTER_JOIN = String.raw`(?:[ \t]*(?:[,;/|&]|\\&)[ \t]*(?:(?:or|and)[ \t]+
 
 function letterPats(letters: string): LetterPats {
   const allowed = letters.replace(/[^A-Za-z]/g, '');
-  const key = `(?<L>[${allowed}])`;
+  // A lower-case `a` before a word or a capital choice is the article (`the answer is a multiple of 3,
+  // so (D)`, `the answer is a (B)`), not choice A.
+  const key = `(?<L>(?!a[ \\t]+(?:[A-Za-z]{2}|\\(?[A-Z](?![A-Za-z])))[${allowed}])`;
   const pre = String.raw`(?:^|\s)(?:\*\*)?\(?`;
   const suf = String.raw`\)?(?:\*\*)?(?:[.,:;)]|\s|$|(?=[^\x00-\x7F]))`;
   // Joined by blanks only, the other letter must be a capital other than `I` (`Answer: B I think`, `is a (B)` are prose).
