@@ -27,6 +27,11 @@ export interface FoundNumber {
   text: string;
   value: number;
   percent: boolean;
+  /**
+   * The exact value of an integer of more than 15 digits (a double rounds it: 10^29 + 1 and 10^29 are
+   * the same double), so that two such integers compare exactly. Absent otherwise.
+   */
+  big?: bigint;
 }
 
 /** Where the final answer was taken from. */
@@ -39,6 +44,7 @@ export interface ExtractedAnswer extends FoundNumber {
 // The scanner reports the last token it read through these, to avoid an object per token.
 let tokValue = 0;
 let tokPercent = false;
+let tokBig: bigint | undefined;
 let decText = '';
 
 const BACKSLASH = 92;
@@ -258,6 +264,7 @@ function readNumber(s: string, i: number, to: number): number {
   }
   let value: number;
   let end: number;
+  let big: bigint | undefined;
   if (s.charCodeAt(k) === BACKSLASH) {
     end = readLatexFraction(s, k, to);
     if (end < 0) return -1;
@@ -288,9 +295,10 @@ function readNumber(s: string, i: number, to: number): number {
       if (exp !== null) {
         value = Number(`${mantissa}e${exp[1]}`);
         end = exp[0];
-      }
+      } else if (isInteger && mantissa.length > 15) big = neg ? -BigInt(mantissa) : BigInt(mantissa);
     }
   }
+  tokBig = big;
   const p = readPercent(s, end, to);
   tokPercent = p >= 0;
   if (p >= 0) end = p;
@@ -317,6 +325,7 @@ function scan(s: string, from: number, to: number, want: number): FoundNumber | 
   let end = -1;
   let value = 0;
   let percent = false;
+  let big: bigint | undefined;
   let i = from;
   while (i < to) {
     const c = s.charCodeAt(i);
@@ -330,6 +339,7 @@ function scan(s: string, from: number, to: number, want: number): FoundNumber | 
           end = e;
           value = tokValue;
           percent = tokPercent;
+          big = tokBig;
           if (want === FIRST) break;
         }
         i = e;
@@ -351,7 +361,7 @@ function scan(s: string, from: number, to: number, want: number): FoundNumber | 
   if (count === 0) return null;
   scanStart = start;
   scanEnd = end;
-  return { text: s.slice(start, end), value: value === 0 ? 0 : value, percent };
+  return big === undefined ? { text: s.slice(start, end), value: value === 0 ? 0 : value, percent } : { text: s.slice(start, end), value, percent, big };
 }
 
 /** Where the token {@link scan} returned last starts and ends (module state, as the token scanner's). */
@@ -424,7 +434,8 @@ function gsm8kAnswer(s: string): FoundNumber | null {
     const i = skipBlanks(s, at + 4, s.length);
     if (!isTokenStart(s.charCodeAt(i))) continue;
     const e = readNumber(s, i, s.length);
-    if (e > i && Number.isFinite(tokValue)) return { text: s.slice(i, e), value: tokValue === 0 ? 0 : tokValue, percent: tokPercent };
+    if (e > i && Number.isFinite(tokValue))
+      return tokBig === undefined ? { text: s.slice(i, e), value: tokValue === 0 ? 0 : tokValue, percent: tokPercent } : { text: s.slice(i, e), value: tokValue, percent: tokPercent, big: tokBig };
   }
   return null;
 }
@@ -497,7 +508,8 @@ function lastAnswerPhrase(s: string): [number, number] | null {
  * about a tenth of `rewardkit score`'s time per rollout on bench/score.ts.
  */
 function tagged(n: FoundNumber | null, method: ExtractMethod): ExtractedAnswer | null {
-  return n === null ? null : { text: n.text, value: n.value, percent: n.percent, method };
+  if (n === null) return null;
+  return n.big === undefined ? { text: n.text, value: n.value, percent: n.percent, method } : { text: n.text, value: n.value, percent: n.percent, method, big: n.big };
 }
 
 /** A hedge found while reading (see {@link ALTERNATIVE_AFTER}): no answer. Compared by identity. */

@@ -22,7 +22,8 @@ import { foldForNumbers } from './normalize.js';
  * `5 \text{ or } 7`), or a last number that ends `5 or 7` or `between 1 and 100`; `####` and the last
  * `\boxed{}` keep verl's reading (`#### 5 or 7` reads 5, `\boxed{5} \boxed{7}` reads 7). Invisible
  * format characters are dropped and full-width digits read as ASCII first (normalize.ts
- * `foldForNumbers`: `1\u200b8` is 18, `１８` is 18).
+ * `foldForNumbers`: `1\u200b8` is 18, `１８` is 18). Integers of more than 15 digits compare by
+ * their exact values (as doubles, 123456789012345678901 and 123456789012345678900 are equal).
  *
  * The reference may be a number, a string (a bare number such as `"1,000"` or `"\frac{3}{4}"`, or a
  * whole GSM8K gold solution ending in `#### n`, or a solution with `\boxed{…}`), or a list of these
@@ -71,6 +72,11 @@ export const numericGrader = defineGrader({
 
     const close = (a: number, b: number) => Math.abs(a - b) <= Math.max(tolerance, relTolerance * Math.abs(b));
     const matches = (got: FoundNumber, ref: FoundNumber): boolean => {
+      // Integers of more than 15 digits: by their exact difference (as doubles, 10^29 + 1 equals 10^29).
+      if (got.big !== undefined && ref.big !== undefined && (percent === 'strip' || (!got.percent && !ref.percent))) {
+        const d = got.big > ref.big ? got.big - ref.big : ref.big - got.big;
+        return Number(d) <= Math.max(tolerance, relTolerance * Math.abs(ref.value));
+      }
       if (percent === 'strip' || (!got.percent && !ref.percent)) return close(got.value, ref.value);
       const a = got.percent ? got.value / 100 : got.value;
       const b = ref.percent ? ref.value / 100 : ref.value;
