@@ -386,9 +386,22 @@ function alternativeAfter(s: string, end: number, to: number): boolean {
   return readNumber(s, k, to) > k && Number.isFinite(tokValue);
 }
 
+/**
+ * Whether the answer phrase `s[from, to)`, whose first number {@link scan} just found, offers
+ * alternatives: `5 or 7` after it, `x = 5 or x = 7` (read after the last `=`), `between 1 and 100`.
+ */
+function hedgedPhrase(s: string, from: number, to: number): boolean {
+  if (alternativeAfter(s, scanEnd, to) || alternativeBefore(s, scanStart)) return true;
+  const rest = s.slice(from, to);
+  if (!rest.includes('between') && !rest.includes('Between')) return false;
+  return scan(s, from, to, LAST) !== null && alternativeBefore(s, scanStart);
+}
+
 /** Whether the token starting at `start` is the second of two alternatives (`5 or 7`, `between 1 and 100`). */
 function alternativeBefore(s: string, start: number): boolean {
-  return ALTERNATIVE_BEFORE.test(s.slice(Math.max(0, start - 48), start));
+  const before = s.slice(Math.max(0, start - 48), start);
+  // Every joiner has `or` (`\\lor`), `and` or `vee`: most texts skip the regex.
+  return (before.includes('or') || before.includes('OR') || before.includes('and') || before.includes('vee')) && ALTERNATIVE_BEFORE.test(before);
 }
 
 /**
@@ -564,7 +577,7 @@ export function readAnswer(text: string, mode: 'auto' | ExtractMethod): Extracte
       const from = afterLastEquals(text, range[0], range[1]);
       const found = scan(text, from, range[1], FIRST);
       // `5 or 7` after the phrase, `x = 5 or x = 7` (read after the last `=`), `between 1 and 100`.
-      if (found !== null && (alternativeAfter(text, scanEnd, range[1]) || alternativeBefore(text, scanStart) || (scan(text, from, range[1], LAST) !== null && alternativeBefore(text, scanStart))))
+      if (found !== null && hedgedPhrase(text, from, range[1]))
         return { hedge: `the answer phrase offers alternatives (${text.slice(range[0], Math.min(range[1], range[0] + 60)).trim()})`, method: 'answer_is' };
       if (found !== null || mode === 'answer_is') return tagged(found, 'answer_is');
     } else if (mode === 'answer_is') return null;

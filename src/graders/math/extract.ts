@@ -537,7 +537,8 @@ function boxScanStart(text: string, first: number): number {
 // ---------- multiple-choice letters ----------
 
 interface LetterPats {
-  pats: Array<{ re: RegExp; prio: number; boxed?: boolean }>;
+  /** `re` finds matches; `at` (sticky, with indices) re-reads the chosen one for its letter's position. */
+  pats: Array<{ re: RegExp; at: RegExp; prio: number; boxed?: boolean }>;
   /** Another allowed letter right after the answer letter, joined as an alternative (sticky). */
   after: RegExp;
   /** Another allowed letter right before the answer letter, joined as an alternative (anchored at the end). */
@@ -560,14 +561,14 @@ function letterPats(letters: string): LetterPats {
   const other = `(?:${LETTER_JOIN}[ \\t]*(?:\\*\\*)?\\(?([${allowed}])|[ \\t]*(?:\\*\\*)?\\(?([${upper || '_'}]))`;
   return {
     pats: [
-      { re: new RegExp(String.raw`${FINAL_IS}:?\s*\(?${key}\)?\.?\s?I hope`, 'gd'), prio: 0 },
-      { re: new RegExp(String.raw`\\(?:boxed|fbox)\{\s*(?:\\text(?:bf)?\{\s*)?\(?${key}\)?\s*(?:\}\s*)?\}`, 'gd'), prio: 0, boxed: true },
-      { re: new RegExp(String.raw`${FINAL}.{0,100}?\s+is:?\s*\(?${key}\)?(?![A-Za-z])`, 'gd'), prio: 50 },
-      { re: new RegExp(String.raw`${ANSWER}:.{0,50}?${pre}${key}${suf}`, 'gd'), prio: 100 },
-      { re: new RegExp(String.raw`${ANSWER}.{0,50}?${pre}${key}${suf}`, 'gd'), prio: 200 },
-      { re: new RegExp(String.raw`^(?:\*\*)?\(?${key}${suf}`, 'gd'), prio: 250 },
-      { re: new RegExp(`${pre}${key}${suf}`, 'gd'), prio: 300 },
-    ],
+      { re: new RegExp(String.raw`${FINAL_IS}:?\s*\(?${key}\)?\.?\s?I hope`, 'g'), prio: 0 },
+      { re: new RegExp(String.raw`\\(?:boxed|fbox)\{\s*(?:\\text(?:bf)?\{\s*)?\(?${key}\)?\s*(?:\}\s*)?\}`, 'g'), prio: 0, boxed: true },
+      { re: new RegExp(String.raw`${FINAL}.{0,100}?\s+is:?\s*\(?${key}\)?(?![A-Za-z])`, 'g'), prio: 50 },
+      { re: new RegExp(String.raw`${ANSWER}:.{0,50}?${pre}${key}${suf}`, 'g'), prio: 100 },
+      { re: new RegExp(String.raw`${ANSWER}.{0,50}?${pre}${key}${suf}`, 'g'), prio: 200 },
+      { re: new RegExp(String.raw`^(?:\*\*)?\(?${key}${suf}`, 'g'), prio: 250 },
+      { re: new RegExp(`${pre}${key}${suf}`, 'g'), prio: 300 },
+    ].map((p) => ({ ...p, at: new RegExp(p.re.source, 'dy') })),
     after: new RegExp(String.raw`\)?(?:\*\*)?${other}\)?(?:\*\*)?(?![A-Za-z0-9])`, 'y'),
     before: new RegExp(
       String.raw`(?:^|[^A-Za-z0-9\\])(?:\(?(?:\*\*)?([${allowed}])(?:\*\*)?\)?${LETTER_JOIN}|\(?(?:\*\*)?([${upper || '_'}])(?:\*\*)?\)?[ \t]*)[ \t]*(?:\*\*)?\(?$`,
@@ -607,7 +608,7 @@ export function readLetter(text: string, letters: string): LetterAnswer {
   }
   const t = text.trim();
   for (const prio of [0, 50, 100, 200, 250, 300]) {
-    let best: { end: number; start: number; at: number; l: string } | null = null;
+    let best: { end: number; start: number; re: RegExp; l: string } | null = null;
     const boxedLetters = new Set<string>();
     for (const p of lp.pats) {
       if (p.prio !== prio) continue;
@@ -616,15 +617,17 @@ export function readLetter(text: string, letters: string): LetterAnswer {
         const end = m.index + m[0].length;
         const l = m.groups!['L']!;
         if (p.boxed) boxedLetters.add(l.toUpperCase());
-        if (!best || end > best.end || (end === best.end && m.index < best.start)) best = { end, start: m.index, at: m.indices!.groups!['L']![0], l };
+        if (!best || end > best.end || (end === best.end && m.index < best.start)) best = { end, start: m.index, re: p.at, l };
       }
     }
     if (!best) continue;
     const letter = best.l.toUpperCase();
+    best.re.lastIndex = best.start;
+    const at = best.re.exec(t)!.indices!.groups!['L']![0];
     if (boxedLetters.size > 1) return { letter: null, hedge: `several boxed letters (${[...boxedLetters].sort().join(', ')})` };
-    lp.after.lastIndex = best.at + 1;
+    lp.after.lastIndex = at + 1;
     const next = lp.after.exec(t);
-    const prev = lp.before.exec(t.slice(Math.max(0, best.at - 40), best.at));
+    const prev = lp.before.exec(t.slice(Math.max(0, at - 40), at));
     const others = [next?.[1] ?? next?.[2], prev?.[1] ?? prev?.[2]].filter((o) => o !== undefined && o.toUpperCase() !== letter);
     if (others.length > 0) return { letter: null, hedge: `${letter} is offered with another letter as an alternative` };
     return { letter };
