@@ -10,6 +10,8 @@
  *   four `\boxed{}` letters read the last one → now no answer (0, reason `hedged answer: …`).
  * - `numeric` paid a hedge: `The answer is 1 or 2` read 1, `1 or 2` / `x = 1 or x = 2` read 2,
  *   `between 1 and 100` read 100 → now 0 (`####` and the last `\boxed{}` keep verl's reading).
+ * - `numeric` read the exponent of a trailing unit as the answer: `<answer>25 m^2</answer>` → 2.
+ * - `numeric` compared integers of more than 15 digits as doubles: 10^29 + 1 = 10^29.
  * - `numeric` and `math` read `1\u200b8` as 8 and `\boxed{3\u200b}`, `\boxed{\u200e3}`, `\boxed{３}` as
  *   no/another answer → invisible format characters are dropped, full-width digits read as ASCII.
  * - `normalize.punctuation` merged numbers: `1/2` = `12`, `5-10` = `510`, `−5` = `5` → a mark between two
@@ -250,9 +252,12 @@ describe('numeric edge cases', () => {
         ['<answer>50%</answer>', '0.5'],
         ['<answer>1/0</answer>', '0'],
         ['<answer>\\frac{1}{0}</answer>', '1'],
+        ['<answer>123456789012345678901234567890</answer>', '123456789012345678901234567891'], // was 1: equal as doubles
+        ['<answer>-12345678901234567</answer>', '-12345678901234568'],
       ],
       0,
     );
+    await expectAll(numeric, [['<answer>123,456,789,012,345,678,901</answer>', '123456789012345678901'], ['#### 12345678901234567', '12345678901234567']], 1);
     await expectAll(
       math,
       [
@@ -271,8 +276,9 @@ describe('numeric edge cases', () => {
     await expectAll(numeric, [['<answer>1,000</answer>', '1000'], ['<answer>1,5</answer>', '1.5'], ['<answer>50%</answer>', '50']], 1);
   });
 
-  it('numeric: a number hidden in a trailing unit is not the answer when an answer phrase names one', async () => {
-    await expectAll(numeric, [['The answer is 5 m^2.', '2'], ['The answer is 12 km (not 13).', '13']], 0);
+  it('numeric: the exponent of a trailing unit is not the answer (`<answer>25 m^2</answer>` read 2)', async () => {
+    await expectAll(numeric, [['The answer is 5 m^2.', '2'], ['The answer is 12 km (not 13).', '13'], ['<answer>25 m^2</answer>', '2'], ['The acceleration is 9.8 m/s^{2}', '2']], 0);
+    await expectAll(numeric, [['<answer>25 m^2</answer>', '25'], ['The acceleration is 9.8 m/s^{2}', '9.8'], ['so the volume is 5 cm^3', '5']], 1);
   });
 });
 

@@ -332,6 +332,11 @@ function scan(s: string, from: number, to: number, want: number): FoundNumber | 
     if (isTokenStart(c)) {
       const e = readNumber(s, i, to);
       if (e > i) {
+        // The exponent of a unit (`25 m^2`, `9.8 m/s^{2}`) is not the last number: its quantity is.
+        if (want === LAST && unitExponent(s, i)) {
+          i = e;
+          continue;
+        }
         if (Number.isFinite(tokValue)) {
           count++;
           if (want === ONLY && count > 1) return null;
@@ -362,6 +367,13 @@ function scan(s: string, from: number, to: number, want: number): FoundNumber | 
   scanStart = start;
   scanEnd = end;
   return big === undefined ? { text: s.slice(start, end), value: value === 0 ? 0 : value, percent } : { text: s.slice(start, end), value, percent, big };
+}
+
+/** Whether the token at `i` is the exponent of a unit: `^` or `^{` right after a letter (`m^2`, `s^{2}`). */
+function unitExponent(s: string, i: number): boolean {
+  let k = i - 1;
+  if (k >= 0 && s.charCodeAt(k) === 123 /* { */) k--;
+  return k >= 1 && s.charCodeAt(k) === 94 /* ^ */ && isAsciiLetter(s.charCodeAt(k - 1));
 }
 
 /** Where the token {@link scan} returned last starts and ends (module state, as the token scanner's). */
@@ -541,7 +553,7 @@ export interface HedgedAnswer {
  * - `boxed`: the last `\boxed{…}`, whose content must be a single number (`x = 5` gives 5).
  * - `answer_is`: the first number in the sentence after the last "answer is" / "answer:" (after its
  *   last `=`: "the answer is 3 + 4 = 7" gives 7).
- * - `last_number`: the last number in the text.
+ * - `last_number`: the last number in the text (the exponent of a unit, `25 m^2`, is not: 25 is).
  * - `auto`: a `####` answer, else the last `\boxed{…}` if there is one (authoritative: a box without a
  *   single number extracts nothing), else an answer phrase that holds a number, else the last number.
  *
