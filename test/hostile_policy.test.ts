@@ -144,6 +144,8 @@ describe('answer spraying: several candidates never pay', () => {
     ];
     for (const ref of ['A', 'B', 'C', 'D']) await expectAll(mc, hedges.map((h) => [h, ref]), 0);
     expect((await grade(mc, 'Answer: A or B', 'A')).details).toMatchObject({ reason: expect.stringMatching(/^hedged answer/) });
+    // A hedge is read, so it is a wrong answer even where unreadable answers are skipped (null would beat a wrong answer's negative advantage).
+    expect(await score(buildGrader(mathGrader, { extract: 'letter', on_parse_failure: 'null' }), 'Answer: A or B', 'A')).toBe(0);
     // Committed answers still read (Math-Verify's letter cases and prose around one letter).
     await expectAll(
       mc,
@@ -184,6 +186,8 @@ describe('answer spraying: several candidates never pay', () => {
       for (const r of refs) rows.push([c, r]);
     await expectAll(numeric, rows, 0);
     expect((await grade(numeric, 'The answer is 1 or 2', '1')).details).toMatchObject({ reason: expect.stringMatching(/^hedged answer/), method: 'answer_is' });
+    expect(await score(buildGrader(numericGrader, { on_missing: 'null' }), 'The answer is 1 or 2', '1')).toBe(0);
+    expect(await score(buildGrader(mathGrader, { on_parse_failure: 'null' }), 'The answer is 1 or 2', '1')).toBe(0);
     // Committed answers next to an "or" in the working still read; verl's `####` and last-box readings are kept.
     await expectAll(
       numeric,

@@ -383,11 +383,12 @@ let scanEnd = 0;
 /**
  * A number offered with another as alternatives is a hedge, not an answer: `5 or 7`, `5, or 7`,
  * `x = 5 or x = 7`, `5 \text{ or } 7`, `5 \lor 7`, `between 1 and 100`. After a number: the joiner
- * (the caller then checks that a number follows); before one: a number and the joiner.
+ * (the caller then checks that a number follows); before one: a number and the joiner. No two
+ * blank runs are adjacent in either pattern (`1` + 200,000 spaces + `x` must not backtrack quadratically).
  */
-const ALTERNATIVE_AFTER = /[ \t]*,?[ \t]*(?:(?:or|OR)(?![A-Za-z])|\\text\s*\{[ \t]*or[ \t]*\}|\\lor(?![A-Za-z])|\\vee(?![A-Za-z]))[ \t]*(?:[A-Za-z][ \t]*=[ \t]*)?/y;
+const ALTERNATIVE_AFTER = /[ \t]*(?:,[ \t]*)?(?:(?:or|OR)(?![A-Za-z])|\\text\s*\{[ \t]*or[ \t]*\}|\\lor(?![A-Za-z])|\\vee(?![A-Za-z]))[ \t]*(?:[A-Za-z][ \t]*=[ \t]*)?/y;
 const ALTERNATIVE_BEFORE =
-  /(?:\d(?:\\?%)?[ \t]*,?[ \t]*(?:(?:or|OR)|\\text\s*\{[ \t]*or[ \t]*\}|\\lor|\\vee)|\b[Bb]etween[ \t]+\\?\$?[-+]?[\d.,]*\d(?:\\?%)?[ \t]+and)[ \t]+(?:[A-Za-z][ \t]*=[ \t]*)?(?:\\?\$)?$/;
+  /(?:\d(?:\\?%)?[ \t]*(?:,[ \t]*)?(?:(?:or|OR)|\\text\s*\{[ \t]*or[ \t]*\}|\\lor|\\vee)|\b[Bb]etween[ \t]+\\?\$?[-+]?[\d.,]*\d(?:\\?%)?[ \t]+and)[ \t]+(?:[A-Za-z][ \t]*=[ \t]*)?(?:\\?\$)?$/;
 
 /** Whether a number token starting in `s[at, to)` follows an alternative joiner right after `end`. */
 function alternativeAfter(s: string, end: number, to: number): boolean {

@@ -558,7 +558,8 @@ function letterPats(letters: string): LetterPats {
   const suf = String.raw`\)?(?:\*\*)?(?:[.,:;)]|\s|$|(?=[^\x00-\x7F]))`;
   // Joined by blanks only, the other letter must be a capital other than `I` (`Answer: B I think`, `is a (B)` are prose).
   const upper = allowed.replace(/[^A-HJ-Z]/g, '');
-  const other = `(?:${LETTER_JOIN}[ \\t]*(?:\\*\\*)?\\(?([${allowed}])|[ \\t]*(?:\\*\\*)?\\(?([${upper || '_'}]))`;
+  // No two blank runs are adjacent (LETTER_JOIN ends in one): `A,` + spaces + `x` stays linear.
+  const other = `(?:${LETTER_JOIN}(?:\\*\\*)?\\(?([${allowed}])|[ \\t]*(?:\\*\\*)?\\(?([${upper || '_'}]))`;
   return {
     pats: [
       { re: new RegExp(String.raw`${FINAL_IS}:?\s*\(?${key}\)?\.?\s?I hope`, 'g'), prio: 0 },
@@ -571,7 +572,7 @@ function letterPats(letters: string): LetterPats {
     ].map((p) => ({ ...p, at: new RegExp(p.re.source, 'dy') })),
     after: new RegExp(String.raw`\)?(?:\*\*)?${other}\)?(?:\*\*)?(?![A-Za-z0-9])`, 'y'),
     before: new RegExp(
-      String.raw`(?:^|[^A-Za-z0-9\\])(?:\(?(?:\*\*)?([${allowed}])(?:\*\*)?\)?${LETTER_JOIN}|\(?(?:\*\*)?([${upper || '_'}])(?:\*\*)?\)?[ \t]*)[ \t]*(?:\*\*)?\(?$`,
+      String.raw`(?:^|[^A-Za-z0-9\\])(?:\(?(?:\*\*)?([${allowed}])(?:\*\*)?\)?${LETTER_JOIN}|\(?(?:\*\*)?([${upper || '_'}])(?:\*\*)?\)?[ \t]*)(?:\*\*)?\(?$`,
     ),
   };
 }

@@ -205,7 +205,9 @@ export class MathVerifier {
     if (this.opts.extract === 'letter') {
       if (!gold.letter) return { score: null, details: { reason: 'reference has no letter', reference } };
       const { letter: got, hedge } = readLetter(completion, this.letters(gold.letter));
-      if (!got) return this.failure({ reason: hedge === undefined ? 'no letter found' : `hedged answer: ${hedge}`, reference: gold.letter });
+      // A hedge was read (several letters offered): a wrong answer, never a skipped one, whatever onParseFailure says.
+      if (hedge !== undefined) return { score: 0, details: { reason: `hedged answer: ${hedge}`, reference: gold.letter } };
+      if (!got) return this.failure({ reason: 'no letter found', reference: gold.letter });
       return { score: got === gold.letter ? 1 : 0, details: { extracted: got, reference: gold.letter } };
     }
     const g = gold.ex;
