@@ -16,6 +16,8 @@
  *   no/another answer → invisible format characters are dropped, full-width digits read as ASCII.
  * - `normalize.punctuation` merged numbers: `1/2` = `12`, `5-10` = `510`, `−5` = `5` → a mark between two
  *   digits is kept and U+2212 is a minus sign.
+ * - `math` fell back to the last number inside a `\boxed{}` that does not parse: `\boxed{3 \lor 5}`,
+ *   `\boxed{3 \to 5}`, `\boxed{3 & 5}` paid 5 → the box is the answer given (0).
  * - `math` with `extract: letter` read the article `a` as choice A (`The answer is a multiple of 3, so (D)`).
  * - `math` compared decimals beyond a double's range as equal: `1e400` = `1e401` = `1e999` (all ∞),
  *   `1e-400` = `1e-401` → compared by exact value.
@@ -118,9 +120,21 @@ describe('answer spraying: several candidates never pay', () => {
         ['\\boxed{\\text{any real number}}', '3'],
         ['\\boxed{\\mathbb{R}}', '3'],
         ['\\boxed{x \\in \\mathbb{R}}', '3'],
+        // An unreadable box fell back to its last number (was 1 for each).
+        ['\\boxed{3 \\lor 5}', '5'],
+        ['\\boxed{3 \\vee 5}', '5'],
+        ['\\boxed{3 \\to 5}', '5'],
+        ['\\boxed{3 \\mid 5}', '5'],
+        ['\\boxed{3 & 5}', '5'],
+        ['\\boxed{3 \\\\ 5}', '5'],
+        ['\\boxed{\\begin{cases} 3 \\\\ 5 \\end{cases}}', '5'],
+        ['\\boxed{3 \\text{ (or } 5)}', '5'],
+        ['\\boxed{\\sout{3} 5}', '5'],
       ],
       0,
     );
+    // A box that parses is read as before, and an answer stated after an unreadable box still counts.
+    await expectAll(math, [['\\boxed{\\max(3, 5)}', '5'], ['\\boxed{3 \\lor 5}. So the answer is 5.', '5'], ['$\\boxed{\\frac{14}{3}}$', '\\frac{28}{6}']], 1);
   });
 
   it('math, extract: letter — a hedge between letters is no answer (was: the first or last letter)', async () => {

@@ -7,6 +7,8 @@
  * (`**73**`) is read as the number, not `73**`; a GSM8K answer line `#### 72` ranks with the first group.
  * An anchored number followed by alternatives (`the answer is 5 or 7`, `Answer: 5; 7`) is the list
  * of them, as `$5$ or $7$` already is: Math-Verify takes the first, paying a hedge as a commitment.
+ * When no `\boxed{}` parses, the loose numbers and LaTeX spans that overlap a box are skipped: the box
+ * was the answer (`\boxed{3 \lor 5}` gave 5 by falling back to its last number).
  */
 import { type Node, mkSet } from './ast.js';
 import { type Deadline, NO_DEADLINE } from './deadline.js';
@@ -320,13 +322,20 @@ export function extractAnswer(text: string, o: ExtractOptions, parse: ParseFn, d
   const expr = o.targets.includes('expr');
   const boxPrio = BOXED_PRIO[o.boxed];
   let fallback: string | null = null;
+  // The `\boxed{}` spans once no box parsed: a loose number inside one is not the answer.
+  let boxes: number[] | null = null;
   for (const prio of PRIOS) {
     const cands: Cand[] = [];
     if (latex) latexCandidates(st, prio, boxPrio, cands);
     if (expr) exprCandidates(st, prio, cands);
     if (cands.length > 1) cands.sort(byEndThenStart);
+    if (prio === 300 && st.box >= 0) boxes = boxSpans(text, st.box);
     for (const c of cands) {
       deadline.check();
+      // An unreadable box (`\boxed{3 \lor 5}`, `\boxed{1 \to 2}`) is still the answer the completion gave:
+      // no loose number or LaTeX taken from it (or from a span around it) is read instead (that paid a
+      // hedge its last value).
+      if (boxes !== null && overlapsSpans(boxes, c.start, c.end)) continue;
       let r = c.groups ? fromExpr(c, parse) : fromLatex(c, parse);
       // Priority 0 ends its own candidates (`#### 72` alone on its line, `… I hope`): nothing can follow.
       if (r.node && prio > 0 && prio < 300 && (c.groups || c.anchored)) r = withAlternatives(text, c, r, parse);
@@ -335,6 +344,52 @@ export function extractAnswer(text: string, o: ExtractOptions, parse: ParseFn, d
     }
   }
   return { node: null, str: fallback, source: null, reason: fallback === null ? 'no answer found' : 'answer did not parse' };
+}
+
+/**
+ * [start, end) pairs of the closed `\boxed{…}`/`\fbox{…}` of `text` (balanced braces; the scan stops at
+ * an unclosed one), outermost only, in order; `first` is the first box. One pass: linear.
+ */
+function boxSpans(text: string, first: number): number[] {
+  const out: number[] = [];
+  let nextB = text.indexOf('\\boxed', first);
+  let nextF = text.indexOf('\\fbox', first);
+  for (let at = first; at >= 0; ) {
+    let i = at + (text.startsWith('\\boxed', at) ? 6 : 5);
+    let end = -1;
+    if (text.charCodeAt(i) === 123) {
+      let depth = 0;
+      for (; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c === 123) depth++;
+        else if (c === 125 && --depth === 0) {
+          end = i + 1;
+          break;
+        }
+      }
+    } else end = i;
+    // An unclosed box is no span (Math-Verify reads a gold `\boxed{W(n) = 1 \text{ and } …` without its brace).
+    if (end < 0) break;
+    out.push(at, end);
+    // Each next occurrence is searched again only once passed (a text without `\fbox` is not rescanned per box).
+    if (nextB >= 0 && nextB < end) nextB = text.indexOf('\\boxed', end);
+    if (nextF >= 0 && nextF < end) nextF = text.indexOf('\\fbox', end);
+    at = nextB < 0 ? nextF : nextF < 0 ? nextB : Math.min(nextB, nextF);
+  }
+  return out;
+}
+
+/** Whether [start, end) overlaps one of the sorted, disjoint `spans` (binary search). */
+function overlapsSpans(spans: number[], start: number, end: number): boolean {
+  let lo = 0;
+  let hi = spans.length / 2 - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (spans[2 * mid]! >= end) hi = mid - 1;
+    else lo = mid + 1;
+  }
+  // hi: the last span starting before `end`.
+  return hi >= 0 && spans[2 * hi + 1]! > start;
 }
 
 /** Per-text state of one extraction: anchors found so far (decided lazily) and the span scanner. */

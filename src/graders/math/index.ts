@@ -39,7 +39,8 @@ function withRegion(details: Record<string, unknown>, region: string): Record<st
  * is 73, `\mathrm{e}` is e, `28\%` also matches 28, invisible format characters (zero-width spaces, bidi
  * marks) are dropped and full-width digits read as ASCII (`3\u200b` and `３` are 3), a vector matches the same tuple, inequalities in one
  * variable compare by solution set, `i` is the imaginary unit, a hedged `the answer is 5 or 7` is the list
- * {5, 7} (not 5). An answer left as a sum, product, integral or limit that the reference is not (the
+ * {5, 7} (not 5), a `\boxed{}` that does not parse (`\boxed{3 \lor 5}`, `\boxed{3 \to 5}`) is still the
+ * answer given — a loose number inside it is not read instead (that paid the hedge its last value). An answer left as a sum, product, integral or limit that the reference is not (the
  * question restated) scores 0 unless `allow_unevaluated: true`. `symbolic_fallback` is accepted for
  * older specs and has no effect.
  *
