@@ -186,6 +186,11 @@ describe('hedged answers', () => {
     expect(extractAnswer('#### 5 or 7', 'auto')?.value).toBe(5);
     expect(extractAnswer('\\boxed{5} \\boxed{7}', 'auto')?.value).toBe(7);
   });
+
+  it('two alternatives of one value are one answer, not a hedge (5 or 5.0, x = 5 or x = 5); 5% or 5 still is', () => {
+    for (const t of ['The answer is 5 or 5.0', 'So x = 5 or x = 5.', 'The answer is 5, or 5.00.', '5 \\lor 5']) expect(extractAnswer(t, 'auto')?.value, t).toBe(5);
+    for (const t of ['The answer is 5% or 5', 'The answer is 5 or 5%']) expect(extractAnswer(t, 'auto'), t).toBeNull();
+  });
 });
 
 describe('parseReferenceNumber', () => {

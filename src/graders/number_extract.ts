@@ -390,31 +390,42 @@ const ALTERNATIVE_AFTER = /[ \t]*(?:,[ \t]*)?(?:(?:or|OR)(?![A-Za-z])|\\text\s*\
 const ALTERNATIVE_BEFORE =
   /(?:\d(?:\\?%)?[ \t]*(?:,[ \t]*)?(?:(?:or|OR)|\\text\s*\{[ \t]*or[ \t]*\}|\\lor|\\vee)|\b[Bb]etween[ \t]+\\?\$?[-+]?[\d.,]*\d(?:\\?%)?[ \t]+and)[ \t]+(?:[A-Za-z][ \t]*=[ \t]*)?(?:\\?\$)?$/;
 
-/** Whether a number token starting in `s[at, to)` follows an alternative joiner right after `end`. */
-function alternativeAfter(s: string, end: number, to: number): boolean {
+/**
+ * Whether a number token of another value than `found` starts in `s[at, to)` right after an
+ * alternative joiner after `end` (`5 or 7`; `5 or 5.0` offers one value, not a hedge).
+ */
+function alternativeAfter(s: string, end: number, to: number, found: FoundNumber): boolean {
   ALTERNATIVE_AFTER.lastIndex = end;
   if (!ALTERNATIVE_AFTER.test(s)) return false;
   const k = ALTERNATIVE_AFTER.lastIndex;
   if (k >= to || !isTokenStart(s.charCodeAt(k))) return false;
-  return readNumber(s, k, to) > k && Number.isFinite(tokValue);
+  return readNumber(s, k, to) > k && Number.isFinite(tokValue) && !(tokValue === found.value && tokPercent === found.percent);
 }
 
 /**
  * Whether the answer phrase `s[from, to)`, whose first number {@link scan} just found, offers
  * alternatives: `5 or 7` after it, `x = 5 or x = 7` (read after the last `=`), `between 1 and 100`.
  */
-function hedgedPhrase(s: string, from: number, to: number): boolean {
-  if (alternativeAfter(s, scanEnd, to) || alternativeBefore(s, scanStart)) return true;
+function hedgedPhrase(s: string, from: number, to: number, found: FoundNumber): boolean {
+  if (alternativeAfter(s, scanEnd, to, found) || alternativeBefore(s, scanStart, found)) return true;
   const rest = s.slice(from, to);
   if (!rest.includes('between') && !rest.includes('Between')) return false;
-  return scan(s, from, to, LAST) !== null && alternativeBefore(s, scanStart);
+  const last = scan(s, from, to, LAST);
+  return last !== null && alternativeBefore(s, scanStart, last);
 }
 
-/** Whether the token starting at `start` is the second of two alternatives (`5 or 7`, `between 1 and 100`). */
-function alternativeBefore(s: string, start: number): boolean {
-  const before = s.slice(Math.max(0, start - 48), start);
+/**
+ * Whether the token `found`, starting at `start`, is the second of two alternatives of different
+ * values (`5 or 7`, `between 1 and 100`; `x = 5 or x = 5.0` offers one value, not a hedge).
+ */
+function alternativeBefore(s: string, start: number, found: FoundNumber): boolean {
+  const from = Math.max(0, start - 48);
+  const before = s.slice(from, start);
   // Every joiner has `or` (`\\lor`), `and` or `vee`: most texts skip the regex.
-  return (before.includes('or') || before.includes('OR') || before.includes('and') || before.includes('vee')) && ALTERNATIVE_BEFORE.test(before);
+  if (!(before.includes('or') || before.includes('OR') || before.includes('and') || before.includes('vee')) || !ALTERNATIVE_BEFORE.test(before)) return false;
+  // The other alternative: the last number before the joiner (scan moves scanStart/scanEnd; callers read them first).
+  const other = scan(s, from, start, LAST);
+  return other === null || other.value !== found.value || other.percent !== found.percent;
 }
 
 /**
@@ -444,7 +455,7 @@ function lastNumber(s: string): FoundNumber | null {
     let to = d + 1;
     while (to < s.length && !isBarrier(s.charCodeAt(to))) to++;
     const found = scan(s, from, to, LAST);
-    if (found !== null) return alternativeBefore(s, scanStart) ? HEDGE : found;
+    if (found !== null) return alternativeBefore(s, scanStart, found) ? HEDGE : found;
     d = from - 1;
   }
 }
@@ -590,7 +601,7 @@ export function readAnswer(text: string, mode: 'auto' | ExtractMethod): Extracte
       const from = afterLastEquals(text, range[0], range[1]);
       const found = scan(text, from, range[1], FIRST);
       // `5 or 7` after the phrase, `x = 5 or x = 7` (read after the last `=`), `between 1 and 100`.
-      if (found !== null && hedgedPhrase(text, from, range[1]))
+      if (found !== null && hedgedPhrase(text, from, range[1], found))
         return { hedge: `the answer phrase offers alternatives (${text.slice(range[0], Math.min(range[1], range[0] + 60)).trim()})`, method: 'answer_is' };
       if (found !== null || mode === 'answer_is') return tagged(found, 'answer_is');
     } else if (mode === 'answer_is') return null;
