@@ -27,12 +27,14 @@ if (process.versions.node.split('.')[0] === '20' && !`${process.execArgv.join(' 
 const Module = require('node:module');
 const bundleDir = join(__dirname, '..', 'dist', 'cli-bundle');
 const bundle = join(bundleDir, 'main.cjs');
+const compiled = join(__dirname, '..', 'dist', 'cli', 'main.js');
+const useBundle = bundleIsFresh();
 // Node ≥ 22.1 keeps V8's compiled code of the modules on disk (NODE_COMPILE_CACHE or the OS temp
 // folder) and reuses it on the next start. Node 20 has no such API: there the bin gives V8 the code
 // cache that the build made for each chunk of the bundle (see useCodeCache).
 // REWARDKIT_CODE_CACHE=off compiles the chunks as plain Node does (to rule the cache out).
 if (typeof Module.enableCompileCache === 'function') Module.enableCompileCache();
-else if (process.env.REWARDKIT_CODE_CACHE !== 'off') useCodeCache(codeCacheDir(), process.env.REWARDKIT_CODE_CACHE === 'write');
+else if (useBundle && process.env.REWARDKIT_CODE_CACHE !== 'off') useCodeCache(codeCacheDir(), process.env.REWARDKIT_CODE_CACHE === 'write');
 
 /**
  * The folder of the code cache for the Node flags this process runs with (its command line's and
@@ -65,7 +67,7 @@ function useCodeCache(dir, write) {
   const { basename, dirname } = require('node:path');
   const vm = require('node:vm');
   const compile = Module.prototype._compile;
-  const compiled = new Map();
+  const scripts = new Map();
   let reading = write || statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true;
   Module.prototype._compile = function (content, filename, ...rest) {
     if (dirname(filename) !== bundleDir || !/-[A-Z0-9]{8}\.cjs$/.test(filename)) return compile.call(this, content, filename, ...rest);
@@ -77,7 +79,7 @@ function useCodeCache(dir, write) {
     }
     const script = new vm.Script(Module.wrap(content), { filename, cachedData });
     if (cachedData !== undefined && script.cachedDataRejected && !write) reading = false;
-    if (write) compiled.set(filename, script);
+    if (write) scripts.set(filename, script);
     const mod = this;
     const require = (id) => mod.require(id);
     require.resolve = (request, options) => Module._resolveFilename(request, mod, false, options);
@@ -90,7 +92,7 @@ function useCodeCache(dir, write) {
   if (write) {
     process.on('exit', () => {
       mkdirSync(dir, { recursive: true });
-      for (const [filename, script] of compiled) {
+      for (const [filename, script] of scripts) {
         const file = join(dir, `${basename(filename)}.v8`);
         writeFileSync(`${file}.${process.pid}`, script.createCachedData());
         renameSync(`${file}.${process.pid}`, file);
@@ -99,7 +101,6 @@ function useCodeCache(dir, write) {
   }
 }
 
-const compiled = join(__dirname, '..', 'dist', 'cli', 'main.js');
 function bundleIsFresh() {
   if (process.env.REWARDKIT_NO_BUNDLE) return false;
   try {
@@ -108,7 +109,7 @@ function bundleIsFresh() {
     return false;
   }
 }
-const cli = bundleIsFresh() ? Promise.resolve(require(bundle)) : import(pathToFileURL(compiled).href);
+const cli = useBundle ? Promise.resolve(require(bundle)) : import(pathToFileURL(compiled).href);
 cli
   .then(({ main }) => main(process.argv))
   .then((code) => {

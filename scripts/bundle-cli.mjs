@@ -15,7 +15,7 @@
  *   they run from dist/ (see workerFile in src/server/engine.ts and childPath in src/graders/sql/executor.ts).
  * - V8's code cache of each chunk (dist/cli-bundle/code-cache/FLAGS/NAME.v8) is made here by running the
  *   bin on a few commands (trainCodeCache): the bin then starts without compiling the chunks it loads.
- * - bin/rewardkit.js runs the bundle only when it is at least as new as dist/cli/main.js, so a plain
+ * - bin/rewardkit.cjs runs the bundle only when it is at least as new as dist/cli/main.js, so a plain
  *   `tsc -p tsconfig.build.json` (which rewrites dist/cli/main.js) never leaves a stale bundle in use;
  *   REWARDKIT_NO_BUNDLE=1 forces dist/cli/main.js.
  *

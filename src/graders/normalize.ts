@@ -204,10 +204,13 @@ export function referenceTexts(reference: unknown): string[] | null {
   return null;
 }
 
-/** Invisible format characters (zero-width spaces and joiners, bidi marks and overrides, word joiner, BOM, soft hyphen) and full-width digits. */
-const INVISIBLE_OR_WIDE = /[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\uff10-\uff19]/;
-const INVISIBLE_G = /[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
-const WIDE_DIGIT_G = /[\uff10-\uff19]/g;
+/** Invisible format characters: zero-width spaces and joiners, bidi marks and overrides, word joiner, BOM, soft hyphen. */
+const INVISIBLE = '\\u00ad\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff';
+/** Full-width digits ０–９. */
+const WIDE_DIGITS = '\\uff10-\\uff19';
+const INVISIBLE_OR_WIDE = new RegExp(`[${INVISIBLE}${WIDE_DIGITS}]`);
+const INVISIBLE_G = new RegExp(`[${INVISIBLE}]`, 'g');
+const WIDE_DIGIT_G = new RegExp(`[${WIDE_DIGITS}]`, 'g');
 
 /**
  * A text as the number and math readers see it: invisible format characters removed (a zero-width
