@@ -7,6 +7,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSandboxes, runInSandbox, runProgram, sandboxSupport, type RunResult } from '../sandbox.js';
+import { nativeForker } from './native.js';
 import { setWarmPool, warmPoolEnabled, warmPoolTestHooks, warmZygotePids } from './warm.js';
 
 const LIM = { timeoutMs: 30_000 };
@@ -16,6 +17,9 @@ const FROM_POOL = 'print("pool" if "zygote.py" in open("/proc/self/cmdline").rea
 
 const supported = sandboxSupport().ok;
 if (!supported) console.log(`warm pool tests skipped: ${sandboxSupport().reason}`);
+/** The slots run the compiled forker (native.ts), unless no C compiler is found or REWARDKIT_POOL_NATIVE=0 (warm_python.test.ts runs this file so). */
+const NATIVE = supported && nativeForker('/run/rewardkit-sandbox') !== null;
+if (supported) console.log(`warm pool tests: ${NATIVE ? 'compiled' : 'Python'} forker`);
 
 afterAll(() => setWarmPool(true));
 
@@ -26,6 +30,11 @@ describe.skipIf(!supported)('programs from the warm pool', () => {
     expect(r).toMatchObject({ status: 'ok', stderr: '' });
     expect(r.stdout).toBe("pool\n['prog.py'] __main__ /tmp/prog.py /tmp /tmp ['prog.py'] True\n42\n");
     expect(warmZygotePids().length).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('the slot runs the compiled forker when one could be built, else the Python one, with the same results', async () => {
+    const r = await run(`${FROM_POOL}\nprint("rkfork.so" in open("/proc/self/maps").read())`);
+    expect(r).toMatchObject({ status: 'ok', stderr: '', stdout: `pool\n${NATIVE ? 'True' : 'False'}\n` });
   }, 120_000);
 
   it('a program sees the environment of a cold run, /proc/self/environ included (the slot binds at start, then hides LD_BIND_NOW)', async () => {
@@ -384,12 +393,12 @@ describe.skipIf(!supported)('the pool recovers', () => {
 });
 
 describe.skipIf(!supported)('the pool leaves nothing on the host', () => {
-  it('its directory holds only the zygote source and the socket, root-only', async () => {
+  it('its directory holds only the zygote source, the compiled forker (when a C compiler is found) and the socket, root-only', async () => {
     expect((await run(FROM_POOL)).stdout).toBe('pool\n');
     const dirs = readdirSync('/run/rewardkit-sandbox').filter((d) => d.startsWith(`pool-${process.pid}-`));
     expect(dirs.length).toBeGreaterThan(0);
     for (const d of dirs) {
-      expect(readdirSync(`/run/rewardkit-sandbox/${d}`).sort()).toEqual(['sock', 'zygote.py']);
+      expect(readdirSync(`/run/rewardkit-sandbox/${d}`).sort()).toEqual(NATIVE ? ['rkfork.so', 'sock', 'zygote.py'] : ['sock', 'zygote.py']);
       expect(statSync(`/run/rewardkit-sandbox/${d}`).mode & 0o777).toBe(0o700);
     }
   }, 120_000);

@@ -39,11 +39,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { threadId } from 'node:worker_threads';
+import { nativeForker } from './native.js';
 import { ZYGOTE_PY } from './zygote.js';
 
 /** What one run needs from a slot: its uid, limits and payload (paths already checked by `sandbox.ts`). */
@@ -483,6 +484,8 @@ class WarmPool {
       mkdirSync(this.dir, { mode: 0o700 });
       chmodSync(this.dir, 0o700);
       writeFileSync(join(this.dir, 'zygote.py'), ZYGOTE_PY, { mode: 0o600 });
+      const so = nativeForker(POOL_ROOT);
+      if (so !== null) copyFileSync(so, join(this.dir, 'rkfork.so'));
     } catch (e) {
       noteStartFailure(`cannot prepare the pool directory: ${(e as Error).message}`);
       return false;

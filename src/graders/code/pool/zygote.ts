@@ -324,6 +324,20 @@ def _rk_forker(worker, cmd_r, rep_w, go_r, setup_w, sock):
     It does nothing else, so that forking (which makes every page of this process copy-on-write)
     costs few page faults here. When the worker is gone it reaps it and exits. Returns only in a
     program's process."""
+    global _rk_src
+    if _RK_NATIVE is not None:
+        # The compiled loop (native.ts): the same loop and the program's set-up, in C.
+        srcp = ctypes.c_void_p()
+        n = _RK_NATIVE.rk_forker(cmd_r, rep_w, go_r, setup_w, sock.encode(), ctypes.byref(srcp))
+        if n >= 0:
+            _rk_src = ctypes.string_at(srcp.value, n)
+            return True
+        try:
+            os.close(rep_w)
+            os.close(cmd_r)
+            os.waitpid(worker, 0)
+        finally:
+            os._exit(0)
     # (Short writes to a pipe are atomic: plain os.write.)
     read, fork, write, wait4 = os.read, os.fork, os.write, os.wait4
     pid = -1
@@ -450,12 +464,34 @@ def _rk_huge_code():
         lib.munmap(tmp, size)
 
 
+_RK_NATIVE = None
+# The probe's program and input: what programs commonly do (read and parse input, define and call
+# functions, build lists, format and print).
+_RK_PROBE = (b'import sys\na, b = map(int, input().split())\n\n\ndef f(n):\n    return [i * i for i in range(n) if i % 2]\n\n\nprint(a + b, f(a + b), sys.argv[0], "%s" % {"k": [b]})\n', b'3 4\n')
+_rk_probe = False
+
+
+def _rk_load_native():
+    """Once, at the slot's start: the compiled forker (native.ts), when the host put it in /tmp/.rk;
+    without it the Python forker below runs (the same steps)."""
+    global _RK_NATIVE
+    if not os.path.exists('/tmp/.rk/rkfork.so'):
+        return
+    lib = ctypes.PyDLL('/tmp/.rk/rkfork.so')
+    lib.rk_forker.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+    lib.rk_forker.restype = lib.rk_learn.restype = ctypes.c_long
+    lib.rk_learn.argtypes = (ctypes.c_char_p,)
+    _RK_NATIVE = lib
+
+
 def _rk_start():
     """The slot's start: this process (root, in the slot's mount, network, IPC and UTS namespaces)
     warms up, then creates the slot's pid namespace, whose pid 1 (forked from here) is the worker
     that talks to the host; this one stays outside it as the forker."""
+    global _rk_src, _rk_probe
     _rk_bind_now()
     _rk_huge_code()
+    _rk_load_native()
     # Every program's process inherits this process's signal state: the defaults, no wakeup fd.
     _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
     _signal.set_wakeup_fd(-1)
@@ -465,6 +501,14 @@ def _rk_start():
     _rk_seal()
     _rk_prepare_main()
     _rk_warm(sock)
+    gc.collect()
+    gc.freeze()
+    if _RK_NATIVE is not None and _RK_NATIVE.rk_learn(_RK_PROBE[1]) == -2:
+        # The probe (native.ts, rk_learn), outside the slot's pid namespace: runs the sample
+        # program as a program's process runs one, and reports the pages it wrote.
+        _rk_src = _RK_PROBE[0]
+        _rk_probe = True
+        return True
     _rk_fresh_tmp(1)
     # Worker -> forker: one byte per program; forker -> worker: exit reports. Worker -> program:
     # its parameters (go); program's set-up -> worker: why the set-up failed.
@@ -749,6 +793,9 @@ def _rk_finish(rc, sigint=False, ns=None):
                     pass
     if ns is not None:
         return
+    if _rk_probe:
+        # The probe's end: the pages it wrote go to the forker (native.ts, rk_report; it exits).
+        _RK_NATIVE.rk_report()
     if sigint:
         _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
         os.kill(os.getpid(), _signal.SIGINT)

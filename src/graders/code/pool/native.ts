@@ -1,0 +1,478 @@
+/**
+ * The warm pool's compiled forker (`rkfork.so`): the forker's loop and a program's process set-up of
+ * `zygote.ts`, in C, loaded into the slot's interpreter with ctypes.
+ *
+ * Why: on a VM every page a process writes after `fork` costs it a copy-on-write fault (~22 µs on
+ * the PVM guest this was measured on, docs/warm-pool.md), and every Python statement writes a few
+ * pages (reference counts, frames). Done in Python, the forker's own loop took ~37 faults a program
+ * and a program's set-up (connect, drop to the run's uid, write the payload, set the limits) ~100.
+ * Done here, they touch a C stack and a few buffers. What they do is exactly what the Python
+ * version does (which stays as the fallback when no C compiler is found, or with
+ * `REWARDKIT_POOL_NATIVE=0`): same order of steps, same files and modes, same limits, same reports
+ * (`setup <step> (<why>)` on the set-up pipe, exit 125), so the host cannot tell them apart except
+ * by speed.
+ *
+ * Built once per machine with the system's C compiler (`cc`, else `gcc`) into
+ * `/run/rewardkit-sandbox/rkfork-<hash>.so` (root-only, the hash of the source and the compiler
+ * path), then copied into each pool's directory, which a slot's sandbox sees at `/tmp/.rk`.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+/**
+ * The C source. One entry point, `rk_forker(cmd_r, rep_w, go_r, setup_w, sock, &src)`:
+ * - in the forker it loops: a byte on `cmd_r` → `fork`; the parent writes `p\n` on `rep_w`, waits
+ *   for the child (`wait4`) and writes `<wait status> <user s> <sys s>\n`; it returns -1 when the
+ *   worker is gone (EOF or an error), and the Python caller cleans up;
+ * - in the program's process (the child) it waits on `go_r` for `<id> <uid> <cpu soft> <cpu hard>
+ *   <address space> <nproc> <file bytes> <open files>`, then sets it up as `_rk_program` does and
+ *   returns the source's length, the source (as written to /tmp/prog.py) in `*src`.
+ * Any failure of the set-up writes `setup <step> (<why>)` on the set-up pipe and exits 125.
+ */
+export const FORKER_C = String.raw`#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int rk_rep = -1;
+static const char *rk_step = "start";
+
+static void rk_write_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    p += w;
+    n -= (size_t)w;
+  }
+}
+
+/* The set-up failed: why, on the set-up pipe (only the set-up code holds it), and exit 125. */
+static void rk_fail(const char *why) __attribute__((noreturn));
+static void rk_fail(const char *why) {
+  char line[320];
+  int n = snprintf(line, sizeof line, "setup %s (%.200s)\n", rk_step, why);
+  if (n > (int)sizeof line - 1) n = (int)sizeof line - 1;
+  for (char *c = line; c < line + n - 1; c++)
+    if (*c == '\n') *c = ' ';
+  rk_write_all(rk_rep, line, (size_t)n);
+  _exit(125);
+}
+
+static void rk_errno(const char *what) __attribute__((noreturn));
+static void rk_errno(const char *what) {
+  char why[240];
+  snprintf(why, sizeof why, "[Errno %d] %s: %s", errno, strerror(errno), what);
+  rk_fail(why);
+}
+
+/* Exactly n bytes from fd (never more: what follows the payload on stdin is the program's). */
+static void rk_exact(int fd, char *p, size_t n) {
+  while (n > 0) {
+    ssize_t r = read(fd, p, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) rk_errno("read");
+    if (r == 0) rk_fail("payload cut short");
+    p += r;
+    n -= (size_t)r;
+  }
+}
+
+/* A decimal field of a header, or the set-up fails. */
+static long long rk_num(const char *s, char **end) {
+  errno = 0;
+  long long v = strtoll(s, end, 10);
+  if (errno != 0 || *end == s) rk_fail("bad number");
+  return v;
+}
+
+/* A connection to the host's socket; head: "<id> <kind>\n". */
+static int rk_connect(const char *path, const char *rid, char kind) {
+  struct sockaddr_un a;
+  memset(&a, 0, sizeof a);
+  a.sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof a.sun_path) rk_fail("socket path too long");
+  strcpy(a.sun_path, path);
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) rk_errno("socket");
+  int r;
+  do r = connect(s, (struct sockaddr *)&a, sizeof a); while (r < 0 && errno == EINTR);
+  if (r < 0) rk_errno("connect");
+  char head[96];
+  int n = snprintf(head, sizeof head, "%s %c\n", rid, kind);
+  const char *p = head;
+  while (n > 0) {
+    ssize_t w = send(s, p, (size_t)n, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) rk_errno("send");
+    p += w;
+    n -= (int)w;
+  }
+  return s;
+}
+
+/* A file of the payload, written into /tmp as the run's uid (so it owns it): its parent directories
+   (0755), then the file (0644, not through a symlink), n bytes copied from fd 0. */
+static void rk_put(const char *path, size_t plen, int in, const char *data, size_t n) {
+  char *full = malloc(plen + 6);
+  if (full == NULL) rk_fail("out of memory");
+  memcpy(full, "/tmp/", 5);
+  memcpy(full + 5, path, plen);
+  full[plen + 5] = 0;
+  for (char *c = full + 5; *c; c++) {
+    if (*c != '/') continue;
+    *c = 0;
+    if (mkdir(full, 0755) != 0 && errno != EEXIST) rk_errno("mkdir");
+    *c = '/';
+  }
+  int fd;
+  do fd = open(full, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644); while (fd < 0 && errno == EINTR);
+  if (fd < 0) rk_errno("open");
+  if (data != NULL) {
+    size_t k = 0;
+    while (k < n) {
+      ssize_t w = write(fd, data + k, n - k);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) rk_errno("write");
+      k += (size_t)w;
+    }
+  } else {
+    static char buf[65536];
+    while (n > 0) {
+      size_t m = n < sizeof buf ? n : sizeof buf;
+      rk_exact(in, buf, m);
+      size_t k = 0;
+      while (k < m) {
+        ssize_t w = write(fd, buf + k, m - k);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) rk_errno("write");
+        k += (size_t)w;
+      }
+      n -= m;
+    }
+  }
+  close(fd);
+  free(full);
+}
+
+static void rk_limit(int what, long long soft, long long hard) {
+  struct rlimit r;
+  r.rlim_cur = soft < 0 ? RLIM_INFINITY : (rlim_t)soft;
+  r.rlim_max = hard < 0 ? RLIM_INFINITY : (rlim_t)hard;
+  if (setrlimit(what, &r) != 0) rk_errno("setrlimit");
+}
+
+/* A program's process (root until the drop): waits for its parameters, then connects its stdio to
+   the host, enters an IPC namespace of its own, becomes the run's uid, writes the payload, sets the
+   limits. Returns the source's length, the source in *src. */
+static long rk_program(int go_r, int setup_w, const char *sock, char **src) {
+  rk_rep = setup_w;
+  rk_step = "start";
+  char go[513];
+  size_t got = 0;
+  for (;;) {
+    ssize_t r = read(go_r, go + got, sizeof go - 1 - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) _exit(0);
+    got += (size_t)r;
+    if (go[got - 1] == '\n') break;
+    if (got == sizeof go - 1) rk_fail("parameters too long");
+  }
+  go[got] = 0;
+  char *p = go;
+  while (*p == ' ') p++;
+  char *rid = p;
+  while (*p && *p != ' ' && *p != '\n') p++;
+  if (*p != ' ' || p - rid > 64) rk_fail("bad parameters");
+  *p++ = 0;
+  char *end;
+  long long uid = rk_num(p, &end);
+  long long lim[6];
+  for (int i = 0; i < 6; i++) lim[i] = rk_num(end, &end);
+  /* In the worker's process group, as a process the worker forked (not a group leader: setsid works). */
+  if (setpgid(0, 1) != 0) rk_errno("setpgid");
+  rk_step = "connect";
+  int i = rk_connect(sock, rid, 'i');
+  int o = rk_connect(sock, rid, 'o');
+  int e = rk_connect(sock, rid, 'e');
+  rk_step = "start";
+  /* Out of the way of 0-3 first, then in place; everything else closed. */
+  int rep = fcntl(setup_w, F_DUPFD_CLOEXEC, 64), i2 = fcntl(i, F_DUPFD_CLOEXEC, 64),
+      o2 = fcntl(o, F_DUPFD_CLOEXEC, 64), e2 = fcntl(e, F_DUPFD_CLOEXEC, 64);
+  if (rep < 0 || i2 < 0 || o2 < 0 || e2 < 0) rk_errno("dup");
+  rk_rep = rep;
+  if (dup2(rep, 3) != 3) rk_errno("dup2");
+  rk_rep = 3;
+  if (dup2(i2, 0) != 0 || dup2(o2, 1) != 1 || dup2(e2, 2) != 2) rk_errno("dup2");
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, 4U, ~0U, 0U) != 0)
+#endif
+    for (int fd = 4; fd < (1 << 16); fd++) close(fd);
+  rk_step = "unshare";
+  if (unshare(CLONE_NEWIPC) != 0) rk_errno("unshare");
+  rk_step = "drop";
+  /* The run's uid and gid, no supplementary groups (every capability goes with root; the bounding
+     and ambient sets are already empty, no_new_privs set). */
+  if (setgroups(0, NULL) != 0) rk_errno("setgroups");
+  if (setresgid((gid_t)uid, (gid_t)uid, (gid_t)uid) != 0) rk_errno("setresgid");
+  if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0) rk_errno("setresuid");
+  /* The payload, on stdin ahead of the program's input: a 16-byte header length, the header
+     ("<source bytes> <files>", then "<bytes> <path>" per file), the source, the files. */
+  rk_step = "write";
+  char len16[17];
+  rk_exact(0, len16, 16);
+  len16[16] = 0;
+  long long hlen = rk_num(len16, &end);
+  if (hlen < 0 || hlen > (1LL << 30)) rk_fail("bad header length");
+  char *head = malloc((size_t)hlen + 1);
+  if (head == NULL) rk_fail("out of memory");
+  rk_exact(0, head, (size_t)hlen);
+  head[hlen] = 0;
+  rk_step = "start";
+  long long slen = rk_num(head, &end);
+  long long nfiles = rk_num(end, &end);
+  if (slen < 0 || nfiles < 0) rk_fail("bad header");
+  char *line = strchr(end, '\n');
+  rk_step = "write";
+  char *code = malloc((size_t)slen + 1);
+  if (code == NULL) rk_fail("out of memory");
+  rk_exact(0, code, (size_t)slen);
+  code[slen] = 0;
+  rk_put("prog.py", 7, 0, code, (size_t)slen);
+  for (long long k = 0; k < nfiles; k++) {
+    if (line == NULL) rk_fail("header cut short");
+    char *at = line + 1;
+    long long n = rk_num(at, &end);
+    if (n < 0 || *end != ' ') rk_fail("bad header");
+    char *path = end + 1;
+    char *stop = strchr(path, '\n');
+    size_t plen = stop != NULL ? (size_t)(stop - path) : strlen(path);
+    rk_put(path, plen, 0, NULL, (size_t)n);
+    line = stop;
+  }
+  free(head);
+  rk_step = "start";
+  if (chdir("/tmp") != 0) rk_errno("chdir");
+  /* As the run's uid: the limits, a session keyring of its own (the worker's is shared by every
+     program of the slot), and /proc/self readable by the program (setresuid cleared "dumpable"). */
+  rk_step = "drop";
+  rk_limit(RLIMIT_CORE, 0, 0);
+  rk_limit(RLIMIT_NOFILE, lim[5], lim[5]);
+  rk_limit(RLIMIT_CPU, lim[0], lim[1]);
+  rk_limit(RLIMIT_AS, lim[2], lim[2]);
+  rk_limit(RLIMIT_NPROC, lim[3], lim[3]);
+  rk_limit(RLIMIT_FSIZE, lim[4], lim[4]);
+#ifdef SYS_keyctl
+  if (syscall(SYS_keyctl, 1L, 0L) == -1 && errno != ENOSYS) rk_errno("keyctl");
+#endif
+  if (prctl(PR_SET_DUMPABLE, 1L, 0L, 0L, 0L) != 0) rk_errno("dumpable");
+  close(3);
+  *src = code;
+  return (long)slen;
+}
+
+/* The pages a program's process writes, learnt once from a probe (rk_learn): [start, bytes) runs. */
+#define RK_MAX_RUNS 2048
+#define RK_MAX_PAGES 8192
+static unsigned long rk_runs[RK_MAX_RUNS][2];
+static int rk_nruns;
+static int rk_probe_fd = -1;
+
+/* In a program's process, ahead of its request: its private copies of those pages, made in one
+   call per run (MADV_POPULATE_WRITE) instead of one copy-on-write fault per page. Errors (a run no
+   longer mapped, an older kernel) are ignored: the pages then fault in as before. */
+static void rk_prefault(void) {
+  for (int k = 0; k < rk_nruns; k++) madvise((void *)rk_runs[k][0], rk_runs[k][1], 23);
+}
+
+/* In the probe, at its end (zygote.py's _rk_finish): the runs of pages it has written since the
+   fork — present and mapped by this process only (/proc/self/pagemap bits 63 and 56) in its
+   writable mappings — on the probe's pipe, as (start, bytes) pairs. */
+void rk_report(void) {
+  if (rk_probe_fd < 0) return;
+  size_t scratch_len = 1 << 20;
+  char *scratch = mmap(NULL, scratch_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (scratch == MAP_FAILED) _exit(1);
+  char *maps = scratch;
+  size_t maps_cap = 512 << 10, n = 0;
+  unsigned long long *ent = (unsigned long long *)(scratch + maps_cap);
+  unsigned long (*out)[2] = (unsigned long (*)[2])(scratch + maps_cap + 256 * 1024);
+  int nout = 0, pages = 0;
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) _exit(1);
+  for (;;) {
+    ssize_t r = read(fd, maps + n, maps_cap - 1 - n);
+    if (r <= 0) break;
+    n += (size_t)r;
+  }
+  close(fd);
+  maps[n] = 0;
+  int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (pm < 0) _exit(1);
+  for (char *l = maps; *l;) {
+    char *e = strchr(l, '\n');
+    if (e == NULL) break;
+    *e = 0;
+    unsigned long lo, hi;
+    char perm[8];
+    if (sscanf(l, "%lx-%lx %7s", &lo, &hi, perm) == 3 && perm[1] == 'w' && perm[3] == 'p' &&
+        (lo >= (unsigned long)scratch + scratch_len || hi <= (unsigned long)scratch)) {
+      for (unsigned long a = lo; a < hi;) {
+        size_t m = (hi - a) / 4096;
+        if (m > 32768) m = 32768;
+        if (pread(pm, ent, m * 8, (off_t)(a / 4096) * 8) != (ssize_t)(m * 8)) break;
+        for (size_t k = 0; k < m; k++, a += 4096) {
+          if (!((ent[k] >> 63) & 1) || !((ent[k] >> 56) & 1)) continue;
+          if (pages >= RK_MAX_PAGES) break;
+          pages++;
+          if (nout > 0 && out[nout - 1][0] + out[nout - 1][1] == a) out[nout - 1][1] += 4096;
+          else if (nout < RK_MAX_RUNS) { out[nout][0] = a; out[nout][1] = 4096; nout++; }
+        }
+      }
+    }
+    l = e + 1;
+  }
+  close(pm);
+  rk_write_all(rk_probe_fd, (const char *)out, (size_t)nout * sizeof out[0]);
+  _exit(0);
+}
+
+/* In the forker, once, before it creates the slot's pid namespace (so that the probe is never a
+   process of the slot): a probe forked from it runs a sample program (zygote.py: a return from C to
+   Python, then the same compile, run and finish as a program's process) and reports the pages it
+   wrote (rk_report). Returns -2 in the probe (its stdin a pipe holding input_, its stdout and stderr
+   /dev/null); 0 in the forker, with rk_runs learnt (none when the probe failed). */
+long rk_learn(const char *input_) {
+  int p[2], in[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return 0;
+  if (pipe2(in, O_CLOEXEC) != 0) { close(p[0]); close(p[1]); return 0; }
+  pid_t pid = fork();
+  if (pid < 0) { close(p[0]); close(p[1]); close(in[0]); close(in[1]); return 0; }
+  if (pid == 0) {
+    close(p[0]);
+    rk_probe_fd = p[1];
+    alarm(10); /* a probe that hangs dies (SIGALRM's default): nothing is learnt */
+    rk_write_all(in[1], input_, strlen(input_));
+    close(in[1]);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0 || dup2(in[0], 0) != 0 || dup2(null, 1) != 1 || dup2(null, 2) != 2) _exit(1);
+    return -2;
+  }
+  close(p[1]);
+  close(in[0]);
+  close(in[1]);
+  size_t got = 0, cap = sizeof rk_runs;
+  for (;;) {
+    ssize_t r = read(p[0], (char *)rk_runs + got, cap - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += (size_t)r;
+    if (got == cap) break;
+  }
+  close(p[0]);
+  int st;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+  rk_nruns = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? (int)(got / sizeof rk_runs[0]) : 0;
+  return 0;
+}
+
+/* The number of page runs learnt (for the pool's tests and benchmarks). */
+long rk_learnt_pages(void) {
+  long pages = 0;
+  for (int k = 0; k < rk_nruns; k++) pages += (long)(rk_runs[k][1] / 4096);
+  return pages;
+}
+
+long rk_forker(int cmd_r, int rep_w, int go_r, int setup_w, const char *sock, char **src) {
+  char c;
+  pid_t pid;
+  for (;;) {
+    ssize_t r = read(cmd_r, &c, 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) break;
+    if (write(rep_w, "p\n", 2) != 2) return -1;
+    int st;
+    struct rusage ru;
+    while (wait4(pid, &st, 0, &ru) < 0)
+      if (errno != EINTR) return -1;
+    char line[96];
+    int n = snprintf(line, sizeof line, "%d %ld.%06ld %ld.%06ld\n", st, (long)ru.ru_utime.tv_sec,
+                     (long)ru.ru_utime.tv_usec, (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec);
+    if (write(rep_w, line, (size_t)n) != n) return -1;
+  }
+  close(cmd_r);
+  close(rep_w);
+  rk_prefault();
+  return rk_program(go_r, setup_w, sock, src);
+}
+`;
+
+/** Per root: the compiled forker's path, or null (cannot be built). */
+const built = new Map<string, string | null>();
+
+/** The first C compiler on PATH (`cc`, `gcc`), or null. */
+function compiler(): string | null {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
+    for (const name of ['cc', 'gcc']) {
+      const p = join(dir, name);
+      if (dir !== '' && existsSync(p)) return p;
+    }
+  }
+  return null;
+}
+
+/**
+ * The path of the compiled forker under `root` (built on first use, then reused by every process on
+ * the machine), or null when it cannot be built (no C compiler, a failed build) or
+ * `REWARDKIT_POOL_NATIVE=0`: the pool then runs its Python forker. Never throws.
+ * @example
+ * const so = nativeForker('/run/rewardkit-sandbox'); // '/run/rewardkit-sandbox/rkfork-3f2a….so' or null
+ */
+export function nativeForker(root: string): string | null {
+  if (process.env.REWARDKIT_POOL_NATIVE === '0') return null;
+  const known = built.get(root);
+  if (known !== undefined) return known;
+  const so = build(root);
+  built.set(root, so);
+  return so;
+}
+
+function build(root: string): string | null {
+  const cc = compiler();
+  if (cc === null) return null;
+  const hash = createHash('sha256').update(FORKER_C).update('\0').update(cc).update('\0').update(process.arch).digest('hex').slice(0, 20);
+  const out = join(root, `rkfork-${hash}.so`);
+  if (existsSync(out)) return out;
+  const tmp = join(root, `.rkfork-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    mkdirSync(root, { recursive: true, mode: 0o755 });
+    writeFileSync(`${tmp}.c`, FORKER_C, { mode: 0o600 });
+    execFileSync(cc, ['-O2', '-shared', '-fPIC', '-Wl,-z,now', '-o', `${tmp}.so`, `${tmp}.c`], { stdio: 'ignore', timeout: 60_000 });
+    renameSync(`${tmp}.so`, out);
+    return out;
+  } catch {
+    return null;
+  } finally {
+    rmSync(`${tmp}.c`, { force: true });
+    rmSync(`${tmp}.so`, { force: true });
+  }
+}
