@@ -51,6 +51,26 @@ export const FORKER_C = String.raw`#define _GNU_SOURCE
 #include <unistd.h>
 
 static int rk_rep = -1;
+
+/* The interpreter's own fork hooks (PyOS_BeforeFork, PyOS_AfterFork_Parent, PyOS_AfterFork_Child),
+   called around every fork as os.fork calls them, so that the child's interpreter state (GIL, thread
+   and import locks, signals caught but not yet handled, os.register_at_fork callbacks) is what
+   os.fork leaves. The caller holds the GIL (the library is loaded with ctypes.PyDLL). */
+static void (*rk_before)(void), (*rk_after_parent)(void), (*rk_after_child)(void);
+
+void rk_init(void *before, void *after_parent, void *after_child) {
+  rk_before = (void (*)(void))before;
+  rk_after_parent = (void (*)(void))after_parent;
+  rk_after_child = (void (*)(void))after_child;
+}
+
+static pid_t rk_fork(void) {
+  rk_before();
+  pid_t child = fork();
+  if (child == 0) rk_after_child();
+  else rk_after_parent();
+  return child;
+}
 static const char *rk_step = "start";
 
 static void rk_write_all(int fd, const char *p, size_t n) {
@@ -362,7 +382,7 @@ long rk_learn(const char *input_) {
   int p[2], in[2];
   if (pipe2(p, O_CLOEXEC) != 0) return 0;
   if (pipe2(in, O_CLOEXEC) != 0) { close(p[0]); close(p[1]); return 0; }
-  pid_t pid = fork();
+  pid_t pid = rk_fork();
   if (pid < 0) { close(p[0]); close(p[1]); close(in[0]); close(in[1]); return 0; }
   if (pid == 0) {
     close(p[0]);
@@ -389,6 +409,10 @@ long rk_learn(const char *input_) {
   int st;
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
   rk_nruns = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? (int)(got / sizeof rk_runs[0]) : 0;
+  /* A kernel without MADV_POPULATE_WRITE (before 5.14): nothing to do per run. */
+  void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED || madvise(page, 4096, 23) != 0) rk_nruns = 0;
+  if (page != MAP_FAILED) munmap(page, 4096);
   return 0;
 }
 
@@ -406,7 +430,7 @@ long rk_forker(int cmd_r, int rep_w, int go_r, int setup_w, const char *sock, ch
     ssize_t r = read(cmd_r, &c, 1);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) return -1;
-    pid = fork();
+    pid = rk_fork();
     if (pid < 0) return -1;
     if (pid == 0) break;
     if (write(rep_w, "p\n", 2) != 2) return -1;

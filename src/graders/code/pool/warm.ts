@@ -483,7 +483,9 @@ class WarmPool {
       this.dir = join(POOL_ROOT, `pool-${process.pid}-${threadId}-${randomBytes(6).toString('hex')}`);
       mkdirSync(this.dir, { mode: 0o700 });
       chmodSync(this.dir, 0o700);
-      writeFileSync(join(this.dir, 'zygote.py'), ZYGOTE_PY, { mode: 0o600 });
+      // REWARDKIT_POOL_PREFAULT=0: no probe, no pages made ahead (for comparisons; docs/warm-pool.md).
+      const source = process.env.REWARDKIT_POOL_PREFAULT === '0' ? ZYGOTE_PY.replace('\n_RK_PREFAULT = True\n', '\n_RK_PREFAULT = False\n') : ZYGOTE_PY;
+      writeFileSync(join(this.dir, 'zygote.py'), source, { mode: 0o600 });
       const so = nativeForker(POOL_ROOT);
       if (so !== null) copyFileSync(so, join(this.dir, 'rkfork.so'));
     } catch (e) {

@@ -469,18 +469,26 @@ _RK_NATIVE = None
 # functions, build lists, format and print).
 _RK_PROBE = (b'import sys\na, b = map(int, input().split())\n\n\ndef f(n):\n    return [i * i for i in range(n) if i % 2]\n\n\nprint(a + b, f(a + b), sys.argv[0], "%s" % {"k": [b]})\n', b'3 4\n')
 _rk_probe = False
+# Whether the probe runs (the host sets False for REWARDKIT_POOL_PREFAULT=0, see warm.ts).
+_RK_PREFAULT = True
+
+
+_RK_FORK_HOOKS = ('PyOS_BeforeFork', 'PyOS_AfterFork_Parent', 'PyOS_AfterFork_Child')
 
 
 def _rk_load_native():
-    """Once, at the slot's start: the compiled forker (native.ts), when the host put it in /tmp/.rk;
+    """Once, at the slot's start: the compiled forker (native.ts), when the host put it in /tmp/.rk
+    and the interpreter exports its fork hooks (which the compiled forker calls as os.fork does);
     without it the Python forker below runs (the same steps)."""
     global _RK_NATIVE
-    if not os.path.exists('/tmp/.rk/rkfork.so'):
+    if not os.path.exists('/tmp/.rk/rkfork.so') or not all(hasattr(ctypes.pythonapi, name) for name in _RK_FORK_HOOKS):
         return
     lib = ctypes.PyDLL('/tmp/.rk/rkfork.so')
     lib.rk_forker.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
     lib.rk_forker.restype = lib.rk_learn.restype = ctypes.c_long
     lib.rk_learn.argtypes = (ctypes.c_char_p,)
+    lib.rk_init.argtypes = (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+    lib.rk_init(*(ctypes.cast(getattr(ctypes.pythonapi, name), ctypes.c_void_p) for name in _RK_FORK_HOOKS))
     _RK_NATIVE = lib
 
 
@@ -503,7 +511,7 @@ def _rk_start():
     _rk_warm(sock)
     gc.collect()
     gc.freeze()
-    if _RK_NATIVE is not None and _RK_NATIVE.rk_learn(_RK_PROBE[1]) == -2:
+    if _RK_NATIVE is not None and _RK_PREFAULT and _RK_NATIVE.rk_learn(_RK_PROBE[1]) == -2:
         # The probe (native.ts, rk_learn), outside the slot's pid namespace: runs the sample
         # program as a program's process runs one, and reports the pages it wrote.
         _rk_src = _RK_PROBE[0]
