@@ -309,7 +309,7 @@ static long rk_program(int go_r, int setup_w, const char *sock, char **src) {
 
 /* The pages a program's process writes, learnt once from a probe (rk_learn): [start, bytes) runs. */
 #define RK_MAX_RUNS 2048
-#define RK_MAX_PAGES 8192
+#define RK_MAX_PAGES 2048
 static unsigned long rk_runs[RK_MAX_RUNS][2];
 static int rk_nruns;
 static int rk_probe_fd = -1;
