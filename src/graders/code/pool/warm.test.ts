@@ -349,6 +349,38 @@ describe.skipIf(!supported)('the pool recovers', () => {
     expect(warmZygotePids().some((p) => before.includes(p))).toBe(false);
   }, 120_000);
 
+  it("a program's process killed before it read its request: the next programs get their own requests, not the stale one", async () => {
+    expect((await run(FROM_POOL)).stdout).toBe('pool\n');
+    // Each slot's pre-forked, waiting program process: the forker's child that is not the worker.
+    const waiting = (): number[] =>
+      warmZygotePids().flatMap((f) => {
+        try {
+          const kids = readFileSync(`/proc/${f}/task/${f}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+          return kids.filter((k) => !/^NSpid:.*\t1$/m.test(readFileSync(`/proc/${k}/status`, 'utf8')));
+        } catch {
+          return [];
+        }
+      });
+    let stopped: number[] = [];
+    for (let i = 0; i < 100 && (stopped = waiting()).length < warmZygotePids().length; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(stopped.length).toBeGreaterThan(0);
+    // Stopped, it cannot read the request it is sent; the wall clock kills it with the request unread.
+    for (const p of stopped) process.kill(p, 'SIGSTOP');
+    try {
+      expect((await run('print("never")', '', { timeoutMs: 500 })).status).toBe('timeout');
+    } finally {
+      for (const p of stopped) {
+        try {
+          process.kill(p, 'SIGCONT');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+    const next = await Promise.all(Array.from({ length: 6 }, (_, i) => run(`${FROM_POOL}\nprint(${i} * 2)`)));
+    next.forEach((r, i) => expect(r).toMatchObject({ status: 'ok', stdout: `pool\n${i * 2}\n` }));
+  }, 120_000);
+
   it('a run whose init is killed from the host is a sandbox_error, not a failure', async () => {
     const [s] = await openSandboxes([{ language: 'python', code: 'import sys\nprint("up", flush=True)\nsys.stdin.read()', limits: LIM }]);
     await new Promise<void>((res) => s!.stdout.once('data', () => res()));

@@ -529,11 +529,11 @@ def _rk_start():
     gc.freeze()
     worker = os.fork()
     if worker == 0:
-        for fd in (cmd_r, rep_w, go_r, setup_w):
+        for fd in (cmd_r, rep_w, setup_w):
             os.close(fd)
         _rk_sys(_RK_LIBC.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0), 'pdeathsig')
         os.set_blocking(setup_r, False)
-        _rk_serve(sock, cmd_w, rep_r, go_w, setup_r)
+        _rk_serve(sock, cmd_w, rep_r, go_w, setup_r, go_r)
         os._exit(0)
     for fd in (cmd_w, rep_r, go_w, setup_r):
         os.close(fd)
@@ -545,7 +545,7 @@ def _rk_start():
     return _rk_forker(worker, cmd_r, rep_w, go_r, setup_w, sock)
 
 
-def _rk_serve(sock, cmd_w, rep_r, go_w, setup_r):
+def _rk_serve(sock, cmd_w, rep_r, go_w, setup_r, go_r):
     """The worker, pid 1 of the slot's pid namespace: the host's requests, one program at a time
     (each forked by the forker ahead of its request), the kill of everything a program left, the
     reports and the clean-up. It never forks a program itself (only a fetch process, when files are
@@ -700,6 +700,12 @@ def _rk_serve(sock, cmd_w, rep_r, go_w, setup_r):
         if why is not None:
             _rk_write(1, b'U %s\n' % why.encode()[:300])
             os._exit(0)
+        # Parameters that no process read (it was killed before it could: a kill right after the
+        # request, on a loaded machine) must not reach the next program's process. No process
+        # reads the pipe now (the next one is forked below), and the worker only reads what is
+        # there (the read end stays blocking for the programs' processes, which share it).
+        while select.select([go_r], [], [], 0)[0]:
+            os.read(go_r, 4096)
         _rk_next(cmd_w)
         _rk_write(1, b'I\n')
 
