@@ -6,11 +6,25 @@ import { describe, expect, it } from 'vitest';
 import { toSample } from '../../rollout/sample.js';
 import type { Rollout } from '../../rollout/types.js';
 import { asGraded, buildGrader } from '../harness.js';
+import { VERL_PY_PREFIX, VERL_PY_PRELOAD } from './harness/python.js';
 import { codeGrader, runInSandbox, sandboxSupport, type RunResult } from './index.js';
 
 const ok = sandboxSupport().ok;
 const py = (src: string) => `\`\`\`python\n${src}\n\`\`\``;
 const LIMITS = { timeoutMs: 2000, memoryMb: 256, maxProcesses: 4, maxOutputBytes: 64 << 10 };
+
+describe('modules the warm pool loads ahead for call-based runs', () => {
+  it("VERL_PY_PRELOAD names every module verl's prefix imports", () => {
+    const named = new Set<string>();
+    for (const line of VERL_PY_PREFIX.split('\n')) {
+      const from = /^from (\w+) import \*$/.exec(line);
+      if (from) named.add(from[1]!);
+      else if (line.startsWith('import ')) for (const m of line.slice(7).split(',')) named.add(m.trim());
+    }
+    expect(named.size).toBeGreaterThan(15);
+    for (const m of named) expect(VERL_PY_PRELOAD).toContain(m);
+  });
+});
 
 describe.skipIf(!ok)('call-based cases through one program process', () => {
   const g = buildGrader(codeGrader, { language: 'python', timeout: 1, memory_mb: 256 });

@@ -944,10 +944,14 @@ interface Prepared {
   fetch: string[];
   fetchNames: string[];
   maxFetchBytes: number;
+  /** See {@link SessionRequest.preload} (checked: dotted Python identifiers). */
+  preload: readonly string[];
 }
 
-function prepare(req: ProgramRequest): Prepared {
+function prepare(req: ProgramRequest & { preload?: readonly string[] }): Prepared {
   const limits = checkRequest(req);
+  const preload = req.preload ?? [];
+  for (const m of preload) if (typeof m !== 'string' || !/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/.test(m)) throw new Error(`preload: ${JSON.stringify(m)} is not a module name`);
   const compileLimits = resolveLimits(req.compileLimits, DEFAULT_COMPILE_LIMITS);
   const files: { path: string; data: Buffer }[] = [];
   if (req.files !== undefined && req.files !== null) {
@@ -976,7 +980,7 @@ function prepare(req: ProgramRequest): Prepared {
   const fetch = fetchNames.map((f, i) => checkRelativePath(f, `fetchFiles[${i}]`));
   const maxFetchBytes = req.maxFetchBytes ?? MAX_FETCH_BYTES_DEFAULT;
   if (!(maxFetchBytes > 0)) throw new Error('maxFetchBytes must be positive');
-  return { lang: req.language, code: req.code, limits, compileLimits, files, fetch, fetchNames, maxFetchBytes };
+  return { lang: req.language, code: req.code, limits, compileLimits, files, fetch, fetchNames, maxFetchBytes, preload };
 }
 
 /**
@@ -1068,6 +1072,13 @@ export interface SessionRequest {
   limits?: Partial<SandboxLimits>;
   compileLimits?: Partial<SandboxLimits>;
   files?: Record<string, Uint8Array | string>;
+  /**
+   * Python, warm pool only: modules (trusted names, e.g. `VERL_PY_PRELOAD`; never from a rollout)
+   * that the slot's interpreter imports before it forks the program's process, for programs that
+   * import them first thing anyway (the harness's call-based runner): they then come from
+   * `sys.modules`. Runs with another list (or none) use other slots; the cold path ignores it.
+   */
+  preload?: readonly string[];
 }
 
 /**
@@ -1210,7 +1221,7 @@ function launch(p: Prepared, mode: 'capture' | 'stream'): Launched {
     // Python runs are forked from the warm pool's zygote (pool/warm.ts) unless it is off.
     if (lang === 'python') {
       warm = warmSpawn(
-        { python: cfg.python, mount: tools.mount, umount: tools.umount, pivotRoot: tools.pivotRoot, setpriv: tools.setpriv, unshare: tools.unshare, skeleton: layout.dir, fstab: fstabFor(layout, 1), env, idleSlots: cfg.concurrency },
+        { python: cfg.python, mount: tools.mount, umount: tools.umount, pivotRoot: tools.pivotRoot, setpriv: tools.setpriv, unshare: tools.unshare, skeleton: layout.dir, fstab: fstabFor(layout, 1), env, idleSlots: cfg.concurrency, preload: p.preload },
         {
           uid, tmpMb, cpuSoft: cpu, cpuHard: cpu + 1, addressSpaceBytes: addressSpaceKb(lang, limits.memoryMb, 'run') * 1024, nproc,
           fileBytes: blocks(limits.maxFileBytes) * 512, openFiles: Math.max(16, Math.floor(limits.maxOpenFiles)),

@@ -27,7 +27,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { openSandboxes, type RunResult, type SandboxLanguage, type SandboxLimits } from '../sandbox.js';
 import { javascriptHarness, javascriptRunner } from './javascript.js';
-import { pythonHarness, pythonIoRunner, pythonRunner } from './python.js';
+import { pythonHarness, pythonIoRunner, pythonRunner, VERL_PY_PREFIX, VERL_PY_PRELOAD } from './python.js';
 import { decodeValue, resultMatches, showValue } from './values.js';
 
 export { decodeValue, parseJsonExact, resultMatches, showValue, type Val } from './values.js';
@@ -46,6 +46,8 @@ export interface ProcessRequest {
   language: SandboxLanguage;
   code: string;
   limits?: Partial<SandboxLimits>;
+  /** Modules the warm pool may import ahead (see the sandbox's `SessionRequest.preload`); a hint other openers may ignore. */
+  preload?: readonly string[];
 }
 
 /** Opens several sessions at once (each its own sandbox). */
@@ -173,6 +175,11 @@ function harnessLimits(l: Partial<SandboxLimits>): Partial<SandboxLimits> {
     maxProcesses: Math.max(4, l.maxProcesses ?? 4),
     maxOutputBytes: Math.max(64 << 20, l.maxOutputBytes ?? 0),
   };
+}
+
+/** Modules the warm pool may load ahead for a call-based run: verl's, when the prefix starts with verl's. */
+function callPreload(language: SandboxLanguage, prefix: string): readonly string[] | undefined {
+  return language === 'python' && prefix.startsWith(VERL_PY_PREFIX) ? VERL_PY_PRELOAD : undefined;
 }
 
 function runnerSource(language: SandboxLanguage, program: string, prefix: string, moduleName = '__main__'): string {
@@ -546,7 +553,7 @@ export async function runCallCase(
   limits: Partial<SandboxLimits>,
   opts: { prefix?: string; floatTolerance?: number } = {},
 ): Promise<CaseOutcome> {
-  const [prog] = await openSessions([{ language, code: runnerSource(language, program, opts.prefix ?? '', 'tmp_sol'), limits }]);
+  const [prog] = await openSessions([{ language, code: runnerSource(language, program, opts.prefix ?? '', 'tmp_sol'), limits, preload: callPreload(language, opts.prefix ?? '') }]);
   prog!.stdin.on('error', () => {});
   const out = new LineReader(prog!.stdout);
   const finish = async (o: CaseOutcome) => {
@@ -632,7 +639,7 @@ export async function runCallCases(
     // One process serves the remaining cases: its own limits cover the load and every call (each
     // call is timed here); the output budget is per case, as for one run per case.
     const sessionLimits = serving(n);
-    const [prog] = await openSessions([{ language, code: runnerSource(language, program, opts.prefix ?? '', 'tmp_sol'), limits: sessionLimits }]);
+    const [prog] = await openSessions([{ language, code: runnerSource(language, program, opts.prefix ?? '', 'tmp_sol'), limits: sessionLimits, preload: callPreload(language, opts.prefix ?? '') }]);
     prog!.stdin.on('error', () => {});
     const reader = new LineReader(prog!.stdout);
     const limit = new CaseTimer(timeoutMs, () => prog!.kill());

@@ -858,14 +858,23 @@ export function pythonHarness(blocks: string | string[], token: string, prelude 
     .replace('__RK_ENTRY_B64__', () => b64(entryPoint));
 }
 
+const VERL_STAR_MODULES = [
+  'string', 're', 'datetime', 'collections', 'heapq', 'bisect', 'copy', 'math', 'random', 'statistics', 'itertools', 'functools', 'operator', 'io', 'sys', 'json', 'builtins', 'typing',
+] as const;
+
 /** verl `prime_code`'s import prefix for call-based (`fn_name`) programs. */
 export const VERL_PY_PREFIX =
-  [
-    'string', 're', 'datetime', 'collections', 'heapq', 'bisect', 'copy', 'math', 'random', 'statistics', 'itertools', 'functools', 'operator', 'io', 'sys', 'json', 'builtins', 'typing',
-  ]
-    .map((m) => `from ${m} import *`)
+  VERL_STAR_MODULES.map((m) => `from ${m} import *`)
     .join('\n') +
   '\nimport string, re, datetime, collections, heapq, bisect, copy, math, random, statistics, itertools, functools, operator, io, sys, json\nsys.setrecursionlimit(6*10**5)\n';
+
+/**
+ * The standard-library modules a call-based Python program's process imports before the program:
+ * verl's prefix ({@link VERL_PY_PREFIX}) and the runner's own. The warm pool imports them in the
+ * slots that serve these runs, before forking (`SessionRequest.preload`), so that each program's
+ * process finds them loaded instead of importing them (~23 ms of a fresh interpreter's time).
+ */
+export const VERL_PY_PRELOAD: readonly string[] = [...VERL_STAR_MODULES, 'importlib', 'types'];
 
 /**
  * Source of the stdin/stdout case runner: ONE sandboxed process runs all the stdin/stdout cases of a

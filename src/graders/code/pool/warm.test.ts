@@ -73,6 +73,41 @@ describe.skipIf(!supported)('programs from the warm pool', () => {
   }, 120_000);
 });
 
+/** A session's stdout and result (stdin closed at once). */
+async function session(code: string, preload?: readonly string[]): Promise<{ out: string; r: RunResult }> {
+  const [s] = await openSandboxes([{ language: 'python', code, limits: LIM, preload }]);
+  let out = '';
+  s!.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  s!.stdin.end();
+  const r = await s!.result;
+  return { out, r };
+}
+
+describe.skipIf(!supported)('modules imported ahead (preload, for the call-based runner)', () => {
+  const SEEN = `${FROM_POOL}\nimport sys\nprint(sorted(m for m in ("json", "statistics", "random") if m in sys.modules))`;
+  it('slots of a preload list have those modules loaded; plain slots do not, and both kinds of slot live side by side', async () => {
+    const pre = await session(SEEN, ['json', 'statistics']);
+    const plain = await session(SEEN);
+    const pre2 = await session(SEEN, ['json', 'statistics']);
+    expect(pre.r).toMatchObject({ status: 'ok', stderr: '' });
+    // statistics imports random: it comes along.
+    expect(pre.out).toBe("pool\n['json', 'random', 'statistics']\n");
+    expect(pre2.out).toBe(pre.out);
+    expect(plain).toMatchObject({ out: 'pool\n[]\n', r: { status: 'ok', stderr: '' } });
+  }, 120_000);
+
+  it('random, loaded ahead, is seeded afresh in each program (as os.fork reseeds it)', async () => {
+    const code = 'import random\nprint(random.getrandbits(64))';
+    const outs = await Promise.all(Array.from({ length: 4 }, () => session(code, ['random'])));
+    for (const o of outs) expect(o.r).toMatchObject({ status: 'ok', stderr: '' });
+    expect(new Set(outs.map((o) => o.out)).size).toBe(4);
+  }, 120_000);
+
+  it('a preload entry that is not a module name is refused', async () => {
+    await expect(openSandboxes([{ language: 'python', code: 'pass', limits: LIM, preload: ['os; import x'] }])).rejects.toThrow(/preload: "os; import x" is not a module name/);
+  });
+});
+
 describe.skipIf(!supported)('no state passes from one program to the next', () => {
   // Each probe runs first as the "writer", then as the "reader", in a new program each time.
   const writer = [

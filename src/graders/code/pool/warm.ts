@@ -78,6 +78,8 @@ export interface ZygoteSetup {
   env: Record<string, string>;
   /** Idle slots kept ready (the number of runs the sandbox runs at once); default 2. */
   idleSlots?: number;
+  /** Modules the slot's interpreter imports before forking programs (`SessionRequest.preload`); slots of another list are another pool. */
+  preload?: readonly string[];
 }
 
 /** Test hooks (not part of the package API): `failStarts` makes every slot start fail. @internal */
@@ -484,7 +486,9 @@ class WarmPool {
       mkdirSync(this.dir, { mode: 0o700 });
       chmodSync(this.dir, 0o700);
       // REWARDKIT_POOL_PREFAULT=0: no probe, no pages made ahead (for comparisons; docs/warm-pool.md).
-      const source = process.env.REWARDKIT_POOL_PREFAULT === '0' ? ZYGOTE_PY.replace('\n_RK_PREFAULT = True\n', '\n_RK_PREFAULT = False\n') : ZYGOTE_PY;
+      let source = process.env.REWARDKIT_POOL_PREFAULT === '0' ? ZYGOTE_PY.replace('\n_RK_PREFAULT = True\n', '\n_RK_PREFAULT = False\n') : ZYGOTE_PY;
+      const preload = this.setup.preload ?? [];
+      if (preload.length > 0) source = source.replace('\n_RK_PRELOAD = ()\n', () => `\n_RK_PRELOAD = (${preload.map((m) => `'${m}', `).join('')})\n`);
       writeFileSync(join(this.dir, 'zygote.py'), source, { mode: 0o600 });
       const so = nativeForker(POOL_ROOT);
       if (so !== null) copyFileSync(so, join(this.dir, 'rkfork.so'));
@@ -696,12 +700,14 @@ export function stopWarmPools(): void {
 /** The pool for this setup, or null when the pool is off. */
 function poolFor(setup: ZygoteSetup): WarmPool | null {
   if (disabled) return null;
-  const key = `${setup.python}\0${setup.skeleton}\0${setup.fstab}`;
+  const base = `${setup.python}\0${setup.skeleton}\0${setup.fstab}\0`;
+  const key = `${base}${(setup.preload ?? []).join(',')}`;
   const p = pools.get(key);
   if (p && !p.dead) return p;
-  // A configuration change (another interpreter) retires the slots of the old one.
+  // A configuration change (another interpreter) retires the slots of the old one; pools of the
+  // same configuration with other preloaded modules stay.
   for (const [k, other] of pools) {
-    if (k !== key) {
+    if (!k.startsWith(base)) {
       other.stop();
       pools.delete(k);
     }

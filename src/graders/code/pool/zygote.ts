@@ -471,6 +471,8 @@ _RK_PROBE = (b'import sys\na, b = map(int, input().split())\n\n\ndef f(n):\n    
 _rk_probe = False
 # Whether the probe runs (the host sets False for REWARDKIT_POOL_PREFAULT=0, see warm.ts).
 _RK_PREFAULT = True
+# Modules imported before any program's process is forked (the host sets them: ZygoteSetup.preload).
+_RK_PRELOAD = ()
 
 
 _RK_FORK_HOOKS = ('PyOS_BeforeFork', 'PyOS_AfterFork_Parent', 'PyOS_AfterFork_Child')
@@ -508,6 +510,8 @@ def _rk_start():
     _rk_fresh_tmp(1, True)
     _rk_seal()
     _rk_prepare_main()
+    for name in _RK_PRELOAD:
+        __import__(name)
     _rk_warm(sock)
     gc.collect()
     gc.freeze()
