@@ -3,7 +3,7 @@
  * filesystem view, and how a run killed from outside is reported.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, classifyEnding, configureSandbox, openSandboxes, runInSandbox, sandboxConfig, type Ending, type SandboxSession } from './sandbox.js';
@@ -227,6 +227,16 @@ describe('killed from outside', () => {
 
 describe('the sealed filesystem view', () => {
   const ALLOWED_ROOT = ['dev', 'etc', 'lib', 'lib64', 'lib32', 'libx32', 'proc', 'tmp', 'usr'];
+
+  it("the toolchain's shared libraries (ldd) are kept next to the skeletons, as absolute paths, root-owned", async () => {
+    expect((await runInSandbox({ language: 'python', code: 'print(1)', limits: LIM })).stdout).toBe('1\n');
+    const kept = readdirSync('/run/rewardkit-sandbox').filter((f) => /^ldd-[0-9a-f]{24}\.json$/.test(f));
+    expect(kept.length).toBeGreaterThan(0);
+    const lists = kept.map((f) => JSON.parse(readFileSync(join('/run/rewardkit-sandbox', f), 'utf8')) as string[]);
+    expect(lists.some((l) => l.some((lib) => /\/libc\.so\.6$/.test(lib)))).toBe(true);
+    for (const l of lists) for (const lib of l) expect(lib.startsWith('/')).toBe(true);
+    for (const f of kept) expect(statSync(join('/run/rewardkit-sandbox', f)).uid).toBe(0);
+  }, 120_000);
 
   it('/ holds only the interpreter, its libraries, /dev, /proc and a private /tmp (python and node)', async () => {
     const [p, j] = await Promise.all([
