@@ -225,6 +225,8 @@ static long rk_program(int go_r, int setup_w, const char *sock, char **src) {
   long long uid = rk_num(p, &end);
   long long lim[6];
   for (int i = 0; i < 6; i++) lim[i] = rk_num(end, &end);
+  /* Never root, never an id that does not fit. */
+  if (uid <= 0 || uid >= 0x7fffffffLL) rk_fail("bad uid");
   /* In the worker's process group, as a process the worker forked (not a group leader: setsid works). */
   if (setpgid(0, 1) != 0) rk_errno("setpgid");
   rk_step = "connect";

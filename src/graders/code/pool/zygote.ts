@@ -125,6 +125,8 @@ def _rk_exact(fd, n):
 def _rk_become(uid):
     """In a program's process, root: become the run's uid and gid, no supplementary groups (every
     capability goes with root; the bounding and ambient sets are already empty, no_new_privs set)."""
+    if not 0 < uid < 0x7fffffff:
+        raise ValueError('bad uid')
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
