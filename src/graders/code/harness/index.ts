@@ -788,8 +788,8 @@ class IoRecords {
 }
 
 /**
- * One stdin/stdout case as a run of its own (a session running the program itself): the fallback when
- * the case runner cannot protect itself from the program (record `U`).
+ * One stdin/stdout case as a run of its own (a session running the program itself): a single case,
+ * or every case when the case runner cannot protect itself from the program (record `U`).
  */
 async function runIoAlone(program: string, input: string, limits: Partial<SandboxLimits>): Promise<RunResult> {
   const [s] = await openSessions([{ language: 'python', code: program, limits }]);
@@ -812,8 +812,11 @@ async function runIoAlone(program: string, input: string, limits: Partial<Sandbo
  * `timeout` at the CPU limit); the comparison is the caller's. The case's status comes only from the
  * supervisor, which the program cannot reach: a case whose end record never comes (the process
  * stopped at a limit, killed, or broken by the program) fails — `timeout`, `output_limit` or a runtime
- * error, never `ok` — and the remaining cases run in a fresh process. `null` = not run. Throws when
- * the sandbox fails.
+ * error, never `ok` — and the remaining cases run in a fresh process; a single remaining case runs
+ * as a run of its own ({@link runIoAlone}). One deviation from a run of its own: the supervisor has
+ * the program's uid, so a program that signals every process it may (`kill(-1)`) or its parent stops
+ * the supervisor and fails that case, where a run of its own would find no process to signal.
+ * `null` = not run. Throws when the sandbox fails.
  */
 export async function runIoCases(program: string, inputs: string[], limits: Partial<SandboxLimits>, opts: IoBatchOptions = {}): Promise<(RunResult | null)[]> {
   const log = new BatchLog<RunResult>(inputs.length, (k, r) => r.status === 'compile_error' || (opts.stopAtFailure === true && !(opts.passes?.(k, r) ?? r.status === 'ok')));
@@ -826,7 +829,8 @@ export async function runIoCases(program: string, inputs: string[], limits: Part
   let alone = false;
   const record = (k: number, r: RunResult) => log.record(k, r);
   while (i < inputs.length && !log.stop) {
-    if (alone) {
+    if (alone || i === inputs.length - 1) {
+      // The last case (or every case, when the runner cannot protect itself) as a run of its own.
       record(i, await runIoAlone(program, inputs[i]!, limits));
       i++;
       continue;

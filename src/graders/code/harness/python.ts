@@ -914,11 +914,14 @@ def _rk_send(data):
     while view:
         view = view[os.write(_rk_out, view):]
 
-def _rk_tb():
-    # A traceback shows the program's own lines (its file is this runner).
+def _rk_tb(e, only=False):
+    # As the interpreter prints it: the program's own lines (its file is this runner), no runner frame.
     import traceback, linecache
     linecache.cache[_RK_FILE] = (len(_RK_SRC), None, _RK_SRC.splitlines(True), _RK_FILE)
-    return traceback.format_exc()
+    if only:
+        return ''.join(traceback.format_exception_only(type(e), e))
+    tb = e.__traceback__
+    return ''.join(traceback.format_exception(type(e), e, tb.tb_next if tb is not None else None))
 
 def _rk_secure():
     # Not dumpable: processes of the same uid (the case processes) cannot ptrace the supervisor, read
@@ -935,8 +938,8 @@ def _rk_secure():
 
 try:
     _rk_code = compile(_RK_SRC, _RK_FILE, 'exec')
-except (SyntaxError, ValueError):
-    sys.stderr.write(_rk_tb())
+except (SyntaxError, ValueError) as e:
+    sys.stderr.write(_rk_tb(e, isinstance(e, SyntaxError)))
     sys.stderr.flush()
     _rk_send(b'C\n')
     os._exit(1)
@@ -1015,6 +1018,8 @@ def _rk_child(infd, out_w, err_w):
         except BaseException:
             pass
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        # A process group of its own: kill(0, ...) and killpg(getpgrp(), ...) reach the case only.
+        os.setpgid(0, 0)
         os.dup2(infd, 0)
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
@@ -1057,7 +1062,7 @@ def _rk_child(infd, out_w, err_w):
                 except BaseException:
                     pass
             try:
-                sys.stderr.write(_rk_tb())
+                sys.stderr.write(_rk_tb(e))
             except BaseException:
                 try:
                     os.write(2, b'MemoryError\n' if isinstance(e, MemoryError) else b'error: the traceback could not be printed\n')
