@@ -19,6 +19,15 @@
  * - `math` fell back to the last number inside a `\boxed{}` that does not parse: `\boxed{3 \lor 5}`,
  *   `\boxed{3 \to 5}`, `\boxed{3 & 5}` paid 5 → the box is the answer given (0).
  * - `math` with `extract: letter` read the article `a` as choice A (`The answer is a multiple of 3, so (D)`).
+ * - `math` with `extract: letter` read the pronoun `i`/`I` as choice I when I is a choice (MMLU-Pro A–J, or
+ *   the letters extended up to a reference I): `Answer: i think it is (B)`, `I pick (B).`, `I’m sure it is
+ *   (B)` read I (paid 1 against a reference I); `(B), I think` and `B, a safe choice` were hedges (0
+ *   against B) → the pronoun and the article are prose (session 9).
+ * - `code` stdin/stdout cases in one process: a program could read the runner's nonce and forge case end
+ *   markers — print the answer, forge "exit 0", then crash (every other case passed), or take over the
+ *   case loop and answer every case from one run that exits 1 (all passed) → each case runs in a process
+ *   forked by a supervisor that never runs program code, frames the output and takes the status from
+ *   the kernel (session 9).
  * - `math` compared decimals beyond a double's range as equal: `1e400` = `1e401` = `1e999` (all ∞),
  *   `1e-400` = `1e-401` → compared by exact value.
  */
@@ -179,6 +188,33 @@ describe('answer spraying: several candidates never pay', () => {
       ],
       1,
     );
+  });
+
+  it('math, extract: letter — the pronoun I (i think, I pick, I’m) is not choice I; a genuine I still reads (MMLU-Pro has A–J)', async () => {
+    const ten = buildGrader(mathGrader, { extract: 'letter', letters: 'ABCDEFGHIJ' });
+    const auto = buildGrader(mathGrader, { extract: 'letter' }); // A–D, extended up to the reference letter
+    const prose = [
+      'i think the answer is B',
+      'so i pick (B)',
+      'Answer: i think it is (B)', // was I
+      'I pick (B).', // was I
+      'I’m sure it is (B)', // was I
+      'Answer: I’d say (B)', // was I
+      'The answer is (B), i believe', // was a hedge (0 for B)
+      '(B), I think', // was a hedge
+      'The answer is B, a safe choice', // was a hedge with the article
+      'I would go with B.',
+      '**Answer:** i am fairly sure it is **B**',
+    ];
+    for (const g of [ten, auto]) {
+      await expectAll(g, prose.map((c) => [c, 'I']), 0);
+      await expectAll(g, prose.map((c) => [c, 'B']), 1);
+    }
+    const genuine = ['(I)', 'Answer: I', 'answer: I', 'The answer is (I).', 'The answer is I', '\\boxed{I}', 'I. Paris', 'The final answer is I. I hope it is correct.', 'Answer: I think it is I', 'i', '(i)', 'Answer: i'];
+    for (const g of [ten, auto]) await expectAll(g, genuine.map((c) => [c, 'I']), 1);
+    // Sprays with I or i still score 0 whichever letter is the reference.
+    const sprays = ['I or J', 'Answer: I and J', 'i, j', 'I J', 'Answer: (H) or (I)', 'i or b', 'Answer: B or I think C', 'H, I'];
+    for (const ref of ['B', 'C', 'H', 'I', 'J']) await expectAll(ten, sprays.map((c) => [c, ref]), 0);
   });
 
   it('numeric: a hedge scores 0 whichever of its values is the reference (was: the first or last value paid)', async () => {

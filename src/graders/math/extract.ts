@@ -602,19 +602,31 @@ interface LetterPats {
 
 // What joins two alternatives: `,` `;` `/` `|` `&` (each optionally followed by `or`/`and`), `or`,
 // `and`, `\text{or}`, or — between upper-case letters only, see letterPats — blanks alone (`A B C D`, `(A)(B)`).
-const LETTER_JOIN = String.raw`(?:[ \t]*(?:[,;/|&]|\\&)[ \t]*(?:(?:or|and)[ \t]+)?|[ \t]+(?:or|and)[ \t]+|[ \t]*\\text\s*\{[ \t]*(?:or|and)[ \t]*\}[ \t]*)`;
+// LETTER_JOIN_MARK is the punctuation alone; LETTER_JOIN_WORD the joins that say `or`/`and`.
+const LETTER_JOIN_MARK = String.raw`[ \t]*(?:[,;/|&]|\\&)[ \t]*`;
+const LETTER_JOIN_WORD = String.raw`(?:[ \t]*(?:[,;/|&]|\\&)[ \t]*(?:or|and)[ \t]+|[ \t]+(?:or|and)[ \t]+|[ \t]*\\text\s*\{[ \t]*(?:or|and)[ \t]*\}[ \t]*)`;
+const LETTER_JOIN = `(?:${LETTER_JOIN_WORD}|${LETTER_JOIN_MARK})`;
+
+// A letter that is a word of the prose, not a choice (checked where a letter is read): the article
+// `a` before a word or a capital choice (`the answer is a multiple of 3, so (D)`, `is a (B)`), the
+// pronoun `i` likewise (`so i pick (C)`, `i think`), and the pronoun `I` before a lower-case word or
+// an apostrophe (`I pick (C)`, `I’m sure`, `I'd say`) — `or`/`and` after it is a join, not a word
+// (`I or J` is still a hedge). A choice I is still read where it stands alone (`(I)`, `Answer: I`,
+// `I. Paris`, `i`).
+const NOT_A_WORD = String.raw`(?!a[ \t]+(?:[A-Za-z]{2}|\(?[A-Z](?![A-Za-z])))(?!i(?:[ \t]+(?!(?:or|and)(?![A-Za-z]))(?:[A-Za-z]{2}|\(?[A-Z](?![A-Za-z]))|['\u2019][a-z]))(?!I(?:[ \t]+(?!(?:or|and)(?![A-Za-z]))[a-z]{2}|['\u2019][a-z]))`;
 
 function letterPats(letters: string): LetterPats {
   const allowed = letters.replace(/[^A-Za-z]/g, '');
-  // A lower-case `a` before a word or a capital choice is the article (`the answer is a multiple of 3,
-  // so (D)`, `the answer is a (B)`), not choice A.
-  const key = `(?<L>(?!a[ \\t]+(?:[A-Za-z]{2}|\\(?[A-Z](?![A-Za-z])))[${allowed}])`;
+  // The article `a` and the pronoun `i`/`I` of the prose are not choices (NOT_A_WORD).
+  const key = `(?<L>${NOT_A_WORD}[${allowed}])`;
   const pre = String.raw`(?:^|\s)(?:\*\*)?\(?`;
   const suf = String.raw`\)?(?:\*\*)?(?:[.,:;)]|\s|$|(?=[^\x00-\x7F]))`;
   // Joined by blanks only, the other letter must be a capital other than `I` (`Answer: B I think`, `is a (B)` are prose).
   const upper = allowed.replace(/[^A-HJ-Z]/g, '');
   // No two blank runs are adjacent (LETTER_JOIN ends in one): `A,` + spaces + `x` stays linear.
-  const other = `(?:${LETTER_JOIN}(?:\\*\\*)?\\(?([${allowed}])|[ \\t]*(?:\\*\\*)?\\(?([${upper || '_'}]))`;
+  // After punctuation alone, the article or the pronoun is prose (`(B), I think`, `B, a safe choice`);
+  // after `or`/`and` any allowed letter is an alternative (`B or I think C` is a hedge).
+  const other = `(?:${LETTER_JOIN_WORD}(?:\\*\\*)?\\(?([${allowed}])|${LETTER_JOIN_MARK}(?:\\*\\*)?\\(?${NOT_A_WORD}([${allowed}])|[ \\t]*(?:\\*\\*)?\\(?([${upper || '_'}]))`;
   return {
     pats: [
       { re: new RegExp(String.raw`${FINAL_IS}:?\s*\(?${key}\)?\.?\s?I hope`, 'g'), prio: 0 },
@@ -641,7 +653,8 @@ export interface LetterAnswer {
 
 /**
  * The multiple-choice letter a text gives (upper-cased), or null: `\boxed{B}`, `final answer is B`,
- * `Answer: (C)`, a leading `D.` or `A Peter`, else the last standalone letter. A hedge is no answer
+ * `Answer: (C)`, a leading `D.` or `A Peter`, else the last standalone letter; the article `a` and the
+ * pronoun `i`/`I` of the prose (`so i pick (C)`, `I’m sure`) are not letters. A hedge is no answer
  * (null): the letter offered together with another allowed letter as alternatives (`A or B`,
  * `Answer: A, B, C, D`, `(A)(B)`, `A/B`) or several `\boxed{}` letters that differ — as the `auto`
  * extraction reads `the answer is 5 or 7` as the list {5, 7}, never as 5.
@@ -684,7 +697,7 @@ export function readLetter(text: string, letters: string): LetterAnswer {
     lp.after.lastIndex = at + 1;
     const next = lp.after.exec(t);
     const prev = lp.before.exec(t.slice(Math.max(0, at - 40), at));
-    const others = [next?.[1] ?? next?.[2], prev?.[1] ?? prev?.[2]].filter((o) => o !== undefined && o.toUpperCase() !== letter);
+    const others = [next?.[1] ?? next?.[2] ?? next?.[3], prev?.[1] ?? prev?.[2]].filter((o) => o !== undefined && o.toUpperCase() !== letter);
     if (others.length > 0) return { letter: null, hedge: `${letter} is offered with another letter as an alternative` };
     return { letter };
   }
