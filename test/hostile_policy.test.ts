@@ -23,6 +23,10 @@
  *   the letters extended up to a reference I): `Answer: i think it is (B)`, `I pick (B).`, `I’m sure it is
  *   (B)` read I (paid 1 against a reference I); `(B), I think` and `B, a safe choice` were hedges (0
  *   against B) → the pronoun and the article are prose (session 9).
+ * - `math` read a hedge in a box as its last value when the box was written so that its own brace scan
+ *   lost it: `\boxed{\} 3 \lor 5}` (an escaped brace closed the box), `\boxed{3 \text{ or } \boxed{5}}`
+ *   (the inner box read alone), `\boxed{3 \to 5` (unclosed) paid 5 → one box scan for math, numeric and
+ *   the `last_boxed` region (`boxes.ts`, cases in boxes.test.ts; session 9).
  * - `code` stdin/stdout cases in one process: a program could read the runner's nonce and forge case end
  *   markers — print the answer, forge "exit 0", then crash (every other case passed), or take over the
  *   case loop and answer every case from one run that exits 1 (all passed) → each case runs in a process

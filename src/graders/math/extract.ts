@@ -10,6 +10,7 @@
  * When no `\boxed{}` parses, the loose numbers and LaTeX spans that overlap a box are skipped: the box
  * was the answer (`\boxed{3 \lor 5}` gave 5 by falling back to its last number).
  */
+import { boxSpans as outerBoxes, lastBoxSpan } from '../boxes.js';
 import { type Node, mkSet } from './ast.js';
 import { type Deadline, NO_DEADLINE } from './deadline.js';
 import { type Chain, LatexScanner, type Span } from './envscan.js';
@@ -347,35 +348,13 @@ export function extractAnswer(text: string, o: ExtractOptions, parse: ParseFn, d
 }
 
 /**
- * [start, end) pairs of the closed `\boxed{…}`/`\fbox{…}` of `text` (balanced braces; the scan stops at
- * an unclosed one), outermost only, in order; `first` is the first box. One pass: linear.
+ * [start, end) pairs of the outermost `\boxed{…}`/`\fbox{…}` of `text` from `first`, in order (see
+ * `boxes.ts`: escaped braces, a box inside a box, an unclosed box running to the end, `\boxed 5`).
+ * One pass: linear.
  */
 function boxSpans(text: string, first: number): number[] {
   const out: number[] = [];
-  let nextB = text.indexOf('\\boxed', first);
-  let nextF = text.indexOf('\\fbox', first);
-  for (let at = first; at >= 0; ) {
-    let i = at + (text.startsWith('\\boxed', at) ? 6 : 5);
-    let end = -1;
-    if (text.charCodeAt(i) === 123) {
-      let depth = 0;
-      for (; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        if (c === 123) depth++;
-        else if (c === 125 && --depth === 0) {
-          end = i + 1;
-          break;
-        }
-      }
-    } else end = i;
-    // An unclosed box is no span (Math-Verify reads a gold `\boxed{W(n) = 1 \text{ and } …` without its brace).
-    if (end < 0) break;
-    out.push(at, end);
-    // Each next occurrence is searched again only once passed (a text without `\fbox` is not rescanned per box).
-    if (nextB >= 0 && nextB < end) nextB = text.indexOf('\\boxed', end);
-    if (nextF >= 0 && nextF < end) nextF = text.indexOf('\\fbox', end);
-    at = nextB < 0 ? nextF : nextF < 0 ? nextB : Math.min(nextB, nextF);
-  }
+  for (const b of outerBoxes(text, first)) out.push(b.start, b.end);
   return out;
 }
 
@@ -447,7 +426,8 @@ function latexCandidates(st: TextState, prio: number, boxPrio: number, cands: Ca
   if (prio === 0 && has(st, 'hope')) pushChains(anchoredChains(scannerOf(st), FINAL_IS_G, 'hope', st.deadline), cands);
   if (prio === boxPrio && has(st, 'boxed')) {
     for (const ch of scannerOf(st).all(true, boxScanStart(t, st.box))) cands.push({ start: ch.start, end: ch.end, spans: ch.spans, order: cands.length });
-    const end = t.lastIndexOf('}') + 1;
+    // Up to the last closing brace, or to the end of the last box (`\boxed 5`, an unclosed box).
+    const end = Math.max(t.lastIndexOf('}') + 1, lastBoxSpan(t, st.box)?.end ?? 0);
     if (end > st.box) cands.push({ start: st.box, end, boxedText: t.slice(st.box, end), order: cands.length });
   }
   if (prio === 50 && has(st, 'final')) pushChains(anchoredChains(scannerOf(st), FINAL_G, 'is', st.deadline), cands);
