@@ -987,6 +987,12 @@ def _rk_preimport():
             except BaseException:
                 pass
     finally:
+        # Whatever an import printed goes nowhere, not into the first case's output.
+        for f in (sys.stdout, sys.stderr):
+            try:
+                f.flush()
+            except BaseException:
+                pass
         os.dup2(saved, 2)
         os.close(saved)
 
@@ -1029,9 +1035,8 @@ def _rk_child(infd, out_w, err_w):
         soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
         if _RK_CPU > 0 and (hard == resource.RLIM_INFINITY or hard > _RK_CPU + 1):
             resource.setrlimit(resource.RLIMIT_CPU, (_RK_CPU, _RK_CPU + 1))
-        sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, 'rb', closefd=False)), encoding='utf-8')
-        sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, 'wb', closefd=False)), encoding='utf-8')
-        sys.stderr = sys.__stderr__ = io.TextIOWrapper(io.BufferedWriter(io.FileIO(2, 'wb', closefd=False)), encoding='utf-8', errors='backslashreplace', write_through=True)
+        # The interpreter's own stdio objects, on fds 0, 1 and 2 now (the supervisor never used them).
+        sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__
         main = types.ModuleType('__main__')
         g = main.__dict__
         g['__file__'] = _RK_FILE
