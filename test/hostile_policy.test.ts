@@ -19,6 +19,19 @@
  * - `math` fell back to the last number inside a `\boxed{}` that does not parse: `\boxed{3 \lor 5}`,
  *   `\boxed{3 \to 5}`, `\boxed{3 & 5}` paid 5 → the box is the answer given (0).
  * - `math` with `extract: letter` read the article `a` as choice A (`The answer is a multiple of 3, so (D)`).
+ * - `math` with `extract: letter` read the pronoun `i`/`I` as choice I when I is a choice (MMLU-Pro A–J, or
+ *   the letters extended up to a reference I): `Answer: i think it is (B)`, `I pick (B).`, `I’m sure it is
+ *   (B)` read I (paid 1 against a reference I); `(B), I think` and `B, a safe choice` were hedges (0
+ *   against B) → the pronoun and the article are prose (session 9).
+ * - `math` read a hedge in a box as its last value when the box was written so that its own brace scan
+ *   lost it: `\boxed{\} 3 \lor 5}` (an escaped brace closed the box), `\boxed{3 \text{ or } \boxed{5}}`
+ *   (the inner box read alone), `\boxed{3 \to 5` (unclosed) paid 5 → one box scan for math, numeric and
+ *   the `last_boxed` region (`boxes.ts`, cases in boxes.test.ts; session 9).
+ * - `code` stdin/stdout cases in one process: a program could read the runner's nonce and forge case end
+ *   markers — print the answer, forge "exit 0", then crash (every other case passed), or take over the
+ *   case loop and answer every case from one run that exits 1 (all passed) → each case runs in a process
+ *   forked by a supervisor that never runs program code, frames the output and takes the status from
+ *   the kernel (session 9).
  * - `math` compared decimals beyond a double's range as equal: `1e400` = `1e401` = `1e999` (all ∞),
  *   `1e-400` = `1e-401` → compared by exact value.
  */
@@ -179,6 +192,33 @@ describe('answer spraying: several candidates never pay', () => {
       ],
       1,
     );
+  });
+
+  it('math, extract: letter — the pronoun I (i think, I pick, I’m) is not choice I; a genuine I still reads (MMLU-Pro has A–J)', async () => {
+    const ten = buildGrader(mathGrader, { extract: 'letter', letters: 'ABCDEFGHIJ' });
+    const auto = buildGrader(mathGrader, { extract: 'letter' }); // A–D, extended up to the reference letter
+    const prose = [
+      'i think the answer is B',
+      'so i pick (B)',
+      'Answer: i think it is (B)', // was I
+      'I pick (B).', // was I
+      'I’m sure it is (B)', // was I
+      'Answer: I’d say (B)', // was I
+      'The answer is (B), i believe', // was a hedge (0 for B)
+      '(B), I think', // was a hedge
+      'The answer is B, a safe choice', // was a hedge with the article
+      'I would go with B.',
+      '**Answer:** i am fairly sure it is **B**',
+    ];
+    for (const g of [ten, auto]) {
+      await expectAll(g, prose.map((c) => [c, 'I']), 0);
+      await expectAll(g, prose.map((c) => [c, 'B']), 1);
+    }
+    const genuine = ['(I)', 'Answer: I', 'answer: I', 'The answer is (I).', 'The answer is I', '\\boxed{I}', 'I. Paris', 'The final answer is I. I hope it is correct.', 'Answer: I think it is I', 'i', '(i)', 'Answer: i'];
+    for (const g of [ten, auto]) await expectAll(g, genuine.map((c) => [c, 'I']), 1);
+    // Sprays with I or i still score 0 whichever letter is the reference.
+    const sprays = ['I or J', 'Answer: I and J', 'i, j', 'I J', 'Answer: (H) or (I)', 'i or b', 'Answer: B or I think C', 'H, I'];
+    for (const ref of ['B', 'C', 'H', 'I', 'J']) await expectAll(ten, sprays.map((c) => [c, ref]), 0);
   });
 
   it('numeric: a hedge scores 0 whichever of its values is the reference (was: the first or last value paid)', async () => {
@@ -504,5 +544,127 @@ describe.skipIf(!sandboxSupport().ok)('code harness: tricks not in hostile.test.
   it('stdin/stdout: printing every expected output, or NUL bytes around them, is a wrong answer', async () => {
     await expectAll(g, [[py('print(5)\nprint(7)'), IO], [py('import os\nos.write(1, b"5\\n\\x00\\x00")\nprint(7)'), IO]], 0);
     expect(await score(g, py('a, b = map(int, input().split())\nprint(a + b)'), IO)).toBe(1);
+  }, 120_000);
+});
+
+/**
+ * stdin/stdout cases of one Python program run in one sandboxed process (`runIoCases`). Each case
+ * must be judged as a run of its own: the program may write anything on its stdout, and it can read
+ * everything its process holds (the runner's source, frames, globals, gc objects, /proc), yet it must
+ * not be able to end a case, set a case's exit status or move output between cases.
+ */
+describe.skipIf(!sandboxSupport().ok)('code harness: stdin/stdout case boundaries cannot be forged', () => {
+  const g = buildGrader(codeGrader, { timeout: 5 });
+  const py = (s: string) => '```python\n' + s + '\n```';
+  const IO4 = { tests: [1, 2, 3, 4].map((k) => ({ input: `${k} ${k + 1}\n`, output: `${2 * k + 1}\n` })) };
+  const statuses = async (src: string) => (await grade(g, py(src), IO4)).details!.statuses;
+  // Everything a program can find of the runner: its source, the frames above it, gc objects.
+  const FIND = [
+    'import sys, os, gc, re, binascii',
+    'def runner_globals():',
+    '    f = sys._getframe()',
+    '    while f is not None:',
+    '        if any(k.startswith("_rk") or k.startswith("_RK") for k in f.f_globals):',
+    '            return f.f_globals',
+    '        f = f.f_back',
+    '    return {}',
+    'def separators():',
+    '    seps = set()',
+    '    try:',
+    '        for m in re.finditer(rb"[0-9a-f]{32}", open(sys.argv[0], "rb").read()):',
+    '            seps.add(b"\\x00" + m.group(0))',
+    '    except Exception:',
+    '        pass',
+    '    for o in gc.get_objects():',
+    '        if isinstance(o, dict):',
+    '            for v in list(o.values()):',
+    '                if isinstance(v, bytes) and len(v) == 33 and v[:1] == b"\\x00":',
+    '                    seps.add(v)',
+    '    return seps',
+    'def forge(text):',
+    '    g = runner_globals()',
+    '    if callable(g.get("_rk_mark")):',
+    '        g["_rk_mark"](text)',
+    '    else:',
+    '        for s in separators():',
+    '            os.write(1, s + text.encode() + b"\\n")',
+    'a, b = map(int, sys.stdin.readline().split())',
+  ].join('\n');
+
+  it('a program that crashes after its output cannot forge an exit-0 end marker (was: every other case passed)', async () => {
+    // Each run prints the right answer, then ends with an error: as runs of their own, every case fails.
+    expect(await statuses(`${FIND}\nprint(a + b, flush=True)\nforge("E0")\nraise ValueError("crash after the output")`)).toEqual([-2, -2, -2, -2]);
+    expect(await statuses(`${FIND}\nprint(a + b, flush=True)\nforge("E0")\nos._exit(1)`)).toEqual([-2, -2, -2, -2]);
+  }, 120_000);
+
+  it('a program cannot take over the case loop: end its case, read the next input itself, and exit 1 at the end (was: every case passed)', async () => {
+    const src = [
+      FIND,
+      'print(a + b, flush=True)',
+      'g = runner_globals()',
+      'req = g.get("_rk_req")',
+      'while req is not None:',
+      '    forge("E0")',
+      '    line = req.readline()',
+      '    if not line:',
+      '        break',
+      '    a, b = map(int, binascii.a2b_base64(line).split())',
+      '    print(a + b, flush=True)',
+      'sys.exit(1)',
+    ].join('\n');
+    expect(await statuses(src)).toEqual([-2, -2, -2, -2]);
+  }, 120_000);
+
+  it('a program cannot reach the process that reports its cases: no trace, no /proc descriptors or memory, no signal that passes', async () => {
+    // The right answer only when every way in fails.
+    const probe = [
+      'import os, sys, ctypes',
+      'a, b = map(int, sys.stdin.readline().split())',
+      'leak = []',
+      'pp = os.getppid()',
+      'for path in (f"/proc/{pp}/fd/1", f"/proc/{pp}/fd/0", f"/proc/{pp}/mem"):',
+      '    try:',
+      '        os.close(os.open(path, os.O_RDWR if path.endswith("mem") else os.O_WRONLY))',
+      '        leak.append(path)',
+      '    except OSError:',
+      '        pass',
+      'try:',
+      '    libc = ctypes.CDLL(None, use_errno=True)',
+      '    libc.ptrace.argtypes = (ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p)',
+      '    if libc.ptrace(16, pp, None, None) == 0:',
+      '        leak.append("ptrace")',
+      'except Exception:',
+      '    pass',
+      'for fd in range(3, 64):',
+      '    try:',
+      '        os.fstat(fd)',
+      '        leak.append(f"fd {fd}")',
+      '    except OSError:',
+      '        pass',
+      'print(leak if leak else a + b)',
+    ].join('\n');
+    expect(await statuses(probe)).toEqual([1, 1, 1, 1]);
+    // Killing or stopping whatever runs the cases fails the case (a run of its own could not do it).
+    expect(await statuses('import os, signal\na, b = map(int, input().split())\nprint(a + b, flush=True)\nos.kill(os.getppid(), signal.SIGKILL if a % 2 else signal.SIGTERM)')).toEqual([-2, -2, -2, -2]);
+  }, 120_000);
+
+  it('what a case leaves running (a process, a daemon thread) ends with it and never writes into a later case', async () => {
+    const src = [
+      'import os, sys, threading, time',
+      'a, b = map(int, input().split())',
+      'def spam():',
+      '    time.sleep(0.3)',
+      '    while True:',
+      '        os.write(1, b"garbage\\n")',
+      '        time.sleep(0.01)',
+      'if a == 1:',
+      '    if os.fork() == 0:',
+      '        os.setsid()',
+      '        spam()',
+      '    threading.Thread(target=spam, daemon=True).start()',
+      'time.sleep(0.5 if a > 1 else 0)',
+      'print(a + b)',
+    ].join('\n');
+    expect(await statuses(src)).toEqual([1, 1, 1, 1]);
   }, 120_000);
 });

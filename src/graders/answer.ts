@@ -58,6 +58,7 @@
  * answerRegion('<think>cut off', region)
  * // → {missing: true, region: 'auto', reason: 'the completion ends inside an unclosed <think> block'}
  */
+import { innermostContent, lastBoxSpan } from './boxes.js';
 import * as z from 'zod';
 import { createRequire } from 'node:module';
 import type { RE2JS } from 're2js';
@@ -258,26 +259,15 @@ function lastFence(text: string, from: number, to: number): [number, number] | '
   return found ?? 'none';
 }
 
-/** Content of the last `\boxed{…}`/`\fbox{…}` in [from, to) (balanced braces). */
+/**
+ * Content of the last outermost `\boxed{…}`/`\fbox{…}` in [from, to) (see `boxes.ts`: escaped braces,
+ * `\boxed 5`; a box holding only a box reads the inner one's content), or why there is none.
+ */
 function lastBox(text: string, from: number, to: number): [number, number] | 'none' | 'unclosed' {
-  const b = text.lastIndexOf('\\boxed', to - 6);
-  const f = text.lastIndexOf('\\fbox', to - 5);
-  const at = Math.max(b, f);
-  if (at < from) return 'none';
-  let i = at + (at === b ? 6 : 5);
-  while (i < to && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 10)) i++;
-  if (text.charCodeAt(i) !== 123) return 'none';
-  let depth = 0;
-  for (let j = i; j < to; j++) {
-    const c = text.charCodeAt(j);
-    if (c === 92) {
-      j++; // `\{` and `\}` are literal braces
-      continue;
-    }
-    if (c === 123) depth++;
-    else if (c === 125 && --depth === 0) return [i + 1, j];
-  }
-  return 'unclosed';
+  const b = lastBoxSpan(text, from, to);
+  if (b === null) return 'none';
+  if (!b.closed) return 'unclosed';
+  return innermostContent(text, b);
 }
 
 /**

@@ -21,6 +21,7 @@
  * Anything after a token (units, a full stop) ends it. A token never spans a line break.
  * Not understood: `1.000,5` (dot thousands), digits other than ASCII 0–9, number words.
  */
+import { boxContent, lastBoxSpan } from './boxes.js';
 
 /** A number found in text: its source text, value, and whether a percent sign followed it. */
 export interface FoundNumber {
@@ -477,29 +478,13 @@ function gsm8kAnswer(s: string): FoundNumber | null {
   return null;
 }
 
-/** The content of the last `\boxed{…}` / `\fbox{…}` (balanced braces; `\boxed 5` too), as [start, end), or null. */
-function lastBoxed(s: string): [number, number] | null {
-  // indexOf is much faster than lastIndexOf in V8: look first, then find the last one.
-  const b = s.includes('\\boxed') ? s.lastIndexOf('\\boxed') : -1;
-  const f = s.includes('\\fbox') ? s.lastIndexOf('\\fbox') : -1;
-  const at = Math.max(b, f);
-  if (at < 0) return null;
-  let i = at + (at === b ? 6 : 5);
-  if (s.charCodeAt(i) === 123) {
-    let depth = 1;
-    const start = i + 1;
-    for (i = start; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c === 123) depth++;
-      else if (c === 125 && --depth === 0) return [start, i];
-    }
-    return null;
-  }
-  if (s.charCodeAt(i) !== 32) return null;
-  const start = i + 1;
-  let end = start;
-  while (end < s.length && !/[\s$]/.test(s[end]!)) end++;
-  return end > start ? [start, end] : null;
+/**
+ * The content of the last outermost `\boxed{…}` / `\fbox{…}` (see `boxes.ts`: escaped braces, the boxes
+ * inside it replaced by their content, `\boxed 5`, an unclosed box holding the rest of the text), or null.
+ */
+function lastBoxed(s: string): string | null {
+  const b = lastBoxSpan(s);
+  return b === null ? null : boxContent(s, b);
 }
 
 /** Where `s[from, to)` starts after its last `=` (or `from`): "x = 5" reads "5". */
@@ -562,7 +547,8 @@ export interface HedgedAnswer {
  * The final numeric answer of a completion.
  * - `gsm8k`: the number right after the last `####` followed by one (GSM8K's gold format; a markdown
  *   heading `#### Step 1` does not count).
- * - `boxed`: the last `\boxed{…}`, whose content must be a single number (`x = 5` gives 5).
+ * - `boxed`: the last outermost `\boxed{…}` (`boxes.ts`), whose content must be a single number (`x = 5`
+ *   gives 5); a box whose brace never closes holds the rest of the text.
  * - `answer_is`: the first number in the sentence after the last "answer is" / "answer:" (after its
  *   last `=`: "the answer is 3 + 4 = 7" gives 7).
  * - `last_number`: the last number in the text (the exponent of a unit, `25 m^2`, is not: 25 is).
@@ -592,7 +578,7 @@ export function readAnswer(text: string, mode: 'auto' | ExtractMethod): Extracte
   }
   if (mode === 'boxed' || mode === 'auto') {
     const box = lastBoxed(text);
-    if (box !== null) return tagged(onlyNumber(text, box[0], box[1]), 'boxed');
+    if (box !== null) return tagged(onlyNumber(box, 0, box.length), 'boxed');
     if (mode === 'boxed') return null;
   }
   if (mode === 'answer_is' || mode === 'auto') {
@@ -622,6 +608,6 @@ export function readAnswer(text: string, mode: 'auto' | ExtractMethod): Extracte
 export function parseReferenceNumber(reference: string): FoundNumber | null {
   if (reference.includes('####')) return extractAnswer(reference, 'gsm8k');
   const box = lastBoxed(reference);
-  if (box !== null) return onlyNumber(reference, box[0], box[1]);
+  if (box !== null) return onlyNumber(box, 0, box.length);
   return onlyNumber(reference, 0, reference.length);
 }

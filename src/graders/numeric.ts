@@ -20,7 +20,9 @@ import { foldForNumbers } from './normalize.js';
  * `\frac{3}{4}`), currency signs, scientific notation and trailing units are understood. A hedge
  * scores 0 (never its first or last value): an answer phrase `the answer is 5 or 7` (`x = 5 or x = 7`,
  * `5 \text{ or } 7`), or a last number that ends `5 or 7` or `between 1 and 100`; `####` and the last
- * `\boxed{}` keep verl's reading (`#### 5 or 7` reads 5, `\boxed{5} \boxed{7}` reads 7). Invisible
+ * `\boxed{}` keep verl's reading (`#### 5 or 7` reads 5, `\boxed{5} \boxed{7}` reads 7), the last box
+ * being the last outermost one, read as math reads boxes (`boxes.ts`: `\boxed{5 \text{ or } \boxed{7}}`
+ * is one box holding a hedge, 0 — verl's `rfind` read 7; `\{`/`\}` are escaped braces). Invisible
  * format characters are dropped and full-width digits read as ASCII first (normalize.ts
  * `foldForNumbers`: `1\u200b8` is 18, `１８` is 18). Integers of more than 15 digits compare by
  * their exact values (as doubles, 123456789012345678901 and 123456789012345678900 are equal).

@@ -7,7 +7,7 @@ import { toSample } from '../../rollout/sample.js';
 import type { Rollout } from '../../rollout/types.js';
 import { asGraded, buildGrader } from '../harness.js';
 import { VERL_PY_PREFIX, VERL_PY_PRELOAD } from './harness/python.js';
-import { codeGrader, runInSandbox, sandboxSupport, type RunResult } from './index.js';
+import { codeGrader, openSandboxes, runInSandbox, sandboxSupport, setSessionOpener, type RunResult } from './index.js';
 
 const ok = sandboxSupport().ok;
 const py = (src: string) => `\`\`\`python\n${src}\n\`\`\``;
@@ -175,9 +175,9 @@ describe.skipIf(!ok)('assertion blocks through one program process and one harne
 });
 
 /**
- * stdin/stdout cases of a Python program in one sandboxed process (`runIoCases`): a fresh `__main__`,
- * stdin and stdout per case, each case its own limit; a case that ends the process is judged as a
- * run of its own and the rest run in a fresh process.
+ * stdin/stdout cases of a Python program in one sandbox (`runIoCases`): a forked process per case
+ * (a fresh `__main__`, stdin and stdout), each case its own limit, judged as a run of its own; a case
+ * that stops the sandbox fails and the rest run in a fresh one.
  */
 describe.skipIf(!ok)('stdin/stdout cases through one program process', () => {
   const g = buildGrader(codeGrader, { language: 'python', timeout: 1, memory_mb: 256, max_output_kb: 64 });
@@ -258,6 +258,40 @@ describe.skipIf(!ok)('stdin/stdout cases through one program process', () => {
     expect(stopped.details!.statuses).toEqual([1, 0, null, null, null, null, null]);
     const bad = await grade('print(', ADD);
     expect(bad.details!.statuses).toEqual([-4, -4, -4, -4, -4, -4, -4]);
+  }, 60_000);
+
+  it('each case is a process of its own: module state, recursion limits and daemon threads do not carry; imports are made once, ahead', async () => {
+    const state = await grade('import math, sys\nmath.calls = getattr(math, "calls", 0) + 1\nsys.setrecursionlimit(50 + sys.getrecursionlimit())\na, b = map(int, input().split())\nprint(a + b if math.calls == 1 and sys.getrecursionlimit() == 1050 else -1)', ADD);
+    expect(state.details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
+    // The standard-library modules the program imports are already imported when a case starts (the
+    // runner imported them ahead); a module of the program's own directory is never imported ahead.
+    const ahead = await grade('import sys\nhad = "fractions" in sys.modules\nimport fractions\na, b = map(int, input().split())\nprint(a + b if had else -1)', ADD);
+    expect(ahead.details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
+  }, 60_000);
+
+  it('a MemoryError fails its case alone (memory_limit); a traceback shows the program, not the runner', async () => {
+    const r = await grade('a, b = map(int, input().split())\nif a == 3:\n    x = bytearray(1 << 34)\nif a == 5:\n    raise ValueError("five")\nprint(a + b)', ADD);
+    expect(r.details!.statuses).toEqual([1, 1, -2, 1, -2, 1, 1]);
+    const failures = r.details!.failures as { reason: string; stderr: string }[];
+    expect(failures[0]!.reason).toMatch(/ran out of memory/);
+    expect(failures[1]!.stderr).toMatch(/File "[^"]*", line 5, in <module>\n {4}raise ValueError\("five"\)\nValueError: five/);
+    expect(failures[1]!.stderr).not.toMatch(/_rk_/);
+  }, 60_000);
+
+  it('when the runner cannot protect itself from the program, every case runs on its own (same statuses)', async () => {
+    let runners = 0;
+    let alone = 0;
+    setSessionOpener((reqs) => {
+      for (const q of reqs) q.code.includes('def _rk_secure():\n') ? runners++ : alone++;
+      return openSandboxes(reqs.map((q) => ({ ...q, code: q.code.replace('def _rk_secure():\n', 'def _rk_secure():\n    raise OSError("no prctl here")\n') })));
+    });
+    try {
+      const r = await grade('import os, sys\na, b = map(int, input().split())\nif a == 2:\n    sys.exit(3)\nprint(a + b)', ADD);
+      expect(r.details!.statuses).toEqual([1, -2, 1, 1, 1, 1, 1]);
+      expect([runners, alone]).toEqual([1, 7]);
+    } finally {
+      setSessionOpener(null);
+    }
   }, 60_000);
 
   it('forged end markers and outputs never pass a wrong program', async () => {

@@ -253,13 +253,20 @@ export interface CodeFailure {
  *   spaces, leading/trailing spaces, `\r\n` and trailing blank lines do not matter);
  *   `float_tolerance` lets numeric tokens differ by tol·max(1, |expected|). A non-zero exit fails;
  *   an early exit with part of the output fails (only the full output matches). Python: **one
- *   process runs all the cases of a program**, as verl's `prime_code` runs standard-input problems —
- *   the source compiled once, each case executed in a fresh `__main__` globals dict with its own
- *   input on fd 0 / `sys.stdin` and its own `sys.stdout`, `atexit` handlers run at the end of the case,
- *   its own wall-clock limit and output budget; imported modules stay loaded, and files the program
- *   writes stay in its private `/tmp` for the later cases. A case that ends the process (`os._exit`,
- *   a signal, a limit) is judged as a run of its own that ended so (its output, its exit) and the
- *   remaining cases run in a fresh process (`REWARDKIT_IO_BATCH=0`: one run per case, as JavaScript).
+ *   sandbox runs all the cases of a program**, as verl's `prime_code` runs standard-input problems,
+ *   each case judged as a run of its own — a supervisor that never runs program code compiles the
+ *   source once and imports the standard-library modules it imports, then forks one process per
+ *   case: a fresh `__main__`, its own input on fd 0 / `sys.stdin`, stdout and stderr piped to the
+ *   supervisor, its own wall-clock, CPU and output limits; the case ends as a run does (non-daemon
+ *   threads joined, `atexit` handlers run, stdio flushed) and what it leaves running is killed.
+ *   Only the supervisor writes to the host, in length-framed records, and it takes the case's status
+ *   from the kernel (`wait4`): the program cannot end a case, set its status or move output between
+ *   cases (it cannot trace or open the supervisor: the supervisor is not dumpable). Module state and
+ *   `sys.setrecursionlimit` do not carry from case to case; files the program writes stay in its
+ *   private `/tmp` for the later cases. A case whose supervisor is stopped (a limit, or the program
+ *   signalling it — `kill(-1)`, `os.kill(os.getppid(), …)`) fails, and the remaining cases run in a
+ *   fresh sandbox; a single remaining case runs as a run of its own (`REWARDKIT_IO_BATCH=0`: one run
+ *   per case, as JavaScript).
  * - `{assert: "…"}` / `{assert_case: "…" | [...]}` — HumanEval/MBPP/verl assertion blocks, one test
  *   per block (`entry_point` appends `check(<entry_point>)` to a block that only defines `check`;
  *   `import_prefix` runs before the program and before each block; with `prompt` and `entry_point`
@@ -436,7 +443,7 @@ export const codeGrader = defineGrader({
           if (o?.status === -4) compileFailed = true;
         });
       } else if (tests.kind === 'io' && language === 'python' && !remoteRunnerActive() && process.env.REWARDKIT_CASE_BATCH !== '0' && process.env.REWARDKIT_IO_BATCH !== '0') {
-        // stdin/stdout cases (Python): one process runs them all, a fresh __main__ per case.
+        // stdin/stdout cases (Python): one sandbox runs them all, a forked process per case.
         const program = prefix ? `${prefix}\n${code}` : code;
         const io = cases as { input: string; output: string }[];
         const passes = (k: number, r: RunResult) => ioStatus(r, io[k]!.output, floatTolerance) === 1;

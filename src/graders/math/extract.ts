@@ -10,6 +10,7 @@
  * When no `\boxed{}` parses, the loose numbers and LaTeX spans that overlap a box are skipped: the box
  * was the answer (`\boxed{3 \lor 5}` gave 5 by falling back to its last number).
  */
+import { boxSpans as outerBoxes, lastBoxSpan } from '../boxes.js';
 import { type Node, mkSet } from './ast.js';
 import { type Deadline, NO_DEADLINE } from './deadline.js';
 import { type Chain, LatexScanner, type Span } from './envscan.js';
@@ -347,35 +348,13 @@ export function extractAnswer(text: string, o: ExtractOptions, parse: ParseFn, d
 }
 
 /**
- * [start, end) pairs of the closed `\boxed{…}`/`\fbox{…}` of `text` (balanced braces; the scan stops at
- * an unclosed one), outermost only, in order; `first` is the first box. One pass: linear.
+ * [start, end) pairs of the outermost `\boxed{…}`/`\fbox{…}` of `text` from `first`, in order (see
+ * `boxes.ts`: escaped braces, a box inside a box, an unclosed box running to the end, `\boxed 5`).
+ * One pass: linear.
  */
 function boxSpans(text: string, first: number): number[] {
   const out: number[] = [];
-  let nextB = text.indexOf('\\boxed', first);
-  let nextF = text.indexOf('\\fbox', first);
-  for (let at = first; at >= 0; ) {
-    let i = at + (text.startsWith('\\boxed', at) ? 6 : 5);
-    let end = -1;
-    if (text.charCodeAt(i) === 123) {
-      let depth = 0;
-      for (; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        if (c === 123) depth++;
-        else if (c === 125 && --depth === 0) {
-          end = i + 1;
-          break;
-        }
-      }
-    } else end = i;
-    // An unclosed box is no span (Math-Verify reads a gold `\boxed{W(n) = 1 \text{ and } …` without its brace).
-    if (end < 0) break;
-    out.push(at, end);
-    // Each next occurrence is searched again only once passed (a text without `\fbox` is not rescanned per box).
-    if (nextB >= 0 && nextB < end) nextB = text.indexOf('\\boxed', end);
-    if (nextF >= 0 && nextF < end) nextF = text.indexOf('\\fbox', end);
-    at = nextB < 0 ? nextF : nextF < 0 ? nextB : Math.min(nextB, nextF);
-  }
+  for (const b of outerBoxes(text, first)) out.push(b.start, b.end);
   return out;
 }
 
@@ -447,7 +426,8 @@ function latexCandidates(st: TextState, prio: number, boxPrio: number, cands: Ca
   if (prio === 0 && has(st, 'hope')) pushChains(anchoredChains(scannerOf(st), FINAL_IS_G, 'hope', st.deadline), cands);
   if (prio === boxPrio && has(st, 'boxed')) {
     for (const ch of scannerOf(st).all(true, boxScanStart(t, st.box))) cands.push({ start: ch.start, end: ch.end, spans: ch.spans, order: cands.length });
-    const end = t.lastIndexOf('}') + 1;
+    // Up to the last closing brace, or to the end of the last box (`\boxed 5`, an unclosed box).
+    const end = Math.max(t.lastIndexOf('}') + 1, lastBoxSpan(t, st.box)?.end ?? 0);
     if (end > st.box) cands.push({ start: st.box, end, boxedText: t.slice(st.box, end), order: cands.length });
   }
   if (prio === 50 && has(st, 'final')) pushChains(anchoredChains(scannerOf(st), FINAL_G, 'is', st.deadline), cands);
@@ -602,19 +582,31 @@ interface LetterPats {
 
 // What joins two alternatives: `,` `;` `/` `|` `&` (each optionally followed by `or`/`and`), `or`,
 // `and`, `\text{or}`, or — between upper-case letters only, see letterPats — blanks alone (`A B C D`, `(A)(B)`).
-const LETTER_JOIN = String.raw`(?:[ \t]*(?:[,;/|&]|\\&)[ \t]*(?:(?:or|and)[ \t]+)?|[ \t]+(?:or|and)[ \t]+|[ \t]*\\text\s*\{[ \t]*(?:or|and)[ \t]*\}[ \t]*)`;
+// LETTER_JOIN_MARK is the punctuation alone; LETTER_JOIN_WORD the joins that say `or`/`and`.
+const LETTER_JOIN_MARK = String.raw`[ \t]*(?:[,;/|&]|\\&)[ \t]*`;
+const LETTER_JOIN_WORD = String.raw`(?:[ \t]*(?:[,;/|&]|\\&)[ \t]*(?:or|and)[ \t]+|[ \t]+(?:or|and)[ \t]+|[ \t]*\\text\s*\{[ \t]*(?:or|and)[ \t]*\}[ \t]*)`;
+const LETTER_JOIN = `(?:${LETTER_JOIN_WORD}|${LETTER_JOIN_MARK})`;
+
+// A letter that is a word of the prose, not a choice (checked where a letter is read): the article
+// `a` before a word or a capital choice (`the answer is a multiple of 3, so (D)`, `is a (B)`), the
+// pronoun `i` likewise (`so i pick (C)`, `i think`), and the pronoun `I` before a lower-case word or
+// an apostrophe (`I pick (C)`, `I’m sure`, `I'd say`) — `or`/`and` after it is a join, not a word
+// (`I or J` is still a hedge). A choice I is still read where it stands alone (`(I)`, `Answer: I`,
+// `I. Paris`, `i`).
+const NOT_A_WORD = String.raw`(?!a[ \t]+(?:[A-Za-z]{2}|\(?[A-Z](?![A-Za-z])))(?!i(?:[ \t]+(?!(?:or|and)(?![A-Za-z]))(?:[A-Za-z]{2}|\(?[A-Z](?![A-Za-z]))|['\u2019][a-z]))(?!I(?:[ \t]+(?!(?:or|and)(?![A-Za-z]))[a-z]{2}|['\u2019][a-z]))`;
 
 function letterPats(letters: string): LetterPats {
   const allowed = letters.replace(/[^A-Za-z]/g, '');
-  // A lower-case `a` before a word or a capital choice is the article (`the answer is a multiple of 3,
-  // so (D)`, `the answer is a (B)`), not choice A.
-  const key = `(?<L>(?!a[ \\t]+(?:[A-Za-z]{2}|\\(?[A-Z](?![A-Za-z])))[${allowed}])`;
+  // The article `a` and the pronoun `i`/`I` of the prose are not choices (NOT_A_WORD).
+  const key = `(?<L>${NOT_A_WORD}[${allowed}])`;
   const pre = String.raw`(?:^|\s)(?:\*\*)?\(?`;
   const suf = String.raw`\)?(?:\*\*)?(?:[.,:;)]|\s|$|(?=[^\x00-\x7F]))`;
   // Joined by blanks only, the other letter must be a capital other than `I` (`Answer: B I think`, `is a (B)` are prose).
   const upper = allowed.replace(/[^A-HJ-Z]/g, '');
   // No two blank runs are adjacent (LETTER_JOIN ends in one): `A,` + spaces + `x` stays linear.
-  const other = `(?:${LETTER_JOIN}(?:\\*\\*)?\\(?([${allowed}])|[ \\t]*(?:\\*\\*)?\\(?([${upper || '_'}]))`;
+  // After punctuation alone, the article or the pronoun is prose (`(B), I think`, `B, a safe choice`);
+  // after `or`/`and` any allowed letter is an alternative (`B or I think C` is a hedge).
+  const other = `(?:${LETTER_JOIN_WORD}(?:\\*\\*)?\\(?([${allowed}])|${LETTER_JOIN_MARK}(?:\\*\\*)?\\(?${NOT_A_WORD}([${allowed}])|[ \\t]*(?:\\*\\*)?\\(?([${upper || '_'}]))`;
   return {
     pats: [
       { re: new RegExp(String.raw`${FINAL_IS}:?\s*\(?${key}\)?\.?\s?I hope`, 'g'), prio: 0 },
@@ -641,7 +633,8 @@ export interface LetterAnswer {
 
 /**
  * The multiple-choice letter a text gives (upper-cased), or null: `\boxed{B}`, `final answer is B`,
- * `Answer: (C)`, a leading `D.` or `A Peter`, else the last standalone letter. A hedge is no answer
+ * `Answer: (C)`, a leading `D.` or `A Peter`, else the last standalone letter; the article `a` and the
+ * pronoun `i`/`I` of the prose (`so i pick (C)`, `I’m sure`) are not letters. A hedge is no answer
  * (null): the letter offered together with another allowed letter as alternatives (`A or B`,
  * `Answer: A, B, C, D`, `(A)(B)`, `A/B`) or several `\boxed{}` letters that differ — as the `auto`
  * extraction reads `the answer is 5 or 7` as the list {5, 7}, never as 5.
@@ -684,7 +677,7 @@ export function readLetter(text: string, letters: string): LetterAnswer {
     lp.after.lastIndex = at + 1;
     const next = lp.after.exec(t);
     const prev = lp.before.exec(t.slice(Math.max(0, at - 40), at));
-    const others = [next?.[1] ?? next?.[2], prev?.[1] ?? prev?.[2]].filter((o) => o !== undefined && o.toUpperCase() !== letter);
+    const others = [next?.[1] ?? next?.[2] ?? next?.[3], prev?.[1] ?? prev?.[2]].filter((o) => o !== undefined && o.toUpperCase() !== letter);
     if (others.length > 0) return { letter: null, hedge: `${letter} is offered with another letter as an alternative` };
     return { letter };
   }

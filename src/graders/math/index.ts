@@ -31,7 +31,9 @@ function withRegion(details: Record<string, unknown>, region: string): Record<st
  * Math-Verify, whose timeouts are False); null (with `details.reason`) only when the reference has no
  * readable answer — including a reference integral or limit that cannot be evaluated. With
  * `extract: letter` it compares multiple-choice letters; a hedge between letters (`A or B`,
- * `A B C D`, `(A)(B)`, different `\boxed{}` letters) is a wrong answer (0, even with `on_parse_failure: null`). Definite integrals (`\int_0^1 x^2\,dx`,
+ * `A B C D`, `(A)(B)`, different `\boxed{}` letters) is a wrong answer (0, even with `on_parse_failure: null`);
+ * the article `a` and the pronoun `i`/`I` of the prose (`so i pick (C)`, `I’m sure it is (C)`) are not
+ * read as choices A and I. Definite integrals (`\int_0^1 x^2\,dx`,
  * bounds may be ±∞), limits (`\lim_{x\to 0^+}`), sums and products with numeric bounds are read and
  * evaluated numerically (adaptive Gauss–Kronrod quadrature, Richardson extrapolation; each accurate
  * far below the 1e-9 comparison tolerance or not at all) within the same time limit. Deliberate

@@ -5,60 +5,37 @@
  * trailing units. Malformed operators (`\frac12`, `\sqrt3`, `\sqrt(2)`, `^(…)`) are left to the parser,
  * which reads them correctly instead of rewriting them with regexes.
  */
+import { boxContent, boxSpans } from '../boxes.js';
 
 /**
- * Content of `\boxed{…}` / `\fbox{…}` in `text`, searching from the right.
+ * Content of `\boxed{…}` / `\fbox{…}` in `text`, the outermost boxes (see `boxes.ts`: escaped braces,
+ * boxes inside a box replaced by their content, `\boxed 5`), searching from the right.
  * `all`: every box, joined by commas. `last`: the last box, plus boxes just before it when they are
  * close (gap under 10 characters) or separated by a list word (`and`, `or`, `,`, `;`, gap under 70).
- * A box whose braces never close yields the rest of the text. No box: `text` unchanged.
+ * A box whose brace never closes holds the rest of the text. No box: `text` unchanged.
  *
  * @example
  * boxedContent('so \\boxed{1} and \\boxed{2}.', 'last') // → '1,2'
  */
 export function boxedContent(text: string, mode: 'all' | 'last'): string {
+  const boxes = text.includes('\\boxed') || text.includes('\\fbox') ? boxSpans(text) : [];
+  if (boxes.length === 0) return text;
   const found: string[] = [];
-  let limit = text.length;
-  let searchEnd = text.length;
   let prevStart = -1;
-  // Cached last positions: searching leftwards, a command not found before p is not found before q < p.
-  let b = text.lastIndexOf('\\boxed');
-  let f = text.lastIndexOf('\\fbox');
-  for (;;) {
-    if (b >= searchEnd) b = text.lastIndexOf('\\boxed', searchEnd - 1);
-    if (f >= searchEnd) f = text.lastIndexOf('\\fbox', searchEnd - 1);
-    if (b < 0 && f < 0) break;
-    const start = Math.max(b, f);
-    let p = start + (b > f ? 6 : 5);
-    while (p < limit && /\s/.test(text[p]!)) p++;
-    if (p >= limit) break;
-    if (text[p] !== '{') {
-      if (found.length === 0) found.push(text.slice(p));
-      break;
-    }
-    let depth = 1;
-    let q = p + 1;
-    for (; q < limit; q++) {
-      const c = text[q];
-      if (c === '{') depth++;
-      else if (c === '}' && --depth === 0) break;
-    }
-    if (q >= limit) {
-      if (found.length === 0) found.push(text.slice(p));
-      break;
-    }
-    const content = text.slice(p + 1, q).trim();
+  for (let k = boxes.length - 1; k >= 0; k--) {
+    const b = boxes[k]!;
+    // An unclosed box: the rest of the text from its brace (as before: `so \boxed{12` → `{12`).
+    const content = boxContent(text, b, b.closed ? b.from : b.from - 1).trim();
     if (mode === 'last' && prevStart >= 0) {
-      const gap = text.slice(q + 1, prevStart);
+      const gap = text.slice(b.end, prevStart);
       const near = gap.length < 10;
       const listed = content !== found[found.length - 1] && gap.length < 70 && /\b(?:and|or)\b|,|;/.test(gap);
       if (!near && !listed) break;
     }
     if (found.length === 0 || found[found.length - 1] !== content) found.push(content);
-    prevStart = start;
-    limit = start;
-    searchEnd = start;
+    prevStart = b.start;
   }
-  return found.length === 0 ? text : found.reverse().join(',');
+  return found.reverse().join(',');
 }
 
 // One pass of replacements, leftmost match first, as one alternation (order matters where

@@ -25,7 +25,8 @@
  * ({@link resultMatches}). {@link runCallCase} runs a single case in its own process.
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { openSandboxes, type RunResult, type SandboxLanguage, type SandboxLimits } from '../sandbox.js';
+import { constants as osConstants } from 'node:os';
+import { DEFAULT_LIMITS, openSandboxes, type RunResult, type SandboxLanguage, type SandboxLimits } from '../sandbox.js';
 import { javascriptHarness, javascriptRunner } from './javascript.js';
 import { pythonHarness, pythonIoRunner, pythonRunner, VERL_PY_PREFIX, VERL_PY_PRELOAD } from './python.js';
 import { decodeValue, resultMatches, showValue } from './values.js';
@@ -742,102 +743,147 @@ export interface IoBatchOptions {
   stopAtFailure?: boolean;
 }
 
+
+/** Signal names by number (the host's: the sandbox runs on the same kernel). */
+const SIGNAL_NAMES = new Map<number, string>(Object.entries(osConstants.signals).map(([k, v]) => [v, k]));
+
+/**
+ * The record stream of the stdin/stdout runner (see `PY_IO_RUNNER`): `O<n>\n` + n bytes of the current
+ * case's output, or a one-line record (`R`, `C`, `U <why>`, `E<code>`, `S<signal> <cpu ms>`, `M`,
+ * `F <why>`). Anything else is a protocol error (the runner alone writes this stream).
+ */
+class IoRecords {
+  private pending: Buffer = Buffer.alloc(0);
+  /** Bytes of an `O` record still to come. */
+  private body = 0;
+  private chunks: Buffer[] = [];
+  /** Output bytes of the current case so far. */
+  bytes = 0;
+  readonly records: string[] = [];
+  bad = false;
+  push(d: Buffer): void {
+    this.pending = this.pending.length === 0 ? d : Buffer.concat([this.pending, d]);
+    while (!this.bad && this.pending.length > 0) {
+      if (this.body > 0) {
+        const take = Math.min(this.body, this.pending.length);
+        this.chunks.push(this.pending.subarray(0, take));
+        this.bytes += take;
+        this.body -= take;
+        this.pending = this.pending.subarray(take);
+        continue;
+      }
+      const nl = this.pending.indexOf(10);
+      if (nl < 0) {
+        if (this.pending.length > 512) this.bad = true;
+        return;
+      }
+      const line = this.pending.subarray(0, nl).toString('latin1');
+      this.pending = this.pending.subarray(nl + 1);
+      const o = /^O([1-9]\d{0,9})$/.exec(line);
+      if (o) this.body = Number(o[1]);
+      else if (/^(?:[RCM]|E\d{1,3}|S\d{1,3} \d{1,12}|[UF] [\x20-\x7e]{0,400})$/.test(line)) this.records.push(line);
+      else this.bad = true;
+    }
+  }
+  /** The current case's output so far, as text; the next case starts empty. */
+  take(): string {
+    const text = Buffer.concat(this.chunks).toString('utf8');
+    this.chunks = [];
+    this.bytes = 0;
+    return text;
+  }
+}
+
+/**
+ * One stdin/stdout case as a run of its own (a session running the program itself): a single case,
+ * or every case when the case runner cannot protect itself from the program (record `U`).
+ */
+async function runIoAlone(program: string, input: string, limits: Partial<SandboxLimits>): Promise<RunResult> {
+  const [s] = await openSessions([{ language: 'python', code: program, limits }]);
+  const out: Buffer[] = [];
+  s!.stdout.on('data', (d: Buffer | string) => out.push(typeof d === 'string' ? Buffer.from(d, 'utf8') : d));
+  s!.stdin.on('error', () => {});
+  s!.stdin.end(input);
+  const r = await s!.result;
+  return { ...r, stdout: Buffer.concat(out).toString('utf8') };
+}
+
 /**
  * Runs all the stdin/stdout cases of one Python program in ONE sandboxed process, as verl's
- * `prime_code` runs standard-input problems: the source is compiled once, then each case executes it
- * in a fresh `__main__` globals dict with that case's input on fd 0 / `sys.stdin` and fd 1 /
- * `sys.stdout` streamed here (see `PY_IO_RUNNER`); imported modules stay loaded from case to case.
- * Each case has its own wall-clock limit (`limits.timeoutMs`) and output budget, and its result is a
- * {@link RunResult} as one run would give (stdout = that case's output, exit code from `sys.exit` or 1
- * on an exception); the comparison is the caller's. A case whose process ends (`os._exit`, a signal,
- * a limit) is judged from what it wrote and how the process ended, exactly as a run of its own; the
- * remaining cases then run in a fresh process. `null` = not run. Throws when the sandbox fails.
+ * `prime_code` runs standard-input problems, each case judged as a run of its own: a supervisor that
+ * never runs program code compiles the source once and imports the standard-library modules it
+ * imports, then forks one case process per case, which runs the program as `__main__` with that case's
+ * input on fd 0 (see `PY_IO_RUNNER`). Each case has its own wall-clock limit (`limits.timeoutMs`), CPU
+ * limit and output budget; its result is a {@link RunResult} as one run would give (stdout = that
+ * case's output, exit code from `sys.exit` or 1 on an exception, `memory_limit` on a `MemoryError`,
+ * `timeout` at the CPU limit); the comparison is the caller's. The case's status comes only from the
+ * supervisor, which the program cannot reach: a case whose end record never comes (the process
+ * stopped at a limit, killed, or broken by the program) fails — `timeout`, `output_limit` or a runtime
+ * error, never `ok` — and the remaining cases run in a fresh process; a single remaining case runs
+ * as a run of its own ({@link runIoAlone}). One deviation from a run of its own: the supervisor has
+ * the program's uid, so a program that signals every process it may (`kill(-1)`) or its parent stops
+ * the supervisor and fails that case, where a run of its own would find no process to signal.
+ * `null` = not run. Throws when the sandbox fails.
  */
 export async function runIoCases(program: string, inputs: string[], limits: Partial<SandboxLimits>, opts: IoBatchOptions = {}): Promise<(RunResult | null)[]> {
   const log = new BatchLog<RunResult>(inputs.length, (k, r) => r.status === 'compile_error' || (opts.stopAtFailure === true && !(opts.passes?.(k, r) ?? r.status === 'ok')));
   const { out } = log;
   const { timeoutMs, limitMessage, serving } = batchLimits(limits);
+  const cpu = Math.max(1, Math.ceil(limits.cpuSeconds ?? timeoutMs / 1000));
   const perCaseOutput = limits.maxOutputBytes ?? 8 << 20;
+  const memoryMessage = `ran out of memory (limit ${limits.memoryMb ?? DEFAULT_LIMITS.memoryMb} MiB)`;
   let i = 0;
+  let alone = false;
   const record = (k: number, r: RunResult) => log.record(k, r);
   while (i < inputs.length && !log.stop) {
+    if (alone || i === inputs.length - 1) {
+      // The last case (or every case, when the runner cannot protect itself) as a run of its own.
+      record(i, await runIoAlone(program, inputs[i]!, limits));
+      i++;
+      continue;
+    }
     const n = inputs.length - i;
     const first = i;
-    const nonce = randomBytes(16).toString('hex');
-    const sep = Buffer.from(`\0${nonce}`, 'latin1');
-    const sessionLimits = serving(n, perCaseOutput, 4096);
-    const [prog] = await openSessions([{ language: 'python', code: pythonIoRunner(program, nonce), limits: sessionLimits }]);
+    // The session: the cases' output with its framing (a header per 64 KiB and an end record per
+    // case), and one process more than a run has (the supervisor besides the case process).
+    const framing = n * (32 + 16 * Math.ceil(perCaseOutput / 65536));
+    const sessionLimits = { ...serving(n, perCaseOutput, 4096 + framing), maxProcesses: (limits.maxProcesses ?? DEFAULT_LIMITS.maxProcesses) + 1 };
+    const [prog] = await openSessions([{ language: 'python', code: pythonIoRunner(program, cpu), limits: sessionLimits }]);
     prog!.stdin.on('error', () => {});
-    // The stream: case output, then a marker; `pending` holds bytes not yet attributed.
-    let pending: Buffer = Buffer.alloc(0);
+    const rec = new IoRecords();
     let ended = false;
-    const markers: string[] = [];
     let waiter: (() => void) | null = null;
     const wake = () => {
       const w = waiter;
       waiter = null;
       w?.();
     };
-    let caseOut: Buffer[] = [];
-    let caseBytes = 0;
-    const scan = () => {
-      for (;;) {
-        const at = pending.indexOf(sep);
-        if (at < 0) {
-          // Keep a possible partial separator; the rest is the case's output.
-          const keep = Math.min(pending.length, sep.length - 1);
-          const body = pending.subarray(0, pending.length - keep);
-          if (body.length > 0) {
-            caseOut.push(body);
-            caseBytes += body.length;
-          }
-          pending = pending.subarray(pending.length - keep);
-          return;
-        }
-        const nl = pending.indexOf(10, at + sep.length);
-        if (nl < 0) {
-          if (at > 0) {
-            caseOut.push(pending.subarray(0, at));
-            caseBytes += at;
-            pending = pending.subarray(at);
-          }
-          return;
-        }
-        if (at > 0) {
-          caseOut.push(pending.subarray(0, at));
-          caseBytes += at;
-        }
-        markers.push(pending.subarray(at + sep.length, nl).toString('latin1'));
-        pending = pending.subarray(nl + 1);
-      }
-    };
-    prog!.stdout.on('data', (d: Buffer) => {
-      pending = pending.length === 0 ? d : Buffer.concat([pending, d]);
-      scan();
+    prog!.stdout.on('data', (d: Buffer | string) => {
+      rec.push(typeof d === 'string' ? Buffer.from(d, 'latin1') : d);
       wake();
     });
     const onEnd = () => {
       ended = true;
-      if (pending.length > 0) {
-        caseOut.push(pending);
-        caseBytes += pending.length;
-        pending = Buffer.alloc(0);
-      }
       wake();
     };
     prog!.stdout.on('end', onEnd);
     prog!.stdout.on('close', onEnd);
     let overOutput = false;
+    let broken = false;
     const limit = new CaseTimer(timeoutMs, () => prog!.kill());
-    /** The next marker, or null when the process ended (or was stopped) first. */
-    const nextMarker = async (): Promise<string | null> => {
+    /** The next record, or null when the stream ended (or was stopped, or broke) first. */
+    const nextRecord = async (): Promise<string | null> => {
       for (;;) {
-        if (markers.length > 0) return markers.shift()!;
-        if (caseBytes > perCaseOutput && !overOutput) {
+        if (rec.records.length > 0) return rec.records.shift()!;
+        if (rec.bad && !broken) {
+          broken = true;
+          prog!.kill();
+        }
+        if (rec.bytes > perCaseOutput && !overOutput) {
           overOutput = true;
           prog!.kill();
         }
-        if (ended) return null;
+        if (ended || broken || overOutput) return null;
         await new Promise<void>((r) => (waiter = r));
       }
     };
@@ -845,53 +891,69 @@ export async function runIoCases(program: string, inputs: string[], limits: Part
     let fatal: { k: number; out: string; wallMs: number } | null = null;
     try {
       limit.arm();
-      const ready = await nextMarker();
+      const ready = await nextRecord();
       limit.clear();
       if (ready === 'C') {
         const r = await prog!.result;
-        record(i, { status: 'compile_error', exitCode: r.exitCode, signal: null, stdout: '', stderr: r.stderr, wallMs: r.wallMs, message: 'the program does not compile' });
+        record(i, { status: 'compile_error', exitCode: 1, signal: null, stdout: '', stderr: r.stderr, wallMs: r.wallMs, message: 'the program does not compile' });
         break;
       }
+      if (ready !== null && ready.startsWith('U ')) {
+        // The runner cannot protect itself from the program here: each case runs on its own.
+        alone = true;
+        await prog!.result;
+        continue;
+      }
       if (ready !== 'R') {
-        fatal = { k: i, out: Buffer.concat(caseOut).toString('utf8'), wallMs: performance.now() - t0 };
+        fatal = { k: i, out: rec.take(), wallMs: performance.now() - t0 };
       } else {
-        caseOut = [];
-        caseBytes = 0;
+        rec.take();
         for (; i < inputs.length && !log.stop; i++) {
           const t = performance.now();
           prog!.stdin.write(`${Buffer.from(inputs[i]!, 'utf8').toString('base64')}\n`);
           limit.arm();
-          const m = await nextMarker();
+          const m = await nextRecord();
           limit.clear();
-          const text = Buffer.concat(caseOut).toString('utf8');
           const wallMs = performance.now() - t;
-          caseOut = [];
-          caseBytes = 0;
-          if (m === 'M') {
-            // MemoryError: as a run that ran out of memory; the rest in a fresh process.
-            record(i, { status: 'memory_limit', exitCode: 1, signal: null, stdout: text, stderr: '', wallMs, message: `ran out of memory (limit ${limits.memoryMb ?? 512} MiB)` });
-            i++;
+          if (m === null || overOutput) {
+            fatal = { k: i, out: rec.take(), wallMs };
             break;
           }
-          if (m === null || !/^E\d+$/.test(m) || overOutput) {
+          const text = rec.take();
+          const base = { stdout: text, stderr: '', wallMs };
+          if (m === 'M') record(i, { ...base, status: 'memory_limit', exitCode: 1, signal: null, message: memoryMessage });
+          else if (m.startsWith('E')) {
+            const code = Number(m.slice(1));
+            record(i, code === 0 ? { ...base, status: 'ok', exitCode: 0, signal: null } : { ...base, status: 'runtime_error', exitCode: code, signal: null, message: `exited with code ${code}` });
+          } else if (m.startsWith('S')) {
+            const [sig, cpuMs] = m.slice(1).split(' ').map(Number) as [number, number];
+            const name = SIGNAL_NAMES.get(sig) ?? `signal ${sig}`;
+            // As the sandbox reads a run's end: SIGXCPU, or the kernel's SIGKILL at the hard CPU limit.
+            if (name === 'SIGXCPU' || (name === 'SIGKILL' && cpuMs >= (cpu + 0.5) * 1000)) record(i, { ...base, status: 'timeout', exitCode: null, signal: name, message: `killed at the ${cpu} s CPU-time limit` });
+            else if (name === 'SIGXFSZ') record(i, { ...base, status: 'runtime_error', exitCode: null, signal: name, message: `wrote a file larger than ${limits.maxFileBytes ?? DEFAULT_LIMITS.maxFileBytes} bytes` });
+            else record(i, { ...base, status: 'runtime_error', exitCode: null, signal: name, message: `killed by ${name}` });
+          } else if (m.startsWith('F ')) {
+            record(i, { ...base, status: 'runtime_error', exitCode: null, signal: null, message: m.slice(2) });
+          } else {
+            // A ready record in the middle of the cases: the stream is not the runner's.
+            broken = true;
             fatal = { k: i, out: text, wallMs };
             break;
           }
-          const code = Number(m.slice(1));
-          record(i, code === 0 ? { status: 'ok', exitCode: 0, signal: null, stdout: text, stderr: '', wallMs } : { status: 'runtime_error', exitCode: code, signal: null, stdout: text, stderr: '', wallMs, message: `exited with code ${code}` });
         }
       }
       if (fatal !== null) {
-        // The case's process ended (or was stopped): judged as a run of its own that ended so. (A
-        // process whose stdout ended is not killed here: how it ended is the evidence.)
+        // The case has no end record: the runner was stopped at a limit, killed or broken. It fails
+        // (never `ok`: only an end record says how the program ended).
         if (!ended) prog!.kill();
         const r = await prog!.result;
         if (r.status === 'sandbox_error' && !limit.fired) throw sandboxFailure(r, 'program process');
         const base = { stdout: fatal.out, stderr: '', wallMs: fatal.wallMs, exitCode: r.exitCode, signal: r.signal };
         if (limit.fired) record(fatal.k, { ...base, status: 'timeout', message: limitMessage });
-        else if (overOutput) record(fatal.k, { ...base, status: 'output_limit', message: `more than ${perCaseOutput} bytes of output` });
-        else if (r.status === 'runtime_error' && r.message === 'killed by the caller') record(fatal.k, { ...base, status: 'runtime_error', message: 'the program broke the case protocol' });
-        else record(fatal.k, { ...base, status: r.status, message: r.message });
+        else if (overOutput || r.status === 'output_limit') record(fatal.k, { ...base, status: 'output_limit', message: `more than ${perCaseOutput} bytes of output` });
+        else if (broken) record(fatal.k, { ...base, status: 'runtime_error', message: 'the case runner’s stream broke' });
+        else if (r.status === 'timeout' || r.status === 'memory_limit') record(fatal.k, { ...base, status: r.status, message: r.message });
+        else record(fatal.k, { ...base, status: 'runtime_error', message: `the case runner ended before the case did${r.message ? ` (${r.message})` : r.status === 'ok' ? ' (exit 0)' : ''}` });
         i = fatal.k + 1;
       }
     } finally {

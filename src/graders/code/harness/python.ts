@@ -877,131 +877,384 @@ export const VERL_PY_PREFIX =
 export const VERL_PY_PRELOAD: readonly string[] = [...VERL_STAR_MODULES, 'importlib', 'types'];
 
 /**
- * Source of the stdin/stdout case runner: ONE sandboxed process runs all the stdin/stdout cases of a
- * program, as verl's `prime_code` runs standard-input problems — the program's source compiled once,
- * then per case, on request, executed in a fresh `__main__` globals dict with fd 0 a file holding the
- * case's input (fresh `sys.stdin`), fd 1 the session's stdout (fresh `sys.stdout`), `atexit` handlers
- * run and cleared at the end of the case (fast-IO templates write there). After each case the runner
- * writes an end marker (`\0` + the per-run `nonce` + `E<exit code>`) on fd 1. Requests (one base64 line
- * per case) come on a duplicate of the original stdin. The output is compared by the caller, never
- * here; the program may write anything, markers included — it only decides its own output.
+ * Source of the stdin/stdout case runner: ONE sandboxed process (the *supervisor*) runs all the
+ * stdin/stdout cases of a program, as verl's `prime_code` runs standard-input problems, yet each case
+ * is judged as a run of its own. The supervisor never runs program code: it compiles the source once,
+ * imports the standard-library modules the program imports (so that each case does not import them
+ * again), then per request (one base64 line per case on its stdin) forks a *case process* that runs
+ * the program as `__main__`, with fd 0 an anonymous file holding the case's input, fds 1 and 2 pipes
+ * to the supervisor, no other descriptor, and the per-run CPU limit; when that process has exited
+ * (after its non-daemon threads, `atexit` handlers and stdio flushes, as at interpreter exit), every
+ * process it left behind is killed.
+ *
+ * The supervisor alone writes its stdout, in records: `R` (ready), `C` (the program does not compile),
+ * `U <why>` (it cannot be protected from the program: the caller runs each case on its own instead),
+ * `O<n>` + n bytes (output of the current case), and one end record per case — `E<code>` (exit code),
+ * `S<signal> <cpu ms>` (killed by a signal), `M` (MemoryError: a non-zero exit with `MemoryError`
+ * ending its stderr, as the sandbox reads a run's) or `F <why>` (the case process could not start).
+ * The program's bytes only ever travel inside `O` records, so it cannot end a case, set a case's status
+ * or move output between cases: the supervisor is made non-dumpable before any program code runs (so
+ * that a process of the same uid cannot ptrace it, read its memory or open its descriptors through
+ * `/proc`), and a case process holds none of its descriptors. A case process can still signal the
+ * supervisor (same uid): that ends or stops it, which fails the case (the caller never reads a case
+ * without its end record as passed). Records hold no secret: there is nothing to learn from the
+ * supervisor's memory, which every case process inherits.
  */
 export const PY_IO_RUNNER = String.raw`
-import sys, os, builtins, binascii, io, atexit, gc
+import sys, os, binascii, io, atexit, gc, signal, select, resource, types, builtins
 _rk_req = os.fdopen(os.dup(0), 'rb')
-_rk_mark_fd = os.dup(1)
-_rk_err_fd = os.dup(2)
-_RK_SEP = b'\x00' + b'__RK_NONCE__'
+_rk_out = os.dup(1)
+_rk_err = os.dup(2)
+_rk_null = os.open(os.devnull, os.O_RDWR)
+os.dup2(_rk_null, 0)
+os.dup2(_rk_null, 1)
+# A signal that would raise in the supervisor's own code ends it instead.
+signal.signal(signal.SIGINT, signal.SIG_DFL)
 _RK_FILE = os.path.abspath(sys.argv[0])
 _RK_SRC = binascii.a2b_base64('__RK_PROGRAM_B64__').decode('utf-8')
-_RK_IN = os.path.join(os.path.dirname(_RK_FILE), '.rk_case_input')
+_RK_CPU = int('__RK_CPU__')
+_RK_PID = os.getpid()
+_RK_CHUNK = 1 << 16
+# Standard-library modules not imported ahead: they print, open windows or a browser when imported.
+_RK_NO_PREIMPORT = frozenset(('this', 'antigravity', '__hello__', '__phello__', 'webbrowser', 'turtle', 'turtledemo', 'tkinter', 'idlelib', 'readline', 'pydoc', '__main__'))
 
-def _rk_mark(text):
-    data = _RK_SEP + text.encode('ascii') + b'\n'
+def _rk_send(data):
     view = memoryview(data)
     while view:
-        view = view[os.write(_rk_mark_fd, view):]
+        view = view[os.write(_rk_out, view):]
 
-def _rk_tb():
-    import traceback
-    return traceback.format_exc()
+def _rk_tb(e, only=False):
+    # As the interpreter prints it: the program's own lines (its file is this runner), no runner frame.
+    import traceback, linecache
+    linecache.cache[_RK_FILE] = (len(_RK_SRC), None, _RK_SRC.splitlines(True), _RK_FILE)
+    if only:
+        return ''.join(traceback.format_exception_only(type(e), e))
+    tb = e.__traceback__
+    return ''.join(traceback.format_exception(type(e), e, tb.tb_next if tb is not None else None))
+
+def _rk_secure():
+    # Not dumpable: processes of the same uid (the case processes) cannot ptrace the supervisor, read
+    # or write its memory, or open its descriptors through /proc. A child subreaper: what a case
+    # leaves running is re-parented here, and ended before the next case.
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
+    if libc.prctl(4, 0, 0, 0, 0) != 0 or libc.prctl(3, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), 'prctl(PR_SET_DUMPABLE, 0) failed')
+    if libc.prctl(36, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), 'prctl(PR_SET_CHILD_SUBREAPER) failed')
+    return libc
 
 try:
     _rk_code = compile(_RK_SRC, _RK_FILE, 'exec')
-except (SyntaxError, ValueError):
-    sys.stderr.write(_rk_tb())
+except (SyntaxError, ValueError) as e:
+    sys.stderr.write(_rk_tb(e, isinstance(e, SyntaxError)))
     sys.stderr.flush()
-    _rk_mark('C')
+    _rk_send(b'C\n')
     os._exit(1)
+try:
+    _rk_libc = _rk_secure()
+except BaseException as e:
+    _rk_send(('U %s: %s\n' % (type(e).__name__, e)).replace('\n', ' ').strip().encode('ascii', 'replace') + b'\n')
+    os._exit(0)
 
-def _rk_case(data):
-    # Fresh fds 1 (the session's stdout again, should the last case have closed it), 2 and 0.
-    os.dup2(_rk_mark_fd, 1)
-    os.dup2(_rk_err_fd, 2)
-    sys.stderr = io.TextIOWrapper(io.BufferedWriter(io.FileIO(2, 'wb', closefd=False)), encoding='utf-8', errors='backslashreplace', write_through=True)
-    fd = os.open(_RK_IN, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+def _rk_preimport():
+    # The standard-library modules the program imports (as the program's own first case would have
+    # them imported), unless a file of the program's directory would shadow them. Their output goes
+    # nowhere; a module that fails to import is left to the case.
+    names = getattr(sys, 'stdlib_module_names', None)
+    if not names:
+        return
+    import _ast
+    from importlib.machinery import PathFinder
+    tree = compile(_RK_SRC, _RK_FILE, 'exec', _ast.PyCF_ONLY_AST)
+    mods = []
+    todo = [tree]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, _ast.Import):
+            mods.extend(a.name for a in n.names)
+        elif isinstance(n, _ast.ImportFrom) and n.level == 0 and n.module:
+            mods.append(n.module)
+        for f in n._fields:
+            v = getattr(n, f, None)
+            if isinstance(v, _ast.AST):
+                todo.append(v)
+            elif isinstance(v, list):
+                todo.extend(x for x in v if isinstance(x, _ast.AST))
+    here = [os.path.dirname(_RK_FILE)]
+    saved = os.dup(2)
+    os.dup2(_rk_null, 2)
+    try:
+        for m in mods:
+            top = m.partition('.')[0]
+            if top not in names or top in _RK_NO_PREIMPORT or m in sys.modules:
+                continue
+            try:
+                if PathFinder.find_spec(top, here) is None:
+                    __import__(m)
+            except BaseException:
+                pass
+    finally:
+        # Whatever an import printed goes nowhere, not into the first case's output.
+        for f in (sys.stdout, sys.stderr):
+            try:
+                f.flush()
+            except BaseException:
+                pass
+        os.dup2(saved, 2)
+        os.close(saved)
+
+try:
+    _rk_preimport()
+except BaseException:
+    pass
+
+def _rk_input(data):
+    # The case's stdin: an anonymous file (seekable, as a redirect from a file), reachable by no path.
+    try:
+        fd = os.memfd_create('stdin', 0)
+    except (AttributeError, OSError):
+        path = os.path.join(os.path.dirname(_RK_FILE), '.rk_case_input_%d' % _RK_PID)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.unlink(path)
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
     os.lseek(fd, 0, 0)
-    if fd != 0:
-        os.dup2(fd, 0)
-        os.close(fd)
-    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, 'rb', closefd=False)), encoding='utf-8')
-    sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, 'wb', closefd=False)), encoding='utf-8')
-    code = 0
-    try:
-        _rk_g = {'__name__': '__main__', '__builtins__': builtins, '__file__': _RK_FILE}
-        exec(_rk_code, _rk_g)
-    except SystemExit as e:
-        c = e.code
-        if c is None:
-            code = 0
-        elif isinstance(c, int):
-            code = c & 0xff
-        else:
-            try:
-                sys.stderr.write(str(c) + '\n')
-            except BaseException:
-                pass
-            code = 1
-    except BaseException as e:
-        if isinstance(e, MemoryError):
-            # What filled the memory is still referenced (the case's globals, the traceback's frames):
-            # free the globals so that the traceback can be formatted, as a run of its own prints it.
-            try:
-                _rk_g.clear()
-            except BaseException:
-                pass
-        try:
-            sys.stderr.write(_rk_tb())
-        except BaseException:
-            try:
-                os.write(2, b'MemoryError\n' if isinstance(e, MemoryError) else b'error: the traceback could not be printed\n')
-            except BaseException:
-                pass
-        code = 'M' if isinstance(e, MemoryError) else 1
-    # As at interpreter exit, the case ends when its non-daemon threads have (competitive programs often
-    # run main() in a thread with a larger stack); a thread that never ends is stopped by the case's limit.
-    _rk_th = sys.modules.get('threading')
-    if _rk_th is not None:
-        try:
-            _rk_main = _rk_th.main_thread()
-            for _rk_t in _rk_th.enumerate():
-                if _rk_t is not _rk_main and not _rk_t.daemon:
-                    _rk_t.join()
-        except BaseException:
-            pass
-    try:
-        atexit._run_exitfuncs()
-    except BaseException:
-        pass
-    try:
-        atexit._clear()
-    except BaseException:
-        pass
-    for f in (sys.stdout, sys.__stdout__, sys.stderr):
-        try:
-            f.flush()
-        except BaseException:
-            pass
-    # Everything of this case goes now, as at the end of a run: its globals, the cycles through them and
-    # its stdio objects — so a file the program opened on fd 0, 1 or 2 (sys.stdout = open(1, "w")) is
-    # closed (and flushed) here, inside this case, never in the middle of a later one.
-    try:
-        sys.stdout = None
-        sys.stdin = None
-        _rk_g.clear()
-    except BaseException:
-        pass
-    _rk_g = None
-    try:
-        gc.collect()
-    except BaseException:
-        pass
-    _rk_mark('M' if code == 'M' else 'E%d' % code)
+    return fd
 
-_rk_mark('R')
+def _rk_child(infd, out_w, err_w):
+    # The case process: the program as a run of its own would run it. Never returns.
+    code = 70
+    try:
+        try:
+            _rk_libc.prctl(4, 1, 0, 0, 0)
+        except BaseException:
+            pass
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        # A process group of its own: kill(0, ...) and killpg(getpgrp(), ...) reach the case only.
+        os.setpgid(0, 0)
+        os.dup2(infd, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        # No descriptor of the supervisor's: only fds 0, 1 and 2.
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        os.closerange(3, hard if 0 < hard < (1 << 20) else 1 << 20)
+        soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        if _RK_CPU > 0 and (hard == resource.RLIM_INFINITY or hard > _RK_CPU + 1):
+            resource.setrlimit(resource.RLIMIT_CPU, (_RK_CPU, _RK_CPU + 1))
+        # The interpreter's own stdio objects, on fds 0, 1 and 2 now (the supervisor never used them).
+        sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__
+        main = types.ModuleType('__main__')
+        g = main.__dict__
+        g['__file__'] = _RK_FILE
+        g['__builtins__'] = builtins
+        g['__cached__'] = None
+        sys.modules['__main__'] = main
+        code = 0
+        try:
+            exec(_rk_code, g)
+        except SystemExit as e:
+            c = e.code
+            if c is None:
+                code = 0
+            elif isinstance(c, int):
+                code = c & 0xff
+            else:
+                try:
+                    sys.stderr.write(str(c) + '\n')
+                except BaseException:
+                    pass
+                code = 1
+        except BaseException as e:
+            if isinstance(e, MemoryError):
+                # What filled the memory is still referenced (the globals, the traceback's frames):
+                # free the globals so that the traceback can be formatted, as a run of its own prints it.
+                try:
+                    g.clear()
+                except BaseException:
+                    pass
+            try:
+                sys.stderr.write(_rk_tb(e))
+            except BaseException:
+                try:
+                    os.write(2, b'MemoryError\n' if isinstance(e, MemoryError) else b'error: the traceback could not be printed\n')
+                except BaseException:
+                    pass
+            code = 1
+        # As at interpreter exit: the non-daemon threads end first (main() in a thread with a larger
+        # stack is common), then the atexit handlers run, then the stdio streams are flushed.
+        th = sys.modules.get('threading')
+        if th is not None:
+            try:
+                me = th.main_thread()
+                for t in th.enumerate():
+                    if t is not me and not t.daemon:
+                        t.join()
+            except BaseException:
+                pass
+        try:
+            atexit._run_exitfuncs()
+        except BaseException:
+            pass
+        for f in (sys.stdout, sys.__stdout__, sys.stderr):
+            try:
+                f.flush()
+            except BaseException:
+                pass
+        # The program's objects go, as at the end of a run: a file it opened on fd 1 (sys.stdout =
+        # open(1, "w")) is flushed when it is collected.
+        try:
+            sys.stdout = None
+            sys.stdin = None
+            g.clear()
+            main = g = None
+            gc.collect()
+        except BaseException:
+            pass
+    except BaseException:
+        pass
+    finally:
+        os._exit(code)
+
+def _rk_kids():
+    try:
+        with open('/proc/self/task/%d/children' % _RK_PID, 'rb') as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    kids = []
+    for p in os.listdir('/proc'):
+        if p.isdigit():
+            try:
+                with open('/proc/%s/stat' % p, 'rb') as f:
+                    if int(f.read().rsplit(b')', 1)[1].split()[1]) == _RK_PID:
+                        kids.append(int(p))
+            except (OSError, ValueError, IndexError):
+                pass
+    return kids
+
+def _rk_reap():
+    while True:
+        try:
+            p, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if p == 0:
+            return
+
+def _rk_end_leftovers():
+    # Every process the case left (its children; their children are re-parented here when their
+    # parent dies) is killed and reaped, until none is left.
+    while True:
+        kids = _rk_kids()
+        if not kids:
+            return
+        for p in kids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+        select.select([], [], [], 0.0005)
+        _rk_reap()
+
+def _rk_case(data):
+    infd = _rk_input(data)
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError as e:
+        for fd in (infd, out_r, out_w, err_r, err_w):
+            os.close(fd)
+        _rk_send(('F could not start the case: %s\n' % e).encode('ascii', 'replace'))
+        return
+    if pid == 0:
+        _rk_child(infd, out_w, err_w)
+    os.close(infd)
+    os.close(out_w)
+    os.close(err_w)
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        pidfd = -1
+    buf = bytearray()
+    tail = bytearray()
+    live = {out_r, err_r}
+
+    def take(fd):
+        try:
+            chunk = os.read(fd, _RK_CHUNK)
+        except BlockingIOError:
+            return False
+        if not chunk:
+            live.discard(fd)
+            os.close(fd)
+            return False
+        if fd == out_r:
+            buf.extend(chunk)
+            if len(buf) >= _RK_CHUNK:
+                _rk_send(b'O%d\n' % len(buf) + buf)
+                del buf[:]
+        else:
+            v = memoryview(chunk)
+            while v:
+                v = v[os.write(_rk_err, v):]
+            tail.extend(chunk)
+            if len(tail) > 8192:
+                del tail[:-8192]
+        return True
+
+    # While the case runs: relay what it writes, until it has exited (or closed both pipes).
+    exited = False
+    while live and not exited:
+        if pidfd >= 0:
+            ready = select.select(list(live) + [pidfd], [], [])[0]
+        else:
+            ready = select.select(list(live), [], [], 0.01)[0]
+            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                exited = True
+        for fd in ready:
+            if fd == pidfd:
+                exited = True
+            else:
+                take(fd)
+    # How it ended: its own exit status and CPU time (a stop under ptrace is ended by a kill).
+    while True:
+        _, st, ru = os.wait4(pid, 0)
+        if os.WIFSTOPPED(st):
+            os.kill(pid, signal.SIGKILL)
+            continue
+        break
+    if pidfd >= 0:
+        os.close(pidfd)
+    # What it left running ends; then the rest of what was written (nothing holds the pipes then).
+    for fd in live:
+        os.set_blocking(fd, False)
+    while live:
+        _rk_end_leftovers()
+        while any(take(fd) for fd in list(live) if fd in live):
+            pass
+        if live:
+            select.select(list(live), [], [], 0.005)
+    if buf:
+        _rk_send(b'O%d\n' % len(buf) + buf)
+    if os.WIFSIGNALED(st):
+        _rk_send(b'S%d %d\n' % (os.WTERMSIG(st), int((ru.ru_utime + ru.ru_stime) * 1000)))
+    else:
+        code = os.WEXITSTATUS(st)
+        if code != 0 and any(l[:11] == b'MemoryError' and not (l[11:12].isalnum() or l[11:12] == b'_') for l in bytes(tail).split(b'\n')):
+            _rk_send(b'M\n')
+        else:
+            _rk_send(b'E%d\n' % code)
+
+try:
+    gc.collect()
+    gc.freeze()
+except BaseException:
+    pass
+_rk_send(b'R\n')
 while True:
     line = _rk_req.readline()
     if not line:
@@ -1009,8 +1262,11 @@ while True:
     _rk_case(binascii.a2b_base64(line))
 `;
 
-/** The stdin/stdout case runner's source for `program` (see {@link PY_IO_RUNNER}); `nonce`: hex. */
-export function pythonIoRunner(program: string, nonce: string): string {
-  if (!/^[0-9a-f]{16,64}$/.test(nonce)) throw new Error('bad nonce');
-  return PY_IO_RUNNER.replace('__RK_NONCE__', () => nonce).replace('__RK_PROGRAM_B64__', () => b64(program));
+/**
+ * The stdin/stdout case runner's source for `program` (see {@link PY_IO_RUNNER}); `cpuSeconds`: each
+ * case process's CPU-time limit (soft; the hard one is a second more), 0 = the process's own.
+ */
+export function pythonIoRunner(program: string, cpuSeconds = 0): string {
+  if (!Number.isSafeInteger(cpuSeconds) || cpuSeconds < 0) throw new Error(`bad CPU limit ${cpuSeconds}`);
+  return PY_IO_RUNNER.replace('__RK_CPU__', () => String(cpuSeconds)).replace('__RK_PROGRAM_B64__', () => b64(program));
 }
