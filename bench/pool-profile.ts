@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { runIoCases } from '../src/graders/code/harness/index.js';
 import { runInSandbox, sandboxConfig } from '../src/graders/code/index.js';
 import { warmZygotePids } from '../src/graders/code/pool/warm.js';
 import { pooled } from './spawn.js';
@@ -38,7 +39,15 @@ function slots(): { forker: number; worker: number }[] {
   }
   return out;
 }
+// IO_CASES=k: each run is a program's k stdin/stdout cases through the code harness (runIoCases:
+// one supervisor process forking a process per case); figures are then per case.
+const ioCases = Number(process.env.IO_CASES ?? 0);
 const run = async (i: number) => {
+  if (ioCases > 0) {
+    const rs = await runIoCases('print(input())\n', Array.from({ length: ioCases }, (_, k) => `line ${i} ${k}`), { timeoutMs: 30_000 });
+    if (rs.some((r, k) => r === null || r.stdout !== `line ${i} ${k}\n`)) throw new Error(`io cases: ${JSON.stringify(rs.find((r) => r === null || r.status !== 'ok'))}`);
+    return;
+  }
   const r = await runInSandbox({ language: 'python', code: 'print(input())\n', stdin: `line ${i}\n`, limits: { timeoutMs: 30_000 } });
   if (r.stdout !== `line ${i}\n`) throw new Error(`${r.status} ${r.message}`);
 };
@@ -68,7 +77,7 @@ const m1 = machine();
 const c1 = process.cpuUsage();
 const h1 = stat('self');
 const w1 = snap();
-const per = (x: number) => ((x * 1000) / n).toFixed(2);
+const per = (x: number) => ((x * 1000) / (n * Math.max(1, ioCases))).toFixed(2);
 let wu = 0, wsy = 0, pu = 0, ps = 0, wf = 0, pf = 0, fu = 0, fs = 0, ff = 0;
 w1.forEach((b, i) => {
   const a = w0[i]!;

@@ -39,7 +39,7 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGrader, gradeAll } from '../src/graders/harness.js';
 import type { Grader, Graded } from '../src/graders/types.js';
 import { mathGrader } from '../src/graders/math/index.js';
@@ -553,118 +553,129 @@ describe.skipIf(!sandboxSupport().ok)('code harness: tricks not in hostile.test.
  * everything its process holds (the runner's source, frames, globals, gc objects, /proc), yet it must
  * not be able to end a case, set a case's exit status or move output between cases.
  */
-describe.skipIf(!sandboxSupport().ok)('code harness: stdin/stdout case boundaries cannot be forged', () => {
-  const g = buildGrader(codeGrader, { timeout: 5 });
-  const py = (s: string) => '```python\n' + s + '\n```';
-  const IO4 = { tests: [1, 2, 3, 4].map((k) => ({ input: `${k} ${k + 1}\n`, output: `${2 * k + 1}\n` })) };
-  const statuses = async (src: string) => (await grade(g, py(src), IO4)).details!.statuses;
-  // Everything a program can find of the runner: its source, the frames above it, gc objects.
-  const FIND = [
-    'import sys, os, gc, re, binascii',
-    'def runner_globals():',
-    '    f = sys._getframe()',
-    '    while f is not None:',
-    '        if any(k.startswith("_rk") or k.startswith("_RK") for k in f.f_globals):',
-    '            return f.f_globals',
-    '        f = f.f_back',
-    '    return {}',
-    'def separators():',
-    '    seps = set()',
-    '    try:',
-    '        for m in re.finditer(rb"[0-9a-f]{32}", open(sys.argv[0], "rb").read()):',
-    '            seps.add(b"\\x00" + m.group(0))',
-    '    except Exception:',
-    '        pass',
-    '    for o in gc.get_objects():',
-    '        if isinstance(o, dict):',
-    '            for v in list(o.values()):',
-    '                if isinstance(v, bytes) and len(v) == 33 and v[:1] == b"\\x00":',
-    '                    seps.add(v)',
-    '    return seps',
-    'def forge(text):',
-    '    g = runner_globals()',
-    '    if callable(g.get("_rk_mark")):',
-    '        g["_rk_mark"](text)',
-    '    else:',
-    '        for s in separators():',
-    '            os.write(1, s + text.encode() + b"\\n")',
-    'a, b = map(int, sys.stdin.readline().split())',
-  ].join('\n');
-
-  it('a program that crashes after its output cannot forge an exit-0 end marker (was: every other case passed)', async () => {
-    // Each run prints the right answer, then ends with an error: as runs of their own, every case fails.
-    expect(await statuses(`${FIND}\nprint(a + b, flush=True)\nforge("E0")\nraise ValueError("crash after the output")`)).toEqual([-2, -2, -2, -2]);
-    expect(await statuses(`${FIND}\nprint(a + b, flush=True)\nforge("E0")\nos._exit(1)`)).toEqual([-2, -2, -2, -2]);
-  }, 120_000);
-
-  it('a program cannot take over the case loop: end its case, read the next input itself, and exit 1 at the end (was: every case passed)', async () => {
-    const src = [
-      FIND,
-      'print(a + b, flush=True)',
-      'g = runner_globals()',
-      'req = g.get("_rk_req")',
-      'while req is not None:',
-      '    forge("E0")',
-      '    line = req.readline()',
-      '    if not line:',
-      '        break',
-      '    a, b = map(int, binascii.a2b_base64(line).split())',
-      '    print(a + b, flush=True)',
-      'sys.exit(1)',
-    ].join('\n');
-    expect(await statuses(src)).toEqual([-2, -2, -2, -2]);
-  }, 120_000);
-
-  it('a program cannot reach the process that reports its cases: no trace, no /proc descriptors or memory, no signal that passes', async () => {
-    // The right answer only when every way in fails.
-    const probe = [
-      'import os, sys, ctypes',
+for (const batch of ['1', '0'] as const) {
+  // 1: the supervisor (one sandbox, a forked process per case); 0: a sandboxed run per case (the default).
+  describe.skipIf(!sandboxSupport().ok)(`code harness: stdin/stdout case boundaries cannot be forged (REWARDKIT_IO_BATCH=${batch})`, () => {
+    const was = process.env.REWARDKIT_IO_BATCH;
+    beforeAll(() => {
+      process.env.REWARDKIT_IO_BATCH = batch;
+    });
+    afterAll(() => {
+      if (was === undefined) delete process.env.REWARDKIT_IO_BATCH;
+      else process.env.REWARDKIT_IO_BATCH = was;
+    });
+    const g = buildGrader(codeGrader, { timeout: 5 });
+    const py = (s: string) => '```python\n' + s + '\n```';
+    const IO4 = { tests: [1, 2, 3, 4].map((k) => ({ input: `${k} ${k + 1}\n`, output: `${2 * k + 1}\n` })) };
+    const statuses = async (src: string) => (await grade(g, py(src), IO4)).details!.statuses;
+    // Everything a program can find of the runner: its source, the frames above it, gc objects.
+    const FIND = [
+      'import sys, os, gc, re, binascii',
+      'def runner_globals():',
+      '    f = sys._getframe()',
+      '    while f is not None:',
+      '        if any(k.startswith("_rk") or k.startswith("_RK") for k in f.f_globals):',
+      '            return f.f_globals',
+      '        f = f.f_back',
+      '    return {}',
+      'def separators():',
+      '    seps = set()',
+      '    try:',
+      '        for m in re.finditer(rb"[0-9a-f]{32}", open(sys.argv[0], "rb").read()):',
+      '            seps.add(b"\\x00" + m.group(0))',
+      '    except Exception:',
+      '        pass',
+      '    for o in gc.get_objects():',
+      '        if isinstance(o, dict):',
+      '            for v in list(o.values()):',
+      '                if isinstance(v, bytes) and len(v) == 33 and v[:1] == b"\\x00":',
+      '                    seps.add(v)',
+      '    return seps',
+      'def forge(text):',
+      '    g = runner_globals()',
+      '    if callable(g.get("_rk_mark")):',
+      '        g["_rk_mark"](text)',
+      '    else:',
+      '        for s in separators():',
+      '            os.write(1, s + text.encode() + b"\\n")',
       'a, b = map(int, sys.stdin.readline().split())',
-      'leak = []',
-      'pp = os.getppid()',
-      'for path in (f"/proc/{pp}/fd/1", f"/proc/{pp}/fd/0", f"/proc/{pp}/mem"):',
-      '    try:',
-      '        os.close(os.open(path, os.O_RDWR if path.endswith("mem") else os.O_WRONLY))',
-      '        leak.append(path)',
-      '    except OSError:',
-      '        pass',
-      'try:',
-      '    libc = ctypes.CDLL(None, use_errno=True)',
-      '    libc.ptrace.argtypes = (ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p)',
-      '    if libc.ptrace(16, pp, None, None) == 0:',
-      '        leak.append("ptrace")',
-      'except Exception:',
-      '    pass',
-      'for fd in range(3, 64):',
-      '    try:',
-      '        os.fstat(fd)',
-      '        leak.append(f"fd {fd}")',
-      '    except OSError:',
-      '        pass',
-      'print(leak if leak else a + b)',
     ].join('\n');
-    expect(await statuses(probe)).toEqual([1, 1, 1, 1]);
-    // Killing or stopping whatever runs the cases fails the case (a run of its own could not do it).
-    expect(await statuses('import os, signal\na, b = map(int, input().split())\nprint(a + b, flush=True)\nos.kill(os.getppid(), signal.SIGKILL if a % 2 else signal.SIGTERM)')).toEqual([-2, -2, -2, -2]);
-  }, 120_000);
 
-  it('what a case leaves running (a process, a daemon thread) ends with it and never writes into a later case', async () => {
-    const src = [
-      'import os, sys, threading, time',
-      'a, b = map(int, input().split())',
-      'def spam():',
-      '    time.sleep(0.3)',
-      '    while True:',
-      '        os.write(1, b"garbage\\n")',
-      '        time.sleep(0.01)',
-      'if a == 1:',
-      '    if os.fork() == 0:',
-      '        os.setsid()',
-      '        spam()',
-      '    threading.Thread(target=spam, daemon=True).start()',
-      'time.sleep(0.5 if a > 1 else 0)',
-      'print(a + b)',
-    ].join('\n');
-    expect(await statuses(src)).toEqual([1, 1, 1, 1]);
-  }, 120_000);
-});
+    it('a program that crashes after its output cannot forge an exit-0 end marker (was: every other case passed)', async () => {
+      // Each run prints the right answer, then ends with an error: as runs of their own, every case fails.
+      expect(await statuses(`${FIND}\nprint(a + b, flush=True)\nforge("E0")\nraise ValueError("crash after the output")`)).toEqual([-2, -2, -2, -2]);
+      expect(await statuses(`${FIND}\nprint(a + b, flush=True)\nforge("E0")\nos._exit(1)`)).toEqual([-2, -2, -2, -2]);
+    }, 120_000);
+
+    it('a program cannot take over the case loop: end its case, read the next input itself, and exit 1 at the end (was: every case passed)', async () => {
+      const src = [
+        FIND,
+        'print(a + b, flush=True)',
+        'g = runner_globals()',
+        'req = g.get("_rk_req")',
+        'while req is not None:',
+        '    forge("E0")',
+        '    line = req.readline()',
+        '    if not line:',
+        '        break',
+        '    a, b = map(int, binascii.a2b_base64(line).split())',
+        '    print(a + b, flush=True)',
+        'sys.exit(1)',
+      ].join('\n');
+      expect(await statuses(src)).toEqual([-2, -2, -2, -2]);
+    }, 120_000);
+
+    it('a program cannot reach the process that reports its cases: no trace, no /proc descriptors or memory, no signal that passes', async () => {
+      // The right answer only when every way in fails.
+      const probe = [
+        'import os, sys, ctypes',
+        'a, b = map(int, sys.stdin.readline().split())',
+        'leak = []',
+        'pp = os.getppid()',
+        'for path in (f"/proc/{pp}/fd/1", f"/proc/{pp}/fd/0", f"/proc/{pp}/mem"):',
+        '    try:',
+        '        os.close(os.open(path, os.O_RDWR if path.endswith("mem") else os.O_WRONLY))',
+        '        leak.append(path)',
+        '    except OSError:',
+        '        pass',
+        'try:',
+        '    libc = ctypes.CDLL(None, use_errno=True)',
+        '    libc.ptrace.argtypes = (ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p)',
+        '    if libc.ptrace(16, pp, None, None) == 0:',
+        '        leak.append("ptrace")',
+        'except Exception:',
+        '    pass',
+        'for fd in range(3, 64):',
+        '    try:',
+        '        os.fstat(fd)',
+        '        leak.append(f"fd {fd}")',
+        '    except OSError:',
+        '        pass',
+        'print(leak if leak else a + b)',
+      ].join('\n');
+      expect(await statuses(probe)).toEqual([1, 1, 1, 1]);
+      // Killing or stopping whatever runs the cases fails the case (a run of its own could not do it).
+      expect(await statuses('import os, signal\na, b = map(int, input().split())\nprint(a + b, flush=True)\nos.kill(os.getppid(), signal.SIGKILL if a % 2 else signal.SIGTERM)')).toEqual([-2, -2, -2, -2]);
+    }, 120_000);
+
+    it('what a case leaves running (a process, a daemon thread) ends with it and never writes into a later case', async () => {
+      const src = [
+        'import os, sys, threading, time',
+        'a, b = map(int, input().split())',
+        'def spam():',
+        '    time.sleep(0.3)',
+        '    while True:',
+        '        os.write(1, b"garbage\\n")',
+        '        time.sleep(0.01)',
+        'if a == 1:',
+        '    if os.fork() == 0:',
+        '        os.setsid()',
+        '        spam()',
+        '    threading.Thread(target=spam, daemon=True).start()',
+        'time.sleep(0.5 if a > 1 else 0)',
+        'print(a + b)',
+      ].join('\n');
+      expect(await statuses(src)).toEqual([1, 1, 1, 1]);
+    }, 120_000);
+  });
+}

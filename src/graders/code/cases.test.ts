@@ -2,7 +2,7 @@
  * Many test cases per sandbox: the call-based cases of a program run in one program process
  * (`runCallCases`, as verl's prime_code), each call with its own time limit, compared outside.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toSample } from '../../rollout/sample.js';
 import type { Rollout } from '../../rollout/types.js';
 import { asGraded, buildGrader } from '../harness.js';
@@ -179,130 +179,144 @@ describe.skipIf(!ok)('assertion blocks through one program process and one harne
  * (a fresh `__main__`, stdin and stdout), each case its own limit, judged as a run of its own; a case
  * that stops the sandbox fails and the rest run in a fresh one.
  */
-describe.skipIf(!ok)('stdin/stdout cases through one program process', () => {
-  const g = buildGrader(codeGrader, { language: 'python', timeout: 1, memory_mb: 256, max_output_kb: 64 });
-  const grade = async (src: string, reference: unknown, grader = g) => {
-    if (grader.scope !== 'rollout') throw new Error('rollout grader');
-    return asGraded(await grader.grade(toSample({ id: 'x', completion: py(src), reference } as Rollout)));
-  };
-  const ADD = { tests: [1, 2, 3, 4, 5, 6, 7].map((k) => ({ input: `${k} ${k}\n`, output: `${2 * k}\n` })) };
-
-  it('exits, a hang, a self-kill and an exception fail their case alone; os._exit(0) after the full output passes, as one run would', async () => {
-    const src = [
-      'import os, sys, time, signal',
-      'a, b = map(int, sys.stdin.readline().split())',
-      'if a == 2:',
-      '    print(a + b, flush=True)',
-      '    os._exit(0)',
-      'if a == 3:',
-      '    time.sleep(30)',
-      'if a == 4:',
-      '    sys.exit(3)',
-      'if a == 5:',
-      '    os.kill(os.getpid(), signal.SIGKILL)',
-      'if a == 6:',
-      '    print(a + b, end="", flush=True)',
-      '    raise ValueError("after the output")',
-      'print(a + b)',
-    ].join('\n');
-    const r = await grade(src, ADD);
-    expect(r.details!.statuses).toEqual([1, 1, -3, -2, -2, -2, 1]);
-  }, 60_000);
-
-  it('an early os._exit(0) with part of the output fails; sys.exit(0) after the output passes', async () => {
-    const two = { tests: [{ input: '2 3\n', output: '5\n6\n' }, { input: '1 1\n', output: '2\n3\n' }] };
-    const early = await grade('import os\na, b = map(int, input().split())\nprint(a + b, flush=True)\nos._exit(0)\nprint(a + b + 1)', two);
-    expect(early.details!.statuses).toEqual([0, 0]);
-    const sysExit = await grade('import sys\na, b = map(int, input().split())\nprint(a + b)\nprint(a + b + 1)\nsys.exit(0)', two);
-    expect(sysExit.details!.statuses).toEqual([1, 1]);
-  }, 60_000);
-
-  it('each case gets a fresh __main__, stdin and stdout: fd-level reads and writes, closed streams, atexit fast-IO', async () => {
-    const fresh = await grade('counter = globals().get("counter", 0) + 1\na, b = map(int, input().split())\nprint(a + b if counter == 1 else -1)', ADD);
-    expect(fresh.details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
-    const fd = await grade('import os, sys\ndata = os.read(0, 100).split()\nos.write(1, (str(int(data[0]) + int(data[1])) + "\\n").encode())\nsys.stdin.close()\nos.close(1)', ADD);
-    expect(fd.details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
-    const buffered = await grade('import atexit, io, sys\nbuf = io.StringIO()\nsys.stdout = buf\natexit.register(lambda: sys.__stdout__.write(buf.getvalue()))\nprint(sum(map(int, open(0).read().split())))', ADD);
-    expect(buffered.details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
-  }, 60_000);
-
-  it('a case ends as a run would: after its non-daemon threads (main() in a thread), with the files it opened on fds 0 and 1 closed within it', async () => {
-    const threaded = [
-      'import sys, threading',
-      'def main():',
-      '    import time',
-      '    a, b = map(int, sys.stdin.readline().split())',
-      '    time.sleep(0.05)',
-      '    print(a + b)',
-      'threading.stack_size(1 << 26)',
-      'threading.Thread(target=main).start()',
-    ].join('\n');
-    expect((await grade(threaded, ADD)).details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
-    // Fast-IO templates that replace sys.stdout/sys.stdin with their own file objects on fds 1 and 0
-    // (closed when the next case drops them) still pass every case.
-    const ownFiles = 'import sys, os\nsys.stdout = open(1, "w")\nsys.stdin = open(0)\na, b = map(int, sys.stdin.readline().split())\nprint(a + b)';
-    expect((await grade(ownFiles, ADD)).details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
-    const ioFiles = 'import io, os, sys\nsys.stdout = io.TextIOWrapper(io.FileIO(1, "w"))\nsys.stdin = io.TextIOWrapper(io.FileIO(0, "r"))\na, b = map(int, input().split())\nprint(a + b)';
-    expect((await grade(ioFiles, ADD)).details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
-    // A thread that never ends is the case's timeout, and the next case runs in a fresh process.
-    const stuck = 'import sys, threading, time\na, b = map(int, input().split())\nprint(a + b)\nif a == 2:\n    threading.Thread(target=lambda: time.sleep(30)).start()';
-    expect((await grade(stuck, ADD)).details!.statuses).toEqual([1, -3, 1, 1, 1, 1, 1]);
-  }, 60_000);
-
-  it('a wrong case between right ones is 0 alone; scoring: all stops at the first failure; a compile error is −4 for every case', async () => {
-    const r = await grade('a, b = map(int, input().split())\nprint(7 if a == 3 else a + b)', ADD);
-    expect(r.details!.statuses).toEqual([1, 1, 0, 1, 1, 1, 1]);
-    expect((r.details!.failures as { stdout: string }[])[0]!.stdout).toBe('7\n');
-    const all = buildGrader(codeGrader, { language: 'python', timeout: 1, scoring: 'all' });
-    const stopped = await grade('a, b = map(int, input().split())\nprint(7 if a == 2 else a + b)', ADD, all);
-    expect(stopped.details!.statuses).toEqual([1, 0, null, null, null, null, null]);
-    const bad = await grade('print(', ADD);
-    expect(bad.details!.statuses).toEqual([-4, -4, -4, -4, -4, -4, -4]);
-  }, 60_000);
-
-  it('each case is a process of its own: module state, recursion limits and daemon threads do not carry; imports are made once, ahead', async () => {
-    const state = await grade('import math, sys\nmath.calls = getattr(math, "calls", 0) + 1\nsys.setrecursionlimit(50 + sys.getrecursionlimit())\na, b = map(int, input().split())\nprint(a + b if math.calls == 1 and sys.getrecursionlimit() == 1050 else -1)', ADD);
-    expect(state.details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
-    // The standard-library modules the program imports are already imported when a case starts (the
-    // runner imported them ahead); a module of the program's own directory is never imported ahead.
-    const ahead = await grade('import sys\nhad = "fractions" in sys.modules\nimport fractions\na, b = map(int, input().split())\nprint(a + b if had else -1)', ADD);
-    expect(ahead.details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
-  }, 60_000);
-
-  it('a MemoryError fails its case alone (memory_limit); a traceback shows the program, not the runner', async () => {
-    const r = await grade('a, b = map(int, input().split())\nif a == 3:\n    x = bytearray(1 << 34)\nif a == 5:\n    raise ValueError("five")\nprint(a + b)', ADD);
-    expect(r.details!.statuses).toEqual([1, 1, -2, 1, -2, 1, 1]);
-    const failures = r.details!.failures as { reason: string; stderr: string }[];
-    expect(failures[0]!.reason).toMatch(/ran out of memory/);
-    expect(failures[1]!.stderr).toMatch(/File "[^"]*", line 5, in <module>\n {4}raise ValueError\("five"\)\nValueError: five/);
-    expect(failures[1]!.stderr).not.toMatch(/_rk_/);
-  }, 60_000);
-
-  it('when the runner cannot protect itself from the program, every case runs on its own (same statuses)', async () => {
-    let runners = 0;
-    let alone = 0;
-    setSessionOpener((reqs) => {
-      for (const q of reqs) q.code.includes('def _rk_secure():\n') ? runners++ : alone++;
-      return openSandboxes(reqs.map((q) => ({ ...q, code: q.code.replace('def _rk_secure():\n', 'def _rk_secure():\n    raise OSError("no prctl here")\n') })));
+for (const batch of ['1', '0'] as const) {
+  // 1: the supervisor (one sandbox, a forked process per case); 0: a sandboxed run per case (the default).
+  describe.skipIf(!ok)(`stdin/stdout cases through one program process (REWARDKIT_IO_BATCH=${batch})`, () => {
+    const was = process.env.REWARDKIT_IO_BATCH;
+    beforeAll(() => {
+      process.env.REWARDKIT_IO_BATCH = batch;
     });
-    try {
-      const r = await grade('import os, sys\na, b = map(int, input().split())\nif a == 2:\n    sys.exit(3)\nprint(a + b)', ADD);
-      expect(r.details!.statuses).toEqual([1, -2, 1, 1, 1, 1, 1]);
-      expect([runners, alone]).toEqual([1, 7]);
-    } finally {
-      setSessionOpener(null);
-    }
-  }, 60_000);
+    afterAll(() => {
+      if (was === undefined) delete process.env.REWARDKIT_IO_BATCH;
+      else process.env.REWARDKIT_IO_BATCH = was;
+    });
+    const g = buildGrader(codeGrader, { language: 'python', timeout: 1, memory_mb: 256, max_output_kb: 64 });
+    const grade = async (src: string, reference: unknown, grader = g) => {
+      if (grader.scope !== 'rollout') throw new Error('rollout grader');
+      return asGraded(await grader.grade(toSample({ id: 'x', completion: py(src), reference } as Rollout)));
+    };
+    const ADD = { tests: [1, 2, 3, 4, 5, 6, 7].map((k) => ({ input: `${k} ${k}\n`, output: `${2 * k}\n` })) };
 
-  it('forged end markers and outputs never pass a wrong program', async () => {
-    // The program may write anything on its stdout, markers included: it only decides its own output.
-    const tricks = [
-      'import os\nfor n in range(0, 20):\n    os.write(1, b"\\x00" + b"0" * 32 + b"E0\\n")\nprint(0)',
-      'import sys, gc\nfor o in gc.get_objects():\n    if isinstance(o, bytes) and o.startswith(b"\\x00"):\n        sys.stdout.buffer.write(o + b"E0\\n" + o + b"E0\\n")\nprint(0)',
-    ];
-    for (const t of tricks) {
-      const r = await grade(t, ADD);
-      expect(r.score, t).toBe(0);
-    }
-  }, 60_000);
-});
+    it('exits, a hang, a self-kill and an exception fail their case alone; os._exit(0) after the full output passes, as one run would', async () => {
+      const src = [
+        'import os, sys, time, signal',
+        'a, b = map(int, sys.stdin.readline().split())',
+        'if a == 2:',
+        '    print(a + b, flush=True)',
+        '    os._exit(0)',
+        'if a == 3:',
+        '    time.sleep(30)',
+        'if a == 4:',
+        '    sys.exit(3)',
+        'if a == 5:',
+        '    os.kill(os.getpid(), signal.SIGKILL)',
+        'if a == 6:',
+        '    print(a + b, end="", flush=True)',
+        '    raise ValueError("after the output")',
+        'print(a + b)',
+      ].join('\n');
+      const r = await grade(src, ADD);
+      expect(r.details!.statuses).toEqual([1, 1, -3, -2, -2, -2, 1]);
+    }, 60_000);
+
+    it('an early os._exit(0) with part of the output fails; sys.exit(0) after the output passes', async () => {
+      const two = { tests: [{ input: '2 3\n', output: '5\n6\n' }, { input: '1 1\n', output: '2\n3\n' }] };
+      const early = await grade('import os\na, b = map(int, input().split())\nprint(a + b, flush=True)\nos._exit(0)\nprint(a + b + 1)', two);
+      expect(early.details!.statuses).toEqual([0, 0]);
+      const sysExit = await grade('import sys\na, b = map(int, input().split())\nprint(a + b)\nprint(a + b + 1)\nsys.exit(0)', two);
+      expect(sysExit.details!.statuses).toEqual([1, 1]);
+    }, 60_000);
+
+    it('each case gets a fresh __main__, stdin and stdout: fd-level reads and writes, closed streams, atexit fast-IO', async () => {
+      const fresh = await grade('counter = globals().get("counter", 0) + 1\na, b = map(int, input().split())\nprint(a + b if counter == 1 else -1)', ADD);
+      expect(fresh.details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
+      const fd = await grade('import os, sys\ndata = os.read(0, 100).split()\nos.write(1, (str(int(data[0]) + int(data[1])) + "\\n").encode())\nsys.stdin.close()\nos.close(1)', ADD);
+      expect(fd.details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
+      const buffered = await grade('import atexit, io, sys\nbuf = io.StringIO()\nsys.stdout = buf\natexit.register(lambda: sys.__stdout__.write(buf.getvalue()))\nprint(sum(map(int, open(0).read().split())))', ADD);
+      expect(buffered.details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
+    }, 60_000);
+
+    it('a case ends as a run would: after its non-daemon threads (main() in a thread), with the files it opened on fds 0 and 1 closed within it', async () => {
+      const threaded = [
+        'import sys, threading',
+        'def main():',
+        '    import time',
+        '    a, b = map(int, sys.stdin.readline().split())',
+        '    time.sleep(0.05)',
+        '    print(a + b)',
+        'threading.stack_size(1 << 26)',
+        'threading.Thread(target=main).start()',
+      ].join('\n');
+      expect((await grade(threaded, ADD)).details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
+      // Fast-IO templates that replace sys.stdout/sys.stdin with their own file objects on fds 1 and 0
+      // (closed when the next case drops them) still pass every case.
+      const ownFiles = 'import sys, os\nsys.stdout = open(1, "w")\nsys.stdin = open(0)\na, b = map(int, sys.stdin.readline().split())\nprint(a + b)';
+      expect((await grade(ownFiles, ADD)).details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
+      const ioFiles = 'import io, os, sys\nsys.stdout = io.TextIOWrapper(io.FileIO(1, "w"))\nsys.stdin = io.TextIOWrapper(io.FileIO(0, "r"))\na, b = map(int, input().split())\nprint(a + b)';
+      expect((await grade(ioFiles, ADD)).details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
+      // A thread that never ends is the case's timeout, and the next case runs in a fresh process.
+      const stuck = 'import sys, threading, time\na, b = map(int, input().split())\nprint(a + b)\nif a == 2:\n    threading.Thread(target=lambda: time.sleep(30)).start()';
+      expect((await grade(stuck, ADD)).details!.statuses).toEqual([1, -3, 1, 1, 1, 1, 1]);
+    }, 60_000);
+
+    // The supervisor's own behaviour (REWARDKIT_IO_BATCH=1 only).
+    it.skipIf(batch === '0')('a wrong case between right ones is 0 alone; scoring: all stops at the first failure; a compile error is −4 for every case', async () => {
+      const r = await grade('a, b = map(int, input().split())\nprint(7 if a == 3 else a + b)', ADD);
+      expect(r.details!.statuses).toEqual([1, 1, 0, 1, 1, 1, 1]);
+      expect((r.details!.failures as { stdout: string }[])[0]!.stdout).toBe('7\n');
+      const all = buildGrader(codeGrader, { language: 'python', timeout: 1, scoring: 'all' });
+      const stopped = await grade('a, b = map(int, input().split())\nprint(7 if a == 2 else a + b)', ADD, all);
+      expect(stopped.details!.statuses).toEqual([1, 0, null, null, null, null, null]);
+      const bad = await grade('print(', ADD);
+      expect(bad.details!.statuses).toEqual([-4, -4, -4, -4, -4, -4, -4]);
+    }, 60_000);
+
+    // The supervisor's own behaviour (REWARDKIT_IO_BATCH=1 only).
+    it.skipIf(batch === '0')('each case is a process of its own: module state, recursion limits and daemon threads do not carry; imports are made once, ahead', async () => {
+      const state = await grade('import math, sys\nmath.calls = getattr(math, "calls", 0) + 1\nsys.setrecursionlimit(50 + sys.getrecursionlimit())\na, b = map(int, input().split())\nprint(a + b if math.calls == 1 and sys.getrecursionlimit() == 1050 else -1)', ADD);
+      expect(state.details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
+      // The standard-library modules the program imports are already imported when a case starts (the
+      // runner imported them ahead); a module of the program's own directory is never imported ahead.
+      const ahead = await grade('import sys\nhad = "fractions" in sys.modules\nimport fractions\na, b = map(int, input().split())\nprint(a + b if had else -1)', ADD);
+      expect(ahead.details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
+    }, 60_000);
+
+    it('a MemoryError fails its case alone (memory_limit); a traceback shows the program, not the runner', async () => {
+      const r = await grade('a, b = map(int, input().split())\nif a == 3:\n    x = bytearray(1 << 34)\nif a == 5:\n    raise ValueError("five")\nprint(a + b)', ADD);
+      expect(r.details!.statuses).toEqual([1, 1, -2, 1, -2, 1, 1]);
+      const failures = r.details!.failures as { reason: string; stderr: string }[];
+      expect(failures[0]!.reason).toMatch(/ran out of memory/);
+      expect(failures[1]!.stderr).toMatch(/File "[^"]*", line 5, in <module>\n {4}raise ValueError\("five"\)\nValueError: five/);
+      expect(failures[1]!.stderr).not.toMatch(/_rk_/);
+    }, 60_000);
+
+    // The supervisor's own behaviour (REWARDKIT_IO_BATCH=1 only).
+    it.skipIf(batch === '0')('when the runner cannot protect itself from the program, every case runs on its own (same statuses)', async () => {
+      let runners = 0;
+      let alone = 0;
+      setSessionOpener((reqs) => {
+        for (const q of reqs) q.code.includes('def _rk_secure():\n') ? runners++ : alone++;
+        return openSandboxes(reqs.map((q) => ({ ...q, code: q.code.replace('def _rk_secure():\n', 'def _rk_secure():\n    raise OSError("no prctl here")\n') })));
+      });
+      try {
+        const r = await grade('import os, sys\na, b = map(int, input().split())\nif a == 2:\n    sys.exit(3)\nprint(a + b)', ADD);
+        expect(r.details!.statuses).toEqual([1, -2, 1, 1, 1, 1, 1]);
+        expect([runners, alone]).toEqual([1, 7]);
+      } finally {
+        setSessionOpener(null);
+      }
+    }, 60_000);
+
+    it('forged end markers and outputs never pass a wrong program', async () => {
+      // The program may write anything on its stdout, markers included: it only decides its own output.
+      const tricks = [
+        'import os\nfor n in range(0, 20):\n    os.write(1, b"\\x00" + b"0" * 32 + b"E0\\n")\nprint(0)',
+        'import sys, gc\nfor o in gc.get_objects():\n    if isinstance(o, bytes) and o.startswith(b"\\x00"):\n        sys.stdout.buffer.write(o + b"E0\\n" + o + b"E0\\n")\nprint(0)',
+      ];
+      for (const t of tricks) {
+        const r = await grade(t, ADD);
+        expect(r.score, t).toBe(0);
+      }
+    }, 60_000);
+  });
+}

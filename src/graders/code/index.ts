@@ -252,9 +252,10 @@ export interface CodeFailure {
  *   testlib's default line checker does: same lines, same whitespace-separated tokens (runs of
  *   spaces, leading/trailing spaces, `\r\n` and trailing blank lines do not matter);
  *   `float_tolerance` lets numeric tokens differ by tol·max(1, |expected|). A non-zero exit fails;
- *   an early exit with part of the output fails (only the full output matches). Python: **one
- *   sandbox runs all the cases of a program**, as verl's `prime_code` runs standard-input problems,
- *   each case judged as a run of its own — a supervisor that never runs program code compiles the
+ *   an early exit with part of the output fails (only the full output matches). Each case is **a
+ *   sandboxed run of its own** (from the warm pool for Python). With `REWARDKIT_IO_BATCH=1`, Python
+ *   runs all the cases of a program in one sandbox, as verl's `prime_code` runs standard-input
+ *   problems, each case still judged as a run of its own — a supervisor that never runs program code compiles the
  *   source once and imports the standard-library modules it imports, then forks one process per
  *   case: a fresh `__main__`, its own input on fd 0 / `sys.stdin`, stdout and stderr piped to the
  *   supervisor, its own wall-clock, CPU and output limits; the case ends as a run does (non-daemon
@@ -265,8 +266,9 @@ export interface CodeFailure {
  *   `sys.setrecursionlimit` do not carry from case to case; files the program writes stay in its
  *   private `/tmp` for the later cases. A case whose supervisor is stopped (a limit, or the program
  *   signalling it — `kill(-1)`, `os.kill(os.getppid(), …)`) fails, and the remaining cases run in a
- *   fresh sandbox; a single remaining case runs as a run of its own (`REWARDKIT_IO_BATCH=0`: one run
- *   per case, as JavaScript).
+ *   fresh sandbox; a single remaining case runs as a run of its own. (Off by default: on the VM this
+ *   was measured on, a pooled run per case costs less machine time than a fork per case from the
+ *   supervisor; BENCHMARKS, session 9.)
  * - `{assert: "…"}` / `{assert_case: "…" | [...]}` — HumanEval/MBPP/verl assertion blocks, one test
  *   per block (`entry_point` appends `check(<entry_point>)` to a block that only defines `check`;
  *   `import_prefix` runs before the program and before each block; with `prompt` and `entry_point`
@@ -311,8 +313,8 @@ export interface CodeFailure {
  * `null` with the reason. An empty program scores 0. A sandbox failure (e.g. the run killed from
  * outside, by the OOM killer) throws: the component is an error (null), never a score.
  *
- * **Sandbox** (see `sandbox.ts`): the stdin/stdout cases of a program one process (Python; a fresh
- * program run per case for JavaScript or with `REWARDKIT_IO_BATCH=0`), the assertion
+ * **Sandbox** (see `sandbox.ts`): a stdin/stdout case one sandboxed run (all the cases of a program
+ * one sandbox, a forked process per case, for Python with `REWARDKIT_IO_BATCH=1`), the assertion
  * blocks of a program two processes (the program's and the harness's, each in its own sandbox; the
  * harness gets the program's limits plus 10 s and at least 512 MiB so that it outlives the program;
  * Python: one pair for all the blocks, JavaScript: one pair per block; `REWARDKIT_CASE_BATCH=0`: one
@@ -442,8 +444,10 @@ export const codeGrader = defineGrader({
           statuses[i] = o === null ? null : o.status;
           if (o?.status === -4) compileFailed = true;
         });
-      } else if (tests.kind === 'io' && language === 'python' && !remoteRunnerActive() && process.env.REWARDKIT_CASE_BATCH !== '0' && process.env.REWARDKIT_IO_BATCH !== '0') {
-        // stdin/stdout cases (Python): one sandbox runs them all, a forked process per case.
+      } else if (tests.kind === 'io' && language === 'python' && !remoteRunnerActive() && process.env.REWARDKIT_CASE_BATCH !== '0' && process.env.REWARDKIT_IO_BATCH === '1') {
+        // stdin/stdout cases (Python), REWARDKIT_IO_BATCH=1: one sandbox runs them all, a forked
+        // process per case. (Off by default: on a VM where a page fault is dear, a pooled run per
+        // case costs less machine time than the supervisor's fork per case; BENCHMARKS, session 9.)
         const program = prefix ? `${prefix}\n${code}` : code;
         const io = cases as { input: string; output: string }[];
         const passes = (k: number, r: RunResult) => ioStatus(r, io[k]!.output, floatTolerance) === 1;

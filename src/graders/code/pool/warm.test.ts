@@ -49,6 +49,15 @@ describe.skipIf(!supported)('programs from the warm pool', () => {
     expect(warm.stdout).not.toContain('LD_BIND_NOW');
   }, 120_000);
 
+  it('what an atexit handler writes to sys.__stdout__ after the program replaced sys.stdout is kept, as in a cold run', async () => {
+    const code = 'import atexit, io, sys\nbuf = io.StringIO()\nsys.stdout = buf\natexit.register(lambda: sys.__stdout__.write(buf.getvalue()))\nprint(sum(map(int, input().split())))';
+    const warm = await run(code, '3 4\n');
+    setWarmPool(false);
+    const cold = await run(code, '3 4\n').finally(() => setWarmPool(true));
+    expect(cold).toMatchObject({ status: 'ok', stdout: '7\n' });
+    expect(warm).toMatchObject({ status: 'ok', stdout: '7\n', stderr: '' });
+  }, 120_000);
+
   it('errors and exits are reported exactly as the interpreter reports them (no zygote frame)', async () => {
     const [syntax, raised, exitMsg, exitCode, flushed] = await Promise.all([
       run('def f(:\n    pass'),

@@ -811,6 +811,14 @@ def _rk_finish(rc, sigint=False, ns=None):
                     sys.stderr.flush()
                 except BaseException:
                     pass
+    # The interpreter's own streams, when the program replaced sys.stdout or sys.stderr (an atexit
+    # handler that writes to sys.__stdout__): flushed as their finalisation would flush them.
+    for f in (sys.__stdout__, sys.__stderr__):
+        try:
+            if f is not None and not f.closed:
+                f.flush()
+        except BaseException:
+            pass
     if ns is not None:
         return
     if _rk_probe:
