@@ -30,7 +30,10 @@ describe('boxes.ts: one box scan for every reader', () => {
     expect(spans('\\boxed{1}}{2}')).toEqual(['\\boxed{1}']);
     expect(spans('\\boxed {5} \\boxed\n{6}')).toEqual(['\\boxed {5}', '\\boxed\n{6}']);
     expect(spans('\\boxed 5 and \\boxed7$')).toEqual(['\\boxed 5', '\\boxed7']);
-    expect(spans('\\boxedx{5} \\\\boxed{6} \\fboxes')).toEqual([]);
+    expect(spans('\\boxedx{5} \\fboxes')).toEqual([]);
+    // A doubled backslash before the command does not hide it (Math-Verify and verl read the box;
+    // references often carry a backslash escaped twice).
+    expect(spans('\\\\boxed{6}')).toEqual(['\\boxed{6}']);
     expect(spans('\\boxed{4} then \\boxed{5 and more')).toEqual(['\\boxed{4}', '\\boxed{5 and more']);
     expect(lastBoxSpan('\\boxed{5')!.closed).toBe(false);
     const t = '\\boxed{ \\boxed{\\boxed{5}} }';

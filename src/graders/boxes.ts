@@ -59,8 +59,9 @@ export function boxAt(text: string, at: number, to = text.length): BoxSpan | nul
 function nextCommand(text: string, from: number, to: number): number {
   for (let k = text.indexOf('\\', from); k >= 0 && k < to; k = text.indexOf('\\', k + 1)) {
     const c = text.charCodeAt(k + 1);
+    // (A doubled backslash does not hide the command after it: `\\boxed{4}` is read as a box, as
+    // Math-Verify and verl read it, since references often carry a backslash escaped twice.)
     if ((c === 98 || c === 102) && commandEnd(text, k) >= 0) return k;
-    if (c === 92) k++; // `\\`: an escaped backslash, not the start of a command
   }
   return -1;
 }

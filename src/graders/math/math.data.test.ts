@@ -47,10 +47,13 @@ function optionsFor(c: Case): MathOptions {
   };
 }
 
-// The one Math-Verify case rewardkit answers differently on purpose: Math-Verify cuts both
+// The Math-Verify cases rewardkit answers differently on purpose. First: Math-Verify cuts both
 // `1 ± \frac{1}{\mathrm{e}}` to `1 - \frac{1}{` (unit stripping), fails to parse, and compares the
 // leading number 1. rewardkit reads \mathrm{e} as e, so 1 + 1/e is not 1 − 1/e.
-const DELIBERATE = new Set(['math-verify:test_string_extraction:28:0265']);
+// Second: a reference whose \boxed never closes. Its content is the rest of the text (boxes.ts), the
+// pair of equations `W(n) = 1 and W(n) = -1`, which does not parse (null: cannot judge). Math-Verify
+// reads -1 alone and calls `W(x)=1orW(x)=-1` equal to it.
+const DELIBERATE = new Set(['math-verify:test_numina_cases:121:0219', 'math-verify:test_string_extraction:28:0265']);
 
 const casesFile = sharedData('math_equiv/math_equiv_cases.jsonl');
 const verdictsFile = sharedData('math_equiv/mathverify_verdicts.jsonl');

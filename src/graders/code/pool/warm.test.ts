@@ -32,6 +32,12 @@ describe.skipIf(!supported)('programs from the warm pool', () => {
     expect(warmZygotePids().length).toBeGreaterThan(0);
   }, 120_000);
 
+  it.skipIf(!NATIVE || process.env.REWARDKIT_POOL_PREFAULT === '0')("with the compiled forker, the slot has learnt the pages a program's process writes (its probe ran)", async () => {
+    // The library is loaded in the program's process already (inherited); RTLD_NOLOAD never opens a file.
+    const r = await run('import ctypes, os\nlib = ctypes.PyDLL("/tmp/.rk/rkfork.so", mode=os.RTLD_NOLOAD | os.RTLD_NOW)\nprint(50 < lib.rk_learnt_pages() <= 2048)');
+    expect(r).toMatchObject({ status: 'ok', stderr: '', stdout: 'True\n' });
+  }, 120_000);
+
   it('the slot runs the compiled forker when one could be built, else the Python one, with the same results', async () => {
     const r = await run(`${FROM_POOL}\nprint("rkfork.so" in open("/proc/self/maps").read())`);
     expect(r).toMatchObject({ status: 'ok', stderr: '', stdout: `pool\n${NATIVE ? 'True' : 'False'}\n` });
