@@ -39,7 +39,8 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { useEnv } from './env.js';
 import { buildGrader, gradeAll } from '../src/graders/harness.js';
 import type { Grader, Graded } from '../src/graders/types.js';
 import { mathGrader } from '../src/graders/math/index.js';
@@ -556,14 +557,7 @@ describe.skipIf(!sandboxSupport().ok)('code harness: tricks not in hostile.test.
 for (const batch of ['1', '0'] as const) {
   // 1: the supervisor (one sandbox, a forked process per case); 0: a sandboxed run per case (the default).
   describe.skipIf(!sandboxSupport().ok)(`code harness: stdin/stdout case boundaries cannot be forged (REWARDKIT_IO_BATCH=${batch})`, () => {
-    const was = process.env.REWARDKIT_IO_BATCH;
-    beforeAll(() => {
-      process.env.REWARDKIT_IO_BATCH = batch;
-    });
-    afterAll(() => {
-      if (was === undefined) delete process.env.REWARDKIT_IO_BATCH;
-      else process.env.REWARDKIT_IO_BATCH = was;
-    });
+    useEnv('REWARDKIT_IO_BATCH', batch);
     const g = buildGrader(codeGrader, { timeout: 5 });
     const py = (s: string) => '```python\n' + s + '\n```';
     const IO4 = { tests: [1, 2, 3, 4].map((k) => ({ input: `${k} ${k + 1}\n`, output: `${2 * k + 1}\n` })) };

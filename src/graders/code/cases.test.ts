@@ -2,7 +2,8 @@
  * Many test cases per sandbox: the call-based cases of a program run in one program process
  * (`runCallCases`, as verl's prime_code), each call with its own time limit, compared outside.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useEnv } from '../../../test/env.js';
 import { toSample } from '../../rollout/sample.js';
 import type { Rollout } from '../../rollout/types.js';
 import { asGraded, buildGrader } from '../harness.js';
@@ -182,14 +183,7 @@ describe.skipIf(!ok)('assertion blocks through one program process and one harne
 for (const batch of ['1', '0'] as const) {
   // 1: the supervisor (one sandbox, a forked process per case); 0: a sandboxed run per case (the default).
   describe.skipIf(!ok)(`stdin/stdout cases through one program process (REWARDKIT_IO_BATCH=${batch})`, () => {
-    const was = process.env.REWARDKIT_IO_BATCH;
-    beforeAll(() => {
-      process.env.REWARDKIT_IO_BATCH = batch;
-    });
-    afterAll(() => {
-      if (was === undefined) delete process.env.REWARDKIT_IO_BATCH;
-      else process.env.REWARDKIT_IO_BATCH = was;
-    });
+    useEnv('REWARDKIT_IO_BATCH', batch);
     const g = buildGrader(codeGrader, { language: 'python', timeout: 1, memory_mb: 256, max_output_kb: 64 });
     const grade = async (src: string, reference: unknown, grader = g) => {
       if (grader.scope !== 'rollout') throw new Error('rollout grader');

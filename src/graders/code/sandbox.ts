@@ -1253,7 +1253,7 @@ function launch(p: Prepared, mode: 'capture' | 'stream'): Launched {
     // Python runs are forked from the warm pool's zygote (pool/warm.ts) unless it is off.
     if (lang === 'python') {
       warm = warmSpawn(
-        { python: cfg.python, mount: tools.mount, umount: tools.umount, pivotRoot: tools.pivotRoot, setpriv: tools.setpriv, unshare: tools.unshare, skeleton: layout.dir, fstab: fstabFor(layout, 1), env, idleSlots: cfg.concurrency, preload: p.preload },
+        { python: cfg.python, mount: tools.mount, umount: tools.umount, pivotRoot: tools.pivotRoot, setpriv: tools.setpriv, unshare: tools.unshare, skeleton: layout.dir, fstab: fstabFor(layout, 1), env, idleSlots: cfg.concurrency, preload: p.preload, cc: cfg.gcc },
         {
           uid, tmpMb, cpuSoft: cpu, cpuHard: cpu + 1, addressSpaceBytes: addressSpaceKb(lang, limits.memoryMb, 'run') * 1024, nproc,
           fileBytes: blocks(limits.maxFileBytes) * 512, openFiles: Math.max(16, Math.floor(limits.maxOpenFiles)),

@@ -12,14 +12,14 @@
  * (`setup <step> (<why>)` on the set-up pipe, exit 125), so the host cannot tell them apart except
  * by speed.
  *
- * Built once per machine with the system's C compiler (`cc`, else `gcc`) into
+ * Built once per machine with the sandbox's C compiler (`SandboxConfig.gcc`) into
  * `/run/rewardkit-sandbox/rkfork-<hash>.so` (root-only, the hash of the source and the compiler
  * path), then copied into each pool's directory, which a slot's sandbox sees at `/tmp/.rk`.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * The C source. One entry point, `rk_forker(cmd_r, rep_w, go_r, setup_w, sock, &src)`:
@@ -147,6 +147,17 @@ static int rk_connect(const char *path, const char *rid, char kind) {
   return s;
 }
 
+/* All of p to fd, or the set-up fails. */
+static void rk_put_bytes(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) rk_errno("write");
+    p += w;
+    n -= (size_t)w;
+  }
+}
+
 /* A file of the payload, written into /tmp as the run's uid (so it owns it): its parent directories
    (0755), then the file (0644, not through a symlink), n bytes copied from fd 0. */
 static void rk_put(const char *path, size_t plen, int in, const char *data, size_t n) {
@@ -165,25 +176,13 @@ static void rk_put(const char *path, size_t plen, int in, const char *data, size
   do fd = open(full, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644); while (fd < 0 && errno == EINTR);
   if (fd < 0) rk_errno("open");
   if (data != NULL) {
-    size_t k = 0;
-    while (k < n) {
-      ssize_t w = write(fd, data + k, n - k);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) rk_errno("write");
-      k += (size_t)w;
-    }
+    rk_put_bytes(fd, data, n);
   } else {
     static char buf[65536];
     while (n > 0) {
       size_t m = n < sizeof buf ? n : sizeof buf;
       rk_exact(in, buf, m);
-      size_t k = 0;
-      while (k < m) {
-        ssize_t w = write(fd, buf + k, m - k);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) rk_errno("write");
-        k += (size_t)w;
-      }
+      rk_put_bytes(fd, buf, m);
       n -= m;
     }
   }
@@ -452,39 +451,29 @@ long rk_forker(int cmd_r, int rep_w, int go_r, int setup_w, const char *sock, ch
 }
 `;
 
-/** Per root: the compiled forker's path, or null (cannot be built). */
+/** Per root and compiler: the compiled forker's path, or null (cannot be built). */
 const built = new Map<string, string | null>();
 
-/** The first C compiler on PATH (`cc`, `gcc`), or null. */
-function compiler(): string | null {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
-    for (const name of ['cc', 'gcc']) {
-      const p = join(dir, name);
-      if (dir !== '' && existsSync(p)) return p;
-    }
-  }
-  return null;
-}
-
 /**
- * The path of the compiled forker under `root` (built on first use, then reused by every process on
- * the machine), or null when it cannot be built (no C compiler, a failed build) or
- * `REWARDKIT_POOL_NATIVE=0`: the pool then runs its Python forker. Never throws.
+ * The path of the compiled forker under `root`, built with the C compiler `cc` (the sandbox's
+ * configured `gcc`) on first use and then reused by every process on the machine, or null when it
+ * cannot be built (no compiler there, a failed build) or `REWARDKIT_POOL_NATIVE=0`: the pool then
+ * runs its Python forker. Never throws.
  * @example
- * const so = nativeForker('/run/rewardkit-sandbox'); // '/run/rewardkit-sandbox/rkfork-3f2a….so' or null
+ * const so = nativeForker('/run/rewardkit-sandbox', '/usr/bin/gcc'); // '/run/rewardkit-sandbox/rkfork-3f2a….so' or null
  */
-export function nativeForker(root: string): string | null {
+export function nativeForker(root: string, cc: string): string | null {
   if (process.env.REWARDKIT_POOL_NATIVE === '0') return null;
-  const known = built.get(root);
+  const key = `${root}\0${cc}`;
+  const known = built.get(key);
   if (known !== undefined) return known;
-  const so = build(root);
-  built.set(root, so);
+  const so = build(root, cc);
+  built.set(key, so);
   return so;
 }
 
-function build(root: string): string | null {
-  const cc = compiler();
-  if (cc === null) return null;
+function build(root: string, cc: string): string | null {
+  if (!existsSync(cc)) return null;
   const hash = createHash('sha256').update(FORKER_C).update('\0').update(cc).update('\0').update(process.arch).digest('hex').slice(0, 20);
   const out = join(root, `rkfork-${hash}.so`);
   if (existsSync(out)) return out;
@@ -494,6 +483,8 @@ function build(root: string): string | null {
     writeFileSync(`${tmp}.c`, FORKER_C, { mode: 0o600 });
     execFileSync(cc, ['-O2', '-shared', '-fPIC', '-Wl,-z,now', '-o', `${tmp}.so`, `${tmp}.c`], { stdio: 'ignore', timeout: 60_000 });
     renameSync(`${tmp}.so`, out);
+    // Builds of other sources (earlier versions) go: pools copy theirs when they start.
+    for (const f of readdirSync(root)) if (/^rkfork-[0-9a-f]{20}\.so$/.test(f) && join(root, f) !== out) rmSync(join(root, f), { force: true });
     return out;
   } catch {
     return null;

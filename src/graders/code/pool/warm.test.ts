@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openSandboxes, runInSandbox, runProgram, sandboxSupport, type RunResult } from '../sandbox.js';
+import { openSandboxes, runInSandbox, runProgram, sandboxConfig, sandboxSupport, type RunResult } from '../sandbox.js';
 import { nativeForker } from './native.js';
 import { setWarmPool, warmPoolEnabled, warmPoolTestHooks, warmZygotePids } from './warm.js';
 
@@ -18,7 +18,7 @@ const FROM_POOL = 'print("pool" if "zygote.py" in open("/proc/self/cmdline").rea
 const supported = sandboxSupport().ok;
 if (!supported) console.log(`warm pool tests skipped: ${sandboxSupport().reason}`);
 /** The slots run the compiled forker (native.ts), unless no C compiler is found or REWARDKIT_POOL_NATIVE=0 (warm_python.test.ts runs this file so). */
-const NATIVE = supported && nativeForker('/run/rewardkit-sandbox') !== null;
+const NATIVE = supported && nativeForker('/run/rewardkit-sandbox', sandboxConfig().gcc) !== null;
 if (supported) console.log(`warm pool tests: ${NATIVE ? 'compiled' : 'Python'} forker`);
 
 afterAll(() => setWarmPool(true));

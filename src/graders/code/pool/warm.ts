@@ -78,6 +78,8 @@ export interface ZygoteSetup {
   env: Record<string, string>;
   /** Idle slots kept ready (the number of runs the sandbox runs at once); default 2. */
   idleSlots?: number;
+  /** The C compiler that builds the compiled forker (native.ts): the sandbox's `gcc`. */
+  cc: string;
   /** Modules the slot's interpreter imports before forking programs (`SessionRequest.preload`); slots of another list are another pool. */
   preload?: readonly string[];
 }
@@ -490,7 +492,7 @@ class WarmPool {
       const preload = this.setup.preload ?? [];
       if (preload.length > 0) source = source.replace('\n_RK_PRELOAD = ()\n', () => `\n_RK_PRELOAD = (${preload.map((m) => `'${m}', `).join('')})\n`);
       writeFileSync(join(this.dir, 'zygote.py'), source, { mode: 0o600 });
-      const so = nativeForker(POOL_ROOT);
+      const so = nativeForker(POOL_ROOT, this.setup.cc);
       if (so !== null) copyFileSync(so, join(this.dir, 'rkfork.so'));
     } catch (e) {
       noteStartFailure(`cannot prepare the pool directory: ${(e as Error).message}`);

@@ -319,6 +319,17 @@ def _rk_waiting(go_r, setup_w, sock):
     return _rk_program(f[0], int(f[1]), tuple(map(int, f[2:])), sock, setup_w)
 
 
+def _rk_forker_end(worker, cmd_r, rep_w):
+    """The forker's end (the worker is gone, or a fork or report failed): the worker sees these
+    pipes close, and exits if it has not; the forker reaps it and exits."""
+    try:
+        os.close(rep_w)
+        os.close(cmd_r)
+        os.waitpid(worker, 0)
+    finally:
+        os._exit(0)
+
+
 def _rk_forker(worker, cmd_r, rep_w, go_r, setup_w, sock):
     """The forker (outside the slot's pid namespace, whose children are born in it): on each byte
     from the worker it forks the next program's process ("p": it exists, in the slot's pid
@@ -334,12 +345,7 @@ def _rk_forker(worker, cmd_r, rep_w, go_r, setup_w, sock):
         if n >= 0:
             _rk_src = ctypes.string_at(srcp.value, n)
             return True
-        try:
-            os.close(rep_w)
-            os.close(cmd_r)
-            os.waitpid(worker, 0)
-        finally:
-            os._exit(0)
+        _rk_forker_end(worker, cmd_r, rep_w)
     # (Short writes to a pipe are atomic: plain os.write.)
     read, fork, write, wait4 = os.read, os.fork, os.write, os.wait4
     pid = -1
@@ -355,13 +361,7 @@ def _rk_forker(worker, cmd_r, rep_w, go_r, setup_w, sock):
     except OSError:
         pid = -1
     if pid != 0:
-        # (The worker sees these pipes close, and exits if it has not.)
-        try:
-            os.close(rep_w)
-            os.close(cmd_r)
-            os.waitpid(worker, 0)
-        finally:
-            os._exit(0)
+        _rk_forker_end(worker, cmd_r, rep_w)
     os.close(cmd_r)
     os.close(rep_w)
     return _rk_waiting(go_r, setup_w, sock)
