@@ -176,12 +176,13 @@ describe.skipIf(!ok)('assertion blocks through one program process and one harne
 });
 
 /**
- * stdin/stdout cases of a Python program in one sandbox (`runIoCases`): a forked process per case
- * (a fresh `__main__`, stdin and stdout), each case its own limit, judged as a run of its own; a case
- * that stops the sandbox fails and the rest run in a fresh one.
+ * stdin/stdout cases of a Python program (`runIoCases`): by default one sandbox whose compiled case
+ * supervisor forks a process per case (a fresh `__main__`, stdin, stdout and stderr), each case its
+ * own limits, judged as a run of its own; `REWARDKIT_IO_BATCH=0`: a sandboxed run per case. Both
+ * must give the same statuses.
  */
 for (const batch of ['1', '0'] as const) {
-  // 1: the supervisor (one sandbox, a forked process per case); 0: a sandboxed run per case (the default).
+  // 1: case mode (the default); 0: a sandboxed run per case.
   describe.skipIf(!ok)(`stdin/stdout cases through one program process (REWARDKIT_IO_BATCH=${batch})`, () => {
     useEnv('REWARDKIT_IO_BATCH', batch);
     const g = buildGrader(codeGrader, { language: 'python', timeout: 1, memory_mb: 256, max_output_kb: 64 });
@@ -253,8 +254,7 @@ for (const batch of ['1', '0'] as const) {
       expect((await grade(stuck, ADD)).details!.statuses).toEqual([1, -3, 1, 1, 1, 1, 1]);
     }, 60_000);
 
-    // The supervisor's own behaviour (REWARDKIT_IO_BATCH=1 only).
-    it.skipIf(batch === '0')('a wrong case between right ones is 0 alone; scoring: all stops at the first failure; a compile error is −4 for every case', async () => {
+    it('a wrong case between right ones is 0 alone; scoring: all stops at the first failure; a compile error is −4 for every case', async () => {
       const r = await grade('a, b = map(int, input().split())\nprint(7 if a == 3 else a + b)', ADD);
       expect(r.details!.statuses).toEqual([1, 1, 0, 1, 1, 1, 1]);
       expect((r.details!.failures as { stdout: string }[])[0]!.stdout).toBe('7\n');
@@ -265,12 +265,12 @@ for (const batch of ['1', '0'] as const) {
       expect(bad.details!.statuses).toEqual([-4, -4, -4, -4, -4, -4, -4]);
     }, 60_000);
 
-    // The supervisor's own behaviour (REWARDKIT_IO_BATCH=1 only).
+    // Case mode's own behaviour (REWARDKIT_IO_BATCH=1 only).
     it.skipIf(batch === '0')('each case is a process of its own: module state, recursion limits and daemon threads do not carry; imports are made once, ahead', async () => {
       const state = await grade('import math, sys\nmath.calls = getattr(math, "calls", 0) + 1\nsys.setrecursionlimit(50 + sys.getrecursionlimit())\na, b = map(int, input().split())\nprint(a + b if math.calls == 1 and sys.getrecursionlimit() == 1050 else -1)', ADD);
       expect(state.details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
       // The standard-library modules the program imports are already imported when a case starts (the
-      // runner imported them ahead); a module of the program's own directory is never imported ahead.
+      // supervisor imported them ahead); a module of the program's own directory is never imported ahead.
       const ahead = await grade('import sys\nhad = "fractions" in sys.modules\nimport fractions\na, b = map(int, input().split())\nprint(a + b if had else -1)', ADD);
       expect(ahead.details!.statuses).toEqual([1, 1, 1, 1, 1, 1, 1]);
     }, 60_000);
@@ -284,21 +284,50 @@ for (const batch of ['1', '0'] as const) {
       expect(failures[1]!.stderr).not.toMatch(/_rk_/);
     }, 60_000);
 
-    // The supervisor's own behaviour (REWARDKIT_IO_BATCH=1 only).
-    it.skipIf(batch === '0')('when the runner cannot protect itself from the program, every case runs on its own (same statuses)', async () => {
-      let runners = 0;
-      let alone = 0;
-      setSessionOpener((reqs) => {
-        for (const q of reqs) q.code.includes('def _rk_secure():\n') ? runners++ : alone++;
-        return openSandboxes(reqs.map((q) => ({ ...q, code: q.code.replace('def _rk_secure():\n', 'def _rk_secure():\n    raise OSError("no prctl here")\n') })));
-      });
-      try {
-        const r = await grade('import os, sys\na, b = map(int, input().split())\nif a == 2:\n    sys.exit(3)\nprint(a + b)', ADD);
-        expect(r.details!.statuses).toEqual([1, -2, 1, 1, 1, 1, 1]);
-        expect([runners, alone]).toEqual([1, 7]);
-      } finally {
-        setSessionOpener(null);
-      }
+    it('a case that kills every process it may, its parent, or leaves processes behind fails alone; nothing it leaves reaches the next case', async () => {
+      const src = [
+        'import os, sys, signal, time',
+        'a, b = map(int, input().split())',
+        'if a == 2:',
+        '    try:',
+        '        os.kill(-1, signal.SIGKILL)',
+        '    finally:',
+        '        os.kill(os.getpid(), signal.SIGKILL)',
+        'if a == 3 and os.getppid() > 1:',
+        '    try:',
+        '        os.kill(os.getppid(), signal.SIGKILL)',
+        '    except OSError:',
+        '        print("denied", file=sys.stderr)',
+        'if a == 4 and os.fork() == 0:',
+        '    time.sleep(0.3)',
+        '    os.write(1, b"9\\n")',
+        '    os._exit(0)',
+        'print(a + b)',
+      ].join('\n');
+      const r = await grade(src, ADD);
+      expect(r.details!.statuses).toEqual([1, -2, 1, 1, 1, 1, 1]);
+    }, 60_000);
+
+    it('a case cannot write into another case’s output or end a case early: record-like lines and fd tricks are its own output', async () => {
+      const forge = [
+        'import os, sys',
+        'a, b = map(int, input().split())',
+        'if a == 1:',
+        '    os.write(1, b"E0\\nO2\\n14\\nE0\\nR\\n")',
+        '    for fd in range(3, 64):',
+        '        try:',
+        '            os.write(fd, b"\\x00" * 4096 + b"E0\\n")',
+        '        except OSError:',
+        '            pass',
+        'print(a + b)',
+      ].join('\n');
+      const r = await grade(forge, ADD);
+      expect(r.details!.statuses).toEqual([0, 1, 1, 1, 1, 1, 1]);
+    }, 60_000);
+
+    it('output past the budget fails its case alone (output_limit); the next case starts clean', async () => {
+      const r = await grade('import sys\na, b = map(int, input().split())\nif a == 2:\n    sys.stdout.write("x" * (200 << 10))\nprint(a + b)', ADD);
+      expect(r.details!.statuses).toEqual([1, -2, 1, 1, 1, 1, 1]);
     }, 60_000);
 
     it('forged end markers and outputs never pass a wrong program', async () => {

@@ -444,10 +444,10 @@ export const codeGrader = defineGrader({
           statuses[i] = o === null ? null : o.status;
           if (o?.status === -4) compileFailed = true;
         });
-      } else if (tests.kind === 'io' && language === 'python' && !remoteRunnerActive() && process.env.REWARDKIT_CASE_BATCH !== '0' && process.env.REWARDKIT_IO_BATCH === '1') {
-        // stdin/stdout cases (Python), REWARDKIT_IO_BATCH=1: one sandbox runs them all, a forked
-        // process per case. (Off by default: on a VM where a page fault is dear, a pooled run per
-        // case costs less machine time than the supervisor's fork per case; BENCHMARKS, session 9.)
+      } else if (tests.kind === 'io' && language === 'python' && !remoteRunnerActive() && process.env.REWARDKIT_CASE_BATCH !== '0') {
+        // stdin/stdout cases (Python): one sandboxed program process compiles the program once and
+        // a compiled supervisor forks a process per case (harness runIoCases; REWARDKIT_IO_BATCH=0 or
+        // no warm pool: a run of its own per case).
         const program = prefix ? `${prefix}\n${code}` : code;
         const io = cases as { input: string; output: string }[];
         const passes = (k: number, r: RunResult) => ioStatus(r, io[k]!.output, floatTolerance) === 1;

@@ -978,9 +978,11 @@ interface Prepared {
   maxFetchBytes: number;
   /** See {@link SessionRequest.preload} (checked: dotted Python identifiers). */
   preload: readonly string[];
+  /** See {@link SessionRequest.cases}. */
+  cases: { wallMs: number; outputBytes: number } | null;
 }
 
-function prepare(req: ProgramRequest & { preload?: readonly string[] }): Prepared {
+function prepare(req: ProgramRequest & { preload?: readonly string[]; cases?: SessionRequest['cases'] }): Prepared {
   const limits = checkRequest(req);
   const preload = req.preload ?? [];
   for (const m of preload) if (typeof m !== 'string' || !/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/.test(m)) throw new Error(`preload: ${JSON.stringify(m)} is not a module name`);
@@ -1012,7 +1014,14 @@ function prepare(req: ProgramRequest & { preload?: readonly string[] }): Prepare
   const fetch = fetchNames.map((f, i) => checkRelativePath(f, `fetchFiles[${i}]`));
   const maxFetchBytes = req.maxFetchBytes ?? MAX_FETCH_BYTES_DEFAULT;
   if (!(maxFetchBytes > 0)) throw new Error('maxFetchBytes must be positive');
-  return { lang: req.language, code: req.code, limits, compileLimits, files, fetch, fetchNames, maxFetchBytes, preload };
+  let cases: Prepared['cases'] = null;
+  if (req.cases !== undefined) {
+    const { wallMs, outputBytes } = req.cases;
+    if (req.language !== 'python') throw new Error('cases: case mode runs Python programs only');
+    if (!(Number.isInteger(wallMs) && wallMs > 0) || !(Number.isInteger(outputBytes) && outputBytes >= 0)) throw new Error('cases: expected a positive integer wallMs and a non-negative integer outputBytes');
+    cases = { wallMs, outputBytes };
+  }
+  return { lang: req.language, code: req.code, limits, compileLimits, files, fetch, fetchNames, maxFetchBytes, preload, cases };
 }
 
 /**
@@ -1111,6 +1120,15 @@ export interface SessionRequest {
    * `sys.modules`. Runs with another list (or none) use other slots; the cold path ignores it.
    */
   preload?: readonly string[];
+  /**
+   * Python, warm pool only: case mode (`pool/native.ts`, `rk_cases`), as `runIoCases` uses it. The
+   * program's process compiles the program once and supervises its cases: the session's stdin
+   * carries the cases (each a 16-byte length line, then its input), and its stdout is the case
+   * record stream (`R` ready or `C` does not compile; per case `O<n>`/`P<n>` frames of its stdout
+   * and stderr, then `E<code>`, `S<signal> <cpu ms>`, `T` at `wallMs` or `Q` past `outputBytes`;
+   * `U <why>` when case mode is not available: run the cases alone).
+   */
+  cases?: { wallMs: number; outputBytes: number };
 }
 
 /**
@@ -1258,10 +1276,13 @@ function launch(p: Prepared, mode: 'capture' | 'stream'): Launched {
           uid, tmpMb, cpuSoft: cpu, cpuHard: cpu + 1, addressSpaceBytes: addressSpaceKb(lang, limits.memoryMb, 'run') * 1024, nproc,
           fileBytes: blocks(limits.maxFileBytes) * 512, openFiles: Math.max(16, Math.floor(limits.maxOpenFiles)),
           source: Buffer.from(p.code, 'utf8'), files: p.files.filter((f) => f.path !== cmd.source), fetch: p.fetch,
+          ...(p.cases !== null ? { cases: p.cases } : {}),
         },
         coldStart,
       );
     }
+    // Case mode has no cold path (the caller checks that the pool is on; a pool turned off since: none).
+    if (warm === null && p.cases !== null) return failedRun('case mode needs the warm pool (turned off)');
     child = warm !== null ? (warm as unknown as ChildProcess) : coldStart();
   } catch (e) {
     return failedRun(`could not start the sandbox: ${(e as Error).message}`);

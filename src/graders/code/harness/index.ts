@@ -27,8 +27,9 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
 import { DEFAULT_LIMITS, openSandboxes, type RunResult, type SandboxLanguage, type SandboxLimits } from '../sandbox.js';
+import { warmPoolEnabled } from '../pool/warm.js';
 import { javascriptHarness, javascriptRunner } from './javascript.js';
-import { pythonHarness, pythonIoRunner, pythonRunner, VERL_PY_PREFIX, VERL_PY_PRELOAD } from './python.js';
+import { pythonHarness, pythonRunner, VERL_PY_PREFIX, VERL_PY_PRELOAD } from './python.js';
 import { decodeValue, resultMatches, showValue } from './values.js';
 
 export { decodeValue, parseJsonExact, resultMatches, showValue, type Val } from './values.js';
@@ -744,30 +745,26 @@ export interface IoBatchOptions {
 }
 
 
-/** Signal names by number (the host's: the sandbox runs on the same kernel). */
-const SIGNAL_NAMES = new Map<number, string>(Object.entries(osConstants.signals).map(([k, v]) => [v, k]));
-
 /**
- * The record stream of the stdin/stdout runner (see `PY_IO_RUNNER`): `O<n>\n` + n bytes of the current
- * case's output, or a one-line record (`R`, `C`, `U <why>`, `E<code>`, `S<signal> <cpu ms>`, `M`,
- * `F <why>`). Anything else is a protocol error (the runner alone writes this stream).
+ * The record stream of the compiled case supervisor (`pool/native.ts`, `rk_cases`;
+ * `SessionRequest.cases`): `O<n>\n`/`P<n>\n` + n bytes of the current case's stdout/stderr, or a
+ * one-line record (`R`, `C`, `U <why>`, `E<code>`, `S<signal> <cpu ms>`, `T`, `Q`). Anything else is a
+ * protocol error (only the supervisor writes this stream; the program's bytes are inside frames).
  */
-class IoRecords {
+class CaseRecords {
   private pending: Buffer = Buffer.alloc(0);
-  /** Bytes of an `O` record still to come. */
   private body = 0;
-  private chunks: Buffer[] = [];
-  /** Output bytes of the current case so far. */
-  bytes = 0;
-  readonly records: string[] = [];
+  private into: Buffer[] = [];
+  private out: Buffer[] = [];
+  private err: Buffer[] = [];
+  readonly records: { line: string; stdout: string; stderr: string }[] = [];
   bad = false;
   push(d: Buffer): void {
     this.pending = this.pending.length === 0 ? d : Buffer.concat([this.pending, d]);
     while (!this.bad && this.pending.length > 0) {
       if (this.body > 0) {
         const take = Math.min(this.body, this.pending.length);
-        this.chunks.push(this.pending.subarray(0, take));
-        this.bytes += take;
+        this.into.push(this.pending.subarray(0, take));
         this.body -= take;
         this.pending = this.pending.subarray(take);
         continue;
@@ -779,24 +776,149 @@ class IoRecords {
       }
       const line = this.pending.subarray(0, nl).toString('latin1');
       this.pending = this.pending.subarray(nl + 1);
-      const o = /^O([1-9]\d{0,9})$/.exec(line);
-      if (o) this.body = Number(o[1]);
-      else if (/^(?:[RCM]|E\d{1,3}|S\d{1,3} \d{1,12}|[UF] [\x20-\x7e]{0,400})$/.test(line)) this.records.push(line);
-      else this.bad = true;
+      const f = /^([OP])(\d{1,10})$/.exec(line);
+      if (f) {
+        this.body = Number(f[2]);
+        this.into = f[1] === 'O' ? this.out : this.err;
+      } else if (/^(?:[RCTQ]|E\d{1,3}|S\d{1,3} \d{1,12}|U [\x20-\x7e]{0,400})$/.test(line)) {
+        // A record ends the case: the frames so far are its output; the next case starts empty.
+        this.records.push({ line, stdout: Buffer.concat(this.out).toString('utf8'), stderr: Buffer.concat(this.err).toString('utf8') });
+        this.out = [];
+        this.err = [];
+      } else this.bad = true;
     }
   }
-  /** The current case's output so far, as text; the next case starts empty. */
-  take(): string {
-    const text = Buffer.concat(this.chunks).toString('utf8');
-    this.chunks = [];
-    this.bytes = 0;
-    return text;
+  /** Output that came after the last record (a case whose record never came). */
+  rest(): { stdout: string; stderr: string } {
+    return { stdout: Buffer.concat(this.out).toString('utf8'), stderr: Buffer.concat(this.err).toString('utf8') };
   }
 }
 
 /**
+ * The cases of one Python program through the warm pool's compiled case supervisor (see
+ * `CaseRecords`, `pool/native.ts` `rk_cases`): one session, the program compiled once, a process per
+ * case forked from the supervisor (root, which the program cannot signal, trace or read) that
+ * becomes the run's uid with the run's limits. Every case's input goes at once; the supervisor
+ * enforces each case's wall-clock limit and output budget itself (the host's timer is the backstop).
+ * Returns null when case mode is not available (the caller runs the cases another way), else the
+ * results from `first` on (null = not run: stopped at a failure, or the session broke, which fails
+ * the case it was at and leaves the rest to the caller).
+ */
+async function runIoCasesNative(program: string, inputs: string[], first: number, limits: Partial<SandboxLimits>, log: BatchLog<RunResult>): Promise<'unavailable' | 'compile_error' | number> {
+  const { timeoutMs, limitMessage } = batchLimits(limits);
+  const cpu = Math.max(1, Math.ceil(limits.cpuSeconds ?? timeoutMs / 1000));
+  const perCaseOutput = limits.maxOutputBytes ?? 8 << 20;
+  const n = inputs.length - first;
+  const framing = n * (48 + 16 * Math.ceil((perCaseOutput + 65536) / 65536));
+  const sessionLimits: Partial<SandboxLimits> = { ...limits, timeoutMs: (timeoutMs + 1000) * n + 5000, maxOutputBytes: n * (perCaseOutput + 65536) + framing };
+  const [prog] = await openSandboxes([{ language: 'python', code: program, limits: sessionLimits, cases: { wallMs: timeoutMs, outputBytes: perCaseOutput } }]);
+  prog!.stdin.on('error', () => {});
+  const rec = new CaseRecords();
+  let ended = false;
+  let waiter: (() => void) | null = null;
+  const wake = () => {
+    const w = waiter;
+    waiter = null;
+    w?.();
+  };
+  prog!.stdout.on('data', (d: Buffer | string) => {
+    rec.push(typeof d === 'string' ? Buffer.from(d, 'latin1') : d);
+    wake();
+  });
+  const onEnd = () => {
+    ended = true;
+    wake();
+  };
+  prog!.stdout.on('end', onEnd);
+  prog!.stdout.on('close', onEnd);
+  // The host's backstop: the supervisor ends a case at its limit by itself (record T).
+  const limit = new CaseTimer(timeoutMs + 2000, () => prog!.kill());
+  const nextRecord = async (): Promise<{ line: string; stdout: string; stderr: string } | null> => {
+    for (;;) {
+      if (rec.records.length > 0) return rec.records.shift()!;
+      if (rec.bad || ended) return null;
+      await new Promise<void>((r) => (waiter = r));
+    }
+  };
+  const memoryMessage = `ran out of memory (limit ${limits.memoryMb ?? DEFAULT_LIMITS.memoryMb} MiB)`;
+  let i = first;
+  try {
+    // Every case's input at once, behind the payload: the supervisor reads them as it goes.
+    prog!.stdin.write(Buffer.concat(inputs.slice(first).flatMap((x) => {
+      const b = Buffer.from(x, 'utf8');
+      return [Buffer.from(`${String(b.length).padStart(15, '0')}\n`, 'latin1'), b];
+    })));
+    prog!.stdin.end();
+    limit.arm();
+    const ready = (await nextRecord())?.line ?? null;
+    limit.clear();
+    if (ready === 'C') {
+      const r = await prog!.result;
+      log.record(i, { status: 'compile_error', exitCode: 1, signal: null, stdout: '', stderr: r.stderr, wallMs: r.wallMs, message: 'the program does not compile' });
+      return 'compile_error';
+    }
+    if (ready === null || ready.startsWith('U ')) {
+      prog!.kill();
+      await prog!.result;
+      return ready === null && !rec.bad ? 'unavailable' : 'unavailable';
+    }
+    if (ready !== 'R') throw new Error(`case supervisor: unexpected record ${JSON.stringify(ready)}`);
+    for (; i < inputs.length && !log.stop; i++) {
+      const t = performance.now();
+      limit.arm();
+      const got = await nextRecord();
+      limit.clear();
+      const wallMs = performance.now() - t;
+      const m = got?.line ?? null;
+      const { stdout, stderr } = got ?? rec.rest();
+      const base = { stdout, stderr, wallMs };
+      if (m === null) {
+        // The stream ended or broke before the case's end record: the case fails (never ok).
+        prog!.kill();
+        const r = await prog!.result;
+        if (r.status === 'sandbox_error' && !limit.fired) throw sandboxFailure(r, 'case supervisor');
+        log.record(i, limit.fired ? { ...base, status: 'timeout', exitCode: null, signal: 'SIGKILL', message: limitMessage } : { ...base, status: 'runtime_error', exitCode: null, signal: null, message: rec.bad ? 'the case supervisor’s stream broke' : `the case supervisor ended before the case did${r.message ? ` (${r.message})` : ''}` });
+        return i + 1;
+      }
+      if (m === 'T') log.record(i, { ...base, status: 'timeout', exitCode: null, signal: 'SIGKILL', message: limitMessage });
+      else if (m === 'Q') log.record(i, { ...base, status: 'output_limit', exitCode: null, signal: 'SIGKILL', message: `more than ${perCaseOutput} bytes of output` });
+      else if (m.startsWith('E')) {
+        const code = Number(m.slice(1));
+        if (code === 0) log.record(i, { ...base, status: 'ok', exitCode: 0, signal: null });
+        else if (/^MemoryError\b/m.test(base.stderr)) log.record(i, { ...base, status: 'memory_limit', exitCode: code, signal: null, message: memoryMessage });
+        else log.record(i, { ...base, status: 'runtime_error', exitCode: code, signal: null, message: `exited with code ${code}` });
+      } else if (m.startsWith('S')) {
+        const [sig, cpuMs] = m.slice(1).split(' ').map(Number) as [number, number];
+        const name = SIGNAL_NAMES.get(sig) ?? `signal ${sig}`;
+        // As the sandbox reads a run's end: SIGXCPU, or the kernel's SIGKILL at the hard CPU limit.
+        if (name === 'SIGXCPU' || (name === 'SIGKILL' && cpuMs >= (cpu + 0.5) * 1000)) log.record(i, { ...base, status: 'timeout', exitCode: null, signal: name, message: `killed at the ${cpu} s CPU-time limit` });
+        else if (name === 'SIGXFSZ') log.record(i, { ...base, status: 'runtime_error', exitCode: null, signal: name, message: `wrote a file larger than ${limits.maxFileBytes ?? DEFAULT_LIMITS.maxFileBytes} bytes` });
+        else log.record(i, { ...base, status: 'runtime_error', exitCode: null, signal: name, message: `killed by ${name}` });
+      } else {
+        // A record out of place: the stream is not the supervisor's.
+        prog!.kill();
+        await prog!.result;
+        log.record(i, { ...base, status: 'runtime_error', exitCode: null, signal: null, message: 'the case supervisor’s stream broke' });
+        return i + 1;
+      }
+    }
+  } finally {
+    limit.clear();
+    prog!.stdin.end();
+  }
+  if (i < inputs.length) prog!.kill();
+  const r = await prog!.result;
+  if (r.status === 'sandbox_error' && !limit.fired && i >= inputs.length) throw sandboxFailure(r, 'case supervisor');
+  return i;
+}
+
+/** Signal names by number (the host's: the sandbox runs on the same kernel). */
+const SIGNAL_NAMES = new Map<number, string>(Object.entries(osConstants.signals).map(([k, v]) => [v, k]));
+
+/**
  * One stdin/stdout case as a run of its own (a session running the program itself): a single case,
- * or every case when the case runner cannot protect itself from the program (record `U`).
+ * or every case when case mode is not available (no warm pool or no compiled supervisor, another
+ * session opener, or `REWARDKIT_IO_BATCH=0`).
  */
 async function runIoAlone(program: string, input: string, limits: Partial<SandboxLimits>): Promise<RunResult> {
   const [s] = await openSessions([{ language: 'python', code: program, limits }]);
@@ -809,164 +931,43 @@ async function runIoAlone(program: string, input: string, limits: Partial<Sandbo
 }
 
 /**
- * Runs all the stdin/stdout cases of one Python program in ONE sandboxed process, as verl's
- * `prime_code` runs standard-input problems, each case judged as a run of its own: a supervisor that
- * never runs program code compiles the source once and imports the standard-library modules it
- * imports, then forks one case process per case, which runs the program as `__main__` with that case's
- * input on fd 0 (see `PY_IO_RUNNER`). Each case has its own wall-clock limit (`limits.timeoutMs`), CPU
- * limit and output budget; its result is a {@link RunResult} as one run would give (stdout = that
- * case's output, exit code from `sys.exit` or 1 on an exception, `memory_limit` on a `MemoryError`,
- * `timeout` at the CPU limit); the comparison is the caller's. The case's status comes only from the
- * supervisor, which the program cannot reach: a case whose end record never comes (the process
- * stopped at a limit, killed, or broken by the program) fails — `timeout`, `output_limit` or a runtime
- * error, never `ok` — and the remaining cases run in a fresh process; a single remaining case runs
- * as a run of its own ({@link runIoAlone}). One deviation from a run of its own: the supervisor has
- * the program's uid, so a program that signals every process it may (`kill(-1)`) or its parent stops
- * the supervisor and fails that case, where a run of its own would find no process to signal.
- * `null` = not run. Throws when the sandbox fails.
+ * Runs all the stdin/stdout cases of one Python program, each judged as a run of its own, with the
+ * program compiled once: one sandboxed program process per program whose compiled case supervisor
+ * (`pool/native.ts`, `rk_cases`: root, out of the program's reach) forks one process per case; that
+ * process becomes the run's uid with the run's limits and runs the program as `__main__` with the
+ * case's input on fd 0 and its own stdout and stderr. The supervisor imports the standard-library
+ * modules the program imports once, ahead (never a module a file of the program would shadow).
+ * Each case has its own wall-clock limit (`limits.timeoutMs`), CPU limit and output budget; whatever
+ * a case leaves running is killed before the next one starts. Its result is a {@link RunResult} as
+ * one run would give (stdout and stderr = that case's, exit code from `sys.exit` or 1 on an
+ * exception, `memory_limit` on a `MemoryError`, `timeout` at the CPU or wall-clock limit); the
+ * comparison is the caller's. A case's status comes only from the supervisor's records, and the
+ * program's bytes only ever inside its frames: a program cannot end a case early, forge an exit
+ * status or write into another case's output. A case whose record never comes (the session was
+ * stopped or broke) fails — never `ok` — and the rest run in a fresh session. One deviation from a
+ * run of its own: files a case writes in the working directory stay for the program's later cases
+ * (its own files; never another program's). Without case mode (no warm pool or compiled
+ * supervisor, a session opener set with `setSessionOpener`, `REWARDKIT_IO_BATCH=0`) and for a single
+ * case, each case is a run of its own. `null` = not run. Throws when the sandbox fails.
+ * @example
+ * const [a, b] = await runIoCases('print(int(input()) * 2)', ['1\n', '2\n'], { timeoutMs: 2000 });
+ * // a.stdout → '2\n', b.status → 'ok'
  */
 export async function runIoCases(program: string, inputs: string[], limits: Partial<SandboxLimits>, opts: IoBatchOptions = {}): Promise<(RunResult | null)[]> {
   const log = new BatchLog<RunResult>(inputs.length, (k, r) => r.status === 'compile_error' || (opts.stopAtFailure === true && !(opts.passes?.(k, r) ?? r.status === 'ok')));
-  const { out } = log;
-  const { timeoutMs, limitMessage, serving } = batchLimits(limits);
-  const cpu = Math.max(1, Math.ceil(limits.cpuSeconds ?? timeoutMs / 1000));
-  const perCaseOutput = limits.maxOutputBytes ?? 8 << 20;
-  const memoryMessage = `ran out of memory (limit ${limits.memoryMb ?? DEFAULT_LIMITS.memoryMb} MiB)`;
+  let native = override === null && warmPoolEnabled() && process.env.REWARDKIT_IO_BATCH !== '0';
   let i = 0;
-  let alone = false;
-  const record = (k: number, r: RunResult) => log.record(k, r);
   while (i < inputs.length && !log.stop) {
-    if (alone || i === inputs.length - 1) {
-      // The last case (or every case, when the runner cannot protect itself) as a run of its own.
-      record(i, await runIoAlone(program, inputs[i]!, limits));
-      i++;
+    if (native && inputs.length - i > 1) {
+      const r = await runIoCasesNative(program, inputs, i, limits, log);
+      if (r === 'compile_error') break;
+      if (r === 'unavailable') native = false;
+      else i = r;
       continue;
     }
-    const n = inputs.length - i;
-    const first = i;
-    // The session: the cases' output with its framing (a header per 64 KiB and an end record per
-    // case), and one process more than a run has (the supervisor besides the case process).
-    const framing = n * (32 + 16 * Math.ceil(perCaseOutput / 65536));
-    const sessionLimits = { ...serving(n, perCaseOutput, 4096 + framing), maxProcesses: (limits.maxProcesses ?? DEFAULT_LIMITS.maxProcesses) + 1 };
-    const [prog] = await openSessions([{ language: 'python', code: pythonIoRunner(program, cpu), limits: sessionLimits }]);
-    prog!.stdin.on('error', () => {});
-    const rec = new IoRecords();
-    let ended = false;
-    let waiter: (() => void) | null = null;
-    const wake = () => {
-      const w = waiter;
-      waiter = null;
-      w?.();
-    };
-    prog!.stdout.on('data', (d: Buffer | string) => {
-      rec.push(typeof d === 'string' ? Buffer.from(d, 'latin1') : d);
-      wake();
-    });
-    const onEnd = () => {
-      ended = true;
-      wake();
-    };
-    prog!.stdout.on('end', onEnd);
-    prog!.stdout.on('close', onEnd);
-    let overOutput = false;
-    let broken = false;
-    const limit = new CaseTimer(timeoutMs, () => prog!.kill());
-    /** The next record, or null when the stream ended (or was stopped, or broke) first. */
-    const nextRecord = async (): Promise<string | null> => {
-      for (;;) {
-        if (rec.records.length > 0) return rec.records.shift()!;
-        if (rec.bad && !broken) {
-          broken = true;
-          prog!.kill();
-        }
-        if (rec.bytes > perCaseOutput && !overOutput) {
-          overOutput = true;
-          prog!.kill();
-        }
-        if (ended || broken || overOutput) return null;
-        await new Promise<void>((r) => (waiter = r));
-      }
-    };
-    const t0 = performance.now();
-    let fatal: { k: number; out: string; wallMs: number } | null = null;
-    try {
-      limit.arm();
-      const ready = await nextRecord();
-      limit.clear();
-      if (ready === 'C') {
-        const r = await prog!.result;
-        record(i, { status: 'compile_error', exitCode: 1, signal: null, stdout: '', stderr: r.stderr, wallMs: r.wallMs, message: 'the program does not compile' });
-        break;
-      }
-      if (ready !== null && ready.startsWith('U ')) {
-        // The runner cannot protect itself from the program here: each case runs on its own.
-        alone = true;
-        await prog!.result;
-        continue;
-      }
-      if (ready !== 'R') {
-        fatal = { k: i, out: rec.take(), wallMs: performance.now() - t0 };
-      } else {
-        rec.take();
-        for (; i < inputs.length && !log.stop; i++) {
-          const t = performance.now();
-          prog!.stdin.write(`${Buffer.from(inputs[i]!, 'utf8').toString('base64')}\n`);
-          limit.arm();
-          const m = await nextRecord();
-          limit.clear();
-          const wallMs = performance.now() - t;
-          if (m === null || overOutput) {
-            fatal = { k: i, out: rec.take(), wallMs };
-            break;
-          }
-          const text = rec.take();
-          const base = { stdout: text, stderr: '', wallMs };
-          if (m === 'M') record(i, { ...base, status: 'memory_limit', exitCode: 1, signal: null, message: memoryMessage });
-          else if (m.startsWith('E')) {
-            const code = Number(m.slice(1));
-            record(i, code === 0 ? { ...base, status: 'ok', exitCode: 0, signal: null } : { ...base, status: 'runtime_error', exitCode: code, signal: null, message: `exited with code ${code}` });
-          } else if (m.startsWith('S')) {
-            const [sig, cpuMs] = m.slice(1).split(' ').map(Number) as [number, number];
-            const name = SIGNAL_NAMES.get(sig) ?? `signal ${sig}`;
-            // As the sandbox reads a run's end: SIGXCPU, or the kernel's SIGKILL at the hard CPU limit.
-            if (name === 'SIGXCPU' || (name === 'SIGKILL' && cpuMs >= (cpu + 0.5) * 1000)) record(i, { ...base, status: 'timeout', exitCode: null, signal: name, message: `killed at the ${cpu} s CPU-time limit` });
-            else if (name === 'SIGXFSZ') record(i, { ...base, status: 'runtime_error', exitCode: null, signal: name, message: `wrote a file larger than ${limits.maxFileBytes ?? DEFAULT_LIMITS.maxFileBytes} bytes` });
-            else record(i, { ...base, status: 'runtime_error', exitCode: null, signal: name, message: `killed by ${name}` });
-          } else if (m.startsWith('F ')) {
-            record(i, { ...base, status: 'runtime_error', exitCode: null, signal: null, message: m.slice(2) });
-          } else {
-            // A ready record in the middle of the cases: the stream is not the runner's.
-            broken = true;
-            fatal = { k: i, out: text, wallMs };
-            break;
-          }
-        }
-      }
-      if (fatal !== null) {
-        // The case has no end record: the runner was stopped at a limit, killed or broken. It fails
-        // (never `ok`: only an end record says how the program ended).
-        if (!ended) prog!.kill();
-        const r = await prog!.result;
-        if (r.status === 'sandbox_error' && !limit.fired) throw sandboxFailure(r, 'program process');
-        const base = { stdout: fatal.out, stderr: '', wallMs: fatal.wallMs, exitCode: r.exitCode, signal: r.signal };
-        if (limit.fired) record(fatal.k, { ...base, status: 'timeout', message: limitMessage });
-        else if (overOutput || r.status === 'output_limit') record(fatal.k, { ...base, status: 'output_limit', message: `more than ${perCaseOutput} bytes of output` });
-        else if (broken) record(fatal.k, { ...base, status: 'runtime_error', message: 'the case runner’s stream broke' });
-        else if (r.status === 'timeout' || r.status === 'memory_limit') record(fatal.k, { ...base, status: r.status, message: r.message });
-        else record(fatal.k, { ...base, status: 'runtime_error', message: `the case runner ended before the case did${r.message ? ` (${r.message})` : r.status === 'ok' ? ' (exit 0)' : ''}` });
-        i = fatal.k + 1;
-      }
-    } finally {
-      limit.clear();
-      prog!.stdin.end();
-    }
-    const r = await prog!.result;
-    if (r.status === 'sandbox_error' && !limit.fired && fatal === null) throw sandboxFailure(r, 'program process');
-    // The process's stderr is shared by its cases.
-    for (let k = first; k < inputs.length; k++) {
-      const o = out[k];
-      if (o && o.stderr === '' && r.stderr) o.stderr = r.stderr;
-    }
+    // A single case (or every case, when case mode is not available) as a run of its own.
+    log.record(i, await runIoAlone(program, inputs[i]!, limits));
+    i++;
   }
-  return out;
+  return log.out;
 }

@@ -39,6 +39,10 @@ export const FORKER_C = String.raw`#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
+#include <sys/fsuid.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -197,6 +201,32 @@ static void rk_limit(int what, long long soft, long long hard) {
   if (setrlimit(what, &r) != 0) rk_errno("setrlimit");
 }
 
+/* The run's uid and limits (from the parameters), and case mode (rk_cases). */
+static long long rk_uid, rk_lim[6], rk_case_ms, rk_case_out;
+
+/* The run's uid and gid, no supplementary groups (every capability goes with root; the bounding
+   and ambient sets are already empty, no_new_privs set). */
+static void rk_drop(void) {
+  if (setgroups(0, NULL) != 0) rk_errno("setgroups");
+  if (setresgid((gid_t)rk_uid, (gid_t)rk_uid, (gid_t)rk_uid) != 0) rk_errno("setresgid");
+  if (setresuid((uid_t)rk_uid, (uid_t)rk_uid, (uid_t)rk_uid) != 0) rk_errno("setresuid");
+}
+
+/* As the run's uid: the limits, a session keyring of its own (the worker's is shared by every
+   program of the slot), and /proc/self readable by the program (setresuid cleared "dumpable"). */
+static void rk_limits(void) {
+  rk_limit(RLIMIT_CORE, 0, 0);
+  rk_limit(RLIMIT_NOFILE, rk_lim[5], rk_lim[5]);
+  rk_limit(RLIMIT_CPU, rk_lim[0], rk_lim[1]);
+  rk_limit(RLIMIT_AS, rk_lim[2], rk_lim[2]);
+  rk_limit(RLIMIT_NPROC, rk_lim[3], rk_lim[3]);
+  rk_limit(RLIMIT_FSIZE, rk_lim[4], rk_lim[4]);
+#ifdef SYS_keyctl
+  if (syscall(SYS_keyctl, 1L, 0L) == -1 && errno != ENOSYS) rk_errno("keyctl");
+#endif
+  if (prctl(PR_SET_DUMPABLE, 1L, 0L, 0L, 0L) != 0) rk_errno("dumpable");
+}
+
 /* A program's process (root until the drop): waits for its parameters, then connects its stdio to
    the host, enters an IPC namespace of its own, becomes the run's uid, writes the payload, sets the
    limits. Returns the source's length, the source in *src. */
@@ -224,8 +254,17 @@ static long rk_program(int go_r, int setup_w, const char *sock, char **src) {
   long long uid = rk_num(p, &end);
   long long lim[6];
   for (int i = 0; i < 6; i++) lim[i] = rk_num(end, &end);
+  /* Case mode (rk_cases): each case's wall-clock limit (ms) and output budget (bytes); absent or 0: one run. */
+  while (*end == ' ') end++;
+  if (*end != '\n' && *end != 0) {
+    rk_case_ms = rk_num(end, &end);
+    rk_case_out = rk_num(end, &end);
+    if (rk_case_ms < 0 || rk_case_out < 0) rk_fail("bad parameters");
+  }
   /* Never root, never an id that does not fit. */
   if (uid <= 0 || uid >= 0x7fffffffLL) rk_fail("bad uid");
+  rk_uid = uid;
+  memcpy(rk_lim, lim, sizeof lim);
   /* In the worker's process group, as a process the worker forked (not a group leader: setsid works). */
   if (setpgid(0, 1) != 0) rk_errno("setpgid");
   rk_step = "connect";
@@ -248,11 +287,14 @@ static long rk_program(int go_r, int setup_w, const char *sock, char **src) {
   rk_step = "unshare";
   if (unshare(CLONE_NEWIPC) != 0) rk_errno("unshare");
   rk_step = "drop";
-  /* The run's uid and gid, no supplementary groups (every capability goes with root; the bounding
-     and ambient sets are already empty, no_new_privs set). */
-  if (setgroups(0, NULL) != 0) rk_errno("setgroups");
-  if (setresgid((gid_t)uid, (gid_t)uid, (gid_t)uid) != 0) rk_errno("setresgid");
-  if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0) rk_errno("setresuid");
+  if (rk_case_ms > 0) {
+    /* Case mode: this process stays root (the cases' supervisor, out of the program's reach) and
+       writes the payload as the run's uid (filesystem ids only); each case's process drops. */
+    setfsgid((gid_t)uid);
+    setfsuid((uid_t)uid);
+    if ((uid_t)setfsuid((uid_t)-1) != (uid_t)uid) rk_fail("setfsuid");
+  } else
+    rk_drop();
   /* The payload, on stdin ahead of the program's input: a 16-byte header length, the header
      ("<source bytes> <files>", then "<bytes> <path>" per file), the source, the files. */
   rk_step = "write";
@@ -290,19 +332,17 @@ static long rk_program(int go_r, int setup_w, const char *sock, char **src) {
   free(head);
   rk_step = "start";
   if (chdir("/tmp") != 0) rk_errno("chdir");
-  /* As the run's uid: the limits, a session keyring of its own (the worker's is shared by every
-     program of the slot), and /proc/self readable by the program (setresuid cleared "dumpable"). */
   rk_step = "drop";
-  rk_limit(RLIMIT_CORE, 0, 0);
-  rk_limit(RLIMIT_NOFILE, lim[5], lim[5]);
-  rk_limit(RLIMIT_CPU, lim[0], lim[1]);
-  rk_limit(RLIMIT_AS, lim[2], lim[2]);
-  rk_limit(RLIMIT_NPROC, lim[3], lim[3]);
-  rk_limit(RLIMIT_FSIZE, lim[4], lim[4]);
-#ifdef SYS_keyctl
-  if (syscall(SYS_keyctl, 1L, 0L) == -1 && errno != ENOSYS) rk_errno("keyctl");
-#endif
-  if (prctl(PR_SET_DUMPABLE, 1L, 0L, 0L, 0L) != 0) rk_errno("dumpable");
+  if (rk_case_ms > 0) {
+    setfsuid(0);
+    setfsgid(0);
+    if (setfsuid((uid_t)-1) != 0) rk_fail("setfsuid");
+    /* Orphans of a case come to the supervisor (which kills and reaps them before the next case);
+       no process of the run's uid may trace or read it. */
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L) != 0) rk_errno("subreaper");
+    if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) != 0) rk_errno("dumpable");
+  } else
+    rk_limits();
   close(3);
   *src = code;
   return (long)slen;
@@ -315,6 +355,27 @@ static unsigned long rk_runs[RK_MAX_RUNS][2];
 static int rk_nruns;
 static int rk_probe_fd = -1;
 
+/* Learnt runs (start, bytes) read from fd, checked (page-aligned, at most RK_MAX_PAGES pages in all):
+   the runs later processes make ahead. Returns the number of runs (0: none learnt). */
+static int rk_read_runs(int fd, unsigned long (*runs)[2]) {
+  size_t got = 0, cap = RK_MAX_RUNS * sizeof runs[0];
+  for (;;) {
+    ssize_t r = read(fd, (char *)runs + got, cap - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += (size_t)r;
+    if (got == cap) break;
+  }
+  int n = (int)(got / sizeof runs[0]);
+  unsigned long pages = 0;
+  for (int k = 0; k < n; k++) {
+    if ((runs[k][0] | runs[k][1]) & 4095) return 0;
+    pages += runs[k][1] / 4096;
+    if (pages > RK_MAX_PAGES) return 0;
+  }
+  return n;
+}
+
 /* In a program's process, ahead of its request: its private copies of those pages, made in one
    call per run (MADV_POPULATE_WRITE) instead of one copy-on-write fault per page. Errors (a run no
    longer mapped, an older kernel) are ignored: the pages then fault in as before. */
@@ -322,21 +383,22 @@ static void rk_prefault(void) {
   for (int k = 0; k < rk_nruns; k++) madvise((void *)rk_runs[k][0], rk_runs[k][1], 23);
 }
 
-/* In the probe, at its end (zygote.py's _rk_finish): the runs of pages it has written since the
-   fork — present and mapped by this process only (/proc/self/pagemap bits 63 and 56) in its
-   writable mappings — on the probe's pipe, as (start, bytes) pairs. */
+/* In the probe, or in a case supervisor's first case (rk_cases), at its end (zygote.py's
+   _rk_finish): the runs of pages it has written since the fork — present and mapped by this
+   process only (/proc/self/pagemap bits 63 and 56) in its writable mappings — on the pipe to its
+   parent, as (start, bytes) pairs; then it goes on to its exit. */
 void rk_report(void) {
   if (rk_probe_fd < 0) return;
   size_t scratch_len = 1 << 20;
   char *scratch = mmap(NULL, scratch_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (scratch == MAP_FAILED) _exit(1);
+  if (scratch == MAP_FAILED) goto done;
   char *maps = scratch;
   size_t maps_cap = 512 << 10, n = 0;
   unsigned long long *ent = (unsigned long long *)(scratch + maps_cap);
   unsigned long (*out)[2] = (unsigned long (*)[2])(scratch + maps_cap + 256 * 1024);
   int nout = 0, pages = 0;
   int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) _exit(1);
+  if (fd < 0) goto done;
   for (;;) {
     ssize_t r = read(fd, maps + n, maps_cap - 1 - n);
     if (r <= 0) break;
@@ -345,7 +407,7 @@ void rk_report(void) {
   close(fd);
   maps[n] = 0;
   int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-  if (pm < 0) _exit(1);
+  if (pm < 0) goto done;
   for (char *l = maps; *l;) {
     char *e = strchr(l, '\n');
     if (e == NULL) break;
@@ -371,7 +433,10 @@ void rk_report(void) {
   }
   close(pm);
   rk_write_all(rk_probe_fd, (const char *)out, (size_t)nout * sizeof out[0]);
-  _exit(0);
+done:
+  if (scratch != MAP_FAILED) munmap(scratch, scratch_len);
+  close(rk_probe_fd);
+  rk_probe_fd = -1;
 }
 
 /* In the forker, once, before it creates the slot's pid namespace (so that the probe is never a
@@ -398,18 +463,11 @@ long rk_learn(const char *input_) {
   close(p[1]);
   close(in[0]);
   close(in[1]);
-  size_t got = 0, cap = sizeof rk_runs;
-  for (;;) {
-    ssize_t r = read(p[0], (char *)rk_runs + got, cap - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    got += (size_t)r;
-    if (got == cap) break;
-  }
+  int n = rk_read_runs(p[0], rk_runs);
   close(p[0]);
   int st;
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-  rk_nruns = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? (int)(got / sizeof rk_runs[0]) : 0;
+  rk_nruns = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? n : 0;
   /* A kernel without MADV_POPULATE_WRITE (before 5.14): nothing to do per run. */
   void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (page == MAP_FAILED || madvise(page, 4096, 23) != 0) rk_nruns = 0;
@@ -422,6 +480,214 @@ long rk_learnt_pages(void) {
   long pages = 0;
   for (int k = 0; k < rk_nruns; k++) pages += (long)(rk_runs[k][1] / 4096);
   return pages;
+}
+
+/* Case mode: whether this program's process supervises cases (the case wall-clock limit, ms; 0: one run). */
+long rk_case_mode(void) { return (long)rk_case_ms; }
+
+static long long rk_now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A frame of the case record stream: "<tag><n>\n" then n bytes. */
+static int rk_frame(int fd, char tag, const char *p, size_t n) {
+  char head[32];
+  int h = snprintf(head, sizeof head, "%c%zu\n", tag, n);
+  struct iovec v[2] = {{head, (size_t)h}, {(void *)p, n}};
+  size_t left = (size_t)h + n;
+  int k = 0;
+  while (left > 0) {
+    ssize_t w = writev(fd, v + k, 2 - k);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    left -= (size_t)w;
+    while (k < 2 && (size_t)w >= v[k].iov_len) w -= (ssize_t)v[k++].iov_len;
+    if (k < 2) { v[k].iov_base = (char *)v[k].iov_base + w; v[k].iov_len -= (size_t)w; }
+  }
+  return 0;
+}
+
+/* Every process of the run's uid but the supervisor's own dies: a vfork child that becomes that uid
+   (raw system calls: its credentials only) and signals every process it may (kill(-1) spares the
+   caller and, as the uid, reaches no root process). */
+static void rk_kill_uid(void) {
+  pid_t k = vfork();
+  if (k == 0) {
+    if (syscall(SYS_setresgid, (gid_t)rk_uid, (gid_t)rk_uid, (gid_t)rk_uid) == 0 &&
+        syscall(SYS_setresuid, (uid_t)rk_uid, (uid_t)rk_uid, (uid_t)rk_uid) == 0)
+      syscall(SYS_kill, -1, SIGKILL);
+    syscall(SYS_exit, 0);
+  }
+}
+
+/* Reads what is there on fd (non-blocking) and frames it with tag while the budget lasts; returns
+   0 at the end of the stream, 1 when more may come, -1 when the budget is spent. */
+static int rk_relay(int fd, int out, char tag, long long *left) {
+  static char buf[65536];
+  for (;;) {
+    ssize_t r = read(fd, buf, sizeof buf);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return 1;
+    if (r == 0) return 0;
+    if (*left >= 0) {
+      if ((long long)r > *left) {
+        if (*left > 0) rk_frame(out, tag, buf, (size_t)*left);
+        *left = -1;
+        return -1;
+      }
+      *left -= r;
+      if (rk_frame(out, tag, buf, (size_t)r) != 0) return -1;
+    }
+  }
+}
+
+/* The case supervisor (case mode, the program's process after its set-up and the program's compile
+   in zygote.py; root, in the run's IPC namespace, dumpable 0, subreaper). Reads the cases from fd 0
+   (each a 16-byte length line, then its stdin) and, per case, forks a process that becomes the run's
+   uid with the run's limits and returns 0 to zygote.py, which runs the program as __main__ with the
+   case's stdin (a memfd) on fd 0 and pipes to the supervisor on fds 1 and 2. The supervisor relays
+   the case's stdout as "O<n>" frames and its stderr as "P<n>" frames (at most 64 KiB a case) on fd 1,
+   waits for the case process to end (its wall-clock limit: SIGKILL), kills whatever else of the run's
+   uid lives and reaps it, then writes the case's end record: "E<exit code>", "S<signal> <cpu ms>",
+   "T" (wall-clock limit) or "Q" (output over the budget). The program's bytes are always inside a
+   frame, and no process of the run's uid can signal, trace or read the supervisor: the records are
+   the supervisor's. Returns 1 in the supervisor when the cases are over (end of fd 0), 0 in a
+   case's process. */
+long rk_cases(void) {
+  int in = fcntl(0, F_DUPFD_CLOEXEC, 64), out = fcntl(1, F_DUPFD_CLOEXEC, 64);
+  if (in < 0 || out < 0) return 1;
+  rk_write_all(out, "R\n", 2); /* ready */
+  int learn = rk_nruns > 0; /* (no learning where the probe found nothing: an old kernel) */
+  for (;;) {
+    char len16[17];
+    size_t got = 0;
+    while (got < 16) {
+      ssize_t r = read(in, len16 + got, 16 - got);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return 1;
+      got += (size_t)r;
+    }
+    len16[16] = 0;
+    char *end;
+    errno = 0;
+    long long n = strtoll(len16, &end, 10);
+    if (errno != 0 || end == len16 || n < 0) return 1;
+    int mem = memfd_create("stdin", MFD_CLOEXEC);
+    if (mem < 0) return 1;
+    static char buf[65536];
+    while (n > 0) {
+      ssize_t r = read(in, buf, n < (long long)sizeof buf ? (size_t)n : sizeof buf);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return 1;
+      for (char *p = buf; p < buf + r;) {
+        ssize_t w = write(mem, p, (size_t)(buf + r - p));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return 1;
+        p += w;
+      }
+      n -= r;
+    }
+    if (lseek(mem, 0, SEEK_SET) != 0) return 1;
+    int po[2], pe[2], pl[2] = {-1, -1};
+    if (pipe2(po, O_CLOEXEC) != 0) return 1;
+    if (pipe2(pe, O_CLOEXEC) != 0) return 1;
+    /* The first case learns the pages a case's process writes (rk_report on fd 3): later cases make
+       them ahead (one madvise per run) instead of taking a copy-on-write fault per page. */
+    if (learn && pipe2(pl, O_CLOEXEC) != 0) return 1;
+    pid_t pid = rk_fork();
+    if (pid < 0) return 1;
+    if (pid == 0) {
+      if (dup2(mem, 0) != 0 || dup2(po[1], 1) != 1 || dup2(pe[1], 2) != 2) _exit(125);
+      if (learn && dup2(pl[1], 3) != 3) _exit(125);
+      rk_rep = 2;
+      rk_step = "drop";
+#ifdef SYS_close_range
+      if (syscall(SYS_close_range, learn ? 4U : 3U, ~0U, 0U) != 0)
+#endif
+        for (int fd = learn ? 4 : 3; fd < (1 << 16); fd++) close(fd);
+      rk_drop();
+      /* (After the drop: a change of credentials clears it.) */
+      if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0L, 0L, 0L) != 0) rk_errno("pdeathsig");
+      rk_limits();
+      if (learn) rk_probe_fd = 3;
+      else rk_prefault();
+      return 0;
+    }
+    close(mem);
+    close(po[1]);
+    close(pe[1]);
+    if (learn) close(pl[1]);
+    fcntl(po[0], F_SETFL, O_NONBLOCK);
+    fcntl(pe[0], F_SETFL, O_NONBLOCK);
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    long long deadline = rk_now_ms() + rk_case_ms;
+    long long out_left = rk_case_out, err_left = 65536;
+    int timed_out = 0, over = 0, exited = 0, o_open = 1, e_open = 1;
+    while (!exited) {
+      struct pollfd f[3] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}, {pfd, POLLIN, 0}};
+      if (!o_open) f[0].fd = -1;
+      if (!e_open) f[1].fd = -1;
+      long long wait = deadline - rk_now_ms();
+      if (wait <= 0) {
+        timed_out = 1;
+        break;
+      }
+      int r = poll(f, 3, pfd < 0 && wait > 10 ? 10 : (int)wait);
+      if (r < 0 && errno != EINTR) break;
+      if (r <= 0) {
+        if (pfd < 0 && waitpid(pid, NULL, WNOHANG | WNOWAIT | __WALL) == pid) exited = 1;
+        continue;
+      }
+      if (f[0].revents) {
+        int k = rk_relay(po[0], out, 'O', &out_left);
+        if (k < 0) { over = 1; break; }
+        if (k == 0) o_open = 0;
+      }
+      if (f[1].revents && rk_relay(pe[0], out, 'P', &err_left) == 0) e_open = 0;
+      if (f[2].revents) exited = 1;
+    }
+    if (timed_out || over) kill(pid, SIGKILL);
+    int st = 0;
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    while (wait4(pid, &st, __WALL, &ru) < 0 && errno == EINTR) {}
+    /* Its orphans are this process's children now (subreaper): when there are some, every process
+       of the run's uid dies, and all are reaped. */
+    pid_t left;
+    while ((left = waitpid(-1, NULL, __WALL | WNOHANG)) < 0 && errno == EINTR) {}
+    if (left >= 0) {
+      rk_kill_uid();
+      while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR) {}
+    }
+    /* Every writer is gone: what is left in the pipes, then their end. */
+    fcntl(po[0], F_SETFL, 0);
+    fcntl(pe[0], F_SETFL, 0);
+    while (!over && o_open) {
+      int k = rk_relay(po[0], out, 'O', &out_left);
+      if (k < 0) over = 1;
+      if (k <= 0) break;
+    }
+    while (e_open && rk_relay(pe[0], out, 'P', &err_left) > 0) {}
+    close(po[0]);
+    close(pe[0]);
+    if (pfd >= 0) close(pfd);
+    if (learn) {
+      /* Every writer is gone: the runs, checked (a program may have written anything there). */
+      rk_nruns = rk_read_runs(pl[0], rk_runs);
+      close(pl[0]);
+      learn = 0;
+    }
+    long long cpu = (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+    char rec[64];
+    int m;
+    if (over) m = snprintf(rec, sizeof rec, "Q\n");
+    else if (timed_out) m = snprintf(rec, sizeof rec, "T\n");
+    else if (WIFSIGNALED(st)) m = snprintf(rec, sizeof rec, "S%d %lld\n", WTERMSIG(st), cpu);
+    else m = snprintf(rec, sizeof rec, "E%d\n", WEXITSTATUS(st));
+    rk_write_all(out, rec, (size_t)m);
+  }
 }
 
 long rk_forker(int cmd_r, int rep_w, int go_r, int setup_w, const char *sock, char **src) {

@@ -62,6 +62,8 @@ export interface WarmSpec {
   files: { path: string; data: Buffer }[];
   /** Relative paths read back after the run. */
   fetch: string[];
+  /** Case mode (`SessionRequest.cases`): each case's wall-clock limit and output budget. */
+  cases?: { wallMs: number; outputBytes: number };
 }
 
 /** How to start a slot's sandbox: the tools and sealed root `sandbox.ts` uses for a cold run. */
@@ -195,6 +197,14 @@ export class WarmRun extends EventEmitter {
 
   /** Runs on the cold path instead: the facade's streams are wired to a cold sandbox. */
   goCold(): void {
+    if (this.spec.cases) {
+      // Case mode has no cold path: the caller runs each case alone.
+      this.sent = true;
+      this.emit('spawn');
+      this.stdout.write('U no warm slot\n');
+      this.finishNow(0, null);
+      return;
+    }
     let child: ChildProcess;
     try {
       child = this.coldStart();
@@ -379,7 +389,7 @@ class Slot {
       r.emit('spawn');
     }
     const s = r.spec;
-    this.child!.stdin!.write(`R ${r.id} ${s.uid} ${s.tmpMb} ${s.cpuSoft} ${s.cpuHard} ${s.addressSpaceBytes} ${s.nproc} ${s.fileBytes} ${s.openFiles} ${s.fetch.length}\n`);
+    this.child!.stdin!.write(`R ${r.id} ${s.uid} ${s.tmpMb} ${s.cpuSoft} ${s.cpuHard} ${s.addressSpaceBytes} ${s.nproc} ${s.fileBytes} ${s.openFiles} ${s.fetch.length}${s.cases ? ` ${s.cases.wallMs} ${s.cases.outputBytes}` : ''}\n`);
   }
 
   kill(r: WarmRun): void {

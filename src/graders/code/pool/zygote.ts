@@ -315,8 +315,10 @@ def _rk_waiting(go_r, setup_w, sock):
         if not chunk:
             os._exit(0)
         data += chunk
+    global _rk_cases
     f = data.split()
-    return _rk_program(f[0], int(f[1]), tuple(map(int, f[2:])), sock, setup_w)
+    _rk_cases = len(f) > 8 and int(f[8]) > 0
+    return _rk_program(f[0], int(f[1]), tuple(map(int, f[2:8])), sock, setup_w)
 
 
 def _rk_forker_end(worker, cmd_r, rep_w):
@@ -337,13 +339,14 @@ def _rk_forker(worker, cmd_r, rep_w, go_r, setup_w, sock):
     It does nothing else, so that forking (which makes every page of this process copy-on-write)
     costs few page faults here. When the worker is gone it reaps it and exits. Returns only in a
     program's process."""
-    global _rk_src
+    global _rk_src, _rk_cases
     if _RK_NATIVE is not None:
         # The compiled loop (native.ts): the same loop and the program's set-up, in C.
         srcp = ctypes.c_void_p()
         n = _RK_NATIVE.rk_forker(cmd_r, rep_w, go_r, setup_w, sock.encode(), ctypes.byref(srcp))
         if n >= 0:
             _rk_src = ctypes.string_at(srcp.value, n)
+            _rk_cases = _RK_NATIVE.rk_case_mode() > 0
             return True
         _rk_forker_end(worker, cmd_r, rep_w)
     # (Short writes to a pipe are atomic: plain os.write.)
@@ -471,6 +474,8 @@ _RK_NATIVE = None
 # functions, build lists, format and print).
 _RK_PROBE = (b'import sys\na, b = map(int, input().split())\n\n\ndef f(n):\n    return [i * i for i in range(n) if i % 2]\n\n\nprint(a + b, f(a + b), sys.argv[0], "%s" % {"k": [b]})\n', b'3 4\n')
 _rk_probe = False
+# Case mode (native.ts, rk_cases): this program's process supervises the cases of a stdin/stdout test.
+_rk_cases = False
 # Whether the probe runs (the host sets False for REWARDKIT_POOL_PREFAULT=0, see warm.ts).
 _RK_PREFAULT = True
 # Modules imported before any program's process is forked (the host sets them: ZygoteSetup.preload).
@@ -489,7 +494,7 @@ def _rk_load_native():
         return
     lib = ctypes.PyDLL('/tmp/.rk/rkfork.so')
     lib.rk_forker.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
-    lib.rk_forker.restype = lib.rk_learn.restype = ctypes.c_long
+    lib.rk_forker.restype = lib.rk_learn.restype = lib.rk_cases.restype = lib.rk_case_mode.restype = ctypes.c_long
     lib.rk_learn.argtypes = (ctypes.c_char_p,)
     lib.rk_init.argtypes = (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
     lib.rk_init(*(ctypes.cast(getattr(ctypes.pythonapi, name), ctypes.c_void_p) for name in _RK_FORK_HOOKS))
@@ -590,11 +595,13 @@ def _rk_serve(sock, cmd_w, rep_r, go_w, setup_r, go_r):
             uid, mb = int(msg[2]), int(msg[3])
             lim = tuple(int(x) for x in msg[4:10])
             nfetch = int(msg[10])
+            # Case mode (native.ts, rk_cases): each case's wall-clock limit (ms) and output budget.
+            cases = b' %d %d' % (int(msg[11]), int(msg[12])) if len(msg) > 12 else b''
             if mb != tmp_mb:
                 for at, inodes in ((b'/tmp', 4096), (b'/dev/shm', 256)):
                     _rk_mount(b'rk', at, b'tmpfs', MS_REMOUNT | MS_NOSUID | MS_NODEV, b'size=%dm,nr_inodes=%d,mode=1777' % (mb, inodes))
                 tmp_mb = mb
-            _rk_write(go_w, b'%s %d %d %d %d %d %d %d\n' % ((rid, uid) + lim))
+            _rk_write(go_w, b'%s %d %d %d %d %d %d %d%s\n' % ((rid, uid) + lim + (cases,)))
         except (OSError, ValueError) as e:
             _rk_write(1, b'F %s %s\n' % (rid, str(e).encode()[:200].replace(b'\n', b' ')))
             os._exit(0)
@@ -821,8 +828,9 @@ def _rk_finish(rc, sigint=False, ns=None):
             pass
     if ns is not None:
         return
-    if _rk_probe:
-        # The probe's end: the pages it wrote go to the forker (native.ts, rk_report; it exits).
+    if _rk_probe or _rk_cases:
+        # The probe's end, or a case supervisor's first case: the pages it wrote go to its parent
+        # (native.ts, rk_report; a no-op in any other process).
         _RK_NATIVE.rk_report()
     if sigint:
         _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
@@ -844,6 +852,65 @@ def _rk_exit_code(e):
     return 1
 
 
+# Standard-library modules never imported ahead: they print, open windows or a browser when imported.
+_RK_NO_PREIMPORT = frozenset(('this', 'antigravity', '__hello__', '__phello__', 'webbrowser', 'turtle', 'turtledemo', 'tkinter', 'idlelib', 'readline', 'pydoc', '__main__'))
+
+
+def _rk_preimport(src):
+    """In a case supervisor (case mode), once: the standard-library modules the program imports,
+    imported ahead (as the program's own first case would import them, so that each case's process
+    finds them in sys.modules instead of loading them again), unless a file or directory of the
+    program's (/tmp) would shadow them. Only module names from the interpreter's own list are
+    imported, from the sealed root (the supervisor runs as root: no program code runs here). What an
+    import prints goes nowhere; a module that fails to import is left to the cases."""
+    names = getattr(sys, 'stdlib_module_names', None)
+    if not names:
+        return
+    try:
+        import _ast
+        from importlib.machinery import PathFinder
+        todo = [compile(src, '/tmp/prog.py', 'exec', _ast.PyCF_ONLY_AST, dont_inherit=True)]
+    except BaseException:
+        return
+    mods = []
+    while todo:
+        n = todo.pop()
+        if isinstance(n, _ast.Import):
+            mods.extend(a.name for a in n.names)
+        elif isinstance(n, _ast.ImportFrom) and n.level == 0 and n.module:
+            mods.append(n.module)
+        for f in n._fields:
+            v = getattr(n, f, None)
+            if isinstance(v, _ast.AST):
+                todo.append(v)
+            elif isinstance(v, list):
+                todo.extend(x for x in v if isinstance(x, _ast.AST))
+    null = os.open('/dev/null', os.O_WRONLY | os.O_CLOEXEC)
+    saved = (os.dup(1), os.dup(2))
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    try:
+        for m in mods:
+            top = m.partition('.')[0]
+            if top not in names or top in _RK_NO_PREIMPORT or m in sys.modules:
+                continue
+            try:
+                if PathFinder.find_spec(top, ['/tmp']) is None:
+                    __import__(m)
+            except BaseException:
+                pass
+    finally:
+        for f in (sys.stdout, sys.stderr):
+            try:
+                f.flush()
+            except BaseException:
+                pass
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in saved + (null,):
+            os.close(fd)
+
+
 def _rk_source():
     fd = os.open('/tmp/prog.py', os.O_RDONLY | os.O_CLOEXEC)
     try:
@@ -857,17 +924,28 @@ def _rk_source():
         os.close(fd)
 
 
-_rk_start()
+if _rk_start() and _rk_cases and _RK_NATIVE is None:
+    # Case mode needs the compiled supervisor (native.ts, rk_cases): the host runs each case alone.
+    os.write(1, b'U no compiled case supervisor\n')
+    os._exit(0)
 # Only a program's process gets here (its own uid, limits and IPC namespace; see _rk_program): it
 # runs as "python3 prog.py" in /tmp — a fresh __main__, the interpreter's own modules only.
 gc.freeze()
 try:
     _rk_code = compile(_rk_src, '/tmp/prog.py', 'exec', dont_inherit=True)
 except (SyntaxError, ValueError) as _rk_e:
+    if _rk_cases:
+        os.write(1, b'C\n')
     sys.excepthook(type(_rk_e), _rk_e.with_traceback(None), None)
     _rk_e = None
     _rk_finish(1)
+if _rk_cases:
+    _rk_preimport(_rk_src)
 _rk_src = None
+if _rk_cases and _RK_NATIVE.rk_cases() != 0:
+    # The case supervisor (native.ts, rk_cases): the cases are over. (Each case's process returned
+    # 0 above and runs the program below.)
+    os._exit(0)
 try:
     exec(_rk_code, _rk_main.__dict__)
 except SystemExit as _rk_e:
