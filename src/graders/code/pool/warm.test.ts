@@ -38,6 +38,37 @@ describe.skipIf(!supported)('programs from the warm pool', () => {
     expect(r).toMatchObject({ status: 'ok', stderr: '', stdout: 'True\n' });
   }, 120_000);
 
+  it('case mode (SessionRequest.cases): with the compiled forker, a supervisor out of the cases’ reach frames each case; with the Python one, "U" (the caller runs the cases alone)', async () => {
+    const frames = (inputs: string[]) => Buffer.concat(inputs.flatMap((x) => [Buffer.from(`${String(Buffer.byteLength(x)).padStart(15, '0')}\n`), Buffer.from(x)]));
+    const code = [
+      'import os, sys',
+      'x = input()',
+      'st = open("/proc/self/status").read()',
+      'uid = [l for l in st.splitlines() if l.startswith("Uid:")][0].split()[1]',
+      'ppid = os.getppid()',
+      'sup = [l for l in open(f"/proc/{ppid}/status").read().splitlines() if l.startswith("Uid:")][0].split()[1] if os.path.exists(f"/proc/{ppid}/status") else "hidden"',
+      'print(x, uid != "0", sup, "CapEff:\t0000000000000000" in st, flush=True)',
+      'print("to stderr", file=sys.stderr)',
+      'if x == "b":',
+      '    sys.exit(4)',
+    ].join('\n');
+    const [s] = await openSandboxes([{ language: 'python', code, limits: { timeoutMs: 30_000 }, cases: { wallMs: 5000, outputBytes: 4096 } }]);
+    const out: Buffer[] = [];
+    s!.stdout.on('data', (d: Buffer) => out.push(Buffer.from(d)));
+    s!.stdin.end(frames(['a\n', 'b\n', 'c\n']));
+    const r = await s!.result;
+    const text = Buffer.concat(out).toString('latin1');
+    if (!NATIVE) {
+      expect(text).toBe('U no compiled case supervisor\n');
+      return;
+    }
+    expect(r.status).toBe('ok');
+    // The supervisor (the cases' parent) is root and hidden from them (/proc hidepid=2, another uid).
+    const line = (x: string) => `${x} True hidden True\n`;
+    const err = 'to stderr\n';
+    expect(text).toBe(['R\n', `O${line('a').length}\n${line('a')}P${err.length}\n${err}E0\n`, `O${line('b').length}\n${line('b')}P${err.length}\n${err}E4\n`, `O${line('c').length}\n${line('c')}P${err.length}\n${err}E0\n`].join(''));
+  }, 120_000);
+
   it('the slot runs the compiled forker when one could be built, else the Python one, with the same results', async () => {
     const r = await run(`${FROM_POOL}\nprint("rkfork.so" in open("/proc/self/maps").read())`);
     expect(r).toMatchObject({ status: 'ok', stderr: '', stdout: `pool\n${NATIVE ? 'True' : 'False'}\n` });
