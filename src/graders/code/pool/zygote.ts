@@ -941,6 +941,8 @@ except (SyntaxError, ValueError) as _rk_e:
     _rk_finish(1)
 if _rk_cases:
     _rk_preimport(_rk_src)
+    # What the imports made is never collected in a case (a collection there would write to it all).
+    gc.freeze()
 _rk_src = None
 if _rk_cases and _RK_NATIVE.rk_cases() != 0:
     # The case supervisor (native.ts, rk_cases): the cases are over. (Each case's process returned
