@@ -853,38 +853,46 @@ def _rk_exit_code(e):
 
 
 # Standard-library modules never imported ahead: they print, open windows or a browser when imported.
+# The opcodes _rk_preimport reads (from the interpreter's own table, once).
+_rk_had = set(sys.modules)
+try:
+    import opcode as _rk_opcode
+    _RK_IMPORT_NAME, _RK_EXTENDED_ARG = _rk_opcode.opmap['IMPORT_NAME'], _rk_opcode.opmap['EXTENDED_ARG']
+except (ImportError, KeyError):
+    _RK_IMPORT_NAME = _RK_EXTENDED_ARG = None
+for _rk_m in set(sys.modules) - _rk_had:
+    del sys.modules[_rk_m]
+_rk_had = _rk_m = _rk_opcode = None
 _RK_NO_PREIMPORT = frozenset(('this', 'antigravity', '__hello__', '__phello__', 'webbrowser', 'turtle', 'turtledemo', 'tkinter', 'idlelib', 'readline', 'pydoc', '__main__'))
 
 
-def _rk_preimport(src):
-    """In a case supervisor (case mode), once: the standard-library modules the program imports,
-    imported ahead (as the program's own first case would import them, so that each case's process
-    finds them in sys.modules instead of loading them again), unless a file or directory of the
-    program's (/tmp) would shadow them. Only module names from the interpreter's own list are
-    imported, from the sealed root (the supervisor runs as root: no program code runs here). What an
-    import prints goes nowhere; a module that fails to import is left to the cases."""
+def _rk_preimport(code):
+    """In a case supervisor (case mode), once: the standard-library modules the program imports (the
+    IMPORT_NAME instructions of its code, nested functions and classes included), imported ahead (as
+    the program's own first case would import them, so that each case's process finds them in
+    sys.modules instead of loading them again), unless an entry of the program's directory (/tmp)
+    could shadow them. Only names from the interpreter's own list are imported, from the sealed
+    root (the supervisor runs as root: no program code runs here). What an import prints goes
+    nowhere; a module that fails to import is left to the cases."""
     names = getattr(sys, 'stdlib_module_names', None)
-    if not names:
-        return
-    try:
-        import _ast
-        from importlib.machinery import PathFinder
-        todo = [compile(src, '/tmp/prog.py', 'exec', _ast.PyCF_ONLY_AST, dont_inherit=True)]
-    except BaseException:
+    if not names or _RK_IMPORT_NAME is None:
         return
     mods = []
+    todo = [code]
     while todo:
-        n = todo.pop()
-        if isinstance(n, _ast.Import):
-            mods.extend(a.name for a in n.names)
-        elif isinstance(n, _ast.ImportFrom) and n.level == 0 and n.module:
-            mods.append(n.module)
-        for f in n._fields:
-            v = getattr(n, f, None)
-            if isinstance(v, _ast.AST):
-                todo.append(v)
-            elif isinstance(v, list):
-                todo.extend(x for x in v if isinstance(x, _ast.AST))
+        c = todo.pop()
+        b = c.co_code
+        ext = 0
+        for i in range(0, len(b), 2):
+            op = b[i]
+            if op == _RK_EXTENDED_ARG:
+                ext = (ext | b[i + 1]) << 8
+                continue
+            if op == _RK_IMPORT_NAME:
+                mods.append(c.co_names[ext | b[i + 1]])
+            ext = 0
+        todo.extend(k for k in c.co_consts if type(k) is type(c))
+    here = os.listdir('/tmp')
     null = os.open('/dev/null', os.O_WRONLY | os.O_CLOEXEC)
     saved = (os.dup(1), os.dup(2))
     os.dup2(null, 1)
@@ -892,11 +900,10 @@ def _rk_preimport(src):
     try:
         for m in mods:
             top = m.partition('.')[0]
-            if top not in names or top in _RK_NO_PREIMPORT or m in sys.modules:
+            if top not in names or top in _RK_NO_PREIMPORT or m in sys.modules or any(e == top or e.startswith(top + '.') for e in here):
                 continue
             try:
-                if PathFinder.find_spec(top, ['/tmp']) is None:
-                    __import__(m)
+                __import__(m)
             except BaseException:
                 pass
     finally:
@@ -940,7 +947,7 @@ except (SyntaxError, ValueError) as _rk_e:
     _rk_e = None
     _rk_finish(1)
 if _rk_cases:
-    _rk_preimport(_rk_src)
+    _rk_preimport(_rk_code)
     # What the imports made is never collected in a case (a collection there would write to it all).
     gc.freeze()
 _rk_src = None
