@@ -797,12 +797,12 @@ class CaseRecords {
 /**
  * The cases of one Python program through the warm pool's compiled case supervisor (see
  * `CaseRecords`, `pool/native.ts` `rk_cases`): one session, the program compiled once, a process per
- * case forked from the supervisor (root, which the program cannot signal, trace or read) that
- * becomes the run's uid with the run's limits. Every case's input goes at once; the supervisor
- * enforces each case's wall-clock limit and output budget itself (the host's timer is the backstop).
- * Returns null when case mode is not available (the caller runs the cases another way), else the
- * results from `first` on (null = not run: stopped at a failure, or the session broke, which fails
- * the case it was at and leaves the rest to the caller).
+ * case forked from the supervisor (the run's uid, not dumpable: a case cannot trace it or reach its
+ * memory or descriptors) that takes the run's limits. Every case's input goes at once; the
+ * supervisor enforces each case's wall-clock limit and output budget itself (the host's timer is the
+ * backstop). Records the results from `first` on in `log` and returns where the caller goes on:
+ * `'unavailable'` (case mode is not: run the cases another way), `'compile_error'`, or the index of
+ * the first case not judged (the session stopped at a failure, or broke: the case it was at fails).
  */
 async function runIoCasesNative(program: string, inputs: string[], first: number, limits: Partial<SandboxLimits>, log: BatchLog<RunResult>): Promise<'unavailable' | 'compile_error' | number> {
   const { timeoutMs, limitMessage } = batchLimits(limits);
@@ -933,9 +933,9 @@ async function runIoAlone(program: string, input: string, limits: Partial<Sandbo
 /**
  * Runs all the stdin/stdout cases of one Python program, each judged as a run of its own, with the
  * program compiled once: one sandboxed program process per program whose compiled case supervisor
- * (`pool/native.ts`, `rk_cases`: root, out of the program's reach) forks one process per case; that
- * process becomes the run's uid with the run's limits and runs the program as `__main__` with the
- * case's input on fd 0 and its own stdout and stderr. The supervisor imports the standard-library
+ * (`pool/native.ts`, `rk_cases`; the run's uid, not dumpable) forks one process per case; that
+ * process takes the run's limits and runs the program as `__main__` with the case's input on fd 0
+ * and its own stdout and stderr. The supervisor imports the standard-library
  * modules the program imports once, ahead (never a module a file of the program would shadow).
  * Each case has its own wall-clock limit (`limits.timeoutMs`), CPU limit and output budget; whatever
  * a case leaves running is killed before the next one starts. Its result is a {@link RunResult} as
@@ -944,7 +944,8 @@ async function runIoAlone(program: string, input: string, limits: Partial<Sandbo
  * comparison is the caller's. A case's status comes only from the supervisor's records, and the
  * program's bytes only ever inside its frames: a program cannot end a case early, forge an exit
  * status or write into another case's output. A case whose record never comes (the session was
- * stopped or broke) fails — never `ok` — and the rest run in a fresh session. One deviation from a
+ * stopped or broke, or the case signalled the supervisor) fails — never `ok` — and the rest run in
+ * a fresh session. One deviation from a
  * run of its own: files a case writes in the working directory stay for the program's later cases
  * (its own files; never another program's). Without case mode (no warm pool or compiled
  * supervisor, a session opener set with `setSessionOpener`, `REWARDKIT_IO_BATCH=0`) and for a single

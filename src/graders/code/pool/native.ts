@@ -287,14 +287,7 @@ static long rk_program(int go_r, int setup_w, const char *sock, char **src) {
   rk_step = "unshare";
   if (unshare(CLONE_NEWIPC) != 0) rk_errno("unshare");
   rk_step = "drop";
-  if (rk_case_ms > 0) {
-    /* Case mode: this process stays root (the cases' supervisor, out of the program's reach) and
-       writes the payload as the run's uid (filesystem ids only); each case's process drops. */
-    setfsgid((gid_t)uid);
-    setfsuid((uid_t)uid);
-    if ((uid_t)setfsuid((uid_t)-1) != (uid_t)uid) rk_fail("setfsuid");
-  } else
-    rk_drop();
+  rk_drop();
   /* The payload, on stdin ahead of the program's input: a 16-byte header length, the header
      ("<source bytes> <files>", then "<bytes> <path>" per file), the source, the files. */
   rk_step = "write";
@@ -334,11 +327,10 @@ static long rk_program(int go_r, int setup_w, const char *sock, char **src) {
   if (chdir("/tmp") != 0) rk_errno("chdir");
   rk_step = "drop";
   if (rk_case_ms > 0) {
-    setfsuid(0);
-    setfsgid(0);
-    if (setfsuid((uid_t)-1) != 0) rk_fail("setfsuid");
-    /* Orphans of a case come to the supervisor (which kills and reaps them before the next case);
-       no process of the run's uid may trace or read it. */
+    /* Case mode: the cases' supervisor (the run's uid, no capabilities, as the program). Orphans of
+       a case come to it (it kills and reaps them before the next case); not dumpable: no process
+       may trace it, read or write its memory, or open its descriptors through /proc. Each case's
+       process gets the run's limits. */
     if (prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L) != 0) rk_errno("subreaper");
     if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) != 0) rk_errno("dumpable");
   } else
@@ -509,19 +501,6 @@ static int rk_frame(int fd, char tag, const char *p, size_t n) {
   return 0;
 }
 
-/* Every process of the run's uid but the supervisor's own dies: a vfork child that becomes that uid
-   (raw system calls: its credentials only) and signals every process it may (kill(-1) spares the
-   caller and, as the uid, reaches no root process). */
-static void rk_kill_uid(void) {
-  pid_t k = vfork();
-  if (k == 0) {
-    if (syscall(SYS_setresgid, (gid_t)rk_uid, (gid_t)rk_uid, (gid_t)rk_uid) == 0 &&
-        syscall(SYS_setresuid, (uid_t)rk_uid, (uid_t)rk_uid, (uid_t)rk_uid) == 0)
-      syscall(SYS_kill, -1, SIGKILL);
-    syscall(SYS_exit, 0);
-  }
-}
-
 /* Reads what is there on fd (non-blocking) and frames it with tag while the budget lasts; returns
    0 at the end of the stream, 1 when more may come, -1 when the budget is spent. */
 static int rk_relay(int fd, int out, char tag, long long *left) {
@@ -543,18 +522,18 @@ static int rk_relay(int fd, int out, char tag, long long *left) {
   }
 }
 
-/* The case supervisor (case mode, the program's process after its set-up and the program's compile
-   in zygote.py; root, in the run's IPC namespace, dumpable 0, subreaper). Reads the cases from fd 0
-   (each a 16-byte length line, then its stdin) and, per case, forks a process that becomes the run's
-   uid with the run's limits and returns 0 to zygote.py, which runs the program as __main__ with the
-   case's stdin (a memfd) on fd 0 and pipes to the supervisor on fds 1 and 2. The supervisor relays
-   the case's stdout as "O<n>" frames and its stderr as "P<n>" frames (at most 64 KiB a case) on fd 1,
+/* The case supervisor (case mode: the program's process after its set-up — the run's uid, no
+   capabilities, in the run's IPC namespace — and the program's compile in zygote.py; not dumpable,
+   subreaper). Reads the cases from fd 0 (each a 16-byte length line, then its stdin) and, per case,
+   forks a process that takes the run's limits and returns 0 to zygote.py, which runs the program as
+   __main__ with the case's stdin (a memfd) on fd 0 and pipes to the supervisor on fds 1 and 2. The
+   supervisor relays the case's stdout as "O<n>" frames and its stderr as "P<n>" frames (at most 64 KiB a case) on fd 1,
    waits for the case process to end (its wall-clock limit: SIGKILL), kills whatever else of the run's
    uid lives and reaps it, then writes the case's end record: "E<exit code>", "S<signal> <cpu ms>",
    "T" (wall-clock limit) or "Q" (output over the budget). The program's bytes are always inside a
-   frame, and no process of the run's uid can signal, trace or read the supervisor: the records are
-   the supervisor's. Returns 1 in the supervisor when the cases are over (end of fd 0), 0 in a
-   case's process. */
+   frame, and a case can neither trace the supervisor nor read or write its memory or descriptors
+   (not dumpable; its own descriptors closed in the case): the records are the supervisor's. A case
+   can at most signal it (same uid), which fails that case (its record never comes). Returns 1 in the supervisor when the cases are over (end of fd 0), 0 in a case's process. */
 long rk_cases(void) {
   int in = fcntl(0, F_DUPFD_CLOEXEC, 64), out = fcntl(1, F_DUPFD_CLOEXEC, 64);
   if (in < 0 || out < 0) return 1;
@@ -607,9 +586,9 @@ long rk_cases(void) {
       if (syscall(SYS_close_range, learn ? 4U : 3U, ~0U, 0U) != 0)
 #endif
         for (int fd = learn ? 4 : 3; fd < (1 << 16); fd++) close(fd);
-      rk_drop();
-      /* (After the drop: a change of credentials clears it.) */
       if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0L, 0L, 0L) != 0) rk_errno("pdeathsig");
+      /* The run's limits; the process limit counts the supervisor too (same uid). */
+      rk_lim[3] += rk_lim[3] >= 0 ? 1 : 0;
       rk_limits();
       if (learn) rk_probe_fd = 3;
       else rk_prefault();
@@ -658,7 +637,9 @@ long rk_cases(void) {
     pid_t left;
     while ((left = waitpid(-1, NULL, __WALL | WNOHANG)) < 0 && errno == EINTR) {}
     if (left >= 0) {
-      rk_kill_uid();
+      /* Every other process of the run's uid (kill(-1) spares the caller; no process of another uid
+         is reached). */
+      kill(-1, SIGKILL);
       while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR) {}
     }
     /* Every writer is gone: what is left in the pipes, then their end. */
