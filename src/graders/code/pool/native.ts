@@ -46,10 +46,12 @@ export const FORKER_C = String.raw`#define _GNU_SOURCE
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -375,21 +377,20 @@ static void rk_prefault(void) {
   for (int k = 0; k < rk_nruns; k++) madvise((void *)rk_runs[k][0], rk_runs[k][1], 23);
 }
 
-/* In the probe, or in a case supervisor's first case (rk_cases), at its end (zygote.py's
-   _rk_finish): the runs of pages it has written since the fork — present and mapped by this
-   process only (/proc/self/pagemap bits 63 and 56) in its writable mappings — on the pipe to its
-   parent, as (start, bytes) pairs; then it goes on to its exit. */
-void rk_report(void) {
-  if (rk_probe_fd < 0) return;
+/* The runs of pages process pid (0: this one) has written since its fork — present and mapped by
+   it alone (/proc/PID/pagemap bits 63 and 56) in its writable private mappings — into runs (at most
+   RK_MAX_RUNS runs, RK_MAX_PAGES pages); returns their number (0 when they cannot be read). */
+static int rk_scan(pid_t pid, unsigned long (*runs)[2]) {
   size_t scratch_len = 1 << 20;
   char *scratch = mmap(NULL, scratch_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (scratch == MAP_FAILED) goto done;
+  if (scratch == MAP_FAILED) return 0;
   char *maps = scratch;
   size_t maps_cap = 512 << 10, n = 0;
   unsigned long long *ent = (unsigned long long *)(scratch + maps_cap);
-  unsigned long (*out)[2] = (unsigned long (*)[2])(scratch + maps_cap + 256 * 1024);
   int nout = 0, pages = 0;
-  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  char path[64];
+  snprintf(path, sizeof path, pid > 0 ? "/proc/%d/maps" : "/proc/self/maps", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) goto done;
   for (;;) {
     ssize_t r = read(fd, maps + n, maps_cap - 1 - n);
@@ -398,7 +399,8 @@ void rk_report(void) {
   }
   close(fd);
   maps[n] = 0;
-  int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  snprintf(path, sizeof path, pid > 0 ? "/proc/%d/pagemap" : "/proc/self/pagemap", (int)pid);
+  int pm = open(path, O_RDONLY | O_CLOEXEC);
   if (pm < 0) goto done;
   for (char *l = maps; *l;) {
     char *e = strchr(l, '\n');
@@ -407,7 +409,7 @@ void rk_report(void) {
     unsigned long lo, hi;
     char perm[8];
     if (sscanf(l, "%lx-%lx %7s", &lo, &hi, perm) == 3 && perm[1] == 'w' && perm[3] == 'p' &&
-        (lo >= (unsigned long)scratch + scratch_len || hi <= (unsigned long)scratch)) {
+        (pid > 0 || lo >= (unsigned long)scratch + scratch_len || hi <= (unsigned long)scratch)) {
       for (unsigned long a = lo; a < hi;) {
         size_t m = (hi - a) / 4096;
         if (m > 32768) m = 32768;
@@ -416,17 +418,37 @@ void rk_report(void) {
           if (!((ent[k] >> 63) & 1) || !((ent[k] >> 56) & 1)) continue;
           if (pages >= RK_MAX_PAGES) break;
           pages++;
-          if (nout > 0 && out[nout - 1][0] + out[nout - 1][1] == a) out[nout - 1][1] += 4096;
-          else if (nout < RK_MAX_RUNS) { out[nout][0] = a; out[nout][1] = 4096; nout++; }
+          if (nout > 0 && runs[nout - 1][0] + runs[nout - 1][1] == a) runs[nout - 1][1] += 4096;
+          else if (nout < RK_MAX_RUNS) { runs[nout][0] = a; runs[nout][1] = 4096; nout++; }
         }
       }
     }
     l = e + 1;
   }
   close(pm);
-  rk_write_all(rk_probe_fd, (const char *)out, (size_t)nout * sizeof out[0]);
 done:
-  if (scratch != MAP_FAILED) munmap(scratch, scratch_len);
+  munmap(scratch, scratch_len);
+  return nout;
+}
+
+/* Set in a case supervisor's first case (rk_cases): it stops at its end (rk_report) so that the
+   supervisor reads the pages it wrote. */
+static int rk_case_learn;
+
+/* At the end of a program's process (zygote.py's _rk_finish): in the probe, the pages it wrote go to
+   the forker on the probe's pipe, as (start, bytes) pairs; in a case supervisor's first case, the
+   process stops (SIGSTOP) while the supervisor reads them; anywhere else, nothing. Then it goes on
+   to its exit. */
+void rk_report(void) {
+  if (rk_case_learn) {
+    rk_case_learn = 0;
+    raise(SIGSTOP);
+    return;
+  }
+  if (rk_probe_fd < 0) return;
+  static unsigned long runs[RK_MAX_RUNS][2];
+  int n = rk_scan(0, runs);
+  rk_write_all(rk_probe_fd, (const char *)runs, (size_t)n * sizeof runs[0]);
   close(rk_probe_fd);
   rk_probe_fd = -1;
 }
@@ -538,7 +560,17 @@ long rk_cases(void) {
   int in = fcntl(0, F_DUPFD_CLOEXEC, 64), out = fcntl(1, F_DUPFD_CLOEXEC, 64);
   if (in < 0 || out < 0) return 1;
   rk_write_all(out, "R\n", 2); /* ready */
-  int learn = rk_nruns > 0; /* (no learning where the probe found nothing: an old kernel) */
+  /* The first case learns the pages a case's process writes: it stops at its end (rk_report) and
+     the supervisor reads them from its pagemap; later cases make them ahead (one madvise per run)
+     instead of taking a copy-on-write fault per page. (No learning where the probe found nothing:
+     an old kernel.) A stop is seen through a signalfd for SIGCHLD (blocked here, not in a case). */
+  int learn = rk_nruns > 0;
+  sigset_t chld, mask;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  int sfd = -1;
+  if (learn && sigprocmask(SIG_BLOCK, &chld, &mask) == 0) sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) learn = 0;
   for (;;) {
     char len16[17];
     size_t got = 0;
@@ -569,35 +601,31 @@ long rk_cases(void) {
       n -= r;
     }
     if (lseek(mem, 0, SEEK_SET) != 0) return 1;
-    int po[2], pe[2], pl[2] = {-1, -1};
+    int po[2], pe[2];
     if (pipe2(po, O_CLOEXEC) != 0) return 1;
     if (pipe2(pe, O_CLOEXEC) != 0) return 1;
-    /* The first case learns the pages a case's process writes (rk_report on fd 3): later cases make
-       them ahead (one madvise per run) instead of taking a copy-on-write fault per page. */
-    if (learn && pipe2(pl, O_CLOEXEC) != 0) return 1;
     pid_t pid = rk_fork();
     if (pid < 0) return 1;
     if (pid == 0) {
       if (dup2(mem, 0) != 0 || dup2(po[1], 1) != 1 || dup2(pe[1], 2) != 2) _exit(125);
-      if (learn && dup2(pl[1], 3) != 3) _exit(125);
       rk_rep = 2;
       rk_step = "drop";
 #ifdef SYS_close_range
-      if (syscall(SYS_close_range, learn ? 4U : 3U, ~0U, 0U) != 0)
+      if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
 #endif
-        for (int fd = learn ? 4 : 3; fd < (1 << 16); fd++) close(fd);
+        for (int fd = 3; fd < (1 << 16); fd++) close(fd);
+      if (sfd >= 0 && sigprocmask(SIG_SETMASK, &mask, NULL) != 0) rk_errno("sigprocmask");
       if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0L, 0L, 0L) != 0) rk_errno("pdeathsig");
       /* The run's limits; the process limit counts the supervisor too (same uid). */
       rk_lim[3] += rk_lim[3] >= 0 ? 1 : 0;
       rk_limits();
-      if (learn) rk_probe_fd = 3;
+      if (learn) rk_case_learn = 1;
       else rk_prefault();
       return 0;
     }
     close(mem);
     close(po[1]);
     close(pe[1]);
-    if (learn) close(pl[1]);
     fcntl(po[0], F_SETFL, O_NONBLOCK);
     fcntl(pe[0], F_SETFL, O_NONBLOCK);
     int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -605,7 +633,7 @@ long rk_cases(void) {
     long long out_left = rk_case_out, err_left = 65536;
     int timed_out = 0, over = 0, exited = 0, o_open = 1, e_open = 1;
     while (!exited) {
-      struct pollfd f[3] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}, {pfd, POLLIN, 0}};
+      struct pollfd f[4] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}, {pfd, POLLIN, 0}, {learn ? sfd : -1, POLLIN, 0}};
       if (!o_open) f[0].fd = -1;
       if (!e_open) f[1].fd = -1;
       long long wait = deadline - rk_now_ms();
@@ -613,7 +641,7 @@ long rk_cases(void) {
         timed_out = 1;
         break;
       }
-      int r = poll(f, 3, pfd < 0 && wait > 10 ? 10 : (int)wait);
+      int r = poll(f, 4, pfd < 0 && wait > 10 ? 10 : (int)wait);
       if (r < 0 && errno != EINTR) break;
       if (r <= 0) {
         if (pfd < 0 && waitpid(pid, NULL, WNOHANG | WNOWAIT | __WALL) == pid) exited = 1;
@@ -626,6 +654,18 @@ long rk_cases(void) {
       }
       if (f[1].revents && rk_relay(pe[0], out, 'P', &err_left) == 0) e_open = 0;
       if (f[2].revents) exited = 1;
+      if (f[3].revents) {
+        struct signalfd_siginfo si[8];
+        while (read(sfd, si, sizeof si) > 0) {}
+        siginfo_t w;
+        memset(&w, 0, sizeof w);
+        if (waitid(P_PID, (id_t)pid, &w, WSTOPPED | WNOHANG | __WALL) == 0 && w.si_pid == pid && w.si_code == CLD_STOPPED) {
+          /* The first case at its end (or stopped by itself: it goes on either way). */
+          rk_nruns = rk_scan(pid, rk_runs);
+          learn = 0;
+          kill(pid, SIGCONT);
+        }
+      }
     }
     if (timed_out || over) kill(pid, SIGKILL);
     int st = 0;
@@ -654,12 +694,8 @@ long rk_cases(void) {
     close(po[0]);
     close(pe[0]);
     if (pfd >= 0) close(pfd);
-    if (learn) {
-      /* Every writer is gone: the runs, checked (a program may have written anything there). */
-      rk_nruns = rk_read_runs(pl[0], rk_runs);
-      close(pl[0]);
-      learn = 0;
-    }
+    /* A first case that never stopped (it ended another way): no learning. */
+    learn = 0;
     long long cpu = (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
     char rec[64];
     int m;
