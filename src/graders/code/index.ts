@@ -252,23 +252,22 @@ export interface CodeFailure {
  *   testlib's default line checker does: same lines, same whitespace-separated tokens (runs of
  *   spaces, leading/trailing spaces, `\r\n` and trailing blank lines do not matter);
  *   `float_tolerance` lets numeric tokens differ by tol·max(1, |expected|). A non-zero exit fails;
- *   an early exit with part of the output fails (only the full output matches). Each case is **a
- *   sandboxed run of its own** (from the warm pool for Python). With `REWARDKIT_IO_BATCH=1`, Python
- *   runs all the cases of a program in one sandbox, as verl's `prime_code` runs standard-input
- *   problems, each case still judged as a run of its own — a supervisor that never runs program code compiles the
- *   source once and imports the standard-library modules it imports, then forks one process per
- *   case: a fresh `__main__`, its own input on fd 0 / `sys.stdin`, stdout and stderr piped to the
- *   supervisor, its own wall-clock, CPU and output limits; the case ends as a run does (non-daemon
- *   threads joined, `atexit` handlers run, stdio flushed) and what it leaves running is killed.
- *   Only the supervisor writes to the host, in length-framed records, and it takes the case's status
- *   from the kernel (`wait4`): the program cannot end a case, set its status or move output between
- *   cases (it cannot trace or open the supervisor: the supervisor is not dumpable). Module state and
- *   `sys.setrecursionlimit` do not carry from case to case; files the program writes stay in its
- *   private `/tmp` for the later cases. A case whose supervisor is stopped (a limit, or the program
- *   signalling it — `kill(-1)`, `os.kill(os.getppid(), …)`) fails, and the remaining cases run in a
- *   fresh sandbox; a single remaining case runs as a run of its own. (Off by default: on the VM this
- *   was measured on, a pooled run per case costs less machine time than a fork per case from the
- *   supervisor; BENCHMARKS, session 9.)
+ *   an early exit with part of the output fails (only the full output matches). Each case is judged
+ *   **as a sandboxed run of its own**. Python (warm pool with its compiled forker; the default,
+ *   `REWARDKIT_IO_BATCH=0` turns it off) runs the cases of a program in case mode: one sandboxed
+ *   process compiles the source once and imports ahead the standard-library modules it imports, then
+ *   its compiled supervisor forks one process per case — a fresh `__main__`, its own input on fd 0 /
+ *   `sys.stdin`, stdout and stderr piped to the supervisor, the run's CPU, memory, process and file
+ *   limits, its own wall-clock limit and output budget; the case ends as a run does (non-daemon
+ *   threads joined, `atexit` handlers run, stdio flushed) and whatever it leaves running is killed
+ *   before the next case. Only the supervisor writes to the host, in length-framed records, and it
+ *   takes the case's status from the kernel (`wait4`): the program cannot end a case, set its status
+ *   or move output between cases (it cannot trace or see the supervisor: not dumpable). Module
+ *   state and `sys.setrecursionlimit` do not carry from case to case; files the program writes stay
+ *   in its private `/tmp` for its later cases. A case that stops the supervisor (signalling its
+ *   parent) fails, and the remaining cases run in a fresh sandbox. Otherwise (JavaScript, no
+ *   compiled forker, a single case) each case is a sandboxed run of its own. docs/warm-pool.md,
+ *   "Case mode".
  * - `{assert: "…"}` / `{assert_case: "…" | [...]}` — HumanEval/MBPP/verl assertion blocks, one test
  *   per block (`entry_point` appends `check(<entry_point>)` to a block that only defines `check`;
  *   `import_prefix` runs before the program and before each block; with `prompt` and `entry_point`
@@ -314,7 +313,7 @@ export interface CodeFailure {
  * outside, by the OOM killer) throws: the component is an error (null), never a score.
  *
  * **Sandbox** (see `sandbox.ts`): a stdin/stdout case one sandboxed run (all the cases of a program
- * one sandbox, a forked process per case, for Python with `REWARDKIT_IO_BATCH=1`), the assertion
+ * one sandbox, a forked process per case, for Python in case mode), the assertion
  * blocks of a program two processes (the program's and the harness's, each in its own sandbox; the
  * harness gets the program's limits plus 10 s and at least 512 MiB so that it outlives the program;
  * Python: one pair for all the blocks, JavaScript: one pair per block; `REWARDKIT_CASE_BATCH=0`: one
