@@ -329,6 +329,8 @@ export class WarmRun extends EventEmitter {
 /** One slot: its sandbox (launcher process and worker), and the run it has now. */
 class Slot {
   state: 'starting' | 'idle' | 'busy' | 'dead' = 'starting';
+  /** When the slot last became idle (performance.now()). */
+  idleSince = 0;
   run: WarmRun | null = null;
   child: ChildProcess | null = null;
   private out = '';
@@ -408,6 +410,7 @@ class Slot {
       if (kind === 'ready' || kind === 'I') {
         if (this.state === 'dead') continue;
         this.state = 'idle';
+        this.idleSince = performance.now();
         this.run = null;
         this.pool.slotFree(this, kind === 'ready');
         continue;
@@ -536,9 +539,14 @@ class WarmPool {
   /** Hands waiting runs to idle slots, starts slots for the rest. */
   private balance(): void {
     if (this.dead) return;
-    for (const s of this.slots) {
-      if (this.queued.length === 0) break;
-      if (s.state === 'idle') s.send(this.queued.shift()!);
+    // The slot idle longest first: a slot that has just become idle may still be forking and
+    // preparing its next program's process (the worker says `I` as soon as it asked for it).
+    if (this.queued.length > 0) {
+      const idle = [...this.slots].filter((s) => s.state === 'idle').sort((a, b) => a.idleSince - b.idleSince);
+      for (const s of idle) {
+        if (this.queued.length === 0) break;
+        s.send(this.queued.shift()!);
+      }
     }
     if (!this.listening || disabled) return;
     // Slots starting, and slots cleaning up after a run (done with it, about to be idle): a waiting
