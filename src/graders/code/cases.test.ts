@@ -7,6 +7,7 @@ import { useEnv } from '../../../test/env.js';
 import { toSample } from '../../rollout/sample.js';
 import type { Rollout } from '../../rollout/types.js';
 import { asGraded, buildGrader } from '../harness.js';
+import { runIoCases } from './harness/index.js';
 import { VERL_PY_PREFIX, VERL_PY_PRELOAD } from './harness/python.js';
 import { codeGrader, openSandboxes, runInSandbox, sandboxSupport, setSessionOpener, type RunResult } from './index.js';
 
@@ -326,6 +327,16 @@ for (const batch of ['1', '0'] as const) {
       const r = await grade(forge, ADD);
       expect(r.details!.statuses).toEqual([0, 1, 1, 1, 1, 1, 1]);
     }, 60_000);
+
+    it.skipIf(batch === '0')('a long list of cases goes on in a fresh supervisor when one has spent half its CPU limit; every case is judged', async () => {
+      // A supervisor spends ~1 ms of its own CPU time a case here: a 1 s limit makes it hand over
+      // after a few hundred cases. Each session has a fresh /tmp: the first case of each writes a mark.
+      const src = 'import os\nk = int(input())\nif not os.path.exists("first"):\n    open("first", "w").write(str(k))\nprint(2 * k, open("first").read())';
+      const got = await runIoCases(src, Array.from({ length: 600 }, (_, k) => `${k}\n`), { timeoutMs: 1000, cpuSeconds: 1 });
+      expect(got.every((r, k) => r !== null && r.status === 'ok' && r.stdout.startsWith(`${2 * k} `))).toBe(true);
+      const sessions = new Set(got.map((r) => r!.stdout.trim().split(' ')[1]));
+      expect(sessions.size).toBeGreaterThan(1);
+    }, 120_000);
 
     it('output past the budget fails its case alone (output_limit); the next case starts clean', async () => {
       const r = await grade('import sys\na, b = map(int, input().split())\nif a == 2:\n    sys.stdout.write("x" * (200 << 10))\nprint(a + b)', ADD);

@@ -1126,7 +1126,9 @@ export interface SessionRequest {
    * carries the cases (each a 16-byte length line, then its input), and its stdout is the case
    * record stream (`R` ready or `C` does not compile; per case `O<n>`/`P<n>` frames of its stdout
    * and stderr, then `E<code>`, `S<signal> <cpu ms>`, `T` at `wallMs` or `Q` past `outputBytes`;
-   * `U <why>` when case mode is not available: run the cases alone).
+   * `N` before a case when the supervisor's own CPU time is half spent: go on in a fresh session;
+   * `U <why>` when case mode is not available: run the cases alone). The supervisor has the run's
+   * limits (its process limit one more), and so has each case's process.
    */
   cases?: { wallMs: number; outputBytes: number };
 }

@@ -748,7 +748,7 @@ export interface IoBatchOptions {
 /**
  * The record stream of the compiled case supervisor (`pool/native.ts`, `rk_cases`;
  * `SessionRequest.cases`): `O<n>\n`/`P<n>\n` + n bytes of the current case's stdout/stderr, or a
- * one-line record (`R`, `C`, `U <why>`, `E<code>`, `S<signal> <cpu ms>`, `T`, `Q`). Anything else is a
+ * one-line record (`R`, `C`, `U <why>`, `E<code>`, `S<signal> <cpu ms>`, `T`, `Q`, `N`). Anything else is a
  * protocol error (only the supervisor writes this stream; the program's bytes are inside frames).
  */
 class CaseRecords {
@@ -780,7 +780,7 @@ class CaseRecords {
       if (f) {
         this.body = Number(f[2]);
         this.into = f[1] === 'O' ? this.out : this.err;
-      } else if (/^(?:[RCTQ]|E\d{1,3}|S\d{1,3} \d{1,12}|U [\x20-\x7e]{0,400})$/.test(line)) {
+      } else if (/^(?:[RCTQN]|E\d{1,3}|S\d{1,3} \d{1,12}|U [\x20-\x7e]{0,400})$/.test(line)) {
         // A record ends the case: the frames so far are its output; the next case starts empty.
         this.records.push({ line, stdout: Buffer.concat(this.out).toString('utf8'), stderr: Buffer.concat(this.err).toString('utf8') });
         this.out = [];
@@ -879,6 +879,12 @@ async function runIoCasesNative(program: string, inputs: string[], first: number
         if (r.status === 'sandbox_error' && !limit.fired) throw sandboxFailure(r, 'case supervisor');
         log.record(i, limit.fired ? { ...base, status: 'timeout', exitCode: null, signal: 'SIGKILL', message: limitMessage } : { ...base, status: 'runtime_error', exitCode: null, signal: null, message: rec.bad ? 'the case supervisor’s stream broke' : `the case supervisor ended before the case did${r.message ? ` (${r.message})` : ''}` });
         return i + 1;
+      }
+      if (m === 'N') {
+        // The supervisor's own CPU time is half spent: the rest go on in a fresh session (or, when
+        // the compile alone spent it, each on its own).
+        await prog!.result;
+        return i === first ? 'unavailable' : i;
       }
       if (m === 'T') log.record(i, { ...base, status: 'timeout', exitCode: null, signal: 'SIGKILL', message: limitMessage });
       else if (m === 'Q') log.record(i, { ...base, status: 'output_limit', exitCode: null, signal: 'SIGKILL', message: `more than ${perCaseOutput} bytes of output` });

@@ -329,10 +329,13 @@ static long rk_program(int go_r, int setup_w, const char *sock, char **src) {
   if (chdir("/tmp") != 0) rk_errno("chdir");
   rk_step = "drop";
   if (rk_case_ms > 0) {
-    /* Case mode: the cases' supervisor (the run's uid, no capabilities, as the program). Orphans of
-       a case come to it (it kills and reaps them before the next case); not dumpable: no process
-       may trace it, read or write its memory, or open its descriptors through /proc. Each case's
-       process gets the run's limits. */
+    /* Case mode: the cases' supervisor (the run's uid, no capabilities, as the program), with the
+       run's limits as a program has them (it compiles the program), the process limit counting
+       itself. Orphans of a case come to it (it kills and reaps them before the next case); not
+       dumpable: no process may trace it, read or write its memory, or open its descriptors through
+       /proc. Each case's process starts with the same limits (its own CPU time from 0). */
+    if (rk_lim[3] >= 0) rk_lim[3]++;
+    rk_limits();
     if (prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L) != 0) rk_errno("subreaper");
     if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) != 0) rk_errno("dumpable");
   } else
@@ -572,6 +575,14 @@ long rk_cases(void) {
   if (learn && sigprocmask(SIG_BLOCK, &chld, &mask) == 0) sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) learn = 0;
   for (;;) {
+    /* Its own CPU time spent past half its soft limit: "N" at a case boundary, and it ends (the
+       host goes on in a fresh session) before the limit could stop it in the middle of a case. */
+    struct rusage me;
+    if (getrusage(RUSAGE_SELF, &me) == 0 && rk_lim[0] >= 0 &&
+        (me.ru_utime.tv_sec + me.ru_stime.tv_sec) * 2 + (me.ru_utime.tv_usec + me.ru_stime.tv_usec) / 500000 >= rk_lim[0]) {
+      rk_write_all(out, "N\n", 2);
+      return 1;
+    }
     char len16[17];
     size_t got = 0;
     while (got < 16) {
@@ -616,8 +627,7 @@ long rk_cases(void) {
         for (int fd = 3; fd < (1 << 16); fd++) close(fd);
       if (sfd >= 0 && sigprocmask(SIG_SETMASK, &mask, NULL) != 0) rk_errno("sigprocmask");
       if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0L, 0L, 0L) != 0) rk_errno("pdeathsig");
-      /* The run's limits; the process limit counts the supervisor too (same uid). */
-      rk_lim[3] += rk_lim[3] >= 0 ? 1 : 0;
+      /* The run's limits again (a session keyring of its own, dumpable for its own /proc/self). */
       rk_limits();
       if (learn) rk_case_learn = 1;
       else rk_prefault();
