@@ -338,6 +338,15 @@ for (const batch of ['1', '0'] as const) {
       expect(sessions.size).toBeGreaterThan(1);
     }, 120_000);
 
+    it('an input larger than the file-size limit is read whole, as in a run of its own; a file past the limit fails its case', async () => {
+      const big = `${'7'.repeat(2 << 20)}\n`;
+      const src = 'import sys\ns = sys.stdin.readline().strip()\nif s == "write":\n    open("f", "wb").write(b"x" * (2 << 20))\nprint(len(s))';
+      const got = await runIoCases(src, [big, 'write\n', 'ok\n'], { timeoutMs: 5000, maxFileBytes: 1 << 20 });
+      expect(got.map((r) => [r!.status, r!.stdout])).toEqual([['ok', `${2 << 20}\n`], ['runtime_error', ''], ['ok', '2\n']]);
+      // (Python ignores SIGXFSZ: the write fails with EFBIG.)
+      expect(got[1]!.stderr).toMatch(/File too large/);
+    }, 60_000);
+
     it('output past the budget fails its case alone (output_limit); the next case starts clean', async () => {
       const r = await grade('import sys\na, b = map(int, input().split())\nif a == 2:\n    sys.stdout.write("x" * (200 << 10))\nprint(a + b)', ADD);
       expect(r.details!.statuses).toEqual([1, -2, 1, 1, 1, 1, 1]);

@@ -216,13 +216,13 @@ static void rk_drop(void) {
 
 /* As the run's uid: the limits, a session keyring of its own (the worker's is shared by every
    program of the slot), and /proc/self readable by the program (setresuid cleared "dumpable"). */
-static void rk_limits(void) {
+static void rk_limits(int fsize) {
   rk_limit(RLIMIT_CORE, 0, 0);
   rk_limit(RLIMIT_NOFILE, rk_lim[5], rk_lim[5]);
   rk_limit(RLIMIT_CPU, rk_lim[0], rk_lim[1]);
   rk_limit(RLIMIT_AS, rk_lim[2], rk_lim[2]);
   rk_limit(RLIMIT_NPROC, rk_lim[3], rk_lim[3]);
-  rk_limit(RLIMIT_FSIZE, rk_lim[4], rk_lim[4]);
+  if (fsize) rk_limit(RLIMIT_FSIZE, rk_lim[4], rk_lim[4]);
 #ifdef SYS_keyctl
   if (syscall(SYS_keyctl, 1L, 0L) == -1 && errno != ENOSYS) rk_errno("keyctl");
 #endif
@@ -335,11 +335,13 @@ static long rk_program(int go_r, int setup_w, const char *sock, char **src) {
        dumpable: no process may trace it, read or write its memory, or open its descriptors through
        /proc. Each case's process starts with the same limits (its own CPU time from 0). */
     if (rk_lim[3] >= 0) rk_lim[3]++;
-    rk_limits();
+    /* (No file-size limit for the supervisor itself: it writes each case's input into a memfd,
+       which a run's input never counts against.) */
+    rk_limits(0);
     if (prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L) != 0) rk_errno("subreaper");
     if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) != 0) rk_errno("dumpable");
   } else
-    rk_limits();
+    rk_limits(1);
   close(3);
   *src = code;
   return (long)slen;
@@ -628,7 +630,7 @@ long rk_cases(void) {
       if (sfd >= 0 && sigprocmask(SIG_SETMASK, &mask, NULL) != 0) rk_errno("sigprocmask");
       if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0L, 0L, 0L) != 0) rk_errno("pdeathsig");
       /* The run's limits again (a session keyring of its own, dumpable for its own /proc/self). */
-      rk_limits();
+      rk_limits(1);
       if (learn) rk_case_learn = 1;
       else rk_prefault();
       return 0;
