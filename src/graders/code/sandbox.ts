@@ -1193,11 +1193,23 @@ interface Launched extends SandboxSession {
 /** Uids of the runs of this process still alive. */
 const liveUids = new Set<number>();
 
+/** /proc/vmstat, kept open (each read from offset 0 is a fresh snapshot), and a buffer for it. */
+let vmstatFd: number | null = null;
+let vmstatBuf = Buffer.alloc(16 << 10);
+
 /** Kernel OOM kills so far (host-wide; /proc/vmstat), or null where the kernel does not count them. */
 function oomKills(): number | null {
   try {
-    const m = /^oom_kill (\d+)$/m.exec(readFileSync('/proc/vmstat', 'utf8'));
-    return m ? Number(m[1]) : null;
+    vmstatFd ??= openSync('/proc/vmstat', 'r');
+    let n = readSync(vmstatFd, vmstatBuf, 0, vmstatBuf.length, 0);
+    if (n === vmstatBuf.length) {
+      vmstatBuf = Buffer.alloc(vmstatBuf.length * 4);
+      n = readSync(vmstatFd, vmstatBuf, 0, vmstatBuf.length, 0);
+    }
+    const at = vmstatBuf.subarray(0, n).indexOf('\noom_kill ');
+    if (at < 0) return null;
+    const end = vmstatBuf.indexOf(10, at + 10);
+    return Number(vmstatBuf.toString('latin1', at + 10, end < 0 ? n : end));
   } catch {
     return null;
   }
