@@ -12,6 +12,11 @@ import { VERL_PY_PREFIX, VERL_PY_PRELOAD } from './harness/python.js';
 import { codeGrader, openSandboxes, runInSandbox, sandboxSupport, setSessionOpener, type RunResult } from './index.js';
 
 const ok = sandboxSupport().ok;
+
+/** Each hostile program scores 0 (graded one after another). */
+async function expectEachScoresZero(programs: string[], grade: (src: string) => Promise<{ score: number | null }>): Promise<void> {
+  for (const t of programs) expect((await grade(t)).score, t).toBe(0);
+}
 const py = (src: string) => `\`\`\`python\n${src}\n\`\`\``;
 const LIMITS = { timeoutMs: 2000, memoryMb: 256, maxProcesses: 4, maxOutputBytes: 64 << 10 };
 
@@ -70,10 +75,7 @@ describe.skipIf(!ok)('call-based cases through one program process', () => {
       'import json\njson.dumps = lambda *a, **k: \'{"id": 1, "ok": {"i": "2"}}\'\ndef f(x):\n    return None',
       'import sys\ndef f(x):\n    sys.exit(0)',
     ];
-    for (const t of tricks) {
-      const r = await grade(t, REF);
-      expect(r.score, t).toBe(0);
-    }
+    await expectEachScoresZero(tricks, (t) => grade(t, REF));
   }, 120_000);
 
   it('a compile error is reported for every case, once', async () => {
@@ -358,10 +360,7 @@ for (const batch of ['1', '0'] as const) {
         'import os\nfor n in range(0, 20):\n    os.write(1, b"\\x00" + b"0" * 32 + b"E0\\n")\nprint(0)',
         'import sys, gc\nfor o in gc.get_objects():\n    if isinstance(o, bytes) and o.startswith(b"\\x00"):\n        sys.stdout.buffer.write(o + b"E0\\n" + o + b"E0\\n")\nprint(0)',
       ];
-      for (const t of tricks) {
-        const r = await grade(t, ADD);
-        expect(r.score, t).toBe(0);
-      }
+      await expectEachScoresZero(tricks, (t) => grade(t, ADD));
     }, 60_000);
   });
 }

@@ -72,7 +72,7 @@ import { chmodSync, closeSync, existsSync, openSync, readSync, lstatSync, mkdirS
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { warmSpawn, type WarmRun } from './pool/warm.js';
+import { warmSpawn, type CaseLimits, type WarmRun } from './pool/warm.js';
 
 /**
  * Languages the sandbox can run. Compiled languages (`c`, `cpp`, `java`, `go`, `rust`) have a compile
@@ -778,7 +778,8 @@ function isCompileError(language: SandboxLanguage, stderr: string): boolean {
   return /^SyntaxError: .*\n\s+at (wrapSafe|compileSourceTextModule|internalCompileFunction|Module\._compile)\b/m.test(stderr);
 }
 
-function isMemoryError(language: SandboxLanguage, stderr: string): boolean {
+/** Whether a run's stderr shows the language's own out-of-memory failure (a `memory_limit` end). */
+export function isMemoryError(language: SandboxLanguage, stderr: string): boolean {
   switch (language) {
     case 'python': return /^MemoryError\b/m.test(stderr);
     case 'javascript': return /JavaScript heap out of memory|Array buffer allocation failed|FATAL ERROR: .*(Allocation failed|out of memory)|Fatal process out of memory/.test(stderr);
@@ -979,10 +980,10 @@ interface Prepared {
   /** See {@link SessionRequest.preload} (checked: dotted Python identifiers). */
   preload: readonly string[];
   /** See {@link SessionRequest.cases}. */
-  cases: { wallMs: number; outputBytes: number } | null;
+  cases: CaseLimits | null;
 }
 
-function prepare(req: ProgramRequest & { preload?: readonly string[]; cases?: SessionRequest['cases'] }): Prepared {
+function prepare(req: ProgramRequest & { preload?: readonly string[]; cases?: CaseLimits }): Prepared {
   const limits = checkRequest(req);
   const preload = req.preload ?? [];
   for (const m of preload) if (typeof m !== 'string' || !/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/.test(m)) throw new Error(`preload: ${JSON.stringify(m)} is not a module name`);
@@ -1130,7 +1131,7 @@ export interface SessionRequest {
    * `U <why>` when case mode is not available: run the cases alone). The supervisor has the run's
    * limits (its process limit one more), and so has each case's process.
    */
-  cases?: { wallMs: number; outputBytes: number };
+  cases?: CaseLimits;
 }
 
 /**
@@ -1206,10 +1207,11 @@ function oomKills(): number | null {
       vmstatBuf = Buffer.alloc(vmstatBuf.length * 4);
       n = readSync(vmstatFd, vmstatBuf, 0, vmstatBuf.length, 0);
     }
-    const at = vmstatBuf.subarray(0, n).indexOf('\noom_kill ');
+    const text = vmstatBuf.subarray(0, n);
+    const at = text.indexOf('\noom_kill ');
     if (at < 0) return null;
-    const end = vmstatBuf.indexOf(10, at + 10);
-    return Number(vmstatBuf.toString('latin1', at + 10, end < 0 ? n : end));
+    const end = text.indexOf(10, at + 10);
+    return Number(text.toString('latin1', at + 10, end < 0 ? n : end));
   } catch {
     return null;
   }

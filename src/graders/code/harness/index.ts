@@ -26,8 +26,8 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
-import { DEFAULT_LIMITS, openSandboxes, type RunResult, type SandboxLanguage, type SandboxLimits } from '../sandbox.js';
-import { warmPoolEnabled } from '../pool/warm.js';
+import { DEFAULT_LIMITS, isMemoryError, openSandboxes, type RunResult, type SandboxLanguage, type SandboxLimits } from '../sandbox.js';
+import { framed, warmPoolEnabled } from '../pool/warm.js';
 import { javascriptHarness, javascriptRunner } from './javascript.js';
 import { pythonHarness, pythonRunner, VERL_PY_PREFIX, VERL_PY_PRELOAD } from './python.js';
 import { decodeValue, resultMatches, showValue } from './values.js';
@@ -282,6 +282,8 @@ function batchLimits(limits: Partial<SandboxLimits>) {
   const cpu = Math.max(1, Math.ceil(limits.cpuSeconds ?? timeoutMs / 1000));
   return {
     timeoutMs,
+    /** The CPU limit of one case, whole seconds. */
+    cpu,
     limitMessage: `killed after the ${timeoutMs} ms wall-clock limit`,
     serving: (n: number, perItemOutput = limits.maxOutputBytes ?? 8 << 20, extraOutput = 0): Partial<SandboxLimits> => ({
       ...limits,
@@ -805,8 +807,7 @@ class CaseRecords {
  * the first case not judged (the session stopped at a failure, or broke: the case it was at fails).
  */
 async function runIoCasesNative(program: string, inputs: string[], first: number, limits: Partial<SandboxLimits>, log: BatchLog<RunResult>): Promise<'unavailable' | 'compile_error' | number> {
-  const { timeoutMs, limitMessage } = batchLimits(limits);
-  const cpu = Math.max(1, Math.ceil(limits.cpuSeconds ?? timeoutMs / 1000));
+  const { timeoutMs, cpu, limitMessage } = batchLimits(limits);
   const perCaseOutput = limits.maxOutputBytes ?? 8 << 20;
   const n = inputs.length - first;
   const framing = n * (48 + 16 * Math.ceil((perCaseOutput + 65536) / 65536));
@@ -844,10 +845,7 @@ async function runIoCasesNative(program: string, inputs: string[], first: number
   let i = first;
   try {
     // Every case's input at once, behind the payload: the supervisor reads them as it goes.
-    prog!.stdin.write(Buffer.concat(inputs.slice(first).flatMap((x) => {
-      const b = Buffer.from(x, 'utf8');
-      return [Buffer.from(`${String(b.length).padStart(15, '0')}\n`, 'latin1'), b];
-    })));
+    prog!.stdin.write(Buffer.concat(inputs.slice(first).map((x) => framed(Buffer.from(x, 'utf8')))));
     prog!.stdin.end();
     limit.arm();
     const ready = (await nextRecord())?.line ?? null;
@@ -860,7 +858,7 @@ async function runIoCasesNative(program: string, inputs: string[], first: number
     if (ready === null || ready.startsWith('U ')) {
       prog!.kill();
       await prog!.result;
-      return ready === null && !rec.bad ? 'unavailable' : 'unavailable';
+      return 'unavailable';
     }
     if (ready !== 'R') throw new Error(`case supervisor: unexpected record ${JSON.stringify(ready)}`);
     for (; i < inputs.length && !log.stop; i++) {
@@ -891,7 +889,7 @@ async function runIoCasesNative(program: string, inputs: string[], first: number
       else if (m.startsWith('E')) {
         const code = Number(m.slice(1));
         if (code === 0) log.record(i, { ...base, status: 'ok', exitCode: 0, signal: null });
-        else if (/^MemoryError\b/m.test(base.stderr)) log.record(i, { ...base, status: 'memory_limit', exitCode: code, signal: null, message: memoryMessage });
+        else if (isMemoryError('python', base.stderr)) log.record(i, { ...base, status: 'memory_limit', exitCode: code, signal: null, message: memoryMessage });
         else log.record(i, { ...base, status: 'runtime_error', exitCode: code, signal: null, message: `exited with code ${code}` });
       } else if (m.startsWith('S')) {
         const [sig, cpuMs] = m.slice(1).split(' ').map(Number) as [number, number];

@@ -554,13 +554,15 @@ static int rk_relay(int fd, int out, char tag, long long *left) {
    subreaper). Reads the cases from fd 0 (each a 16-byte length line, then its stdin) and, per case,
    forks a process that takes the run's limits and returns 0 to zygote.py, which runs the program as
    __main__ with the case's stdin (a memfd) on fd 0 and pipes to the supervisor on fds 1 and 2. The
-   supervisor relays the case's stdout as "O<n>" frames and its stderr as "P<n>" frames (at most 64 KiB a case) on fd 1,
-   waits for the case process to end (its wall-clock limit: SIGKILL), kills whatever else of the run's
-   uid lives and reaps it, then writes the case's end record: "E<exit code>", "S<signal> <cpu ms>",
-   "T" (wall-clock limit) or "Q" (output over the budget). The program's bytes are always inside a
-   frame, and a case can neither trace the supervisor nor read or write its memory or descriptors
-   (not dumpable; its own descriptors closed in the case): the records are the supervisor's. A case
-   can at most signal it (same uid), which fails that case (its record never comes). Returns 1 in the supervisor when the cases are over (end of fd 0), 0 in a case's process. */
+   supervisor relays the case's stdout as "O<n>" frames and its stderr as "P<n>" frames (at most
+   64 KiB a case) on fd 1, waits for the case process to end (its wall-clock limit: SIGKILL), kills
+   whatever else of the run's uid lives and reaps it, then writes the case's end record:
+   "E<exit code>", "S<signal> <cpu ms>", "T" (wall-clock limit) or "Q" (output over the budget).
+   The program's bytes are always inside a frame, and a case can neither trace the supervisor nor
+   read or write its memory or descriptors (not dumpable; its own descriptors closed in the case):
+   the records are the supervisor's. A case can at most signal it (same uid), which fails that case
+   (its record never comes). Returns 1 in the supervisor when the cases are over (end of fd 0, or
+   "N": its own CPU time is half spent), 0 in a case's process. */
 long rk_cases(void) {
   int in = fcntl(0, F_DUPFD_CLOEXEC, 64), out = fcntl(1, F_DUPFD_CLOEXEC, 64);
   if (in < 0 || out < 0) return 1;

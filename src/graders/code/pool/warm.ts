@@ -47,6 +47,12 @@ import { threadId } from 'node:worker_threads';
 import { nativeForker } from './native.js';
 import { ZYGOTE_PY } from './zygote.js';
 
+/** Case mode's per-case limits (`SessionRequest.cases`): each case's wall-clock limit (ms) and output budget (bytes). */
+export interface CaseLimits {
+  wallMs: number;
+  outputBytes: number;
+}
+
 /** What one run needs from a slot: its uid, limits and payload (paths already checked by `sandbox.ts`). */
 export interface WarmSpec {
   uid: number;
@@ -62,8 +68,8 @@ export interface WarmSpec {
   files: { path: string; data: Buffer }[];
   /** Relative paths read back after the run. */
   fetch: string[];
-  /** Case mode (`SessionRequest.cases`): each case's wall-clock limit and output budget. */
-  cases?: { wallMs: number; outputBytes: number };
+  /** Case mode (`SessionRequest.cases`). */
+  cases?: CaseLimits;
 }
 
 /** How to start a slot's sandbox: the tools and sealed root `sandbox.ts` uses for a cold run. */
@@ -120,8 +126,8 @@ let warnedDisabled = false;
 
 type Kind = 'i' | 'o' | 'e' | 'f';
 
-/** A 16-byte length line then `body` (how the payload and the fetch list start). */
-function framed(body: Buffer): Buffer {
+/** A 16-byte length line then `body` (how the payload, the fetch list and each case's input start). */
+export function framed(body: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`${String(body.length).padStart(15, '0')}\n`, 'latin1'), body]);
 }
 

@@ -872,8 +872,8 @@ def _rk_preimport(code):
     the program's own first case would import them, so that each case's process finds them in
     sys.modules instead of loading them again), unless an entry of the program's directory (/tmp)
     could shadow them. Only names from the interpreter's own list are imported, from the sealed
-    root (the supervisor runs as root: no program code runs here). What an import prints goes
-    nowhere; a module that fails to import is left to the cases."""
+    root (no program code runs here). What an import prints goes nowhere; a module that fails to
+    import is left to the cases."""
     names = getattr(sys, 'stdlib_module_names', None)
     if not names or _RK_IMPORT_NAME is None:
         return
