@@ -72,6 +72,13 @@ describe.skipIf(!supported)('programs from the warm pool', () => {
     expect(text).toBe(['R\n', `O${line('a').length}\n${line('a')}P${err.length}\n${err}E0\n`, `O${line('b').length}\n${line('b')}P${err.length}\n${err}E4\n`, `O${line('c').length}\n${line('c')}P${err.length}\n${err}E0\n`].join(''));
   }, 120_000);
 
+  it('a bad case-mode request is refused before any slot is taken, with a sentence naming the field', async () => {
+    await expect(openSandboxes([{ language: 'javascript', code: 'x', cases: { wallMs: 1000, outputBytes: 10 } }])).rejects.toThrow(/^cases: case mode runs Python programs only$/);
+    for (const cases of [{ wallMs: 0, outputBytes: 10 }, { wallMs: 1.5, outputBytes: 10 }, { wallMs: 1000, outputBytes: -1 }, { wallMs: Number.NaN, outputBytes: 1 }]) {
+      await expect(openSandboxes([{ language: 'python', code: 'x', cases }])).rejects.toThrow(/^cases: expected a positive integer wallMs and a non-negative integer outputBytes$/);
+    }
+  });
+
   it('the slot runs the compiled forker when one could be built, else the Python one, with the same results', async () => {
     const r = await run(`${FROM_POOL}\nprint("rkfork.so" in open("/proc/self/maps").read())`);
     expect(r).toMatchObject({ status: 'ok', stderr: '', stdout: `pool\n${NATIVE ? 'True' : 'False'}\n` });
